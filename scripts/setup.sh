@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages consentform needs (only those missing), then configures and
+# builds it in ./build (or $BUILD_DIR). Safe to run again: it does only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # build
+  gcc meson ninja-build pkg-config
+  # libraries
+  libhpdf-dev libxml2-dev zlib1g-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
+  libqrencode-dev nettle-dev libcmocka-dev
+  # tests: PDF inspection, schema checks, memory checks, locales
+  poppler-utils qpdf libxml2-utils valgrind locales
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# A decimal-comma locale for the test run that checks PDF numbers do not follow LC_NUMERIC.
+if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+  if [ "$(id -u)" -eq 0 ] && [ -f /etc/locale.gen ]; then
+    sed -i 's/^# *\(de_DE.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+    grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' >> /etc/locale.gen
+    locale-gen >/dev/null
+  fi
+fi
+
+build=${BUILD_DIR:-build}
+werror=false
+[ "${CI:-}" = true ] && werror=true
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" --buildtype=debugoptimized -Dwerror="$werror" >/dev/null
+fi
+ninja -C "$build" >/dev/null
+echo "setup: built $build/consentform" >&2

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite: set up and build, run every test; then the same suite built with
+# AddressSanitizer + UBSan, and the unit tests under valgrind.
+# Options: --quick runs only the normal build's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+build=${BUILD_DIR:-build}
+werror=false
+[ "${CI:-}" = true ] && werror=true
+
+echo "== tests (normal build)"
+meson test -C "$build" --print-errorlogs --num-processes 2
+
+if [ "${1:-}" = --quick ]; then
+  exit 0
+fi
+
+echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
+asan=${build}-asan
+if [ ! -f "$asan/build.ninja" ]; then
+  meson setup "$asan" --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fno-sanitize-recover=all -Dwerror="$werror" >/dev/null
+fi
+ninja -C "$asan" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  meson test -C "$asan" --print-errorlogs --num-processes 2
+
+echo "== unit tests under valgrind"
+meson test -C "$build" --suite unit --print-errorlogs --num-processes 2 \
+  --wrap='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' \
+  --timeout-multiplier 10

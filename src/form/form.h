@@ -1,0 +1,271 @@
+/* The form model: what a consent form or leaflet says, independent of XML and of layout.
+ * Built by cf_form_load (loader.c), immutable afterwards; every string and array lives in the
+ * form's arena and stays valid until cf_form_free. All strings are NFC UTF-8 with no control
+ * characters (the loader guarantees this). */
+#ifndef CF_FORM_H
+#define CF_FORM_H
+
+#include "base/diag.h"
+#include "base/status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum cf_form_kind {
+    CF_FORM_KIND_LEAFLET,
+    CF_FORM_KIND_CONSENT,
+} cf_form_kind;
+
+typedef enum cf_form_state {
+    CF_FORM_STATE_DRAFT,
+    CF_FORM_STATE_APPROVED,
+} cf_form_state;
+
+/* Risk frequency bands, in the order they are printed. */
+typedef enum cf_frequency {
+    CF_FREQ_VERY_COMMON,
+    CF_FREQ_COMMON,
+    CF_FREQ_UNCOMMON,
+    CF_FREQ_RARE,
+    CF_FREQ_VERY_RARE,
+    CF_FREQ_UNKNOWN,
+    CF_FREQ_COUNT
+} cf_frequency;
+
+/* "very-common", "common", ... as written in XML; NULL for an out-of-range value. */
+const char *cf_frequency_name(cf_frequency frequency);
+/* Parses the XML spelling; false when name is not one of the six. */
+bool cf_frequency_parse(const char *name, cf_frequency *out);
+
+/* One piece of inline text. */
+typedef enum cf_span_kind {
+    CF_SPAN_TEXT,  /* literal text */
+    CF_SPAN_FIELD, /* the value of a label or fill-in field, or a blank line when unset */
+} cf_span_kind;
+
+typedef struct cf_span {
+    cf_span_kind kind;
+    const char *text;  /* CF_SPAN_TEXT: the text; CF_SPAN_FIELD: NULL */
+    const char *field; /* CF_SPAN_FIELD: the field key; otherwise NULL */
+    bool bold;         /* inside <b> */
+} cf_span;
+
+/* Inline text: a run of spans. Whitespace is already normalised by the loader: runs of XML
+ * whitespace become one space, except that a space between two CJK characters (the hard line
+ * breaks of a source document) is removed; no leading/trailing space. */
+typedef struct cf_text {
+    const cf_span *spans;
+    size_t n_spans;
+    const char *lang; /* NULL: the form's language; otherwise e.g. "en" */
+    long line;        /* source line, for messages */
+} cf_text;
+
+typedef enum cf_field_type {
+    CF_FIELD_TEXT,
+    CF_FIELD_DATE,
+    CF_FIELD_CHOICE,       /* exactly one option (or none when not required) */
+    CF_FIELD_MULTI_CHOICE, /* any subset of the options */
+} cf_field_type;
+
+typedef struct cf_option {
+    const char *key;     /* value used in --set / CSV, e.g. "prp" */
+    const cf_text *text; /* what is printed beside the check box */
+    bool other;          /* "other: ______" option with a write-in line */
+} cf_option;
+
+/* A field the patient record may fill: a label field (patient_name, ...) or a fill-in field. */
+typedef struct cf_field {
+    const char *key;     /* lower-case ASCII [a-z0-9_]+ */
+    const char *caption; /* e.g. "Patient Name" or "手術日期" */
+    cf_field_type type;
+    bool required;       /* must be given to render a labelled (non --blank) form */
+    bool label;          /* printed in the patient label box */
+    const cf_option *options; /* CF_FIELD_CHOICE / CF_FIELD_MULTI_CHOICE */
+    size_t n_options;
+    long line;
+} cf_field;
+
+typedef enum cf_block_kind {
+    CF_BLOCK_HEADING,      /* sub-heading inside a section */
+    CF_BLOCK_PARAGRAPH,
+    CF_BLOCK_BULLETS,      /* items: bullet list */
+    CF_BLOCK_NUMBERED,     /* items: numbered list, numbers from start */
+    CF_BLOCK_TABLE,
+    CF_BLOCK_CHECKBOXES,   /* check-box group bound to a choice field */
+    CF_BLOCK_NOTE,         /* note or warning box */
+    CF_BLOCK_RISKS,
+    CF_BLOCK_INSTRUCTIONS, /* before / after the procedure */
+    CF_BLOCK_DECLARATIONS,
+    CF_BLOCK_SIGNATURES,
+    CF_BLOCK_REFERENCES,   /* list of cited sources */
+} cf_block_kind;
+
+typedef struct cf_table {
+    size_t n_columns;
+    const cf_text *const *header; /* n_columns cells; NULL when the table has no header */
+    const cf_text *const *const *rows; /* n_rows arrays of n_columns cells */
+    size_t n_rows;
+    const double *widths; /* n_columns relative widths (sum 1.0) */
+} cf_table;
+
+typedef enum cf_note_kind {
+    CF_NOTE_INFO,
+    CF_NOTE_WARNING,
+} cf_note_kind;
+
+typedef struct cf_note {
+    cf_note_kind kind;
+    const char *title; /* may be NULL */
+    const cf_text *const *paragraphs;
+    size_t n_paragraphs;
+} cf_note;
+
+typedef struct cf_risk {
+    cf_frequency frequency;
+    const cf_text *text;
+    const char *rate;       /* optional published rate, e.g. "約 1/1,000"; NULL if none */
+    const char *applies_to; /* optional option key of a procedure choice field; NULL = all */
+    long line;
+} cf_risk;
+
+typedef struct cf_risks {
+    const cf_risk *risks; /* in document order; layout groups them by band */
+    size_t n_risks;
+} cf_risks;
+
+typedef enum cf_when {
+    CF_WHEN_BEFORE,
+    CF_WHEN_AFTER,
+} cf_when;
+
+typedef struct cf_instructions {
+    cf_when when;
+    const cf_text *const *items;
+    size_t n_items;
+} cf_instructions;
+
+typedef enum cf_signer_role {
+    CF_ROLE_PATIENT,
+    CF_ROLE_DOCTOR,
+    CF_ROLE_WITNESS,
+    CF_ROLE_GUARDIAN,    /* has a relationship line */
+    CF_ROLE_INTERPRETER, /* has a language line */
+} cf_signer_role;
+
+typedef struct cf_signature_block {
+    cf_signer_role role;
+    const char *caption;            /* e.g. "病人簽署" */
+    const char *name_caption;       /* printed-name line caption, NULL = no such line */
+    const char *signature_caption;  /* e.g. "簽署" */
+    const char *date_caption;       /* e.g. "日期" */
+    const char *time_caption;       /* NULL = no time line */
+    const char *relationship_caption; /* guardian only, e.g. "與病人關係" */
+    const char *language_caption;     /* interpreter only, e.g. "傳譯語言" */
+    const cf_text *statement;       /* optional sentence printed above the lines; may be NULL */
+    long line;
+} cf_signature_block;
+
+typedef struct cf_block {
+    cf_block_kind kind;
+    long line;
+    union {
+        const cf_text *text; /* HEADING, PARAGRAPH */
+        struct {             /* BULLETS, NUMBERED, DECLARATIONS, REFERENCES */
+            const cf_text *const *items;
+            size_t n_items;
+            unsigned start; /* NUMBERED / DECLARATIONS: first number (default 1) */
+        } list;
+        cf_table table;
+        struct { /* CHECKBOXES */
+            const char *field;        /* key of a CF_FIELD_CHOICE / MULTI_CHOICE field */
+            const cf_text *prompt;    /* optional line printed above the boxes; may be NULL */
+        } checkboxes;
+        cf_note note;
+        cf_risks risks;
+        cf_instructions instructions;
+        struct { /* SIGNATURES */
+            const cf_signature_block *blocks;
+            size_t n_blocks;
+        } signatures;
+    } u;
+} cf_block;
+
+typedef enum cf_section_role {
+    CF_SECTION_BODY,
+    CF_SECTION_DISCLAIMER, /* the form's disclaimer (at most one) */
+    CF_SECTION_REFERENCES, /* the form's references (at most one) */
+    CF_SECTION_SIGNING,    /* declarations and signatures; kept together on one page if it fits */
+} cf_section_role;
+
+typedef struct cf_section {
+    cf_section_role role;
+    const char *id;    /* unique within the form; may be NULL */
+    const char *title; /* printed as the section heading; may be NULL */
+    const cf_block *blocks;
+    size_t n_blocks;
+    long line;
+} cf_section;
+
+/* Caption (and optional numeric meaning) of one frequency band. */
+typedef struct cf_band {
+    const char *caption; /* e.g. "常見風險"; NULL when the form declares none */
+    const char *meaning; /* e.g. "每 100 人有 1 至 10 人"; NULL when none */
+} cf_band;
+
+typedef struct cf_form {
+    const char *path;     /* file it was loaded from */
+    const char *id;       /* e.g. "nerve-root-injection" (matches the file name) */
+    const char *version;  /* e.g. "1.0" */
+    cf_form_state state;
+    const char *approved_by;   /* CF_FORM_STATE_APPROVED only */
+    const char *approved_date; /* YYYY-MM-DD, CF_FORM_STATE_APPROVED only */
+    cf_form_kind kind;
+    const char *lang;     /* full tag, e.g. "zh-Hant-HK" */
+    const char *region;   /* "HK" or "TW" (from lang) */
+    const char *title;
+    const char *subtitle; /* may be NULL */
+    const char *source;   /* metadata: who issued the source document; may be NULL */
+    const char *effective_date; /* YYYY-MM-DD or NULL */
+    const char *review_date;    /* YYYY-MM-DD or NULL */
+    const char *label_caption;  /* caption of the label box, e.g. "Patient's Label" */
+
+    const cf_field *fields; /* label fields first (in label order), then fill-in fields */
+    size_t n_fields;
+    size_t n_label_fields;
+
+    cf_band bands[CF_FREQ_COUNT];
+    bool show_band_meaning; /* print each band's numeric meaning next to its caption */
+
+    const cf_section *sections;
+    size_t n_sections;
+
+    struct cf_form_internal *internal; /* arena; opaque */
+} cf_form;
+
+/* Loads, validates (RELAX NG schema, then semantic checks) and builds a form. On failure
+ * returns CF_ERR_NOINPUT / CF_ERR_DATA / CF_ERR_LIMIT / CF_ERR_NOMEM with messages in diag
+ * ("FILE:LINE: what is wrong") and *out = NULL. Caller frees with cf_form_free.
+ * schema_path: the .rng file; NULL = the default lookup (cf_form_schema_path). */
+cf_status cf_form_load(const char *path, const char *schema_path, cf_form **out, cf_diag *diag);
+/* Same from memory; name is used in messages. */
+cf_status cf_form_load_memory(const char *data, size_t len, const char *name,
+                              const char *schema_path, cf_form **out, cf_diag *diag);
+void cf_form_free(cf_form *form);
+
+/* Field by key, or NULL. */
+const cf_field *cf_form_get_field(const cf_form *form, const char *key);
+
+/* Writes a stable, human-readable text dump of the whole model (for golden tests). The dump
+ * has one item per line, indented by nesting; caller frees *out with cf_free. */
+cf_status cf_form_dump(const cf_form *form, char **out, size_t *len);
+
+/* Resolves FORM as on the command line: a path when it contains '/' or ends in ".xml";
+ * otherwise "<id>.xml" in forms_dir, $CONSENTFORM_FORMS, the installed data directory, then the
+ * source tree's forms/. Returns a newly allocated path (cf_free) or NULL (message in diag). */
+char *cf_form_resolve(const char *form, const char *forms_dir, cf_diag *diag);
+/* The forms directory used when none is given (same order as above); static storage. */
+const char *cf_form_default_dir(const char *forms_dir);
+/* Path of consent-form.rng to use; static storage. */
+const char *cf_form_schema_path(void);
+
+#endif

@@ -1,0 +1,32 @@
+/* Layout: a form plus a patient record becomes a display list (measured with HarfBuzz advances,
+ * lines broken per clreq, paginated, with page furniture). Never calls libharu. */
+#ifndef CF_LAYOUT_H
+#define CF_LAYOUT_H
+
+#include "base/diag.h"
+#include "base/status.h"
+#include "data/record.h"
+#include "form/form.h"
+#include "layout/display_list.h"
+
+#include <stdbool.h>
+
+typedef enum cf_paper {
+    CF_PAPER_A4,     /* 595.28 x 841.89 pt */
+    CF_PAPER_LETTER, /* 612 x 792 pt */
+} cf_paper;
+
+typedef struct cf_layout_options {
+    cf_paper paper;
+    bool blank;              /* empty label box at gum-label size, no patient values */
+    const char *document_id; /* printed in every footer; NULL = none */
+    long long created;       /* for the PDF info; < 0 = none */
+} cf_layout_options;
+
+/* Lays out form for record (record may be NULL with blank). Errors (a label value too long for
+ * the label box even at the smallest size, ...) go to diag with CF_ERR_DATA. Caller frees *out
+ * with cf_display_list_free. */
+cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                    const cf_layout_options *options, cf_display_list **out, cf_diag *diag);
+
+#endif

@@ -1,0 +1,70 @@
+/* Fonts through HarfBuzz: coverage, advances, metrics, and per-document subsets for the PDF.
+ * A cf_font is parsed once per process and is immutable: every function here is safe to call
+ * from several threads at once on the same font. */
+#ifndef CF_FONT_H
+#define CF_FONT_H
+
+#include "base/diag.h"
+#include "base/status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cf_font cf_font;
+
+typedef enum cf_font_style {
+    CF_FONT_REGULAR,
+    CF_FONT_BOLD,
+    CF_FONT_STYLE_COUNT
+} cf_font_style;
+
+/* The faces used for one region ("HK" or "TW"). */
+typedef struct cf_fontset {
+    const char *region;
+    const cf_font *faces[CF_FONT_STYLE_COUNT];
+} cf_fontset;
+
+/* Loads a TrueType file; caller frees with cf_font_free. CF_ERR_NOINPUT / CF_ERR_DATA. */
+cf_status cf_font_load(const char *path, cf_font **out, cf_diag *diag);
+void cf_font_free(cf_font *font);
+
+/* The process-wide font set for region "HK" or "TW" (fonts/cfsans-<hk|tw>-<regular|bold>.ttf),
+ * loaded on first use and kept until exit (cf_fontset_release_all frees them, for leak checks).
+ * Thread-safe. Fonts are looked up in $CONSENTFORM_FONTS, the installed data directory, then the
+ * source tree's fonts/. */
+cf_status cf_fontset_get(const char *region, const cf_fontset **out, cf_diag *diag);
+void cf_fontset_release_all(void);
+
+/* True when the font maps cp to a real glyph (never for cp > U+FFFF: not drawable yet). */
+bool cf_font_has(const cf_font *font, uint32_t cp);
+/* First code point of the UTF-8 string s that the font lacks, or 0 when it has them all
+ * (also 0 for invalid UTF-8: check validity first). */
+uint32_t cf_font_first_missing(const cf_font *font, const char *s, size_t len);
+
+/* Advance of cp at size points, in points (hmtx; no kerning). 0 for a missing glyph. */
+double cf_font_advance(const cf_font *font, uint32_t cp, double size);
+/* Sum of advances of a UTF-8 string. */
+double cf_font_text_width(const cf_font *font, const char *s, size_t len, double size);
+/* Ascent (positive) and descent (negative) at size points, from the font's hhea/OS2. */
+double cf_font_ascent(const cf_font *font, double size);
+double cf_font_descent(const cf_font *font, double size);
+/* Family and PostScript name from the name table; static storage owned by the font. */
+const char *cf_font_family(const cf_font *font);
+
+/* Set of code points (a document's characters). */
+typedef struct cf_codepoints cf_codepoints;
+cf_codepoints *cf_codepoints_new(void);
+void cf_codepoints_free(cf_codepoints *set);
+/* Adds every code point of a valid UTF-8 string. */
+void cf_codepoints_add_utf8(cf_codepoints *set, const char *s, size_t len);
+void cf_codepoints_add(cf_codepoints *set, uint32_t cp);
+size_t cf_codepoints_size(const cf_codepoints *set);
+
+/* Builds a small TrueType font holding just the glyphs of set (plus .notdef), with glyph ids
+ * renumbered small and a compact cmap, ready to be embedded; *data is freed by the caller with
+ * cf_free. Thread-safe. */
+cf_status cf_font_subset(const cf_font *font, const cf_codepoints *set, unsigned char **data,
+                         size_t *len, cf_diag *diag);
+
+#endif
