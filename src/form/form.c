@@ -1,0 +1,200 @@
+/* The form model's small helpers: frequency names, field lookup, freeing, and where forms and
+ * the schema are found. */
+#include "form/form.h"
+#include "form/form_internal.h"
+
+#include "base/alloc.h"
+#include "base/arena.h"
+
+#include "cf_config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SCHEMA_RELATIVE "schema/consent-form.rng"
+#define INSTALLED_FORMS CF_DATADIR "/forms"
+#define SOURCE_FORMS CF_SOURCE_DIR "/forms"
+
+static const char *const frequency_names[CF_FREQ_COUNT] = {
+    [CF_FREQ_VERY_COMMON] = "very-common", [CF_FREQ_COMMON] = "common",
+    [CF_FREQ_UNCOMMON] = "uncommon",       [CF_FREQ_RARE] = "rare",
+    [CF_FREQ_VERY_RARE] = "very-rare",     [CF_FREQ_UNKNOWN] = "unknown",
+};
+
+const char *cf_frequency_name(cf_frequency frequency)
+{
+    if ((unsigned)frequency >= CF_FREQ_COUNT)
+        return NULL;
+    return frequency_names[frequency];
+}
+
+bool cf_frequency_parse(const char *name, cf_frequency *out)
+{
+    for (int f = 0; name && f < CF_FREQ_COUNT; f++) {
+        if (strcmp(name, frequency_names[f]) == 0) {
+            if (out)
+                *out = (cf_frequency)f;
+            return true;
+        }
+    }
+    return false;
+}
+
+const cf_field *cf_form_get_field(const cf_form *form, const char *key)
+{
+    for (size_t i = 0; form && key && i < form->n_fields; i++)
+        if (form->fields[i].key && strcmp(form->fields[i].key, key) == 0)
+            return &form->fields[i];
+    return NULL;
+}
+
+void cf_form_free(cf_form *form)
+{
+    /* The form, its internal part and everything they point to live in the arena. */
+    if (form && form->internal)
+        cf_arena_free(form->internal->arena);
+}
+
+static bool is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* $CONSENTFORM_FORMS, or NULL when unset or empty. */
+static const char *env_forms_dir(void)
+{
+    const char *dir = getenv("CONSENTFORM_FORMS");
+    return dir && *dir ? dir : NULL;
+}
+
+const char *cf_form_default_dir(const char *forms_dir)
+{
+    if (forms_dir && *forms_dir)
+        return forms_dir;
+    const char *env = env_forms_dir();
+    if (env)
+        return env;
+    if (is_directory(INSTALLED_FORMS))
+        return INSTALLED_FORMS;
+    if (is_directory(SOURCE_FORMS))
+        return SOURCE_FORMS;
+    return NULL;
+}
+
+/* "lower-case letters, digits and '-'", not starting with '-' (it would read as an option). */
+static bool looks_like_id(const char *s)
+{
+    if (!*s || *s == '-')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+            return false;
+    return true;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* dir/name; NULL when out of memory. Caller frees with cf_free. */
+static char *join(const char *dir, const char *name)
+{
+    size_t size = strlen(dir) + strlen(name) + 2;
+    char *path = cf_malloc(size);
+    if (path)
+        snprintf(path, size, "%s/%s", dir, name);
+    return path;
+}
+
+char *cf_form_resolve(const char *form, const char *forms_dir, cf_diag *diag)
+{
+    if (!form || !*form) {
+        cf_diag_error(diag, NULL, 0, "no form given: name a form id or a path to a .xml file");
+        return NULL;
+    }
+    if (strchr(form, '/') || ends_with(form, ".xml")) {
+        char *copy = cf_strdup(form);
+        if (!copy)
+            cf_diag_error(diag, form, 0, "out of memory");
+        return copy;
+    }
+    if (!looks_like_id(form)) {
+        cf_diag_error(diag, NULL, 0,
+                      "\"%s\" is neither a form id (lower-case letters, digits and \"-\") nor "
+                      "a path to a .xml file",
+                      form);
+        return NULL;
+    }
+    const char *dirs[4];
+    size_t n_dirs = 0;
+    if (forms_dir && *forms_dir)
+        dirs[n_dirs++] = forms_dir;
+    if (env_forms_dir())
+        dirs[n_dirs++] = env_forms_dir();
+    dirs[n_dirs++] = INSTALLED_FORMS;
+    dirs[n_dirs++] = SOURCE_FORMS;
+
+    size_t name_size = strlen(form) + sizeof ".xml";
+    char *name = cf_malloc(name_size);
+    if (!name) {
+        cf_diag_error(diag, form, 0, "out of memory");
+        return NULL;
+    }
+    snprintf(name, name_size, "%s.xml", form);
+    char looked[2048] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n_dirs; i++) {
+        char *path = join(dirs[i], name);
+        if (!path) {
+            cf_diag_error(diag, form, 0, "out of memory");
+            break;
+        }
+        if (is_regular_file(path)) {
+            cf_free(name);
+            return path;
+        }
+        cf_free(path);
+        int w = snprintf(looked + used, sizeof looked - used, "%s%s", i ? ", " : "", dirs[i]);
+        if (w > 0 && (size_t)w < sizeof looked - used)
+            used += (size_t)w;
+    }
+    cf_diag_error(diag, NULL, 0, "form \"%s\" not found (looked for %s in %s)", form, name, looked);
+    cf_free(name);
+    return NULL;
+}
+
+static pthread_once_t schema_once = PTHREAD_ONCE_INIT;
+static char env_schema[4096]; /* $CONSENTFORM_FORMS/schema/consent-form.rng, or "" */
+
+static void find_env_schema(void)
+{
+    const char *env = env_forms_dir();
+    if (!env)
+        return;
+    int w = snprintf(env_schema, sizeof env_schema, "%s/%s", env, SCHEMA_RELATIVE);
+    if (w < 0 || (size_t)w >= sizeof env_schema)
+        env_schema[0] = '\0'; /* too long to be a real directory: not used */
+}
+
+const char *cf_form_schema_path(void)
+{
+    pthread_once(&schema_once, find_env_schema);
+    if (env_schema[0] && is_regular_file(env_schema))
+        return env_schema;
+    if (is_regular_file(INSTALLED_FORMS "/" SCHEMA_RELATIVE))
+        return INSTALLED_FORMS "/" SCHEMA_RELATIVE;
+    return SOURCE_FORMS "/" SCHEMA_RELATIVE;
+}

@@ -1,0 +1,2488 @@
+/* The form loader, and the only file that includes libxml2. A form is read safely (size cap,
+ * UTF-8 only, no DOCTYPE or entity declarations, an element nesting cap), validated against the
+ * RELAX NG schema, then walked element by element with precise plain-words checks while the
+ * model is built into the form's arena; the semantic checks (check.c) run last. */
+#include "form/form.h"
+#include "form/form_internal.h"
+
+#include "base/alloc.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/file.h"
+#include "base/utf8.h"
+#include "text/normalize.h"
+
+#include <libxml/SAX2.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/relaxng.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FORM_MAX_BYTES (2u * 1024u * 1024u) /* a form file is at most 2 MiB */
+#define FORM_MAX_DEPTH 64                   /* element nesting; real forms use about 8 */
+#define FORM_MAX_ATTRIBUTES 32              /* per start tag; a form element takes at most 8 */
+#define FORM_MAX_ELEMENTS 50000             /* in all; a real form has a few hundred */
+#define FORM_MAX_CHILDREN 5000              /* child elements of one element */
+#define FORM_MAX_ERRORS 50                  /* the walk stops after this many problems */
+#define FORM_ARENA_CAP (16u * 1024u * 1024u)
+#define MESSAGE_SIZE 1024
+#define QUOTE_SIZE 100  /* an echoed value is cut to fit here */
+#define DETAIL_SIZE 512 /* a libxml2 message quoted inside ours */
+
+/* ======================================================================================== */
+/* libxml2 set-up and error plumbing                                                        */
+/* ======================================================================================== */
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+    xmlInitParser();
+}
+
+/* Copies s into out (QUOTE_SIZE bytes) for a message, cut at a character boundary with "…"
+ * when long; invalid UTF-8 (never expected here) ends the copy. */
+static const char *quote(const char *s, char out[QUOTE_SIZE])
+{
+    size_t len = strlen(s), pos = 0;
+    const size_t room = QUOTE_SIZE - sizeof "…";
+    while (pos < len) {
+        uint32_t cp;
+        size_t used = cf_utf8_decode(s + pos, len - pos, &cp);
+        if (used == 0 || pos + used > room)
+            break;
+        pos += used;
+    }
+    memcpy(out, s, pos);
+    out[pos] = '\0';
+    if (pos < len)
+        memcpy(out + pos, "…", sizeof "…");
+    return out;
+}
+
+/* Errors that reach libxml2's thread-local handlers rather than a context's own (for instance
+ * while the schema file itself is read) land here, never on stderr. */
+typedef struct stray_sink {
+    const char *file;
+    cf_diag *diag;
+    size_t count;
+} stray_sink;
+
+/* Drops libxml2's unstructured messages: every failure also raises a structured error. */
+static void discard_generic_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+/* Message text of a libxml2 error without its trailing newline, cut to fit out. */
+static const char *error_text(const xmlError *err, char *out, size_t size)
+{
+    snprintf(out, size, "%s", err->message ? err->message : "unknown error");
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        out[--n] = '\0';
+    return out;
+}
+
+static void on_stray_error(void *ctx, xmlErrorPtr err)
+{
+    stray_sink *sink = ctx;
+    if (!sink || !err || err->level == XML_ERR_WARNING)
+        return;
+    char text[MESSAGE_SIZE];
+    cf_diag_error(sink->diag, err->file ? err->file : sink->file, err->line, "XML error: %s",
+                  error_text(err, text, sizeof text));
+    sink->count++;
+}
+
+typedef struct saved_handlers {
+    xmlStructuredErrorFunc structured;
+    void *structured_ctx;
+    xmlGenericErrorFunc generic;
+    void *generic_ctx;
+} saved_handlers;
+
+/* Points this thread's libxml2 error handlers at sink until restore_errors. */
+static void redirect_errors(saved_handlers *saved, stray_sink *sink)
+{
+    saved->structured = xmlStructuredError;
+    saved->structured_ctx = xmlStructuredErrorContext;
+    saved->generic = xmlGenericError;
+    saved->generic_ctx = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(sink, on_stray_error);
+    xmlSetGenericErrorFunc(NULL, discard_generic_error);
+}
+
+static void restore_errors(const saved_handlers *saved)
+{
+    xmlSetStructuredErrorFunc(saved->structured_ctx, saved->structured);
+    xmlSetGenericErrorFunc(saved->generic_ctx, saved->generic);
+}
+
+/* ======================================================================================== */
+/* Byte-level checks before any XML parsing                                                 */
+/* ======================================================================================== */
+
+static bool ascii_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool ascii_iequal(const char *a, size_t a_len, const char *b)
+{
+    size_t b_len = strlen(b);
+    if (a_len != b_len)
+        return false;
+    for (size_t i = 0; i < a_len; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* An encoding named in the XML declaration must be UTF-8: the loader reads nothing else. */
+static cf_status check_declaration(const char *p, size_t len, const char *file, cf_diag *diag)
+{
+    if (len < 6 || memcmp(p, "<?xml", 5) != 0 || !ascii_space(p[5]))
+        return CF_OK;
+    size_t end = 5;
+    while (end + 1 < len && !(p[end] == '?' && p[end + 1] == '>'))
+        end++;
+    if (end + 1 >= len)
+        return CF_OK; /* an unterminated declaration: the parser says so */
+    static const char key[] = "encoding";
+    const size_t key_len = sizeof key - 1;
+    for (size_t i = 5; i + key_len <= end; i++) {
+        if (memcmp(p + i, key, key_len) != 0 || !ascii_space(p[i - 1]))
+            continue;
+        size_t j = i + key_len;
+        while (j < end && ascii_space(p[j]))
+            j++;
+        if (j >= end || p[j] != '=')
+            continue;
+        j++;
+        while (j < end && ascii_space(p[j]))
+            j++;
+        if (j >= end || (p[j] != '"' && p[j] != '\''))
+            return CF_OK;
+        char q = p[j++];
+        size_t v = j;
+        while (j < end && p[j] != q)
+            j++;
+        size_t v_len = j - v;
+        if (ascii_iequal(p + v, v_len, "utf-8") || ascii_iequal(p + v, v_len, "utf8"))
+            return CF_OK;
+        long line = 1;
+        for (size_t k = 0; k < i; k++)
+            line += p[k] == '\n';
+        bool printable = v_len > 0 && v_len <= 40;
+        for (size_t k = 0; printable && k < v_len; k++)
+            printable = p[v + k] > ' ' && p[v + k] < 0x7F;
+        cf_diag_error(diag, file, line,
+                      "the form declares encoding=\"%.*s\"; forms must be UTF-8: save the file "
+                      "as UTF-8 and write encoding=\"UTF-8\"",
+                      printable ? (int)v_len : 1, printable ? p + v : "?");
+        return CF_ERR_DATA;
+    }
+    return CF_OK;
+}
+
+static bool starts_with(const char *p, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(p, prefix, n) == 0;
+}
+
+/* Skips from p[*i] to just after terminator, counting line breaks; to the end when missing. */
+static void skip_past(const char *p, size_t len, size_t *i, const char *terminator, long *line)
+{
+    size_t n = strlen(terminator);
+    while (*i < len && !(len - *i >= n && memcmp(p + *i, terminator, n) == 0)) {
+        if (p[*i] == '\n')
+            (*line)++;
+        (*i)++;
+    }
+    *i = *i + n <= len ? *i + n : len;
+}
+
+/* libxml2 2.9 compares every attribute of a start tag with every other one, so a tag with
+ * 100,000 attributes takes minutes: count them (the '=' outside quoted values) before the
+ * parser sees the file. Comments, CDATA sections, processing instructions and declarations
+ * are skipped; the parser judges everything else. */
+static cf_status check_attribute_counts(const char *p, size_t len, const char *file, cf_diag *diag)
+{
+    long line = 1;
+    size_t i = 0;
+    while (i < len) {
+        if (p[i] != '<') {
+            line += p[i] == '\n';
+            i++;
+            continue;
+        }
+        if (starts_with(p + i, len - i, "<!--")) {
+            i += 4;
+            skip_past(p, len, &i, "-->", &line);
+            continue;
+        }
+        if (starts_with(p + i, len - i, "<![CDATA[")) {
+            i += 9;
+            skip_past(p, len, &i, "]]>", &line);
+            continue;
+        }
+        if (starts_with(p + i, len - i, "<?")) {
+            i += 2;
+            skip_past(p, len, &i, "?>", &line);
+            continue;
+        }
+        if (starts_with(p + i, len - i, "<!") || starts_with(p + i, len - i, "</")) {
+            i += 2;
+            skip_past(p, len, &i, ">", &line);
+            continue;
+        }
+        long tag_line = line;
+        size_t count = 0;
+        char in_quote = 0;
+        for (i++; i < len; i++) {
+            char c = p[i];
+            line += c == '\n';
+            if (in_quote) {
+                if (c == in_quote)
+                    in_quote = 0;
+            } else if (c == '"' || c == '\'') {
+                in_quote = c;
+            } else if (c == '=') {
+                if (++count > FORM_MAX_ATTRIBUTES) {
+                    cf_diag_error(diag, file, tag_line,
+                                  "a start tag has more than %d attributes; no form element "
+                                  "takes more than 8, so the file is refused",
+                                  FORM_MAX_ATTRIBUTES);
+                    return CF_ERR_LIMIT;
+                }
+            } else if (c == '>' || c == '<') {
+                break;
+            }
+        }
+        if (i < len && p[i] == '>')
+            i++;
+    }
+    return CF_OK;
+}
+
+/* Size cap, byte order mark, declared encoding, UTF-8 validity and control characters, each
+ * reported with its line and column; then the attribute count of every start tag. */
+static cf_status check_bytes(const char *data, size_t len, const char *file, cf_diag *diag)
+{
+    if (len > FORM_MAX_BYTES) {
+        cf_diag_error(diag, file, 0,
+                      "the form is %zu bytes, larger than the limit of %u bytes (2 MiB)", len,
+                      FORM_MAX_BYTES);
+        return CF_ERR_LIMIT;
+    }
+    const unsigned char *u = (const unsigned char *)data;
+    if (len >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) || (u[0] == 0xFF && u[1] == 0xFE))) {
+        cf_diag_error(diag, file, 1,
+                      "the file is UTF-16 or UTF-32 (it starts with that byte order mark); "
+                      "forms must be saved as UTF-8");
+        return CF_ERR_DATA;
+    }
+    if (len >= 4 && u[0] == 0 && u[1] == 0 && u[2] == 0xFE && u[3] == 0xFF) {
+        cf_diag_error(diag, file, 1,
+                      "the file is UTF-32 (it starts with that byte order mark); forms must "
+                      "be saved as UTF-8");
+        return CF_ERR_DATA;
+    }
+    size_t start = len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF ? 3 : 0;
+    cf_status st = check_declaration(data + start, len - start, file, diag);
+    if (st)
+        return st;
+
+    long line = 1, col = 1;
+    size_t pos = start;
+    while (pos < len) {
+        uint32_t cp;
+        size_t used = cf_utf8_decode(data + pos, len - pos, &cp);
+        if (used == 0) {
+            cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
+                        "the file is not valid UTF-8 here (byte 0x%02X); forms must be saved "
+                        "as UTF-8",
+                        (unsigned)u[pos]);
+            return CF_ERR_DATA;
+        }
+        if (cp != '\t' && cp != '\n' && cp != '\r' && cf_text_is_control(cp)) {
+            cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
+                        "control character U+%04X is not allowed in a form; remove it",
+                        (unsigned)cp);
+            return CF_ERR_DATA;
+        }
+        if (cp == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+        pos += used;
+    }
+    return check_attribute_counts(data + start, len - start, file, diag);
+}
+
+/* ======================================================================================== */
+/* Parsing: libxml2 with our SAX hooks                                                      */
+/* ======================================================================================== */
+
+typedef struct parse_state {
+    const char *file;
+    cf_diag *diag;
+    int depth;
+    unsigned long elements;                /* elements seen so far */
+    unsigned children[FORM_MAX_DEPTH + 2]; /* child elements of each open element */
+    bool refused;      /* stopped by one of our own checks; its message is already in diag */
+    cf_status refusal; /* ... and the status it gives */
+    char *first_error; /* first well-formedness error, translated */
+    long first_line, first_col;
+    char *eof_error; /* "unexpected end of file" when the parser ran out inside an element */
+    long eof_line;
+} parse_state;
+
+/* Line of the '<' that starts the tag the parser has just read: libxml2 gives the line where
+ * the tag ends, which differs for a start tag spread over several lines. */
+static long tag_start_line(xmlParserCtxtPtr ctxt)
+{
+    xmlParserInputPtr in = ctxt->input;
+    if (!in)
+        return 0;
+    long line = in->line;
+    if (!in->cur || !in->base)
+        return line;
+    const xmlChar *p = in->cur;
+    while (p > in->base) {
+        p--;
+        if (*p == '<')
+            return line > 0 ? line : in->line;
+        if (*p == '\n')
+            line--;
+    }
+    return in->line;
+}
+
+/* Reports one of our own refusals and stops the parser at once. */
+static void refuse(xmlParserCtxtPtr ctxt, cf_status status, long line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void refuse(xmlParserCtxtPtr ctxt, cf_status status, long line, const char *fmt, ...)
+{
+    parse_state *ps = ctxt->_private;
+    if (!ps->refused) {
+        char text[MESSAGE_SIZE];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        cf_diag_error(ps->diag, ps->file, line, "%s", text);
+        ps->refused = true;
+        ps->refusal = status;
+    }
+    xmlStopParser(ctxt);
+    ctxt->wellFormed = 0;
+}
+
+/* Any DOCTYPE (internal subset, external DTD) or entity declaration is refused before the
+ * parser reads a single declaration: no XXE, no billion laughs, no network. */
+static void refuse_dtd(void *ctx)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    refuse(ctxt, CF_ERR_DATA, tag_start_line(ctxt),
+           "a DOCTYPE or entity declaration is not allowed in a form; remove it (write "
+           "characters as UTF-8 text or numeric references such as &#x6CBB;)");
+}
+
+static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *external_id,
+                               const xmlChar *system_id)
+{
+    (void)name;
+    (void)external_id;
+    (void)system_id;
+    refuse_dtd(ctx);
+}
+
+static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
+                           const xmlChar *system_id, xmlChar *content)
+{
+    (void)name;
+    (void)type;
+    (void)public_id;
+    (void)system_id;
+    (void)content;
+    refuse_dtd(ctx);
+}
+
+static xmlParserInputPtr on_resolve_entity(void *ctx, const xmlChar *public_id,
+                                           const xmlChar *system_id)
+{
+    (void)public_id;
+    (void)system_id;
+    refuse_dtd(ctx);
+    return NULL;
+}
+
+/* Only the five predefined entities exist in a form. */
+static xmlEntityPtr on_get_entity(void *ctx, const xmlChar *name)
+{
+    (void)ctx;
+    return xmlGetPredefinedEntity(name);
+}
+
+static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                             const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                             int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_state *ps = ctxt->_private;
+    long line = tag_start_line(ctxt);
+    if (++ps->depth > FORM_MAX_DEPTH) {
+        char name[QUOTE_SIZE];
+        refuse(ctxt, CF_ERR_LIMIT, line,
+               "elements are nested more than %d deep (at <%s>); a form never needs that, so "
+               "the file is refused",
+               FORM_MAX_DEPTH, quote((const char *)localname, name));
+        return;
+    }
+    /* Caps on the number of elements: libxml2's RELAX NG validation of mixed content takes
+     * time that grows with the square of the number of children. */
+    if (++ps->elements > FORM_MAX_ELEMENTS) {
+        refuse(ctxt, CF_ERR_LIMIT, line,
+               "the form has more than %d elements; a form never needs that, so the file is "
+               "refused",
+               FORM_MAX_ELEMENTS);
+        return;
+    }
+    if (ps->depth > 1 && ++ps->children[ps->depth - 1] > FORM_MAX_CHILDREN) {
+        char name[QUOTE_SIZE];
+        const xmlChar *parent_name = ctxt->node ? ctxt->node->name : NULL;
+        refuse(ctxt, CF_ERR_LIMIT, line,
+               "<%s> holds more than %d elements; a form never needs that, so the file is "
+               "refused",
+               quote(parent_name ? (const char *)parent_name : "?", name), FORM_MAX_CHILDREN);
+        return;
+    }
+    ps->children[ps->depth] = 0;
+    xmlNodePtr parent = ctxt->node;
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                          nb_defaulted, attributes);
+    /* The node's own line field is a short; the start line goes into _private instead (psvi
+     * belongs to the RELAX NG validator). */
+    if (ctxt->node && ctxt->node != parent && ctxt->node->type == XML_ELEMENT_NODE)
+        ctxt->node->_private = (void *)(intptr_t)line;
+}
+
+static void on_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                           const xmlChar *uri)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_state *ps = ctxt->_private;
+    ps->depth--;
+    xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+/* A libxml2 well-formedness error in plain words (cf_malloc'd; NULL when out of memory). */
+static char *translate_parse_error(const xmlError *err, bool at_eof)
+{
+    char text[MESSAGE_SIZE], a[QUOTE_SIZE], b[QUOTE_SIZE];
+    const char *s1 = err->str1 ? err->str1 : "?";
+    const char *s2 = err->str2 ? err->str2 : "?";
+    char detail[DETAIL_SIZE];
+    error_text(err, detail, sizeof detail);
+    switch (err->code) {
+    case XML_ERR_DOCUMENT_EMPTY:
+        snprintf(text, sizeof text,
+                 "the file holds no XML element; a form starts with <?xml version=\"1.0\" "
+                 "encoding=\"UTF-8\"?> and a <form> element");
+        break;
+    case XML_ERR_DOCUMENT_END:
+        snprintf(text, sizeof text,
+                 "there is more after the end of the root element; a form is one <form> "
+                 "element");
+        break;
+    case XML_ERR_TAG_NAME_MISMATCH:
+        snprintf(text, sizeof text, "</%s> does not close <%s>, which was opened on line %d",
+                 quote(s2, b), quote(s1, a), err->int1);
+        break;
+    case XML_ERR_UNDECLARED_ENTITY:
+    case XML_WAR_UNDECLARED_ENTITY:
+        snprintf(text, sizeof text,
+                 "unknown entity &%s;; a form may use only &amp; &lt; &gt; &quot; &apos; and "
+                 "numeric references such as &#x6CBB;",
+                 quote(s1, a));
+        break;
+    case XML_ERR_ATTRIBUTE_REDEFINED:
+        if (err->str2)
+            snprintf(text, sizeof text, "attribute %s:%s is given twice", quote(s1, a),
+                     quote(s2, b));
+        else
+            snprintf(text, sizeof text, "attribute %s is given twice", quote(s1, a));
+        break;
+    default:
+        if (at_eof)
+            snprintf(text, sizeof text, "unexpected end of file (is the file cut short?): %s",
+                     detail);
+        else
+            snprintf(text, sizeof text, "not well-formed XML: %s", detail);
+        break;
+    }
+    return cf_strdup(text);
+}
+
+static void on_parse_error(void *ctx, xmlErrorPtr err)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    parse_state *ps = ctxt ? ctxt->_private : NULL;
+    if (!ps || !err || ps->refused || err->level == XML_ERR_WARNING ||
+        err->code == XML_ERR_USER_STOP)
+        return;
+    bool at_eof =
+        ctxt->input && ctxt->input->cur && ctxt->input->end && ctxt->input->cur >= ctxt->input->end;
+    if (err->code == XML_ERR_TAG_NOT_FINISHED) {
+        if (!ps->eof_error) {
+            char text[MESSAGE_SIZE], name[QUOTE_SIZE];
+            snprintf(text, sizeof text,
+                     "unexpected end of file (is the file cut short?): <%s>, opened on line %d, "
+                     "is never closed",
+                     quote(err->str1 ? err->str1 : "?", name), err->int1);
+            ps->eof_error = cf_strdup(text);
+            ps->eof_line = err->line;
+        }
+        return;
+    }
+    if (!ps->first_error) {
+        ps->first_error = translate_parse_error(err, at_eof);
+        ps->first_line = err->line;
+        ps->first_col = err->int2;
+    }
+}
+
+/* Parses data into a tree with the hooks above. On failure returns CF_ERR_DATA (not
+ * well-formed, or a DOCTYPE), CF_ERR_LIMIT (one of the caps) or CF_ERR_NOMEM, with the message
+ * in diag, and *doc is NULL; the caller frees *doc with xmlFreeDoc. */
+static cf_status parse(const char *data, size_t len, const char *file, cf_diag *diag,
+                       xmlDocPtr *doc)
+{
+    *doc = NULL;
+    parse_state ps = {.file = file, .diag = diag};
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (!ctxt || !ctxt->sax) {
+        xmlFreeParserCtxt(ctxt);
+        cf_diag_error(diag, file, 0, "out of memory while starting the XML parser");
+        return CF_ERR_NOMEM;
+    }
+    ctxt->_private = &ps;
+    xmlSAXHandlerPtr sax = ctxt->sax;
+    sax->internalSubset = on_internal_subset;
+    sax->externalSubset = on_internal_subset;
+    sax->entityDecl = on_entity_decl;
+    sax->resolveEntity = on_resolve_entity;
+    sax->getEntity = on_get_entity;
+    sax->getParameterEntity = on_get_entity;
+    sax->startElementNs = on_start_element;
+    sax->endElementNs = on_end_element;
+    sax->serror = on_parse_error;
+
+    /* No NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE, ever. IGNORE_ENC with "UTF-8": the bytes
+     * were checked to be UTF-8 above and are never converted from anything else. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING;
+    xmlDocPtr result = xmlCtxtReadMemory(ctxt, data, (int)len, file, "UTF-8", options);
+    bool failed = ps.refused || ps.first_error || ps.eof_error || !result || !ctxt->wellFormed;
+    cf_status st = CF_OK;
+    if (failed) {
+        st = CF_ERR_DATA;
+        if (ps.refused) {
+            st = ps.refusal; /* its message is in diag already */
+        } else if (ps.eof_error) {
+            cf_diag_error(diag, file, ps.eof_line, "%s", ps.eof_error);
+        } else if (ps.first_error) {
+            cf_diag_add(diag, CF_DIAG_ERROR, file, ps.first_line, ps.first_col, "%s",
+                        ps.first_error);
+        } else {
+            cf_diag_error(diag, file, 0, "the file is not well-formed XML");
+        }
+        xmlFreeDoc(result);
+        result = NULL;
+    }
+    cf_free(ps.first_error);
+    cf_free(ps.eof_error);
+    ctxt->_private = NULL;
+    xmlFreeParserCtxt(ctxt);
+    *doc = result;
+    return st;
+}
+
+/* ======================================================================================== */
+/* RELAX NG: the schema is parsed once per process (per path) and shared                    */
+/* ======================================================================================== */
+
+typedef struct schema_entry {
+    char *path;
+    xmlRelaxNGPtr schema;
+    struct schema_entry *next;
+} schema_entry;
+
+/* Guards the cache and every validation: libxml2 does not promise that one parsed schema may
+ * validate in two threads at once, and forms are small. */
+static pthread_mutex_t schema_lock = PTHREAD_MUTEX_INITIALIZER;
+static schema_entry *schema_cache;
+
+typedef struct schema_errors {
+    const char *file;
+    cf_diag *diag;
+    size_t count;
+} schema_errors;
+
+static void on_schema_parse_error(void *ctx, xmlErrorPtr err)
+{
+    schema_errors *se = ctx;
+    if (!err || err->level == XML_ERR_WARNING)
+        return;
+    char text[MESSAGE_SIZE];
+    cf_diag_error(se->diag, err->file ? err->file : se->file, err->line,
+                  "the form schema is broken: %s", error_text(err, text, sizeof text));
+    se->count++;
+}
+
+/* The parsed schema at path (cached); call with schema_lock held. */
+static cf_status schema_get(const char *path, xmlRelaxNGPtr *out, cf_diag *diag)
+{
+    *out = NULL;
+    for (schema_entry *e = schema_cache; e; e = e->next) {
+        if (strcmp(e->path, path) == 0) {
+            *out = e->schema;
+            return CF_OK;
+        }
+    }
+    if (access(path, R_OK) != 0) {
+        cf_diag_error(diag, path, 0, "cannot read the form schema: %s", strerror(errno));
+        return CF_ERR_NOINPUT;
+    }
+    schema_errors se = {.file = path, .diag = diag};
+    xmlRelaxNGParserCtxtPtr pctxt = xmlRelaxNGNewParserCtxt(path);
+    if (!pctxt) {
+        cf_diag_error(diag, path, 0, "out of memory while reading the form schema");
+        return CF_ERR_NOMEM;
+    }
+    xmlRelaxNGSetParserStructuredErrors(pctxt, on_schema_parse_error, &se);
+    xmlRelaxNGPtr schema = xmlRelaxNGParse(pctxt);
+    xmlRelaxNGFreeParserCtxt(pctxt);
+    if (!schema) {
+        if (se.count == 0)
+            cf_diag_error(diag, path, 0, "the form schema cannot be loaded");
+        return CF_ERR_INTERNAL;
+    }
+    schema_entry *entry = cf_calloc(1, sizeof *entry);
+    char *copy = cf_strdup(path);
+    if (!entry || !copy) {
+        cf_free(entry);
+        cf_free(copy);
+        xmlRelaxNGFree(schema);
+        cf_diag_error(diag, path, 0, "out of memory while reading the form schema");
+        return CF_ERR_NOMEM;
+    }
+    entry->path = copy;
+    entry->schema = schema;
+    entry->next = schema_cache;
+    schema_cache = entry;
+    *out = schema;
+    return CF_OK;
+}
+
+typedef struct rng_report {
+    const char *file;
+    cf_diag *specific; /* messages about one element or attribute */
+    cf_diag *summary;  /* "element X failed to validate content": used only when alone */
+} rng_report;
+
+static long node_line(const xmlNode *node)
+{
+    if (!node)
+        return 0;
+    if (node->type == XML_ELEMENT_NODE && node->_private)
+        return (long)(intptr_t)node->_private;
+    return xmlGetLineNo(node);
+}
+
+static void on_validity_error(void *ctx, xmlErrorPtr err)
+{
+    rng_report *rr = ctx;
+    if (!err || err->level == XML_ERR_WARNING)
+        return;
+    const xmlNode *node = err->node;
+    long line = node ? node_line(node) : err->line;
+    char text[MESSAGE_SIZE], a[QUOTE_SIZE], b[QUOTE_SIZE], detail[DETAIL_SIZE];
+    const char *s1 = err->str1 ? err->str1 : "?";
+    const char *s2 = err->str2 ? err->str2 : "?";
+    error_text(err, detail, sizeof detail);
+    cf_diag *to = rr->specific;
+    switch (err->code) {
+    case XML_RELAXNG_ERR_ELEMWRONG:
+        snprintf(text, sizeof text, "<%s> is not allowed here", quote(s1, a));
+        break;
+    case XML_RELAXNG_ERR_NOELEM:
+        snprintf(text, sizeof text, "an element <%s> is missing here", quote(s1, a));
+        break;
+    case XML_RELAXNG_ERR_ELEMNAME:
+        snprintf(text, sizeof text, "expected <%s> here, found <%s>", quote(s1, a), quote(s2, b));
+        break;
+    case XML_RELAXNG_ERR_INVALIDATTR:
+        snprintf(text, sizeof text, "%s does not take an attribute \"%s\"", quote(s2, b),
+                 quote(s1, a));
+        break;
+    case XML_RELAXNG_ERR_TEXTWRONG:
+        snprintf(text, sizeof text, "text is not allowed inside <%s>", quote(s1, a));
+        break;
+    case XML_RELAXNG_ERR_ELEMNOTEMPTY:
+        snprintf(text, sizeof text, "<%s> must be empty", quote(s1, a));
+        break;
+    case XML_RELAXNG_ERR_ATTRVALID:
+    case XML_RELAXNG_ERR_CONTENTVALID:
+    case XML_RELAXNG_ERR_INTERSEQ:
+    case XML_RELAXNG_ERR_EXTRACONTENT:
+        to = rr->summary;
+        snprintf(text, sizeof text, "does not match the form schema: %s", detail);
+        break;
+    default:
+        snprintf(text, sizeof text, "does not match the form schema: %s", detail);
+        break;
+    }
+    cf_diag_error(to, rr->file, line, "%s", text);
+}
+
+/* Validates doc; schema messages go to report (the caller decides whether to show them).
+ * Returns an error only when the schema itself cannot be had. */
+static cf_status validate(const char *schema_path, xmlDocPtr doc, rng_report *report, cf_diag *diag)
+{
+    pthread_mutex_lock(&schema_lock);
+    xmlRelaxNGPtr schema;
+    cf_status st = schema_get(schema_path, &schema, diag);
+    if (st == CF_OK) {
+        xmlRelaxNGValidCtxtPtr vctxt = xmlRelaxNGNewValidCtxt(schema);
+        if (!vctxt) {
+            cf_diag_error(diag, report->file, 0, "out of memory while validating the form");
+            st = CF_ERR_NOMEM;
+        } else {
+            xmlRelaxNGSetValidStructuredErrors(vctxt, on_validity_error, report);
+            int rc = xmlRelaxNGValidateDoc(vctxt, doc);
+            xmlRelaxNGFreeValidCtxt(vctxt);
+            if (rc != 0 && cf_diag_error_count(report->specific) == 0 &&
+                cf_diag_error_count(report->summary) == 0)
+                cf_diag_error(report->summary, report->file, 0,
+                              "the form does not match the form schema");
+        }
+    }
+    pthread_mutex_unlock(&schema_lock);
+    return st;
+}
+
+/* ======================================================================================== */
+/* Building the model, with precise structural checks                                       */
+/* ======================================================================================== */
+
+typedef struct builder {
+    const char *file;
+    cf_diag *diag; /* this stage's messages */
+    cf_arena *arena;
+    cf_form *form;
+    struct cf_form_internal *internal;
+    size_t errors;
+    cf_status fatal;         /* CF_ERR_NOMEM or CF_ERR_LIMIT: stop at once */
+    cf_inline_piece *pieces; /* scratch for the inline content of one element */
+    size_t n_pieces, cap_pieces;
+    cf_buf plain; /* scratch for text-only element content */
+    cf_field *label_fields;
+    size_t n_label_fields;
+    cf_field *fill_fields;
+    size_t n_fill_fields;
+} builder;
+
+static void berror(builder *b, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void berror(builder *b, long line, const char *fmt, ...)
+{
+    char text[MESSAGE_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (b->errors >= FORM_MAX_ERRORS)
+        return;
+    cf_diag_error(b->diag, b->file, line, "%s", text);
+    if (++b->errors == FORM_MAX_ERRORS) {
+        cf_diag_add(b->diag, CF_DIAG_NOTE, b->file, 0, 0,
+                    "stopped after %d problems; fix these and validate the form again",
+                    FORM_MAX_ERRORS);
+        if (!b->fatal)
+            b->fatal = CF_ERR_DATA;
+    }
+}
+
+/* Records an arena failure once; the walk stops after it. */
+static void arena_failed(builder *b)
+{
+    if (b->fatal)
+        return;
+    if (cf_arena_over_cap(b->arena)) {
+        b->fatal = CF_ERR_LIMIT;
+        berror(b, 0, "the form needs more than %u MiB of memory to load; split it",
+               FORM_ARENA_CAP / (1024u * 1024u));
+    } else {
+        b->fatal = CF_ERR_NOMEM;
+        berror(b, 0, "out of memory while loading the form");
+    }
+}
+
+static void *balloc(builder *b, size_t count, size_t size)
+{
+    if (count == 0)
+        count = 1;
+    void *p = cf_arena_calloc(b->arena, count, size);
+    if (!p)
+        arena_failed(b);
+    return p;
+}
+
+static const char *bstrdup(builder *b, const char *s)
+{
+    char *copy = cf_arena_strdup(b->arena, s);
+    if (!copy)
+        arena_failed(b);
+    return copy;
+}
+
+static const char *name_of(const xmlNode *n)
+{
+    return (const char *)n->name;
+}
+
+static bool is_element(const xmlNode *n)
+{
+    return n->type == XML_ELEMENT_NODE;
+}
+
+static bool is_named(const xmlNode *n, const char *name)
+{
+    return is_element(n) && strcmp(name_of(n), name) == 0;
+}
+
+static bool is_text(const xmlNode *n)
+{
+    return n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE;
+}
+
+static bool blank(const char *s)
+{
+    for (; s && *s; s++)
+        if (!ascii_space(*s))
+            return false;
+    return true;
+}
+
+/* Where an element belongs, for "not allowed here" messages. */
+static const char *home_of(const char *name)
+{
+    static const struct {
+        const char *name, *home;
+    } homes[] = {
+        {"form", "the root of the file"},
+        {"meta", "<form>"},
+        {"label", "<form>"},
+        {"fields", "<form>"},
+        {"risk-bands", "<form>"},
+        {"body", "<form>"},
+        {"title", "<meta>"},
+        {"subtitle", "<meta>"},
+        {"status", "<meta>"},
+        {"source", "<meta>"},
+        {"effective", "<meta>"},
+        {"review-by", "<meta>"},
+        {"label-field", "<label>"},
+        {"option", "a <field> of type choice or multi-choice"},
+        {"band", "<risk-bands>"},
+        {"section", "<body>"},
+        {"h", "<section>"},
+        {"p", "<section> or <note>"},
+        {"ul", "<section>"},
+        {"ol", "<section>"},
+        {"li", "<ul>, <ol>, <instructions> or <declarations>"},
+        {"table", "<section>"},
+        {"col", "<table>"},
+        {"thead", "<table>"},
+        {"row", "<table> or <thead>"},
+        {"cell", "<row>"},
+        {"checkboxes", "<section>"},
+        {"prompt", "<checkboxes>"},
+        {"note", "<section>"},
+        {"risks", "<section>"},
+        {"risk", "<risks>"},
+        {"instructions", "<section>"},
+        {"declarations", "<section>"},
+        {"signatures", "<section>"},
+        {"signature", "<signatures>"},
+        {"statement", "<signature>"},
+        {"references", "<section>"},
+        {"ref", "<references>"},
+        {"b", "text such as <p> or <li>"},
+        {"field", "<fields>, or inside text as <field ref=\"…\"/>"},
+    };
+    for (size_t i = 0; i < sizeof homes / sizeof homes[0]; i++)
+        if (strcmp(homes[i].name, name) == 0)
+            return homes[i].home;
+    return NULL;
+}
+
+/* An element that may not stand where it is: unknown, or known but misplaced. */
+static void bad_child(builder *b, const xmlNode *parent, const xmlNode *child)
+{
+    char c[QUOTE_SIZE];
+    const char *home = home_of(name_of(child));
+    if (home)
+        berror(b, node_line(child), "<%s> is not allowed inside <%s> (it belongs in %s)",
+               quote(name_of(child), c), name_of(parent), home);
+    else
+        berror(b, node_line(child), "unknown element <%s> inside <%s>", quote(name_of(child), c),
+               name_of(parent));
+}
+
+/* Reports text where only elements may stand (once per parent). */
+static void no_text(builder *b, const xmlNode *parent)
+{
+    for (const xmlNode *c = parent->children; c; c = c->next) {
+        if (!is_text(c) || blank((const char *)c->content))
+            continue;
+        /* Quote the text up to its first line break. */
+        char excerpt[QUOTE_SIZE], line_text[QUOTE_SIZE];
+        const char *s = (const char *)c->content;
+        while (ascii_space(*s))
+            s++;
+        size_t n = 0;
+        while (s[n] && s[n] != '\n' && s[n] != '\r' && n < sizeof line_text - 1)
+            n++;
+        while (n > 0 && ascii_space(s[n - 1]))
+            n--;
+        memcpy(line_text, s, n);
+        line_text[n] = '\0';
+        s = line_text;
+        long line = c->line > 0 && c->line < 65535 ? (long)c->line : node_line(parent);
+        bool blocks = strcmp(name_of(parent), "section") == 0;
+        berror(b, line, "text \"%s\" is not allowed directly inside <%s>%s", quote(s, excerpt),
+               name_of(parent), blocks ? "; put it in a <p>" : "");
+        return;
+    }
+}
+
+/* An element that takes attributes only. */
+static void expect_empty(builder *b, const xmlNode *n)
+{
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if (is_element(c))
+            bad_child(b, n, c);
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        if (is_text(c) && !blank((const char *)c->content)) {
+            berror(b, node_line(n), "<%s> takes no text, only attributes; write <%s .../>",
+                   name_of(n), name_of(n));
+            return;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Attributes                                                                               */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef enum attr_kind {
+    ATTR_TEXT,    /* caption-like text: not empty; normalised into the arena */
+    ATTR_ID,      /* [a-z0-9][a-z0-9-]* */
+    ATTR_KEY,     /* [a-z][a-z0-9_]* */
+    ATTR_VERSION, /* [0-9]+(.[0-9]+)* */
+    ATTR_DATE,    /* [0-9]{4}-[0-9]{2}-[0-9]{2} (the calendar is a semantic check) */
+    ATTR_BOOL,    /* true | false */
+    ATTR_START,   /* 1..999999 */
+    ATTR_WIDTH,   /* [0-9]+(.[0-9]+)? */
+    ATTR_LANG,    /* BCP 47-like tag */
+    ATTR_ENUM,    /* one of values */
+} attr_kind;
+
+typedef struct attr_spec {
+    const char *name; /* "xml:lang" for the XML namespace's lang */
+    attr_kind kind;
+    bool required;
+    const char *const *values; /* ATTR_ENUM: NULL-terminated */
+} attr_spec;
+
+#define MAX_ATTRS 10
+
+static bool is_lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool matches_id(const char *s)
+{
+    if (!is_lower(*s) && !is_digit(*s))
+        return false;
+    for (s++; *s; s++)
+        if (!is_lower(*s) && !is_digit(*s) && *s != '-')
+            return false;
+    return true;
+}
+
+static bool matches_key(const char *s)
+{
+    if (!is_lower(*s))
+        return false;
+    for (s++; *s; s++)
+        if (!is_lower(*s) && !is_digit(*s) && *s != '_')
+            return false;
+    return true;
+}
+
+/* One or more groups of digits separated by single dots (dotted is false: no dots at all). */
+static bool matches_dotted_digits(const char *s, bool dotted, size_t max_groups)
+{
+    size_t groups = 0;
+    for (;;) {
+        if (!is_digit(*s))
+            return false;
+        while (is_digit(*s))
+            s++;
+        groups++;
+        if (*s == '\0')
+            return true;
+        if (*s != '.' || !dotted || groups >= max_groups)
+            return false;
+        s++;
+    }
+}
+
+static bool matches_date_shape(const char *s)
+{
+    for (int i = 0; i < 10; i++) {
+        bool dash = i == 4 || i == 7;
+        if (dash ? s[i] != '-' : !is_digit(s[i]))
+            return false;
+    }
+    return s[10] == '\0';
+}
+
+static bool matches_start(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 6 || s[0] == '0')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit(s[i]))
+            return false;
+    return true;
+}
+
+static bool matches_lang(const char *s)
+{
+    size_t n = 0;
+    while (is_alpha(s[n]))
+        n++;
+    if (n < 2 || n > 3)
+        return false;
+    s += n;
+    while (*s == '-') {
+        s++;
+        n = 0;
+        while (is_alpha(s[n]) || is_digit(s[n]))
+            n++;
+        if (n < 1 || n > 8)
+            return false;
+        s += n;
+    }
+    return *s == '\0';
+}
+
+static bool parse_bool(const char *s)
+{
+    return strcmp(s, "true") == 0;
+}
+
+/* Locale-independent parse of a width matching [0-9]+(.[0-9]+)? (strtod would follow the
+ * locale's decimal separator). */
+static double parse_width(const char *s)
+{
+    double value = 0.0;
+    for (; is_digit(*s); s++)
+        value = value * 10.0 + (double)(*s - '0');
+    if (*s == '.') {
+        double scale = 0.1;
+        for (s++; is_digit(*s); s++) {
+            value += (double)(*s - '0') * scale;
+            scale /= 10.0;
+        }
+    }
+    return value;
+}
+
+static unsigned parse_start(const char *s)
+{
+    unsigned value = 0;
+    for (; is_digit(*s); s++)
+        value = value * 10u + (unsigned)(*s - '0');
+    return value;
+}
+
+/* "a, b, c" from a NULL-terminated list. */
+static void list_values(const char *const *values, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; values[i]; i++) {
+        int w = snprintf(out + n, size - n, "%s%s", i ? ", " : "", values[i]);
+        if (w < 0 || (size_t)w >= size - n)
+            return;
+        n += (size_t)w;
+    }
+}
+
+/* The attribute's name as written: "xml:lang", "prefix:name" or "name". */
+static const char *attr_name(const xmlAttr *a, char *out, size_t size)
+{
+    if (a->ns && a->ns->href && xmlStrEqual(a->ns->href, XML_XML_NAMESPACE))
+        snprintf(out, size, "xml:%s", (const char *)a->name);
+    else if (a->ns && a->ns->prefix)
+        snprintf(out, size, "%s:%s", (const char *)a->ns->prefix, (const char *)a->name);
+    else
+        snprintf(out, size, "%s", (const char *)a->name);
+    return out;
+}
+
+/* The attribute's value; NULL only when out of memory. */
+static const char *attr_raw(builder *b, const xmlAttr *a)
+{
+    const xmlNode *t = a->children;
+    if (!t)
+        return "";
+    if (t->type == XML_TEXT_NODE && !t->next && t->content)
+        return (const char *)t->content;
+    xmlChar *s = xmlNodeListGetString(a->doc, t, 1);
+    if (!s) {
+        arena_failed(b);
+        return NULL;
+    }
+    const char *copy = bstrdup(b, (const char *)s);
+    xmlFree(s);
+    return copy;
+}
+
+/* Checks one value against its spec; false (message given) when it does not fit. */
+static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, const char *value,
+                        long line)
+{
+    char v[QUOTE_SIZE], list[256];
+    const char *el = name_of(n);
+    quote(value, v);
+    switch (spec->kind) {
+    case ATTR_TEXT:
+        return true; /* checked after normalisation */
+    case ATTR_ENUM:
+        for (size_t i = 0; spec->values[i]; i++)
+            if (strcmp(value, spec->values[i]) == 0)
+                return true;
+        list_values(spec->values, list, sizeof list);
+        berror(b, line, "%s has %s \"%s\"; use one of %s", el, spec->name, v, list);
+        return false;
+    case ATTR_ID:
+        if (matches_id(value))
+            return true;
+        berror(b, line,
+               "%s has %s \"%s\"; an id is lower-case letters, digits and \"-\", starting with "
+               "a letter or digit",
+               el, spec->name, v);
+        return false;
+    case ATTR_KEY:
+        if (matches_key(value))
+            return true;
+        berror(b, line,
+               "%s has %s \"%s\"; a key is a lower-case letter followed by lower-case letters, "
+               "digits or \"_\"",
+               el, spec->name, v);
+        return false;
+    case ATTR_VERSION:
+        if (matches_dotted_digits(value, true, 16))
+            return true;
+        berror(b, line, "%s has %s \"%s\"; a version is digits and dots, e.g. 1.0", el, spec->name,
+               v);
+        return false;
+    case ATTR_DATE:
+        if (matches_date_shape(value))
+            return true;
+        berror(b, line, "%s has %s \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01", el,
+               spec->name, v);
+        return false;
+    case ATTR_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+            return true;
+        berror(b, line, "%s has %s \"%s\"; use true or false", el, spec->name, v);
+        return false;
+    case ATTR_START:
+        if (matches_start(value))
+            return true;
+        berror(b, line, "%s has %s \"%s\"; use a whole number from 1 to 999999", el, spec->name, v);
+        return false;
+    case ATTR_WIDTH:
+        if (matches_dotted_digits(value, true, 2) && parse_width(value) > 0.0 &&
+            parse_width(value) < 1e6)
+            return true;
+        berror(b, line, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
+               spec->name, v);
+        return false;
+    case ATTR_LANG:
+        if (matches_lang(value))
+            return true;
+        berror(b, line, "%s has %s \"%s\"; use a language tag such as en or zh-Hant", el,
+               spec->name, v);
+        return false;
+    }
+    return false;
+}
+
+/* Reads n's attributes against specs: unknown ones, missing required ones and wrong values
+ * are reported. values[i] is the checked value of specs[i] (ATTR_TEXT: normalised, in the
+ * arena; others: as written, valid while the tree lives) or NULL when absent or wrong. */
+static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, size_t n_specs,
+                       const char **values)
+{
+    long line = node_line(n);
+    for (size_t i = 0; i < n_specs; i++)
+        values[i] = NULL;
+    for (const xmlAttr *a = n->properties; a && !b->fatal; a = a->next) {
+        char name[QUOTE_SIZE];
+        attr_name(a, name, sizeof name);
+        size_t i = 0;
+        while (i < n_specs && strcmp(specs[i].name, name) != 0)
+            i++;
+        if (i == n_specs) {
+            char allowed[256] = "";
+            size_t len = 0;
+            for (size_t k = 0; k < n_specs; k++) {
+                int w = snprintf(allowed + len, sizeof allowed - len, "%s%s", k ? ", " : "",
+                                 specs[k].name);
+                if (w < 0 || (size_t)w >= sizeof allowed - len)
+                    break;
+                len += (size_t)w;
+            }
+            if (n_specs)
+                berror(b, line, "%s does not take an attribute \"%s\" (it takes %s)", name_of(n),
+                       name, allowed);
+            else
+                berror(b, line, "%s does not take an attribute \"%s\" (it takes none)", name_of(n),
+                       name);
+            continue;
+        }
+        const char *raw = attr_raw(b, a);
+        if (!raw)
+            return;
+        if (!check_value(b, n, &specs[i], raw, line))
+            continue;
+        if (specs[i].kind == ATTR_TEXT) {
+            const char *text;
+            cf_status st = cf_form_text_plain(b->arena, raw, strlen(raw), b->file, line, name_of(n),
+                                              b->diag, &text);
+            if (st == CF_ERR_DATA) {
+                b->errors++;
+                continue;
+            }
+            if (st) {
+                b->fatal = st;
+                return;
+            }
+            if (text[0] == '\0') {
+                berror(b, line, "%s has an empty %s; write the text to print", name_of(n),
+                       specs[i].name);
+                continue;
+            }
+            values[i] = text;
+        } else {
+            values[i] = raw;
+        }
+    }
+    for (size_t i = 0; i < n_specs; i++) {
+        if (!specs[i].required)
+            continue;
+        bool present = false;
+        for (const xmlAttr *a = n->properties; a && !present; a = a->next) {
+            char name[QUOTE_SIZE];
+            present = strcmp(attr_name(a, name, sizeof name), specs[i].name) == 0;
+        }
+        if (!present)
+            berror(b, line, "%s is missing the required attribute \"%s\"", name_of(n),
+                   specs[i].name);
+    }
+}
+
+static const char *const BOOL_VALUES[] = {"true", "false", NULL};
+static const char *const FREQUENCY_VALUES[] = {"very-common", "common",  "uncommon", "rare",
+                                               "very-rare",   "unknown", NULL};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Text                                                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+static void push_piece(builder *b, const char *text, size_t len, const char *field, bool bold)
+{
+    if (b->fatal)
+        return;
+    if (b->n_pieces == b->cap_pieces) {
+        size_t cap = b->cap_pieces ? b->cap_pieces * 2 : 16;
+        cf_inline_piece *grown = cf_realloc(b->pieces, cap * sizeof *grown);
+        if (!grown) {
+            b->fatal = CF_ERR_NOMEM;
+            berror(b, 0, "out of memory while loading the form");
+            return;
+        }
+        b->pieces = grown;
+        b->cap_pieces = cap;
+    }
+    b->pieces[b->n_pieces++] =
+        (cf_inline_piece){.text = text, .len = len, .field = field, .bold = bold};
+}
+
+/* Collects the inline content of n: text, <b> (not nested) and <field ref="KEY"/>. */
+static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, bool bold)
+{
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (is_text(c)) {
+            const char *s = (const char *)c->content;
+            if (s)
+                push_piece(b, s, strlen(s), NULL, bold);
+        } else if (is_named(c, "b")) {
+            if (bold)
+                berror(b, node_line(c), "<b> inside <b>: bold text does not nest");
+            read_attrs(b, c, NULL, 0, NULL);
+            collect_inline(b, holder, c, true);
+        } else if (is_named(c, "field")) {
+            static const attr_spec specs[] = {{"ref", ATTR_KEY, true, NULL}};
+            const char *values[1];
+            read_attrs(b, c, specs, 1, values);
+            expect_empty(b, c);
+            if (values[0]) {
+                const char *key = bstrdup(b, values[0]);
+                if (key)
+                    push_piece(b, NULL, 0, key, bold);
+            }
+        } else if (is_element(c)) {
+            char name[QUOTE_SIZE];
+            if (home_of(name_of(c)))
+                berror(b, node_line(c),
+                       "<%s> is not allowed inside <%s>; text there may hold only <b> and "
+                       "<field ref=\"…\"/>",
+                       quote(name_of(c), name), name_of(holder));
+            else
+                berror(b, node_line(c), "unknown element <%s> inside <%s>", quote(name_of(c), name),
+                       name_of(holder));
+        }
+    }
+}
+
+/* The inline content of n as a normalised text; NULL after an error. lang may be NULL. */
+static const cf_text *build_inline(builder *b, const xmlNode *n, const char *lang, bool allow_empty)
+{
+    b->n_pieces = 0;
+    collect_inline(b, n, n, false);
+    if (b->fatal)
+        return NULL;
+    cf_text *text = balloc(b, 1, sizeof *text);
+    if (!text)
+        return NULL;
+    text->line = node_line(n);
+    if (lang && !(text->lang = bstrdup(b, lang)))
+        return NULL;
+    cf_status st = cf_form_text_spans(b->arena, b->pieces, b->n_pieces, b->file, text->line,
+                                      name_of(n), b->diag, &text->spans, &text->n_spans);
+    if (st == CF_ERR_DATA) {
+        b->errors++;
+        return NULL;
+    }
+    if (st) {
+        b->fatal = st;
+        return NULL;
+    }
+    if (!allow_empty && text->n_spans == 0)
+        berror(b, text->line, "<%s> is empty; write its text or remove it", name_of(n));
+    return text;
+}
+
+/* The content of a text-only element (no attributes, no child elements); NULL after an
+ * error. An empty result is an error unless allow_empty. */
+static const char *build_plain(builder *b, const xmlNode *n, bool allow_empty)
+{
+    read_attrs(b, n, NULL, 0, NULL);
+    cf_buf_reset(&b->plain);
+    bool ok = true;
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        if (is_text(c) && c->content) {
+            if (cf_buf_append_str(&b->plain, (const char *)c->content)) {
+                b->fatal = CF_ERR_NOMEM;
+                berror(b, node_line(n), "out of memory while loading the form");
+                return NULL;
+            }
+        } else if (is_element(c)) {
+            char name[QUOTE_SIZE];
+            berror(b, node_line(c), "<%s> holds plain text only; <%s> is not allowed inside it",
+                   name_of(n), quote(name_of(c), name));
+            ok = false;
+        }
+    }
+    if (!ok)
+        return NULL;
+    const char *text;
+    cf_status st = cf_form_text_plain(b->arena, b->plain.data ? b->plain.data : "", b->plain.len,
+                                      b->file, node_line(n), name_of(n), b->diag, &text);
+    if (st == CF_ERR_DATA) {
+        b->errors++;
+        return NULL;
+    }
+    if (st) {
+        b->fatal = st;
+        return NULL;
+    }
+    if (!allow_empty && text[0] == '\0') {
+        berror(b, node_line(n), "<%s> is empty; write its text or remove it", name_of(n));
+        return NULL;
+    }
+    return text;
+}
+
+/* Counts the element children of n named name (all element children when name is NULL). */
+static size_t count_children(const xmlNode *n, const char *name)
+{
+    size_t count = 0;
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if (is_element(c) && (!name || is_named(c, name)))
+            count++;
+    return count;
+}
+
+/* Items (<li>, <ref>) of a list-like element: at least one, nothing else inside. */
+static void build_items(builder *b, const xmlNode *n, const char *item_name, bool with_lang,
+                        const cf_text *const **items, size_t *n_items)
+{
+    *items = NULL;
+    *n_items = 0;
+    no_text(b, n);
+    size_t count = count_children(n, item_name);
+    if (count == 0) {
+        berror(b, node_line(n), "<%s> has no <%s>; give it at least one", name_of(n), item_name);
+        return;
+    }
+    const cf_text **array = balloc(b, count, sizeof *array);
+    if (!array)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, item_name)) {
+            bad_child(b, n, c);
+            continue;
+        }
+        const char *lang = NULL;
+        if (with_lang) {
+            static const attr_spec specs[] = {{"xml:lang", ATTR_LANG, false, NULL}};
+            read_attrs(b, c, specs, 1, &lang);
+        } else {
+            read_attrs(b, c, NULL, 0, NULL);
+        }
+        const cf_text *text = build_inline(b, c, lang, false);
+        if (text)
+            array[k++] = text;
+    }
+    *items = array;
+    *n_items = k;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Blocks                                                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+static void build_table(builder *b, const xmlNode *n, cf_table *table)
+{
+    read_attrs(b, n, NULL, 0, NULL);
+    no_text(b, n);
+    size_t n_cols = count_children(n, "col"), n_rows = count_children(n, "row");
+    double *widths_given = balloc(b, n_cols, sizeof *widths_given);
+    const cf_text ***rows = balloc(b, n_rows, sizeof *rows);
+    if (!widths_given || !rows)
+        return;
+    const cf_text **header = NULL;
+    size_t cols_seen = 0, rows_seen = 0, columns = 0;
+    long first_row_line = 0;
+    int rank = 0; /* col (0), thead (1), row (2) come in this order */
+    long thead_line = 0;
+
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        int this_rank = -1;
+        if (is_named(c, "col"))
+            this_rank = 0;
+        else if (is_named(c, "thead"))
+            this_rank = 1;
+        else if (is_named(c, "row"))
+            this_rank = 2;
+        if (this_rank < 0) {
+            bad_child(b, n, c);
+            continue;
+        }
+        if (this_rank < rank) {
+            berror(b, node_line(c),
+                   "<%s> is out of order: a table gives its <col> widths first, then an "
+                   "optional <thead>, then its <row>s",
+                   name_of(c));
+            continue;
+        }
+        rank = this_rank;
+        if (this_rank == 0) {
+            static const attr_spec specs[] = {{"width", ATTR_WIDTH, true, NULL}};
+            const char *width;
+            read_attrs(b, c, specs, 1, &width);
+            expect_empty(b, c);
+            widths_given[cols_seen++] = width ? parse_width(width) : 1.0;
+            continue;
+        }
+        const xmlNode *row = c;
+        if (this_rank == 1) {
+            if (thead_line) {
+                berror(b, node_line(c),
+                       "a table has one <thead> at most (the first is on line %ld)", thead_line);
+                continue;
+            }
+            thead_line = node_line(c);
+            read_attrs(b, c, NULL, 0, NULL);
+            no_text(b, c);
+            row = NULL;
+            size_t in_head = 0;
+            for (const xmlNode *r = c->children; r; r = r->next) {
+                if (!is_element(r))
+                    continue;
+                if (!is_named(r, "row"))
+                    bad_child(b, c, r);
+                else if (in_head++ == 0)
+                    row = r;
+            }
+            if (in_head != 1) {
+                berror(b, node_line(c), "<thead> holds exactly one <row>, not %zu", in_head);
+                continue;
+            }
+        }
+        /* A row: its cells. */
+        read_attrs(b, row, NULL, 0, NULL);
+        no_text(b, row);
+        size_t n_cells = count_children(row, "cell");
+        const cf_text **cells = balloc(b, n_cells, sizeof *cells);
+        if (!cells)
+            return;
+        size_t k = 0;
+        for (const xmlNode *cell = row->children; cell && !b->fatal; cell = cell->next) {
+            if (!is_element(cell))
+                continue;
+            if (!is_named(cell, "cell")) {
+                bad_child(b, row, cell);
+                continue;
+            }
+            read_attrs(b, cell, NULL, 0, NULL);
+            const cf_text *text = build_inline(b, cell, NULL, /*allow_empty*/ true);
+            if (text)
+                cells[k++] = text;
+        }
+        if (n_cells == 0) {
+            berror(b, node_line(row), "<row> has no <cell>; give it at least one");
+            continue;
+        }
+        if (columns == 0) {
+            columns = n_cells;
+            first_row_line = node_line(row);
+        } else if (n_cells != columns) {
+            berror(b, node_line(row),
+                   "this row has %zu cells but the table's first row (line %ld) has %zu; every "
+                   "row needs the same number",
+                   n_cells, first_row_line, columns);
+            continue;
+        }
+        if (this_rank == 1)
+            header = cells;
+        else
+            rows[rows_seen++] = cells;
+    }
+    if (b->fatal)
+        return;
+    if (n_rows == 0) {
+        berror(b, node_line(n), "<table> has no <row>; give it at least one");
+        return;
+    }
+    if (cols_seen && columns && cols_seen != columns) {
+        berror(b, node_line(n), "the table gives %zu <col> widths but has %zu columns", cols_seen,
+               columns);
+        return;
+    }
+    double *widths = balloc(b, columns, sizeof *widths);
+    if (!widths)
+        return;
+    double sum = 0.0;
+    for (size_t i = 0; i < columns; i++)
+        sum += cols_seen ? widths_given[i] : 1.0;
+    for (size_t i = 0; i < columns; i++)
+        widths[i] = (cols_seen ? widths_given[i] : 1.0) / sum;
+    table->n_columns = columns;
+    table->header = header;
+    table->rows = (const cf_text *const *const *)rows;
+    table->n_rows = rows_seen;
+    table->widths = widths;
+}
+
+static void build_checkboxes(builder *b, const xmlNode *n, cf_block *block)
+{
+    static const attr_spec specs[] = {{"field", ATTR_KEY, true, NULL}};
+    const char *field;
+    read_attrs(b, n, specs, 1, &field);
+    no_text(b, n);
+    if (field)
+        block->u.checkboxes.field = bstrdup(b, field);
+    long prompt_line = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "prompt")) {
+            bad_child(b, n, c);
+        } else if (prompt_line) {
+            berror(b, node_line(c),
+                   "<checkboxes> has one <prompt> at most (the first is on line %ld)", prompt_line);
+        } else {
+            prompt_line = node_line(c);
+            read_attrs(b, c, NULL, 0, NULL);
+            block->u.checkboxes.prompt = build_inline(b, c, NULL, false);
+        }
+    }
+}
+
+static void build_note(builder *b, const xmlNode *n, cf_note *note)
+{
+    static const char *const kinds[] = {"info", "warning", NULL};
+    static const attr_spec specs[] = {
+        {"kind", ATTR_ENUM, false, kinds},
+        {"title", ATTR_TEXT, false, NULL},
+    };
+    const char *values[2];
+    read_attrs(b, n, specs, 2, values);
+    note->kind = values[0] && strcmp(values[0], "warning") == 0 ? CF_NOTE_WARNING : CF_NOTE_INFO;
+    note->title = values[1];
+    build_items(b, n, "p", /*with_lang*/ true, &note->paragraphs, &note->n_paragraphs);
+}
+
+static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
+{
+    read_attrs(b, n, NULL, 0, NULL);
+    no_text(b, n);
+    size_t count = count_children(n, "risk");
+    if (count == 0) {
+        berror(b, node_line(n), "<risks> has no <risk>; give it at least one");
+        return;
+    }
+    cf_risk *array = balloc(b, count, sizeof *array);
+    if (!array)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "risk")) {
+            bad_child(b, n, c);
+            continue;
+        }
+        static const attr_spec specs[] = {
+            {"frequency", ATTR_ENUM, true, FREQUENCY_VALUES},
+            {"rate", ATTR_TEXT, false, NULL},
+            {"applies-to", ATTR_KEY, false, NULL},
+        };
+        const char *values[3];
+        read_attrs(b, c, specs, 3, values);
+        cf_risk *risk = &array[k];
+        risk->line = node_line(c);
+        risk->text = build_inline(b, c, NULL, false);
+        if (!values[0] || !risk->text)
+            continue;
+        cf_frequency_parse(values[0], &risk->frequency);
+        risk->rate = values[1];
+        if (values[2] && !(risk->applies_to = bstrdup(b, values[2])))
+            return;
+        k++;
+    }
+    risks->risks = array;
+    risks->n_risks = k;
+}
+
+static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
+{
+    read_attrs(b, n, NULL, 0, NULL);
+    no_text(b, n);
+    size_t count = count_children(n, "signature");
+    if (count == 0) {
+        berror(b, node_line(n), "<signatures> has no <signature>; give it at least one");
+        return;
+    }
+    cf_signature_block *array = balloc(b, count, sizeof *array);
+    if (!array)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "signature")) {
+            bad_child(b, n, c);
+            continue;
+        }
+        static const char *const roles[] = {"patient",  "doctor",      "witness",
+                                            "guardian", "interpreter", NULL};
+        static const attr_spec specs[] = {
+            {"role", ATTR_ENUM, true, roles},         {"caption", ATTR_TEXT, true, NULL},
+            {"sign", ATTR_TEXT, true, NULL},          {"date", ATTR_TEXT, true, NULL},
+            {"name", ATTR_TEXT, false, NULL},         {"time", ATTR_TEXT, false, NULL},
+            {"relationship", ATTR_TEXT, false, NULL}, {"language", ATTR_TEXT, false, NULL},
+        };
+        const char *values[8];
+        read_attrs(b, c, specs, 8, values);
+        cf_signature_block *sig = &array[k];
+        sig->line = node_line(c);
+        no_text(b, c);
+        long statement_line = 0;
+        for (const xmlNode *s = c->children; s && !b->fatal; s = s->next) {
+            if (!is_element(s))
+                continue;
+            if (!is_named(s, "statement")) {
+                bad_child(b, c, s);
+            } else if (statement_line) {
+                berror(b, node_line(s),
+                       "<signature> has one <statement> at most (the first is on line %ld)",
+                       statement_line);
+            } else {
+                statement_line = node_line(s);
+                read_attrs(b, s, NULL, 0, NULL);
+                sig->statement = build_inline(b, s, NULL, false);
+            }
+        }
+        if (!values[0] || !values[1] || !values[2] || !values[3])
+            continue;
+        for (size_t r = 0; roles[r]; r++)
+            if (strcmp(values[0], roles[r]) == 0)
+                sig->role = (cf_signer_role)r;
+        sig->caption = values[1];
+        sig->signature_caption = values[2];
+        sig->date_caption = values[3];
+        sig->name_caption = values[4];
+        sig->time_caption = values[5];
+        sig->relationship_caption = values[6];
+        sig->language_caption = values[7];
+        k++;
+    }
+    block->u.signatures.blocks = array;
+    block->u.signatures.n_blocks = k;
+}
+
+/* One block of a section; false when n is not a block element. */
+static bool build_block(builder *b, const xmlNode *n, cf_block *block)
+{
+    const char *name = name_of(n);
+    block->line = node_line(n);
+    static const attr_spec lang_spec[] = {{"xml:lang", ATTR_LANG, false, NULL}};
+    static const attr_spec start_spec[] = {{"start", ATTR_START, false, NULL}};
+    if (strcmp(name, "h") == 0) {
+        block->kind = CF_BLOCK_HEADING;
+        read_attrs(b, n, NULL, 0, NULL);
+        block->u.text = build_inline(b, n, NULL, false);
+    } else if (strcmp(name, "p") == 0) {
+        const char *lang;
+        block->kind = CF_BLOCK_PARAGRAPH;
+        read_attrs(b, n, lang_spec, 1, &lang);
+        block->u.text = build_inline(b, n, lang, false);
+    } else if (strcmp(name, "ul") == 0) {
+        block->kind = CF_BLOCK_BULLETS;
+        read_attrs(b, n, NULL, 0, NULL);
+        build_items(b, n, "li", true, &block->u.list.items, &block->u.list.n_items);
+    } else if (strcmp(name, "ol") == 0 || strcmp(name, "declarations") == 0) {
+        const char *start;
+        block->kind = name[0] == 'o' ? CF_BLOCK_NUMBERED : CF_BLOCK_DECLARATIONS;
+        read_attrs(b, n, start_spec, 1, &start);
+        block->u.list.start = start ? parse_start(start) : 1u;
+        build_items(b, n, "li", true, &block->u.list.items, &block->u.list.n_items);
+    } else if (strcmp(name, "references") == 0) {
+        block->kind = CF_BLOCK_REFERENCES;
+        read_attrs(b, n, NULL, 0, NULL);
+        build_items(b, n, "ref", false, &block->u.list.items, &block->u.list.n_items);
+    } else if (strcmp(name, "table") == 0) {
+        block->kind = CF_BLOCK_TABLE;
+        build_table(b, n, &block->u.table);
+    } else if (strcmp(name, "checkboxes") == 0) {
+        block->kind = CF_BLOCK_CHECKBOXES;
+        build_checkboxes(b, n, block);
+    } else if (strcmp(name, "note") == 0) {
+        block->kind = CF_BLOCK_NOTE;
+        build_note(b, n, &block->u.note);
+    } else if (strcmp(name, "risks") == 0) {
+        block->kind = CF_BLOCK_RISKS;
+        build_risks(b, n, &block->u.risks);
+    } else if (strcmp(name, "instructions") == 0) {
+        static const char *const whens[] = {"before", "after", NULL};
+        static const attr_spec specs[] = {{"when", ATTR_ENUM, true, whens}};
+        const char *when;
+        block->kind = CF_BLOCK_INSTRUCTIONS;
+        read_attrs(b, n, specs, 1, &when);
+        block->u.instructions.when =
+            when && strcmp(when, "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
+        build_items(b, n, "li", true, &block->u.instructions.items, &block->u.instructions.n_items);
+    } else if (strcmp(name, "signatures") == 0) {
+        block->kind = CF_BLOCK_SIGNATURES;
+        build_signatures(b, n, block);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static void build_section(builder *b, const xmlNode *n, cf_section *section)
+{
+    static const char *const roles[] = {"body", "disclaimer", "references", "signing", NULL};
+    static const attr_spec specs[] = {
+        {"id", ATTR_ID, false, NULL},
+        {"title", ATTR_TEXT, false, NULL},
+        {"role", ATTR_ENUM, false, roles},
+    };
+    const char *values[3];
+    read_attrs(b, n, specs, 3, values);
+    section->line = node_line(n);
+    if (values[0])
+        section->id = bstrdup(b, values[0]);
+    section->title = values[1];
+    section->role = CF_SECTION_BODY;
+    for (size_t r = 0; values[2] && roles[r]; r++)
+        if (strcmp(values[2], roles[r]) == 0)
+            section->role = (cf_section_role)r;
+    no_text(b, n);
+    size_t count = count_children(n, NULL);
+    cf_block *blocks = balloc(b, count, sizeof *blocks);
+    if (!blocks)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (build_block(b, c, &blocks[k]))
+            k++;
+        else
+            bad_child(b, n, c);
+    }
+    section->blocks = blocks;
+    section->n_blocks = k;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Form, metadata, label, fields, bands, body                                               */
+/* ---------------------------------------------------------------------------------------- */
+
+static void build_meta(builder *b, const xmlNode *n)
+{
+    cf_form *form = b->form;
+    read_attrs(b, n, NULL, 0, NULL);
+    no_text(b, n);
+    static const char *const names[] = {"title",     "subtitle",  "status", "source",
+                                        "effective", "review-by", NULL};
+    long seen[6] = {0};
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        size_t i = 0;
+        while (names[i] && !is_named(c, names[i]))
+            i++;
+        if (!names[i]) {
+            bad_child(b, n, c);
+            continue;
+        }
+        if (seen[i]) {
+            berror(b, node_line(c), "<%s> is given twice in <meta> (first on line %ld)", names[i],
+                   seen[i]);
+            continue;
+        }
+        seen[i] = node_line(c);
+        switch (i) {
+        case 0:
+            form->title = build_plain(b, c, false);
+            break;
+        case 1:
+            form->subtitle = build_plain(b, c, false);
+            break;
+        case 2: {
+            static const char *const states[] = {"draft", "approved", NULL};
+            static const attr_spec specs[] = {
+                {"state", ATTR_ENUM, true, states},
+                {"by", ATTR_TEXT, false, NULL},
+                {"date", ATTR_DATE, false, NULL},
+            };
+            const char *values[3];
+            read_attrs(b, c, specs, 3, values);
+            expect_empty(b, c);
+            b->internal->status_line = node_line(c);
+            if (values[0] && strcmp(values[0], "approved") == 0) {
+                form->state = CF_FORM_STATE_APPROVED;
+                form->approved_by = values[1];
+                if (values[2])
+                    form->approved_date = bstrdup(b, values[2]);
+            } else if (values[0] && (values[1] || values[2])) {
+                berror(b, node_line(c),
+                       "status is \"draft\" but names %s; only an approved form has by and "
+                       "date (set state=\"approved\" or remove them)",
+                       values[1] && values[2] ? "by and date"
+                       : values[1]            ? "by"
+                                              : "date");
+            }
+            break;
+        }
+        case 3:
+            form->source = build_plain(b, c, false);
+            break;
+        case 4:
+        case 5: {
+            const char *date = build_plain(b, c, false);
+            char v[QUOTE_SIZE];
+            if (date && !matches_date_shape(date)) {
+                berror(b, node_line(c),
+                       "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. "
+                       "2024-05-01",
+                       names[i], quote(date, v));
+                break;
+            }
+            if (i == 4) {
+                form->effective_date = date;
+                b->internal->effective_line = node_line(c);
+            } else {
+                form->review_date = date;
+                b->internal->review_line = node_line(c);
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (!seen[0])
+        berror(b, node_line(n), "<meta> has no <title>; every form needs one");
+    if (!seen[2])
+        berror(b, node_line(n),
+               "<meta> has no <status>; write <status state=\"draft\"/> or <status "
+               "state=\"approved\" by=\"…\" date=\"YYYY-MM-DD\"/>");
+}
+
+/* Reads one <label-field> or <field> into field. */
+static void build_field(builder *b, const xmlNode *n, cf_field *field, bool label)
+{
+    static const char *const types[] = {"text", "date", "choice", "multi-choice", NULL};
+    static const attr_spec label_specs[] = {
+        {"key", ATTR_KEY, true, NULL},
+        {"caption", ATTR_TEXT, true, NULL},
+        {"required", ATTR_ENUM, false, BOOL_VALUES},
+    };
+    static const attr_spec field_specs[] = {
+        {"key", ATTR_KEY, true, NULL},
+        {"caption", ATTR_TEXT, true, NULL},
+        {"required", ATTR_ENUM, false, BOOL_VALUES},
+        {"type", ATTR_ENUM, true, types},
+    };
+    const char *values[4] = {NULL, NULL, NULL, NULL};
+    read_attrs(b, n, label ? label_specs : field_specs, label ? 3 : 4, values);
+    field->line = node_line(n);
+    field->label = label;
+    field->type = CF_FIELD_TEXT;
+    if (values[0])
+        field->key = bstrdup(b, values[0]);
+    field->caption = values[1];
+    field->required = values[2] && parse_bool(values[2]);
+    for (size_t t = 0; !label && values[3] && types[t]; t++)
+        if (strcmp(values[3], types[t]) == 0)
+            field->type = (cf_field_type)t;
+    if (label) {
+        expect_empty(b, n);
+        return;
+    }
+    /* Options are kept for any type: the semantic checks say which types may have them. */
+    no_text(b, n);
+    size_t count = count_children(n, "option");
+    cf_option *options = balloc(b, count, sizeof *options);
+    if (!options)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "option")) {
+            bad_child(b, n, c);
+            continue;
+        }
+        static const attr_spec specs[] = {
+            {"key", ATTR_KEY, true, NULL},
+            {"other", ATTR_ENUM, false, BOOL_VALUES},
+        };
+        const char *ov[2];
+        read_attrs(b, c, specs, 2, ov);
+        const cf_text *text = build_inline(b, c, NULL, false);
+        if (!ov[0] || !text)
+            continue;
+        options[k].key = bstrdup(b, ov[0]);
+        options[k].other = ov[1] && parse_bool(ov[1]);
+        options[k].text = text;
+        k++;
+    }
+    field->options = options;
+    field->n_options = k;
+}
+
+static void build_label(builder *b, const xmlNode *n)
+{
+    static const attr_spec specs[] = {{"caption", ATTR_TEXT, true, NULL}};
+    read_attrs(b, n, specs, 1, &b->form->label_caption);
+    no_text(b, n);
+    size_t count = count_children(n, "label-field");
+    if (count == 0) {
+        berror(b, node_line(n),
+               "<label> has no <label-field>; give it at least one (e.g. patient_name)");
+        return;
+    }
+    cf_field *fields = balloc(b, count, sizeof *fields);
+    if (!fields)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "label-field")) {
+            bad_child(b, n, c);
+            continue;
+        }
+        build_field(b, c, &fields[k], /*label*/ true);
+        if (fields[k].key && fields[k].caption)
+            k++;
+    }
+    b->label_fields = fields;
+    b->n_label_fields = k;
+}
+
+static void build_fields(builder *b, const xmlNode *n)
+{
+    read_attrs(b, n, NULL, 0, NULL);
+    no_text(b, n);
+    size_t count = count_children(n, "field");
+    cf_field *fields = balloc(b, count, sizeof *fields);
+    if (!fields)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "field")) {
+            bad_child(b, n, c);
+            continue;
+        }
+        build_field(b, c, &fields[k], /*label*/ false);
+        if (fields[k].key && fields[k].caption)
+            k++;
+    }
+    b->fill_fields = fields;
+    b->n_fill_fields = k;
+}
+
+static void build_bands(builder *b, const xmlNode *n)
+{
+    static const attr_spec specs[] = {{"show-meaning", ATTR_ENUM, false, BOOL_VALUES}};
+    const char *show;
+    read_attrs(b, n, specs, 1, &show);
+    b->form->show_band_meaning = show && parse_bool(show);
+    b->internal->bands_line = node_line(n);
+    no_text(b, n);
+    if (count_children(n, "band") == 0)
+        berror(b, node_line(n), "<risk-bands> has no <band>; give it at least one");
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "band")) {
+            bad_child(b, n, c);
+            continue;
+        }
+        static const attr_spec band_specs[] = {
+            {"frequency", ATTR_ENUM, true, FREQUENCY_VALUES},
+            {"caption", ATTR_TEXT, true, NULL},
+            {"meaning", ATTR_TEXT, false, NULL},
+        };
+        const char *values[3];
+        read_attrs(b, c, band_specs, 3, values);
+        expect_empty(b, c);
+        cf_frequency f;
+        if (!values[0] || !cf_frequency_parse(values[0], &f))
+            continue;
+        if (b->internal->band_lines[f]) {
+            berror(b, node_line(c), "band has frequency \"%s\" a second time (first on line %ld)",
+                   values[0], b->internal->band_lines[f]);
+            continue;
+        }
+        b->internal->band_lines[f] = node_line(c);
+        b->form->bands[f].caption = values[1];
+        b->form->bands[f].meaning = values[2];
+    }
+}
+
+static void build_body(builder *b, const xmlNode *n)
+{
+    read_attrs(b, n, NULL, 0, NULL);
+    no_text(b, n);
+    size_t count = count_children(n, "section");
+    if (count == 0) {
+        berror(b, node_line(n), "<body> has no <section>; give it at least one");
+        return;
+    }
+    cf_section *sections = balloc(b, count, sizeof *sections);
+    if (!sections)
+        return;
+    size_t k = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        if (!is_named(c, "section")) {
+            bad_child(b, n, c);
+            continue;
+        }
+        build_section(b, c, &sections[k++]);
+    }
+    b->form->sections = sections;
+    b->form->n_sections = k;
+}
+
+/* Reports the first element in a namespace: form elements have none. */
+static bool check_namespaces(builder *b, const xmlNode *root)
+{
+    const xmlNode *n = root;
+    while (n) {
+        if (is_element(n) && n->ns) {
+            char name[QUOTE_SIZE], uri[QUOTE_SIZE];
+            berror(b, node_line(n),
+                   "<%s> is in the namespace \"%s\"; form elements have no namespace (remove "
+                   "the xmlns declaration)",
+                   quote(name_of(n), name),
+                   quote(n->ns->href ? (const char *)n->ns->href : "", uri));
+            return false;
+        }
+        if (n->children && is_element(n)) {
+            n = n->children;
+            continue;
+        }
+        while (n && !n->next && n != root)
+            n = n->parent;
+        if (!n || n == root)
+            break;
+        n = n->next;
+    }
+    return true;
+}
+
+static void build_form(builder *b, const xmlNode *root)
+{
+    cf_form *form = b->form;
+    b->internal->form_line = node_line(root);
+    if (!check_namespaces(b, root))
+        return;
+    if (!is_named(root, "form")) {
+        char name[QUOTE_SIZE];
+        berror(b, node_line(root), "the root element is <%s>; a form's root element is <form>",
+               quote(name_of(root), name));
+        return;
+    }
+    static const char *const kinds[] = {"leaflet", "consent", NULL};
+    static const char *const langs[] = {"zh-Hant-HK", "zh-Hant-TW", NULL};
+    static const attr_spec specs[] = {
+        {"id", ATTR_ID, true, NULL},
+        {"version", ATTR_VERSION, true, NULL},
+        {"kind", ATTR_ENUM, true, kinds},
+        {"xml:lang", ATTR_ENUM, true, langs},
+    };
+    const char *values[4];
+    read_attrs(b, root, specs, 4, values);
+    if (values[0])
+        form->id = bstrdup(b, values[0]);
+    if (values[1])
+        form->version = bstrdup(b, values[1]);
+    form->kind = values[2] && strcmp(values[2], "consent") == 0 ? CF_FORM_KIND_CONSENT
+                                                                : CF_FORM_KIND_LEAFLET;
+    if (values[3]) {
+        form->lang = bstrdup(b, values[3]);
+        form->region = bstrdup(b, values[3] + strlen(values[3]) - 2); /* "HK" or "TW" */
+    }
+    no_text(b, root);
+
+    static const char *const order[] = {"meta", "label", "fields", "risk-bands", "body", NULL};
+    long seen[5] = {0};
+    size_t last = 0;
+    for (const xmlNode *c = root->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        size_t i = 0;
+        while (order[i] && !is_named(c, order[i]))
+            i++;
+        if (!order[i]) {
+            bad_child(b, root, c);
+            continue;
+        }
+        if (seen[i]) {
+            berror(b, node_line(c), "<%s> is given twice (first on line %ld)", order[i], seen[i]);
+            continue;
+        }
+        seen[i] = node_line(c);
+        if (i < last) {
+            berror(b, node_line(c),
+                   "<%s> is out of order: <form> holds <meta>, <label>, <fields>, "
+                   "<risk-bands> and <body> in that order",
+                   order[i]);
+            continue;
+        }
+        last = i;
+        switch (i) {
+        case 0:
+            build_meta(b, c);
+            break;
+        case 1:
+            build_label(b, c);
+            break;
+        case 2:
+            build_fields(b, c);
+            break;
+        case 3:
+            build_bands(b, c);
+            break;
+        default:
+            build_body(b, c);
+            break;
+        }
+    }
+    if (!seen[0])
+        berror(b, node_line(root), "<form> has no <meta>; it comes first and holds the title");
+    if (!seen[1])
+        berror(b, node_line(root), "<form> has no <label> (the patient label box)");
+    if (!seen[4])
+        berror(b, node_line(root), "<form> has no <body>");
+    if (b->fatal)
+        return;
+
+    /* Label fields first, then fill-in fields. */
+    size_t n_fields = b->n_label_fields + b->n_fill_fields;
+    cf_field *fields = balloc(b, n_fields, sizeof *fields);
+    if (!fields)
+        return;
+    if (b->n_label_fields)
+        memcpy(fields, b->label_fields, b->n_label_fields * sizeof *fields);
+    if (b->n_fill_fields)
+        memcpy(fields + b->n_label_fields, b->fill_fields, b->n_fill_fields * sizeof *fields);
+    form->fields = fields;
+    form->n_fields = n_fields;
+    form->n_label_fields = b->n_label_fields;
+}
+
+/* Builds the model of doc into a new arena; *out is set only when no error was found. */
+static cf_status build(xmlDocPtr doc, const char *file, cf_diag *diag, cf_form **out)
+{
+    *out = NULL;
+    builder b = {.file = file, .diag = diag};
+    cf_buf_init(&b.plain, 2 * FORM_MAX_BYTES);
+    cf_status st = CF_OK;
+    b.arena = cf_arena_new(FORM_ARENA_CAP);
+    if (!b.arena) {
+        cf_diag_error(diag, file, 0, "out of memory while loading the form");
+        st = CF_ERR_NOMEM;
+        goto done;
+    }
+    b.form = balloc(&b, 1, sizeof *b.form);
+    b.internal = balloc(&b, 1, sizeof *b.internal);
+    if (!b.form || !b.internal) {
+        st = b.fatal;
+        goto done;
+    }
+    b.internal->arena = b.arena;
+    b.form->internal = b.internal;
+    b.form->path = bstrdup(&b, file);
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (!root) {
+        berror(&b, 0, "the file holds no XML element");
+    } else {
+        build_form(&b, root);
+    }
+    if (b.fatal)
+        st = b.fatal;
+    else if (b.errors)
+        st = CF_ERR_DATA;
+
+done:
+    cf_buf_cleanup(&b.plain);
+    cf_free(b.pieces);
+    if (st == CF_OK) {
+        *out = b.form;
+    } else {
+        cf_arena_free(b.arena);
+    }
+    return st;
+}
+
+/* ======================================================================================== */
+/* Loading                                                                                  */
+/* ======================================================================================== */
+
+static int compare_lines(const void *a, const void *b)
+{
+    const cf_diag_entry *x = *(const cf_diag_entry *const *)a;
+    const cf_diag_entry *y = *(const cf_diag_entry *const *)b;
+    /* Messages without a line (out of memory, "stopped after ...") come last. */
+    long xl = x->line > 0 ? x->line : LONG_MAX, yl = y->line > 0 ? y->line : LONG_MAX;
+    if (xl != yl)
+        return xl < yl ? -1 : 1;
+    return x < y ? -1 : x > y; /* entries sit in one array: keeps the order they came in */
+}
+
+/* Copies every entry of from into to, ordered by line. */
+static void copy_sorted(const cf_diag *from, cf_diag *to)
+{
+    size_t n = cf_diag_size(from);
+    if (n == 0)
+        return;
+    const cf_diag_entry **order = cf_calloc(n, sizeof *order);
+    for (size_t i = 0; i < n; i++) {
+        if (order)
+            order[i] = cf_diag_get(from, i);
+        else {
+            const cf_diag_entry *e = cf_diag_get(from, i);
+            cf_diag_add(to, e->severity, e->file, e->line, e->col, "%s", e->message);
+        }
+    }
+    if (!order)
+        return;
+    qsort(order, n, sizeof *order, compare_lines);
+    for (size_t i = 0; i < n; i++)
+        cf_diag_add(to, order[i]->severity, order[i]->file, order[i]->line, order[i]->col, "%s",
+                    order[i]->message);
+    cf_free(order);
+}
+
+static cf_status load(const char *data, size_t len, const char *file, const char *schema_path,
+                      bool from_file, cf_form **out, cf_diag *diag)
+{
+    *out = NULL;
+    if (!file)
+        file = "(form)";
+    cf_status st = check_bytes(data, len, file, diag);
+    if (st)
+        return st;
+    pthread_once(&xml_once, xml_init);
+    if (!schema_path)
+        schema_path = cf_form_schema_path();
+
+    saved_handlers saved;
+    stray_sink sink = {.file = file, .diag = diag};
+    redirect_errors(&saved, &sink);
+
+    xmlDocPtr doc = NULL;
+    cf_form *form = NULL;
+    cf_diag *found = cf_diag_new();
+    rng_report report = {.file = file, .specific = cf_diag_new(), .summary = cf_diag_new()};
+    if (!found || !report.specific || !report.summary) {
+        cf_diag_error(diag, file, 0, "out of memory while loading the form");
+        st = CF_ERR_NOMEM;
+        goto done;
+    }
+    st = parse(data, len, file, diag, &doc);
+    if (st)
+        goto done;
+    st = validate(schema_path, doc, &report, diag);
+    if (st)
+        goto done;
+    /* Our own walk names the problem in plain words; the schema's messages are shown only
+     * when the walk and the semantic checks found nothing (a rule only the schema knows). */
+    st = build(doc, file, found, &form);
+    if (st == CF_OK)
+        st = cf_form_check(form, file, from_file, found);
+    if (st || cf_diag_error_count(found)) {
+        copy_sorted(found, diag);
+        if (!st)
+            st = CF_ERR_DATA;
+    } else if (cf_diag_error_count(report.specific) || cf_diag_error_count(report.summary)) {
+        copy_sorted(cf_diag_error_count(report.specific) ? report.specific : report.summary, diag);
+        st = CF_ERR_DATA;
+    } else {
+        copy_sorted(found, diag); /* warnings */
+    }
+    if (st == CF_OK && sink.count)
+        st = CF_ERR_DATA;
+
+done:
+    restore_errors(&saved);
+    xmlFreeDoc(doc);
+    cf_diag_free(found);
+    cf_diag_free(report.specific);
+    cf_diag_free(report.summary);
+    if (st) {
+        cf_form_free(form);
+        return st;
+    }
+    *out = form;
+    return CF_OK;
+}
+
+cf_status cf_form_load_memory(const char *data, size_t len, const char *name,
+                              const char *schema_path, cf_form **out, cf_diag *diag)
+{
+    if (!data) {
+        *out = NULL;
+        cf_diag_error(diag, name, 0, "no form data given");
+        return CF_ERR_NOINPUT;
+    }
+    return load(data, len, name, schema_path, /*from_file*/ false, out, diag);
+}
+
+cf_status cf_form_load(const char *path, const char *schema_path, cf_form **out, cf_diag *diag)
+{
+    *out = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    cf_status st = cf_file_read(path, FORM_MAX_BYTES, &data, &len, diag);
+    if (st)
+        return st;
+    st = load(data, len, path, schema_path, /*from_file*/ true, out, diag);
+    cf_free(data);
+    return st;
+}
