@@ -25,7 +25,9 @@ typedef struct cf_fontset {
     const cf_font *faces[CF_FONT_STYLE_COUNT];
 } cf_fontset;
 
-/* Loads a TrueType file; caller frees with cf_font_free. CF_ERR_NOINPUT / CF_ERR_DATA. */
+/* Loads a TrueType (glyf) font file; caller frees with cf_font_free. CF_ERR_NOINPUT when the
+ * file cannot be read, CF_ERR_DATA when it is not a single TrueType font with the tables the PDF
+ * writer needs (a CFF font or a .ttc collection is refused with a message saying so). */
 cf_status cf_font_load(const char *path, cf_font **out, cf_diag *diag);
 void cf_font_free(cf_font *font);
 
@@ -49,7 +51,7 @@ double cf_font_text_width(const cf_font *font, const char *s, size_t len, double
 /* Ascent (positive) and descent (negative) at size points, from the font's hhea/OS2. */
 double cf_font_ascent(const cf_font *font, double size);
 double cf_font_descent(const cf_font *font, double size);
-/* Family and PostScript name from the name table; static storage owned by the font. */
+/* Family name from the name table (typographic family, else family); owned by the font. */
 const char *cf_font_family(const cf_font *font);
 
 /* Set of code points (a document's characters). */
@@ -63,7 +65,9 @@ size_t cf_codepoints_size(const cf_codepoints *set);
 
 /* Builds a small TrueType font holding just the glyphs of set (plus .notdef), with glyph ids
  * renumbered small and a compact cmap, ready to be embedded; *data is freed by the caller with
- * cf_free. Thread-safe. */
+ * cf_free. Characters of set the font lacks are left out. The result is checked against the
+ * font (every character drawn the same, nothing else mapped) before it is returned; a failed
+ * check is CF_ERR_INTERNAL. Thread-safe. */
 cf_status cf_font_subset(const cf_font *font, const cf_codepoints *set, unsigned char **data,
                          size_t *len, cf_diag *diag);
 

@@ -32,7 +32,8 @@ typedef struct cf_wrap_style {
 typedef struct cf_wrap_input {
     const char *text;           /* UTF-8, valid */
     size_t len;
-    const unsigned char *style; /* len entries: index into styles (same for a whole code point) */
+    const unsigned char *style; /* len entries: index into styles (same for a whole code point);
+                                   NULL: every byte uses styles[0] */
     const cf_wrap_style *styles;
     size_t n_styles;
     const char *lang;
@@ -46,7 +47,9 @@ typedef struct cf_wrap_line {
 } cf_wrap_line;
 
 /* Breaks the paragraph into lines no wider than width (points); a single run wider than the
- * line is broken by force between code points. *lines is freed by the caller with cf_free. */
+ * line is broken by force between code points. *lines is freed by the caller with cf_free; an
+ * empty paragraph gives no lines (*lines NULL). CF_ERR_DATA for invalid UTF-8, CF_ERR_INTERNAL
+ * for a width that is not positive or a style index out of range, CF_ERR_NOMEM. Linear time. */
 cf_status cf_wrap(const cf_wrap_input *in, double width, cf_wrap_line **lines, size_t *n_lines,
                   cf_diag *diag);
 

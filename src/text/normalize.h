@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /* Appends the NFC form of the valid UTF-8 string s (len bytes) to out. CF_ERR_DATA when s is not
- * valid UTF-8; out's sticky error (CF_ERR_LIMIT / CF_ERR_NOMEM) otherwise. Thread-safe. */
+ * valid UTF-8; out's sticky error (CF_ERR_LIMIT / CF_ERR_NOMEM) otherwise. On failure nothing
+ * is appended. Thread-safe. */
 cf_status cf_text_nfc(const char *s, size_t len, cf_buf *out);
 
 /* True for CJK ideographs, kana, bopomofo, CJK punctuation and fullwidth forms: characters set

@@ -1,0 +1,694 @@
+/* Per-document font subsets for the PDF. HarfBuzz's subsetter keeps only the document's glyphs
+ * (renumbered from 1, hinting and layout tables dropped, a minimal name table); then the cmap
+ * is replaced by a compact format-4 table with only a few segments, because libharu looks up
+ * every BMP code point (65,536 lookups) in the cmap with a linear scan over its segments when
+ * it creates the font. The result is checked with HarfBuzz before it is handed out: every
+ * requested character must map to a glyph with the same advance, extents and outline as in the
+ * full font, and nothing else may be mapped. */
+#include "text/font.h"
+
+#include "base/alloc.h"
+#include "text/font_internal.h"
+#include "text/font_testing.h"
+
+#include <hb-subset.h>
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- big-endian helpers ---- */
+
+static uint16_t get16(const unsigned char *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* Sum of the big-endian 32-bit words of data (len a multiple of 4), as the sfnt checksum. */
+static uint32_t checksum(const unsigned char *data, size_t len)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i + 4 <= len; i += 4)
+        sum += get32(data + i);
+    return sum;
+}
+
+static size_t pad4(size_t n)
+{
+    return (n + 3) & ~(size_t)3;
+}
+
+/* ---- the compact format-4 cmap ---- */
+
+/* One mapped character of the subset. */
+typedef struct mapping {
+    uint16_t cp;
+    uint16_t glyph;
+} mapping;
+
+/* A group of consecutive atoms (runs of code points whose glyph ids also run consecutively),
+ * written as one cmap segment. */
+typedef struct segment_group {
+    size_t first_atom, last_atom; /* inclusive */
+} segment_group;
+
+/* A format-4 subtable's length is 16 bits. */
+#define FORMAT4_MAX_BYTES 65535u
+
+/* Two segments are merged when that adds at most this many glyph-id array entries. Measured
+ * with libharu 2.3.0: one more segment costs HPDF_GetFont about 22 us (65,536 lookups, each
+ * scanning the segments), one more array entry costs loading the font about 22 ns. */
+#define SEGMENT_COST_IN_ENTRIES 1024u
+
+/* Code points between atom g and atom g + 1 (plus one). */
+static size_t gap_size(const mapping *map, const size_t *atom_start, size_t g)
+{
+    return (size_t)map[atom_start[g + 1]].cp - map[atom_start[g + 1] - 1].cp;
+}
+
+/* Builds the cmap table (a (0,3) and a (3,1) record sharing one format-4 subtable) for the
+ * mappings map[0..n) (sorted by code point, all below U+FFFF). The segments are chosen to be
+ * few: each run of consecutive code points with consecutive glyphs is an idDelta segment at
+ * first, then neighbouring segments are merged, smallest gap first, into segments that map
+ * through the glyph-id array (zeros for the characters in the gaps) while a merge is cheaper
+ * than the segment it saves (SEGMENT_COST_IN_ENTRIES) and the subtable stays within its
+ * 64 KiB limit. CF_ERR_LIMIT when no set of merges makes it fit (then the caller keeps
+ * HarfBuzz's cmap). */
+static cf_status build_cmap(const mapping *map, size_t n, unsigned char **out, size_t *out_len)
+{
+    cf_status st = CF_OK;
+    size_t *atom_start = NULL;  /* index into map of each atom's first mapping */
+    size_t *gap_order = NULL;   /* gaps between atoms, sorted by size */
+    size_t *group_left = NULL;  /* for the atom at a group's right end: the group's left atom */
+    size_t *group_right = NULL; /* for the atom at a group's left end: the group's right atom */
+    segment_group *groups = NULL;
+    unsigned char *table = NULL;
+    *out = NULL;
+    *out_len = 0;
+
+    size_t n_atoms = 0;
+    atom_start = cf_malloc((n + 1) * sizeof *atom_start);
+    if (!atom_start) {
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || map[i].cp != map[i - 1].cp + 1 || map[i].glyph != map[i - 1].glyph + 1)
+            atom_start[n_atoms++] = i;
+    atom_start[n_atoms] = n;
+
+    /* Bytes of the subtable: 16 fixed + 8 per segment (the 0xFFFF sentinel included) + 2 per
+     * glyph-id array entry. An atom on its own costs no array entry. */
+    size_t n_groups = n_atoms;
+    size_t array_entries = 0;
+    size_t sub_len = 16 + 8 * (n_groups + 1);
+
+    if (n_atoms > 1) {
+        size_t n_gaps = n_atoms - 1;
+        gap_order = cf_malloc(n_gaps * sizeof *gap_order);
+        group_left = cf_malloc(n_atoms * sizeof *group_left);
+        group_right = cf_malloc(n_atoms * sizeof *group_right);
+        if (!gap_order || !group_left || !group_right) {
+            st = CF_ERR_NOMEM;
+            goto cleanup;
+        }
+        for (size_t a = 0; a < n_atoms; a++)
+            group_left[a] = group_right[a] = a;
+        /* Gap g lies between atom g and atom g + 1; sort by size (then position) with a
+         * simple bottom-up merge sort through a scratch copy. */
+        for (size_t g = 0; g < n_gaps; g++)
+            gap_order[g] = g;
+        size_t *scratch = cf_malloc(n_gaps * sizeof *scratch);
+        if (!scratch) {
+            st = CF_ERR_NOMEM;
+            goto cleanup;
+        }
+        for (size_t width = 1; width < n_gaps; width *= 2) {
+            for (size_t lo = 0; lo < n_gaps; lo += 2 * width) {
+                size_t mid = lo + width < n_gaps ? lo + width : n_gaps;
+                size_t hi = lo + 2 * width < n_gaps ? lo + 2 * width : n_gaps;
+                size_t a = lo, b = mid, k = lo;
+                while (a < mid && b < hi)
+                    scratch[k++] = gap_size(map, atom_start, gap_order[b]) <
+                                           gap_size(map, atom_start, gap_order[a])
+                                       ? gap_order[b++]
+                                       : gap_order[a++];
+                while (a < mid)
+                    scratch[k++] = gap_order[a++];
+                while (b < hi)
+                    scratch[k++] = gap_order[b++];
+            }
+            memcpy(gap_order, scratch, n_gaps * sizeof *gap_order);
+        }
+        cf_free(scratch);
+
+        for (size_t k = 0; k < n_gaps; k++) {
+            size_t g = gap_order[k];
+            size_t left_first = group_left[g], right_last = group_right[g + 1];
+            /* Array entries a group needs: none for a single atom, its span otherwise. */
+            size_t left_cost = left_first == g ? 0
+                                               : (size_t)map[atom_start[g + 1] - 1].cp -
+                                                     map[atom_start[left_first]].cp + 1;
+            size_t right_cost = right_last == g + 1 ? 0
+                                                    : (size_t)map[atom_start[right_last + 1] - 1].cp -
+                                                          map[atom_start[g + 1]].cp + 1;
+            size_t merged_cost =
+                (size_t)map[atom_start[right_last + 1] - 1].cp - map[atom_start[left_first]].cp + 1;
+            size_t entries = array_entries - left_cost - right_cost + merged_cost;
+            size_t merged_len = 16 + 8 * n_groups + 2 * entries; /* one segment fewer */
+            bool worth_it = entries - array_entries <= SEGMENT_COST_IN_ENTRIES &&
+                            merged_len <= FORMAT4_MAX_BYTES;
+            bool needed = sub_len > FORMAT4_MAX_BYTES && merged_len < sub_len;
+            if (!worth_it && !needed)
+                continue;
+            sub_len = merged_len;
+            array_entries = entries;
+            n_groups--;
+            group_right[left_first] = right_last;
+            group_left[right_last] = left_first;
+        }
+    }
+
+    groups = cf_malloc((n_groups ? n_groups : 1) * sizeof *groups);
+    if (!groups) {
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    size_t gi = 0;
+    for (size_t a = 0; a < n_atoms; a = (group_right ? group_right[a] : a) + 1)
+        groups[gi++] = (segment_group){a, group_right ? group_right[a] : a};
+    n_groups = gi;
+
+    size_t seg_count = n_groups + 1;
+    if (sub_len != 16 + 8 * seg_count + 2 * array_entries) {
+        st = CF_ERR_INTERNAL;
+        goto cleanup;
+    }
+    if (sub_len > FORMAT4_MAX_BYTES) {
+        st = CF_ERR_LIMIT;
+        goto cleanup;
+    }
+    size_t table_len = 4 + 2 * 8 + sub_len;
+    table = cf_calloc(1, table_len);
+    if (!table) {
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    /* cmap header: version 0, two encoding records sharing the subtable at offset 20. */
+    put16(table + 0, 0);
+    put16(table + 2, 2);
+    put16(table + 4, 0); /* Unicode platform */
+    put16(table + 6, 3); /* Unicode BMP */
+    put32(table + 8, 20);
+    put16(table + 12, 3); /* Windows platform */
+    put16(table + 14, 1); /* Unicode BMP */
+    put32(table + 16, 20);
+
+    unsigned char *sub = table + 20;
+    unsigned search_range = 2, entry_selector = 0;
+    while (search_range * 2 <= 2 * seg_count) {
+        search_range *= 2;
+        entry_selector++;
+    }
+    put16(sub + 0, 4);
+    put16(sub + 2, (unsigned)sub_len);
+    put16(sub + 4, 0); /* language */
+    put16(sub + 6, (unsigned)(2 * seg_count));
+    put16(sub + 8, search_range);
+    put16(sub + 10, entry_selector);
+    put16(sub + 12, (unsigned)(2 * seg_count - search_range));
+    unsigned char *end_codes = sub + 14;
+    unsigned char *start_codes = end_codes + 2 * seg_count + 2; /* after reservedPad */
+    unsigned char *id_deltas = start_codes + 2 * seg_count;
+    unsigned char *range_offsets = id_deltas + 2 * seg_count;
+    unsigned char *glyph_ids = range_offsets + 2 * seg_count;
+    size_t array_pos = 0;
+    for (size_t s = 0; s < n_groups; s++) {
+        size_t first = atom_start[groups[s].first_atom];
+        size_t last = atom_start[groups[s].last_atom + 1] - 1;
+        unsigned start = map[first].cp, end = map[last].cp;
+        put16(end_codes + 2 * s, end);
+        put16(start_codes + 2 * s, start);
+        if (groups[s].first_atom == groups[s].last_atom) {
+            put16(id_deltas + 2 * s, (map[first].glyph - start) & 0xFFFFu);
+            put16(range_offsets + 2 * s, 0);
+        } else {
+            put16(id_deltas + 2 * s, 0);
+            put16(range_offsets + 2 * s, (unsigned)(2 * (seg_count - s) + 2 * array_pos));
+            for (size_t i = first; i <= last; i++)
+                put16(glyph_ids + 2 * (array_pos + map[i].cp - start), map[i].glyph);
+            array_pos += end - start + 1;
+        }
+    }
+    /* The closing segment maps U+FFFF to glyph 0. */
+    put16(end_codes + 2 * n_groups, 0xFFFF);
+    put16(start_codes + 2 * n_groups, 0xFFFF);
+    put16(id_deltas + 2 * n_groups, 1);
+    put16(range_offsets + 2 * n_groups, 0);
+    if (array_pos != array_entries) {
+        st = CF_ERR_INTERNAL;
+        goto cleanup;
+    }
+
+    *out = table;
+    *out_len = table_len;
+    table = NULL;
+
+cleanup:
+    cf_free(atom_start);
+    cf_free(gap_order);
+    cf_free(group_left);
+    cf_free(group_right);
+    cf_free(groups);
+    cf_free(table);
+    return st;
+}
+
+/* ---- rebuilding the sfnt with a new table ---- */
+
+typedef struct sfnt_table {
+    uint32_t tag;
+    const unsigned char *data;
+    size_t len;
+} sfnt_table;
+
+#define SFNT_MAX_TABLES 64
+
+/* Rebuilds the font src with table tag replaced by (data, len): a new table directory (sorted
+ * by tag, with binary-search fields), 4-byte aligned zero-padded tables, every table checksum
+ * and head.checkSumAdjustment recomputed. *out is freed by the caller with cf_free. */
+static cf_status sfnt_replace_table(const unsigned char *src, size_t src_len, uint32_t tag,
+                                    const unsigned char *data, size_t len, unsigned char **out,
+                                    size_t *out_len)
+{
+    sfnt_table tables[SFNT_MAX_TABLES];
+    size_t n = 0;
+    *out = NULL;
+    *out_len = 0;
+    if (src_len < 12)
+        return CF_ERR_INTERNAL;
+    size_t num_tables = get16(src + 4);
+    if (num_tables == 0 || num_tables >= SFNT_MAX_TABLES || 12 + 16 * num_tables > src_len)
+        return CF_ERR_INTERNAL;
+    bool replaced = false;
+    for (size_t i = 0; i < num_tables; i++) {
+        const unsigned char *rec = src + 12 + 16 * i;
+        uint32_t t = get32(rec), offset = get32(rec + 8), length = get32(rec + 12);
+        if (offset > src_len || length > src_len - offset)
+            return CF_ERR_INTERNAL;
+        if (t == tag) {
+            tables[n++] = (sfnt_table){tag, data, len};
+            replaced = true;
+        } else {
+            tables[n++] = (sfnt_table){t, src + offset, length};
+        }
+    }
+    if (!replaced)
+        tables[n++] = (sfnt_table){tag, data, len};
+    /* Directory entries sorted by tag (insertion sort; a font has a dozen tables). */
+    for (size_t i = 1; i < n; i++) {
+        sfnt_table t = tables[i];
+        size_t j = i;
+        while (j > 0 && tables[j - 1].tag > t.tag) {
+            tables[j] = tables[j - 1];
+            j--;
+        }
+        tables[j] = t;
+    }
+
+    size_t total = 12 + 16 * n;
+    for (size_t i = 0; i < n; i++) {
+        if (tables[i].len > ((size_t)1 << 30))
+            return CF_ERR_INTERNAL;
+        total += pad4(tables[i].len);
+    }
+    unsigned char *font = cf_calloc(1, total);
+    if (!font)
+        return CF_ERR_NOMEM;
+
+    unsigned search_range = 16, entry_selector = 0;
+    while (search_range * 2 <= 16 * n) {
+        search_range *= 2;
+        entry_selector++;
+    }
+    memcpy(font, src, 4); /* sfnt version */
+    put16(font + 4, (unsigned)n);
+    put16(font + 6, search_range);
+    put16(font + 8, entry_selector);
+    put16(font + 10, (unsigned)(16 * n - search_range));
+
+    size_t offset = 12 + 16 * n;
+    size_t head_offset = 0;
+    bool have_head = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *rec = font + 12 + 16 * i;
+        memcpy(font + offset, tables[i].data, tables[i].len);
+        if (tables[i].tag == HB_TAG('h', 'e', 'a', 'd')) {
+            if (tables[i].len < 54) {
+                cf_free(font);
+                return CF_ERR_INTERNAL;
+            }
+            head_offset = offset;
+            have_head = true;
+            put32(font + offset + 8, 0); /* checkSumAdjustment is computed last */
+        }
+        put32(rec, tables[i].tag);
+        put32(rec + 4, checksum(font + offset, pad4(tables[i].len)));
+        put32(rec + 8, (uint32_t)offset);
+        put32(rec + 12, (uint32_t)tables[i].len);
+        offset += pad4(tables[i].len);
+    }
+    if (!have_head) {
+        cf_free(font);
+        return CF_ERR_INTERNAL;
+    }
+    put32(font + head_offset + 8, 0xB1B0AFBAu - checksum(font, total));
+    *out = font;
+    *out_len = total;
+    return CF_OK;
+}
+
+/* ---- checking the result ---- */
+
+/* A 64-bit FNV-1a-style hash over the drawing commands of a glyph, one 32-bit word (an
+ * operator or a coordinate's bits) per step: equal outlines give equal hashes. */
+typedef struct outline_hash {
+    uint64_t h;
+} outline_hash;
+
+static void hash_command(outline_hash *oh, uint32_t op, const float *coords, size_t n)
+{
+    uint64_t h = (oh->h ^ op) * 0x100000001B3ull;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &coords[i], sizeof bits);
+        h = (h ^ bits) * 0x100000001B3ull;
+        h ^= h >> 32;
+    }
+    oh->h = h;
+}
+
+static void draw_move_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float x,
+                         float y, void *user)
+{
+    (void)funcs, (void)state, (void)user;
+    float c[2] = {x, y};
+    hash_command(data, 'M', c, 2);
+}
+
+static void draw_line_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float x,
+                         float y, void *user)
+{
+    (void)funcs, (void)state, (void)user;
+    float c[2] = {x, y};
+    hash_command(data, 'L', c, 2);
+}
+
+static void draw_quadratic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state,
+                              float cx, float cy, float x, float y, void *user)
+{
+    (void)funcs, (void)state, (void)user;
+    float c[4] = {cx, cy, x, y};
+    hash_command(data, 'Q', c, 4);
+}
+
+static void draw_cubic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float c1x,
+                          float c1y, float c2x, float c2y, float x, float y, void *user)
+{
+    (void)funcs, (void)state, (void)user;
+    float c[6] = {c1x, c1y, c2x, c2y, x, y};
+    hash_command(data, 'C', c, 6);
+}
+
+static void draw_close_path(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state,
+                            void *user)
+{
+    (void)funcs, (void)state, (void)user;
+    hash_command(data, 'Z', NULL, 0);
+}
+
+static uint64_t glyph_outline_hash(hb_font_t *font, hb_draw_funcs_t *funcs, unsigned glyph)
+{
+    outline_hash oh = {0xCBF29CE484222325ull};
+    hb_font_get_glyph_shape(font, glyph, funcs, &oh);
+    return oh.h;
+}
+
+static hb_draw_funcs_t *outline_hash_funcs(void)
+{
+    hb_draw_funcs_t *funcs = hb_draw_funcs_create();
+    hb_draw_funcs_set_move_to_func(funcs, draw_move_to, NULL, NULL);
+    hb_draw_funcs_set_line_to_func(funcs, draw_line_to, NULL, NULL);
+    hb_draw_funcs_set_quadratic_to_func(funcs, draw_quadratic_to, NULL, NULL);
+    hb_draw_funcs_set_cubic_to_func(funcs, draw_cubic_to, NULL, NULL);
+    hb_draw_funcs_set_close_path_func(funcs, draw_close_path, NULL, NULL);
+    hb_draw_funcs_make_immutable(funcs);
+    return funcs;
+}
+
+/* Opens the subset (data, len) with HarfBuzz and checks it against the full font for every
+ * code point of set. */
+static cf_status verify_subset(const cf_font *font, const hb_set_t *set, const unsigned char *data,
+                               size_t len, cf_diag *diag)
+{
+    cf_status st = CF_OK;
+    hb_blob_t *blob = hb_blob_create((const char *)data, (unsigned)len, HB_MEMORY_MODE_READONLY,
+                                     NULL, NULL);
+    hb_face_t *face = hb_face_create(blob, 0);
+    hb_font_t *sub = hb_font_create(face);
+    hb_draw_funcs_t *funcs = outline_hash_funcs();
+    hb_set_t *mapped = hb_set_create();
+    hb_font_set_scale(sub, (int)font->upem, (int)font->upem);
+
+    hb_blob_t *glyf = hb_face_reference_table(face, HB_TAG('g', 'l', 'y', 'f'));
+    bool has_glyf = hb_blob_get_length(glyf) > 0;
+    hb_blob_destroy(glyf);
+    if (!has_glyf || hb_face_get_upem(face) != font->upem || hb_face_get_glyph_count(face) < 1) {
+        cf_diag_error(diag, font->path, 0, "the font subset made from this font is unreadable");
+        st = CF_ERR_INTERNAL;
+        goto cleanup;
+    }
+
+    size_t expected = 0;
+    hb_codepoint_t cp = HB_SET_VALUE_INVALID;
+    while (hb_set_next(set, &cp)) {
+        unsigned full_glyph = cf_font_glyph(font, cp);
+        hb_codepoint_t glyph = 0;
+        bool found = hb_font_get_nominal_glyph(sub, cp, &glyph) && glyph != 0;
+        if (full_glyph == 0) {
+            if (found) {
+                cf_diag_error(diag, font->path, 0,
+                              "the font subset maps U+%04X, which the font lacks", (unsigned)cp);
+                st = CF_ERR_INTERNAL;
+                goto cleanup;
+            }
+            continue;
+        }
+        expected++;
+        /* Equal outlines imply equal extents; the outline is the stronger check. */
+        if (!found || hb_font_get_glyph_h_advance(sub, glyph) != font->advance[full_glyph] ||
+            glyph_outline_hash(sub, funcs, glyph) !=
+                glyph_outline_hash(font->hb, funcs, full_glyph)) {
+            cf_diag_error(diag, font->path, 0,
+                          "the font subset does not draw U+%04X as the font does; refusing to "
+                          "embed it",
+                          (unsigned)cp);
+            st = CF_ERR_INTERNAL;
+            goto cleanup;
+        }
+    }
+    hb_face_collect_unicodes(face, mapped);
+    if (!hb_set_allocation_successful(mapped)) {
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    /* A code point can be listed by collect_unicodes yet map to glyph 0; count real ones. */
+    size_t real = 0;
+    cp = HB_SET_VALUE_INVALID;
+    while (hb_set_next(mapped, &cp)) {
+        hb_codepoint_t glyph = 0;
+        if (hb_font_get_nominal_glyph(sub, cp, &glyph) && glyph != 0)
+            real++;
+    }
+    if (real != expected) {
+        cf_diag_error(diag, font->path, 0,
+                      "the font subset maps %zu characters instead of %zu; refusing to embed it",
+                      real, expected);
+        st = CF_ERR_INTERNAL;
+    }
+
+cleanup:
+    hb_set_destroy(mapped);
+    hb_draw_funcs_destroy(funcs);
+    hb_font_destroy(sub);
+    hb_face_destroy(face);
+    hb_blob_destroy(blob);
+    return st;
+}
+
+/* ---- the subsetter ---- */
+
+/* Fills input for the code points of want that font has. */
+static void configure_input(hb_subset_input_t *input, const cf_font *font, const hb_set_t *want)
+{
+    hb_set_t *unicodes = hb_subset_input_unicode_set(input);
+    hb_codepoint_t cp = HB_SET_VALUE_INVALID;
+    while (hb_set_next(want, &cp) && cp < 0xFFFF)
+        if (cf_font_glyph(font, cp) != 0)
+            hb_set_add(unicodes, cp);
+
+    hb_subset_input_set_flags(input, HB_SUBSET_FLAGS_NO_HINTING | HB_SUBSET_FLAGS_NOTDEF_OUTLINE);
+
+    /* Tables the PDF does not use: layout (we do not shape), vertical metrics, signatures. */
+    static const hb_tag_t dropped[] = {
+        HB_TAG('G', 'S', 'U', 'B'), HB_TAG('G', 'P', 'O', 'S'), HB_TAG('G', 'D', 'E', 'F'),
+        HB_TAG('B', 'A', 'S', 'E'), HB_TAG('v', 'm', 't', 'x'), HB_TAG('v', 'h', 'e', 'a'),
+        HB_TAG('V', 'O', 'R', 'G'), HB_TAG('D', 'S', 'I', 'G'), HB_TAG('m', 'e', 't', 'a'),
+        HB_TAG('k', 'e', 'r', 'n'),
+    };
+    hb_set_t *drop = hb_subset_input_set(input, HB_SUBSET_SETS_DROP_TABLE_TAG);
+    for (size_t i = 0; i < sizeof dropped / sizeof dropped[0]; i++)
+        hb_set_add(drop, dropped[i]);
+
+    /* A minimal name table: copyright, family, style (libharu needs it), PostScript name
+     * (libharu names the font by it), licence and licence URL. */
+    static const unsigned kept_names[] = {0, 1, 2, 6, 13, 14};
+    hb_set_t *names = hb_subset_input_set(input, HB_SUBSET_SETS_NAME_ID);
+    hb_set_clear(names);
+    for (size_t i = 0; i < sizeof kept_names / sizeof kept_names[0]; i++)
+        hb_set_add(names, kept_names[i]);
+}
+
+cf_status cf_font_subset(const cf_font *font, const cf_codepoints *set, unsigned char **data,
+                         size_t *len, cf_diag *diag)
+{
+    return cf_font_subset_with(font, set, CF_SUBSET_CMAP_COMPACT, data, len, diag);
+}
+
+cf_status cf_font_subset_with(const cf_font *font, const cf_codepoints *set, cf_subset_cmap cmap_kind,
+                              unsigned char **data, size_t *len, cf_diag *diag)
+{
+    cf_status st = CF_OK;
+    hb_subset_input_t *input = NULL;
+    hb_face_t *sub_face = NULL;
+    hb_font_t *sub_font = NULL;
+    hb_blob_t *sub_blob = NULL;
+    mapping *map = NULL;
+    unsigned char *cmap = NULL;
+    unsigned char *result = NULL;
+    size_t result_len = 0;
+    *data = NULL;
+    *len = 0;
+
+    if (!hb_set_allocation_successful(set->set)) {
+        cf_diag_error(diag, font->path, 0, "out of memory collecting the document's characters");
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    input = hb_subset_input_create_or_fail();
+    if (!input) {
+        cf_diag_error(diag, font->path, 0, "out of memory making a font subset");
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    configure_input(input, font, set->set);
+    if (!hb_set_allocation_successful(hb_subset_input_unicode_set(input))) {
+        cf_diag_error(diag, font->path, 0, "out of memory making a font subset");
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    sub_face = hb_subset_or_fail(font->face, input);
+    if (!sub_face) {
+        cf_diag_error(diag, font->path, 0, "HarfBuzz could not make a subset of this font");
+        st = CF_ERR_INTERNAL;
+        goto cleanup;
+    }
+    sub_blob = hb_face_reference_blob(sub_face);
+    unsigned sub_len = 0;
+    const unsigned char *sub_data = (const unsigned char *)hb_blob_get_data(sub_blob, &sub_len);
+    if (!sub_data || sub_len < 12) {
+        cf_diag_error(diag, font->path, 0, "HarfBuzz made an empty subset of this font");
+        st = CF_ERR_INTERNAL;
+        goto cleanup;
+    }
+
+    /* The subset's glyph of each kept character, in code point order. */
+    hb_set_t *unicodes = hb_subset_input_unicode_set(input);
+    size_t n = hb_set_get_population(unicodes), n_map = 0;
+    map = cf_malloc((n ? n : 1) * sizeof *map);
+    if (!map) {
+        cf_diag_error(diag, font->path, 0, "out of memory making a font subset");
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    sub_font = hb_font_create(sub_face);
+    hb_codepoint_t cp = HB_SET_VALUE_INVALID;
+    while (hb_set_next(unicodes, &cp)) {
+        hb_codepoint_t glyph = 0;
+        if (!hb_font_get_nominal_glyph(sub_font, cp, &glyph) || glyph == 0 || glyph > 0xFFFF) {
+            cf_diag_error(diag, font->path, 0, "the font subset lost U+%04X", (unsigned)cp);
+            st = CF_ERR_INTERNAL;
+            goto cleanup;
+        }
+        map[n_map++] = (mapping){(uint16_t)cp, (uint16_t)glyph};
+    }
+
+    size_t cmap_len = 0;
+    st = cmap_kind == CF_SUBSET_CMAP_COMPACT ? build_cmap(map, n_map, &cmap, &cmap_len)
+                                              : CF_ERR_LIMIT;
+    if (st == CF_OK) {
+        st = sfnt_replace_table(sub_data, sub_len, HB_TAG('c', 'm', 'a', 'p'), cmap, cmap_len,
+                                &result, &result_len);
+    } else if (st == CF_ERR_LIMIT) {
+        /* Too many scattered characters for a compact table: HarfBuzz's own cmap is correct,
+         * only slower for libharu to read. */
+        result = cf_malloc(sub_len);
+        if (result) {
+            memcpy(result, sub_data, sub_len);
+            result_len = sub_len;
+            st = CF_OK;
+        } else {
+            st = CF_ERR_NOMEM;
+        }
+    }
+    if (st) {
+        cf_diag_error(diag, font->path, 0, "%s while rebuilding the font subset's cmap",
+                      cf_status_message(st));
+        goto cleanup;
+    }
+
+    st = verify_subset(font, set->set, result, result_len, diag);
+    if (st)
+        goto cleanup;
+    *data = result;
+    *len = result_len;
+    result = NULL;
+
+cleanup:
+    cf_free(result);
+    cf_free(cmap);
+    cf_free(map);
+    hb_font_destroy(sub_font);
+    hb_blob_destroy(sub_blob);
+    hb_face_destroy(sub_face);
+    hb_subset_input_destroy(input);
+    return st;
+}

@@ -1,0 +1,280 @@
+/* Tests of src/text/font.c on the bundled fonts (found through CONSENTFORM_FONTS): loading and
+ * its errors, coverage, advances, metrics, code point sets and the font-set cache. */
+#include "base/alloc.h"
+#include "base/diag.h"
+#include "text/font.h"
+#include "text_test_util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static const cf_font *hk_regular(void)
+{
+    cf_diag *diag = cf_diag_new();
+    const cf_fontset *set = NULL;
+    cf_status st = cf_fontset_get("HK", &set, diag);
+    if (st != CF_OK)
+        cf_diag_print(diag, stderr);
+    cf_diag_free(diag);
+    assert_int_equal(st, CF_OK);
+    return set->faces[CF_FONT_REGULAR];
+}
+
+/* Writes len bytes to a new temporary file; returns its path in path. */
+static void write_temp(char *path, size_t size, const void *data, size_t len)
+{
+    snprintf(path, size, "/tmp/cf-test-font-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+static void test_fontset_regions(void **state)
+{
+    (void)state;
+    cf_diag *diag = cf_diag_new();
+    const cf_fontset *hk = NULL, *hk2 = NULL, *tw = NULL;
+    assert_int_equal(cf_fontset_get("HK", &hk, diag), CF_OK);
+    assert_int_equal(cf_fontset_get("HK", &hk2, diag), CF_OK);
+    assert_int_equal(cf_fontset_get("TW", &tw, diag), CF_OK);
+    assert_ptr_equal(hk, hk2); /* cached */
+    assert_string_equal(hk->region, "HK");
+    assert_string_equal(tw->region, "TW");
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++) {
+        assert_non_null(hk->faces[s]);
+        assert_non_null(tw->faces[s]);
+        assert_true(strlen(cf_font_family(hk->faces[s])) > 0);
+    }
+    assert_ptr_not_equal(hk->faces[CF_FONT_REGULAR], hk->faces[CF_FONT_BOLD]);
+    assert_ptr_not_equal(hk->faces[CF_FONT_REGULAR], tw->faces[CF_FONT_REGULAR]);
+
+    const cf_fontset *none = NULL;
+    assert_int_equal(cf_fontset_get("XX", &none, diag), CF_ERR_DATA);
+    assert_null(none);
+    assert_true(cf_diag_contains(diag, "\"XX\""));
+    assert_int_equal(cf_fontset_get(NULL, &none, diag), CF_ERR_DATA);
+    cf_diag_free(diag);
+}
+
+/* $CONSENTFORM_FONTS is looked at first: a broken font there is reported by its path, not
+ * silently replaced by the one in the source tree. */
+static void test_fontset_env_first(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cf-test-fonts-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/cfsans-hk-regular.ttf", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("this is not a font, it is a test of the font lookup order", f);
+    fclose(f);
+
+    const char *saved = getenv("CONSENTFORM_FONTS");
+    char *saved_copy = saved ? strdup(saved) : NULL;
+    cf_fontset_release_all();
+    setenv("CONSENTFORM_FONTS", dir, 1);
+    cf_diag *diag = cf_diag_new();
+    const cf_fontset *set = NULL;
+    assert_int_equal(cf_fontset_get("HK", &set, diag), CF_ERR_DATA);
+    assert_null(set);
+    assert_true(cf_diag_contains(diag, path));
+    assert_true(cf_diag_contains(diag, "not a TrueType font"));
+
+    /* A failed load is not cached: with the variable restored, it loads. */
+    if (saved_copy)
+        setenv("CONSENTFORM_FONTS", saved_copy, 1);
+    else
+        unsetenv("CONSENTFORM_FONTS");
+    cf_diag_clear(diag);
+    assert_int_equal(cf_fontset_get("HK", &set, diag), CF_OK);
+    assert_non_null(set);
+    cf_diag_free(diag);
+    free(saved_copy);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_load_errors(void **state)
+{
+    (void)state;
+    cf_diag *diag = cf_diag_new();
+    cf_font *font = (cf_font *)1;
+
+    assert_int_equal(cf_font_load("/nonexistent/cf-font.ttf", &font, diag), CF_ERR_NOINPUT);
+    assert_null(font);
+    assert_true(cf_diag_contains(diag, "/nonexistent/cf-font.ttf"));
+
+    char path[64];
+    write_temp(path, sizeof path, "OTTO\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+    assert_int_equal(cf_font_load(path, &font, diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "PostScript (CFF)"));
+    unlink(path);
+
+    write_temp(path, sizeof path, "ttcf\0\1\0\0\0\0\0\0\0\0\0\0", 16);
+    assert_int_equal(cf_font_load(path, &font, diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "font collection"));
+    unlink(path);
+
+    write_temp(path, sizeof path, "", 0);
+    assert_int_equal(cf_font_load(path, &font, diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "not a font file"));
+    unlink(path);
+
+    /* A TrueType header with no tables at all. */
+    write_temp(path, sizeof path, "\0\1\0\0\0\0\0\0\0\0\0\0", 12);
+    assert_int_equal(cf_font_load(path, &font, diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "table"));
+    unlink(path);
+
+    assert_int_equal(cf_font_load("/tmp", &font, diag), CF_ERR_NOINPUT);
+    assert_null(font);
+    cf_font_free(NULL);
+    cf_diag_free(diag);
+}
+
+static void test_coverage(void **state)
+{
+    (void)state;
+    const cf_font *font = hk_regular();
+    /* Hong Kong names and place characters, and the ballot boxes of the check boxes. */
+    static const char *const covered[] = {"堃", "喆", "燊", "淼", "峯", "邨", "☐", "☑",
+                                          "陳", "大", "文", "，", "「", "」", "–", "—"};
+    for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) {
+        uint32_t cp = 0;
+        assert_true(cf_utf8_decode(covered[i], strlen(covered[i]), &cp) > 0);
+        if (!cf_font_has(font, cp))
+            fail_msg("font lacks %s (U+%04X)", covered[i], (unsigned)cp);
+        assert_int_equal(cf_font_first_missing(font, covered[i], strlen(covered[i])), 0);
+    }
+    for (uint32_t cp = 0x20; cp < 0x7F; cp++)
+        assert_true(cf_font_has(font, cp));
+    /* Beyond the BMP nothing is drawable (libharu 2.3.0). */
+    assert_false(cf_font_has(font, 0x20779));
+    assert_false(cf_font_has(font, 0x110000));
+    assert_false(cf_font_has(font, 0xFFFF));
+    assert_false(cf_font_has(font, 0));
+
+    const char *name = "陳大文𠝹";
+    assert_int_equal(cf_font_first_missing(font, name, strlen(name)), 0x20779);
+    assert_int_equal(cf_font_first_missing(font, "陳大文", strlen("陳大文")), 0);
+    assert_int_equal(cf_font_first_missing(font, "", 0), 0);
+    /* invalid UTF-8 reports nothing (callers check validity first) */
+    assert_int_equal(cf_font_first_missing(font, "\xFF", 1), 0);
+}
+
+static void test_advances(void **state)
+{
+    (void)state;
+    const cf_fontset *set = NULL;
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_fontset_get("HK", &set, diag), CF_OK);
+    cf_diag_free(diag);
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++) {
+        const cf_font *font = set->faces[s];
+        /* an ideograph is one em */
+        assert_near(cf_font_advance(font, 0x4E2D, 12.0), 12.0, 1e-9);
+        assert_near(cf_font_advance(font, 0x9673, 10.5), 10.5, 1e-9);
+        assert_near(cf_font_advance(font, 0x3002, 12.0), 12.0, 1e-9); /* 。 */
+        /* tabular digits */
+        double zero = cf_font_advance(font, '0', 12.0);
+        assert_true(zero > 3.0 && zero < 9.0);
+        for (uint32_t d = '1'; d <= '9'; d++)
+            assert_near(cf_font_advance(font, d, 12.0), zero, 1e-9);
+        /* proportional Latin: i narrower than M */
+        assert_true(cf_font_advance(font, 'i', 12.0) < cf_font_advance(font, 'M', 12.0));
+        /* missing: 0 */
+        assert_near(cf_font_advance(font, 0x20779, 12.0), 0.0, 0.0);
+        /* widths are sums of advances, and scale with the size */
+        const char *text = "HN12345678(9) 陳大文";
+        double sum = 0;
+        size_t i = 0;
+        while (i < strlen(text)) {
+            uint32_t cp;
+            i += cf_utf8_decode(text + i, strlen(text) - i, &cp);
+            sum += cf_font_advance(font, cp, 12.0);
+        }
+        assert_near(cf_font_text_width(font, text, strlen(text), 12.0), sum, 1e-9);
+        assert_near(cf_font_text_width(font, text, strlen(text), 24.0), 2 * sum, 1e-9);
+        assert_near(cf_font_text_width(font, "", 0, 12.0), 0.0, 0.0);
+        /* metrics */
+        double ascent = cf_font_ascent(font, 12.0), descent = cf_font_descent(font, 12.0);
+        assert_true(ascent > 6.0 && ascent < 18.0);
+        assert_true(descent < 0.0 && descent > -8.0);
+        assert_near(cf_font_ascent(font, 24.0), 2 * ascent, 1e-9);
+    }
+    /* regular and bold differ in Latin widths or at least are separate faces */
+    assert_ptr_not_equal(set->faces[CF_FONT_REGULAR], set->faces[CF_FONT_BOLD]);
+}
+
+static void test_codepoints(void **state)
+{
+    (void)state;
+    cf_codepoints *set = cf_codepoints_new();
+    assert_non_null(set);
+    assert_int_equal(cf_codepoints_size(set), 0);
+    cf_codepoints_add_utf8(set, "陳大文陳", strlen("陳大文陳"));
+    assert_int_equal(cf_codepoints_size(set), 3);
+    cf_codepoints_add_utf8(set, "a\xFF" "b", 3); /* the invalid byte is skipped */
+    assert_int_equal(cf_codepoints_size(set), 5);
+    cf_codepoints_add(set, 'a');
+    cf_codepoints_add(set, 0x20779);
+    assert_int_equal(cf_codepoints_size(set), 6);
+    cf_codepoints_free(set);
+    cf_codepoints_free(NULL);
+}
+
+/* Loading a font fails cleanly (no leak, no crash) whichever allocation fails. */
+static void test_load_allocation_failure(void **state)
+{
+    (void)state;
+    char path[4096];
+    const char *dir = getenv("CONSENTFORM_FONTS");
+    assert_non_null(dir);
+    snprintf(path, sizeof path, "%s/cfsans-hk-regular.ttf", dir);
+    cf_diag *diag = cf_diag_new();
+    bool loaded = false;
+    for (unsigned long n = 1; n < 20 && !loaded; n++) {
+        cf_font *font = NULL;
+        cf_alloc_fail_after(n);
+        cf_status st = cf_font_load(path, &font, NULL);
+        cf_alloc_fail_after(0);
+        if (st == CF_OK) {
+            loaded = true;
+            assert_non_null(font);
+            cf_font_free(font);
+        } else {
+            assert_int_equal(st, CF_ERR_NOMEM);
+            assert_null(font);
+        }
+    }
+    assert_true(loaded);
+    cf_diag_free(diag);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cf_fontset_release_all();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fontset_regions),
+        cmocka_unit_test(test_fontset_env_first),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_coverage),
+        cmocka_unit_test(test_advances),
+        cmocka_unit_test(test_codepoints),
+        cmocka_unit_test(test_load_allocation_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
