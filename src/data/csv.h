@@ -1,0 +1,120 @@
+/* Streaming CSV reader (RFC 4180) for the patient lists nurses export from the hospital system,
+ * usually through Excel: UTF-8 with or without a byte-order mark, or Big5-HKSCS; CRLF, LF or CR
+ * line ends. It holds one row at a time, so memory stays bounded (by cf_csv_limits) whatever
+ * the number of rows; every cap hit is CF_ERR_LIMIT with a message naming the row and column.
+ *
+ * Also here: matching a CSV header to a form's fields, and turning a row into a cf_record. */
+#ifndef CF_CSV_H
+#define CF_CSV_H
+
+#include "base/diag.h"
+#include "base/status.h"
+#include "data/record.h"
+#include "form/form.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum cf_csv_encoding {
+    CF_CSV_ENCODING_AUTO,       /* UTF-8 when the bytes are UTF-8; otherwise an error that
+                                   suggests --encoding big5-hkscs */
+    CF_CSV_ENCODING_UTF8,       /* UTF-8, byte-order mark optional */
+    CF_CSV_ENCODING_BIG5_HKSCS, /* Big5 with the Hong Kong supplement, converted with iconv */
+} cf_csv_encoding;
+
+/* Parses "auto", "utf-8" (also "utf8") or "big5-hkscs" (also "big5"), ignoring ASCII case.
+ * False for anything else. */
+bool cf_csv_encoding_parse(const char *name, cf_csv_encoding *out);
+/* "auto", "utf-8" or "big5-hkscs"; static storage. */
+const char *cf_csv_encoding_name(cf_csv_encoding encoding);
+
+/* Default caps. A field may hold a little over 1 MiB (so a 1 MB field is read); a row all its
+ * fields together at most 4 MiB. */
+#define CF_CSV_DEFAULT_MAX_FIELD (((size_t)1 << 20) + ((size_t)64 << 10))
+#define CF_CSV_DEFAULT_MAX_ROW ((size_t)4 << 20)
+#define CF_CSV_DEFAULT_MAX_COLUMNS ((size_t)256)
+#define CF_CSV_DEFAULT_READ_SIZE ((size_t)64 << 10)
+
+typedef struct cf_csv_limits {
+    size_t max_field;   /* bytes of one field (UTF-8, after decoding); at least 1 */
+    size_t max_row;     /* bytes of all the fields of one row together; at least 1 */
+    size_t max_columns; /* fields in one row; at least 1 */
+    size_t read_size;   /* bytes asked of each read(); tests use tiny ones to split characters
+                           across reads. At least 1 */
+} cf_csv_limits;
+
+/* Fills limits with the defaults above. */
+void cf_csv_limits_init(cf_csv_limits *limits);
+
+typedef struct cf_csv_reader cf_csv_reader;
+
+/* Opens path for reading (nothing is read yet). limits NULL = the defaults. CF_ERR_NOINPUT when
+ * the file cannot be opened or is a directory. diag receives the messages of this call and of
+ * every later cf_csv_next_row, so it must outlive the reader. Caller closes with
+ * cf_csv_reader_close. */
+cf_status cf_csv_reader_open(const char *path, cf_csv_encoding encoding,
+                             const cf_csv_limits *limits, cf_csv_reader **out, cf_diag *diag);
+/* Same over an open descriptor (a pipe is fine), which the reader does not close; name is used
+ * in messages. */
+cf_status cf_csv_reader_open_fd(int fd, const char *name, cf_csv_encoding encoding,
+                                const cf_csv_limits *limits, cf_csv_reader **out, cf_diag *diag);
+/* Same over len bytes of memory, which must stay valid until the reader is closed (tests and
+ * fuzzing); name is used in messages. */
+cf_status cf_csv_reader_open_memory(const void *data, size_t len, const char *name,
+                                    cf_csv_encoding encoding, const cf_csv_limits *limits,
+                                    cf_csv_reader **out, cf_diag *diag);
+/* Closes the file (when the reader opened it) and frees the reader. NULL is fine. */
+void cf_csv_reader_close(cf_csv_reader *reader);
+
+/* Reads the next row (the header is the first). On CF_OK, *fields points to *n_fields
+ * NUL-terminated UTF-8 strings (n_fields >= 1), valid until the next call or close; at the end
+ * of the input it returns CF_OK with *fields NULL and *n_fields 0. Empty lines between rows are
+ * skipped. Errors: CF_ERR_DATA for bad CSV (a stray quote, text after a closing quote, an
+ * unterminated quoted field, a NUL byte, bytes that are not in the encoding, an empty file),
+ * CF_ERR_LIMIT for a cap, CF_ERR_IO, CF_ERR_NOMEM, each with a message naming the row (and
+ * column). An error sticks: later calls return it again without a new message.
+ * Some problems only show at the end: with big5-hkscs, a file whose every byte is valid UTF-8
+ * (UTF-8 read as Big5 would print wrong characters, and some UTF-8 text is valid Big5) is
+ * refused when the end is reached. So a caller reads every row before acting on any. */
+cf_status cf_csv_next_row(cf_csv_reader *reader, const char *const **fields, size_t *n_fields);
+
+/* Row number of the row last returned: 1-based, the header is row 1, and skipped empty lines
+ * count, so it is the row number a spreadsheet shows. A quoted field with line breaks does not
+ * make a row count twice. */
+long cf_csv_row_number(const cf_csv_reader *reader);
+/* Line of the file on which the row last returned starts (1-based); differs from the row
+ * number after a quoted field that holds line breaks. */
+long cf_csv_line_number(const cf_csv_reader *reader);
+/* The encoding in use: for CF_CSV_ENCODING_AUTO, CF_CSV_ENCODING_UTF8. */
+cf_csv_encoding cf_csv_reader_encoding(const cf_csv_reader *reader);
+/* The name used in messages (the path); valid until close. */
+const char *cf_csv_reader_name(const cf_csv_reader *reader);
+/* Bytes of memory the reader holds now (buffers included): bounded by the limits, whatever the
+ * input. For tests. */
+size_t cf_csv_reader_memory(const cf_csv_reader *reader);
+
+/* How the columns of a CSV feed the fields of a form. */
+typedef struct cf_csv_map cf_csv_map;
+
+/* Matches the header row against form's fields: a column name matches a field key ignoring
+ * ASCII case and surrounding spaces (ASCII and U+3000). A column named twice, or a required
+ * field of the form with no column, is an error (CF_ERR_DATA, every problem reported); a column
+ * that names no field is a warning, once, and its values are ignored. source (the CSV path) and
+ * row (the header's row number) are used in messages. The map copies what it needs; caller
+ * frees it with cf_csv_map_free. */
+cf_status cf_csv_header_map(const cf_form *form, const char *const *header, size_t n_columns,
+                            const char *source, long row, cf_csv_map **out, cf_diag *diag);
+void cf_csv_map_free(cf_csv_map *map);
+/* Number of columns of the header. */
+size_t cf_csv_map_columns(const cf_csv_map *map);
+/* Field key that column i (0-based) feeds, or NULL for an ignored column or i out of range. */
+const char *cf_csv_map_get_key(const cf_csv_map *map, size_t i);
+
+/* Builds the record of one data row: every matched column's value, copied as it is (empty
+ * cells give empty values); ignored columns are left out, so the record only ever holds keys of
+ * the form. A row with fewer or more fields than the header is CF_ERR_DATA with a message naming
+ * the row and both counts. Caller frees *out with cf_record_free. */
+cf_status cf_csv_row_record(const cf_csv_map *map, const char *const *fields, size_t n_fields,
+                            long row, cf_record **out, cf_diag *diag);
+
+#endif

@@ -1,0 +1,34 @@
+/* Output file names for batch printing: a template such as "{hospital_no}_{episode_no}_{form}.pdf"
+ * filled with a record's values, each value reduced to characters that are safe in a file name
+ * on Linux, macOS and Windows shares (never '/', '\\', "..", control characters or a leading dot). */
+#ifndef CF_FILE_NAME_H
+#define CF_FILE_NAME_H
+
+#include "base/buf.h"
+#include "base/diag.h"
+#include "base/status.h"
+#include "data/record.h"
+
+#include <stddef.h>
+
+#define CF_FILE_NAME_DEFAULT "{hospital_no}_{episode_no}_{form}.pdf"
+#define CF_FILE_NAME_MAX 200 /* bytes, well under the usual 255 */
+
+/* Checks a --name template: placeholders are {form}, {version}, {row} or a field key; the
+ * template must be a plain file name (no '/' or '\\') ending in ".pdf". Messages name the
+ * problem; CF_ERR_USAGE when it is wrong. */
+cf_status cf_file_name_check_template(const char *name_template, cf_diag *diag);
+
+/* Appends the file name for record to out (reset first). An unknown placeholder or a field with
+ * no value is CF_ERR_DATA with a message for the record's row; a name that would be empty after
+ * reduction, too long, or "." / ".." is CF_ERR_DATA too. */
+cf_status cf_file_name_expand(const char *name_template, const cf_record *record,
+                              const char *form_id, const char *version, cf_buf *out,
+                              cf_diag *diag);
+
+/* Appends value reduced to safe characters to out: letters and digits of any script, '-', '_',
+ * '.', '(', ')', '+' and '@' are kept; white space becomes '_'; anything else becomes '_';
+ * runs of '_' collapse and a leading '.' or '-' becomes '_'. */
+void cf_file_name_append_safe(cf_buf *out, const char *value);
+
+#endif

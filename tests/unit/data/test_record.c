@@ -1,0 +1,123 @@
+/* Tests of the patient record (data/record.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "base/alloc.h"
+#include "data/record.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static void test_set_get(void **state)
+{
+    (void)state;
+    cf_record *r = cf_record_new("patients.csv", 7);
+    assert_non_null(r);
+    assert_string_equal(cf_record_source(r), "patients.csv");
+    assert_int_equal(cf_record_row(r), 7);
+    assert_int_equal(cf_record_size(r), 0);
+    assert_null(cf_record_get(r, "patient_name"));
+
+    assert_int_equal(cf_record_set(r, "patient_name", "陳大文"), CF_OK);
+    assert_int_equal(cf_record_set(r, "Hospital_No", "HN12345678(9)"), CF_OK);
+    assert_int_equal(cf_record_set(r, "episode_no", ""), CF_OK);
+    assert_int_equal(cf_record_size(r), 3);
+    /* Keys match ignoring ASCII case only. */
+    assert_string_equal(cf_record_get(r, "PATIENT_NAME"), "陳大文");
+    assert_string_equal(cf_record_get(r, "hospital_no"), "HN12345678(9)");
+    assert_string_equal(cf_record_get(r, "episode_no"), "");
+    assert_null(cf_record_get(r, "patient_nam"));
+    assert_null(cf_record_get(r, "patient_name_"));
+    assert_null(cf_record_get(r, "ｐatient_name"));
+
+    /* Insertion order; the first spelling of a key is kept when it is set again. */
+    assert_int_equal(cf_record_set(r, "HOSPITAL_NO", "HN2"), CF_OK);
+    assert_int_equal(cf_record_size(r), 3);
+    assert_string_equal(cf_record_key(r, 0), "patient_name");
+    assert_string_equal(cf_record_key(r, 1), "Hospital_No");
+    assert_string_equal(cf_record_value(r, 1), "HN2");
+    assert_string_equal(cf_record_key(r, 2), "episode_no");
+    assert_null(cf_record_key(r, 3));
+    assert_null(cf_record_value(r, 3));
+    cf_record_free(r);
+}
+
+static void test_values_are_copied(void **state)
+{
+    (void)state;
+    cf_record *r = cf_record_new(NULL, 0);
+    assert_non_null(r);
+    assert_null(cf_record_source(r));
+    assert_int_equal(cf_record_row(r), 0);
+    char key[16] = "side", value[16] = "left";
+    assert_int_equal(cf_record_set(r, key, value), CF_OK);
+    memcpy(key, "xxxx", 5);
+    memset(value, 'y', sizeof value - 1);
+    assert_string_equal(cf_record_get(r, "side"), "left");
+    assert_int_equal(cf_record_set(r, NULL, "x"), CF_ERR_INTERNAL);
+    assert_int_equal(cf_record_set(r, "x", NULL), CF_ERR_INTERNAL);
+    cf_record_free(r);
+}
+
+static void test_many_keys(void **state)
+{
+    (void)state;
+    cf_record *r = cf_record_new("x.csv", 2);
+    char key[32], value[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "key_%d", i);
+        snprintf(value, sizeof value, "value %d", i);
+        assert_int_equal(cf_record_set(r, key, value), CF_OK);
+    }
+    assert_int_equal(cf_record_size(r), 300);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "KEY_%d", i);
+        snprintf(value, sizeof value, "value %d", i);
+        assert_string_equal(cf_record_get(r, key), value);
+    }
+    cf_record_free(r);
+    cf_record_free(NULL);
+    assert_null(cf_record_get(NULL, "x"));
+    assert_int_equal(cf_record_size(NULL), 0);
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    bool done = false;
+    for (unsigned long fail_at = 1; fail_at < 50 && !done; fail_at++) {
+        cf_alloc_fail_after(fail_at);
+        cf_record *r = cf_record_new("patients.csv", 3);
+        cf_status st = r ? CF_OK : CF_ERR_NOMEM;
+        for (int i = 0; i < 20 && st == CF_OK; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", i % 12);
+            st = cf_record_set(r, key, "value");
+        }
+        cf_alloc_fail_after(0);
+        if (st == CF_OK) {
+            assert_int_equal(cf_record_size(r), 12);
+            done = true;
+        } else {
+            assert_int_equal(st, CF_ERR_NOMEM);
+        }
+        cf_record_free(r);
+    }
+    assert_true(done);
+}
+
+int main(void)
+{
+    static const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_get),
+        cmocka_unit_test(test_values_are_copied),
+        cmocka_unit_test(test_many_keys),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests_name("record", tests, NULL, NULL);
+}
