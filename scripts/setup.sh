@@ -11,7 +11,9 @@ packages=(
   libhpdf-dev libxml2-dev zlib1g-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
   libqrencode-dev nettle-dev libcmocka-dev
   # tests: PDF inspection, schema checks, memory checks, locales
-  poppler-utils qpdf libxml2-utils valgrind locales
+  poppler-utils qpdf libxml2-utils valgrind locales zbar-tools
+  # benchmarks and static checks (fuzzing installs clang itself: scripts/fuzz.sh)
+  time cppcheck clang-tidy
 )
 
 missing=()

@@ -11,6 +11,9 @@ static const cf_command commands[] = {
     {"list", "list the forms available, one line each", cf_usage_list, cf_cmd_list},
     {"validate", "check forms against the schema and the content rules", cf_usage_validate,
      cf_cmd_validate},
+    {"render", "render a form for one patient (or blank) to a PDF", cf_usage_render,
+     cf_cmd_render},
+    {"batch", "render a form for every patient of a CSV file", cf_usage_batch, cf_cmd_batch},
 };
 
 static void print_help(FILE *out)

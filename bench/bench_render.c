@@ -1,0 +1,74 @@
+/* In-process render benchmark: loads FORM once, then lays out and renders it for N synthetic
+ * patients on one thread and prints ms per document, documents per second and KB per PDF.
+ * Not a test: bench/render.sh runs it and prints the figures. */
+#include "base/alloc.h"
+#include "base/diag.h"
+#include "data/field_rules.h"
+#include "data/record.h"
+#include "form/form.h"
+#include "render/document.h"
+#include "text/font.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_render FORM [N]\n");
+        return 64;
+    }
+    long n = argc > 2 ? strtol(argv[2], NULL, 10) : 1000;
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_form *form = NULL;
+    const cf_fontset *fonts = NULL;
+    char *path = cf_form_resolve(argv[1], NULL, diag);
+    double t0 = now_ms();
+    if (path == NULL || cf_form_load(path, NULL, &form, diag) != CF_OK ||
+        cf_fontset_get(form->region, &fonts, diag) != CF_OK ||
+        cf_document_preflight(form, fonts, diag) != CF_OK)
+        return 65;
+    double t_setup = now_ms() - t0;
+    static const char *const names[] = {"陳大文", "李志堃", "張喆", "黃燊", "何淼", "CHAN Tai Man"};
+    size_t bytes = 0, pages = 0;
+    t0 = now_ms();
+    for (long i = 0; i < n; i++) {
+        char hn[32], ep[32];
+        snprintf(hn, sizeof hn, "HN%08ld(%ld)", 10000000 + i, i % 10);
+        snprintf(ep, sizeof ep, "HE%07ld", 1000000 + i);
+        cf_record *r = cf_record_new(NULL, 0);
+        cf_record_set(r, "patient_name", names[i % 6]);
+        cf_record_set(r, "hospital_no", hn);
+        cf_record_set(r, "episode_no", ep);
+        cf_document doc;
+        cf_document_options o = {.paper = CF_PAPER_A4, .created = 1767225600,
+                                 .sequence = (unsigned long)i};
+        if (cf_record_check(form, r, fonts, false, diag) != CF_OK ||
+            cf_document_render(form, r, fonts, &o, &doc, diag) != CF_OK)
+            return 70;
+        bytes += doc.pdf_len;
+        pages += doc.pages;
+        cf_document_cleanup(&doc);
+        cf_record_free(r);
+    }
+    double t = now_ms() - t0;
+    printf("form %s: set-up (load form + fonts) %.1f ms; %ld documents of %.1f pages in %.0f ms: "
+           "%.2f ms per document, %.0f documents/s, %.1f KB per PDF\n",
+           form->id, t_setup, n, n > 0 ? (double)pages / (double)n : 0.0, t,
+           n > 0 ? t / (double)n : 0.0, t > 0 ? (double)n * 1000.0 / t : 0.0,
+           n > 0 ? (double)bytes / (double)n / 1024.0 : 0.0);
+    cf_form_free(form);
+    cf_free(path);
+    cf_diag_free(diag);
+    cf_fontset_release_all();
+    return 0;
+}

@@ -1,0 +1,229 @@
+/* consentform render: one form for one patient (or blank) to a PDF file or stdout. */
+#include "cli/cli.h"
+
+#include "base/alloc.h"
+#include "base/diag.h"
+#include "base/file.h"
+#include "data/field_rules.h"
+#include "data/record.h"
+#include "form/form.h"
+#include "render/document.h"
+#include "text/font.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+const char cf_usage_render[] =
+    "usage: consentform render FORM -o OUT.pdf|- [options]\n"
+    "\n"
+    "Renders FORM (a path, or a form id from --forms-dir, $CONSENTFORM_FORMS or the\n"
+    "installed forms) with the patient's label filled in.\n"
+    "\n"
+    "  -o, --output FILE        where to write the PDF; - writes it to stdout\n"
+    "      --patient-name S     label fields (required unless --blank)\n"
+    "      --hospital-no S\n"
+    "      --episode-no S\n"
+    "      --set KEY=VALUE      any other field of the form (repeatable), e.g.\n"
+    "                           --set procedure_date=2026-12-01 --set side=left\n"
+    "      --blank              leave the label box empty (for a gum label) and fields blank\n"
+    "      --paper a4|letter    paper size (default a4)\n"
+    "      --forms-dir DIR      look for form ids in DIR first\n"
+    "  -f, --force              overwrite OUT if it exists\n"
+    "\n"
+    "Every value is checked before anything is drawn: a character the font lacks, a line\n"
+    "break in a label value or a malformed date is an error naming the field, and no file\n"
+    "is written. Exit status: 0 ok, 64 usage, 65 invalid form or value, 66 form not found,\n"
+    "73 output exists (without --force) or cannot be created, 74 I/O error.\n";
+
+enum {
+    OPT_PATIENT_NAME = 256,
+    OPT_HOSPITAL_NO,
+    OPT_EPISODE_NO,
+    OPT_SET,
+    OPT_BLANK,
+    OPT_PAPER,
+    OPT_FORMS_DIR,
+};
+
+static const struct option long_options[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"patient-name", required_argument, NULL, OPT_PATIENT_NAME},
+    {"hospital-no", required_argument, NULL, OPT_HOSPITAL_NO},
+    {"episode-no", required_argument, NULL, OPT_EPISODE_NO},
+    {"set", required_argument, NULL, OPT_SET},
+    {"blank", no_argument, NULL, OPT_BLANK},
+    {"paper", required_argument, NULL, OPT_PAPER},
+    {"forms-dir", required_argument, NULL, OPT_FORMS_DIR},
+    {"force", no_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Writes all of data to stdout; false on a write error. */
+static bool write_stdout(const unsigned char *data, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(STDOUT_FILENO, data + done, len - done);
+        if (n <= 0)
+            return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+int cf_cmd_render(int argc, char **argv)
+{
+    const char *output = NULL, *forms_dir = NULL;
+    bool blank = false, force = false, any_value = false;
+    cf_paper paper = CF_PAPER_A4;
+    cf_record *record = cf_record_new(NULL, 0);
+    if (record == NULL)
+        return EX_SOFTWARE;
+    int status = EX_OK;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while (status == EX_OK && (c = getopt_long(argc, argv, "o:fh", long_options, NULL)) != -1) {
+        const char *key = NULL;
+        char *value = NULL;
+        switch (c) {
+        case 'o':
+            output = optarg;
+            break;
+        case 'f':
+            force = true;
+            break;
+        case 'h':
+            fputs(cf_usage_render, stdout);
+            cf_record_free(record);
+            return EX_OK;
+        case OPT_PATIENT_NAME:
+            key = "patient_name";
+            break;
+        case OPT_HOSPITAL_NO:
+            key = "hospital_no";
+            break;
+        case OPT_EPISODE_NO:
+            key = "episode_no";
+            break;
+        case OPT_SET:
+            value = strchr(optarg, '=');
+            if (value == NULL || value == optarg) {
+                status = cf_cli_usage_error(cf_usage_render,
+                                            "render: --set takes KEY=VALUE, not \"%s\"", optarg);
+                break;
+            }
+            *value = '\0';
+            if (cf_record_set(record, optarg, value + 1) != CF_OK)
+                status = EX_SOFTWARE;
+            *value = '=';
+            any_value = true;
+            break;
+        case OPT_BLANK:
+            blank = true;
+            break;
+        case OPT_PAPER:
+            if (strcmp(optarg, "a4") == 0 || strcmp(optarg, "A4") == 0)
+                paper = CF_PAPER_A4;
+            else if (strcmp(optarg, "letter") == 0)
+                paper = CF_PAPER_LETTER;
+            else
+                status = cf_cli_usage_error(cf_usage_render,
+                                            "render: --paper is a4 or letter, not \"%s\"", optarg);
+            break;
+        case OPT_FORMS_DIR:
+            forms_dir = optarg;
+            break;
+        default:
+            status = cf_cli_usage_error(cf_usage_render, "render: unknown option or missing value "
+                                                         "in \"%s\"",
+                                        argv[optind - 1]);
+            break;
+        }
+        if (key != NULL) {
+            if (cf_record_set(record, key, optarg) != CF_OK)
+                status = EX_SOFTWARE;
+            any_value = true;
+        }
+    }
+    if (status != EX_OK) {
+        cf_record_free(record);
+        return status;
+    }
+    if (optind != argc - 1) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render, optind >= argc
+                                                       ? "render: name the form to render"
+                                                       : "render: give exactly one form");
+    }
+    if (output == NULL) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: say where to write the PDF with -o FILE (or -o -)");
+    }
+    if (blank && any_value) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render, "render: --blank prints no patient values; "
+                                                   "drop --patient-name, --hospital-no, "
+                                                   "--episode-no and --set");
+    }
+    if (strcmp(output, "-") == 0 && isatty(STDOUT_FILENO)) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: not writing a PDF to a terminal; redirect stdout");
+    }
+
+    cf_diag *diag = cf_diag_new();
+    if (diag == NULL) {
+        cf_record_free(record);
+        return EX_SOFTWARE;
+    }
+    cf_diag_set_echo(diag, stderr);
+    cf_form *form = NULL;
+    const cf_fontset *fonts = NULL;
+    cf_document doc = {0};
+    cf_status st = CF_ERR_NOINPUT;
+    char *path = cf_form_resolve(argv[optind], forms_dir, diag);
+    if (path != NULL)
+        st = cf_form_load(path, NULL, &form, diag);
+    if (st == CF_OK)
+        st = cf_fontset_get(form->region, &fonts, diag);
+    if (st == CF_OK)
+        st = cf_document_preflight(form, fonts, diag);
+    if (st == CF_OK)
+        st = cf_record_check(form, record, fonts, blank, diag);
+    if (st == CF_OK) {
+        cf_document_options options = {
+            .paper = paper,
+            .blank = blank,
+            .created = cf_document_time(),
+            .sequence = 0,
+        };
+        st = cf_document_render(form, record, fonts, &options, &doc, diag);
+    }
+    if (st == CF_OK) {
+        if (strcmp(output, "-") == 0) {
+            if (!write_stdout(doc.pdf, doc.pdf_len)) {
+                cf_diag_error(diag, "stdout", 0, "cannot write the PDF to standard output");
+                st = CF_ERR_IO;
+            }
+        } else {
+            st = cf_file_write_atomic(output, doc.pdf, doc.pdf_len, force, diag);
+        }
+    }
+    if (st == CF_OK && strcmp(output, "-") != 0)
+        fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s)\n", output, doc.pages,
+                doc.pages == 1 ? "" : "s", doc.document_id);
+    status = cf_status_exit_code(st);
+    cf_document_cleanup(&doc);
+    cf_form_free(form);
+    cf_free(path);
+    cf_record_free(record);
+    cf_diag_free(diag);
+    return status;
+}

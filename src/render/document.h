@@ -1,0 +1,50 @@
+/* One issued document: a form laid out for one patient record, given a document id, and
+ * rendered to PDF bytes. Also the form-level preflight (every character of the form's own text
+ * is in the font) that runs once before any page is drawn. */
+#ifndef CF_DOCUMENT_H
+#define CF_DOCUMENT_H
+
+#include "base/diag.h"
+#include "base/status.h"
+#include "data/record.h"
+#include "form/form.h"
+#include "layout/display_list.h"
+#include "layout/layout.h"
+#include "render/docid.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct cf_document_options {
+    cf_paper paper;
+    bool blank;             /* empty label box; record may be NULL */
+    long long created;      /* issue time, seconds since the epoch (cf_document_time) */
+    unsigned long sequence; /* separates documents issued at the same second (e.g. CSV row) */
+    bool keep_list;         /* keep the display list in the result (for a combined PDF) */
+} cf_document_options;
+
+typedef struct cf_document {
+    unsigned char *pdf; /* owned */
+    size_t pdf_len;
+    size_t pages;
+    char document_id[CF_DOCUMENT_ID_SIZE];
+    cf_display_list *list; /* only with keep_list; owned */
+} cf_document;
+
+/* Lays out and renders form for record (already checked with cf_record_check). On failure
+ * *doc holds nothing to free, but cf_document_cleanup is always safe. */
+cf_status cf_document_render(const cf_form *form, const cf_record *record,
+                             const cf_fontset *fonts, const cf_document_options *options,
+                             cf_document *doc, cf_diag *diag);
+void cf_document_cleanup(cf_document *doc);
+
+/* Issue time: $SOURCE_DATE_EPOCH when set (reproducible output), otherwise now. */
+long long cf_document_time(void);
+/* True when $SOURCE_DATE_EPOCH is set: ids and PDFs then depend only on the inputs. */
+bool cf_document_reproducible(void);
+
+/* Checks that every character of the form's own text is in both faces of fonts; each missing
+ * character is reported as "FILE:LINE: character U+XXXX ..." and gives CF_ERR_DATA. */
+cf_status cf_document_preflight(const cf_form *form, const cf_fontset *fonts, cf_diag *diag);
+
+#endif

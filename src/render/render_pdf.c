@@ -1,0 +1,348 @@
+/* PDF backend: paints display lists with libharu 2.3.0. The only file that includes hpdf.h.
+ *
+ * Fonts: for each document the characters drawn in each style are collected, the face is cut
+ * down to them with HarfBuzz (cf_font_subset: small glyph ids, compact cmap) and that small
+ * TrueType font is handed to libharu from memory. libharu 2.3.0 has no public call for that, so
+ * the font definition is built with the functions its own HPDF_LoadTTFontFromFile uses, which
+ * the library exports (hpdf_fontdef.h, hpdf_streams.h, hpdf_doc.h). Nothing is written to disk.
+ *
+ * Output depends only on the display lists: no clock, no random id, and libharu writes numbers
+ * with its own formatting (no locale). One HPDF_Doc per call: safe on several threads. */
+#include "render/render_pdf.h"
+
+#include "base/alloc.h"
+#include "cf_config.h"
+
+#include <hpdf.h>
+#include <hpdf_doc.h>
+#include <hpdf_fontdef.h>
+#include <hpdf_streams.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct hpdf_error {
+    HPDF_STATUS code, detail;
+    bool nomem;
+} hpdf_error;
+
+static void on_error(HPDF_STATUS code, HPDF_STATUS detail, void *user)
+{
+    hpdf_error *e = user;
+    if (e->code == 0) {
+        e->code = code;
+        e->detail = detail;
+    }
+    if (code == HPDF_FAILD_TO_ALLOC_MEM)
+        e->nomem = true;
+}
+
+typedef struct renderer {
+    HPDF_Doc pdf;
+    hpdf_error error;
+    HPDF_Font fonts[CF_FONT_STYLE_COUNT];
+    cf_diag *diag;
+} renderer;
+
+static cf_status fail(renderer *r, const char *what)
+{
+    if (r->error.nomem)
+        return CF_ERR_NOMEM;
+    cf_diag_error(r->diag, NULL, 0, "the PDF writer failed %s (libharu error 0x%04X, detail %u)",
+                  what, (unsigned)r->error.code, (unsigned)r->error.detail);
+    return CF_ERR_INTERNAL;
+}
+
+/* Hands one subset font to libharu; NULL on failure. */
+static HPDF_Font load_font(renderer *r, const unsigned char *data, size_t len, const char *tag)
+{
+    HPDF_Doc pdf = r->pdf;
+    HPDF_Stream stream = HPDF_MemStream_New(pdf->mmgr, 0x4000);
+    if (stream == NULL)
+        return NULL;
+    if (HPDF_Stream_Write(stream, data, (HPDF_UINT)len) != HPDF_OK) {
+        HPDF_Stream_Free(stream);
+        return NULL;
+    }
+    /* The definition owns the stream from here on, also when loading fails. */
+    HPDF_FontDef def = HPDF_TTFontDef_Load(pdf->mmgr, stream, HPDF_TRUE);
+    if (def == NULL)
+        return NULL;
+    if (HPDF_List_Add(pdf->fontdef_list, def) != HPDF_OK) {
+        HPDF_FontDef_Free(def);
+        return NULL;
+    }
+    HPDF_TTFontDef_SetTagName(def, (char *)(uintptr_t)tag);
+    return HPDF_GetFont(pdf, def->base_font, "UTF-8");
+}
+
+static cf_status setup_fonts(renderer *r, const cf_display_list *const *lists, size_t n)
+{
+    const cf_fontset *fonts = lists[0]->fonts;
+    static const char *const tags[CF_FONT_STYLE_COUNT] = {"CFSAAA", "CFSAAB"};
+    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {NULL, NULL};
+    cf_status st = CF_OK;
+    for (int s = 0; s < CF_FONT_STYLE_COUNT && st == CF_OK; s++)
+        if ((sets[s] = cf_codepoints_new()) == NULL)
+            st = CF_ERR_NOMEM;
+    for (size_t d = 0; d < n && st == CF_OK; d++) {
+        if (lists[d]->fonts != fonts) {
+            cf_diag_error(r->diag, NULL, 0, "documents of one PDF must share one font set");
+            st = CF_ERR_INTERNAL;
+            break;
+        }
+        for (size_t p = 0; p < lists[d]->n_pages; p++)
+            for (size_t i = 0; i < lists[d]->pages[p].n_items; i++) {
+                const cf_item *it = &lists[d]->pages[p].items[i];
+                if (it->kind == CF_ITEM_TEXT && it->u.text.style < CF_FONT_STYLE_COUNT)
+                    cf_codepoints_add_utf8(sets[it->u.text.style], it->u.text.utf8,
+                                           it->u.text.len);
+            }
+    }
+    for (int s = 0; s < CF_FONT_STYLE_COUNT && st == CF_OK; s++) {
+        if (cf_codepoints_size(sets[s]) == 0)
+            continue; /* style not used: nothing to embed */
+        unsigned char *data = NULL;
+        size_t len = 0;
+        st = cf_font_subset(fonts->faces[s], sets[s], &data, &len, r->diag);
+        if (st != CF_OK)
+            break;
+        r->fonts[s] = load_font(r, data, len, tags[s]);
+        cf_free(data);
+        if (r->fonts[s] == NULL)
+            st = fail(r, "to load a font");
+    }
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        cf_codepoints_free(sets[s]);
+    return st;
+}
+
+/* Dark modules as filled rectangles, one per horizontal run, in a single path. */
+static void paint_modules(HPDF_Page page, const cf_item *it)
+{
+    unsigned n = it->u.modules.count;
+    double m = it->u.modules.module;
+    HPDF_Page_SetGrayFill(page, 0);
+    for (unsigned row = 0; row < n; row++) {
+        double y = it->y + (double)(n - 1 - row) * m;
+        for (unsigned col = 0; col < n;) {
+            if (!it->u.modules.dark[(size_t)row * n + col]) {
+                col++;
+                continue;
+            }
+            unsigned end = col;
+            while (end < n && it->u.modules.dark[(size_t)row * n + end])
+                end++;
+            HPDF_Page_Rectangle(page, (HPDF_REAL)(it->x + (double)col * m), (HPDF_REAL)y,
+                                (HPDF_REAL)((double)(end - col) * m), (HPDF_REAL)m);
+            col = end;
+        }
+    }
+    HPDF_Page_Fill(page);
+}
+
+static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_page *pg)
+{
+    HPDF_Page page = HPDF_AddPage(r->pdf);
+    if (page == NULL)
+        return fail(r, "to add a page");
+    HPDF_Page_SetWidth(page, (HPDF_REAL)list->width);
+    HPDF_Page_SetHeight(page, (HPDF_REAL)list->height);
+    bool in_text = false;
+    int cur_style = -1;
+    double cur_size = -1, cur_tc = 0, cur_gray = 0;
+    for (size_t i = 0; i < pg->n_items; i++) {
+        const cf_item *it = &pg->items[i];
+        if (it->kind != CF_ITEM_TEXT && in_text) {
+            HPDF_Page_EndText(page);
+            in_text = false;
+        }
+        switch (it->kind) {
+        case CF_ITEM_TEXT: {
+            int style = (int)it->u.text.style;
+            if (style < 0 || style >= CF_FONT_STYLE_COUNT || r->fonts[style] == NULL)
+                return CF_ERR_INTERNAL;
+            if (!in_text) {
+                HPDF_Page_BeginText(page);
+                in_text = true;
+                cur_style = -1;
+                cur_tc = 0;
+                cur_gray = 0;
+                HPDF_Page_SetGrayFill(page, 0);
+            }
+            if (style != cur_style || it->u.text.size != cur_size) {
+                HPDF_Page_SetFontAndSize(page, r->fonts[style], (HPDF_REAL)it->u.text.size);
+                cur_style = style;
+                cur_size = it->u.text.size;
+            }
+            if (it->u.text.char_spacing != cur_tc) {
+                HPDF_Page_SetCharSpace(page, (HPDF_REAL)it->u.text.char_spacing);
+                cur_tc = it->u.text.char_spacing;
+            }
+            if (it->u.text.gray != cur_gray) {
+                HPDF_Page_SetGrayFill(page, (HPDF_REAL)it->u.text.gray);
+                cur_gray = it->u.text.gray;
+            }
+            HPDF_Page_TextOut(page, (HPDF_REAL)it->x, (HPDF_REAL)it->y, it->u.text.utf8);
+            break;
+        }
+        case CF_ITEM_LINE:
+            HPDF_Page_SetLineWidth(page, (HPDF_REAL)it->u.line.width);
+            HPDF_Page_SetGrayStroke(page, (HPDF_REAL)it->u.line.gray);
+            if (it->u.line.dashed) {
+                static const HPDF_UINT16 dash[] = {3, 2};
+                HPDF_Page_SetDash(page, dash, 2, 0);
+            }
+            HPDF_Page_MoveTo(page, (HPDF_REAL)it->x, (HPDF_REAL)it->y);
+            HPDF_Page_LineTo(page, (HPDF_REAL)it->u.line.x2, (HPDF_REAL)it->u.line.y2);
+            HPDF_Page_Stroke(page);
+            if (it->u.line.dashed)
+                HPDF_Page_SetDash(page, NULL, 0, 0);
+            break;
+        case CF_ITEM_RECT: {
+            bool filled = it->u.rect.fill_gray >= 0, stroked = it->u.rect.stroke_width > 0;
+            if (!filled && !stroked)
+                break;
+            if (filled)
+                HPDF_Page_SetGrayFill(page, (HPDF_REAL)it->u.rect.fill_gray);
+            if (stroked) {
+                HPDF_Page_SetLineWidth(page, (HPDF_REAL)it->u.rect.stroke_width);
+                HPDF_Page_SetGrayStroke(page, 0);
+            }
+            HPDF_Page_Rectangle(page, (HPDF_REAL)it->x, (HPDF_REAL)it->y, (HPDF_REAL)it->u.rect.w,
+                                (HPDF_REAL)it->u.rect.h);
+            if (filled && stroked)
+                HPDF_Page_FillStroke(page);
+            else if (filled)
+                HPDF_Page_Fill(page);
+            else
+                HPDF_Page_Stroke(page);
+            break;
+        }
+        case CF_ITEM_MODULES:
+            paint_modules(page, it);
+            break;
+        }
+        if (r->error.code != 0)
+            return fail(r, "while drawing a page");
+    }
+    if (in_text)
+        HPDF_Page_EndText(page);
+    return r->error.code != 0 ? fail(r, "while drawing a page") : CF_OK;
+}
+
+static void set_info(renderer *r, const cf_doc_info *info)
+{
+    char creator[64];
+    snprintf(creator, sizeof creator, "consentform %s", CF_VERSION);
+    HPDF_SetInfoAttr(r->pdf, HPDF_INFO_CREATOR, creator);
+    HPDF_SetInfoAttr(r->pdf, HPDF_INFO_PRODUCER, creator);
+    if (info->title != NULL)
+        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_TITLE, info->title);
+    if (info->subject != NULL)
+        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_SUBJECT, info->subject);
+    if (info->author != NULL)
+        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_AUTHOR, info->author);
+    if (info->keywords != NULL)
+        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_KEYWORDS, info->keywords);
+    if (info->created >= 0) {
+        time_t t = (time_t)info->created;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) != NULL) {
+            HPDF_Date d = {.year = tm.tm_year + 1900,
+                           .month = tm.tm_mon + 1,
+                           .day = tm.tm_mday,
+                           .hour = tm.tm_hour,
+                           .minutes = tm.tm_min,
+                           .seconds = tm.tm_sec,
+                           .ind = 'Z'};
+            HPDF_SetInfoDateAttr(r->pdf, HPDF_INFO_CREATION_DATE, d);
+        }
+    }
+}
+
+static cf_status save(renderer *r, unsigned char **out, size_t *out_len)
+{
+    if (HPDF_SaveToStream(r->pdf) != HPDF_OK)
+        return fail(r, "to write the PDF");
+    HPDF_UINT32 size = HPDF_GetStreamSize(r->pdf);
+    unsigned char *data = cf_malloc(size > 0 ? size : 1);
+    if (data == NULL)
+        return CF_ERR_NOMEM;
+    HPDF_ResetStream(r->pdf);
+    size_t done = 0;
+    while (done < size) {
+        HPDF_UINT32 chunk = (HPDF_UINT32)(size - done);
+        HPDF_STATUS st = HPDF_ReadFromStream(r->pdf, data + done, &chunk);
+        done += chunk;
+        if (st == HPDF_STREAM_EOF || chunk == 0)
+            break;
+        if (st != HPDF_OK) {
+            cf_free(data);
+            return fail(r, "to read the PDF back");
+        }
+    }
+    if (done != size) {
+        cf_free(data);
+        return fail(r, "to read the whole PDF back");
+    }
+    *out = data;
+    *out_len = done;
+    return CF_OK;
+}
+
+cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, bool duplex,
+                                 unsigned char **pdf, size_t *len, cf_diag *diag)
+{
+    *pdf = NULL;
+    *len = 0;
+    if (n == 0 || lists == NULL || lists[0] == NULL || lists[0]->fonts == NULL)
+        return CF_ERR_INTERNAL;
+    renderer r = {.diag = diag};
+    r.pdf = HPDF_New(on_error, &r.error);
+    if (r.pdf == NULL)
+        return CF_ERR_NOMEM;
+    cf_status st = CF_OK;
+    HPDF_SetCompressionMode(r.pdf, HPDF_COMP_ALL);
+    HPDF_UseUTFEncodings(r.pdf);
+    HPDF_SetCurrentEncoder(r.pdf, "UTF-8");
+    if (r.error.code != 0)
+        st = fail(&r, "to start a document");
+    if (st == CF_OK)
+        st = setup_fonts(&r, lists, n);
+    if (st == CF_OK)
+        set_info(&r, &lists[0]->info);
+    size_t pages = 0;
+    for (size_t d = 0; d < n && st == CF_OK; d++) {
+        if (duplex && pages % 2 == 1) {
+            /* The back of the previous patient's last sheet stays empty. */
+            HPDF_Page blank = HPDF_AddPage(r.pdf);
+            if (blank == NULL) {
+                st = fail(&r, "to add a page");
+                break;
+            }
+            HPDF_Page_SetWidth(blank, (HPDF_REAL)lists[d]->width);
+            HPDF_Page_SetHeight(blank, (HPDF_REAL)lists[d]->height);
+            pages++;
+        }
+        for (size_t p = 0; p < lists[d]->n_pages && st == CF_OK; p++) {
+            st = paint_page(&r, lists[d], &lists[d]->pages[p]);
+            pages++;
+        }
+    }
+    if (st == CF_OK && r.error.code != 0)
+        st = fail(&r, "while building the document");
+    if (st == CF_OK)
+        st = save(&r, pdf, len);
+    HPDF_Free(r.pdf);
+    return st;
+}
+
+cf_status cf_render_pdf(const cf_display_list *list, unsigned char **pdf, size_t *len,
+                        cf_diag *diag)
+{
+    const cf_display_list *one[1] = {list};
+    return cf_render_pdf_combined(one, 1, false, pdf, len, diag);
+}
