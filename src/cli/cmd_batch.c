@@ -47,6 +47,8 @@ const char cf_usage_batch[] =
     "                        placeholders: any field key, {form}, {version}, {row}\n"
     "  --combined FILE.pdf   also write all patients into one PDF, in CSV order, for one print\n"
     "                        job; each patient's pages are numbered on their own\n"
+    "  --only-combined       with --combined: write only the combined PDF (the manifest\n"
+    "                        names it for every row)\n"
     "  --duplex              with --combined: each patient starts on an odd page\n"
     "  --jobs N              rows rendered in parallel (default: number of processors)\n"
     "  --paper a4|letter     paper size (default a4)\n"
@@ -58,13 +60,13 @@ typedef struct row_result {
     long row;
     bool ok;           /* passed every check (pass 1) */
     bool written;      /* PDF written (pass 2) */
+    bool empty;        /* every cell empty (Excel's trailing ",,,"): skipped, not an error */
     cf_status status;  /* first failure */
     char *file;        /* output file name (not path) */
     char *message;     /* first problem, for the manifest */
     char document_id[CF_DOCUMENT_ID_SIZE];
     char sha256[CF_SHA256_HEX_SIZE];
     size_t pages;
-    cf_display_list *list; /* kept for --combined */
 } row_result;
 
 typedef struct batch {
@@ -73,6 +75,7 @@ typedef struct batch {
     cf_csv_encoding encoding;
     cf_paper paper;
     bool duplex, force;
+    bool only_combined; /* --only-combined: no separate PDFs */
     long jobs;
     /* state */
     cf_form *form;
@@ -117,6 +120,16 @@ static void row_fail(row_result *r, cf_status status, const cf_diag *diag, size_
         }
     }
     r->message = cf_strdup(cf_status_message(r->status));
+}
+
+/* True when every cell is empty or only spaces: a spreadsheet's left-over row. */
+static bool row_is_empty(const char *const *fields, size_t n_fields)
+{
+    for (size_t i = 0; i < n_fields; i++)
+        for (const char *p = fields[i]; *p; p++)
+            if (*p != ' ' && *p != '\t')
+                return false;
+    return true;
 }
 
 static row_result *add_row(batch *b, long row)
@@ -230,6 +243,11 @@ static cf_status check_rows(batch *b)
             st = CF_ERR_NOMEM;
             break;
         }
+        if (row_is_empty(fields, n_fields)) {
+            r->empty = true;
+            r->ok = false;
+            continue;
+        }
         size_t mark = cf_diag_size(b->diag);
         cf_status row_st = cf_csv_row_record(map, fields, n_fields, row, &record, b->diag);
         if (!row_st)
@@ -276,7 +294,7 @@ static cf_status check_existing(batch *b)
         return CF_OK;
     size_t existing = 0;
     for (size_t i = 0; i < b->n_rows; i++) {
-        if (!b->rows[i].ok)
+        if (!b->rows[i].ok || b->only_combined)
             continue;
         char *path = out_path(b, b->rows[i].file);
         if (!path)
@@ -365,7 +383,6 @@ static void render_row(batch *b, size_t index, cf_record *record)
         .blank = false,
         .created = b->created,
         .sequence = (unsigned long)r->row,
-        .keep_list = b->combined != NULL,
     };
     cf_status st = cf_record_check(b->form, record, b->fonts, false, b->diag);
     if (!st)
@@ -380,8 +397,6 @@ static void render_row(batch *b, size_t index, cf_record *record)
             r->pages = doc.pages;
             memcpy(r->document_id, doc.document_id, sizeof r->document_id);
             cf_sha256_hex(doc.pdf, doc.pdf_len, r->sha256);
-            r->list = doc.list;
-            doc.list = NULL;
         }
         cf_document_cleanup(&doc);
     }
@@ -465,7 +480,8 @@ static cf_status write_manifest(batch *b)
     cf_buf_append_str(&out, "row,status,file,document_id,sha256,pages,message\r\n");
     for (size_t i = 0; i < b->n_rows; i++) {
         const row_result *r = &b->rows[i];
-        cf_buf_printf(&out, "%ld,%s,", r->row, r->written ? "ok" : "error");
+        cf_buf_printf(&out, "%ld,%s,", r->row,
+                      r->written ? "ok" : r->empty ? "skipped" : "error");
         csv_field(&out, r->written ? r->file : "");
         cf_buf_putc(&out, ',');
         csv_field(&out, r->written ? r->document_id : "");
@@ -475,7 +491,7 @@ static cf_status write_manifest(batch *b)
             cf_buf_printf(&out, ",%zu,", r->pages);
         else
             cf_buf_append_str(&out, ",,");
-        csv_field(&out, r->written ? "" : r->message);
+        csv_field(&out, r->written ? "" : r->empty ? "empty row" : r->message);
         cf_buf_append_str(&out, "\r\n");
     }
     cf_status st = out.error;
@@ -488,29 +504,117 @@ static cf_status write_manifest(batch *b)
     return st;
 }
 
-/* Writes every printed patient into one PDF, in CSV order. */
+/* One pass over the CSV for the combined PDF: every row that was printed (or, with
+ * --only-combined, that passed the checks) is laid out again, in CSV order, with the document
+ * id it was given; the pass either collects the characters drawn (writer NULL) or paints the
+ * pages. Lists are freed at once, so memory does not grow with the number of patients. */
+static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
+                               cf_pdf_writer *writer)
+{
+    cf_csv_reader *reader = NULL;
+    cf_csv_map *map = NULL;
+    const char *const *fields;
+    size_t n_fields;
+    cf_status st = cf_csv_reader_open(b->csv_path, b->encoding, NULL, &reader, b->diag);
+    if (!st)
+        st = cf_csv_next_row(reader, &fields, &n_fields);
+    if (!st && fields)
+        st = cf_csv_header_map(b->form, fields, n_fields, b->csv_path, 1, &map, NULL);
+    for (size_t i = 0; !st && i < b->n_rows; i++) {
+        row_result *r = &b->rows[i];
+        st = cf_csv_next_row(reader, &fields, &n_fields);
+        if (st)
+            break;
+        if (!fields || cf_csv_row_number(reader) != r->row) {
+            cf_diag_error(b->diag, b->csv_path, r->row,
+                          "the file changed while it was being printed; stopped");
+            st = CF_ERR_DATA;
+            break;
+        }
+        if (!(b->only_combined ? r->ok : r->written))
+            continue;
+        cf_record *record = NULL;
+        cf_display_list *list = NULL;
+        cf_document_options options = {
+            .paper = b->paper,
+            .created = b->created,
+            .sequence = (unsigned long)r->row,
+            .document_id = r->document_id[0] ? r->document_id : NULL,
+        };
+        st = cf_csv_row_record(map, fields, n_fields, r->row, &record, b->diag);
+        if (!st)
+            st = cf_record_check(b->form, record, b->fonts, false, b->diag);
+        if (!st)
+            st = cf_document_layout(b->form, record, b->fonts, &options, r->document_id, &list,
+                                    b->diag);
+        if (!st && !writer)
+            cf_display_list_codepoints(list, sets);
+        if (!st && writer) {
+            st = cf_pdf_writer_add(writer, list, b->duplex);
+            if (!st && b->only_combined) {
+                r->pages = list->n_pages;
+                r->written = true;
+            }
+        }
+        cf_display_list_free(list);
+        cf_record_free(record);
+    }
+    cf_csv_map_free(map);
+    cf_csv_reader_close(reader);
+    return st;
+}
+
+/* Writes every printed patient into one PDF, in CSV order, for one print job. */
 static cf_status write_combined(batch *b)
 {
     size_t n = 0;
-    const cf_display_list **lists = cf_calloc(b->n_rows ? b->n_rows : 1, sizeof *lists);
-    if (!lists)
-        return CF_ERR_NOMEM;
     for (size_t i = 0; i < b->n_rows; i++)
-        if (b->rows[i].written && b->rows[i].list)
-            lists[n++] = b->rows[i].list;
-    cf_status st = CF_OK;
+        n += b->only_combined ? b->rows[i].ok : b->rows[i].written;
     if (n == 0) {
         cf_diag_error(b->diag, b->combined, 0, "no row could be printed, so it was not written");
-        st = CF_ERR_DATA;
+        return CF_ERR_DATA;
     }
+    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
+    cf_status st = sets[0] && sets[1] ? CF_OK : CF_ERR_NOMEM;
+    if (!st)
+        st = combined_pass(b, sets, NULL);
+    cf_pdf_writer *writer = NULL;
+    cf_doc_info info = {.title = b->form->title, .created = b->created};
+    char subject[256];
+    snprintf(subject, sizeof subject, "%s %s", b->form->id, b->form->version);
+    info.subject = subject;
+    if (!st)
+        st = cf_pdf_writer_new(b->fonts, (const cf_codepoints *const *)sets, &info, &writer,
+                               b->diag);
+    if (!st)
+        st = combined_pass(b, sets, writer);
     unsigned char *pdf = NULL;
     size_t len = 0;
-    if (!st)
-        st = cf_render_pdf_combined(lists, n, b->duplex, &pdf, &len, b->diag);
+    if (!st) {
+        st = cf_pdf_writer_finish(writer, &pdf, &len);
+        writer = NULL;
+    }
+    cf_pdf_writer_free(writer);
     if (!st)
         st = cf_file_write_atomic(b->combined, pdf, len, b->force, b->diag);
+    if (!st && b->only_combined) {
+        /* Each row's pages are in the combined file: the manifest says so. */
+        char hex[CF_SHA256_HEX_SIZE];
+        cf_sha256_hex(pdf, len, hex);
+        const char *base = strrchr(b->combined, '/');
+        base = base ? base + 1 : b->combined;
+        for (size_t i = 0; i < b->n_rows; i++)
+            if (b->rows[i].written) {
+                cf_free(b->rows[i].file);
+                b->rows[i].file = cf_strdup(base);
+                memcpy(b->rows[i].sha256, hex, sizeof hex);
+                if (!b->rows[i].file)
+                    st = CF_ERR_NOMEM;
+            }
+    }
     cf_free(pdf);
-    cf_free(lists);
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        cf_codepoints_free(sets[s]);
     return st;
 }
 
@@ -538,6 +642,7 @@ static int parse_options(batch *b, int argc, char **argv)
         {"csv", required_argument, NULL, 'c'},
         {"out-dir", required_argument, NULL, 'o'},
         {"combined", required_argument, NULL, 'C'},
+        {"only-combined", no_argument, NULL, 'O'},
         {"duplex", no_argument, NULL, 'D'},
         {"jobs", required_argument, NULL, 'j'},
         {"encoding", required_argument, NULL, 'e'},
@@ -560,6 +665,9 @@ static int parse_options(batch *b, int argc, char **argv)
             break;
         case 'C':
             b->combined = optarg;
+            break;
+        case 'O':
+            b->only_combined = true;
             break;
         case 'D':
             b->duplex = true;
@@ -605,6 +713,8 @@ static int parse_options(batch *b, int argc, char **argv)
         return cf_cli_usage_error(cf_usage_batch, "batch: --csv FILE is required");
     if (!b->out_dir)
         return cf_cli_usage_error(cf_usage_batch, "batch: --out-dir DIR is required");
+    if (b->only_combined && !b->combined)
+        return cf_cli_usage_error(cf_usage_batch, "batch: --only-combined goes with --combined");
     if (b->duplex && !b->combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --duplex goes with --combined");
     if (b->combined) {
@@ -657,10 +767,12 @@ int cf_cmd_batch(int argc, char **argv)
         st = cf_document_preflight(b.form, b.fonts, b.diag);
     if (!st)
         st = check_rows(&b);
-    size_t good = 0;
-    for (size_t i = 0; i < b.n_rows; i++)
+    size_t good = 0, patients = 0;
+    for (size_t i = 0; i < b.n_rows; i++) {
         good += b.rows[i].ok;
-    if (!st && b.n_rows == 0) {
+        patients += !b.rows[i].empty;
+    }
+    if (!st && patients == 0) {
         cf_diag_error(b.diag, b.csv_path, 0, "has a header row but no patients");
         st = CF_ERR_DATA;
     }
@@ -671,17 +783,20 @@ int cf_cmd_batch(int argc, char **argv)
 
     cf_status rows_st = CF_OK;
     if (!st) {
-        if (good)
+        if (good && !b.only_combined)
             rows_st = render_rows(&b);
+        cf_status c = CF_OK;
+        if (b.combined && (b.only_combined ? good > 0 : b.done > 0))
+            c = write_combined(&b);
         cf_status w = write_manifest(&b);
-        if (!w && b.combined && b.done)
-            w = write_combined(&b);
-        st = w;
+        st = w ? w : c;
     }
 
-    size_t failed = 0, pages = 0;
+    size_t failed = 0, pages = 0, empty = 0;
     for (size_t i = 0; i < b.n_rows; i++) {
-        if (!b.rows[i].written) {
+        if (b.rows[i].empty) {
+            empty++;
+        } else if (!b.rows[i].written) {
             failed++;
             rows_st = worse(rows_st, b.rows[i].status ? b.rows[i].status : CF_ERR_DATA);
         }
@@ -690,10 +805,10 @@ int cf_cmd_batch(int argc, char **argv)
     if (b.n_rows && (st == CF_OK || st == CF_ERR_DATA)) {
         double t = elapsed(&b);
         fprintf(stderr,
-                "consentform: %zu row%s: %zu printed (%zu pages), %zu failed; %.1f s, %.1f "
-                "forms/s%s\n",
-                b.n_rows, b.n_rows == 1 ? "" : "s", b.n_rows - failed, pages, failed, t,
-                t > 0 ? (double)(b.n_rows - failed) / t : 0.0,
+                "consentform: %zu row%s: %zu printed (%zu pages), %zu failed, %zu empty; %.1f s, "
+                "%.1f forms/s%s\n",
+                b.n_rows, b.n_rows == 1 ? "" : "s", b.n_rows - failed - empty, pages, failed,
+                empty, t, t > 0 ? (double)(b.n_rows - failed - empty) / t : 0.0,
                 failed ? "; see manifest.csv" : "");
     }
     if (!st)
@@ -702,7 +817,6 @@ int cf_cmd_batch(int argc, char **argv)
     for (size_t i = 0; i < b.n_rows; i++) {
         cf_free(b.rows[i].file);
         cf_free(b.rows[i].message);
-        cf_display_list_free(b.rows[i].list);
     }
     cf_free(b.rows);
     cf_csv_map_free(b.map);

@@ -40,17 +40,23 @@ void cf_document_cleanup(cf_document *doc)
     doc->list = NULL;
 }
 
-cf_status cf_document_render(const cf_form *form, const cf_record *record,
+cf_status cf_document_layout(const cf_form *form, const cf_record *record,
                              const cf_fontset *fonts, const cf_document_options *options,
-                             cf_document *doc, cf_diag *diag)
+                             char document_id[CF_DOCUMENT_ID_SIZE], cf_display_list **out,
+                             cf_diag *diag)
 {
-    memset(doc, 0, sizeof *doc);
-    cf_docid_make(form, options->blank ? NULL : record, options->created, options->sequence,
-                  !cf_document_reproducible(), doc->document_id);
+    *out = NULL;
+    if (options->document_id != NULL) {
+        if (options->document_id != document_id)
+            snprintf(document_id, CF_DOCUMENT_ID_SIZE, "%s", options->document_id);
+    } else {
+        cf_docid_make(form, options->blank ? NULL : record, options->created, options->sequence,
+                      !cf_document_reproducible(), document_id);
+    }
     cf_layout_options lo = {
         .paper = options->paper,
         .blank = options->blank,
-        .document_id = doc->document_id,
+        .document_id = document_id,
         .created = options->created,
     };
     cf_display_list *list = NULL;
@@ -61,7 +67,7 @@ cf_status cf_document_render(const cf_form *form, const cf_record *record,
     snprintf(subject, sizeof subject, "%s %s", form->id, form->version);
     list->info.title = cf_display_list_strdup(list, form->title, strlen(form->title));
     list->info.subject = cf_display_list_strdup(list, subject, strlen(subject));
-    list->info.keywords = cf_display_list_strdup(list, doc->document_id, CF_DOCUMENT_ID_LEN);
+    list->info.keywords = cf_display_list_strdup(list, document_id, strlen(document_id));
     list->info.document_id = list->info.keywords;
     list->info.author = form->source != NULL
                             ? cf_display_list_strdup(list, form->source, strlen(form->source))
@@ -72,6 +78,19 @@ cf_status cf_document_render(const cf_form *form, const cf_record *record,
         cf_display_list_free(list);
         return CF_ERR_NOMEM;
     }
+    *out = list;
+    return CF_OK;
+}
+
+cf_status cf_document_render(const cf_form *form, const cf_record *record,
+                             const cf_fontset *fonts, const cf_document_options *options,
+                             cf_document *doc, cf_diag *diag)
+{
+    memset(doc, 0, sizeof *doc);
+    cf_display_list *list = NULL;
+    cf_status st = cf_document_layout(form, record, fonts, options, doc->document_id, &list, diag);
+    if (st != CF_OK)
+        return st;
     st = cf_render_pdf(list, &doc->pdf, &doc->pdf_len, diag);
     doc->pages = list->n_pages;
     if (st == CF_OK && options->keep_list)

@@ -20,7 +20,8 @@ typedef struct cf_document_options {
     bool blank;             /* empty label box; record may be NULL */
     long long created;      /* issue time, seconds since the epoch (cf_document_time) */
     unsigned long sequence; /* separates documents issued at the same second (e.g. CSV row) */
-    bool keep_list;         /* keep the display list in the result (for a combined PDF) */
+    bool keep_list;         /* keep the display list in the result */
+    const char *document_id; /* NULL: made from the inputs (cf_docid_make); else used as is */
 } cf_document_options;
 
 typedef struct cf_document {
@@ -37,6 +38,14 @@ cf_status cf_document_render(const cf_form *form, const cf_record *record,
                              const cf_fontset *fonts, const cf_document_options *options,
                              cf_document *doc, cf_diag *diag);
 void cf_document_cleanup(cf_document *doc);
+
+/* Only the layout step of cf_document_render: the display list with its document information
+ * (title, subject, keywords = document id, creation date), for a combined PDF. document_id
+ * receives the id used. Caller frees *out with cf_display_list_free. */
+cf_status cf_document_layout(const cf_form *form, const cf_record *record,
+                             const cf_fontset *fonts, const cf_document_options *options,
+                             char document_id[CF_DOCUMENT_ID_SIZE], cf_display_list **out,
+                             cf_diag *diag);
 
 /* Issue time: $SOURCE_DATE_EPOCH when set (reproducible output), otherwise now. */
 long long cf_document_time(void);

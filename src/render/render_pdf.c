@@ -78,45 +78,36 @@ static HPDF_Font load_font(renderer *r, const unsigned char *data, size_t len, c
     return HPDF_GetFont(pdf, def->base_font, "UTF-8");
 }
 
-static cf_status setup_fonts(renderer *r, const cf_display_list *const *lists, size_t n)
+void cf_display_list_codepoints(const cf_display_list *list,
+                                cf_codepoints *const sets[CF_FONT_STYLE_COUNT])
 {
-    const cf_fontset *fonts = lists[0]->fonts;
-    static const char *const tags[CF_FONT_STYLE_COUNT] = {"CFSAAA", "CFSAAB"};
-    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {NULL, NULL};
-    cf_status st = CF_OK;
-    for (int s = 0; s < CF_FONT_STYLE_COUNT && st == CF_OK; s++)
-        if ((sets[s] = cf_codepoints_new()) == NULL)
-            st = CF_ERR_NOMEM;
-    for (size_t d = 0; d < n && st == CF_OK; d++) {
-        if (lists[d]->fonts != fonts) {
-            cf_diag_error(r->diag, NULL, 0, "documents of one PDF must share one font set");
-            st = CF_ERR_INTERNAL;
-            break;
+    for (size_t p = 0; p < list->n_pages; p++)
+        for (size_t i = 0; i < list->pages[p].n_items; i++) {
+            const cf_item *it = &list->pages[p].items[i];
+            if (it->kind == CF_ITEM_TEXT && it->u.text.style < CF_FONT_STYLE_COUNT)
+                cf_codepoints_add_utf8(sets[it->u.text.style], it->u.text.utf8, it->u.text.len);
         }
-        for (size_t p = 0; p < lists[d]->n_pages; p++)
-            for (size_t i = 0; i < lists[d]->pages[p].n_items; i++) {
-                const cf_item *it = &lists[d]->pages[p].items[i];
-                if (it->kind == CF_ITEM_TEXT && it->u.text.style < CF_FONT_STYLE_COUNT)
-                    cf_codepoints_add_utf8(sets[it->u.text.style], it->u.text.utf8,
-                                           it->u.text.len);
-            }
-    }
-    for (int s = 0; s < CF_FONT_STYLE_COUNT && st == CF_OK; s++) {
+}
+
+/* Subsets each face to its set and loads it into the document. */
+static cf_status load_fonts(renderer *r, const cf_fontset *fonts,
+                            const cf_codepoints *const sets[CF_FONT_STYLE_COUNT])
+{
+    static const char *const tags[CF_FONT_STYLE_COUNT] = {"CFSAAA", "CFSAAB"};
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++) {
         if (cf_codepoints_size(sets[s]) == 0)
             continue; /* style not used: nothing to embed */
         unsigned char *data = NULL;
         size_t len = 0;
-        st = cf_font_subset(fonts->faces[s], sets[s], &data, &len, r->diag);
+        cf_status st = cf_font_subset(fonts->faces[s], sets[s], &data, &len, r->diag);
         if (st != CF_OK)
-            break;
+            return st;
         r->fonts[s] = load_font(r, data, len, tags[s]);
         cf_free(data);
         if (r->fonts[s] == NULL)
-            st = fail(r, "to load a font");
+            return fail(r, "to load a font");
     }
-    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
-        cf_codepoints_free(sets[s]);
-    return st;
+    return CF_OK;
 }
 
 /* Dark modules as filled rectangles, one per horizontal run, in a single path. */
@@ -293,6 +284,101 @@ static cf_status save(renderer *r, unsigned char **out, size_t *out_len)
     return CF_OK;
 }
 
+struct cf_pdf_writer {
+    renderer r;
+    const cf_fontset *fonts;
+    size_t pages;
+};
+
+void cf_pdf_writer_free(cf_pdf_writer *w)
+{
+    if (w == NULL)
+        return;
+    if (w->r.pdf != NULL)
+        HPDF_Free(w->r.pdf);
+    cf_free(w);
+}
+
+cf_status cf_pdf_writer_new(const cf_fontset *fonts,
+                            const cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
+                            const cf_doc_info *info, cf_pdf_writer **out, cf_diag *diag)
+{
+    *out = NULL;
+    if (fonts == NULL)
+        return CF_ERR_INTERNAL;
+    cf_pdf_writer *w = cf_calloc(1, sizeof *w);
+    if (w == NULL)
+        return CF_ERR_NOMEM;
+    w->fonts = fonts;
+    w->r.diag = diag;
+    /* The error record lives in the writer, whose address does not change. */
+    w->r.pdf = HPDF_New(on_error, &w->r.error);
+    if (w->r.pdf == NULL) {
+        cf_free(w);
+        return CF_ERR_NOMEM;
+    }
+    cf_status st = CF_OK;
+    HPDF_SetCompressionMode(w->r.pdf, HPDF_COMP_ALL);
+    HPDF_UseUTFEncodings(w->r.pdf);
+    HPDF_SetCurrentEncoder(w->r.pdf, "UTF-8");
+    if (w->r.error.code != 0)
+        st = fail(&w->r, "to start a document");
+    if (st == CF_OK)
+        st = load_fonts(&w->r, fonts, sets);
+    if (st == CF_OK && info != NULL)
+        set_info(&w->r, info);
+    if (st == CF_OK && w->r.error.code != 0)
+        st = fail(&w->r, "to set the document information");
+    if (st != CF_OK) {
+        cf_pdf_writer_free(w);
+        return st;
+    }
+    *out = w;
+    return CF_OK;
+}
+
+cf_status cf_pdf_writer_add(cf_pdf_writer *w, const cf_display_list *list, bool duplex)
+{
+    if (list->fonts != w->fonts) {
+        cf_diag_error(w->r.diag, NULL, 0, "documents of one PDF must share one font set");
+        return CF_ERR_INTERNAL;
+    }
+    if (duplex && w->pages % 2 == 1) {
+        /* The back of the previous patient's last sheet stays empty. */
+        HPDF_Page blank = HPDF_AddPage(w->r.pdf);
+        if (blank == NULL)
+            return fail(&w->r, "to add a page");
+        HPDF_Page_SetWidth(blank, (HPDF_REAL)list->width);
+        HPDF_Page_SetHeight(blank, (HPDF_REAL)list->height);
+        w->pages++;
+    }
+    for (size_t p = 0; p < list->n_pages; p++) {
+        cf_status st = paint_page(&w->r, list, &list->pages[p]);
+        if (st != CF_OK)
+            return st;
+        w->pages++;
+    }
+    return CF_OK;
+}
+
+size_t cf_pdf_writer_pages(const cf_pdf_writer *w)
+{
+    return w->pages;
+}
+
+cf_status cf_pdf_writer_finish(cf_pdf_writer *w, unsigned char **pdf, size_t *len)
+{
+    *pdf = NULL;
+    *len = 0;
+    cf_status st = CF_OK;
+    if (w->r.error.code != 0)
+        st = fail(&w->r, "while building the document");
+    if (st == CF_OK)
+        st = save(&w->r, pdf, len);
+    cf_pdf_writer_free(w);
+    return st;
+}
+
 cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, bool duplex,
                                  unsigned char **pdf, size_t *len, cf_diag *diag)
 {
@@ -300,43 +386,22 @@ cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, 
     *len = 0;
     if (n == 0 || lists == NULL || lists[0] == NULL || lists[0]->fonts == NULL)
         return CF_ERR_INTERNAL;
-    renderer r = {.diag = diag};
-    r.pdf = HPDF_New(on_error, &r.error);
-    if (r.pdf == NULL)
-        return CF_ERR_NOMEM;
-    cf_status st = CF_OK;
-    HPDF_SetCompressionMode(r.pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(r.pdf);
-    HPDF_SetCurrentEncoder(r.pdf, "UTF-8");
-    if (r.error.code != 0)
-        st = fail(&r, "to start a document");
+    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
+    cf_status st = sets[0] != NULL && sets[1] != NULL ? CF_OK : CF_ERR_NOMEM;
+    for (size_t d = 0; d < n && st == CF_OK; d++)
+        cf_display_list_codepoints(lists[d], sets);
+    cf_pdf_writer *w = NULL;
     if (st == CF_OK)
-        st = setup_fonts(&r, lists, n);
+        st = cf_pdf_writer_new(lists[0]->fonts, (const cf_codepoints *const *)sets,
+                               &lists[0]->info, &w, diag);
+    for (size_t d = 0; d < n && st == CF_OK; d++)
+        st = cf_pdf_writer_add(w, lists[d], duplex);
     if (st == CF_OK)
-        set_info(&r, &lists[0]->info);
-    size_t pages = 0;
-    for (size_t d = 0; d < n && st == CF_OK; d++) {
-        if (duplex && pages % 2 == 1) {
-            /* The back of the previous patient's last sheet stays empty. */
-            HPDF_Page blank = HPDF_AddPage(r.pdf);
-            if (blank == NULL) {
-                st = fail(&r, "to add a page");
-                break;
-            }
-            HPDF_Page_SetWidth(blank, (HPDF_REAL)lists[d]->width);
-            HPDF_Page_SetHeight(blank, (HPDF_REAL)lists[d]->height);
-            pages++;
-        }
-        for (size_t p = 0; p < lists[d]->n_pages && st == CF_OK; p++) {
-            st = paint_page(&r, lists[d], &lists[d]->pages[p]);
-            pages++;
-        }
-    }
-    if (st == CF_OK && r.error.code != 0)
-        st = fail(&r, "while building the document");
-    if (st == CF_OK)
-        st = save(&r, pdf, len);
-    HPDF_Free(r.pdf);
+        st = cf_pdf_writer_finish(w, pdf, len);
+    else
+        cf_pdf_writer_free(w);
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        cf_codepoints_free(sets[s]);
     return st;
 }
 

@@ -19,4 +19,26 @@ cf_status cf_render_pdf(const cf_display_list *list, unsigned char **pdf, size_t
 cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, bool duplex,
                                  unsigned char **pdf, size_t *len, cf_diag *diag);
 
+/* Streaming writer for one PDF holding many documents (a batch's combined print job) without
+ * keeping their display lists: the characters every document will draw are collected first
+ * (cf_display_list_codepoints, typically from a first layout pass), then each document's list
+ * is painted as soon as it is laid out. All lists must use fonts. */
+typedef struct cf_pdf_writer cf_pdf_writer;
+
+/* Adds every character list draws, per style, to sets[CF_FONT_REGULAR] / sets[CF_FONT_BOLD]. */
+void cf_display_list_codepoints(const cf_display_list *list,
+                                cf_codepoints *const sets[CF_FONT_STYLE_COUNT]);
+
+cf_status cf_pdf_writer_new(const cf_fontset *fonts,
+                            const cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
+                            const cf_doc_info *info, cf_pdf_writer **out, cf_diag *diag);
+/* Paints all pages of list; with duplex, first pads to an odd page. Every character list draws
+ * must be in the sets given to cf_pdf_writer_new (lay out the same inputs in both passes). */
+cf_status cf_pdf_writer_add(cf_pdf_writer *writer, const cf_display_list *list, bool duplex);
+size_t cf_pdf_writer_pages(const cf_pdf_writer *writer);
+/* Produces the PDF bytes (caller frees *pdf with cf_free) and frees the writer. */
+cf_status cf_pdf_writer_finish(cf_pdf_writer *writer, unsigned char **pdf, size_t *len);
+/* Frees a writer that will not be finished. */
+void cf_pdf_writer_free(cf_pdf_writer *writer);
+
 #endif
