@@ -312,6 +312,9 @@ cf_status cf_pdf_writer_new(const cf_fontset *fonts,
     w->fonts = fonts;
     w->r.diag = diag;
     /* The error record lives in the writer, whose address does not change. */
+    /* libharu keeps its own allocator: routed through cf_malloc, the allocation-failure sweep
+     * showed that libharu 2.3.0 crashes on a failed allocation while saving (HPDF_Name_New),
+     * which we cannot fix from outside. */
     w->r.pdf = HPDF_New(on_error, &w->r.error);
     if (w->r.pdf == NULL) {
         cf_free(w);

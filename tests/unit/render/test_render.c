@@ -1,0 +1,351 @@
+/* Unit tests of src/render: document ids (format, check character, typing mistakes), the PDF
+ * backend on hand-built display lists (structure, reproducible bytes, locale independence,
+ * combined and duplex page counts, fonts embedded as subsets), the form preflight, and the
+ * allocation-failure sweep through loading a form and rendering one PDF. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "base/alloc.h"
+#include "base/diag.h"
+#include "data/field_rules.h"
+#include "data/record.h"
+#include "form/form.h"
+#include "layout/display_list.h"
+#include "render/docid.h"
+#include "render/document.h"
+#include "render/render_pdf.h"
+#include "test_util.h"
+#include "text/font.h"
+
+#include <locale.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cf_fontset *fonts_hk(void)
+{
+    const cf_fontset *fonts = NULL;
+    assert_int_equal(cf_fontset_get("HK", &fonts, NULL), CF_OK);
+    return fonts;
+}
+
+static cf_form *load(const char *rel)
+{
+    char path[4096];
+    cf_form *form = NULL;
+    assert_int_equal(cf_form_load(test_source_path(path, sizeof path, rel), NULL, &form, NULL),
+                     CF_OK);
+    return form;
+}
+
+/* ---- document ids ---------------------------------------------------------------------- */
+
+static void test_docid_format_and_check(void **state)
+{
+    (void)state;
+    cf_form *form = load("tests/data/form/sample-leaflet.xml");
+    cf_record *r = cf_record_new(NULL, 0);
+    cf_record_set(r, "patient_name", "陳大文");
+    cf_record_set(r, "hospital_no", "HN12345678(9)");
+    char a[CF_DOCUMENT_ID_SIZE], b[CF_DOCUMENT_ID_SIZE], n[CF_DOCUMENT_ID_SIZE];
+    cf_docid_make(form, r, 1767225600, 1, false, a);
+    cf_docid_make(form, r, 1767225600, 1, false, b);
+    assert_string_equal(a, b); /* reproducible */
+    assert_int_equal(strlen(a), CF_DOCUMENT_ID_LEN);
+    assert_int_equal(strspn(a, "0123456789ABCDEFGHJKMNPQRSTVWXYZ"), CF_DOCUMENT_ID_LEN);
+    assert_true(cf_docid_normalize(a, n));
+    assert_string_equal(a, n);
+    cf_docid_make(form, r, 1767225600, 2, false, b);
+    assert_string_not_equal(a, b); /* another sequence number */
+    cf_docid_make(form, r, 1767225600, 1, true, b);
+    assert_string_not_equal(a, b); /* random part */
+    /* Typing: lower case, hyphens, O for 0 and I/L for 1 are accepted. */
+    char typed[40];
+    snprintf(typed, sizeof typed, "%.4s-%.4s-%.5s", a, a + 4, a + 8);
+    for (char *p = typed; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    assert_true(cf_docid_normalize(typed, n));
+    assert_string_equal(a, n);
+    /* Every single-character mistake is caught by the check character. */
+    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    for (int pos = 0; pos < CF_DOCUMENT_ID_LEN; pos++)
+        for (int k = 0; k < 32; k++) {
+            char wrong[CF_DOCUMENT_ID_SIZE];
+            memcpy(wrong, a, sizeof wrong);
+            if (wrong[pos] == alphabet[k])
+                continue;
+            wrong[pos] = alphabet[k];
+            assert_false(cf_docid_normalize(wrong, n));
+        }
+    assert_false(cf_docid_normalize("ABC", n));
+    assert_false(cf_docid_normalize("UUUUUUUUUUUUU", n)); /* U is not in the alphabet */
+    cf_record_free(r);
+    cf_form_free(form);
+}
+
+/* ---- PDF backend ----------------------------------------------------------------------- */
+
+static cf_display_list *sample_list(const cf_fontset *fonts, size_t pages)
+{
+    cf_display_list *list = cf_display_list_new(595.28, 841.89, fonts);
+    assert_non_null(list);
+    static unsigned char qr[21 * 21];
+    for (size_t i = 0; i < sizeof qr; i++)
+        qr[i] = (unsigned char)((i * 7 + i / 21) % 3 == 0);
+    for (size_t p = 0; p < pages; p++) {
+        assert_int_equal(cf_display_list_add_page(list), p);
+        const char *t1 = cf_display_list_strdup(list, "神經根管注射 HN12345678(9)", 32);
+        const char *t2 = cf_display_list_strdup(list, "病人須知", 12);
+        cf_item text = {.kind = CF_ITEM_TEXT, .x = 51, .y = 780};
+        text.u.text.utf8 = t1;
+        text.u.text.len = strlen(t1);
+        text.u.text.size = 12;
+        text.u.text.char_spacing = 0.5;
+        assert_int_equal(cf_display_list_add_item(list, p, &text), CF_OK);
+        text.y = 760;
+        text.u.text.utf8 = t2;
+        text.u.text.len = strlen(t2);
+        text.u.text.style = CF_FONT_BOLD;
+        text.u.text.char_spacing = 0;
+        text.u.text.gray = 0.3;
+        assert_int_equal(cf_display_list_add_item(list, p, &text), CF_OK);
+        cf_item line = {.kind = CF_ITEM_LINE, .x = 51, .y = 750};
+        line.u.line.x2 = 540;
+        line.u.line.y2 = 750;
+        line.u.line.width = 0.6;
+        line.u.line.dashed = true;
+        assert_int_equal(cf_display_list_add_item(list, p, &line), CF_OK);
+        cf_item rect = {.kind = CF_ITEM_RECT, .x = 300, .y = 600};
+        rect.u.rect.w = 200;
+        rect.u.rect.h = 100;
+        rect.u.rect.stroke_width = 1;
+        rect.u.rect.fill_gray = 0.9;
+        assert_int_equal(cf_display_list_add_item(list, p, &rect), CF_OK);
+        cf_item mods = {.kind = CF_ITEM_MODULES, .x = 480, .y = 30};
+        mods.u.modules.count = 21;
+        mods.u.modules.module = 2;
+        mods.u.modules.dark = qr;
+        assert_int_equal(cf_display_list_add_item(list, p, &mods), CF_OK);
+    }
+    list->info.title = "神經根管注射";
+    list->info.subject = "nerve-root-injection 1.0";
+    list->info.keywords = "7K3QJ2M9XW4TB";
+    list->info.created = 1767225600;
+    return list;
+}
+
+static size_t count_pages(const unsigned char *pdf, size_t len)
+{
+    size_t n = 0;
+    static const char key[] = "/Type /Page";
+    for (size_t i = 0; i + sizeof key < len; i++)
+        if (memcmp(pdf + i, key, sizeof key - 1) == 0 && pdf[i + sizeof key - 1] != 's')
+            n++;
+    return n;
+}
+
+static bool contains(const unsigned char *pdf, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(pdf + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static void test_render_structure_and_reproducible(void **state)
+{
+    (void)state;
+    cf_display_list *list = sample_list(fonts_hk(), 2);
+    unsigned char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    assert_int_equal(cf_render_pdf(list, &a, &alen, NULL), CF_OK);
+    assert_true(alen > 1000);
+    assert_memory_equal(a, "%PDF-1.", 7);
+    assert_true(contains(a + alen - 8, 8, "%%EOF"));
+    assert_int_equal(count_pages(a, alen), 2);
+    /* Both faces embedded as subsets (a six-letter tag), no full font. */
+    assert_true(contains(a, alen, "/BaseFont /CFSAAA+CFSansHK-Regular"));
+    assert_true(contains(a, alen, "/BaseFont /CFSAAB+CFSansHK-Bold"));
+    assert_true(contains(a, alen, "/FontFile2"));
+    assert_true(alen < 60 * 1024);
+    /* No clock in the output: same list, same bytes, whatever the locale. */
+    assert_int_equal(cf_render_pdf(list, &b, &blen, NULL), CF_OK);
+    assert_int_equal(alen, blen);
+    assert_memory_equal(a, b, alen);
+    cf_free(b);
+    if (setlocale(LC_ALL, "de_DE.UTF-8") != NULL) {
+        assert_int_equal(cf_render_pdf(list, &b, &blen, NULL), CF_OK);
+        setlocale(LC_ALL, "C");
+        assert_int_equal(alen, blen);
+        assert_memory_equal(a, b, alen);
+        cf_free(b);
+    } else {
+        print_message("de_DE.UTF-8 is not installed: locale check skipped\n");
+    }
+    cf_free(a);
+    cf_display_list_free(list);
+}
+
+static void test_render_combined_duplex(void **state)
+{
+    (void)state;
+    const cf_fontset *fonts = fonts_hk();
+    cf_display_list *one = sample_list(fonts, 1), *two = sample_list(fonts, 2),
+                    *three = sample_list(fonts, 3);
+    const cf_display_list *lists[] = {one, two, three, one};
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    assert_int_equal(cf_render_pdf_combined(lists, 4, false, &pdf, &len, NULL), CF_OK);
+    assert_int_equal(count_pages(pdf, len), 7);
+    cf_free(pdf);
+    /* Duplex: 1 (+1 blank), 2, 3 (+1 blank), 1 -> every document starts on an odd page. */
+    assert_int_equal(cf_render_pdf_combined(lists, 4, true, &pdf, &len, NULL), CF_OK);
+    assert_int_equal(count_pages(pdf, len), 9);
+    cf_free(pdf);
+    cf_display_list_free(one);
+    cf_display_list_free(two);
+    cf_display_list_free(three);
+}
+
+static void test_render_refuses_mixed_fonts(void **state)
+{
+    (void)state;
+    const cf_fontset *tw = NULL;
+    assert_int_equal(cf_fontset_get("TW", &tw, NULL), CF_OK);
+    cf_display_list *a = sample_list(fonts_hk(), 1), *b = sample_list(tw, 1);
+    const cf_display_list *lists[] = {a, b};
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_render_pdf_combined(lists, 2, false, &pdf, &len, diag), CF_ERR_INTERNAL);
+    assert_null(pdf);
+    assert_true(cf_diag_contains(diag, "share one font set"));
+    cf_diag_free(diag);
+    cf_display_list_free(a);
+    cf_display_list_free(b);
+}
+
+/* ---- preflight and documents ----------------------------------------------------------- */
+
+static void test_preflight_names_missing_characters(void **state)
+{
+    (void)state;
+    static const char xml[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<form id=\"m\" version=\"1\" kind=\"leaflet\" xml:lang=\"zh-Hant-HK\">\n"
+        "<meta><status state=\"draft\"/><title>測試</title></meta>\n"
+        "<label caption=\"Label\"><label-field key=\"patient_name\" caption=\"Name\" "
+        "required=\"true\"/></label>\n"
+        "<body><section id=\"a\" title=\"說明\">\n"
+        "<p>泰文\xe0\xb8\x81字</p>\n"
+        "</section></body></form>\n";
+    cf_form *form = NULL;
+    assert_int_equal(cf_form_load_memory(xml, sizeof xml - 1, "thai.xml", NULL, &form, NULL), CF_OK);
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_document_preflight(form, fonts_hk(), diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "thai.xml:6:"));
+    assert_true(cf_diag_contains(diag, "U+0E01"));
+    cf_diag_free(diag);
+    cf_form_free(form);
+}
+
+static void test_document_render(void **state)
+{
+    (void)state;
+    cf_form *form = load("tests/data/form/sample-leaflet.xml");
+    const cf_fontset *fonts = fonts_hk();
+    assert_int_equal(cf_document_preflight(form, fonts, NULL), CF_OK);
+    cf_record *r = cf_record_new(NULL, 0);
+    cf_record_set(r, "patient_name", "陳大文");
+    cf_record_set(r, "hospital_no", "HN12345678(9)");
+    assert_int_equal(cf_record_check(form, r, fonts, false, NULL), CF_OK);
+    cf_document_options o = {.paper = CF_PAPER_A4, .created = 1767225600, .sequence = 7,
+                             .document_id = "7K3QJ2M9XW4TB"};
+    cf_document doc;
+    assert_int_equal(cf_document_render(form, r, fonts, &o, &doc, NULL), CF_OK);
+    assert_string_equal(doc.document_id, "7K3QJ2M9XW4TB");
+    assert_true(doc.pages >= 1);
+    assert_int_equal(count_pages(doc.pdf, doc.pdf_len), doc.pages);
+    /* Info strings are written as UTF-16BE with a byte-order mark. */
+    char keywords[128] = "/Keywords <FEFF";
+    for (const char *p = "7K3QJ2M9XW4TB"; *p; p++)
+        snprintf(keywords + strlen(keywords), sizeof keywords - strlen(keywords), "00%02X",
+                 (unsigned)*p);
+    assert_true(contains(doc.pdf, doc.pdf_len, keywords));
+    assert_true(contains(doc.pdf, doc.pdf_len, "/CreationDate (D:20260101000000Z"));
+    assert_null(doc.list);
+    cf_document_cleanup(&doc);
+    cf_record_free(r);
+    cf_form_free(form);
+}
+
+/* Every allocation of loading a form and rendering it fails in turn: each time a clean error,
+ * no crash, no leak (the sanitizer and valgrind runs check the leaks). */
+static void test_allocation_failure_sweep(void **state)
+{
+    (void)state;
+    char path[4096];
+    test_source_path(path, sizeof path, "tests/data/form/sample-leaflet.xml");
+    const cf_fontset *fonts = fonts_hk(); /* loaded once per process, before the sweep */
+    unsigned long n = 1;
+    for (;; n++) {
+        cf_alloc_fail_after(n);
+        cf_form *form = NULL;
+        cf_record *r = NULL;
+        cf_document doc = {0};
+        cf_status st = cf_form_load(path, NULL, &form, NULL);
+        if (st == CF_OK) {
+            r = cf_record_new(NULL, 0);
+            st = r != NULL ? CF_OK : CF_ERR_NOMEM;
+        }
+        if (st == CF_OK)
+            st = cf_record_set(r, "patient_name", "陳大文");
+        if (st == CF_OK)
+            st = cf_record_set(r, "hospital_no", "HN12345678(9)");
+        if (st == CF_OK)
+            st = cf_record_check(form, r, fonts, false, NULL);
+        if (st == CF_OK) {
+            cf_document_options o = {.paper = CF_PAPER_A4, .created = 1767225600};
+            st = cf_document_render(form, r, fonts, &o, &doc, NULL);
+        }
+        unsigned long used = cf_alloc_count();
+        cf_alloc_fail_after(0);
+        cf_document_cleanup(&doc);
+        cf_record_free(r);
+        cf_form_free(form);
+        if (st == CF_OK)
+            break;
+        assert_true(st == CF_ERR_NOMEM || st == CF_ERR_INTERNAL || st == CF_ERR_LIMIT);
+        (void)used;
+        assert_true(n < 200000);
+    }
+    print_message("every one of %lu allocations failed in turn: clean errors\n", n - 1);
+}
+
+static int teardown_fonts(void **state)
+{
+    (void)state;
+    cf_fontset_release_all();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_docid_format_and_check),
+        cmocka_unit_test(test_render_structure_and_reproducible),
+        cmocka_unit_test(test_render_combined_duplex),
+        cmocka_unit_test(test_render_refuses_mixed_fonts),
+        cmocka_unit_test(test_preflight_names_missing_characters),
+        cmocka_unit_test(test_document_render),
+        cmocka_unit_test(test_allocation_failure_sweep),
+    };
+    return cmocka_run_group_tests_name("render", tests, NULL, teardown_fonts);
+}
