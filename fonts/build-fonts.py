@@ -4,8 +4,8 @@
 libharu 2.3.0 embeds only TrueType (glyf) outlines, so each face is:
   1. taken from the collection by its family name (Noto Sans CJK HK / TC),
   2. cut down to the characters a Hong Kong or Taiwan form can use: Big5 and Big5-HKSCS (BMP
-     only: libharu cannot draw anything beyond U+FFFF), ASCII, Latin-1, general and CJK
-     punctuation, full-width forms and a few symbol blocks,
+     only: libharu cannot draw anything beyond U+FFFF), the whole CJK Unified Ideographs block,
+     ASCII, Latin-1, general and CJK punctuation, full-width forms and a few symbol blocks,
   3. given two glyphs Noto lacks, the ballot boxes U+2610 and U+2611, drawn here,
   4. converted from cubic CFF to quadratic glyf outlines,
   5. re-ordered so that glyph ids follow code points (few cmap segments: libharu's font set-up
@@ -68,6 +68,7 @@ def wanted_characters():
         (0x2460, 0x24FF),  # enclosed alphanumerics: ①
         (0x2500, 0x25FF),  # box drawing, block elements, geometric shapes: ■ □ ● ○ ▶
         (0x3000, 0x303F),  # CJK symbols and punctuation
+        (0x4E00, 0x9FFF),  # all CJK Unified Ideographs (names and variants outside Big5, e.g. 吿)
         (0xFE30, 0xFE4F),  # CJK compatibility forms
         (0xFF00, 0xFFEF),  # full-width and half-width forms
     ]

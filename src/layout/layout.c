@@ -484,11 +484,17 @@ static void flow_sign_row(cf_layout_ctx *ctx, const char *const *captions, size_
 static void flow_signature(cf_layout_ctx *ctx, const cf_signature_block *s)
 {
     size_t first_unit = ctx->flow.n_units;
-    cf_layout_text_reset(ctx);
-    cf_layout_text_add(ctx, s->caption, strlen(s->caption), CF_STYLE_BOLD);
-    cf_set_options o = body_options(ctx, 0);
-    o.justify = false;
-    flow_paragraph(ctx, &o, BLOCK_GAP + 8, (size_t)-1);
+    /* A block whose only line is captioned like the block itself (a leaflet's "病人簽署：____")
+     * needs no heading. */
+    bool heading = s->signature_caption == NULL || strcmp(s->caption, s->signature_caption) != 0 ||
+                   s->name_caption != NULL || s->statement != NULL;
+    if (heading) {
+        cf_layout_text_reset(ctx);
+        cf_layout_text_add(ctx, s->caption, strlen(s->caption), CF_STYLE_BOLD);
+        cf_set_options o = body_options(ctx, 0);
+        o.justify = false;
+        flow_paragraph(ctx, &o, BLOCK_GAP + 8, (size_t)-1);
+    }
     if (s->statement != NULL)
         flow_text(ctx, s->statement, false, 0, 2);
     const char *row[3];
@@ -509,7 +515,7 @@ static void flow_signature(cf_layout_ctx *ctx, const cf_signature_block *s)
     if (s->time_caption != NULL)
         row[n++] = s->time_caption;
     if (n > 0)
-        flow_sign_row(ctx, row, n, 0);
+        flow_sign_row(ctx, row, n, heading ? 0 : BLOCK_GAP + 14);
     /* A signature block never splits. */
     if (ctx->flow.n_units > first_unit) {
         tie_range(ctx, first_unit, ctx->flow.n_units - 1, CF_KEEP_HARD);
