@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define LABEL_WIDTH (80 * CF_MM)
-#define LABEL_MIN_HEIGHT (38 * CF_MM) /* a hospital gum label fits inside */
+#define LABEL_MIN_HEIGHT (35 * CF_MM) /* a hospital gum label fits inside */
 #define LABEL_PAD 6.0
 #define LABEL_CAPTION_SIZE 8.0
 #define LABEL_VALUE_MAX 11.0
@@ -17,11 +17,9 @@
 #define LABEL_BLANK_ROW 26.0
 #define TITLE_SIZE 18.0
 #define TITLE_PITCH 24.0
-#define HEADER_SIZE 9.0
-#define HEADER_PITCH 13.0
 #define FOOTER_SIZE 8.0
 #define FOOTER_PITCH 11.0
-#define QR_SIDE (16 * CF_MM)
+#define QR_SIDE (15 * CF_MM)
 
 static double base_for(const cf_layout_ctx *ctx, double size, double pitch)
 {
@@ -201,16 +199,13 @@ static void prepare_page1(cf_layout_ctx *ctx)
     ctx->body_top_first = g->top - used - 6;
 }
 
-/* Later pages: the form title, then the patient's identity (every label field, in full). */
+/* Later pages: the patient's identity (every label field, in full) above a rule. */
 static void prepare_header(cf_layout_ctx *ctx)
 {
     const cf_form *form = ctx->form;
     const cf_geometry *g = &ctx->geo;
     ctx->header_first = ctx->flow.n_items;
-    cf_layout_text_reset(ctx);
-    cf_layout_text_add(ctx, form->title, strlen(form->title), CF_STYLE_REGULAR);
-    double h = set_block(ctx, g->left, g->right - g->left, HEADER_SIZE, HEADER_PITCH, 0, 0.3,
-                         NULL, NULL);
+    double h = 0;
     const char *values[64];
     size_t n = form->n_label_fields < 64 ? form->n_label_fields : 64;
     for (size_t i = 0; i < n; i++)
@@ -227,10 +222,10 @@ static void prepare_header(cf_layout_ctx *ctx)
         else
             cf_layout_text_add(ctx, CF_LAYOUT_BLANK, strlen(CF_LAYOUT_BLANK), CF_STYLE_BLANK);
     }
-    h += set_block(ctx, g->left, g->right - g->left, 10, 14, h + 1, 0, NULL, NULL) + 1;
+    h += set_block(ctx, g->left, g->right - g->left, 10, 14, h, 0, NULL, NULL);
     rel_line(ctx, g->left, h + 3, g->right, h + 3, 0.5, 0.5);
     ctx->header_count = ctx->flow.n_items - ctx->header_first;
-    ctx->body_top_other = g->top - h - 12;
+    ctx->body_top_other = g->top - h - 10;
 }
 
 cf_status cf_layout_prepare_furniture(cf_layout_ctx *ctx)

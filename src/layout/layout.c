@@ -15,9 +15,9 @@
 #define SECTION_PITCH 21.0
 #define SMALL_SIZE 10.0
 #define SMALL_PITCH 15.0
-#define BLOCK_GAP 6.0
-#define SECTION_GAP 14.0
-#define ITEM_GAP 3.0
+#define BLOCK_GAP 5.0
+#define SECTION_GAP 11.0
+#define ITEM_GAP 1.0
 #define CELL_PAD 4.0
 #define NOTE_PAD 7.0
 #define SIGN_ROW 30.0
@@ -290,7 +290,7 @@ static void flow_row(cf_layout_ctx *ctx, const cf_frame *frame, const cf_text *c
                             .width = frame->xs[c + 1] - frame->xs[c] - 2 * CELL_PAD,
                             .size = size,
                             .pitch = pitch,
-                            .justify = !header,
+                            .justify = false, /* narrow cells: ragged right reads better */
                             .lang = cells[c] != NULL ? cells[c]->lang : NULL};
         if (o.width < size) {
             cf_diag_error(ctx->diag, ctx->form->path, 0, "a table column is too narrow to print");
@@ -400,7 +400,7 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
             cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR); /* ） */
         }
         cf_set_options o = body_options(ctx, 0);
-        flow_paragraph(ctx, &o, gap + 4, (size_t)-1);
+        flow_paragraph(ctx, &o, gap + 2, (size_t)-1);
         gap = BLOCK_GAP;
         size_t item_no = 0, keep_until = ctx->flow.n_units;
         for (size_t i = 0; i < risks->n_risks && ctx->status == CF_OK; i++) {
@@ -515,7 +515,7 @@ static void flow_signature(cf_layout_ctx *ctx, const cf_signature_block *s)
     if (s->time_caption != NULL)
         row[n++] = s->time_caption;
     if (n > 0)
-        flow_sign_row(ctx, row, n, heading ? 0 : BLOCK_GAP + 14);
+        flow_sign_row(ctx, row, n, heading ? 0 : BLOCK_GAP + 8);
     /* A signature block never splits. */
     if (ctx->flow.n_units > first_unit) {
         tie_range(ctx, first_unit, ctx->flow.n_units - 1, CF_KEEP_HARD);
@@ -795,8 +795,8 @@ static void geometry(cf_paper paper, cf_geometry *g)
     }
     g->left = 18 * CF_MM;
     g->right = g->width - 18 * CF_MM;
-    g->top = g->height - 14 * CF_MM;
-    g->footer_bottom = 10 * CF_MM;
+    g->top = g->height - 12 * CF_MM;
+    g->footer_bottom = 9 * CF_MM;
     g->bottom = g->footer_bottom; /* furniture raises it above the footer */
 }
 
