@@ -14,11 +14,17 @@ int cf_cmd_list(int argc, char **argv);
 int cf_cmd_validate(int argc, char **argv);
 int cf_cmd_render(int argc, char **argv);
 int cf_cmd_batch(int argc, char **argv);
+int cf_cmd_archive(int argc, char **argv);
 
 extern const char cf_usage_list[];
 extern const char cf_usage_validate[];
 extern const char cf_usage_render[];
 extern const char cf_usage_batch[];
+extern const char cf_usage_archive[];
+
+/* The operator recorded with an archive change: given (--operator), else $USER, else
+ * "unknown". */
+const char *cf_cli_operator(const char *given);
 
 /* True when argv holds -h or --help before a "--"; commands print their usage then. */
 int cf_cli_wants_help(int argc, char **argv);

@@ -2,6 +2,7 @@
  * checked before anything is written, rows rendered in parallel, a manifest of every row. */
 #include "cli/cli.h"
 
+#include "archive/archive.h"
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/diag.h"
@@ -52,6 +53,8 @@ const char cf_usage_batch[] =
     "  --duplex              with --combined: each patient starts on an odd page\n"
     "  --jobs N              rows rendered in parallel (default: number of processors)\n"
     "  --paper a4|letter     paper size (default a4)\n"
+    "  --archive STORE       also keep every PDF in the archive store STORE\n"
+    "  --operator NAME       who issued them, for the archive (default: $USER)\n"
     "  --force               replace files that already exist (otherwise nothing is written\n"
     "                        when any output file exists)\n";
 
@@ -80,6 +83,8 @@ typedef struct batch {
     /* state */
     cf_form *form;
     const cf_fontset *fonts;
+    const char *archive_dir, *operator_name;
+    cf_archive *archive; /* --archive: every written PDF is registered */
     cf_diag *diag;
     row_result *rows;
     size_t n_rows, cap_rows;
@@ -392,6 +397,22 @@ static void render_row(batch *b, size_t index, cf_record *record)
         st = path ? cf_file_write_atomic(path, doc.pdf, doc.pdf_len, b->force, b->diag)
                   : CF_ERR_NOMEM;
         cf_free(path);
+        if (!st && b->archive) {
+            cf_archive_label labels[16];
+            size_t n = 0;
+            for (size_t i = 0; i < b->form->n_label_fields && n < 16; i++) {
+                const char *v = cf_record_get(record, b->form->fields[i].key);
+                if (v)
+                    labels[n++] = (cf_archive_label){b->form->fields[i].key, v};
+            }
+            st = cf_archive_register_issued(b->archive, doc.document_id, b->form->id,
+                                            b->form->version, labels, n, doc.pdf, doc.pdf_len,
+                                            b->created, cf_cli_operator(b->operator_name),
+                                            b->diag);
+            if (st)
+                cf_diag_error(b->diag, b->csv_path, r->row,
+                              "the PDF was written but could not be archived");
+        }
         if (!st) {
             r->written = true;
             r->pages = doc.pages;
@@ -648,6 +669,8 @@ static int parse_options(batch *b, int argc, char **argv)
         {"encoding", required_argument, NULL, 'e'},
         {"name", required_argument, NULL, 'n'},
         {"paper", required_argument, NULL, 'p'},
+        {"archive", required_argument, NULL, 'A'},
+        {"operator", required_argument, NULL, 'U'},
         {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
@@ -690,6 +713,12 @@ static int parse_options(batch *b, int argc, char **argv)
                 return cf_cli_usage_error(cf_usage_batch,
                                           "batch: --encoding is auto, utf-8 or big5-hkscs");
             break;
+        case 'A':
+            b->archive_dir = optarg;
+            break;
+        case 'U':
+            b->operator_name = optarg;
+            break;
         case 'p':
             if (strcmp(optarg, "a4") == 0 || strcmp(optarg, "A4") == 0)
                 b->paper = CF_PAPER_A4;
@@ -713,6 +742,9 @@ static int parse_options(batch *b, int argc, char **argv)
         return cf_cli_usage_error(cf_usage_batch, "batch: --csv FILE is required");
     if (!b->out_dir)
         return cf_cli_usage_error(cf_usage_batch, "batch: --out-dir DIR is required");
+    if (b->only_combined && b->archive_dir)
+        return cf_cli_usage_error(cf_usage_batch, "batch: --archive keeps each patient's own PDF; "
+                                                  "drop --only-combined");
     if (b->only_combined && !b->combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --only-combined goes with --combined");
     if (b->duplex && !b->combined)
@@ -778,6 +810,8 @@ int cf_cmd_batch(int argc, char **argv)
     }
     if (!st)
         st = check_existing(&b);
+    if (!st && b.archive_dir)
+        st = cf_archive_open(b.archive_dir, false, &b.archive, b.diag);
     if (!st)
         st = ensure_out_dir(&b);
 
@@ -821,6 +855,7 @@ int cf_cmd_batch(int argc, char **argv)
     cf_free(b.rows);
     cf_csv_map_free(b.map);
     cf_csv_reader_close(b.reader);
+    cf_archive_close(b.archive);
     cf_form_free(b.form);
     cf_free(form_path);
     pthread_mutex_destroy(&b.lock);

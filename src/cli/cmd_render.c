@@ -1,6 +1,7 @@
 /* consentform render: one form for one patient (or blank) to a PDF file or stdout. */
 #include "cli/cli.h"
 
+#include "archive/archive.h"
 #include "base/alloc.h"
 #include "base/diag.h"
 #include "base/file.h"
@@ -33,6 +34,8 @@ const char cf_usage_render[] =
     "      --paper a4|letter    paper size (default a4)\n"
     "      --forms-dir DIR      look for form ids in DIR first\n"
     "  -f, --force              overwrite OUT if it exists\n"
+    "      --archive STORE      also keep a copy of the PDF in the archive store STORE\n"
+    "      --operator NAME      who issued it, for the archive (default: $USER)\n"
     "\n"
     "Every value is checked before anything is drawn: a character the font lacks, a line\n"
     "break in a label value or a malformed date is an error naming the field, and no file\n"
@@ -47,6 +50,8 @@ enum {
     OPT_BLANK,
     OPT_PAPER,
     OPT_FORMS_DIR,
+    OPT_ARCHIVE,
+    OPT_OPERATOR,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +63,8 @@ static const struct option long_options[] = {
     {"blank", no_argument, NULL, OPT_BLANK},
     {"paper", required_argument, NULL, OPT_PAPER},
     {"forms-dir", required_argument, NULL, OPT_FORMS_DIR},
+    {"archive", required_argument, NULL, OPT_ARCHIVE},
+    {"operator", required_argument, NULL, OPT_OPERATOR},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -78,7 +85,7 @@ static bool write_stdout(const unsigned char *data, size_t len)
 
 int cf_cmd_render(int argc, char **argv)
 {
-    const char *output = NULL, *forms_dir = NULL;
+    const char *output = NULL, *forms_dir = NULL, *archive_dir = NULL, *operator_name = NULL;
     bool blank = false, force = false, any_value = false;
     cf_paper paper = CF_PAPER_A4;
     cf_record *record = cf_record_new(NULL, 0);
@@ -139,6 +146,12 @@ int cf_cmd_render(int argc, char **argv)
         case OPT_FORMS_DIR:
             forms_dir = optarg;
             break;
+        case OPT_ARCHIVE:
+            archive_dir = optarg;
+            break;
+        case OPT_OPERATOR:
+            operator_name = optarg;
+            break;
         default:
             status = cf_cli_usage_error(cf_usage_render, "render: unknown option or missing value "
                                                          "in \"%s\"",
@@ -187,10 +200,14 @@ int cf_cmd_render(int argc, char **argv)
     cf_form *form = NULL;
     const cf_fontset *fonts = NULL;
     cf_document doc = {0};
+    cf_archive *archive = NULL;
     cf_status st = CF_ERR_NOINPUT;
     char *path = cf_form_resolve(argv[optind], forms_dir, diag);
     if (path != NULL)
         st = cf_form_load(path, NULL, &form, diag);
+    /* A missing or unwritable store stops the job before anything is printed. */
+    if (st == CF_OK && archive_dir != NULL)
+        st = cf_archive_open(archive_dir, false, &archive, diag);
     if (st == CF_OK)
         st = cf_fontset_get(form->region, &fonts, diag);
     if (st == CF_OK)
@@ -216,11 +233,24 @@ int cf_cmd_render(int argc, char **argv)
             st = cf_file_write_atomic(output, doc.pdf, doc.pdf_len, force, diag);
         }
     }
+    if (st == CF_OK && archive != NULL) {
+        cf_archive_label labels[16];
+        size_t n = 0;
+        for (size_t i = 0; i < form->n_label_fields && n < 16; i++) {
+            const char *v = cf_record_get(record, form->fields[i].key);
+            if (v != NULL && !blank)
+                labels[n++] = (cf_archive_label){form->fields[i].key, v};
+        }
+        st = cf_archive_register_issued(archive, doc.document_id, form->id, form->version, labels,
+                                        n, doc.pdf, doc.pdf_len, cf_document_time(),
+                                        cf_cli_operator(operator_name), diag);
+    }
     if (st == CF_OK && strcmp(output, "-") != 0)
         fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s)\n", output, doc.pages,
                 doc.pages == 1 ? "" : "s", doc.document_id);
     status = cf_status_exit_code(st);
     cf_document_cleanup(&doc);
+    cf_archive_close(archive);
     cf_form_free(form);
     cf_free(path);
     cf_record_free(record);

@@ -14,6 +14,8 @@ static const cf_command commands[] = {
     {"render", "render a form for one patient (or blank) to a PDF", cf_usage_render,
      cf_cmd_render},
     {"batch", "render a form for every patient of a CSV file", cf_usage_batch, cf_cmd_batch},
+    {"archive", "keep issued and signed copies: init, add, list, show, export, verify",
+     cf_usage_archive, cf_cmd_archive},
 };
 
 static void print_help(FILE *out)
