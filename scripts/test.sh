@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: set up and build, run every test; then the same suite built with
-# AddressSanitizer + UBSan, and the unit tests under valgrind.
+# The whole test suite: set up and build, run every test (unit, golden, fuzz replays, hostile
+# inputs); then the static checks, the suite again under a decimal-comma locale, the same suite
+# built with AddressSanitizer + UBSan, and the unit tests under valgrind.
 # Options: --quick runs only the normal build's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,13 @@ if [ "${1:-}" = --quick ]; then
   exit 0
 fi
 
+echo "== static checks"
+scripts/static-checks.sh
+
+echo "== tests under LC_ALL=de_DE.UTF-8 (decimal comma: PDF numbers must still use a dot)"
+LC_ALL=de_DE.UTF-8 meson test -C "$build" --print-errorlogs --num-processes 2 \
+  --suite unit --suite golden
+
 echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
 asan=${build}-asan
 if [ ! -f "$asan/build.ninja" ]; then
@@ -30,3 +38,5 @@ echo "== unit tests under valgrind"
 meson test -C "$build" --suite unit --print-errorlogs --num-processes 2 \
   --wrap='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' \
   --timeout-multiplier 10
+
+echo "== all passed in $((SECONDS / 60)) min $((SECONDS % 60)) s"

@@ -58,7 +58,7 @@ cf_status cf_buf_append(cf_buf *buf, const void *data, size_t len)
     if (len)
         memcpy(buf->data + buf->len, data, len);
     buf->len += len;
-    buf->data[buf->len] = '\0';
+    buf->data[buf->len] = '\0'; /* NOLINT(clang-analyzer-core.NullDereference): reserved above */
     return CF_OK;
 }
 

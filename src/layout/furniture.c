@@ -93,7 +93,8 @@ static double label_row(cf_layout_ctx *ctx, const cf_field *f, double x, double 
     }
     size_t len = strlen(value);
     const cf_font *bold = cf_layout_face(ctx, true);
-    for (double size = LABEL_VALUE_MAX; size >= LABEL_VALUE_MIN - 0.01; size -= 0.5) {
+    for (int step = 0; LABEL_VALUE_MAX - 0.5 * step >= LABEL_VALUE_MIN - 0.01; step++) {
+        double size = LABEL_VALUE_MAX - 0.5 * step;
         if (cf_font_text_width(bold, value, len, size) <= val_w) {
             cf_layout_text_reset(ctx);
             cf_layout_text_add(ctx, value, len, CF_STYLE_BOLD);

@@ -389,7 +389,9 @@ static cf_status find_font_file(const char *file_name, char *path, size_t path_s
     size_t n_dirs = 0;
     for (size_t c = 0; c < 3; c++) {
         bool seen = !candidates[c];
+        /* dirs[0..n_dirs) are set: the loop never reads past them. */
         for (size_t d = 0; d < n_dirs && !seen; d++)
+            /* cppcheck-suppress uninitvar */
             seen = strcmp(dirs[d], candidates[c]) == 0;
         if (!seen)
             dirs[n_dirs++] = candidates[c];

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Runs every case of tests/hostile/cases.tsv through the command line: each must end with the
+# expected exit status, a message containing the expected phrase, within its time limit, and
+# leave no output file behind (no partial PDF, no manifest, nothing outside the output folder).
+# Needs $CF_BINARY and $CF_SOURCE_DIR (set by meson).
+set -u
+bin=${CF_BINARY:?}
+src=${CF_SOURCE_DIR:?}
+here=$src/tests/hostile
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
+failures=0
+patient=(--patient-name 陳大文 --hospital-no 'HN12345678(9)' --episode-no HE1234567)
+
+form_head='<?xml version="1.0" encoding="UTF-8"?>
+<form id="hostile" version="1" kind="leaflet" xml:lang="zh-Hant-HK">
+<meta><title>測試</title><status state="draft"/></meta>
+<label caption="Label"><label-field key="patient_name" caption="Patient Name" required="true"/><label-field key="hospital_no" caption="Hospital No" required="true"/><label-field key="episode_no" caption="Episode No" required="true"/></label>
+<body><section id="a" title="說明">'
+form_tail='</section></body></form>'
+
+# Makes the input of a gen:NAME case; prints its path (or, for names, the value itself). Forms
+# are named hostile.xml (a form's file name is its id) in a folder of their own.
+generate() {
+    mkdir -p "$tmp/gen-$1"
+    local out=$tmp/gen-$1/hostile
+    case $1 in
+    deep-nesting)
+        { printf '%s<p>' "$form_head"; head -c 200000 /dev/zero | tr '\0' 'x' | sed 's/x/<b>/g'; } >"$out.xml" ;;
+    big-form)
+        { printf '%s' "$form_head"; yes '<p>神經根管注射是在脊椎旁邊注射局部麻醉藥。</p>' | head -c 52428800; printf '%s' "$form_tail"; } >"$out.xml" ;;
+    long-word)
+        { printf '%s<p>' "$form_head"; head -c 50000 /dev/zero | tr '\0' 'W'; printf '</p>%s' "$form_tail"; } >"$out.xml" ;;
+    tall-row)
+        { printf '%s<table><col width="1"/><col width="3"/><row><cell>甲</cell><cell>' "$form_head"
+          yes '說明文字很長。' | head -n 2000 | tr -d '\n'
+          printf '</cell></row></table>%s' "$form_tail"; } >"$out.xml" ;;
+    long-name) printf 'CHAN %.0s' $(seq 1 60); return ;;
+    thai-name) printf '陳\xe0\xb8\x81'; return ;;
+    hk-name) printf '陳\xf0\xa0\x9d\xb9文'; return ;;
+    tab-name) printf '陳\t大文'; return ;;
+    bad-utf8-name) printf '\xe9\x99'; return ;;
+    wide-csv)
+        { printf 'patient_name,hospital_no,episode_no'; head -c 100000 /dev/zero | tr '\0' ','; printf '\r\n陳大文,HN1,E1\r\n'; } >"$out.csv" ;;
+    big-field)
+        { printf 'patient_name,hospital_no,episode_no\r\n'; head -c 10485760 /dev/zero | tr '\0' 'A'; printf ',HN1,E1\r\n'; } >"$out.csv" ;;
+    esac
+    ls "$out".* 2>/dev/null | head -1
+}
+
+input_path() {
+    case $1 in
+    bad:*) echo "$src/tests/data/form/bad/${1#bad:}" ;;
+    gen:*) generate "${1#gen:}" ;;
+    *) echo "$here/$1" ;;
+    esac
+}
+
+# Runs a special case (output folders and files); sets the command's exit status in $st.
+special() {
+    local csv=$src/samples/patients.csv
+    case $1 in
+    name-template)
+        "$bin" batch nerve-root-injection --csv "$csv" --out-dir "$tmp/out" --name '../{hospital_no}.pdf' ;;
+    existing-output)
+        mkdir -p "$tmp/out" && printf 'keep' >"$tmp/out/keep.pdf"
+        "$bin" render nerve-root-injection -o "$tmp/out/keep.pdf" "${patient[@]}"
+        local s=$?
+        [ "$(cat "$tmp/out/keep.pdf")" = keep ] || echo "hostile: the existing file was changed" >&2
+        rm -f "$tmp/out/keep.pdf"
+        return $s ;;
+    read-only-dir)
+        # root ignores permission bits; an unwritable folder is simulated with a file in the way.
+        mkdir -p "$tmp/out" && printf 'x' >"$tmp/out/notadir"
+        "$bin" render nerve-root-injection -o "$tmp/out/notadir/a.pdf" "${patient[@]}"
+        local s=$?
+        rm -f "$tmp/out/notadir"
+        return $s ;;
+    missing-parent)
+        "$bin" render nerve-root-injection -o "$tmp/out/no/such/dir/a.pdf" "${patient[@]}" ;;
+    write-failure)
+        mkdir -p "$tmp/out"
+        CONSENTFORM_FAIL_WRITE_AFTER=1000 "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
+    esac
+}
+
+while IFS=$'\t' read -r name how input want phrase; do
+    case $name in '#'* | '') continue ;; esac
+    rm -rf "$tmp/out" "$tmp"/gen-*
+    start=$(date +%s%N)
+    case $how in
+    validate)
+        "$bin" validate "$(input_path "$input")" >/dev/null 2>"$tmp/err"; st=$? ;;
+    render-form)
+        mkdir -p "$tmp/out"
+        "$bin" render "$(input_path "$input")" -o "$tmp/out/a.pdf" "${patient[@]}" >/dev/null 2>"$tmp/err"; st=$? ;;
+    render-name)
+        value=$(input_path "$input")
+        "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" --patient-name "$value" \
+            --hospital-no 'HN12345678(9)' --episode-no HE1234567 >/dev/null 2>"$tmp/err"; st=$? ;;
+    batch)
+        "$bin" batch nerve-root-injection --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+    special)
+        special "$input" >/dev/null 2>"$tmp/err"; st=$? ;;
+    esac
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    problem=
+    [ "$st" -eq "$want" ] || problem="exit $st, wanted $want"
+    if [ -z "$problem" ] && [ "$phrase" != - ] && ! grep -qF -- "$phrase" "$tmp/err"; then
+        problem="message lacks \"$phrase\""
+    fi
+    if [ -z "$problem" ] && [ "$want" -ne 0 ] && [ -d "$tmp/out" ] &&
+        [ -n "$(find "$tmp/out" -type f \( -name '*.pdf' -o -name 'manifest.csv' -o -name '.*' \) 2>/dev/null)" ]; then
+        problem="left a file behind: $(find "$tmp/out" -type f | head -3)"
+    fi
+    if [ -z "$problem" ] && [ -n "$(find "$tmp" -maxdepth 1 -name '*.pdf')$(find /tmp -maxdepth 1 -name 'escape*' -newer "$tmp/err" 2>/dev/null)" ]; then
+        problem="a file was written outside the output folder"
+    fi
+    if [ -z "$problem" ] && [ "$how" = batch ] && [ "$want" -eq 0 ] &&
+        [ -n "$(find "$tmp/out" -name '*.pdf' -path '*..*')" ]; then
+        problem="a file name holds .."
+    fi
+    if grep -q 'hostile: the existing file was changed' "$tmp/err"; then problem="the existing file was changed"; fi
+    if [ -n "$problem" ]; then
+        echo "FAIL $name ($ms ms): $problem"
+        sed 's/^/     | /' "$tmp/err" | head -5
+        failures=$((failures + 1))
+    else
+        echo "ok   $name ($ms ms): exit $st$([ "$phrase" != - ] && echo ", \"$phrase\"")"
+    fi
+done <"$here/cases.tsv"
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]
