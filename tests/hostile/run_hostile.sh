@@ -79,6 +79,24 @@ special() {
         return $s ;;
     missing-parent)
         "$bin" render nerve-root-injection -o "$tmp/out/no/such/dir/a.pdf" "${patient[@]}" ;;
+    full-disk)
+        # A small tmpfs where mounting is permitted (root in CI); otherwise an injected failure.
+        mkdir -p "$tmp/out"
+        if mount -t tmpfs -o size=400k tmpfs "$tmp/out" 2>/dev/null; then
+            "$bin" archive init "$tmp/out/store" >/dev/null 2>&1
+            head -c 300000 /dev/zero >"$tmp/out/filler"
+            # The PDF on the full disk fails; then the PDF elsewhere and the store full.
+            "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}"
+            local s=$?
+            [ $s -eq 74 ] || echo "hostile: a PDF on a full disk gave exit $s" >&2
+            mkdir -p "$tmp/kept"
+            "$bin" render nerve-root-injection -o "$tmp/kept/a.pdf" --archive "$tmp/out/store" "${patient[@]}"
+            s=$?
+            "$bin" archive verify "$tmp/out/store" >/dev/null || echo "hostile: the store is not consistent" >&2
+            umount "$tmp/out"
+            return $s
+        fi
+        CONSENTFORM_FAIL_WRITE_AFTER=1000 "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
     write-failure)
         mkdir -p "$tmp/out"
         CONSENTFORM_FAIL_WRITE_AFTER=1000 "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
@@ -122,6 +140,8 @@ while IFS=$'\t' read -r name how input want phrase; do
         problem="a file name holds .."
     fi
     if grep -q 'hostile: the existing file was changed' "$tmp/err"; then problem="the existing file was changed"; fi
+    if grep -q 'hostile: a PDF on a full disk' "$tmp/err"; then problem="$(grep 'hostile:' "$tmp/err")"; fi
+    if grep -q 'hostile: the store is not consistent' "$tmp/err"; then problem="the store is not consistent after a full disk"; fi
     if [ -n "$problem" ]; then
         echo "FAIL $name ($ms ms): $problem"
         sed 's/^/     | /' "$tmp/err" | head -5
