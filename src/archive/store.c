@@ -778,24 +778,30 @@ cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, 
     return st;
 }
 
+/* Prepares the query of one document's record (form_id, form_version, labels, issued_at,
+ * issued_hash, registered) and steps to its row; CF_ERR_NOINPUT for an unknown id. */
+static cf_status query_document(cf_archive *a, const char *id, sqlite3_stmt **s, cf_diag *diag)
+{
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT form_id, form_version, labels, issued_at, issued_hash, "
+                           "registered FROM documents WHERE id = ?",
+                           -1, s, NULL) != SQLITE_OK)
+        return db_error(a, diag, "be read");
+    sqlite3_bind_text(*s, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(*s) != SQLITE_ROW) {
+        cf_diag_error(diag, a->dir, 0, "no document %s in the store", id);
+        return CF_ERR_NOINPUT;
+    }
+    return CF_OK;
+}
+
 cf_status cf_archive_show(cf_archive *a, const char *id, FILE *out, cf_diag *diag)
 {
     pthread_mutex_lock(&a->lock);
     sqlite3_stmt *s = NULL;
-    cf_status st = CF_OK;
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT form_id, form_version, labels, issued_at, issued_hash, "
-                           "registered FROM documents WHERE id = ?",
-                           -1, &s, NULL) != SQLITE_OK) {
-        st = db_error(a, diag, "be read");
+    cf_status st = query_document(a, id, &s, diag);
+    if (st != CF_OK)
         goto done;
-    }
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        cf_diag_error(diag, a->dir, 0, "no document %s in the store", id);
-        st = CF_ERR_NOINPUT;
-        goto done;
-    }
     char when[40];
     format_time(sqlite3_column_type(s, 3) != SQLITE_NULL ? sqlite3_column_int64(s, 3) : -1, when,
                 sizeof when);
@@ -879,20 +885,9 @@ cf_status cf_archive_export(cf_archive *a, const char *id, const char *dir, bool
     cf_buf json;
     cf_buf_init(&json, 1u << 24);
     sqlite3_stmt *s = NULL;
-    cf_status st = CF_OK;
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT form_id, form_version, labels, issued_at, issued_hash FROM "
-                           "documents WHERE id = ?",
-                           -1, &s, NULL) != SQLITE_OK) {
-        st = db_error(a, diag, "be read");
+    cf_status st = query_document(a, id, &s, diag);
+    if (st != CF_OK)
         goto done;
-    }
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        cf_diag_error(diag, a->dir, 0, "no document %s in the store", id);
-        st = CF_ERR_NOINPUT;
-        goto done;
-    }
     cf_buf_append_str(&json, "{\n  \"document_id\": ");
     json_string(&json, id);
     cf_buf_append_str(&json, ",\n  \"form\": ");

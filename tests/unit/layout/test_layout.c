@@ -91,6 +91,18 @@ static cf_record *patient(const char *name, const char *hn, const char *ep)
     return r;
 }
 
+/* The patient of the shipped-form tests; with sets, the DPN consent's fill-in fields too. */
+static cf_record *shipped_patient(bool sets)
+{
+    cf_record *r = patient(NAME, HN, EP);
+    if (sets) {
+        assert_int_equal(cf_record_set(r, "procedures", "d5w;prp"), CF_OK);
+        assert_int_equal(cf_record_set(r, "side", "left"), CF_OK);
+        assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
+    }
+    return r;
+}
+
 static cf_status lay(const cf_form *form, cf_record *record, bool blank, cf_display_list **out,
                      cf_diag *diag)
 {
@@ -298,12 +310,7 @@ static void check_form(const char *rel, const char *id, bool sets)
         fail();
     }
     cf_form *form = load(rel);
-    cf_record *r = patient(NAME, HN, EP);
-    if (sets) {
-        assert_int_equal(cf_record_set(r, "procedures", "d5w;prp"), CF_OK);
-        assert_int_equal(cf_record_set(r, "side", "left"), CF_OK);
-        assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
-    }
+    cf_record *r = shipped_patient(sets);
     cf_diag *diag = cf_diag_new();
     cf_diag_set_echo(diag, stderr);
     cf_display_list *list = NULL;
@@ -577,12 +584,7 @@ static void check_golden(const char *rel_form, const char *golden_rel, bool sets
     }
     free(probe);
     cf_form *form = load(rel_form);
-    cf_record *r = patient(NAME, HN, EP);
-    if (sets) {
-        assert_int_equal(cf_record_set(r, "procedures", "d5w;prp"), CF_OK);
-        assert_int_equal(cf_record_set(r, "side", "left"), CF_OK);
-        assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
-    }
+    cf_record *r = shipped_patient(sets);
     cf_diag *diag = cf_diag_new();
     cf_diag_set_echo(diag, stderr);
     cf_display_list *list = NULL;
