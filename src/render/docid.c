@@ -50,7 +50,8 @@ void cf_docid_make(const cf_form *form, const cf_record *record, long long issue
     hash_str(&h, "consentform document id 1");
     hash_str(&h, form->id);
     hash_str(&h, form->version);
-    for (size_t i = 0; record != NULL && i < form->n_label_fields; i++) {
+    /* Every field, in the form's order: two documents differ when any printed value does. */
+    for (size_t i = 0; record != NULL && i < form->n_fields; i++) {
         hash_str(&h, form->fields[i].key);
         hash_str(&h, cf_record_get(record, form->fields[i].key));
     }

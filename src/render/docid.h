@@ -1,5 +1,5 @@
 /* Document ids: 12 Crockford base32 characters and a check character (Luhn mod 32, from the
- * same alphabet), e.g. "7K3QJ2M9XW4TB". Derived from the form id and version, the label values,
+ * same alphabet), e.g. "7K3QJ2M9XW4TB". Derived from the form id and version, the field values,
  * the issue time and a sequence number, plus a random part unless the output must be
  * reproducible (SOURCE_DATE_EPOCH). */
 #ifndef CF_DOCID_H
