@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
 # Runs every case of tests/hostile/cases.tsv through the command line: each must end with the
-# expected exit status, a message containing the expected phrase, within its time limit, and
-# leave no output file behind (no partial PDF, no manifest, nothing outside the output folder).
-# Needs $CF_BINARY and $CF_SOURCE_DIR (set by meson).
+# expected exit status, a message containing the expected phrase, within the time and memory
+# limits, and leave no output file behind (no partial PDF, no manifest, nothing outside the
+# output folder). Needs $CF_BINARY and $CF_SOURCE_DIR (set by meson). Limits per case:
+# $CF_HOSTILE_MAX_SECONDS (default 30) and, for each run of the binary, a peak resident size
+# of $CF_HOSTILE_MAX_MB (default 40; measured with GNU time when installed, not under ASan,
+# whose shadow memory would be counted).
 set -u
-bin=${CF_BINARY:?}
 src=${CF_SOURCE_DIR:?}
 here=$src/tests/hostile
+max_seconds=${CF_HOSTILE_MAX_SECONDS:-30}
+max_mb=${CF_HOSTILE_MAX_MB:-40}
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+bin=${CF_BINARY:?}
+# Every run of the binary goes through a wrapper that appends its peak resident size (KB) to
+# $tmp/rss, so that each case can be held to the memory limit.
+measure=false
+if [ -x /usr/bin/time ] && ! { ldd "$bin" 2>/dev/null | grep -q libasan; } &&
+    ! nm "$bin" 2>/dev/null | grep -q __asan_init; then
+    measure=true
+    printf '#!/bin/sh\nexec /usr/bin/time -a -o %q -f %%M %q "$@"\n' "$tmp/rss" "$bin" >"$tmp/consentform"
+    chmod 0755 "$tmp/consentform"
+    bin=$tmp/consentform
+fi
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 failures=0
 patient=(--patient-name 陳大文 --hospital-no 'HN12345678(9)' --episode-no HE1234567)
@@ -57,12 +72,40 @@ input_path() {
     esac
 }
 
+# Runs "$bin ARGS..." with $tmp/out as a folder it may not write into, leaving the folder empty
+# and writable again afterwards. Root ignores permission bits, so as root the command runs as
+# nobody (setpriv) when nobody can read the binary, forms, fonts and CSV; failing that, in a
+# read-only tmpfs; failing that, with a file in the way of the folder.
+read_only_folder() {
+    local s nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    mkdir -p "$tmp/out"
+    if [ "$(id -u)" -ne 0 ]; then
+        chmod 0555 "$tmp/out"
+        "$bin" "$@"; s=$?
+    elif chmod 0755 "$tmp" && "${nobody[@]}" test -r "$src/samples/patients.csv" 2>/dev/null &&
+        "${nobody[@]}" "$bin" render nerve-root-injection -o - "${patient[@]}" >/dev/null 2>&1; then
+        chmod 0555 "$tmp/out"
+        "${nobody[@]}" "$bin" "$@"; s=$?
+    elif mount -t tmpfs -o ro,size=64k tmpfs "$tmp/out" 2>/dev/null; then
+        "$bin" "$@"; s=$?
+        umount "$tmp/out"
+    else
+        rmdir "$tmp/out" && printf 'x' >"$tmp/out"
+        local args=("${@/#$tmp\/out/$tmp/out/sub}")
+        "$bin" "${args[@]}"; s=$?
+        rm -f "$tmp/out" && mkdir "$tmp/out"
+    fi
+    chmod 0755 "$tmp/out"
+    chmod 0700 "$tmp"
+    return $s
+}
+
 # Runs a special case (output folders and files); sets the command's exit status in $st.
 special() {
     local csv=$src/samples/patients.csv
     case $1 in
     name-template)
-        "$bin" batch nerve-root-injection --csv "$csv" --out-dir "$tmp/out" --name '../{hospital_no}.pdf' ;;
+        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name '../{hospital_no}.pdf' ;;
     existing-output)
         mkdir -p "$tmp/out" && printf 'keep' >"$tmp/out/keep.pdf"
         "$bin" render nerve-root-injection -o "$tmp/out/keep.pdf" "${patient[@]}"
@@ -71,14 +114,38 @@ special() {
         rm -f "$tmp/out/keep.pdf"
         return $s ;;
     read-only-dir)
-        # root ignores permission bits; an unwritable folder is simulated with a file in the way.
-        mkdir -p "$tmp/out" && printf 'x' >"$tmp/out/notadir"
-        "$bin" render nerve-root-injection -o "$tmp/out/notadir/a.pdf" "${patient[@]}"
-        local s=$?
-        rm -f "$tmp/out/notadir"
-        return $s ;;
+        read_only_folder render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
+    read-only-dir-batch)
+        read_only_folder batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" ;;
     missing-parent)
         "$bin" render nerve-root-injection -o "$tmp/out/no/such/dir/a.pdf" "${patient[@]}" ;;
+    missing-parent-batch)
+        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out/no/such/dir" ;;
+    name-dotdot)
+        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name '../x' ;;
+    name-absolute)
+        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name "$tmp/escape-{row}.pdf" ;;
+    existing-output-batch)
+        # One of the batch's files exists: nothing at all is written, the file is kept.
+        mkdir -p "$tmp/out" && printf 'keep' >"$tmp/out/HN20000003(A)_HE2000003_nerve-root-injection.pdf"
+        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out"
+        local s=$?
+        [ "$(cat "$tmp/out/HN20000003(A)_HE2000003_nerve-root-injection.pdf")" = keep ] ||
+            echo "hostile: the existing file was changed" >&2
+        [ "$(find "$tmp/out" -type f | wc -l)" -eq 1 ] || echo "hostile: a batch with an existing file wrote files" >&2
+        rm -f "$tmp/out/HN20000003(A)_HE2000003_nerve-root-injection.pdf"
+        return $s ;;
+    write-failure-batch)
+        # The write fails part-way through the batch: the files finished before it are whole
+        # PDFs; the one being written and all later ones leave nothing (no temporary file).
+        CONSENTFORM_FAIL_WRITE_AFTER=250000 "$bin" batch nerve-root-injection --csv "$csv" --out-dir "$tmp/out" --jobs 1
+        local s=$? f
+        for f in "$tmp"/out/*.pdf; do
+            [ -e "$f" ] || continue
+            tail -c 8 "$f" | grep -q '%%EOF' || echo "hostile: a partial PDF was left: $f" >&2
+            rm -f "$f"
+        done
+        return $s ;;
     full-disk)
         # A small tmpfs where mounting is permitted (root in CI); otherwise an injected failure.
         mkdir -p "$tmp/out"
@@ -106,6 +173,7 @@ special() {
 while IFS=$'\t' read -r name how input want phrase; do
     case $name in '#'* | '') continue ;; esac
     rm -rf "$tmp/out" "$tmp"/gen-*
+    : >"$tmp/rss" && chmod 0666 "$tmp/rss"
     start=$(date +%s%N)
     case $how in
     validate)
@@ -118,12 +186,18 @@ while IFS=$'\t' read -r name how input want phrase; do
         "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" --patient-name "$value" \
             --hospital-no 'HN12345678(9)' --episode-no HE1234567 >/dev/null 2>"$tmp/err"; st=$? ;;
     batch)
-        "$bin" batch nerve-root-injection --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+        "$bin" batch nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     special)
         special "$input" >/dev/null 2>"$tmp/err"; st=$? ;;
     esac
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    # Peak resident size of the largest run of the binary in this case (GNU time also writes
+    # "Command exited with non-zero status N" lines; only the numbers count).
+    peak=$(grep -E '^[0-9]+$' "$tmp/rss" | sort -n | tail -1)
+    mb=$(( ${peak:-0} / 1024 ))
     problem=
+    [ "$ms" -le $((max_seconds * 1000)) ] || problem="took $ms ms, more than the limit of $max_seconds s"
+    if $measure && [ "$mb" -gt "$max_mb" ]; then problem="used $mb MB, more than the limit of $max_mb MB"; fi
     [ "$st" -eq "$want" ] || problem="exit $st, wanted $want"
     if [ -z "$problem" ] && [ "$phrase" != - ] && ! grep -qF -- "$phrase" "$tmp/err"; then
         problem="message lacks \"$phrase\""
@@ -139,15 +213,14 @@ while IFS=$'\t' read -r name how input want phrase; do
         [ -n "$(find "$tmp/out" -name '*.pdf' -path '*..*')" ]; then
         problem="a file name holds .."
     fi
-    if grep -q 'hostile: the existing file was changed' "$tmp/err"; then problem="the existing file was changed"; fi
-    if grep -q 'hostile: a PDF on a full disk' "$tmp/err"; then problem="$(grep 'hostile:' "$tmp/err")"; fi
-    if grep -q 'hostile: the store is not consistent' "$tmp/err"; then problem="the store is not consistent after a full disk"; fi
+    # A special case reports what else went wrong on lines starting "hostile: ".
+    if grep -q '^hostile: ' "$tmp/err"; then problem=$(grep '^hostile: ' "$tmp/err" | sed 's/^hostile: //' | paste -sd ';'); fi
     if [ -n "$problem" ]; then
-        echo "FAIL $name ($ms ms): $problem"
+        echo "FAIL $name ($ms ms$($measure && echo ", $mb MB")): $problem"
         sed 's/^/     | /' "$tmp/err" | head -5
         failures=$((failures + 1))
     else
-        echo "ok   $name ($ms ms): exit $st$([ "$phrase" != - ] && echo ", \"$phrase\"")"
+        echo "ok   $name ($ms ms$($measure && echo ", $mb MB")): exit $st$([ "$phrase" != - ] && echo ", \"$phrase\"")"
     fi
 done <"$here/cases.tsv"
 echo "$failures failure(s)"
