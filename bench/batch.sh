@@ -19,7 +19,7 @@ make_csv() { # n file
         split("陳大文 李志堃 張喆 黃燊 何淼 林峯 王邨 CHAN^Tai^Man 周美玲 吳家豪", names, " ")
         printf "\xef\xbb\xbfpatient_name,hospital_no,episode_no\r\n"
         for (i = 0; i < n; i++) {
-            name = names[i % 10]; gsub(/\^/, " ", name)
+            name = names[i % 10 + 1]; gsub(/\^/, " ", name)
             printf "%s,HN%08d(%d),HE%07d\r\n", name, 10000000 + i, i % 10, 1000000 + i
         }
     }' > "$2"
@@ -31,7 +31,7 @@ run() { # label n args...
     rm -rf "$tmp/out"
     /usr/bin/time -f '%e %M' -o "$tmp/time" "$bin" batch "$form" --csv "$tmp/p$n.csv" \
         --out-dir "$tmp/out" "$@" 2>/dev/null || true
-    read -r secs rss < "$tmp/time"
+    read -r secs rss < <(tail -1 "$tmp/time")
     local pdfs bytes
     pdfs=$(find "$tmp/out" -name '*.pdf' ! -name all.pdf | wc -l)
     bytes=$(find "$tmp/out" -name '*.pdf' ! -name all.pdf -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
