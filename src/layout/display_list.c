@@ -111,6 +111,10 @@ static void put_number(cf_buf *out, double v)
         cf_buf_append_str(out, "nan");
         return;
     }
+    if (fabs(v) >= 1e15) { /* llround would overflow; no page is this large */
+        cf_buf_append_str(out, v < 0 ? "-huge" : "huge");
+        return;
+    }
     long long cents = llround(v * 100.0);
     char digits[32];
     size_t n = 0;
@@ -139,11 +143,20 @@ static void put_field(cf_buf *out, const char *name, double v)
     put_number(out, v);
 }
 
+/* The text in double quotes; quote, backslash and ASCII control bytes escaped (\xNN) so that
+ * each item stays on one line of the dump whatever the text holds. */
 static void put_quoted(cf_buf *out, const char *s, size_t len)
 {
+    static const char hex[] = "0123456789ABCDEF";
     cf_buf_append_str(out, " \"");
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"' || s[i] == '\\')
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F) {
+            char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            cf_buf_append(out, esc, sizeof esc);
+            continue;
+        }
+        if (c == '"' || c == '\\')
             cf_buf_putc(out, '\\');
         cf_buf_putc(out, s[i]);
     }

@@ -5,12 +5,14 @@
  * TrueType font is handed to libharu from memory. libharu 2.3.0 has no public call for that, so
  * the font definition is built with the functions its own HPDF_LoadTTFontFromFile uses, which
  * the library exports (hpdf_fontdef.h, hpdf_streams.h, hpdf_doc.h). Nothing is written to disk.
+ * libharu's /ToUnicode map for such a font is not one (see fix_to_unicode); we rewrite it.
  *
  * Output depends only on the display lists: no clock, no random id, and libharu writes numbers
  * with its own formatting (no locale). One HPDF_Doc per call: safe on several threads. */
 #include "render/render_pdf.h"
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "cf_config.h"
 
 #include <hpdf.h>
@@ -48,34 +50,112 @@ typedef struct renderer {
 
 static cf_status fail(renderer *r, const char *what)
 {
-    if (r->error.nomem)
+    HPDF_STATUS code = r->error.code, detail = r->error.detail;
+    if (code == 0 && r->pdf != NULL) {
+        /* libharu's internal functions (font loading) record an error without calling the
+         * handler; the document still has it. */
+        code = HPDF_GetError(r->pdf);
+        detail = HPDF_GetErrorDetail(r->pdf);
+    }
+    if (r->error.nomem || code == HPDF_FAILD_TO_ALLOC_MEM)
         return CF_ERR_NOMEM;
     cf_diag_error(r->diag, NULL, 0, "the PDF writer failed %s (libharu error 0x%04X, detail %u)",
-                  what, (unsigned)r->error.code, (unsigned)r->error.detail);
+                  what, (unsigned)code, (unsigned)detail);
     return CF_ERR_INTERNAL;
 }
 
-/* Hands one subset font to libharu; NULL on failure. */
-static HPDF_Font load_font(renderer *r, const unsigned char *data, size_t len, const char *tag)
+/* Writes one bfrange line: codes first..last map to the same UTF-16 values. */
+static void put_range(cf_buf *b, unsigned first, unsigned last)
+{
+    cf_buf_printf(b, "<%04X> <%04X> <%04X>\n", first, last, first);
+}
+
+/* libharu 2.3.0 gives a font with its UTF-8 encoder the encoding CMap (a CID map with
+ * begincidrange) as /ToUnicode. That is not a ToUnicode map: poppler warns about it on every
+ * read and readers may extract no text. The codes libharu writes are the characters' BMP code
+ * points, so the right map is the identity over the characters of set that the subset holds
+ * (those libharu's CIDToGIDMap maps too); it replaces the stream's contents in place. */
+static cf_status fix_to_unicode(renderer *r, HPDF_Font font, HPDF_FontDef def,
+                                const cf_codepoints *set)
+{
+    HPDF_Dict cmap = HPDF_Dict_GetItem(font, "ToUnicode", HPDF_OCLASS_DICT);
+    if (cmap == NULL || cmap->stream == NULL)
+        return fail(r, "to find a font's ToUnicode map");
+    cf_buf b;
+    cf_buf_init(&b, (size_t)4 * 1024 * 1024);
+    cf_buf_append_str(&b, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+                          "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> "
+                          "def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+                          "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+    /* Runs of mapped code points within one high byte (a bfrange may not cross one), at most
+     * 100 to a block as the CMap format asks. libharu draws BMP characters only (its CIDs are
+     * 16 bits; preflight refuses the rest); surrogate codes never map. */
+    enum { PER_BLOCK = 100 };
+    unsigned ranges[PER_BLOCK][2];
+    size_t n = 0;
+    for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(set, &cp) && cp < 0xFFFF;) {
+        if ((cp >= 0xD800 && cp <= 0xDFFF) || HPDF_TTFontDef_GetGlyphid(def, (HPDF_UINT16)cp) == 0)
+            continue;
+        if (n > 0 && ranges[n - 1][1] + 1 == cp && (cp & 0xFF) != 0) {
+            ranges[n - 1][1] = cp;
+            continue;
+        }
+        if (n == PER_BLOCK) {
+            cf_buf_printf(&b, "%zu beginbfrange\n", n);
+            for (size_t i = 0; i < n; i++)
+                put_range(&b, ranges[i][0], ranges[i][1]);
+            cf_buf_append_str(&b, "endbfrange\n");
+            n = 0;
+        }
+        ranges[n][0] = ranges[n][1] = cp;
+        n++;
+    }
+    if (n > 0) {
+        cf_buf_printf(&b, "%zu beginbfrange\n", n);
+        for (size_t i = 0; i < n; i++)
+            put_range(&b, ranges[i][0], ranges[i][1]);
+        cf_buf_append_str(&b, "endbfrange\n");
+    }
+    cf_buf_append_str(&b, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    if (b.error != CF_OK) {
+        cf_status st = b.error;
+        cf_buf_cleanup(&b);
+        return st;
+    }
+    /* A ToUnicode stream carries no CMap keys of its own (those named the encoding CMap). */
+    static const char *const keys[] = {"Type", "CMapName", "CIDSystemInfo", "WMode"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        HPDF_Dict_RemoveElement(cmap, keys[k]);
+    HPDF_MemStream_FreeData(cmap->stream);
+    HPDF_STATUS st = HPDF_Stream_Write(cmap->stream, (const HPDF_BYTE *)b.data, (HPDF_UINT)b.len);
+    cf_buf_cleanup(&b);
+    return st == HPDF_OK ? CF_OK : fail(r, "to write a font's ToUnicode map");
+}
+
+/* Hands one subset font (of the characters in set) to libharu, with a proper ToUnicode map. */
+static cf_status load_font(renderer *r, const unsigned char *data, size_t len, const char *tag,
+                           const cf_codepoints *set, HPDF_Font *out)
 {
     HPDF_Doc pdf = r->pdf;
     HPDF_Stream stream = HPDF_MemStream_New(pdf->mmgr, 0x4000);
     if (stream == NULL)
-        return NULL;
+        return fail(r, "to load a font");
     if (HPDF_Stream_Write(stream, data, (HPDF_UINT)len) != HPDF_OK) {
         HPDF_Stream_Free(stream);
-        return NULL;
+        return fail(r, "to load a font");
     }
     /* The definition owns the stream from here on, also when loading fails. */
     HPDF_FontDef def = HPDF_TTFontDef_Load(pdf->mmgr, stream, HPDF_TRUE);
     if (def == NULL)
-        return NULL;
-    if (HPDF_List_Add(pdf->fontdef_list, def) != HPDF_OK) {
-        HPDF_FontDef_Free(def);
-        return NULL;
-    }
+        return fail(r, "to load a font");
+    /* The subset tag makes the name unique in this document (and marks the font a subset). */
     HPDF_TTFontDef_SetTagName(def, (char *)(uintptr_t)tag);
-    return HPDF_GetFont(pdf, def->base_font, "UTF-8");
+    if (HPDF_Doc_RegisterFontDef(pdf, def) != HPDF_OK) /* frees def on failure */
+        return fail(r, "to register a font");
+    *out = HPDF_GetFont(pdf, def->base_font, "UTF-8");
+    if (*out == NULL)
+        return fail(r, "to load a font");
+    return fix_to_unicode(r, *out, def, set);
 }
 
 void cf_display_list_codepoints(const cf_display_list *list,
@@ -102,10 +182,10 @@ static cf_status load_fonts(renderer *r, const cf_fontset *fonts,
         cf_status st = cf_font_subset(fonts->faces[s], sets[s], &data, &len, r->diag);
         if (st != CF_OK)
             return st;
-        r->fonts[s] = load_font(r, data, len, tags[s]);
+        st = load_font(r, data, len, tags[s], sets[s], &r->fonts[s]);
         cf_free(data);
-        if (r->fonts[s] == NULL)
-            return fail(r, "to load a font");
+        if (st != CF_OK)
+            return st;
     }
     return CF_OK;
 }
@@ -153,8 +233,13 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
         switch (it->kind) {
         case CF_ITEM_TEXT: {
             int style = (int)it->u.text.style;
-            if (style < 0 || style >= CF_FONT_STYLE_COUNT || r->fonts[style] == NULL)
+            if (it->u.text.len == 0)
+                break; /* draws nothing; its style may have no font in this document */
+            if (style < 0 || style >= CF_FONT_STYLE_COUNT || r->fonts[style] == NULL) {
+                cf_diag_error(r->diag, NULL, 0,
+                              "the PDF writer has no font for a text run in style %d", style);
                 return CF_ERR_INTERNAL;
+            }
             if (!in_text) {
                 HPDF_Page_BeginText(page);
                 in_text = true;

@@ -358,6 +358,15 @@ size_t cf_codepoints_size(const cf_codepoints *set)
     return hb_set_get_population(set->set);
 }
 
+bool cf_codepoints_next(const cf_codepoints *set, uint32_t *cp)
+{
+    hb_codepoint_t c = *cp == CF_CODEPOINTS_START ? HB_SET_VALUE_INVALID : *cp;
+    if (!hb_set_next(set->set, &c))
+        return false;
+    *cp = c;
+    return true;
+}
+
 /* ---- process-wide font sets ---- */
 
 /* One region's faces, file names cfsans-<tag>-<style>.ttf. */

@@ -62,6 +62,10 @@ void cf_codepoints_free(cf_codepoints *set);
 void cf_codepoints_add_utf8(cf_codepoints *set, const char *s, size_t len);
 void cf_codepoints_add(cf_codepoints *set, uint32_t cp);
 size_t cf_codepoints_size(const cf_codepoints *set);
+/* Steps through set in increasing order: start with *cp = CF_CODEPOINTS_START; each call
+ * stores the next code point and returns true, or returns false after the last. */
+#define CF_CODEPOINTS_START UINT32_MAX
+bool cf_codepoints_next(const cf_codepoints *set, uint32_t *cp);
 
 /* Builds a small TrueType font holding just the glyphs of set (plus .notdef), with glyph ids
  * renumbered small and a compact cmap, ready to be embedded; *data is freed by the caller with

@@ -1,7 +1,8 @@
 /* Unit tests of src/render: document ids (format, check character, typing mistakes), the PDF
  * backend on hand-built display lists (structure, reproducible bytes, locale independence,
- * combined and duplex page counts, fonts embedded as subsets), the form preflight, and the
- * allocation-failure sweep through loading a form and rendering one PDF. */
+ * combined and duplex page counts, fonts embedded as subsets, what qpdf, pdffonts and pdftotext
+ * make of the output), the form preflight, and the allocation-failure sweep through loading a
+ * form and rendering one PDF. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +233,155 @@ static void test_render_refuses_mixed_fonts(void **state)
     cf_display_list_free(b);
 }
 
+/* An empty text run draws nothing; in a style no other item uses it must not need a font. */
+static void test_render_empty_text_in_unused_style(void **state)
+{
+    (void)state;
+    cf_display_list *list = cf_display_list_new(595.28, 841.89, fonts_hk());
+    assert_int_equal(cf_display_list_add_page(list), 0);
+    cf_item text = {.kind = CF_ITEM_TEXT, .x = 51, .y = 780};
+    text.u.text.utf8 = cf_display_list_strdup(list, "病人", 6);
+    text.u.text.len = 6;
+    text.u.text.size = 12;
+    assert_int_equal(cf_display_list_add_item(list, 0, &text), CF_OK);
+    text.u.text.utf8 = cf_display_list_strdup(list, "", 0);
+    text.u.text.len = 0;
+    text.u.text.style = CF_FONT_BOLD;
+    assert_int_equal(cf_display_list_add_item(list, 0, &text), CF_OK);
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    assert_int_equal(cf_render_pdf(list, &pdf, &len, NULL), CF_OK);
+    assert_true(contains(pdf, len, "CFSansHK-Regular"));
+    assert_false(contains(pdf, len, "CFSansHK-Bold")); /* nothing drawn in bold: not embedded */
+    cf_free(pdf);
+    cf_display_list_free(list);
+}
+
+/* ---- the PDF as other tools read it ---------------------------------------------------- */
+
+static bool have_tool(const char *name)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
+    return system(cmd) == 0;
+}
+
+/* Runs a shell command and returns its standard output (malloc'd, NUL-terminated). */
+static char *run(const char *cmd, int *status)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    size_t n;
+    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+    }
+    out[len] = '\0';
+    *status = pclose(p);
+    return out;
+}
+
+static void write_pdf(const char *path, const unsigned char *pdf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(pdf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* qpdf finds no fault, pdffonts lists only embedded subsets with ToUnicode maps, pdftotext
+ * gives the text back exactly and without complaint, and a combined duplex print job has the
+ * pages qpdf counts, its blank pages empty. */
+static void test_render_read_by_other_tools(void **state)
+{
+    (void)state;
+    if (!have_tool("qpdf") || !have_tool("pdffonts") || !have_tool("pdftotext")) {
+        print_message("qpdf or poppler-utils missing: check skipped\n");
+        skip();
+    }
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/cf-render-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    char path[4200], cmd[8600];
+    snprintf(path, sizeof path, "%s/sample.pdf", dir);
+
+    cf_display_list *list = sample_list(fonts_hk(), 2);
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    assert_int_equal(cf_render_pdf(list, &pdf, &len, NULL), CF_OK);
+    write_pdf(path, pdf, len);
+    cf_free(pdf);
+
+    int status = 0;
+    snprintf(cmd, sizeof cmd, "qpdf --check '%s' 2>&1", path);
+    char *out = run(cmd, &status);
+    if (status != 0 || strstr(out, "No syntax or stream encoding errors") == NULL)
+        fail_msg("qpdf --check:\n%s", out);
+    free(out);
+
+    /* pdffonts: name type encoding emb sub uni object ID; two faces, each "yes yes yes". */
+    snprintf(cmd, sizeof cmd, "pdffonts '%s' 2>&1 | tail -n +3", path);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    size_t faces = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        faces++;
+        /* libharu appends ",Bold" to the name of a face whose macStyle says bold. */
+        if (strncmp(line, "CFSAAA+CFSansHK-Regular ", 24) != 0 &&
+            strncmp(line, "CFSAAB+CFSansHK-Bold,Bold ", 26) != 0)
+            fail_msg("unexpected font: %s", line);
+        if (strstr(line, "CID TrueType") == NULL || strstr(line, " yes yes yes ") == NULL)
+            fail_msg("font not an embedded subset with a ToUnicode map: %s", line);
+    }
+    assert_int_equal(faces, 2);
+    free(out);
+
+    /* 2>&1: a reader's complaint (such as libharu's own ToUnicode map drew) fails the test. */
+    snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 '%s' - 2>&1", path);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_string_equal(out, "神經根管注射 HN12345678(9)\n病人須知\n\n\f"
+                             "神經根管注射 HN12345678(9)\n病人須知\n\n\f");
+    free(out);
+
+    /* Duplex: documents of 1, 2, 3 and 1 pages start on odd pages: 1+1, 2, 3+1, 1 = 9. */
+    cf_display_list *one = sample_list(fonts_hk(), 1), *three = sample_list(fonts_hk(), 3);
+    const cf_display_list *lists[] = {one, list, three, one};
+    assert_int_equal(cf_render_pdf_combined(lists, 4, true, &pdf, &len, NULL), CF_OK);
+    write_pdf(path, pdf, len);
+    cf_free(pdf);
+    snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1 && qpdf --show-npages '%s'", path,
+             path);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_string_equal(out, "9\n");
+    free(out);
+    /* The blank pages hold no text: pages 2 and 8 extract as nothing. */
+    snprintf(cmd, sizeof cmd,
+             "pdftotext -f 2 -l 2 -enc UTF-8 '%s' - && pdftotext -f 8 -l 8 -enc UTF-8 '%s' -", path,
+             path);
+    out = run(cmd, &status);
+    assert_int_equal(status, 0);
+    assert_string_equal(out, "\f\f");
+    free(out);
+
+    cf_display_list_free(one);
+    cf_display_list_free(three);
+    cf_display_list_free(list);
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(remove(dir), 0);
+}
+
 /* ---- preflight and documents ----------------------------------------------------------- */
 
 static void test_preflight_names_missing_characters(void **state)
@@ -343,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_render_structure_and_reproducible),
         cmocka_unit_test(test_render_combined_duplex),
         cmocka_unit_test(test_render_refuses_mixed_fonts),
+        cmocka_unit_test(test_render_empty_text_in_unused_style),
+        cmocka_unit_test(test_render_read_by_other_tools),
         cmocka_unit_test(test_preflight_names_missing_characters),
         cmocka_unit_test(test_document_render),
         cmocka_unit_test(test_allocation_failure_sweep),
