@@ -1,14 +1,22 @@
 /* The archive of issued and signed copies: STORE/index.sqlite (SQLite, WAL, synchronous=FULL,
- * schema versioned in PRAGMA user_version and migrated on open) and STORE/objects/ab/cdef...,
- * files named by their SHA-256 and made read-only. Nothing is ever overwritten or deleted: a
- * document's history is an append-only list of events.
+ * foreign keys on, schema versioned in PRAGMA user_version and migrated on open) and
+ * STORE/objects/ab/cdef..., files named by their SHA-256 and made read-only. Nothing is ever
+ * overwritten or deleted: a document's history is an append-only list of events (issued,
+ * signed-copy-added, verified, voided with a reason), each with its time and operator.
  *
- * Crash safety: an object is written (temporary file, fsync, link into place, directory fsync)
+ * Crash safety: an object is written (temporary file, fsync, link into place, folder fsync)
  * before the index row that names it is committed, so a crash leaves at most an object nobody
- * refers to, which `verify` reports as a note. Privacy: the store folder and its files are
- * owner-only; file names inside the store never contain patient values.
+ * refers to, which `verify` reports as a note. Privacy: the store folder is 0700, the index
+ * 0600, objects 0400; file names inside the store are hashes, never patient values, and no
+ * message of this module quotes a patient value (label fields are named by their key).
  *
- * One cf_archive may be shared by the threads of a batch: calls are serialised by a mutex. */
+ * Threads: one cf_archive may be shared by the threads of a batch. It holds one SQLite
+ * connection, used under a mutex; object files are written outside it, so the threads' fsyncs
+ * overlap and only the short index transactions queue. Several processes may use one store at
+ * once (SQLite's locking; a writer waits up to 10 s for another).
+ *
+ * Strings passed in are borrowed for the call; nothing returned needs freeing except the
+ * cf_archive itself (cf_archive_close). */
 #ifndef CF_ARCHIVE_H
 #define CF_ARCHIVE_H
 
@@ -19,7 +27,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define CF_ARCHIVE_SCAN_MAX ((size_t)50 * 1024 * 1024)
+#define CF_ARCHIVE_SCAN_MAX ((size_t)50 * 1024 * 1024) /* bytes of one signed copy */
+#define CF_ARCHIVE_ID_MAX 32 /* characters of a document id: 0-9, A-Z and '-' */
 
 typedef struct cf_archive cf_archive;
 
@@ -30,17 +39,24 @@ typedef struct cf_archive_label {
 } cf_archive_label;
 
 /* Creates an empty store in dir (created 0700 when missing; an existing folder must be empty).
- * CF_ERR_EXISTS when dir already holds a store. */
+ * CF_ERR_EXISTS when dir already holds a store (an init that was cut off is completed by the
+ * next open, which migrates the empty index). */
 cf_status cf_archive_init(const char *dir, cf_diag *diag);
 
-/* Opens the store in dir, migrating an older schema. CF_ERR_NOINPUT when dir is not a store,
- * CF_ERR_DATA when it was made by a newer version. read_only opens it without writing. */
+/* Opens the store in dir, migrating an older schema; caller closes with cf_archive_close.
+ * CF_ERR_NOINPUT when dir is not a store, CF_ERR_DATA when it was made by a newer version or
+ * has lost its objects folder. Without read_only the store must be writable by this user
+ * (CF_ERR_CANTCREAT, naming what is not, before anything is done). With read_only nothing is
+ * written, and a store on read-only media or in a folder this user cannot write can be read. */
 cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_diag *diag);
 void cf_archive_close(cf_archive *archive);
 
-/* Registers an issued document: stores the PDF exactly as printed and records the document and
- * an "issued" event. Registering the same id twice with the same PDF is a no-op (a re-run);
- * with a different PDF it is CF_ERR_EXISTS. */
+/* Registers an issued document: stores the PDF exactly as printed and records the document
+ * (form id and version, the label fields as JSON, issued_at in seconds since 1970, the PDF's
+ * hash) and an "issued" event by operator_name. Registering the same id twice with the same PDF
+ * is a no-op (a re-run); with a different PDF it is CF_ERR_EXISTS and nothing is written.
+ * CF_ERR_DATA for an id that is not [0-9A-Z-]{1,32}, labels that are not plain UTF-8 text
+ * (at most 64 of them, values at most 1024 bytes), or bytes that are not a PDF. */
 cf_status cf_archive_register_issued(cf_archive *archive, const char *document_id,
                                      const char *form_id, const char *form_version,
                                      const cf_archive_label *labels, size_t n_labels,
@@ -48,21 +64,25 @@ cf_status cf_archive_register_issued(cf_archive *archive, const char *document_i
                                      const char *operator_name, cf_diag *diag);
 
 /* Files a signed copy (PDF, PNG, JPEG or TIFF, recognised by its first bytes, at most
- * CF_ARCHIVE_SCAN_MAX bytes) for document_id. A second scan is a new version; *version gets
- * its number (1 for the first). An unknown id is CF_ERR_DATA unless labels are given
- * (unregistered: the document is recorded from them, with form_id). */
+ * CF_ARCHIVE_SCAN_MAX bytes: CF_ERR_DATA / CF_ERR_LIMIT otherwise) for document_id. A second
+ * scan is a new version; *version gets its number (1 for the first). The very same bytes filed
+ * again for the same document change nothing: *version gets the earlier version and
+ * *already_filed (may be NULL) true. An unknown id is CF_ERR_DATA unless labels is non-NULL
+ * (unregistered: the document is recorded from the labels and form_id, marked as not issued
+ * here); for a known id labels are not used. */
 cf_status cf_archive_add_scan(cf_archive *archive, const char *document_id,
                               const unsigned char *data, size_t len, long long at,
                               const char *operator_name, const char *form_id,
                               const cf_archive_label *labels, size_t n_labels, int *version,
-                              cf_diag *diag);
+                              bool *already_filed, cf_diag *diag);
 
-/* Records that document_id is void, with the reason. */
+/* Records that document_id is void, with the reason (an event; nothing is removed).
+ * CF_ERR_NOINPUT for an unknown id. */
 cf_status cf_archive_void(cf_archive *archive, const char *document_id, const char *reason,
                           long long at, const char *operator_name, cf_diag *diag);
 
 /* Media type of a scan from its first bytes ("application/pdf", "image/png", "image/jpeg",
- * "image/tiff"), or NULL when it is none of them. */
+ * "image/tiff"; static strings), or NULL when it is none of them. Any bytes are safe (fuzzed). */
 const char *cf_archive_sniff(const unsigned char *data, size_t len);
 
 typedef struct cf_archive_filter {
@@ -71,20 +91,26 @@ typedef struct cf_archive_filter {
     bool unsigned_only;      /* issued, not void, and no signed copy yet */
 } cf_archive_filter;
 
-/* One line per matching document (id, form@version, issued at, status, hospital no, name);
- * *count gets the number of lines. */
+/* Prints one line per matching document to out (id, form@version, issued at, status:
+ * unsigned, signed(N) or void, hospital no, patient name), oldest first; *count gets the number
+ * of lines. The output holds patient values: it is for the person who asked. */
 cf_status cf_archive_list(cf_archive *archive, const cf_archive_filter *filter, FILE *out,
                           size_t *count, cf_diag *diag);
 /* A document's record and its history. CF_ERR_NOINPUT for an unknown id. */
-cf_status cf_archive_show(cf_archive *archive, const char *document_id, FILE *out,
-                          cf_diag *diag);
-/* Writes the issued PDF, every signed copy and record.json into dir (created when missing;
- * existing files are not overwritten unless force). */
+cf_status cf_archive_show(cf_archive *archive, const char *document_id, FILE *out, cf_diag *diag);
+/* Writes the issued PDF (issued.pdf), every signed copy (signed-N.pdf|png|jpg|tif) and
+ * record.json (the document and its events) into dir (created 0700 when missing; existing files
+ * are not overwritten unless force). An object whose bytes changed is CF_ERR_DATA, not
+ * exported. */
 cf_status cf_archive_export(cf_archive *archive, const char *document_id, const char *dir,
                             bool force, cf_diag *diag);
-/* Re-hashes every object and checks the index against the objects; each problem is printed
- * to out naming the object. *problems gets their number (0 = the store is sound). With
- * record, a "verified" event is appended for every document whose files all check out. */
+/* Checks the index (SQLite integrity_check), re-hashes every object, checks that every hash the
+ * index names is there with its recorded size and that every file under objects/ is recorded.
+ * Each finding is printed to out as one line naming the object ("objects/ab/cdef...: ..."),
+ * then a summary line. Objects nobody refers to, leftovers of interrupted writes, writable
+ * objects and a store others may read are notes; everything else is a problem. *problems gets
+ * their number (0 = the store is sound). With record (and no problem), a "verified" event is
+ * appended for every document; that needs the store open for writing. */
 cf_status cf_archive_verify(cf_archive *archive, FILE *out, bool record, long long at,
                             const char *operator_name, size_t *problems, cf_diag *diag);
 

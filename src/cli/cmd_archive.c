@@ -29,8 +29,9 @@ const char cf_usage_archive[] =
     "\n"
     "The archive keeps every issued PDF (render and batch with --archive STORE) and every\n"
     "signed copy filed back with `add` (PDF, PNG, JPEG or TIFF scans), named by their\n"
-    "SHA-256, never overwritten or deleted. `list --unsigned` shows the forms issued but not\n"
-    "yet returned signed; `verify` re-hashes every file and exits 65 when anything changed.\n"
+    "SHA-256, never overwritten or deleted. A second scan of a document is a new version (the\n"
+    "same file again changes nothing). `list --unsigned` shows the forms issued but not yet\n"
+    "returned signed; `verify` re-hashes every file and exits 65 when anything changed.\n"
     "The operator is --operator, else $USER. Document ids may be typed in lower case and\n"
     "with hyphens.\n";
 
@@ -165,12 +166,32 @@ int cf_cmd_archive(int argc, char **argv)
                                       "archive add --unregistered needs --form, --patient-name "
                                       "and --hospital-no (and --episode-no if known)");
         }
+        if (!a.unregistered && (a.form != NULL || a.patient_name != NULL || a.hospital_no != NULL ||
+                                a.episode_no != NULL)) {
+            cf_diag_free(diag);
+            return cf_cli_usage_error(cf_usage_archive,
+                                      "archive add: --form and the label values are only used "
+                                      "with --unregistered (a document issued from the store "
+                                      "has them already)");
+        }
+        const char *scan = a.positional[1];
         char *data = NULL;
         size_t len = 0;
         if (!document_id_arg(a.doc_id, id, diag))
             st = CF_ERR_DATA;
-        if (st == CF_OK)
-            st = cf_file_read(a.positional[1], CF_ARCHIVE_SCAN_MAX, &data, &len, diag);
+        if (st == CF_OK) {
+            st = cf_file_read(scan, CF_ARCHIVE_SCAN_MAX, &data, &len, diag);
+            if (st == CF_ERR_LIMIT)
+                cf_diag_error(diag, scan, 0,
+                              "a scan may have at most %zu MB; scan it again at a lower "
+                              "resolution",
+                              CF_ARCHIVE_SCAN_MAX >> 20);
+        }
+        /* Checked here too, so that the message names the file. */
+        if (st == CF_OK && cf_archive_sniff((const unsigned char *)data, len) == NULL) {
+            cf_diag_error(diag, scan, 0, "is not a PDF, PNG, JPEG or TIFF file; nothing was filed");
+            st = CF_ERR_DATA;
+        }
         if (st == CF_OK)
             st = cf_archive_open(store, false, &ar, diag);
         if (st == CF_OK) {
@@ -183,9 +204,13 @@ int cf_cmd_archive(int argc, char **argv)
                     labels[n++] = (cf_archive_label){"episode_no", a.episode_no};
             }
             int version = 0;
+            bool again = false;
             st = cf_archive_add_scan(ar, id, (const unsigned char *)data, len, now, op, a.form,
-                                     a.unregistered ? labels : NULL, n, &version, diag);
-            if (st == CF_OK)
+                                     a.unregistered ? labels : NULL, n, &version, &again, diag);
+            if (st == CF_OK && again)
+                printf("%s: %s was already filed as signed copy version %d; nothing changed\n",
+                       id, scan, version);
+            else if (st == CF_OK)
                 printf("%s: signed copy version %d filed (%zu bytes)\n", id, version, len);
         }
         cf_free(data);
