@@ -30,7 +30,7 @@ void cf_buf_reset(cf_buf *buf)
 }
 
 /* Makes room for extra more bytes plus the NUL. */
-static cf_status buf_reserve(cf_buf *buf, size_t extra)
+cf_status cf_buf_reserve(cf_buf *buf, size_t extra)
 {
     if (buf->error)
         return buf->error;
@@ -52,7 +52,7 @@ static cf_status buf_reserve(cf_buf *buf, size_t extra)
 
 cf_status cf_buf_append(cf_buf *buf, const void *data, size_t len)
 {
-    cf_status st = buf_reserve(buf, len);
+    cf_status st = cf_buf_reserve(buf, len);
     if (st)
         return st;
     if (len)
@@ -80,7 +80,7 @@ cf_status cf_buf_printf(cf_buf *buf, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return buf->error ? buf->error : (buf->error = CF_ERR_INTERNAL);
-    cf_status st = buf_reserve(buf, (size_t)n);
+    cf_status st = cf_buf_reserve(buf, (size_t)n);
     if (st)
         return st;
     va_start(ap, fmt);

@@ -25,6 +25,9 @@ cf_status cf_buf_append(cf_buf *buf, const void *data, size_t len);
 cf_status cf_buf_append_str(cf_buf *buf, const char *s);
 cf_status cf_buf_putc(cf_buf *buf, char c);
 cf_status cf_buf_printf(cf_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes room for extra more bytes (plus the NUL) after len, for a caller that writes them
+ * itself, then adds to len and keeps data NUL-terminated. */
+cf_status cf_buf_reserve(cf_buf *buf, size_t extra);
 /* Gives the caller the data (free with cf_free) and leaves the buffer empty. */
 char *cf_buf_take(cf_buf *buf, size_t *len);
 

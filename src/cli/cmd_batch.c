@@ -61,12 +61,12 @@ const char cf_usage_batch[] =
 /* What happened to one data row; indexed by row - 2 (row 1 is the header). */
 typedef struct row_result {
     long row;
-    bool ok;           /* passed every check (pass 1) */
-    bool written;      /* PDF written (pass 2) */
-    bool empty;        /* every cell empty (Excel's trailing ",,,"): skipped, not an error */
-    cf_status status;  /* first failure */
-    char *file;        /* output file name (not path) */
-    char *message;     /* first problem, for the manifest */
+    bool ok;          /* passed every check (pass 1) */
+    bool written;     /* PDF written (pass 2) */
+    bool empty;       /* every cell empty (Excel's trailing ",,,"): skipped, not an error */
+    cf_status status; /* first failure */
+    char *file;       /* output file name (not path) */
+    char *message;    /* first problem, for the manifest */
     char document_id[CF_DOCUMENT_ID_SIZE];
     char sha256[CF_SHA256_HEX_SIZE];
     size_t pages;
@@ -83,6 +83,7 @@ typedef struct batch {
     /* state */
     cf_form *form;
     const cf_fontset *fonts;
+    cf_codepoints *font_base[CF_FONT_STYLE_COUNT]; /* cf_document_font_base, for render_row */
     const char *archive_dir, *operator_name;
     cf_archive *archive; /* --archive: every written PDF is registered */
     cf_diag *diag;
@@ -258,8 +259,8 @@ static cf_status check_rows(batch *b)
         if (!row_st)
             row_st = cf_record_check(b->form, record, b->fonts, /*blank*/ false, b->diag);
         if (!row_st)
-            row_st = cf_file_name_expand(b->name_template, record, b->form->id,
-                                         b->form->version, &name, b->diag);
+            row_st = cf_file_name_expand(b->name_template, record, b->form->id, b->form->version,
+                                         &name, b->diag);
         if (!row_st) {
             r->file = cf_strdup(name.data);
             bool nomem = false;
@@ -377,17 +378,22 @@ static void show_progress(batch *b)
             left);
 }
 
-/* Renders and writes one row. */
-static void render_row(batch *b, size_t index, cf_record *record)
+/* Renders and writes one row; cache is the worker's own. */
+static void render_row(batch *b, size_t index, cf_record *record, cf_glyph_cache *cache)
 {
     row_result *r = &b->rows[index];
     size_t mark = cf_diag_size(b->diag);
     cf_document doc;
+    cf_render_options render = {
+        .base = {b->font_base[0], b->font_base[1]},
+        .glyph_cache = cache,
+    };
     cf_document_options options = {
         .paper = b->paper,
         .blank = false,
         .created = b->created,
         .sequence = (unsigned long)r->row,
+        .render = &render,
     };
     cf_status st = cf_record_check(b->form, record, b->fonts, false, b->diag);
     if (!st)
@@ -407,8 +413,7 @@ static void render_row(batch *b, size_t index, cf_record *record)
             }
             st = cf_archive_register_issued(b->archive, doc.document_id, b->form->id,
                                             b->form->version, labels, n, doc.pdf, doc.pdf_len,
-                                            b->created, cf_cli_operator(b->operator_name),
-                                            b->diag);
+                                            b->created, cf_cli_operator(b->operator_name), b->diag);
             if (st)
                 cf_diag_error(b->diag, b->csv_path, r->row,
                               "the PDF was written but could not be archived");
@@ -438,10 +443,13 @@ static void *worker(void *arg)
     batch *b = arg;
     size_t index;
     cf_record *record;
+    /* Without a cache (out of memory) rows are still printed, only slower. */
+    cf_glyph_cache *cache = cf_glyph_cache_new();
     while (next_job(b, &index, &record)) {
-        render_row(b, index, record);
+        render_row(b, index, record, cache);
         cf_record_free(record);
     }
+    cf_glyph_cache_free(cache);
     return NULL;
 }
 
@@ -501,8 +509,7 @@ static cf_status write_manifest(batch *b)
     cf_buf_append_str(&out, "row,status,file,document_id,sha256,pages,message\r\n");
     for (size_t i = 0; i < b->n_rows; i++) {
         const row_result *r = &b->rows[i];
-        cf_buf_printf(&out, "%ld,%s,", r->row,
-                      r->written ? "ok" : r->empty ? "skipped" : "error");
+        cf_buf_printf(&out, "%ld,%s,", r->row, r->written ? "ok" : r->empty ? "skipped" : "error");
         csv_field(&out, r->written ? r->file : "");
         cf_buf_putc(&out, ',');
         csv_field(&out, r->written ? r->document_id : "");
@@ -518,8 +525,7 @@ static cf_status write_manifest(batch *b)
     cf_status st = out.error;
     char *path = out_path(b, "manifest.csv");
     if (!st)
-        st = path ? cf_file_write_atomic(path, out.data, out.len, b->force, b->diag)
-                  : CF_ERR_NOMEM;
+        st = path ? cf_file_write_atomic(path, out.data, out.len, b->force, b->diag) : CF_ERR_NOMEM;
     cf_free(path);
     cf_buf_cleanup(&out);
     return st;
@@ -816,6 +822,13 @@ int cf_cmd_batch(int argc, char **argv)
         st = ensure_out_dir(&b);
 
     cf_status rows_st = CF_OK;
+    if (!st && good && !b.only_combined) {
+        for (int f = 0; f < CF_FONT_STYLE_COUNT && !st; f++)
+            if (!(b.font_base[f] = cf_codepoints_new()))
+                st = CF_ERR_NOMEM;
+        if (!st)
+            st = cf_document_font_base(b.form, b.fonts, b.paper, b.font_base, b.diag);
+    }
     if (!st) {
         if (good && !b.only_combined)
             rows_st = render_rows(&b);
@@ -841,8 +854,8 @@ int cf_cmd_batch(int argc, char **argv)
         fprintf(stderr,
                 "consentform: %zu row%s: %zu printed (%zu pages), %zu failed, %zu empty; %.1f s, "
                 "%.1f forms/s%s\n",
-                b.n_rows, b.n_rows == 1 ? "" : "s", b.n_rows - failed - empty, pages, failed,
-                empty, t, t > 0 ? (double)(b.n_rows - failed - empty) / t : 0.0,
+                b.n_rows, b.n_rows == 1 ? "" : "s", b.n_rows - failed - empty, pages, failed, empty,
+                t, t > 0 ? (double)(b.n_rows - failed - empty) / t : 0.0,
                 failed ? "; see manifest.csv" : "");
     }
     if (!st)
@@ -853,6 +866,8 @@ int cf_cmd_batch(int argc, char **argv)
         cf_free(b.rows[i].message);
     }
     cf_free(b.rows);
+    for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
+        cf_codepoints_free(b.font_base[f]);
     cf_csv_map_free(b.map);
     cf_csv_reader_close(b.reader);
     cf_archive_close(b.archive);

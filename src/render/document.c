@@ -40,8 +40,8 @@ void cf_document_cleanup(cf_document *doc)
     doc->list = NULL;
 }
 
-cf_status cf_document_layout(const cf_form *form, const cf_record *record,
-                             const cf_fontset *fonts, const cf_document_options *options,
+cf_status cf_document_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                             const cf_document_options *options,
                              char document_id[CF_DOCUMENT_ID_SIZE], cf_display_list **out,
                              cf_diag *diag)
 {
@@ -82,16 +82,15 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record,
     return CF_OK;
 }
 
-cf_status cf_document_render(const cf_form *form, const cf_record *record,
-                             const cf_fontset *fonts, const cf_document_options *options,
-                             cf_document *doc, cf_diag *diag)
+cf_status cf_document_render(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                             const cf_document_options *options, cf_document *doc, cf_diag *diag)
 {
     memset(doc, 0, sizeof *doc);
     cf_display_list *list = NULL;
     cf_status st = cf_document_layout(form, record, fonts, options, doc->document_id, &list, diag);
     if (st != CF_OK)
         return st;
-    st = cf_render_pdf(list, &doc->pdf, &doc->pdf_len, diag);
+    st = cf_render_pdf_with(list, options->render, &doc->pdf, &doc->pdf_len, diag);
     doc->pages = list->n_pages;
     if (st == CF_OK && options->keep_list)
         doc->list = list;
@@ -99,6 +98,39 @@ cf_status cf_document_render(const cf_form *form, const cf_record *record,
         cf_display_list_free(list);
     if (st != CF_OK)
         cf_document_cleanup(doc);
+    return st;
+}
+
+cf_status cf_document_font_base(const cf_form *form, const cf_fontset *fonts, cf_paper paper,
+                                cf_codepoints *const sets[CF_FONT_STYLE_COUNT], cf_diag *diag)
+{
+    cf_document_options options = {
+        .paper = paper,
+        .blank = true,
+        .created = 0,
+        .document_id = "0000000000000",
+    };
+    char id[CF_DOCUMENT_ID_SIZE];
+    cf_display_list *list = NULL;
+    cf_status st = cf_document_layout(form, NULL, fonts, &options, id, &list, diag);
+    if (st != CF_OK)
+        return st;
+    cf_codepoints *all[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
+    if (all[0] == NULL || all[1] == NULL) {
+        st = CF_ERR_NOMEM;
+    } else {
+        cf_display_list_codepoints(list, all);
+        for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+            for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(all[s], &cp);) {
+                bool varies = (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') ||
+                              (cp >= 'a' && cp <= 'z');
+                if (!varies)
+                    cf_codepoints_add(sets[s], cp);
+            }
+    }
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        cf_codepoints_free(all[s]);
+    cf_display_list_free(list);
     return st;
 }
 
@@ -199,8 +231,8 @@ static void check_block(preflight *p, const cf_block *b)
     case CF_BLOCK_SIGNATURES:
         for (size_t i = 0; i < b->u.signatures.n_blocks; i++) {
             const cf_signature_block *s = &b->u.signatures.blocks[i];
-            const char *captions[] = {s->caption, s->name_caption, s->signature_caption,
-                                      s->date_caption, s->time_caption, s->relationship_caption,
+            const char *captions[] = {s->caption,         s->name_caption, s->signature_caption,
+                                      s->date_caption,    s->time_caption, s->relationship_caption,
                                       s->language_caption};
             for (size_t k = 0; k < sizeof captions / sizeof captions[0]; k++)
                 check_string(p, captions[k], s->line);

@@ -11,17 +11,19 @@
 #include "layout/display_list.h"
 #include "layout/layout.h"
 #include "render/docid.h"
+#include "render/render_pdf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
 typedef struct cf_document_options {
     cf_paper paper;
-    bool blank;             /* empty label box; record may be NULL */
-    long long created;      /* issue time, seconds since the epoch (cf_document_time) */
-    unsigned long sequence; /* separates documents issued at the same second (e.g. CSV row) */
-    bool keep_list;         /* keep the display list in the result */
+    bool blank;              /* empty label box; record may be NULL */
+    long long created;       /* issue time, seconds since the epoch (cf_document_time) */
+    unsigned long sequence;  /* separates documents issued at the same second (e.g. CSV row) */
+    bool keep_list;          /* keep the display list in the result */
     const char *document_id; /* NULL: made from the inputs (cf_docid_make); else used as is */
+    const cf_render_options *render; /* font base and glyph cache for runs; may be NULL */
 } cf_document_options;
 
 typedef struct cf_document {
@@ -34,18 +36,24 @@ typedef struct cf_document {
 
 /* Lays out and renders form for record (already checked with cf_record_check). On failure
  * *doc holds nothing to free, but cf_document_cleanup is always safe. */
-cf_status cf_document_render(const cf_form *form, const cf_record *record,
-                             const cf_fontset *fonts, const cf_document_options *options,
-                             cf_document *doc, cf_diag *diag);
+cf_status cf_document_render(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                             const cf_document_options *options, cf_document *doc, cf_diag *diag);
 void cf_document_cleanup(cf_document *doc);
 
 /* Only the layout step of cf_document_render: the display list with its document information
  * (title, subject, keywords = document id, creation date), for a combined PDF. document_id
  * receives the id used. Caller frees *out with cf_display_list_free. */
-cf_status cf_document_layout(const cf_form *form, const cf_record *record,
-                             const cf_fontset *fonts, const cf_document_options *options,
+cf_status cf_document_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                             const cf_document_options *options,
                              char document_id[CF_DOCUMENT_ID_SIZE], cf_display_list **out,
                              cf_diag *diag);
+
+/* The characters, per style, that every document of form draws whatever the patient: those of
+ * the form laid out with a blank label, less the ASCII letters and digits (document ids, page
+ * numbers and hospital numbers make those vary). The base for cf_render_options: a batch's
+ * documents then share the compressed glyphs of these. sets[] must be empty sets. */
+cf_status cf_document_font_base(const cf_form *form, const cf_fontset *fonts, cf_paper paper,
+                                cf_codepoints *const sets[CF_FONT_STYLE_COUNT], cf_diag *diag);
 
 /* Issue time: $SOURCE_DATE_EPOCH when set (reproducible output), otherwise now. */
 long long cf_document_time(void);

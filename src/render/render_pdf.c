@@ -1,11 +1,20 @@
 /* PDF backend: paints display lists with libharu 2.3.0. The only file that includes hpdf.h.
  *
  * Fonts: for each document the characters drawn in each style are collected, the face is cut
- * down to them with HarfBuzz (cf_font_subset: small glyph ids, compact cmap) and that small
+ * down to them with HarfBuzz (cf_font_subset_ordered: small glyph ids, compact cmap) and that small
  * TrueType font is handed to libharu from memory. libharu 2.3.0 has no public call for that, so
  * the font definition is built with the functions its own HPDF_LoadTTFontFromFile uses, which
  * the library exports (hpdf_fontdef.h, hpdf_streams.h, hpdf_doc.h). Nothing is written to disk.
  * libharu's /ToUnicode map for such a font is not one (see fix_to_unicode); we rewrite it.
+ *
+ * Speed: libharu would copy the font once more at save time (its own subsetting, pointless on a
+ * subset) and deflate it, the 128 KB CIDToGIDMap and the pages at zlib's default level. Instead
+ * the font's descriptor is made right after loading (describe_font), and the font streams
+ * (FontFile2, CIDToGIDMap, ToUnicode) and page contents are deflated here at
+ * CF_PDF_DEFLATE_LEVEL and handed to libharu as finished FlateDecode data (put_deflated). The
+ * subset is ordered (cf_font_subset_ordered) so that the glyphs of a run's base characters are
+ * one block of bytes, compressed on its own and reused from document to document
+ * (deflate_font, cf_glyph_cache): in a batch most of a font is compressed once.
  *
  * Output depends only on the display lists: no clock, no random id, and libharu writes numbers
  * with its own formatting (no locale). One HPDF_Doc per call: safe on several threads. */
@@ -18,12 +27,18 @@
 #include <hpdf.h>
 #include <hpdf_doc.h>
 #include <hpdf_fontdef.h>
+#include <hpdf_pages.h>
 #include <hpdf_streams.h>
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
+
+/* zlib level of the font streams: measured on a 150 KB subset, level 1 deflates in half the
+ * time of level 6 for about 5% more bytes. */
+#define CF_PDF_DEFLATE_LEVEL 1
 
 typedef struct hpdf_error {
     HPDF_STATUS code, detail;
@@ -45,8 +60,47 @@ typedef struct renderer {
     HPDF_Doc pdf;
     hpdf_error error;
     HPDF_Font fonts[CF_FONT_STYLE_COUNT];
+    const cf_render_options *options; /* may be NULL */
     cf_diag *diag;
 } renderer;
+
+/* The CIDToGIDMap is compressed in chunks of this many bytes (2048 CIDs), each on its own, so
+ * that only the chunks holding a document's own characters are compressed per document. */
+#define MAP_CHUNK 4096u
+#define MAP_BYTES (0xFFFFu * 2)
+#define MAP_CHUNKS ((MAP_BYTES + MAP_CHUNK - 1) / MAP_CHUNK)
+
+typedef struct compressed_piece {
+    unsigned char *raw, *z;
+    size_t raw_len, z_len;
+} compressed_piece;
+
+/* Per style, the compressed glyph records of the last document's base characters and the
+ * compressed chunks of its CIDToGIDMap. */
+struct cf_glyph_cache {
+    compressed_piece glyphs[CF_FONT_STYLE_COUNT];
+    compressed_piece map[CF_FONT_STYLE_COUNT][MAP_CHUNKS];
+};
+
+cf_glyph_cache *cf_glyph_cache_new(void)
+{
+    return cf_calloc(1, sizeof(cf_glyph_cache));
+}
+
+void cf_glyph_cache_free(cf_glyph_cache *cache)
+{
+    if (cache == NULL)
+        return;
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++) {
+        cf_free(cache->glyphs[s].raw);
+        cf_free(cache->glyphs[s].z);
+        for (size_t c = 0; c < MAP_CHUNKS; c++) {
+            cf_free(cache->map[s][c].raw);
+            cf_free(cache->map[s][c].z);
+        }
+    }
+    cf_free(cache);
+}
 
 static cf_status fail(renderer *r, const char *what)
 {
@@ -62,6 +116,206 @@ static cf_status fail(renderer *r, const char *what)
     cf_diag_error(r->diag, NULL, 0, "the PDF writer failed %s (libharu error 0x%04X, detail %u)",
                   what, (unsigned)code, (unsigned)detail);
     return CF_ERR_INTERNAL;
+}
+
+/* libharu writes a stream's /Filter from its filter flags, and drops the key when there are
+ * none; a stream that holds data deflated by us has no flags and names its filter here. */
+static HPDF_STATUS write_flate_filter(HPDF_Dict dict, HPDF_Stream stream)
+{
+    (void)dict;
+    return HPDF_Stream_WriteStr(stream, "/Filter /FlateDecode\012");
+}
+
+/* Replaces the contents of the stream object dict by data (len bytes) deflated, marked as
+ * FlateDecode data that libharu writes as it is. */
+static cf_status put_deflated_with(renderer *r, HPDF_Dict dict, const void *data, size_t len,
+                                   int strategy, const char *what)
+{
+    if (dict->stream == NULL || (dict->write_fn != NULL && dict->write_fn != write_flate_filter) ||
+        len > 0x7FFFFFFF) {
+        cf_diag_error(r->diag, NULL, 0, "the PDF writer cannot replace %s", what);
+        return CF_ERR_INTERNAL;
+    }
+    uLongf z_len = compressBound((uLong)len);
+    unsigned char *z = cf_malloc(z_len);
+    if (z == NULL)
+        return CF_ERR_NOMEM;
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    int zst = deflateInit2(&zs, CF_PDF_DEFLATE_LEVEL, Z_DEFLATED, 15, 8, strategy);
+    if (zst == Z_OK) {
+        zs.next_in = (Bytef *)(uintptr_t)data;
+        zs.avail_in = (uInt)len;
+        zs.next_out = z;
+        zs.avail_out = (uInt)z_len;
+        zst = deflate(&zs, Z_FINISH);
+        z_len = zs.total_out;
+        deflateEnd(&zs);
+        zst = zst == Z_STREAM_END ? Z_OK : zst == Z_OK ? Z_BUF_ERROR : zst;
+    }
+    if (zst != Z_OK) {
+        cf_free(z);
+        if (zst == Z_MEM_ERROR)
+            return CF_ERR_NOMEM;
+        cf_diag_error(r->diag, NULL, 0, "zlib failed to compress %s (%d)", what, zst);
+        return CF_ERR_INTERNAL;
+    }
+    HPDF_MemStream_FreeData(dict->stream);
+    HPDF_STATUS st = HPDF_Stream_Write(dict->stream, z, (HPDF_UINT)z_len);
+    cf_free(z);
+    if (st != HPDF_OK)
+        return fail(r, what);
+    dict->filter = HPDF_STREAM_FILTER_NONE;
+    dict->write_fn = write_flate_filter;
+    return CF_OK;
+}
+
+static cf_status put_deflated(renderer *r, HPDF_Dict dict, const void *data, size_t len,
+                              const char *what)
+{
+    return put_deflated_with(r, dict, data, len, Z_DEFAULT_STRATEGY, what);
+}
+
+/* zlib stream header: deflate, 32 KB window, fastest level. */
+static const unsigned char zlib_header[2] = {0x78, 0x01};
+
+/* Appends data (len bytes) to b as raw deflate blocks from a fresh compressor, ending with a
+ * sync flush (more blocks may follow) or, with last, the final block. Pieces made so can be
+ * joined: none refers to bytes of another. */
+static cf_status raw_deflate_with(cf_buf *b, const unsigned char *data, size_t len, bool last,
+                                  int window_bits, int mem_level, int strategy)
+{
+    if (len > 0x7FFFFFFF)
+        return CF_ERR_LIMIT;
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    int zst =
+        deflateInit2(&zs, CF_PDF_DEFLATE_LEVEL, Z_DEFLATED, -window_bits, mem_level, strategy);
+    if (zst != Z_OK)
+        return zst == Z_MEM_ERROR ? CF_ERR_NOMEM : CF_ERR_INTERNAL;
+    size_t room = deflateBound(&zs, (uLong)len) + 16;
+    cf_status st = cf_buf_reserve(b, room);
+    if (st == CF_OK) {
+        zs.next_in = (Bytef *)(uintptr_t)data;
+        zs.avail_in = (uInt)len;
+        zs.next_out = (Bytef *)b->data + b->len;
+        zs.avail_out = (uInt)room;
+        zst = deflate(&zs, last ? Z_FINISH : Z_SYNC_FLUSH);
+        if ((last && zst != Z_STREAM_END) || (!last && zst != Z_OK) || zs.avail_in != 0)
+            st = CF_ERR_INTERNAL;
+        else
+            b->len += zs.total_out;
+        b->data[b->len] = '\0';
+    }
+    deflateEnd(&zs);
+    return st;
+}
+
+static cf_status raw_deflate(cf_buf *b, const unsigned char *data, size_t len, bool last)
+{
+    return raw_deflate_with(b, data, len, last, 15, 8, Z_DEFAULT_STRATEGY);
+}
+
+/* Appends to out the raw deflate blocks (sync-flushed) of data, from piece when it holds the
+ * same bytes, else compressed now and kept in piece (when not NULL). */
+static cf_status deflate_piece(cf_buf *out, const unsigned char *data, size_t len,
+                               compressed_piece *piece, int window_bits, int mem_level,
+                               int strategy)
+{
+    if (piece != NULL && piece->raw != NULL && piece->raw_len == len &&
+        memcmp(piece->raw, data, len) == 0)
+        return cf_buf_append(out, piece->z, piece->z_len);
+    size_t before = out->len;
+    cf_status st = raw_deflate_with(out, data, len, false, window_bits, mem_level, strategy);
+    if (st == CF_OK && piece != NULL) {
+        /* Kept only when memory allows; the bytes written are the same either way. */
+        unsigned char *raw = cf_malloc(len ? len : 1), *z = cf_malloc(out->len - before);
+        if (raw != NULL && z != NULL) {
+            memcpy(raw, data, len);
+            memcpy(z, out->data + before, out->len - before);
+            cf_free(piece->raw);
+            cf_free(piece->z);
+            *piece = (compressed_piece){raw, z, len, out->len - before};
+        } else {
+            cf_free(raw);
+            cf_free(z);
+        }
+    }
+    return st;
+}
+
+/* Appends the end of a zlib stream: an empty final block and the Adler-32 of all data. */
+static cf_status zlib_finish(cf_buf *out, const unsigned char *data, size_t len)
+{
+    cf_status st = raw_deflate(out, NULL, 0, true);
+    if (st != CF_OK)
+        return st;
+    uLong adler = adler32_z(adler32(0L, Z_NULL, 0), data, len);
+    unsigned char tail[4] = {(unsigned char)(adler >> 24), (unsigned char)(adler >> 16),
+                             (unsigned char)(adler >> 8), (unsigned char)adler};
+    return cf_buf_append(out, tail, 4);
+}
+
+/* The zlib stream of a font file laid out as cf_font_subset_ordered says: the part before the
+ * glyph records, the records of the base characters (taken compressed from cache when the same
+ * bytes were compressed for an earlier document), and the rest are compressed separately and
+ * joined. The bytes depend only on the font file and its layout, never on the cache. */
+static cf_status deflate_font(renderer *r, int style, const unsigned char *data, size_t len,
+                              const cf_subset_layout *layout, cf_buf *out)
+{
+    size_t a = layout->glyf_offset, n = layout->base_len;
+    if (a > len || n > len - a)
+        return CF_ERR_INTERNAL;
+    cf_glyph_cache *cache = r->options != NULL ? r->options->glyph_cache : NULL;
+    cf_status st = cf_buf_append(out, zlib_header, 2);
+    if (st == CF_OK)
+        st = raw_deflate(out, data, a, false);
+    if (st == CF_OK && n > 0)
+        st = deflate_piece(out, data + a, n, cache ? &cache->glyphs[style] : NULL, 15, 8,
+                           Z_DEFAULT_STRATEGY);
+    if (st == CF_OK)
+        st = raw_deflate(out, data + a + n, len - a - n, false);
+    if (st == CF_OK)
+        st = zlib_finish(out, data, len);
+    return st;
+}
+
+/* Puts already deflated data into the stream object dict, marked FlateDecode. */
+static cf_status put_compressed(renderer *r, HPDF_Dict dict, const void *z, size_t z_len,
+                                const char *what)
+{
+    if (dict == NULL || dict->stream == NULL || dict->write_fn != NULL || z_len > 0x7FFFFFFF) {
+        cf_diag_error(r->diag, NULL, 0, "the PDF writer cannot replace %s", what);
+        return CF_ERR_INTERNAL;
+    }
+    HPDF_MemStream_FreeData(dict->stream);
+    if (HPDF_Stream_Write(dict->stream, z, (HPDF_UINT)z_len) != HPDF_OK)
+        return fail(r, what);
+    dict->filter = HPDF_STREAM_FILTER_NONE;
+    dict->write_fn = write_flate_filter;
+    return CF_OK;
+}
+
+/* Deflates the contents libharu put in the stream object dict, in place. */
+static cf_status deflate_in_place(renderer *r, HPDF_Dict dict, const char *what)
+{
+    if (dict == NULL || dict->stream == NULL) {
+        cf_diag_error(r->diag, NULL, 0, "the PDF writer found no %s", what);
+        return CF_ERR_INTERNAL;
+    }
+    HPDF_UINT32 size = HPDF_Stream_Size(dict->stream);
+    unsigned char *raw = cf_malloc(size > 0 ? size : 1);
+    if (raw == NULL)
+        return CF_ERR_NOMEM;
+    HPDF_UINT got = size;
+    if (HPDF_Stream_Seek(dict->stream, 0, HPDF_SEEK_SET) != HPDF_OK ||
+        (size > 0 && HPDF_Stream_Read(dict->stream, raw, &got) != HPDF_OK) || got != size) {
+        cf_free(raw);
+        return fail(r, what);
+    }
+    cf_status st = put_deflated(r, dict, raw, size, what);
+    cf_free(raw);
+    return st;
 }
 
 /* Writes one bfrange line: codes first..last map to the same UTF-16 values. */
@@ -126,14 +380,103 @@ static cf_status fix_to_unicode(renderer *r, HPDF_Font font, HPDF_FontDef def,
     static const char *const keys[] = {"Type", "CMapName", "CIDSystemInfo", "WMode"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         HPDF_Dict_RemoveElement(cmap, keys[k]);
-    HPDF_MemStream_FreeData(cmap->stream);
-    HPDF_STATUS st = HPDF_Stream_Write(cmap->stream, (const HPDF_BYTE *)b.data, (HPDF_UINT)b.len);
+    cf_status st = put_deflated(r, cmap, b.data, b.len, "a font's ToUnicode map");
     cf_buf_cleanup(&b);
-    return st == HPDF_OK ? CF_OK : fail(r, "to write a font's ToUnicode map");
+    return st;
 }
 
-/* Hands one subset font (of the characters in set) to libharu, with a proper ToUnicode map. */
-static cf_status load_font(renderer *r, const unsigned char *data, size_t len, const char *tag,
+/* libharu's CIDToGIDMap for a UTF-8 font: 2 bytes (big-endian glyph id) for each CID, which is
+ * the BMP code point, for CIDs 0..U+FFFE. The subset maps exactly the characters of set that
+ * the font has (checked when it is made), so the map is built from set, and the 128 KB of
+ * mostly zeros compressed here, chunk by chunk, instead of reading back and deflating
+ * libharu's. */
+static cf_status put_cid_to_gid_map(renderer *r, int style, HPDF_Dict map, HPDF_FontDef def,
+                                    const cf_codepoints *set)
+{
+    if (map == NULL || map->stream == NULL || HPDF_Stream_Size(map->stream) != MAP_BYTES) {
+        cf_diag_error(r->diag, NULL, 0, "the PDF writer found an unexpected CIDToGIDMap");
+        return CF_ERR_INTERNAL;
+    }
+    unsigned char *bytes = cf_calloc(MAP_BYTES, 1);
+    if (bytes == NULL)
+        return CF_ERR_NOMEM;
+    for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(set, &cp) && cp < 0xFFFF;) {
+        HPDF_UINT16 gid = HPDF_TTFontDef_GetGlyphid(def, (HPDF_UINT16)cp);
+        bytes[cp * 2] = (unsigned char)(gid >> 8);
+        bytes[cp * 2 + 1] = (unsigned char)gid;
+    }
+    /* Mostly zeros: run-length matching only, in small chunks (little memory to set up). */
+    cf_glyph_cache *cache = r->options != NULL ? r->options->glyph_cache : NULL;
+    cf_buf z;
+    cf_buf_init(&z, (size_t)1 << 24);
+    cf_status st = cf_buf_append(&z, zlib_header, 2);
+    for (size_t c = 0; c < MAP_CHUNKS && st == CF_OK; c++) {
+        size_t at = c * MAP_CHUNK, n = MAP_BYTES - at < MAP_CHUNK ? MAP_BYTES - at : MAP_CHUNK;
+        st = deflate_piece(&z, bytes + at, n, cache ? &cache->map[style][c] : NULL, 12, 1, Z_RLE);
+    }
+    if (st == CF_OK)
+        st = zlib_finish(&z, bytes, MAP_BYTES);
+    if (st == CF_OK)
+        st = put_compressed(r, map, z.data, z.len, "a font's CIDToGIDMap");
+    cf_buf_cleanup(&z);
+    cf_free(bytes);
+    return st;
+}
+
+/* libharu makes a font's descriptor at save time (its before-write function), copying the
+ * font file once more (its own subsetting, pointless on a subset) and deflating it at zlib's
+ * default level. It is made here instead, with the same entries; *out is the empty FontFile2
+ * stream object for the caller to fill. */
+static cf_status describe_font(renderer *r, HPDF_Font font, HPDF_FontDef def, size_t len,
+                               HPDF_Dict *out)
+{
+    *out = NULL;
+    HPDF_Doc pdf = r->pdf;
+    HPDF_FontAttr attr = font->attr;
+    HPDF_TTFontDefAttr def_attr = def->attr;
+    if (font->before_write_fn == NULL || attr == NULL || attr->map_stream == NULL ||
+        attr->descendant_font == NULL || def->descriptor != NULL)
+        return fail(r, "to find a font's parts");
+    HPDF_Dict file = HPDF_DictStream_New(pdf->mmgr, attr->xref);
+    if (file == NULL)
+        return fail(r, "to describe a font");
+    HPDF_Dict desc = HPDF_Dict_New(pdf->mmgr);
+    if (desc == NULL || HPDF_Xref_Add(attr->xref, desc) != HPDF_OK) /* frees desc on failure */
+        return fail(r, "to describe a font");
+    HPDF_STATUS ret = HPDF_OK;
+    ret += HPDF_Dict_AddName(desc, "Type", "FontDescriptor");
+    ret += HPDF_Dict_AddName(desc, "FontName", def_attr->base_font);
+    ret += HPDF_Dict_AddNumber(desc, "Flags", (HPDF_INT32)def->flags);
+    ret += HPDF_Dict_Add(desc, "FontBBox", HPDF_Box_Array_New(pdf->mmgr, def->font_bbox));
+    ret += HPDF_Dict_AddNumber(desc, "ItalicAngle", def->italic_angle);
+    ret += HPDF_Dict_AddNumber(desc, "Ascent", def->ascent);
+    ret += HPDF_Dict_AddNumber(desc, "Descent", def->descent);
+    ret += HPDF_Dict_AddNumber(desc, "StemV", def->stemv);
+    ret += HPDF_Dict_AddNumber(desc, "XHeight", def->x_height);
+    ret += HPDF_Dict_Add(desc, "FontFile2", file);
+    ret += HPDF_Dict_AddNumber(file, "Length1", (HPDF_INT32)len);
+    ret += HPDF_Dict_AddNumber(file, "Length2", 0);
+    ret += HPDF_Dict_AddNumber(file, "Length3", 0);
+    if (ret != HPDF_OK)
+        return fail(r, "to describe a font");
+    def->descriptor = desc;
+    ret += HPDF_Dict_AddName(font, "BaseFont", def_attr->base_font);
+    ret += HPDF_Dict_AddName(attr->descendant_font, "BaseFont", def_attr->base_font);
+    ret += HPDF_Dict_Add(attr->descendant_font, "FontDescriptor", desc);
+    if (ret != HPDF_OK)
+        return fail(r, "to describe a font");
+    font->before_write_fn = NULL;
+    /* The font dictionary's filter would be copied onto its streams by that function; ours
+     * are deflated by us. */
+    font->filter = HPDF_STREAM_FILTER_NONE;
+    *out = file;
+    return CF_OK;
+}
+
+/* Hands one subset font (of the characters in set, laid out as layout says) to libharu, with
+ * a proper ToUnicode map. */
+static cf_status load_font(renderer *r, int style, const unsigned char *data, size_t len,
+                           const cf_subset_layout *layout, const char *tag,
                            const cf_codepoints *set, HPDF_Font *out)
 {
     HPDF_Doc pdf = r->pdf;
@@ -152,10 +495,27 @@ static cf_status load_font(renderer *r, const unsigned char *data, size_t len, c
     HPDF_TTFontDef_SetTagName(def, (char *)(uintptr_t)tag);
     if (HPDF_Doc_RegisterFontDef(pdf, def) != HPDF_OK) /* frees def on failure */
         return fail(r, "to register a font");
-    *out = HPDF_GetFont(pdf, def->base_font, "UTF-8");
-    if (*out == NULL)
+    HPDF_Font font = HPDF_GetFont(pdf, def->base_font, "UTF-8");
+    if (font == NULL)
         return fail(r, "to load a font");
-    return fix_to_unicode(r, *out, def, set);
+    *out = font;
+    /* The font file: the subset, compressed in parts (deflate_font). */
+    HPDF_FontAttr attr = font->attr;
+    HPDF_Dict file = NULL;
+    cf_status st = describe_font(r, font, def, len, &file);
+    if (st != CF_OK)
+        return st;
+    cf_buf z;
+    cf_buf_init(&z, (size_t)1 << 30);
+    st = deflate_font(r, style, data, len, layout, &z);
+    if (st == CF_OK)
+        st = put_compressed(r, file, z.data, z.len, "a font file");
+    cf_buf_cleanup(&z);
+    if (st == CF_OK)
+        st = put_cid_to_gid_map(r, style, attr->map_stream, def, set);
+    if (st == CF_OK)
+        st = fix_to_unicode(r, font, def, set);
+    return st;
 }
 
 void cf_display_list_codepoints(const cf_display_list *list,
@@ -179,10 +539,13 @@ static cf_status load_fonts(renderer *r, const cf_fontset *fonts,
             continue; /* style not used: nothing to embed */
         unsigned char *data = NULL;
         size_t len = 0;
-        cf_status st = cf_font_subset(fonts->faces[s], sets[s], &data, &len, r->diag);
+        cf_subset_layout layout;
+        const cf_codepoints *base = r->options != NULL ? r->options->base[s] : NULL;
+        cf_status st =
+            cf_font_subset_ordered(fonts->faces[s], sets[s], base, &data, &len, &layout, r->diag);
         if (st != CF_OK)
             return st;
-        st = load_font(r, data, len, tags[s], sets[s], &r->fonts[s]);
+        st = load_font(r, s, data, len, &layout, tags[s], sets[s], &r->fonts[s]);
         cf_free(data);
         if (st != CF_OK)
             return st;
@@ -306,7 +669,11 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
     }
     if (in_text)
         HPDF_Page_EndText(page);
-    return r->error.code != 0 ? fail(r, "while drawing a page") : CF_OK;
+    if (r->error.code != 0)
+        return fail(r, "while drawing a page");
+    /* The page is complete: its contents are deflated now rather than by libharu. */
+    HPDF_PageAttr attr = page->attr;
+    return deflate_in_place(r, attr != NULL ? attr->contents : NULL, "a page's contents");
 }
 
 static void set_info(renderer *r, const cf_doc_info *info)
@@ -388,6 +755,14 @@ cf_status cf_pdf_writer_new(const cf_fontset *fonts,
                             const cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
                             const cf_doc_info *info, cf_pdf_writer **out, cf_diag *diag)
 {
+    return cf_pdf_writer_new_with(fonts, sets, info, NULL, out, diag);
+}
+
+cf_status cf_pdf_writer_new_with(const cf_fontset *fonts,
+                                 const cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
+                                 const cf_doc_info *info, const cf_render_options *options,
+                                 cf_pdf_writer **out, cf_diag *diag)
+{
     *out = NULL;
     if (fonts == NULL)
         return CF_ERR_INTERNAL;
@@ -396,6 +771,7 @@ cf_status cf_pdf_writer_new(const cf_fontset *fonts,
         return CF_ERR_NOMEM;
     w->fonts = fonts;
     w->r.diag = diag;
+    w->r.options = options;
     /* The error record lives in the writer, whose address does not change. */
     /* libharu keeps its own allocator: routed through cf_malloc, the allocation-failure sweep
      * showed that libharu 2.3.0 crashes on a failed allocation while saving (HPDF_Name_New),
@@ -467,8 +843,9 @@ cf_status cf_pdf_writer_finish(cf_pdf_writer *w, unsigned char **pdf, size_t *le
     return st;
 }
 
-cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, bool duplex,
-                                 unsigned char **pdf, size_t *len, cf_diag *diag)
+static cf_status render_lists(const cf_display_list *const *lists, size_t n, bool duplex,
+                              const cf_render_options *options, unsigned char **pdf, size_t *len,
+                              cf_diag *diag)
 {
     *pdf = NULL;
     *len = 0;
@@ -480,8 +857,8 @@ cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, 
         cf_display_list_codepoints(lists[d], sets);
     cf_pdf_writer *w = NULL;
     if (st == CF_OK)
-        st = cf_pdf_writer_new(lists[0]->fonts, (const cf_codepoints *const *)sets,
-                               &lists[0]->info, &w, diag);
+        st = cf_pdf_writer_new_with(lists[0]->fonts, (const cf_codepoints *const *)sets,
+                                    &lists[0]->info, options, &w, diag);
     for (size_t d = 0; d < n && st == CF_OK; d++)
         st = cf_pdf_writer_add(w, lists[d], duplex);
     if (st == CF_OK)
@@ -493,9 +870,21 @@ cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, 
     return st;
 }
 
+cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, bool duplex,
+                                 unsigned char **pdf, size_t *len, cf_diag *diag)
+{
+    return render_lists(lists, n, duplex, NULL, pdf, len, diag);
+}
+
 cf_status cf_render_pdf(const cf_display_list *list, unsigned char **pdf, size_t *len,
                         cf_diag *diag)
 {
+    return cf_render_pdf_with(list, NULL, pdf, len, diag);
+}
+
+cf_status cf_render_pdf_with(const cf_display_list *list, const cf_render_options *options,
+                             unsigned char **pdf, size_t *len, cf_diag *diag)
+{
     const cf_display_list *one[1] = {list};
-    return cf_render_pdf_combined(one, 1, false, pdf, len, diag);
+    return render_lists(one, 1, false, options, pdf, len, diag);
 }

@@ -14,6 +14,25 @@
 cf_status cf_render_pdf(const cf_display_list *list, unsigned char **pdf, size_t *len,
                         cf_diag *diag);
 
+/* Compressed glyph records kept from one document to the next: documents of one form share
+ * most glyphs, and compressing them is most of the cost of a PDF. Not thread-safe: one cache
+ * per thread. A cache changes the speed, never the bytes written. */
+typedef struct cf_glyph_cache cf_glyph_cache;
+cf_glyph_cache *cf_glyph_cache_new(void);
+void cf_glyph_cache_free(cf_glyph_cache *cache);
+
+typedef struct cf_render_options {
+    /* Per style, the characters most documents of a run draw (cf_document_font_base), whose
+     * glyphs go first in the embedded subset and are compressed apart; NULL: none. The
+     * same list and base give the same bytes. */
+    const cf_codepoints *base[CF_FONT_STYLE_COUNT];
+    cf_glyph_cache *glyph_cache; /* may be NULL */
+} cf_render_options;
+
+/* cf_render_pdf with options (may be NULL). */
+cf_status cf_render_pdf_with(const cf_display_list *list, const cf_render_options *options,
+                             unsigned char **pdf, size_t *len, cf_diag *diag);
+
 /* Renders several documents into one PDF, in order, with the document info of the first. With
  * duplex, each document starts on an odd page (a blank page is inserted when needed). */
 cf_status cf_render_pdf_combined(const cf_display_list *const *lists, size_t n, bool duplex,
@@ -32,6 +51,11 @@ void cf_display_list_codepoints(const cf_display_list *list,
 cf_status cf_pdf_writer_new(const cf_fontset *fonts,
                             const cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
                             const cf_doc_info *info, cf_pdf_writer **out, cf_diag *diag);
+/* cf_pdf_writer_new with render options (may be NULL; kept by reference). */
+cf_status cf_pdf_writer_new_with(const cf_fontset *fonts,
+                                 const cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
+                                 const cf_doc_info *info, const cf_render_options *options,
+                                 cf_pdf_writer **out, cf_diag *diag);
 /* Paints all pages of list; with duplex, first pads to an odd page. Every character list draws
  * must be in the sets given to cf_pdf_writer_new (lay out the same inputs in both passes). */
 cf_status cf_pdf_writer_add(cf_pdf_writer *writer, const cf_display_list *list, bool duplex);

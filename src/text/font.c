@@ -172,7 +172,8 @@ cf_status cf_font_load(const char *path, cf_font **out, cf_diag *diag)
 
     font->bmp_glyph = cf_calloc(CF_BMP_SIZE, sizeof *font->bmp_glyph);
     font->advance = cf_calloc(font->glyph_count, sizeof *font->advance);
-    if (!font->bmp_glyph || !font->advance) {
+    font->outline_hash = cf_calloc(font->glyph_count, sizeof *font->outline_hash);
+    if (!font->bmp_glyph || !font->advance || !font->outline_hash) {
         cf_diag_error(diag, path, 0, "out of memory loading the font");
         st = CF_ERR_NOMEM;
         goto cleanup;
@@ -225,6 +226,7 @@ void cf_font_free(cf_font *font)
     hb_blob_destroy(font->blob);
     cf_free(font->bmp_glyph);
     cf_free(font->advance);
+    cf_free((void *)(uintptr_t)font->outline_hash);
     cf_free(font->path);
     cf_free(font);
 }
@@ -388,8 +390,7 @@ static region_fonts fontsets[] = {
 
 /* Finds file_name in the font directories, in order: $CONSENTFORM_FONTS, the installed data
  * directory, the source tree. On success path holds the first existing file. */
-static cf_status find_font_file(const char *file_name, char *path, size_t path_size,
-                                cf_diag *diag)
+static cf_status find_font_file(const char *file_name, char *path, size_t path_size, cf_diag *diag)
 {
     const char *env = getenv("CONSENTFORM_FONTS");
     const char *candidates[3] = {env && env[0] != '\0' ? env : NULL, CF_DATADIR "/fonts",
@@ -418,8 +419,8 @@ static cf_status find_font_file(const char *file_name, char *path, size_t path_s
         struct stat sb;
         if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
             return CF_OK;
-        w = snprintf(tried + tried_len, sizeof tried - tried_len, "%s%s%s",
-                     i ? ", " : "", path, dirs[i] == candidates[0] ? " ($CONSENTFORM_FONTS)" : "");
+        w = snprintf(tried + tried_len, sizeof tried - tried_len, "%s%s%s", i ? ", " : "", path,
+                     dirs[i] == candidates[0] ? " ($CONSENTFORM_FONTS)" : "");
         if (w > 0 && (size_t)w < sizeof tried - tried_len)
             tried_len += (size_t)w;
     }

@@ -13,11 +13,7 @@
 
 typedef struct cf_font cf_font;
 
-typedef enum cf_font_style {
-    CF_FONT_REGULAR,
-    CF_FONT_BOLD,
-    CF_FONT_STYLE_COUNT
-} cf_font_style;
+typedef enum cf_font_style { CF_FONT_REGULAR, CF_FONT_BOLD, CF_FONT_STYLE_COUNT } cf_font_style;
 
 /* The faces used for one region ("HK" or "TW"). */
 typedef struct cf_fontset {
@@ -74,5 +70,21 @@ bool cf_codepoints_next(const cf_codepoints *set, uint32_t *cp);
  * check is CF_ERR_INTERNAL. Thread-safe. */
 cf_status cf_font_subset(const cf_font *font, const cf_codepoints *set, unsigned char **data,
                          size_t *len, cf_diag *diag);
+
+/* Where the glyph records of an ordered subset lie: the glyf table is the end of the file, from
+ * glyf_offset; its first base_len bytes are the records of .notdef and of the characters of
+ * base, and are the same bytes for every set that holds base (so a caller can compress them
+ * once for many documents). base_len = 0 (and glyf_offset = the length) when the subset could
+ * not be ordered so. */
+typedef struct cf_subset_layout {
+    size_t glyf_offset;
+    size_t base_len;
+} cf_subset_layout;
+
+/* cf_font_subset with the glyphs of base (may be NULL) first, glyf last, long loca offsets,
+ * one full metric per glyph and a post table without glyph names; same checks. */
+cf_status cf_font_subset_ordered(const cf_font *font, const cf_codepoints *set,
+                                 const cf_codepoints *base, unsigned char **data, size_t *len,
+                                 cf_subset_layout *layout, cf_diag *diag);
 
 #endif

@@ -167,9 +167,10 @@ static cf_status build_cmap(const mapping *map, size_t n, unsigned char **out, s
             size_t left_cost = left_first == g ? 0
                                                : (size_t)map[atom_start[g + 1] - 1].cp -
                                                      map[atom_start[left_first]].cp + 1;
-            size_t right_cost = right_last == g + 1 ? 0
-                                                    : (size_t)map[atom_start[right_last + 1] - 1].cp -
-                                                          map[atom_start[g + 1]].cp + 1;
+            size_t right_cost = right_last == g + 1
+                                    ? 0
+                                    : (size_t)map[atom_start[right_last + 1] - 1].cp -
+                                          map[atom_start[g + 1]].cp + 1;
             size_t merged_cost =
                 (size_t)map[atom_start[right_last + 1] - 1].cp - map[atom_start[left_first]].cp + 1;
             size_t entries = array_entries - left_cost - right_cost + merged_cost;
@@ -292,37 +293,16 @@ typedef struct sfnt_table {
 
 #define SFNT_MAX_TABLES 64
 
-/* Rebuilds the font src with table tag replaced by (data, len): a new table directory (sorted
- * by tag, with binary-search fields), 4-byte aligned zero-padded tables, every table checksum
- * and head.checkSumAdjustment recomputed. *out is freed by the caller with cf_free. */
-static cf_status sfnt_replace_table(const unsigned char *src, size_t src_len, uint32_t tag,
-                                    const unsigned char *data, size_t len, unsigned char **out,
-                                    size_t *out_len)
+/* Writes an sfnt of the tables[0..n) (sfnt version taken from src): a table directory sorted
+ * by tag, with binary-search fields, 4-byte aligned zero-padded tables, every table checksum
+ * and head.checkSumAdjustment computed. Table data follow in tag order, except that the table
+ * last_tag (when not 0) is written last; its offset goes to *last_offset. */
+static cf_status sfnt_write(sfnt_table *tables, size_t n, const unsigned char *src,
+                            uint32_t last_tag, unsigned char **out, size_t *out_len,
+                            size_t *last_offset)
 {
-    sfnt_table tables[SFNT_MAX_TABLES];
-    size_t n = 0;
     *out = NULL;
     *out_len = 0;
-    if (src_len < 12)
-        return CF_ERR_INTERNAL;
-    size_t num_tables = get16(src + 4);
-    if (num_tables == 0 || num_tables >= SFNT_MAX_TABLES || 12 + 16 * num_tables > src_len)
-        return CF_ERR_INTERNAL;
-    bool replaced = false;
-    for (size_t i = 0; i < num_tables; i++) {
-        const unsigned char *rec = src + 12 + 16 * i;
-        uint32_t t = get32(rec), offset = get32(rec + 8), length = get32(rec + 12);
-        if (offset > src_len || length > src_len - offset)
-            return CF_ERR_INTERNAL;
-        if (t == tag) {
-            tables[n++] = (sfnt_table){tag, data, len};
-            replaced = true;
-        } else {
-            tables[n++] = (sfnt_table){t, src + offset, length};
-        }
-    }
-    if (!replaced)
-        tables[n++] = (sfnt_table){tag, data, len};
     /* Directory entries sorted by tag (insertion sort; a font has a dozen tables). */
     for (size_t i = 1; i < n; i++) {
         sfnt_table t = tables[i];
@@ -358,7 +338,19 @@ static cf_status sfnt_replace_table(const unsigned char *src, size_t src_len, ui
     size_t offset = 12 + 16 * n;
     size_t head_offset = 0;
     bool have_head = false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k <= n; k++) {
+        /* k = n: the table written last. */
+        size_t i = k;
+        if (k == n) {
+            for (i = 0; i < n && (last_tag == 0 || tables[i].tag != last_tag); i++)
+                continue;
+            if (i == n)
+                break;
+            if (last_offset)
+                *last_offset = offset;
+        } else if (last_tag != 0 && tables[k].tag == last_tag) {
+            continue;
+        }
         unsigned char *rec = font + 12 + 16 * i;
         memcpy(font + offset, tables[i].data, tables[i].len);
         if (tables[i].tag == HB_TAG('h', 'e', 'a', 'd')) {
@@ -384,6 +376,40 @@ static cf_status sfnt_replace_table(const unsigned char *src, size_t src_len, ui
     *out = font;
     *out_len = total;
     return CF_OK;
+}
+
+/* Rebuilds the font src with table tag replaced by (data, len): a new table directory (sorted
+ * by tag, with binary-search fields), 4-byte aligned zero-padded tables, every table checksum
+ * and head.checkSumAdjustment recomputed. *out is freed by the caller with cf_free. */
+static cf_status sfnt_replace_table(const unsigned char *src, size_t src_len, uint32_t tag,
+                                    const unsigned char *data, size_t len, unsigned char **out,
+                                    size_t *out_len)
+{
+    sfnt_table tables[SFNT_MAX_TABLES];
+    size_t n = 0;
+    *out = NULL;
+    *out_len = 0;
+    if (src_len < 12)
+        return CF_ERR_INTERNAL;
+    size_t num_tables = get16(src + 4);
+    if (num_tables == 0 || num_tables >= SFNT_MAX_TABLES || 12 + 16 * num_tables > src_len)
+        return CF_ERR_INTERNAL;
+    bool replaced = false;
+    for (size_t i = 0; i < num_tables; i++) {
+        const unsigned char *rec = src + 12 + 16 * i;
+        uint32_t t = get32(rec), offset = get32(rec + 8), length = get32(rec + 12);
+        if (offset > src_len || length > src_len - offset)
+            return CF_ERR_INTERNAL;
+        if (t == tag) {
+            tables[n++] = (sfnt_table){tag, data, len};
+            replaced = true;
+        } else {
+            tables[n++] = (sfnt_table){t, src + offset, length};
+        }
+    }
+    if (!replaced)
+        tables[n++] = (sfnt_table){tag, data, len};
+    return sfnt_write(tables, n, src, 0, out, out_len, NULL);
 }
 
 /* ---- checking the result ---- */
@@ -422,8 +448,8 @@ static void draw_line_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *st
     hash_command(data, 'L', c, 2);
 }
 
-static void draw_quadratic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state,
-                              float cx, float cy, float x, float y, void *user)
+static void draw_quadratic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float cx,
+                              float cy, float x, float y, void *user)
 {
     (void)funcs, (void)state, (void)user;
     float c[4] = {cx, cy, x, y};
@@ -438,8 +464,7 @@ static void draw_cubic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *s
     hash_command(data, 'C', c, 6);
 }
 
-static void draw_close_path(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state,
-                            void *user)
+static void draw_close_path(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, void *user)
 {
     (void)funcs, (void)state, (void)user;
     hash_command(data, 'Z', NULL, 0);
@@ -450,6 +475,17 @@ static uint64_t glyph_outline_hash(hb_font_t *font, hb_draw_funcs_t *funcs, unsi
     outline_hash oh = {0xCBF29CE484222325ull};
     hb_font_get_glyph_shape(font, glyph, funcs, &oh);
     return oh.h;
+}
+
+/* The full font's outline hash of glyph, computed once per font and glyph. */
+static uint64_t full_outline_hash(const cf_font *font, hb_draw_funcs_t *funcs, unsigned glyph)
+{
+    uint64_t h = atomic_load_explicit(&font->outline_hash[glyph], memory_order_relaxed);
+    if (h == 0) {
+        h = glyph_outline_hash(font->hb, funcs, glyph);
+        atomic_store_explicit(&font->outline_hash[glyph], h, memory_order_relaxed);
+    }
+    return h;
 }
 
 static hb_draw_funcs_t *outline_hash_funcs(void)
@@ -464,19 +500,102 @@ static hb_draw_funcs_t *outline_hash_funcs(void)
     return funcs;
 }
 
+/* A face's glyph records, read through its 'head', 'loca' and 'glyf' tables. */
+typedef struct glyf_view {
+    hb_blob_t *loca, *glyf;
+    const unsigned char *l, *g;
+    unsigned l_len, g_len;
+    bool long_offsets;
+} glyf_view;
+
+static void glyf_view_open(hb_face_t *face, glyf_view *v)
+{
+    memset(v, 0, sizeof *v);
+    hb_blob_t *head = hb_face_reference_table(face, HB_TAG('h', 'e', 'a', 'd'));
+    unsigned head_len = 0;
+    const unsigned char *h = (const unsigned char *)hb_blob_get_data(head, &head_len);
+    if (h != NULL && head_len >= 54) {
+        v->long_offsets = get16(h + 50) != 0;
+        v->loca = hb_face_reference_table(face, HB_TAG('l', 'o', 'c', 'a'));
+        v->glyf = hb_face_reference_table(face, HB_TAG('g', 'l', 'y', 'f'));
+        v->l = (const unsigned char *)hb_blob_get_data(v->loca, &v->l_len);
+        v->g = (const unsigned char *)hb_blob_get_data(v->glyf, &v->g_len);
+    }
+    hb_blob_destroy(head);
+}
+
+static void glyf_view_close(glyf_view *v)
+{
+    hb_blob_destroy(v->loca);
+    hb_blob_destroy(v->glyf);
+}
+
+/* The bytes of glyph's record; false when the tables do not give them. */
+static bool glyph_record(const glyf_view *v, unsigned glyph, const unsigned char **p, size_t *len)
+{
+    if (v->l == NULL || v->g == NULL)
+        return false;
+    size_t start, end;
+    if (v->long_offsets) {
+        if (((size_t)glyph + 2) * 4 > v->l_len)
+            return false;
+        start = get32(v->l + (size_t)glyph * 4);
+        end = get32(v->l + (size_t)glyph * 4 + 4);
+    } else {
+        if (((size_t)glyph + 2) * 2 > v->l_len)
+            return false;
+        start = (size_t)get16(v->l + (size_t)glyph * 2) * 2;
+        end = (size_t)get16(v->l + (size_t)glyph * 2 + 2) * 2;
+    }
+    if (start > end || end > v->g_len)
+        return false;
+    *p = v->g + start;
+    *len = end - start;
+    return true;
+}
+
+/* True when the two glyphs are provably drawn alike without drawing them: byte-identical
+ * records of a simple glyph (or both empty), which hold the whole outline (the fonts have no
+ * variations). A composite glyph names other glyphs by id, which the subset renumbers. */
+static bool same_simple_glyph(const glyf_view *a, unsigned ga, const glyf_view *b, unsigned gb)
+{
+    const unsigned char *pa, *pb;
+    size_t la, lb;
+    if (!glyph_record(a, ga, &pa, &la) || !glyph_record(b, gb, &pb, &lb))
+        return false;
+    /* Records may carry up to 3 bytes of alignment padding after the glyph. */
+    if (la == 0 || lb == 0)
+        return la == lb;
+    if (la < 10 || lb < 10 || (int16_t)get16(pa) < 0 || la > lb + 3 || lb > la + 3)
+        return false;
+    size_t n = la < lb ? la : lb;
+    if (memcmp(pa, pb, n) != 0)
+        return false;
+    for (size_t i = n; i < la; i++)
+        if (pa[i] != 0)
+            return false;
+    for (size_t i = n; i < lb; i++)
+        if (pb[i] != 0)
+            return false;
+    return true;
+}
+
 /* Opens the subset (data, len) with HarfBuzz and checks it against the full font for every
  * code point of set. */
 static cf_status verify_subset(const cf_font *font, const hb_set_t *set, const unsigned char *data,
                                size_t len, cf_diag *diag)
 {
     cf_status st = CF_OK;
-    hb_blob_t *blob = hb_blob_create((const char *)data, (unsigned)len, HB_MEMORY_MODE_READONLY,
-                                     NULL, NULL);
+    hb_blob_t *blob =
+        hb_blob_create((const char *)data, (unsigned)len, HB_MEMORY_MODE_READONLY, NULL, NULL);
     hb_face_t *face = hb_face_create(blob, 0);
     hb_font_t *sub = hb_font_create(face);
     hb_draw_funcs_t *funcs = outline_hash_funcs();
     hb_set_t *mapped = hb_set_create();
     hb_font_set_scale(sub, (int)font->upem, (int)font->upem);
+    glyf_view sub_glyf, full_glyf;
+    glyf_view_open(face, &sub_glyf);
+    glyf_view_open(font->face, &full_glyf);
 
     hb_blob_t *glyf = hb_face_reference_table(face, HB_TAG('g', 'l', 'y', 'f'));
     bool has_glyf = hb_blob_get_length(glyf) > 0;
@@ -505,8 +624,8 @@ static cf_status verify_subset(const cf_font *font, const hb_set_t *set, const u
         expected++;
         /* Equal outlines imply equal extents; the outline is the stronger check. */
         if (!found || hb_font_get_glyph_h_advance(sub, glyph) != font->advance[full_glyph] ||
-            glyph_outline_hash(sub, funcs, glyph) !=
-                glyph_outline_hash(font->hb, funcs, full_glyph)) {
+            (!same_simple_glyph(&sub_glyf, glyph, &full_glyf, full_glyph) &&
+             glyph_outline_hash(sub, funcs, glyph) != full_outline_hash(font, funcs, full_glyph))) {
             cf_diag_error(diag, font->path, 0,
                           "the font subset does not draw U+%04X as the font does; refusing to "
                           "embed it",
@@ -536,11 +655,227 @@ static cf_status verify_subset(const cf_font *font, const hb_set_t *set, const u
     }
 
 cleanup:
+    glyf_view_close(&sub_glyf);
+    glyf_view_close(&full_glyf);
     hb_set_destroy(mapped);
     hb_draw_funcs_destroy(funcs);
     hb_font_destroy(sub);
     hb_face_destroy(face);
     hb_blob_destroy(blob);
+    return st;
+}
+
+/* ---- glyphs of a base set first ---- */
+
+/* Tables the reordering understands: it rewrites the ones that hold glyph ids (cmap, loca,
+ * glyf, hmtx, post names) and copies the rest, which hold none. */
+static bool reorder_keeps(uint32_t tag)
+{
+    static const uint32_t kept[] = {
+        HB_TAG('h', 'e', 'a', 'd'), HB_TAG('h', 'h', 'e', 'a'), HB_TAG('m', 'a', 'x', 'p'),
+        HB_TAG('n', 'a', 'm', 'e'), HB_TAG('O', 'S', '/', '2'), HB_TAG('g', 'a', 's', 'p'),
+        HB_TAG('c', 'v', 't', ' '), HB_TAG('f', 'p', 'g', 'm'), HB_TAG('p', 'r', 'e', 'p'),
+    };
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        if (kept[i] == tag)
+            return true;
+    return false;
+}
+
+typedef struct glyph_span {
+    size_t start, len;
+} glyph_span;
+
+/* Rewrites the subset src (glyph ids old) so that its glyph records come in this order:
+ * .notdef, the glyphs of the characters of base in code point order, then the rest in code
+ * point order; the glyf table is written last in the file, each record padded to 4 bytes, with
+ * long loca offsets, one full horizontal metric per glyph, a post table without glyph names
+ * (format 3) and a compact cmap. map[0..n) is the subset's cmap (code point -> old glyph id),
+ * and is rewritten to the new ids. Then the glyf table's first *base_len bytes depend only on
+ * base, never on the other characters. CF_ERR_LIMIT when the subset cannot be reordered (a
+ * composite glyph, an unknown table): the caller keeps the plain subset. */
+static cf_status reorder_subset(const unsigned char *src, size_t src_len, mapping *map, size_t n,
+                                const hb_set_t *base, unsigned char **out, size_t *out_len,
+                                size_t *glyf_offset, size_t *base_len)
+{
+    cf_status st = CF_OK;
+    sfnt_table tables[SFNT_MAX_TABLES];
+    size_t n_tables = 0;
+    const unsigned char *head = NULL, *hhea = NULL, *maxp = NULL, *post = NULL, *loca = NULL,
+                        *glyf = NULL, *hmtx = NULL;
+    size_t head_len = 0, hhea_len = 0, maxp_len = 0, post_len = 0, loca_len = 0, glyf_len = 0,
+           hmtx_len = 0;
+    uint16_t *new_of_old = NULL;
+    uint16_t *old_of_new = NULL;
+    glyph_span *spans = NULL;
+    unsigned char *new_head = NULL, *new_hhea = NULL, *new_hmtx = NULL, *new_loca = NULL,
+                  *new_glyf = NULL, *cmap = NULL, *font = NULL;
+    unsigned char new_post[32];
+    *out = NULL;
+    *out_len = 0;
+
+    if (src_len < 12)
+        return CF_ERR_LIMIT;
+    size_t num = get16(src + 4);
+    if (num == 0 || num >= SFNT_MAX_TABLES - 1 || 12 + 16 * num > src_len)
+        return CF_ERR_LIMIT;
+    for (size_t i = 0; i < num; i++) {
+        const unsigned char *rec = src + 12 + 16 * i;
+        uint32_t tag = get32(rec), offset = get32(rec + 8), length = get32(rec + 12);
+        if (offset > src_len || length > src_len - offset)
+            return CF_ERR_LIMIT;
+        const unsigned char *d = src + offset;
+        switch (tag) {
+        case HB_TAG('h', 'e', 'a', 'd'):
+            head = d, head_len = length;
+            break;
+        case HB_TAG('h', 'h', 'e', 'a'):
+            hhea = d, hhea_len = length;
+            break;
+        case HB_TAG('m', 'a', 'x', 'p'):
+            maxp = d, maxp_len = length;
+            break;
+        case HB_TAG('p', 'o', 's', 't'):
+            post = d, post_len = length;
+            break;
+        case HB_TAG('l', 'o', 'c', 'a'):
+            loca = d, loca_len = length;
+            break;
+        case HB_TAG('g', 'l', 'y', 'f'):
+            glyf = d, glyf_len = length;
+            break;
+        case HB_TAG('h', 'm', 't', 'x'):
+            hmtx = d, hmtx_len = length;
+            break;
+        case HB_TAG('c', 'm', 'a', 'p'):
+            break;
+        default:
+            if (!reorder_keeps(tag))
+                return CF_ERR_LIMIT;
+            tables[n_tables++] = (sfnt_table){tag, d, length};
+        }
+    }
+    if (!head || head_len < 54 || !hhea || hhea_len < 36 || !maxp || maxp_len < 6 || !loca ||
+        !glyf || !hmtx || (post && post_len < 32))
+        return CF_ERR_LIMIT;
+    size_t glyphs = get16(maxp + 4);
+    bool long_loca = get16(head + 50) != 0;
+    size_t n_hmetrics = get16(hhea + 34);
+    if (glyphs == 0 || n_hmetrics == 0 || n_hmetrics > glyphs ||
+        loca_len < (glyphs + 1) * (long_loca ? 4 : 2) ||
+        hmtx_len < n_hmetrics * 4 + (glyphs - n_hmetrics) * 2)
+        return CF_ERR_LIMIT;
+
+    new_of_old = cf_malloc(glyphs * sizeof *new_of_old);
+    old_of_new = cf_malloc(glyphs * sizeof *old_of_new);
+    spans = cf_malloc(glyphs * sizeof *spans);
+    if (!new_of_old || !old_of_new || !spans) {
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (size_t g = 0; g < glyphs; g++) {
+        size_t a = long_loca ? get32(loca + g * 4) : (size_t)get16(loca + g * 2) * 2;
+        size_t b = long_loca ? get32(loca + g * 4 + 4) : (size_t)get16(loca + g * 2 + 2) * 2;
+        if (a > b || b > glyf_len || (b > a && (b - a < 10 || (int16_t)get16(glyf + a) < 0))) {
+            st = CF_ERR_LIMIT; /* damaged, or a composite glyph (it names others by id) */
+            goto cleanup;
+        }
+        spans[g] = (glyph_span){a, b - a};
+        new_of_old[g] = UINT16_MAX;
+    }
+
+    /* The new order. */
+    size_t placed = 0;
+    new_of_old[0] = 0;
+    old_of_new[placed++] = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            bool in_base = base != NULL && hb_set_has(base, map[i].cp);
+            if (in_base != (pass == 0) || map[i].glyph >= glyphs)
+                continue;
+            if (new_of_old[map[i].glyph] == UINT16_MAX) {
+                new_of_old[map[i].glyph] = (uint16_t)placed;
+                old_of_new[placed++] = map[i].glyph;
+            }
+        }
+        if (pass == 0) {
+            *base_len = 0;
+            for (size_t g = 0; g < placed; g++)
+                *base_len += pad4(spans[old_of_new[g]].len);
+        }
+    }
+    for (size_t g = 0; g < glyphs; g++)
+        if (new_of_old[g] == UINT16_MAX) {
+            new_of_old[g] = (uint16_t)placed;
+            old_of_new[placed++] = (uint16_t)g;
+        }
+    for (size_t i = 0; i < n; i++)
+        map[i].glyph = map[i].glyph < glyphs ? new_of_old[map[i].glyph] : 0;
+
+    /* glyf, loca, hmtx in the new order. */
+    size_t new_glyf_len = 0;
+    for (size_t g = 0; g < glyphs; g++)
+        new_glyf_len += pad4(spans[g].len);
+    new_glyf = cf_calloc(1, new_glyf_len ? new_glyf_len : 1);
+    new_loca = cf_malloc((glyphs + 1) * 4);
+    new_hmtx = cf_malloc(glyphs * 4);
+    new_head = cf_malloc(head_len);
+    new_hhea = cf_malloc(hhea_len);
+    if (!new_glyf || !new_loca || !new_hmtx || !new_head || !new_hhea) {
+        st = CF_ERR_NOMEM;
+        goto cleanup;
+    }
+    size_t at = 0;
+    for (size_t g = 0; g < glyphs; g++) {
+        size_t old = old_of_new[g];
+        put32(new_loca + g * 4, (uint32_t)at);
+        memcpy(new_glyf + at, glyf + spans[old].start, spans[old].len);
+        at += pad4(spans[old].len);
+        size_t adv_at = (old < n_hmetrics ? old : n_hmetrics - 1) * 4;
+        const unsigned char *lsb =
+            old < n_hmetrics ? hmtx + old * 4 + 2 : hmtx + n_hmetrics * 4 + (old - n_hmetrics) * 2;
+        memcpy(new_hmtx + g * 4, hmtx + adv_at, 2);
+        memcpy(new_hmtx + g * 4 + 2, lsb, 2);
+    }
+    put32(new_loca + glyphs * 4, (uint32_t)at);
+    memcpy(new_head, head, head_len);
+    put16(new_head + 50, 1);
+    memcpy(new_hhea, hhea, hhea_len);
+    put16(new_hhea + 34, (unsigned)glyphs);
+    memset(new_post, 0, sizeof new_post);
+    if (post)
+        memcpy(new_post, post, 16); /* italic angle, underline, fixed pitch */
+    put32(new_post, 0x00030000u);
+    size_t cmap_len = 0;
+    st = build_cmap(map, n, &cmap, &cmap_len);
+    if (st)
+        goto cleanup;
+
+    tables[n_tables++] = (sfnt_table){HB_TAG('c', 'm', 'a', 'p'), cmap, cmap_len};
+    tables[n_tables++] = (sfnt_table){HB_TAG('h', 'e', 'a', 'd'), new_head, head_len};
+    tables[n_tables++] = (sfnt_table){HB_TAG('h', 'h', 'e', 'a'), new_hhea, hhea_len};
+    tables[n_tables++] = (sfnt_table){HB_TAG('h', 'm', 't', 'x'), new_hmtx, glyphs * 4};
+    tables[n_tables++] = (sfnt_table){HB_TAG('l', 'o', 'c', 'a'), new_loca, (glyphs + 1) * 4};
+    tables[n_tables++] = (sfnt_table){HB_TAG('m', 'a', 'x', 'p'), maxp, maxp_len};
+    tables[n_tables++] = (sfnt_table){HB_TAG('p', 'o', 's', 't'), new_post, sizeof new_post};
+    tables[n_tables++] = (sfnt_table){HB_TAG('g', 'l', 'y', 'f'), new_glyf, new_glyf_len};
+    st = sfnt_write(tables, n_tables, src, HB_TAG('g', 'l', 'y', 'f'), &font, out_len, glyf_offset);
+    if (st == CF_OK) {
+        *out = font;
+        font = NULL;
+    }
+
+cleanup:
+    cf_free(font);
+    cf_free(cmap);
+    cf_free(new_glyf);
+    cf_free(new_loca);
+    cf_free(new_hmtx);
+    cf_free(new_head);
+    cf_free(new_hhea);
+    cf_free(spans);
+    cf_free(old_of_new);
+    cf_free(new_of_old);
     return st;
 }
 
@@ -577,14 +912,11 @@ static void configure_input(hb_subset_input_t *input, const cf_font *font, const
         hb_set_add(names, kept_names[i]);
 }
 
-cf_status cf_font_subset(const cf_font *font, const cf_codepoints *set, unsigned char **data,
-                         size_t *len, cf_diag *diag)
-{
-    return cf_font_subset_with(font, set, CF_SUBSET_CMAP_COMPACT, data, len, diag);
-}
-
-cf_status cf_font_subset_with(const cf_font *font, const cf_codepoints *set, cf_subset_cmap cmap_kind,
-                              unsigned char **data, size_t *len, cf_diag *diag)
+/* The subsetter: with ordered, the result is reordered (reorder_subset) around base when it
+ * can be, and *layout says where its glyph records lie. */
+static cf_status subset(const cf_font *font, const cf_codepoints *set, cf_subset_cmap cmap_kind,
+                        bool ordered, const cf_codepoints *base, unsigned char **data, size_t *len,
+                        cf_subset_layout *layout, cf_diag *diag)
 {
     cf_status st = CF_OK;
     hb_subset_input_t *input = NULL;
@@ -651,10 +983,31 @@ cf_status cf_font_subset_with(const cf_font *font, const cf_codepoints *set, cf_
         map[n_map++] = (mapping){(uint16_t)cp, (uint16_t)glyph};
     }
 
+    size_t glyf_offset = 0, base_len = 0;
+    st = CF_ERR_LIMIT;
+    if (ordered) {
+        /* On a copy of the map: a subset that cannot be reordered keeps its glyph ids. */
+        mapping *copy = cf_malloc((n_map ? n_map : 1) * sizeof *copy);
+        if (!copy) {
+            cf_diag_error(diag, font->path, 0, "out of memory making a font subset");
+            st = CF_ERR_NOMEM;
+            goto cleanup;
+        }
+        memcpy(copy, map, n_map * sizeof *copy);
+        st = reorder_subset(sub_data, sub_len, copy, n_map, base ? base->set : NULL, &result,
+                            &result_len, &glyf_offset, &base_len);
+        cf_free(copy);
+        if (st != CF_OK && st != CF_ERR_LIMIT) {
+            cf_diag_error(diag, font->path, 0, "%s while ordering the font subset's glyphs",
+                          cf_status_message(st));
+            goto cleanup;
+        }
+    }
     size_t cmap_len = 0;
-    st = cmap_kind == CF_SUBSET_CMAP_COMPACT ? build_cmap(map, n_map, &cmap, &cmap_len)
-                                              : CF_ERR_LIMIT;
-    if (st == CF_OK) {
+    if (st == CF_OK)
+        ; /* reordered, with its own compact cmap */
+    else if ((st = cmap_kind == CF_SUBSET_CMAP_COMPACT ? build_cmap(map, n_map, &cmap, &cmap_len)
+                                                       : CF_ERR_LIMIT) == CF_OK) {
         st = sfnt_replace_table(sub_data, sub_len, HB_TAG('c', 'm', 'a', 'p'), cmap, cmap_len,
                                 &result, &result_len);
     } else if (st == CF_ERR_LIMIT) {
@@ -678,6 +1031,10 @@ cf_status cf_font_subset_with(const cf_font *font, const cf_codepoints *set, cf_
     st = verify_subset(font, set->set, result, result_len, diag);
     if (st)
         goto cleanup;
+    if (layout) {
+        layout->glyf_offset = base_len > 0 ? glyf_offset : result_len;
+        layout->base_len = base_len;
+    }
     *data = result;
     *len = result_len;
     result = NULL;
@@ -691,4 +1048,24 @@ cleanup:
     hb_face_destroy(sub_face);
     hb_subset_input_destroy(input);
     return st;
+}
+
+cf_status cf_font_subset(const cf_font *font, const cf_codepoints *set, unsigned char **data,
+                         size_t *len, cf_diag *diag)
+{
+    return subset(font, set, CF_SUBSET_CMAP_COMPACT, false, NULL, data, len, NULL, diag);
+}
+
+cf_status cf_font_subset_with(const cf_font *font, const cf_codepoints *set,
+                              cf_subset_cmap cmap_kind, unsigned char **data, size_t *len,
+                              cf_diag *diag)
+{
+    return subset(font, set, cmap_kind, false, NULL, data, len, NULL, diag);
+}
+
+cf_status cf_font_subset_ordered(const cf_font *font, const cf_codepoints *set,
+                                 const cf_codepoints *base, unsigned char **data, size_t *len,
+                                 cf_subset_layout *layout, cf_diag *diag)
+{
+    return subset(font, set, CF_SUBSET_CMAP_COMPACT, true, base, data, len, layout, diag);
 }

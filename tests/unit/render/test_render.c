@@ -3,6 +3,7 @@
  * combined and duplex page counts, fonts embedded as subsets, what qpdf, pdffonts and pdftotext
  * make of the output), the form preflight, and the allocation-failure sweep through loading a
  * form and rendering one PDF. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,7 +399,8 @@ static void test_preflight_names_missing_characters(void **state)
         "<p>泰文\xe0\xb8\x81字</p>\n"
         "</section></body></form>\n";
     cf_form *form = NULL;
-    assert_int_equal(cf_form_load_memory(xml, sizeof xml - 1, "thai.xml", NULL, &form, NULL), CF_OK);
+    assert_int_equal(cf_form_load_memory(xml, sizeof xml - 1, "thai.xml", NULL, &form, NULL),
+                     CF_OK);
     cf_diag *diag = cf_diag_new();
     assert_int_equal(cf_document_preflight(form, fonts_hk(), diag), CF_ERR_DATA);
     assert_true(cf_diag_contains(diag, "thai.xml:6:"));
@@ -416,8 +419,8 @@ static void test_document_render(void **state)
     cf_record_set(r, "patient_name", "陳大文");
     cf_record_set(r, "hospital_no", "HN12345678(9)");
     assert_int_equal(cf_record_check(form, r, fonts, false, NULL), CF_OK);
-    cf_document_options o = {.paper = CF_PAPER_A4, .created = 1767225600, .sequence = 7,
-                             .document_id = "7K3QJ2M9XW4TB"};
+    cf_document_options o = {
+        .paper = CF_PAPER_A4, .created = 1767225600, .sequence = 7, .document_id = "7K3QJ2M9XW4TB"};
     cf_document doc;
     assert_int_equal(cf_document_render(form, r, fonts, &o, &doc, NULL), CF_OK);
     assert_string_equal(doc.document_id, "7K3QJ2M9XW4TB");
@@ -433,6 +436,67 @@ static void test_document_render(void **state)
     assert_null(doc.list);
     cf_document_cleanup(&doc);
     cf_record_free(r);
+    cf_form_free(form);
+}
+
+/* A batch run: base characters from the blank form, one glyph cache. The cache changes nothing
+ * in the bytes (second document from a warm cache = from no cache), and the PDF is sound. */
+static void test_document_font_base_and_cache(void **state)
+{
+    (void)state;
+    cf_form *form = load("tests/data/form/sample-leaflet.xml");
+    const cf_fontset *fonts = fonts_hk();
+    cf_codepoints *base[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
+    assert_int_equal(cf_document_font_base(form, fonts, CF_PAPER_A4, base, NULL), CF_OK);
+    assert_true(cf_codepoints_size(base[CF_FONT_REGULAR]) > 10);
+    /* Letters and digits vary from document to document: never in the base. */
+    for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(base[CF_FONT_REGULAR], &cp);)
+        assert_false(cp < 0x80 && isalnum((int)cp));
+
+    static const char *const names[] = {"陳大文", "李志堃", "李志堃"};
+    cf_glyph_cache *cache = cf_glyph_cache_new();
+    assert_non_null(cache);
+    cf_document docs[3];
+    for (int i = 0; i < 3; i++) {
+        cf_record *r = cf_record_new(NULL, 0);
+        cf_record_set(r, "patient_name", names[i]);
+        cf_record_set(r, "hospital_no", "HN12345678(9)");
+        cf_render_options ro = {.base = {base[0], base[1]}, .glyph_cache = i < 2 ? cache : NULL};
+        cf_document_options o = {.paper = CF_PAPER_A4,
+                                 .created = 1767225600,
+                                 .sequence = 7,
+                                 .document_id = "7K3QJ2M9XW4TB",
+                                 .render = &ro};
+        assert_int_equal(cf_document_render(form, r, fonts, &o, &docs[i], NULL), CF_OK);
+        cf_record_free(r);
+    }
+    assert_int_equal(docs[1].pdf_len, docs[2].pdf_len);
+    assert_memory_equal(docs[1].pdf, docs[2].pdf, docs[1].pdf_len);
+    assert_int_equal(count_pages(docs[0].pdf, docs[0].pdf_len), docs[0].pages);
+
+    if (have_tool("qpdf") && have_tool("pdftotext")) {
+        const char *tmp = getenv("TMPDIR");
+        char path[4096], cmd[8400];
+        snprintf(path, sizeof path, "%s/cf-render-cache-%ld.pdf",
+                 tmp != NULL && *tmp ? tmp : "/tmp", (long)getpid());
+        for (int i = 0; i < 2; i++) {
+            write_pdf(path, docs[i].pdf, docs[i].pdf_len);
+            int status = 0;
+            snprintf(cmd, sizeof cmd, "qpdf --check '%s' 2>&1 && pdftotext -enc UTF-8 '%s' - 2>&1",
+                     path, path);
+            char *out = run(cmd, &status);
+            if (status != 0 || strstr(out, "No syntax or stream encoding errors") == NULL ||
+                strstr(out, names[i]) == NULL || strstr(out, "HN12345678(9)") == NULL)
+                fail_msg("document %d:\n%s", i, out);
+            free(out);
+        }
+        assert_int_equal(remove(path), 0);
+    }
+    for (int i = 0; i < 3; i++)
+        cf_document_cleanup(&docs[i]);
+    cf_glyph_cache_free(cache);
+    cf_codepoints_free(base[0]);
+    cf_codepoints_free(base[1]);
     cf_form_free(form);
 }
 
@@ -497,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_render_read_by_other_tools),
         cmocka_unit_test(test_preflight_names_missing_characters),
         cmocka_unit_test(test_document_render),
+        cmocka_unit_test(test_document_font_base_and_cache),
         cmocka_unit_test(test_allocation_failure_sweep),
     };
     return cmocka_run_group_tests_name("render", tests, NULL, teardown_fonts);

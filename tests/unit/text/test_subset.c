@@ -202,6 +202,70 @@ static void test_subset_label(void **state)
     cf_codepoints_free(set);
 }
 
+/* An ordered subset: glyph records of the base characters first, the same bytes whatever else
+ * the document draws; the glyf table last; still a correct font drawing every character as the
+ * full font does. */
+static void test_subset_ordered(void **state)
+{
+    (void)state;
+    const cf_font *full = hk_font(CF_FONT_REGULAR);
+    static const char *const base_text = "神經根管注射，病人簽署。";
+    static const char *const docs[] = {"陳大文 HN1(2)", "李志堃 張喆"};
+    cf_codepoints *base = cf_codepoints_new();
+    cf_codepoints_add_utf8(base, base_text, strlen(base_text));
+    cf_diag *diag = cf_diag_new();
+    unsigned char *data[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    cf_subset_layout layout[2];
+    for (int d = 0; d < 2; d++) {
+        cf_codepoints *set = cf_codepoints_new();
+        cf_codepoints_add_utf8(set, base_text, strlen(base_text));
+        cf_codepoints_add_utf8(set, docs[d], strlen(docs[d]));
+        assert_int_equal(
+            cf_font_subset_ordered(full, set, base, &data[d], &len[d], &layout[d], diag), CF_OK);
+        assert_checksums(data[d], len[d]);
+        size_t glyf_offset = 0, glyf_len = 0;
+        assert_true(find_table(data[d], len[d], "glyf", &glyf_offset, &glyf_len));
+        assert_int_equal(glyf_offset, layout[d].glyf_offset);
+        assert_true(glyf_offset + glyf_len + 3 >= len[d]); /* glyf is the end of the file */
+        assert_true(layout[d].base_len > 0 && layout[d].base_len < glyf_len);
+        char all[256];
+        snprintf(all, sizeof all, "%s%s", base_text, docs[d]);
+        cf_font *sub = load_subset(data[d], len[d]);
+        assert_subset_matches(full, sub, all, strlen(all));
+        cf_font_free(sub);
+        cf_codepoints_free(set);
+    }
+    /* Base glyphs only: each record padded to 4 bytes, the same bytes in both documents; the
+     * documents' own glyphs come after. */
+    assert_int_equal(layout[0].base_len % 4, 0);
+    assert_int_equal(layout[0].base_len, layout[1].base_len);
+    assert_memory_equal(data[0] + layout[0].glyf_offset, data[1] + layout[1].glyf_offset,
+                        layout[0].base_len);
+    assert_memory_not_equal(data[0] + layout[0].glyf_offset + layout[0].base_len,
+                            data[1] + layout[1].glyf_offset + layout[1].base_len, 16);
+
+    /* No base: only .notdef comes first. */
+    unsigned char *plain = NULL;
+    size_t plain_len = 0;
+    cf_subset_layout plain_layout;
+    cf_codepoints *set = cf_codepoints_new();
+    cf_codepoints_add_utf8(set, docs[0], strlen(docs[0]));
+    assert_int_equal(
+        cf_font_subset_ordered(full, set, NULL, &plain, &plain_len, &plain_layout, diag), CF_OK);
+    assert_true(plain_layout.base_len > 0 && plain_layout.base_len < layout[0].base_len);
+    cf_font *sub = load_subset(plain, plain_len);
+    assert_subset_matches(full, sub, docs[0], strlen(docs[0]));
+    cf_font_free(sub);
+
+    cf_codepoints_free(set);
+    cf_free(plain);
+    cf_free(data[0]);
+    cf_free(data[1]);
+    cf_diag_free(diag);
+    cf_codepoints_free(base);
+}
+
 /* A typical 2-page leaflet's characters in the bold face; also reports the figures. */
 static void test_subset_leaflet(void **state)
 {
@@ -370,8 +434,12 @@ static void test_subset_threads(void **state)
         size_t len = 0;
         assert_int_equal(cf_font_subset(full, set, &expected[t], &len, NULL), CF_OK);
         cf_codepoints_free(set);
-        jobs[t] = (thread_job){full, texts[t], expected[t], len,
-                               cf_font_text_width(full, texts[t], strlen(texts[t]), 12.0), 0};
+        jobs[t] = (thread_job){full,
+                               texts[t],
+                               expected[t],
+                               len,
+                               cf_font_text_width(full, texts[t], strlen(texts[t]), 12.0),
+                               0};
     }
     pthread_t threads[2];
     for (int t = 0; t < 2; t++)
@@ -417,13 +485,10 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_subset_label),
-        cmocka_unit_test(test_subset_leaflet),
-        cmocka_unit_test(test_subset_missing_and_empty),
-        cmocka_unit_test(test_subset_dense),
-        cmocka_unit_test(test_subset_allocation_failure),
-        cmocka_unit_test(test_subset_threads),
-        cmocka_unit_test(test_fontset_threads),
+        cmocka_unit_test(test_subset_label),   cmocka_unit_test(test_subset_ordered),
+        cmocka_unit_test(test_subset_leaflet), cmocka_unit_test(test_subset_missing_and_empty),
+        cmocka_unit_test(test_subset_dense),   cmocka_unit_test(test_subset_allocation_failure),
+        cmocka_unit_test(test_subset_threads), cmocka_unit_test(test_fontset_threads),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
