@@ -89,6 +89,7 @@ struct cf_atomic_file {
     char *dir;
     int fd;
     bool force;
+    bool sync_dir; /* fsync the directory at commit (false inside a run of files) */
     cf_status error;
     int saved_errno;
 };
@@ -143,6 +144,7 @@ cf_status cf_atomic_file_open(const char *path, bool force, cf_atomic_file **out
         return CF_ERR_NOMEM;
     f->fd = -1;
     f->force = force;
+    f->sync_dir = true;
     f->path = cf_strdup(path);
     f->dir = dir_of(path);
     const char *base = strrchr(path, '/');
@@ -221,6 +223,23 @@ static void sync_dir(const char *dir)
     }
 }
 
+cf_status cf_file_sync_dir(const char *dir, cf_diag *diag)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        /* Some filesystems cannot fsync a directory (EINVAL): nothing more can be done. */
+        if (e == EINVAL)
+            return CF_OK;
+        cf_diag_error(diag, dir, 0, "cannot make the written files durable: %s", strerror(e));
+        return CF_ERR_IO;
+    }
+    close(fd);
+    return CF_OK;
+}
+
 cf_status cf_atomic_file_commit(cf_atomic_file *f, cf_diag *diag)
 {
     if (!f->error && fsync(f->fd) != 0) {
@@ -265,7 +284,8 @@ cf_status cf_atomic_file_commit(cf_atomic_file *f, cf_diag *diag)
         unlink(f->tmp_path);
     }
     f->tmp_path[0] = '\0';
-    sync_dir(f->dir);
+    if (f->sync_dir)
+        sync_dir(f->dir);
     cf_atomic_file_abort(f);
     return CF_OK;
 }
@@ -277,6 +297,18 @@ cf_status cf_file_write_atomic(const char *path, const void *data, size_t len, b
     cf_status st = cf_atomic_file_open(path, force, &f, diag);
     if (st)
         return st;
+    cf_atomic_file_write(f, data, len);
+    return cf_atomic_file_commit(f, diag);
+}
+
+cf_status cf_file_write_atomic_in_run(const char *path, const void *data, size_t len, bool force,
+                                      cf_diag *diag)
+{
+    cf_atomic_file *f;
+    cf_status st = cf_atomic_file_open(path, force, &f, diag);
+    if (st)
+        return st;
+    f->sync_dir = false;
     cf_atomic_file_write(f, data, len);
     return cf_atomic_file_commit(f, diag);
 }

@@ -31,6 +31,15 @@ void cf_atomic_file_abort(cf_atomic_file *file);
 cf_status cf_file_write_atomic(const char *path, const void *data, size_t len, bool force,
                                cf_diag *diag);
 
+/* cf_file_write_atomic for one of many files written into one directory: the file's data are
+ * fsynced before it gets its name (so the name never shows a partial file), but the directory
+ * is not; the caller calls cf_file_sync_dir once when the last file is in place. Until then a
+ * power failure may lose the newest names, never show a damaged file. */
+cf_status cf_file_write_atomic_in_run(const char *path, const void *data, size_t len, bool force,
+                                      cf_diag *diag);
+/* fsyncs the directory dir, so that the files moved into it survive a power failure. */
+cf_status cf_file_sync_dir(const char *dir, cf_diag *diag);
+
 /* Test hook: every atomic file write fails with EIO once this many bytes in total have been
  * written through cf_atomic_file_write; 0 turns it off. Also set by CONSENTFORM_FAIL_WRITE_AFTER
  * in the environment (read once, at the first open). */

@@ -400,7 +400,8 @@ static void render_row(batch *b, size_t index, cf_record *record, cf_glyph_cache
         st = cf_document_render(b->form, record, b->fonts, &options, &doc, b->diag);
     if (!st) {
         char *path = out_path(b, r->file);
-        st = path ? cf_file_write_atomic(path, doc.pdf, doc.pdf_len, b->force, b->diag)
+        /* The folder is fsynced once, after the last row (render_rows). */
+        st = path ? cf_file_write_atomic_in_run(path, doc.pdf, doc.pdf_len, b->force, b->diag)
                   : CF_ERR_NOMEM;
         cf_free(path);
         if (!st && b->archive) {
@@ -480,6 +481,12 @@ static cf_status render_rows(batch *b)
         pthread_join(threads[i], NULL);
     if (b->progress)
         fputc('\n', stderr);
+    /* Each PDF's data were fsynced before it got its name; the names now, all at once. */
+    if (b->done > 0) {
+        cf_status st_sync = cf_file_sync_dir(b->out_dir, b->diag);
+        if (st_sync)
+            return st_sync;
+    }
     return b->reader_failed ? CF_ERR_DATA : CF_OK;
 }
 

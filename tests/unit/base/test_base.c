@@ -189,6 +189,25 @@ static void test_atomic_write(void **state)
     char path3[160];
     snprintf(path3, sizeof path3, "%s/missing/c.pdf", dir);
     assert_int_equal(cf_file_write_atomic(path3, "x", 1, false, diag), CF_ERR_CANTCREAT);
+
+    /* Files of a run: same guarantees, the directory synced once at the end. */
+    char path4[128];
+    snprintf(path4, sizeof path4, "%s/c.pdf", dir);
+    assert_int_equal(cf_file_write_atomic_in_run(path4, "third", 5, false, diag), CF_OK);
+    assert_int_equal(cf_file_write_atomic_in_run(path4, "again", 5, false, diag), CF_ERR_EXISTS);
+    cf_atomic_file_fail_after(2);
+    assert_int_equal(cf_file_write_atomic_in_run(path2, "0123", 4, false, diag), CF_ERR_IO);
+    cf_atomic_file_fail_after(0);
+    assert_int_equal(count_entries(dir), 2);
+    assert_int_equal(cf_file_read(path4, 100, &data, &len, diag), CF_OK);
+    assert_string_equal(data, "third");
+    cf_free(data);
+    assert_int_equal(cf_file_sync_dir(dir, diag), CF_OK);
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    cf_diag_clear(diag);
+    assert_int_equal(cf_file_sync_dir(missing, diag), CF_ERR_IO);
+    assert_true(cf_diag_contains(diag, "missing"));
     cf_diag_free(diag);
     remove_dir(dir);
 }
