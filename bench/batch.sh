@@ -50,4 +50,5 @@ for n in "${1:-1000}" ${2:-}; do
     run "separate PDFs, 1 job" "$n" --jobs 1
     run "separate PDFs, 2 jobs" "$n" --jobs 2
     run "separate PDFs + --combined, 2 jobs" "$n" --jobs 2 --combined "$tmp/out/all.pdf"
+    run "--only-combined (one PDF), 2 jobs" "$n" --jobs 2 --combined "$tmp/out/all.pdf" --only-combined
 done

@@ -189,8 +189,12 @@ static void prepare_page1(cf_layout_ctx *ctx)
     cf_layout_text_add(ctx, meta, strlen(meta), CF_STYLE_REGULAR);
     ty += set_block(ctx, g->left, tw, 9, 13, ty + 4, 0.3, NULL, NULL) + 4;
     if (form->state == CF_FORM_STATE_DRAFT) {
-        static const char draft[] = "\xe8\x8d\x89\xe7\xa8\xbf DRAFT\xe3\x80\x80"
-                                    "\xe6\x9c\xaa\xe7\xb6\x93\xe6\x89\xb9\xe6\xa0\xb8"; /* 草稿 DRAFT　未經批核 */
+        /* Hong Kong forms say 未經批核, Taiwan forms 未經核准 ("not approved"). */
+        static const char draft_hk[] = "\xe8\x8d\x89\xe7\xa8\xbf DRAFT\xe3\x80\x80"
+                                       "\xe6\x9c\xaa\xe7\xb6\x93\xe6\x89\xb9\xe6\xa0\xb8";
+        static const char draft_tw[] = "\xe8\x8d\x89\xe7\xa8\xbf DRAFT\xe3\x80\x80"
+                                       "\xe6\x9c\xaa\xe7\xb6\x93\xe6\xa0\xb8\xe5\x87\x86";
+        const char *draft = strcmp(form->region, "TW") == 0 ? draft_tw : draft_hk;
         cf_layout_text_reset(ctx);
         cf_layout_text_add(ctx, draft, strlen(draft), CF_STYLE_BOLD);
         ty += set_block(ctx, g->left, tw, 10, 14, ty + 4, 0.25, NULL, NULL) + 4;
