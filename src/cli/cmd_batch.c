@@ -574,6 +574,7 @@ static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE
             .created = b->created,
             .sequence = (unsigned long)r->row,
             .document_id = r->document_id[0] ? r->document_id : NULL,
+            .characters_only = writer == NULL, /* the first pass collects characters */
         };
         st = cf_csv_row_record(map, fields, n_fields, r->row, &record, b->diag);
         if (!st)

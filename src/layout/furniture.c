@@ -72,15 +72,16 @@ static void rel_line(cf_layout_ctx *ctx, double x1, double y1, double x2, double
 
 /* One label row: caption at left, the value in bold from 11 pt down to 8 pt, then on two lines
  * at 8 pt, else an error. Returns the row height. */
-static double label_row(cf_layout_ctx *ctx, const cf_field *f, double x, double cap_w,
-                        double val_w, double dy)
+static double label_row(cf_layout_ctx *ctx, const cf_field *f, double x, double cap_w, double val_w,
+                        double dy)
 {
     const char *value = ctx->options->blank ? NULL : cf_layout_field_value(ctx, f);
     cf_layout_text_reset(ctx);
     cf_layout_text_add(ctx, f->caption, strlen(f->caption), CF_STYLE_REGULAR);
     size_t cap_lines = 0;
     double cap_h = set_block(ctx, x, cap_w - 4, LABEL_CAPTION_SIZE, LABEL_CAPTION_SIZE * 1.3,
-                             dy + 3, 0.3, &cap_lines, NULL) + 3;
+                             dy + 3, 0.3, &cap_lines, NULL) +
+                   3;
     if (value == NULL) {
         if (!ctx->options->blank) {
             /* An optional field left empty: a line to write on. */
@@ -107,15 +108,15 @@ static double label_row(cf_layout_ctx *ctx, const cf_field *f, double x, double 
     size_t n = 0;
     bool forced = false;
     size_t mark = ctx->flow.n_items;
-    double h = set_block(ctx, x + cap_w, val_w, LABEL_VALUE_MIN, LABEL_VALUE_MIN * 1.3, dy, 0,
-                         &n, &forced);
+    double h = set_block(ctx, x + cap_w, val_w, LABEL_VALUE_MIN, LABEL_VALUE_MIN * 1.3, dy, 0, &n,
+                         &forced);
     if (ctx->status != CF_OK)
         return 0;
     if (n > 2 || forced) {
         ctx->flow.n_items = mark;
-        cf_diag_error(ctx->diag, cf_record_source(ctx->record) != NULL
-                                     ? cf_record_source(ctx->record)
-                                     : "command line",
+        cf_diag_error(ctx->diag,
+                      cf_record_source(ctx->record) != NULL ? cf_record_source(ctx->record)
+                                                            : "command line",
                       cf_record_row(ctx->record),
                       "%s (field %s) is too long for the patient label box: it does not fit on "
                       "two lines of %.0f pt at %.0f pt; shorten it",
@@ -183,8 +184,10 @@ static void prepare_page1(cf_layout_ctx *ctx)
                      form->source != NULL ? "\xe3\x80\x80" : "", "\xe7\x89\x88\xe6\x9c\xac",
                      form->version); /* 版本 */
     if (form->effective_date != NULL && m > 0 && (size_t)m < sizeof meta)
-        snprintf(meta + m, sizeof meta - (size_t)m, "\xe3\x80\x80\xe7\x94\x9f\xe6\x95\x88\xe6\x97\xa5"
-                                                    "\xe6\x9c\x9f %s", form->effective_date);
+        snprintf(meta + m, sizeof meta - (size_t)m,
+                 "\xe3\x80\x80\xe7\x94\x9f\xe6\x95\x88\xe6\x97\xa5"
+                 "\xe6\x9c\x9f %s",
+                 form->effective_date);
     cf_layout_text_reset(ctx);
     cf_layout_text_add(ctx, meta, strlen(meta), CF_STYLE_REGULAR);
     ty += set_block(ctx, g->left, tw, 9, 13, ty + 4, 0.3, NULL, NULL) + 4;
@@ -273,7 +276,7 @@ static void add_abs_text(cf_layout_ctx *ctx, size_t page, const char *s, bool bo
 static void paint_qr(cf_layout_ctx *ctx, size_t page, size_t pages)
 {
     const cf_form *form = ctx->form;
-    if (ctx->options->document_id == NULL)
+    if (ctx->options->document_id == NULL || ctx->options->characters_only)
         return;
     char content[256];
     snprintf(content, sizeof content, "%s/%zu/%zu/%s@%s", ctx->options->document_id, page + 1,
@@ -304,8 +307,8 @@ static void paint_qr(cf_layout_ctx *ctx, size_t page, size_t pages)
     /* The symbol fills the reserved square; its quiet zone (at least 4 modules for every
      * version this content needs) is kept free around it by the page geometry. */
     double module = ctx->qr_size / (double)count;
-    cf_item it = {.kind = CF_ITEM_MODULES, .x = ctx->geo.right - ctx->qr_size,
-                  .y = ctx->geo.footer_bottom};
+    cf_item it = {
+        .kind = CF_ITEM_MODULES, .x = ctx->geo.right - ctx->qr_size, .y = ctx->geo.footer_bottom};
     it.u.modules.count = (unsigned)count;
     it.u.modules.module = module;
     it.u.modules.dark = (const unsigned char *)copy;
@@ -327,7 +330,8 @@ static void paint_footer(cf_layout_ctx *ctx, size_t page, size_t pages)
     add_abs_text(ctx, page, line, true, 9, g->left, y);
     y += FOOTER_PITCH + 1;
     if (ctx->options->document_id != NULL) {
-        snprintf(line, sizeof line, "\xe6\x96\x87\xe4\xbb\xb6\xe7\xb7\xa8\xe8\x99\x9f Document ID %s",
+        snprintf(line, sizeof line,
+                 "\xe6\x96\x87\xe4\xbb\xb6\xe7\xb7\xa8\xe8\x99\x9f Document ID %s",
                  ctx->options->document_id); /* 文件編號 */
         add_abs_text(ctx, page, line, false, FOOTER_SIZE, g->left, y);
     }
@@ -335,7 +339,8 @@ static void paint_footer(cf_layout_ctx *ctx, size_t page, size_t pages)
     if (form->state == CF_FORM_STATE_DRAFT)
         snprintf(line, sizeof line, "%s  \xe7\x89\x88\xe6\x9c\xac %s  ", form->id, form->version);
     else
-        snprintf(line, sizeof line, "%s  \xe7\x89\x88\xe6\x9c\xac %s  \xe5\xb7\xb2\xe6\x89\xb9\xe6\xa0\xb8 %s %s",
+        snprintf(line, sizeof line,
+                 "%s  \xe7\x89\x88\xe6\x9c\xac %s  \xe5\xb7\xb2\xe6\x89\xb9\xe6\xa0\xb8 %s %s",
                  form->id, form->version, form->approved_by != NULL ? form->approved_by : "",
                  form->approved_date != NULL ? form->approved_date : ""); /* 版本, 已批核 */
     add_abs_text(ctx, page, line, false, FOOTER_SIZE, g->left, y);

@@ -21,6 +21,7 @@ typedef struct cf_layout_options {
     bool blank;              /* empty label box at gum-label size, no patient values */
     const char *document_id; /* printed in every footer; NULL = none */
     long long created;       /* for the PDF info; < 0 = none */
+    bool characters_only;    /* the list is only read for its characters: no QR codes */
 } cf_layout_options;
 
 /* Lays out form for record (record may be NULL with blank). Errors (a label value too long for

@@ -58,6 +58,7 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
         .blank = options->blank,
         .document_id = document_id,
         .created = options->created,
+        .characters_only = options->characters_only,
     };
     cf_display_list *list = NULL;
     cf_status st = cf_layout(form, options->blank ? NULL : record, fonts, &lo, &list, diag);
@@ -109,6 +110,7 @@ cf_status cf_document_font_base(const cf_form *form, const cf_fontset *fonts, cf
         .blank = true,
         .created = 0,
         .document_id = "0000000000000",
+        .characters_only = true,
     };
     char id[CF_DOCUMENT_ID_SIZE];
     cf_display_list *list = NULL;

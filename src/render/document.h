@@ -24,6 +24,7 @@ typedef struct cf_document_options {
     bool keep_list;          /* keep the display list in the result */
     const char *document_id; /* NULL: made from the inputs (cf_docid_make); else used as is */
     const cf_render_options *render; /* font base and glyph cache for runs; may be NULL */
+    bool characters_only; /* cf_document_layout only for the characters drawn: no QR codes */
 } cf_document_options;
 
 typedef struct cf_document {

@@ -23,17 +23,17 @@ static int compare_cp(const void *key, const void *elem)
     return a < b ? -1 : a > b;
 }
 
-#define IN_SET(set, cp) \
+#define IN_SET(set, cp)                                                                            \
     (bsearch(&(cp), (set), sizeof(set) / sizeof((set)[0]), sizeof((set)[0]), compare_cp) != NULL)
 
 /* No line starts with these (clreq: closing brackets and quotes, pause and stop marks, the
  * interpunct, the connector ～ and the fullwidth solidus), nor with their half-width
  * counterparts. Sorted. */
 static const uint32_t no_line_start[] = {
-    0x0021, /* ! */ 0x0029, /* ) */ 0x002C, /* , */ 0x002E, /* . */
-    0x003A, /* : */ 0x003B, /* ; */ 0x003F, /* ? */ 0x005D, /* ] */
-    0x007D, /* } */ 0x00B7, /* · */ 0x2019, /* ’ */ 0x201D, /* ” */
-    0x2027, /* ‧ */ 0x3001, /* 、 */ 0x3002, /* 。 */ 0x3009, /* 〉 */
+    0x0021, /* ! */ 0x0029,  /* ) */ 0x002C,  /* , */ 0x002E,  /* . */
+    0x003A, /* : */ 0x003B,  /* ; */ 0x003F,  /* ? */ 0x005D,  /* ] */
+    0x007D, /* } */ 0x00B7,  /* · */ 0x2019,  /* ’ */ 0x201D,  /* ” */
+    0x2027, /* ‧ */ 0x3001,  /* 、 */ 0x3002, /* 。 */ 0x3009, /* 〉 */
     0x300B, /* 》 */ 0x300D, /* 」 */ 0x300F, /* 』 */ 0x3011, /* 】 */
     0x3015, /* 〕 */ 0x3017, /* 〗 */ 0x3019, /* 〙 */ 0x301B, /* 〛 */
     0x301C, /* 〜 */ 0x30FB, /* ・ */ 0xFE50, /* ﹐ */ 0xFE51, /* ﹑ */
@@ -42,30 +42,30 @@ static const uint32_t no_line_start[] = {
     0xFF01, /* ！ */ 0xFF09, /* ） */ 0xFF0C, /* ， */ 0xFF0E, /* ． */
     0xFF0F, /* ／ */ 0xFF1A, /* ： */ 0xFF1B, /* ； */ 0xFF1F, /* ？ */
     0xFF3D, /* ］ */ 0xFF5D, /* ｝ */ 0xFF5E, /* ～ */ 0xFF60, /* ｠ */
-    0xFF61, /* ｡ */ 0xFF63, /* ｣ */ 0xFF64, /* ､ */
+    0xFF61, /* ｡ */ 0xFF63,  /* ｣ */ 0xFF64,                   /* ､ */
 };
 
 /* No line ends with these (clreq: opening brackets and quotes). Sorted. */
 static const uint32_t no_line_end[] = {
-    0x0028, /* ( */ 0x005B, /* [ */ 0x007B, /* { */ 0x2018, /* ‘ */
-    0x201C, /* “ */ 0x3008, /* 〈 */ 0x300A, /* 《 */ 0x300C, /* 「 */
+    0x0028, /* ( */ 0x005B,  /* [ */ 0x007B,  /* { */ 0x2018,  /* ‘ */
+    0x201C, /* “ */ 0x3008,  /* 〈 */ 0x300A, /* 《 */ 0x300C, /* 「 */
     0x300E, /* 『 */ 0x3010, /* 【 */ 0x3014, /* 〔 */ 0x3016, /* 〖 */
     0x3018, /* 〘 */ 0x301A, /* 〚 */ 0xFE59, /* ﹙ */ 0xFE5B, /* ﹛ */
     0xFE5D, /* ﹝ */ 0xFF08, /* （ */ 0xFF3B, /* ［ */ 0xFF5B, /* ｛ */
-    0xFF5F, /* ｟ */ 0xFF62, /* ｢ */
+    0xFF5F, /* ｟ */ 0xFF62,                                   /* ｢ */
 };
 
 /* Marks written doubled that must not be split (clreq: —— and ……). Sorted. */
 static const uint32_t inseparable[] = {
     0x2014, /* — */ 0x2015, /* ― */ 0x2026, /* … */ 0x22EF, /* ⋯ */
-    0x2E3A, /* ⸺ */ 0x2E3B, /* ⸻ */
+    0x2E3A, /* ⸺ */ 0x2E3B,                                 /* ⸻ */
 };
 
 /* Dashes and tildes that join the two numbers of a range (2–4, 1-3, 2～3). Sorted. */
 static const uint32_t range_marks[] = {
-    0x002D, /* - */ 0x007E, /* ~ */ 0x2010, /* ‐ */ 0x2011, /* ‑ */
+    0x002D, /* - */ 0x007E, /* ~ */ 0x2010, /* ‐ */ 0x2011,  /* ‑ */
     0x2012, /* ‒ */ 0x2013, /* – */ 0x301C, /* 〜 */ 0xFF0D, /* － */
-    0xFF5E, /* ～ */
+    0xFF5E,                                                  /* ～ */
 };
 
 /* Symbols that are units on their own after a number (5%, 37 °C, 10 µg). Sorted. */
@@ -119,8 +119,7 @@ static bool is_latin_letter(uint32_t cp)
 /* Spaces a line may end with; they are not drawn at a line's end (cf_wrap). */
 static bool is_space(uint32_t cp)
 {
-    return cp == 0x20 || cp == 0x09 || cp == 0x3000 || cp == 0x2002 || cp == 0x2003 ||
-           cp == 0x2009;
+    return cp == 0x20 || cp == 0x09 || cp == 0x3000 || cp == 0x2002 || cp == 0x2003 || cp == 0x2009;
 }
 
 /* Spaces that may sit between a number and its unit. */
@@ -173,8 +172,7 @@ static bool is_number_end(const break_context *c, size_t j)
     }
     if (steps == NUMBER_MAX_LEN)
         return false;
-    return k == 0 || !is_latin_token(c->cp[k - 1]) || c->cp[k - 1] == '(' ||
-           c->cp[k - 1] == '[';
+    return k == 0 || !is_latin_token(c->cp[k - 1]) || c->cp[k - 1] == '(' || c->cp[k - 1] == '[';
 }
 
 /* A number ends right before index k (optionally followed by one space). */
@@ -231,12 +229,13 @@ static bool rule_number_unit(const break_context *c, size_t i)
             len++;
         for (size_t j = 0; j + 1 < len && j <= i; j++) {
             size_t k = i - j; /* where the unit would start */
-            if (k + len > c->n || !number_before(c, k))
+            if (k + len > c->n)
                 continue;
             size_t m = 0;
             while (m < len && cp[k + m] == unit[m])
                 m++;
-            if (m == len)
+            /* The unit first: it is a cheap comparison, the number a scan backwards. */
+            if (m == len && number_before(c, k))
                 return true;
         }
     }
@@ -346,8 +345,7 @@ cf_status cf_line_breaks(const char *s, size_t len, const char *lang, char *brea
 /* Characters that hang at a line's end: not counted and not drawn there. */
 static bool is_hanging(uint32_t cp)
 {
-    return is_space(cp) || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 ||
-           cp == 0x2029;
+    return is_space(cp) || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029;
 }
 
 /* Characters that must not begin a line even after a forced break, when avoidable. */
@@ -392,8 +390,8 @@ cf_status cf_wrap(const cf_wrap_input *in, double width, cf_wrap_line **lines, s
     cf_status st = CF_OK;
     char *breaks = NULL;
     uint32_t *cps = NULL;
-    size_t *off = NULL;  /* byte offset of each code point, and len at [n] */
-    double *cum = NULL;  /* advance of all code points before each one, [n] = total */
+    size_t *off = NULL; /* byte offset of each code point, and len at [n] */
+    double *cum = NULL; /* advance of all code points before each one, [n] = total */
     line_list list = {0};
     *lines = NULL;
     *n_lines = 0;
@@ -479,8 +477,8 @@ cf_status cf_wrap(const cf_wrap_input *in, double width, cf_wrap_line **lines, s
                     while (end > line_start && is_hanging(cps[end - 1]))
                         end--;
                 }
-                st = add_line(&list, off[line_start], off[end], cum[end] - cum[line_start],
-                              forced, /*last*/ false, diag);
+                st = add_line(&list, off[line_start], off[end], cum[end] - cum[line_start], forced,
+                              /*last*/ false, diag);
                 if (st)
                     goto cleanup;
                 line_start = cut;
