@@ -15,6 +15,7 @@
 #include "form/form.h"
 #include "layout/layout.h"
 #include "render/document.h"
+#include "render/pdf_join.h"
 #include "render/render_pdf.h"
 
 #include <errno.h>
@@ -538,12 +539,66 @@ static cf_status write_manifest(batch *b)
     return st;
 }
 
+/* The combined print job is made in parts of this many patients, each a PDF of its own that
+ * is joined to the file as soon as it is done: memory stays that of one part, whatever the
+ * number of patients. */
+#define COMBINED_PART_PATIENTS 100
+
+typedef struct combined_job {
+    const cf_codepoints *const *sets;
+    cf_doc_info info;
+    cf_pdf_writer *writer; /* the part being made, or NULL */
+    size_t in_part;        /* patients in it */
+    cf_pdf_join *join;
+    cf_atomic_file *file;
+    cf_sha256 sha;
+} combined_job;
+
+static cf_status combined_sink(void *ctx, const void *data, size_t len)
+{
+    combined_job *cj = ctx;
+    cf_sha256_update(&cj->sha, data, len);
+    return cf_atomic_file_write(cj->file, data, len);
+}
+
+/* Finishes the part being made and joins it to the file. */
+static cf_status combined_flush(batch *b, combined_job *cj)
+{
+    if (cj->writer == NULL)
+        return CF_OK;
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    cf_status st = cf_pdf_writer_finish(cj->writer, &pdf, &len);
+    cj->writer = NULL;
+    cj->in_part = 0;
+    if (!st)
+        st = cf_pdf_join_add(cj->join, pdf, len, b->diag);
+    cf_free(pdf);
+    return st;
+}
+
+/* Adds one patient's pages to the print job. */
+static cf_status combined_add(batch *b, combined_job *cj, const cf_display_list *list)
+{
+    cf_status st = CF_OK;
+    if (cj->writer == NULL) {
+        st = cf_pdf_writer_new(b->fonts, cj->sets, &cj->info, &cj->writer, b->diag);
+        if (st)
+            return st;
+        cf_pdf_writer_set_pages_before(cj->writer, cf_pdf_join_pages(cj->join));
+    }
+    st = cf_pdf_writer_add(cj->writer, list, b->duplex);
+    if (!st && ++cj->in_part == COMBINED_PART_PATIENTS)
+        st = combined_flush(b, cj);
+    return st;
+}
+
 /* One pass over the CSV for the combined PDF: every row that was printed (or, with
  * --only-combined, that passed the checks) is laid out again, in CSV order, with the document
  * id it was given; the pass either collects the characters drawn (writer NULL) or paints the
  * pages. Lists are freed at once, so memory does not grow with the number of patients. */
 static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
-                               cf_pdf_writer *writer)
+                               combined_job *writer)
 {
     cf_csv_reader *reader = NULL;
     cf_csv_map *map = NULL;
@@ -585,7 +640,7 @@ static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE
         if (!st && !writer)
             cf_display_list_codepoints(list, sets);
         if (!st && writer) {
-            st = cf_pdf_writer_add(writer, list, b->duplex);
+            st = combined_add(b, writer, list);
             if (!st && b->only_combined) {
                 r->pages = list->n_pages;
                 r->written = true;
@@ -613,29 +668,37 @@ static cf_status write_combined(batch *b)
     cf_status st = sets[0] && sets[1] ? CF_OK : CF_ERR_NOMEM;
     if (!st)
         st = combined_pass(b, sets, NULL);
-    cf_pdf_writer *writer = NULL;
-    cf_doc_info info = {.title = b->form->title, .created = b->created};
     char subject[256];
     snprintf(subject, sizeof subject, "%s %s", b->form->id, b->form->version);
-    info.subject = subject;
+    combined_job cj = {
+        .sets = (const cf_codepoints *const *)sets,
+        .info = {.title = b->form->title, .subject = subject, .created = b->created},
+    };
+    cf_sha256_init(&cj.sha);
+    if (!st && !(cj.join = cf_pdf_join_new(combined_sink, &cj)))
+        st = CF_ERR_NOMEM;
     if (!st)
-        st = cf_pdf_writer_new(b->fonts, (const cf_codepoints *const *)sets, &info, &writer,
-                               b->diag);
+        st = cf_atomic_file_open(b->combined, b->force, &cj.file, b->diag);
     if (!st)
-        st = combined_pass(b, sets, writer);
-    unsigned char *pdf = NULL;
-    size_t len = 0;
-    if (!st) {
-        st = cf_pdf_writer_finish(writer, &pdf, &len);
-        writer = NULL;
+        st = combined_pass(b, sets, &cj);
+    if (!st)
+        st = combined_flush(b, &cj);
+    if (!st)
+        st = cf_pdf_join_finish(cj.join, b->diag);
+    cf_pdf_writer_free(cj.writer);
+    cf_pdf_join_free(cj.join);
+    if (cj.file != NULL) {
+        if (!st)
+            st = cf_atomic_file_commit(cj.file, b->diag);
+        else
+            cf_atomic_file_abort(cj.file);
     }
-    cf_pdf_writer_free(writer);
-    if (!st)
-        st = cf_file_write_atomic(b->combined, pdf, len, b->force, b->diag);
     if (!st && b->only_combined) {
         /* Each row's pages are in the combined file: the manifest says so. */
+        unsigned char digest[CF_SHA256_SIZE];
         char hex[CF_SHA256_HEX_SIZE];
-        cf_sha256_hex(pdf, len, hex);
+        cf_sha256_final(&cj.sha, digest);
+        cf_sha256_to_hex(digest, hex);
         const char *base = strrchr(b->combined, '/');
         base = base ? base + 1 : b->combined;
         for (size_t i = 0; i < b->n_rows; i++)
@@ -647,7 +710,6 @@ static cf_status write_combined(batch *b)
                     st = CF_ERR_NOMEM;
             }
     }
-    cf_free(pdf);
     for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
         cf_codepoints_free(sets[s]);
     return st;

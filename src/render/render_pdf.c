@@ -740,7 +740,13 @@ struct cf_pdf_writer {
     renderer r;
     const cf_fontset *fonts;
     size_t pages;
+    size_t pages_before; /* pages of the print job before this writer's (duplex parity) */
 };
+
+void cf_pdf_writer_set_pages_before(cf_pdf_writer *w, size_t pages)
+{
+    w->pages_before = pages;
+}
 
 void cf_pdf_writer_free(cf_pdf_writer *w)
 {
@@ -807,7 +813,7 @@ cf_status cf_pdf_writer_add(cf_pdf_writer *w, const cf_display_list *list, bool 
         cf_diag_error(w->r.diag, NULL, 0, "documents of one PDF must share one font set");
         return CF_ERR_INTERNAL;
     }
-    if (duplex && w->pages % 2 == 1) {
+    if (duplex && (w->pages_before + w->pages) % 2 == 1) {
         /* The back of the previous patient's last sheet stays empty. */
         HPDF_Page blank = HPDF_AddPage(w->r.pdf);
         if (blank == NULL)

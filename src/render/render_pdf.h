@@ -60,6 +60,9 @@ cf_status cf_pdf_writer_new_with(const cf_fontset *fonts,
  * must be in the sets given to cf_pdf_writer_new (lay out the same inputs in both passes). */
 cf_status cf_pdf_writer_add(cf_pdf_writer *writer, const cf_display_list *list, bool duplex);
 size_t cf_pdf_writer_pages(const cf_pdf_writer *writer);
+/* For a writer that makes one part of a longer print job (see pdf_join.h): the pages before it,
+ * so that with duplex each document still starts on an odd page of the whole job. */
+void cf_pdf_writer_set_pages_before(cf_pdf_writer *writer, size_t pages);
 /* Produces the PDF bytes (caller frees *pdf with cf_free) and frees the writer. */
 cf_status cf_pdf_writer_finish(cf_pdf_writer *writer, unsigned char **pdf, size_t *len);
 /* Frees a writer that will not be finished. */

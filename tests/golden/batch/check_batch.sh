@@ -86,11 +86,24 @@ qpdf --check "$tmp/e/all.pdf" >/dev/null 2>&1 && ok "combined PDF passes qpdf --
 total=$(pdfinfo "$tmp/f/all.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
 want=$((12 * (per + per % 2) + per))
 if [ "${total:-0}" -eq "$want" ]; then ok "--duplex: $total pages (each patient starts on an odd page)"; else fail "--duplex: $total pages, wanted $want"; fi
+# A print job longer than one part (100 patients): parts joined, duplex parity carried over.
+awk 'NR == 1 { print; next } NR == 2 { row = $0 } END { for (i = 0; i < 203; i++) { r = row; sub(/HN[0-9]+/, sprintf("HN%08d", 30000000 + i), r); print r } }' "$csv" >"$tmp/long.csv"
+"$bin" batch "$form" --csv "$tmp/long.csv" --out-dir "$tmp/l" --combined "$tmp/l/all.pdf" --only-combined --duplex 2>"$tmp/err"
+total=$(pdfinfo "$tmp/l/all.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
+want=$((202 * (per + per % 2) + per))
+last=$(pdftotext -f "$want" -l "$want" "$tmp/l/all.pdf" - 2>/dev/null)
+if [ "${total:-0}" -eq "$want" ] && qpdf --check "$tmp/l/all.pdf" >/dev/null 2>&1 &&
+    [ "$(pdffonts "$tmp/l/all.pdf" | tail -n +3 | wc -l)" -eq 2 ] && echo "$last" | grep -q 'HN30000202' &&
+    echo "$last" | grep -q "第 $per 頁，共 $per 頁"; then
+    ok "203 patients in 3 joined parts: $total pages, fonts once, last page is patient 203's"
+else
+    fail "long combined job: $total pages, wanted $want"
+fi
 
 # 6. File names never leave the output folder.
 "$bin" batch "$form" --csv "$csv" --out-dir "$tmp/g" --name '../{hospital_no}.pdf' 2>"$tmp/err"
 st=$?
-if [ $st -eq 64 ] && [ -z "$(ls "$tmp" | grep -v -E '^(a|a.before|b|c|d|e|f|g|err|bad.csv)$')" ]; then ok "--name '../x' refused (exit 64)"; else fail "--name ../: exit $st"; fi
+if [ $st -eq 64 ] && [ -z "$(ls "$tmp" | grep -v -E '^(a|a.before|b|c|d|e|f|g|l|long.csv|err|bad.csv)$')" ]; then ok "--name '../x' refused (exit 64)"; else fail "--name ../: exit $st"; fi
 printf 'patient_name,hospital_no,episode_no\r\n陳大文,../../etc,E1\r\n' >"$tmp/evil.csv"
 "$bin" batch "$form" --csv "$tmp/evil.csv" --out-dir "$tmp/h" 2>"$tmp/err"
 if [ -z "$(find "$tmp" -maxdepth 1 -name '*.pdf')" ] && [ "$(find "$tmp/h" -name '*.pdf' | wc -l)" -eq 1 ] && ! find "$tmp/h" -name '*.pdf' | grep -q '\.\./'; then

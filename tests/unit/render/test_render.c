@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/diag.h"
 #include "data/field_rules.h"
 #include "data/record.h"
@@ -19,6 +20,7 @@
 #include "layout/display_list.h"
 #include "render/docid.h"
 #include "render/document.h"
+#include "render/pdf_join.h"
 #include "render/render_pdf.h"
 #include "test_util.h"
 #include "text/font.h"
@@ -384,6 +386,122 @@ static void test_render_read_by_other_tools(void **state)
     assert_int_equal(remove(dir), 0);
 }
 
+/* ---- joining the parts of a print job ---- */
+
+static cf_status sink_to_buf(void *ctx, const void *data, size_t len)
+{
+    return cf_buf_append(ctx, data, len);
+}
+
+/* One part: the given documents through one writer of the sets and info given. */
+static unsigned char *make_part(const cf_display_list *const *lists, size_t n,
+                                cf_codepoints *const sets[2], size_t pages_before, bool duplex,
+                                size_t *len)
+{
+    cf_pdf_writer *w = NULL;
+    assert_int_equal(cf_pdf_writer_new(lists[0]->fonts, (const cf_codepoints *const *)sets,
+                                       &lists[0]->info, &w, NULL),
+                     CF_OK);
+    cf_pdf_writer_set_pages_before(w, pages_before);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(cf_pdf_writer_add(w, lists[i], duplex), CF_OK);
+    unsigned char *pdf = NULL;
+    assert_int_equal(cf_pdf_writer_finish(w, &pdf, len), CF_OK);
+    return pdf;
+}
+
+/* Parts of 2 + 1 and 3 pages joined (duplex: the second part starts with the blank back of
+ * the first part's last sheet) give the pages of one writer making them all, fonts once, and
+ * a file qpdf and pdftotext read; a part with other fonts or a damaged part is refused. */
+static void test_pdf_join(void **state)
+{
+    (void)state;
+    cf_display_list *one = sample_list(fonts_hk(), 1), *two = sample_list(fonts_hk(), 2),
+                    *three = sample_list(fonts_hk(), 3);
+    cf_codepoints *sets[2] = {cf_codepoints_new(), cf_codepoints_new()};
+    const cf_display_list *all[] = {two, one, three};
+    for (int i = 0; i < 3; i++)
+        cf_display_list_codepoints(all[i], sets);
+    size_t len1 = 0, len2 = 0, whole_len = 0;
+    unsigned char *p1 = make_part(all, 2, sets, 0, true, &len1);
+    unsigned char *p2 = make_part(all + 2, 1, sets, 3, true, &len2);
+    unsigned char *whole = make_part(all, 3, sets, 0, true, &whole_len);
+    /* 2, 1, then (part 2, after 3 pages) blank + 3 = 7, as one writer makes it. */
+    assert_int_equal(count_pages(whole, whole_len), 7);
+
+    cf_buf out;
+    cf_buf_init(&out, (size_t)64 << 20);
+    cf_pdf_join *j = cf_pdf_join_new(sink_to_buf, &out);
+    assert_int_equal(cf_pdf_join_add(j, p1, len1, NULL), CF_OK);
+    assert_int_equal(cf_pdf_join_add(j, p2, len2, NULL), CF_OK);
+    assert_int_equal(cf_pdf_join_pages(j), 7);
+    assert_int_equal(cf_pdf_join_finish(j, NULL), CF_OK);
+    cf_pdf_join_free(j);
+    assert_int_equal(count_pages((unsigned char *)out.data, out.len), 7);
+    /* The fonts are written once: the same size as one writer's file. */
+    assert_int_equal(out.len, whole_len);
+
+    if (have_tool("qpdf") && have_tool("pdftotext")) {
+        const char *tmp = getenv("TMPDIR");
+        char path[1024], path2[1100], cmd[5000];
+        snprintf(path, sizeof path, "%s/cf-join-%ld.pdf", tmp != NULL && *tmp ? tmp : "/tmp",
+                 (long)getpid());
+        snprintf(path2, sizeof path2, "%s.whole.pdf", path);
+        write_pdf(path, (unsigned char *)out.data, out.len);
+        write_pdf(path2, whole, whole_len);
+        int status = 0;
+        snprintf(cmd, sizeof cmd,
+                 "qpdf --check '%s' >/dev/null 2>&1 && qpdf --show-npages '%s' && "
+                 "pdftotext -enc UTF-8 '%s' - | cmp - <(pdftotext -enc UTF-8 '%s' -) && echo same",
+                 path, path, path, path2);
+        char wrapped[5100];
+        snprintf(wrapped, sizeof wrapped, "bash -c \"%s\" 2>&1", cmd);
+        char *res = run(wrapped, &status);
+        if (status != 0 || strcmp(res, "7\nsame\n") != 0)
+            fail_msg("joined file: %s", res);
+        free(res);
+        assert_int_equal(remove(path), 0);
+        assert_int_equal(remove(path2), 0);
+    }
+
+    /* A part with other fonts (fewer characters) does not fit the first. */
+    cf_codepoints *fewer[2] = {cf_codepoints_new(), cf_codepoints_new()};
+    cf_display_list_codepoints(one, fewer);
+    cf_codepoints_add(fewer[0], 0x4E00);
+    size_t len3 = 0;
+    unsigned char *p3 = make_part(all, 1, fewer, 0, false, &len3);
+    cf_buf_reset(&out);
+    j = cf_pdf_join_new(sink_to_buf, &out);
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_pdf_join_add(j, p1, len1, diag), CF_OK);
+    assert_int_equal(cf_pdf_join_add(j, p3, len3, diag), CF_ERR_INTERNAL);
+    assert_true(cf_diag_contains(diag, "other fonts"));
+    cf_pdf_join_free(j);
+    /* A damaged part (cut short) is refused, never copied. */
+    j = cf_pdf_join_new(sink_to_buf, &out);
+    assert_int_equal(cf_pdf_join_add(j, p1, len1 / 2, diag), CF_ERR_INTERNAL);
+    assert_int_equal(cf_pdf_join_finish(j, diag), CF_ERR_INTERNAL);
+    cf_pdf_join_free(j);
+    static const unsigned char junk[] = "%PDF-1.3\nnot a pdf\nstartxref\n12\n%%EOF\n";
+    j = cf_pdf_join_new(sink_to_buf, &out);
+    assert_int_equal(cf_pdf_join_add(j, junk, sizeof junk - 1, diag), CF_ERR_INTERNAL);
+    cf_pdf_join_free(j);
+
+    cf_diag_free(diag);
+    cf_buf_cleanup(&out);
+    cf_free(p1);
+    cf_free(p2);
+    cf_free(p3);
+    cf_free(whole);
+    for (int i = 0; i < 2; i++) {
+        cf_codepoints_free(sets[i]);
+        cf_codepoints_free(fewer[i]);
+    }
+    cf_display_list_free(one);
+    cf_display_list_free(two);
+    cf_display_list_free(three);
+}
+
 /* ---- preflight and documents ----------------------------------------------------------- */
 
 static void test_preflight_names_missing_characters(void **state)
@@ -559,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_render_refuses_mixed_fonts),
         cmocka_unit_test(test_render_empty_text_in_unused_style),
         cmocka_unit_test(test_render_read_by_other_tools),
+        cmocka_unit_test(test_pdf_join),
         cmocka_unit_test(test_preflight_names_missing_characters),
         cmocka_unit_test(test_document_render),
         cmocka_unit_test(test_document_font_base_and_cache),

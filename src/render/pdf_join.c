@@ -1,0 +1,441 @@
+/* Joining cf_pdf_writer parts into one PDF, streamed (see pdf_join.h).
+ *
+ * libharu writes objects one after another, numbered in the order they were made, with a
+ * classic cross-reference table. A writer makes the catalogue (1), the page tree (2), then the
+ * fonts and the document information, and only then the pages with their contents: every
+ * object numbered below the first page is shared by all parts of one print job, every object
+ * from the first page on belongs to the part. Shared objects are written from the first part
+ * and must be byte-identical in the others; a part's own objects get new numbers after the
+ * previous part's, and references to them in their dictionaries are renumbered (stream data
+ * are copied untouched: references never occur there). */
+#include "render/pdf_join.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct span {
+    size_t start, end; /* bytes [start, end) of the part (or of saved shared objects) */
+} span;
+
+struct cf_pdf_join {
+    cf_pdf_sink sink;
+    void *ctx;
+    cf_status error;
+    size_t written;     /* bytes given to sink */
+    size_t *offsets;    /* offsets[id] of every object written, 0 = not yet */
+    size_t cap_offsets; /* entries allocated */
+    size_t *kids;       /* the joined page tree's pages, in order */
+    size_t n_kids, cap_kids;
+    size_t next_id;   /* number of the next part's first own object */
+    size_t first_own; /* the first part's first page number: numbers below are shared */
+    size_t root_id, pages_id, info_id, size;
+    unsigned char *shared; /* the first part's shared objects, for comparison */
+    span *shared_at;       /* per id below first_own, where it is in shared */
+    unsigned char *root;   /* the first part's catalogue object */
+    size_t root_len;
+    size_t parts;
+};
+
+/* One parsed part. */
+typedef struct part {
+    const unsigned char *pdf;
+    size_t len, size; /* size: the cross-reference table's size (largest number + 1) */
+    span *objects;    /* per id (index 0 unused) */
+    size_t root_id, pages_id, info_id, first_page;
+    size_t *kids;
+    size_t n_kids;
+    size_t header_end; /* end of the "%PDF-" header lines: the first object's offset */
+} part;
+
+cf_pdf_join *cf_pdf_join_new(cf_pdf_sink sink, void *ctx)
+{
+    cf_pdf_join *j = cf_calloc(1, sizeof *j);
+    if (j != NULL) {
+        j->sink = sink;
+        j->ctx = ctx;
+    }
+    return j;
+}
+
+void cf_pdf_join_free(cf_pdf_join *j)
+{
+    if (j == NULL)
+        return;
+    cf_free(j->offsets);
+    cf_free(j->kids);
+    cf_free(j->shared);
+    cf_free(j->shared_at);
+    cf_free(j->root);
+    cf_free(j);
+}
+
+size_t cf_pdf_join_pages(const cf_pdf_join *j)
+{
+    return j->n_kids;
+}
+
+static cf_status emit(cf_pdf_join *j, const void *data, size_t len)
+{
+    if (j->error == CF_OK && len > 0) {
+        j->error = j->sink(j->ctx, data, len);
+        j->written += len;
+    }
+    return j->error;
+}
+
+/* Records that object id starts at the current output offset. */
+static cf_status mark_offset(cf_pdf_join *j, size_t id)
+{
+    if (id >= j->cap_offsets) {
+        size_t cap = j->cap_offsets ? j->cap_offsets : 256;
+        while (cap <= id)
+            cap *= 2;
+        size_t *grown = cf_realloc(j->offsets, cap * sizeof *grown);
+        if (grown == NULL)
+            return j->error = CF_ERR_NOMEM;
+        memset(grown + j->cap_offsets, 0, (cap - j->cap_offsets) * sizeof *grown);
+        j->offsets = grown;
+        j->cap_offsets = cap;
+    }
+    j->offsets[id] = j->written;
+    return CF_OK;
+}
+
+/* ---- reading a part ---- */
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Reads a decimal number at *p (before end); moves *p past it. */
+static bool read_number(const unsigned char **p, const unsigned char *end, size_t *v)
+{
+    const unsigned char *q = *p;
+    size_t n = 0, digits = 0;
+    while (q < end && is_digit(*q) && digits < 15) {
+        n = n * 10 + (size_t)(*q - '0');
+        q++;
+        digits++;
+    }
+    if (digits == 0 || (q < end && is_digit(*q)))
+        return false;
+    *p = q;
+    *v = n;
+    return true;
+}
+
+/* First occurrence of needle in [from, end), or NULL. */
+static const unsigned char *find(const unsigned char *from, const unsigned char *end,
+                                 const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const unsigned char *p = from; p + n <= end; p++)
+        if (*p == (unsigned char)needle[0] && memcmp(p, needle, n) == 0)
+            return p;
+    return NULL;
+}
+
+/* The number of the reference after key ("/Root 1 0 R") in [from, end). */
+static bool read_ref_after(const unsigned char *from, const unsigned char *end, const char *key,
+                           size_t *id)
+{
+    const unsigned char *p = find(from, end, key);
+    if (p == NULL)
+        return false;
+    p += strlen(key);
+    while (p < end && *p == ' ')
+        p++;
+    return read_number(&p, end, id) && p + 4 <= end && memcmp(p, " 0 R", 4) == 0;
+}
+
+static void part_free(part *pt)
+{
+    cf_free(pt->objects);
+    cf_free(pt->kids);
+}
+
+static cf_status bad_part(cf_diag *diag, const char *what)
+{
+    cf_diag_error(diag, NULL, 0, "the print job cannot be assembled: a part %s", what);
+    return CF_ERR_INTERNAL;
+}
+
+static cf_status parse_part(const unsigned char *pdf, size_t len, part *pt, cf_diag *diag)
+{
+    memset(pt, 0, sizeof *pt);
+    pt->pdf = pdf;
+    pt->len = len;
+    const unsigned char *end = pdf + len;
+    /* startxref near the end. */
+    const unsigned char *sx = NULL;
+    for (size_t back = 9; back <= len && back < 1024 && sx == NULL; back++)
+        if (memcmp(end - back, "startxref", 9) == 0)
+            sx = end - back;
+    if (sx == NULL)
+        return bad_part(diag, "has no startxref");
+    const unsigned char *p = sx + 9;
+    while (p < end && (*p == '\n' || *p == '\r'))
+        p++;
+    size_t xref = 0;
+    if (!read_number(&p, end, &xref) || xref >= len || xref < 16)
+        return bad_part(diag, "has no cross-reference offset");
+    p = pdf + xref;
+    size_t first = 0, count = 0;
+    if ((size_t)(end - p) < 5 || memcmp(p, "xref\n", 5) != 0)
+        return bad_part(diag, "has no classic cross-reference table");
+    p += 5;
+    if (!read_number(&p, end, &first) || p >= end || *p++ != ' ' || !read_number(&p, end, &count) ||
+        p >= end || *p++ != '\n' || first != 0 || count < 4 || count > 10000000 ||
+        (size_t)(end - p) / 20 < count)
+        return bad_part(diag, "has an unexpected cross-reference table");
+    pt->size = count;
+    pt->objects = cf_calloc(count, sizeof *pt->objects);
+    if (pt->objects == NULL)
+        return CF_ERR_NOMEM;
+    const unsigned char *entries = p;
+    size_t previous = 0;
+    for (size_t id = 1; id < count; id++) {
+        const unsigned char *e = entries + 20 * id, *q = e;
+        size_t off = 0;
+        if (!read_number(&q, e + 10, &off) || q != e + 10 || e[17] != 'n' || off <= previous ||
+            off >= xref) {
+            part_free(pt);
+            return bad_part(diag, "is not numbered object after object");
+        }
+        pt->objects[id].start = off;
+        if (id > 1)
+            pt->objects[id - 1].end = off;
+        previous = off;
+    }
+    pt->objects[count - 1].end = xref;
+    pt->header_end = pt->objects[1].start;
+    /* Each object begins with "ID 0 obj". */
+    for (size_t id = 1; id < count; id++) {
+        const unsigned char *q = pdf + pt->objects[id].start;
+        size_t n = 0;
+        if (!read_number(&q, pdf + pt->objects[id].end, &n) || n != id ||
+            find(q, q + 6 < end ? q + 6 : end, " 0 obj") != q) {
+            part_free(pt);
+            return bad_part(diag, "has an object that does not start as numbered");
+        }
+    }
+    const unsigned char *trailer = find(entries + 20 * count, end, "trailer");
+    if (trailer == NULL || !read_ref_after(trailer, end, "/Root", &pt->root_id) ||
+        !read_ref_after(trailer, end, "/Info", &pt->info_id) || pt->root_id == 0 ||
+        pt->root_id >= count || pt->info_id == 0 || pt->info_id >= count) {
+        part_free(pt);
+        return bad_part(diag, "has no catalogue or document information");
+    }
+    span root = pt->objects[pt->root_id];
+    if (!read_ref_after(pdf + root.start, pdf + root.end, "/Pages", &pt->pages_id) ||
+        pt->pages_id == 0 || pt->pages_id >= count) {
+        part_free(pt);
+        return bad_part(diag, "has no page tree");
+    }
+    span pages = pt->objects[pt->pages_id];
+    const unsigned char *k = find(pdf + pages.start, pdf + pages.end, "/Kids [");
+    const unsigned char *kend = k ? find(k, pdf + pages.end, "]") : NULL;
+    if (k == NULL || kend == NULL) {
+        part_free(pt);
+        return bad_part(diag, "has no list of pages");
+    }
+    pt->kids = cf_malloc(count * sizeof *pt->kids);
+    if (pt->kids == NULL) {
+        part_free(pt);
+        return CF_ERR_NOMEM;
+    }
+    pt->first_page = count;
+    for (k += 7;;) {
+        while (k < kend && *k == ' ')
+            k++;
+        if (k >= kend)
+            break;
+        size_t kid = 0;
+        if (!read_number(&k, kend, &kid) || kend - k < 4 || memcmp(k, " 0 R", 4) != 0 ||
+            kid >= count || pt->n_kids >= count) {
+            part_free(pt);
+            return bad_part(diag, "has an unreadable list of pages");
+        }
+        k += 4;
+        pt->kids[pt->n_kids++] = kid;
+        if (kid < pt->first_page)
+            pt->first_page = kid;
+    }
+    if (pt->n_kids == 0 || pt->root_id >= pt->first_page || pt->pages_id >= pt->first_page ||
+        pt->info_id >= pt->first_page) {
+        part_free(pt);
+        return bad_part(diag, "has its pages before its fonts");
+    }
+    return CF_OK;
+}
+
+/* ---- writing ---- */
+
+/* Writes part object id (a page, its contents or their lengths) renumbered: its own objects
+ * (from first_page on) after the previous parts', the page tree as the joined one. */
+static cf_status emit_own(cf_pdf_join *j, const part *pt, size_t id, cf_buf *b)
+{
+    const unsigned char *p = pt->pdf + pt->objects[id].start;
+    const unsigned char *end = pt->pdf + pt->objects[id].end;
+    const unsigned char *body = find(p, end, " 0 obj") + 6;
+    /* Dictionary part: up to the stream keyword, or the whole object. */
+    const unsigned char *stream = find(body, end, "\nstream\r\n");
+    const unsigned char *dict_end = stream != NULL ? stream : end;
+    size_t new_id = id - pt->first_page + j->next_id;
+    cf_buf_reset(b);
+    cf_buf_printf(b, "%zu 0 obj", new_id);
+    const unsigned char *q = body;
+    while (q < dict_end) {
+        if (is_digit(*q) && !is_digit(q[-1]) && q[-1] != '.') {
+            const unsigned char *r = q;
+            size_t v = 0;
+            if (read_number(&r, dict_end, &v) && dict_end - r >= 4 && memcmp(r, " 0 R", 4) == 0) {
+                size_t ref = v >= pt->first_page ? v - pt->first_page + j->next_id
+                             : v == pt->pages_id ? j->pages_id
+                                                 : v;
+                if (v >= pt->size)
+                    return CF_ERR_INTERNAL;
+                cf_buf_printf(b, "%zu", ref);
+                q = r;
+                continue;
+            }
+            cf_buf_append(b, q, (size_t)(r > q ? r - q : 1));
+            q = r > q ? r : q + 1;
+            continue;
+        }
+        cf_buf_append(b, q, 1);
+        q++;
+    }
+    if (b->error != CF_OK)
+        return b->error;
+    if (mark_offset(j, new_id) != CF_OK)
+        return j->error;
+    emit(j, b->data, b->len);
+    return emit(j, dict_end, (size_t)(end - dict_end));
+}
+
+cf_status cf_pdf_join_add(cf_pdf_join *j, const unsigned char *pdf, size_t len, cf_diag *diag)
+{
+    if (j->error != CF_OK)
+        return j->error;
+    part pt;
+    cf_status st = parse_part(pdf, len, &pt, diag);
+    if (st != CF_OK)
+        return j->error = st;
+    if (j->parts == 0) {
+        /* The first part: header and shared objects, kept for comparison. */
+        j->first_own = j->next_id = pt.first_page;
+        j->root_id = pt.root_id;
+        j->pages_id = pt.pages_id;
+        j->info_id = pt.info_id;
+        size_t shared_len = pt.objects[pt.first_page - 1].end - pt.header_end;
+        j->shared = cf_malloc(shared_len);
+        j->shared_at = cf_calloc(pt.first_page, sizeof *j->shared_at);
+        j->root_len = pt.objects[pt.root_id].end - pt.objects[pt.root_id].start;
+        j->root = cf_malloc(j->root_len);
+        if (j->shared == NULL || j->shared_at == NULL || j->root == NULL) {
+            part_free(&pt);
+            return j->error = CF_ERR_NOMEM;
+        }
+        memcpy(j->root, pdf + pt.objects[pt.root_id].start, j->root_len);
+        emit(j, pdf, pt.header_end);
+        size_t at = 0;
+        for (size_t id = 1; id < pt.first_page; id++) {
+            span o = pt.objects[id];
+            memcpy(j->shared + at, pdf + o.start, o.end - o.start);
+            j->shared_at[id] = (span){at, at + (o.end - o.start)};
+            at += o.end - o.start;
+            if (id == pt.root_id || id == pt.pages_id)
+                continue; /* written at the end, for all parts */
+            if (mark_offset(j, id) == CF_OK)
+                emit(j, pdf + o.start, o.end - o.start);
+        }
+    } else {
+        bool same = pt.first_page == j->first_own && pt.root_id == j->root_id &&
+                    pt.pages_id == j->pages_id && pt.info_id == j->info_id;
+        for (size_t id = 1; same && id < pt.first_page; id++) {
+            if (id == pt.pages_id)
+                continue;
+            span o = pt.objects[id], s = j->shared_at[id];
+            same = o.end - o.start == s.end - s.start &&
+                   memcmp(pdf + o.start, j->shared + s.start, s.end - s.start) == 0;
+        }
+        if (!same) {
+            part_free(&pt);
+            j->error = bad_part(diag, "has other fonts or document information than the first");
+            return j->error;
+        }
+    }
+    cf_buf b;
+    cf_buf_init(&b, (size_t)1 << 20);
+    for (size_t id = pt.first_page; id < pt.size && j->error == CF_OK; id++) {
+        st = emit_own(j, &pt, id, &b);
+        if (st != CF_OK && j->error == CF_OK)
+            j->error = st;
+    }
+    cf_buf_cleanup(&b);
+    if (j->error == CF_OK && j->n_kids + pt.n_kids > j->cap_kids) {
+        size_t cap = j->cap_kids ? j->cap_kids : 256;
+        while (cap < j->n_kids + pt.n_kids)
+            cap *= 2;
+        size_t *grown = cf_realloc(j->kids, cap * sizeof *grown);
+        if (grown == NULL)
+            j->error = CF_ERR_NOMEM;
+        else {
+            j->kids = grown;
+            j->cap_kids = cap;
+        }
+    }
+    if (j->error == CF_OK) {
+        for (size_t i = 0; i < pt.n_kids; i++)
+            j->kids[j->n_kids++] = pt.kids[i] - pt.first_page + j->next_id;
+        j->next_id += pt.size - pt.first_page;
+        j->parts++;
+    }
+    part_free(&pt);
+    return j->error;
+}
+
+cf_status cf_pdf_join_finish(cf_pdf_join *j, cf_diag *diag)
+{
+    if (j->error != CF_OK)
+        return j->error;
+    if (j->parts == 0)
+        return bad_part(diag, "is missing: nothing to join");
+    char line[96];
+    /* The page tree of every part's pages. */
+    if (mark_offset(j, j->pages_id) != CF_OK)
+        return j->error;
+    int n = snprintf(line, sizeof line, "%zu 0 obj\n<<\n/Type /Pages\n/Kids [ ", j->pages_id);
+    emit(j, line, (size_t)n);
+    for (size_t i = 0; i < j->n_kids; i++) {
+        n = snprintf(line, sizeof line, "%zu 0 R ", j->kids[i]);
+        emit(j, line, (size_t)n);
+    }
+    n = snprintf(line, sizeof line, "]\n/Count %zu\n>>\nendobj\n", j->n_kids);
+    emit(j, line, (size_t)n);
+    if (mark_offset(j, j->root_id) != CF_OK)
+        return j->error;
+    emit(j, j->root, j->root_len);
+    /* Cross-reference table: every number from 1 to next_id - 1 is an object. */
+    size_t xref = j->written;
+    n = snprintf(line, sizeof line, "xref\n0 %zu\n0000000000 65535 f\r\n", j->next_id);
+    emit(j, line, (size_t)n);
+    for (size_t id = 1; id < j->next_id; id++) {
+        if (id >= j->cap_offsets || j->offsets[id] == 0)
+            return j->error = bad_part(diag, "left a gap in the object numbers");
+        n = snprintf(line, sizeof line, "%010zu 00000 n\r\n", j->offsets[id]);
+        emit(j, line, (size_t)n);
+    }
+    n = snprintf(line, sizeof line, "trailer\n<<\n/Root %zu 0 R\n/Info %zu 0 R\n/Size %zu\n>>\n",
+                 j->root_id, j->info_id, j->next_id);
+    emit(j, line, (size_t)n);
+    n = snprintf(line, sizeof line, "startxref\n%zu\n%%%%EOF\n", xref);
+    return emit(j, line, (size_t)n);
+}
