@@ -290,25 +290,26 @@ cf_status cf_atomic_file_commit(cf_atomic_file *f, cf_diag *diag)
     return CF_OK;
 }
 
-cf_status cf_file_write_atomic(const char *path, const void *data, size_t len, bool force,
-                               cf_diag *diag)
+static cf_status write_atomic(const char *path, const void *data, size_t len, bool force,
+                              bool sync_dir, cf_diag *diag)
 {
     cf_atomic_file *f;
     cf_status st = cf_atomic_file_open(path, force, &f, diag);
     if (st)
         return st;
+    f->sync_dir = sync_dir;
     cf_atomic_file_write(f, data, len);
     return cf_atomic_file_commit(f, diag);
+}
+
+cf_status cf_file_write_atomic(const char *path, const void *data, size_t len, bool force,
+                               cf_diag *diag)
+{
+    return write_atomic(path, data, len, force, true, diag);
 }
 
 cf_status cf_file_write_atomic_in_run(const char *path, const void *data, size_t len, bool force,
                                       cf_diag *diag)
 {
-    cf_atomic_file *f;
-    cf_status st = cf_atomic_file_open(path, force, &f, diag);
-    if (st)
-        return st;
-    f->sync_dir = false;
-    cf_atomic_file_write(f, data, len);
-    return cf_atomic_file_commit(f, diag);
+    return write_atomic(path, data, len, force, false, diag);
 }

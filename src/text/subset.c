@@ -725,35 +725,33 @@ static cf_status reorder_subset(const unsigned char *src, size_t src_len, mappin
         if (offset > src_len || length > src_len - offset)
             return CF_ERR_LIMIT;
         const unsigned char *d = src + offset;
-        switch (tag) {
-        case HB_TAG('h', 'e', 'a', 'd'):
-            head = d, head_len = length;
-            break;
-        case HB_TAG('h', 'h', 'e', 'a'):
-            hhea = d, hhea_len = length;
-            break;
-        case HB_TAG('m', 'a', 'x', 'p'):
-            maxp = d, maxp_len = length;
-            break;
-        case HB_TAG('p', 'o', 's', 't'):
-            post = d, post_len = length;
-            break;
-        case HB_TAG('l', 'o', 'c', 'a'):
-            loca = d, loca_len = length;
-            break;
-        case HB_TAG('g', 'l', 'y', 'f'):
-            glyf = d, glyf_len = length;
-            break;
-        case HB_TAG('h', 'm', 't', 'x'):
-            hmtx = d, hmtx_len = length;
-            break;
-        case HB_TAG('c', 'm', 'a', 'p'):
-            break;
-        default:
-            if (!reorder_keeps(tag))
-                return CF_ERR_LIMIT;
-            tables[n_tables++] = (sfnt_table){tag, d, length};
-        }
+        /* The tables with glyph ids or their layout are read; the others copied as they are. */
+        struct {
+            uint32_t tag;
+            const unsigned char **data;
+            size_t *len;
+        } const read[] = {
+            {HB_TAG('h', 'e', 'a', 'd'), &head, &head_len},
+            {HB_TAG('h', 'h', 'e', 'a'), &hhea, &hhea_len},
+            {HB_TAG('m', 'a', 'x', 'p'), &maxp, &maxp_len},
+            {HB_TAG('p', 'o', 's', 't'), &post, &post_len},
+            {HB_TAG('l', 'o', 'c', 'a'), &loca, &loca_len},
+            {HB_TAG('g', 'l', 'y', 'f'), &glyf, &glyf_len},
+            {HB_TAG('h', 'm', 't', 'x'), &hmtx, &hmtx_len},
+        };
+        bool known = false;
+        for (size_t r = 0; r < sizeof read / sizeof read[0]; r++)
+            if (read[r].tag == tag) {
+                *read[r].data = d;
+                *read[r].len = length;
+                known = true;
+            }
+        if (known || tag == HB_TAG('c', 'm', 'a', 'p'))
+            continue; /* cmap: rebuilt */
+        /* Room for the 8 tables written below. */
+        if (!reorder_keeps(tag) || n_tables + 8 >= SFNT_MAX_TABLES)
+            return CF_ERR_LIMIT;
+        tables[n_tables++] = (sfnt_table){tag, d, length};
     }
     if (!head || head_len < 54 || !hhea || hhea_len < 36 || !maxp || maxp_len < 6 || !loca ||
         !glyf || !hmtx || (post && post_len < 32))
