@@ -91,20 +91,42 @@ static cf_status build_tables(cf_font *font, size_t *mapped)
         hb_set_destroy(unicodes);
         return CF_ERR_NOMEM;
     }
+    /* In batches through HarfBuzz's plural calls: one call per 1024 characters, not one each. */
+    enum { BATCH = 1024 };
+    hb_codepoint_t cps[BATCH], glyphs[BATCH];
     hb_codepoint_t cp = HB_SET_VALUE_INVALID;
-    /* U+FFFF is a noncharacter (and the end marker of format-4 cmaps): never mapped. */
-    while (hb_set_next(unicodes, &cp) && cp < 0xFFFF) {
-        hb_codepoint_t glyph = 0;
-        if (hb_font_get_nominal_glyph(font->hb, cp, &glyph) && glyph != 0 &&
-            glyph < font->glyph_count) {
-            font->bmp_glyph[cp] = (uint16_t)glyph;
-            (*mapped)++;
+    unsigned n;
+    while ((n = hb_set_next_many(unicodes, cp, cps, BATCH)) > 0) {
+        cp = cps[n - 1];
+        unsigned done =
+            hb_font_get_nominal_glyphs(font->hb, n, cps, sizeof cps[0], glyphs, sizeof glyphs[0]);
+        for (unsigned i = 0; i < n; i++) {
+            unsigned glyph = 0;
+            if (i < done) {
+                glyph = (unsigned)glyphs[i];
+            } else {
+                hb_codepoint_t g = 0; /* the plural call stops at the first unmapped one */
+                glyph = hb_font_get_nominal_glyph(font->hb, cps[i], &g) ? (unsigned)g : 0;
+            }
+            /* U+FFFF is a noncharacter (and the end marker of format-4 cmaps): never mapped. */
+            if (cps[i] < 0xFFFF && glyph != 0 && glyph < font->glyph_count) {
+                font->bmp_glyph[cps[i]] = (uint16_t)glyph;
+                (*mapped)++;
+            }
         }
     }
     hb_set_destroy(unicodes);
-    for (unsigned g = 0; g < font->glyph_count; g++) {
-        hb_position_t adv = hb_font_get_glyph_h_advance(font->hb, g);
-        font->advance[g] = (uint16_t)(adv < 0 ? 0 : adv > 0xFFFF ? 0xFFFF : adv);
+    hb_position_t advances[BATCH];
+    for (unsigned g = 0; g < font->glyph_count; g += BATCH) {
+        unsigned count = font->glyph_count - g < BATCH ? font->glyph_count - g : BATCH;
+        for (unsigned i = 0; i < count; i++)
+            glyphs[i] = g + i;
+        hb_font_get_glyph_h_advances(font->hb, count, glyphs, sizeof glyphs[0], advances,
+                                     sizeof advances[0]);
+        for (unsigned i = 0; i < count; i++) {
+            hb_position_t adv = advances[i];
+            font->advance[g + i] = (uint16_t)(adv < 0 ? 0 : adv > 0xFFFF ? 0xFFFF : adv);
+        }
     }
     return CF_OK;
 }
