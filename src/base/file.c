@@ -213,16 +213,6 @@ void cf_atomic_file_abort(cf_atomic_file *f)
     cf_free(f);
 }
 
-/* fsyncs a directory so that a rename in it survives a crash. */
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 cf_status cf_file_sync_dir(const char *dir, cf_diag *diag)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -284,8 +274,9 @@ cf_status cf_atomic_file_commit(cf_atomic_file *f, cf_diag *diag)
         unlink(f->tmp_path);
     }
     f->tmp_path[0] = '\0';
+    /* The file is in place; a folder that cannot be synced does not undo that. */
     if (f->sync_dir)
-        sync_dir(f->dir);
+        (void)cf_file_sync_dir(f->dir, NULL);
     cf_atomic_file_abort(f);
     return CF_OK;
 }

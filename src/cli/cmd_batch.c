@@ -595,10 +595,11 @@ static cf_status combined_add(batch *b, combined_job *cj, const cf_display_list 
 
 /* One pass over the CSV for the combined PDF: every row that was printed (or, with
  * --only-combined, that passed the checks) is laid out again, in CSV order, with the document
- * id it was given; the pass either collects the characters drawn (writer NULL) or paints the
- * pages. Lists are freed at once, so memory does not grow with the number of patients. */
+ * id it was given; the pass either collects the characters drawn (job NULL) or adds the
+ * pages to the print job. Lists are freed at once, so memory does not grow with the number of
+ * patients. */
 static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
-                               combined_job *writer)
+                               combined_job *job)
 {
     cf_csv_reader *reader = NULL;
     cf_csv_map *map = NULL;
@@ -629,7 +630,7 @@ static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE
             .created = b->created,
             .sequence = (unsigned long)r->row,
             .document_id = r->document_id[0] ? r->document_id : NULL,
-            .characters_only = writer == NULL, /* the first pass collects characters */
+            .characters_only = job == NULL, /* the first pass collects characters */
         };
         st = cf_csv_row_record(map, fields, n_fields, r->row, &record, b->diag);
         if (!st)
@@ -637,10 +638,10 @@ static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE
         if (!st)
             st = cf_document_layout(b->form, record, b->fonts, &options, r->document_id, &list,
                                     b->diag);
-        if (!st && !writer)
+        if (!st && !job)
             cf_display_list_codepoints(list, sets);
-        if (!st && writer) {
-            st = combined_add(b, writer, list);
+        if (!st && job) {
+            st = combined_add(b, job, list);
             if (!st && b->only_combined) {
                 r->pages = list->n_pages;
                 r->written = true;

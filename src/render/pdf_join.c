@@ -296,12 +296,11 @@ static cf_status emit_own(cf_pdf_join *j, const part *pt, size_t id, cf_buf *b)
             const unsigned char *r = q;
             size_t v = 0;
             if (read_number(&r, dict_end, &v) && dict_end - r >= 4 && memcmp(r, " 0 R", 4) == 0) {
-                size_t ref = v >= pt->first_page ? v - pt->first_page + j->next_id
-                             : v == pt->pages_id ? j->pages_id
-                                                 : v;
                 if (v >= pt->size)
                     return CF_ERR_INTERNAL;
-                cf_buf_printf(b, "%zu", ref);
+                /* Own objects move after the previous parts'; shared ones (the page tree
+                 * too: the same number in every part) keep theirs. */
+                cf_buf_printf(b, "%zu", v >= pt->first_page ? v - pt->first_page + j->next_id : v);
                 q = r;
                 continue;
             }

@@ -126,56 +126,6 @@ static HPDF_STATUS write_flate_filter(HPDF_Dict dict, HPDF_Stream stream)
     return HPDF_Stream_WriteStr(stream, "/Filter /FlateDecode\012");
 }
 
-/* Replaces the contents of the stream object dict by data (len bytes) deflated, marked as
- * FlateDecode data that libharu writes as it is. */
-static cf_status put_deflated_with(renderer *r, HPDF_Dict dict, const void *data, size_t len,
-                                   int strategy, const char *what)
-{
-    if (dict->stream == NULL || (dict->write_fn != NULL && dict->write_fn != write_flate_filter) ||
-        len > 0x7FFFFFFF) {
-        cf_diag_error(r->diag, NULL, 0, "the PDF writer cannot replace %s", what);
-        return CF_ERR_INTERNAL;
-    }
-    uLongf z_len = compressBound((uLong)len);
-    unsigned char *z = cf_malloc(z_len);
-    if (z == NULL)
-        return CF_ERR_NOMEM;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    int zst = deflateInit2(&zs, CF_PDF_DEFLATE_LEVEL, Z_DEFLATED, 15, 8, strategy);
-    if (zst == Z_OK) {
-        zs.next_in = (Bytef *)(uintptr_t)data;
-        zs.avail_in = (uInt)len;
-        zs.next_out = z;
-        zs.avail_out = (uInt)z_len;
-        zst = deflate(&zs, Z_FINISH);
-        z_len = zs.total_out;
-        deflateEnd(&zs);
-        zst = zst == Z_STREAM_END ? Z_OK : zst == Z_OK ? Z_BUF_ERROR : zst;
-    }
-    if (zst != Z_OK) {
-        cf_free(z);
-        if (zst == Z_MEM_ERROR)
-            return CF_ERR_NOMEM;
-        cf_diag_error(r->diag, NULL, 0, "zlib failed to compress %s (%d)", what, zst);
-        return CF_ERR_INTERNAL;
-    }
-    HPDF_MemStream_FreeData(dict->stream);
-    HPDF_STATUS st = HPDF_Stream_Write(dict->stream, z, (HPDF_UINT)z_len);
-    cf_free(z);
-    if (st != HPDF_OK)
-        return fail(r, what);
-    dict->filter = HPDF_STREAM_FILTER_NONE;
-    dict->write_fn = write_flate_filter;
-    return CF_OK;
-}
-
-static cf_status put_deflated(renderer *r, HPDF_Dict dict, const void *data, size_t len,
-                              const char *what)
-{
-    return put_deflated_with(r, dict, data, len, Z_DEFAULT_STRATEGY, what);
-}
-
 /* zlib stream header: deflate, 32 KB window, fastest level. */
 static const unsigned char zlib_header[2] = {0x78, 0x01};
 
@@ -244,16 +194,20 @@ static cf_status deflate_piece(cf_buf *out, const unsigned char *data, size_t le
     return st;
 }
 
-/* Appends the end of a zlib stream: an empty final block and the Adler-32 of all data. */
-static cf_status zlib_finish(cf_buf *out, const unsigned char *data, size_t len)
+/* Appends the Adler-32 of all data (len bytes), which ends a zlib stream. */
+static cf_status append_adler(cf_buf *out, const unsigned char *data, size_t len)
 {
-    cf_status st = raw_deflate(out, NULL, 0, true);
-    if (st != CF_OK)
-        return st;
     uLong adler = adler32_z(adler32(0L, Z_NULL, 0), data, len);
     unsigned char tail[4] = {(unsigned char)(adler >> 24), (unsigned char)(adler >> 16),
                              (unsigned char)(adler >> 8), (unsigned char)adler};
     return cf_buf_append(out, tail, 4);
+}
+
+/* Appends the end of a zlib stream of pieces: an empty final block and the Adler-32. */
+static cf_status zlib_finish(cf_buf *out, const unsigned char *data, size_t len)
+{
+    cf_status st = raw_deflate(out, NULL, 0, true);
+    return st != CF_OK ? st : append_adler(out, data, len);
 }
 
 /* The zlib stream of a font file laid out as cf_font_subset_ordered says: the part before the
@@ -294,6 +248,26 @@ static cf_status put_compressed(renderer *r, HPDF_Dict dict, const void *z, size
     dict->filter = HPDF_STREAM_FILTER_NONE;
     dict->write_fn = write_flate_filter;
     return CF_OK;
+}
+
+/* Replaces the contents of the stream object dict by data (len bytes) deflated in one piece,
+ * marked as FlateDecode data that libharu writes as it is. */
+static cf_status put_deflated(renderer *r, HPDF_Dict dict, const void *data, size_t len,
+                              const char *what)
+{
+    cf_buf z;
+    cf_buf_init(&z, (size_t)1 << 30);
+    cf_status st = cf_buf_append(&z, zlib_header, 2);
+    if (st == CF_OK)
+        st = raw_deflate(&z, data, len, true);
+    if (st == CF_OK)
+        st = append_adler(&z, data, len);
+    if (st == CF_OK)
+        st = put_compressed(r, dict, z.data, z.len, what);
+    else if (st != CF_ERR_NOMEM)
+        cf_diag_error(r->diag, NULL, 0, "zlib failed to compress %s", what);
+    cf_buf_cleanup(&z);
+    return st;
 }
 
 /* Deflates the contents libharu put in the stream object dict, in place. */
