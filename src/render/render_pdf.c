@@ -1,36 +1,40 @@
 /* PDF backend: paints display lists with libharu 2.3.0. The only file that includes hpdf.h.
  *
  * Fonts: for each document the characters drawn in each style are collected, the face is cut
- * down to them with HarfBuzz (cf_font_subset_ordered: small glyph ids, compact cmap) and that small
- * TrueType font is handed to libharu from memory. libharu 2.3.0 has no public call for that, so
- * the font definition is built with the functions its own HPDF_LoadTTFontFromFile uses, which
- * the library exports (hpdf_fontdef.h, hpdf_streams.h, hpdf_doc.h). Nothing is written to disk.
- * libharu's /ToUnicode map for such a font is not one (see fix_to_unicode); we rewrite it.
+ * down to them with HarfBuzz (cf_font_subset_ordered), and the font objects are made here from
+ * libharu's exported object functions (hpdf_objects.h, hpdf_doc.h, hpdf_streams.h): a Type0
+ * font with Identity-H encoding whose CIDs number the subset's characters (cid_of), with its
+ * CIDFontType2 (widths, CIDToGIDMap), descriptor, FontFile2 and ToUnicode map (load_font).
+ * libharu's own route (HPDF_LoadTTFontFromFile, HPDF_GetFont with its UTF-8 encoder) parses the
+ * font again, looks up every BMP code point, writes a 128 KB CIDToGIDMap and a ToUnicode map
+ * that is not one, and copies the font once more at save time: half of a document's time. Text
+ * is written as those CIDs (show_text); libharu still writes the page, graphics state and
+ * document structure.
  *
- * Speed: libharu would copy the font once more at save time (its own subsetting, pointless on a
- * subset) and deflate it, the 128 KB CIDToGIDMap and the pages at zlib's default level. Instead
- * the font's descriptor is made right after loading (describe_font), and the font streams
- * (FontFile2, CIDToGIDMap, ToUnicode) and page contents are deflated here at
- * CF_PDF_DEFLATE_LEVEL and handed to libharu as finished FlateDecode data (put_deflated). The
- * subset is ordered (cf_font_subset_ordered) so that the glyphs of a run's base characters are
- * one block of bytes, compressed on its own and reused from document to document
- * (deflate_font, cf_glyph_cache): in a batch most of a font is compressed once.
+ * Speed: the font streams and page contents are deflated here at CF_PDF_DEFLATE_LEVEL and
+ * handed to libharu as finished FlateDecode data (put_deflated). The subset is ordered
+ * (cf_font_subset_ordered) so that the glyphs of a run's base characters are one block of
+ * bytes, compressed on its own and reused from document to document (deflate_font,
+ * cf_glyph_cache): in a batch most of a font is compressed once.
  *
- * Output depends only on the display lists: no clock, no random id, and libharu writes numbers
- * with its own formatting (no locale). One HPDF_Doc per call: safe on several threads. */
+ * Output depends only on the display lists: no clock, no random id, and numbers are written
+ * without the locale (put_number; libharu's own formatting). One HPDF_Doc per call: safe on
+ * several threads. */
 #include "render/render_pdf.h"
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/utf8.h"
 #include "cf_config.h"
 
 #include <hpdf.h>
 #include <hpdf_doc.h>
-#include <hpdf_fontdef.h>
 #include <hpdf_pages.h>
 #include <hpdf_streams.h>
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -60,26 +64,20 @@ typedef struct renderer {
     HPDF_Doc pdf;
     hpdf_error error;
     HPDF_Font fonts[CF_FONT_STYLE_COUNT];
-    const cf_render_options *options; /* may be NULL */
+    cf_subset_layout layouts[CF_FONT_STYLE_COUNT]; /* of each font's subset: its characters */
+    cf_buf text;                                   /* a text run's operators */
+    const cf_render_options *options;              /* may be NULL */
     cf_diag *diag;
 } renderer;
-
-/* The CIDToGIDMap is compressed in chunks of this many bytes (2048 CIDs), each on its own, so
- * that only the chunks holding a document's own characters are compressed per document. */
-#define MAP_CHUNK 4096u
-#define MAP_BYTES (0xFFFFu * 2)
-#define MAP_CHUNKS ((MAP_BYTES + MAP_CHUNK - 1) / MAP_CHUNK)
 
 typedef struct compressed_piece {
     unsigned char *raw, *z;
     size_t raw_len, z_len;
 } compressed_piece;
 
-/* Per style, the compressed glyph records of the last document's base characters and the
- * compressed chunks of its CIDToGIDMap. */
+/* Per style, the compressed glyph records of the last document's base characters. */
 struct cf_glyph_cache {
     compressed_piece glyphs[CF_FONT_STYLE_COUNT];
-    compressed_piece map[CF_FONT_STYLE_COUNT][MAP_CHUNKS];
 };
 
 cf_glyph_cache *cf_glyph_cache_new(void)
@@ -94,10 +92,6 @@ void cf_glyph_cache_free(cf_glyph_cache *cache)
     for (int s = 0; s < CF_FONT_STYLE_COUNT; s++) {
         cf_free(cache->glyphs[s].raw);
         cf_free(cache->glyphs[s].z);
-        for (size_t c = 0; c < MAP_CHUNKS; c++) {
-            cf_free(cache->map[s][c].raw);
-            cf_free(cache->map[s][c].z);
-        }
     }
     cf_free(cache);
 }
@@ -292,191 +286,335 @@ static cf_status deflate_in_place(renderer *r, HPDF_Dict dict, const char *what)
     return st;
 }
 
-/* Writes one bfrange line: codes first..last map to the same UTF-16 values. */
-static void put_range(cf_buf *b, unsigned first, unsigned last)
+/* A new indirect object (a dictionary) of the document; NULL when libharu failed. */
+static HPDF_Dict new_object(renderer *r)
 {
-    cf_buf_printf(b, "<%04X> <%04X> <%04X>\n", first, last, first);
+    HPDF_Dict d = HPDF_Dict_New(r->pdf->mmgr);
+    if (d == NULL || HPDF_Xref_Add(r->pdf->xref, d) != HPDF_OK) /* frees d on failure */
+        return NULL;
+    return d;
 }
 
-/* libharu 2.3.0 gives a font with its UTF-8 encoder the encoding CMap (a CID map with
- * begincidrange) as /ToUnicode. That is not a ToUnicode map: poppler warns about it on every
- * read and readers may extract no text. The codes libharu writes are the characters' BMP code
- * points, so the right map is the identity over the characters of set that the subset holds
- * (those libharu's CIDToGIDMap maps too); it replaces the stream's contents in place. */
-static cf_status fix_to_unicode(renderer *r, HPDF_Font font, HPDF_FontDef def,
-                                const cf_codepoints *set)
+/* A new indirect stream object; NULL when libharu failed. */
+static HPDF_Dict new_stream(renderer *r)
 {
-    HPDF_Dict cmap = HPDF_Dict_GetItem(font, "ToUnicode", HPDF_OCLASS_DICT);
-    if (cmap == NULL || cmap->stream == NULL)
-        return fail(r, "to find a font's ToUnicode map");
+    return HPDF_DictStream_New(r->pdf->mmgr, r->pdf->xref);
+}
+
+/* Appends v to b as PDF numbers are written: at most 3 decimals, no exponent, '.' whatever
+ * the locale. */
+static void put_number(cf_buf *b, double v)
+{
+    long long t = llround(v * 1000.0);
+    if (t < 0) {
+        cf_buf_putc(b, '-');
+        t = -t;
+    }
+    long long whole = t / 1000, frac = t % 1000;
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%lld", whole);
+    if (frac != 0) {
+        digits[n++] = '.';
+        digits[n++] = (char)('0' + frac / 100);
+        digits[n++] = (char)('0' + frac / 10 % 10);
+        digits[n++] = (char)('0' + frac % 10);
+        while (digits[n - 1] == '0')
+            n--;
+    }
+    cf_buf_append(b, digits, (size_t)n);
+}
+
+static const char hex_digits[] = "0123456789ABCDEF";
+
+/* Appends <XXXX> for a 16-bit code. */
+static void put_code(cf_buf *b, unsigned code)
+{
+    char t[6] = {'<', hex_digits[code >> 12 & 15], hex_digits[code >> 8 & 15],
+                 hex_digits[code >> 4 & 15], hex_digits[code & 15], '>'};
+    cf_buf_append(b, t, sizeof t);
+}
+
+/* Appends <XXXX> or <XXXXXXXX>: cp in UTF-16BE. */
+static void put_utf16(cf_buf *b, uint32_t cp)
+{
+    if (cp < 0x10000) {
+        put_code(b, cp);
+        return;
+    }
+    unsigned hi = 0xD800 + ((cp - 0x10000) >> 10), lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+    char t[10] = {'<'};
+    for (int i = 0; i < 4; i++) {
+        t[1 + i] = hex_digits[hi >> (12 - 4 * i) & 15];
+        t[5 + i] = hex_digits[lo >> (12 - 4 * i) & 15];
+    }
+    cf_buf_append(b, t, 9);
+    cf_buf_putc(b, '>');
+}
+
+/* One line of a ToUnicode map: codes first..last to cp, cp + 1, ... */
+typedef struct uni_entry {
+    uint16_t first, last;
+    uint32_t cp;
+} uni_entry;
+
+/* Writes entries (all ranges or all single codes) in blocks of at most 100, as the CMap format
+ * asks. */
+static void put_uni_blocks(cf_buf *b, const uni_entry *e, size_t n, bool ranges)
+{
+    enum { PER_BLOCK = 100 };
+    for (size_t i = 0; i < n; i += PER_BLOCK) {
+        size_t k = n - i < PER_BLOCK ? n - i : PER_BLOCK;
+        cf_buf_printf(b, "%zu %s\n", k, ranges ? "beginbfrange" : "beginbfchar");
+        for (size_t j = i; j < i + k; j++) {
+            put_code(b, e[j].first);
+            if (ranges)
+                put_code(b, e[j].last);
+            put_utf16(b, e[j].cp);
+            cf_buf_putc(b, '\n');
+        }
+        cf_buf_append_str(b, ranges ? "endbfrange\n" : "endbfchar\n");
+    }
+}
+
+/* The codes of our fonts: with Identity-H, a 2-byte code is a CID, and the CID of the i-th
+ * character of the subset (in code point order) is i + 1; CID 0 is .notdef. Each character has
+ * its own CID even when two share a glyph, so the ToUnicode map is exact. */
+static unsigned cid_of(const cf_subset_layout *l, uint32_t cp)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->cps[mid] < cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && l->cps[lo] == cp ? (unsigned)lo + 1 : 0;
+}
+
+/* The ToUnicode map: CID i + 1 to the i-th character. Runs of characters that go up by one
+ * within one low byte of code and character (as the format asks) are ranges, the rest single
+ * codes. */
+static cf_status write_to_unicode(renderer *r, HPDF_Dict stream, const cf_subset_layout *l)
+{
+    size_t n = l->n;
+    uni_entry *ranges = cf_malloc((n ? n : 1) * sizeof *ranges);
+    uni_entry *singles = cf_malloc((n ? n : 1) * sizeof *singles);
+    if (ranges == NULL || singles == NULL) {
+        cf_free(ranges);
+        cf_free(singles);
+        return CF_ERR_NOMEM;
+    }
+    size_t n_ranges = 0, n_singles = 0;
+    for (size_t i = 0; i < n;) {
+        size_t end = i + 1;
+        while (end < n && l->cps[end] == l->cps[end - 1] + 1 && ((end + 1) & 0xFF) != 0 &&
+               (l->cps[end] & 0xFF) != 0 && l->cps[end] < 0x10000)
+            end++;
+        uni_entry e = {(uint16_t)(i + 1), (uint16_t)end, l->cps[i]};
+        if (end - i > 1)
+            ranges[n_ranges++] = e;
+        else
+            singles[n_singles++] = e;
+        i = end;
+    }
+
     cf_buf b;
     cf_buf_init(&b, (size_t)4 * 1024 * 1024);
     cf_buf_append_str(&b, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
                           "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> "
                           "def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
                           "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
-    /* Runs of mapped code points within one high byte (a bfrange may not cross one), at most
-     * 100 to a block as the CMap format asks. libharu draws BMP characters only (its CIDs are
-     * 16 bits; preflight refuses the rest); surrogate codes never map. */
-    enum { PER_BLOCK = 100 };
-    unsigned ranges[PER_BLOCK][2];
-    size_t n = 0;
-    for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(set, &cp) && cp < 0xFFFF;) {
-        if ((cp >= 0xD800 && cp <= 0xDFFF) || HPDF_TTFontDef_GetGlyphid(def, (HPDF_UINT16)cp) == 0)
-            continue;
-        if (n > 0 && ranges[n - 1][1] + 1 == cp && (cp & 0xFF) != 0) {
-            ranges[n - 1][1] = cp;
-            continue;
-        }
-        if (n == PER_BLOCK) {
-            cf_buf_printf(&b, "%zu beginbfrange\n", n);
-            for (size_t i = 0; i < n; i++)
-                put_range(&b, ranges[i][0], ranges[i][1]);
-            cf_buf_append_str(&b, "endbfrange\n");
-            n = 0;
-        }
-        ranges[n][0] = ranges[n][1] = cp;
-        n++;
-    }
-    if (n > 0) {
-        cf_buf_printf(&b, "%zu beginbfrange\n", n);
-        for (size_t i = 0; i < n; i++)
-            put_range(&b, ranges[i][0], ranges[i][1]);
-        cf_buf_append_str(&b, "endbfrange\n");
-    }
+    put_uni_blocks(&b, ranges, n_ranges, true);
+    put_uni_blocks(&b, singles, n_singles, false);
     cf_buf_append_str(&b, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
-    if (b.error != CF_OK) {
-        cf_status st = b.error;
-        cf_buf_cleanup(&b);
-        return st;
-    }
-    /* A ToUnicode stream carries no CMap keys of its own (those named the encoding CMap). */
-    static const char *const keys[] = {"Type", "CMapName", "CIDSystemInfo", "WMode"};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-        HPDF_Dict_RemoveElement(cmap, keys[k]);
-    cf_status st = put_deflated(r, cmap, b.data, b.len, "a font's ToUnicode map");
+    cf_free(ranges);
+    cf_free(singles);
+    cf_status st = b.error;
+    if (st == CF_OK)
+        st = put_deflated(r, stream, b.data, b.len, "a font's ToUnicode map");
     cf_buf_cleanup(&b);
     return st;
 }
 
-/* libharu's CIDToGIDMap for a UTF-8 font: 2 bytes (big-endian glyph id) for each CID, which is
- * the BMP code point, for CIDs 0..U+FFFE. The subset maps exactly the characters of set that
- * the font has (checked when it is made), so the map is built from set, and the 128 KB of
- * mostly zeros compressed here, chunk by chunk, instead of reading back and deflating
- * libharu's. */
-static cf_status put_cid_to_gid_map(renderer *r, int style, HPDF_Dict map, HPDF_FontDef def,
-                                    const cf_codepoints *set)
+/* The CIDToGIDMap: 2 bytes (big-endian glyph id) per CID. */
+static cf_status write_cid_to_gid_map(renderer *r, HPDF_Dict stream, const cf_subset_layout *l)
 {
-    if (map == NULL || map->stream == NULL || HPDF_Stream_Size(map->stream) != MAP_BYTES) {
-        cf_diag_error(r->diag, NULL, 0, "the PDF writer found an unexpected CIDToGIDMap");
-        return CF_ERR_INTERNAL;
-    }
-    unsigned char *bytes = cf_calloc(MAP_BYTES, 1);
-    if (bytes == NULL)
+    size_t size = (l->n + 1) * 2;
+    unsigned char *map = cf_calloc(size, 1);
+    if (map == NULL)
         return CF_ERR_NOMEM;
-    for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(set, &cp) && cp < 0xFFFF;) {
-        HPDF_UINT16 gid = HPDF_TTFontDef_GetGlyphid(def, (HPDF_UINT16)cp);
-        bytes[cp * 2] = (unsigned char)(gid >> 8);
-        bytes[cp * 2 + 1] = (unsigned char)gid;
+    for (size_t i = 0; i < l->n; i++) {
+        map[(i + 1) * 2] = (unsigned char)(l->glyphs[i] >> 8);
+        map[(i + 1) * 2 + 1] = (unsigned char)l->glyphs[i];
     }
-    /* Mostly zeros: run-length matching only, in small chunks (little memory to set up). */
-    cf_glyph_cache *cache = r->options != NULL ? r->options->glyph_cache : NULL;
-    cf_buf z;
-    cf_buf_init(&z, (size_t)1 << 24);
-    cf_status st = cf_buf_append(&z, zlib_header, 2);
-    for (size_t c = 0; c < MAP_CHUNKS && st == CF_OK; c++) {
-        size_t at = c * MAP_CHUNK, n = MAP_BYTES - at < MAP_CHUNK ? MAP_BYTES - at : MAP_CHUNK;
-        st = deflate_piece(&z, bytes + at, n, cache ? &cache->map[style][c] : NULL, 12, 1, Z_RLE);
-    }
-    if (st == CF_OK)
-        st = zlib_finish(&z, bytes, MAP_BYTES);
-    if (st == CF_OK)
-        st = put_compressed(r, map, z.data, z.len, "a font's CIDToGIDMap");
-    cf_buf_cleanup(&z);
-    cf_free(bytes);
+    cf_status st = put_deflated(r, stream, map, size, "a font's CIDToGIDMap");
+    cf_free(map);
     return st;
 }
 
-/* libharu makes a font's descriptor at save time (its before-write function), copying the
- * font file once more (its own subsetting, pointless on a subset) and deflating it at zlib's
- * default level. It is made here instead, with the same entries; *out is the empty FontFile2
- * stream object for the caller to fill. */
-static cf_status describe_font(renderer *r, HPDF_Font font, HPDF_FontDef def, size_t len,
-                               HPDF_Dict *out)
+static int compare_long(const void *a, const void *b)
 {
-    *out = NULL;
-    HPDF_Doc pdf = r->pdf;
-    HPDF_FontAttr attr = font->attr;
-    HPDF_TTFontDefAttr def_attr = def->attr;
-    if (font->before_write_fn == NULL || attr == NULL || attr->map_stream == NULL ||
-        attr->descendant_font == NULL || def->descriptor != NULL)
-        return fail(r, "to find a font's parts");
-    HPDF_Dict file = HPDF_DictStream_New(pdf->mmgr, attr->xref);
-    if (file == NULL)
-        return fail(r, "to describe a font");
-    HPDF_Dict desc = HPDF_Dict_New(pdf->mmgr);
-    if (desc == NULL || HPDF_Xref_Add(attr->xref, desc) != HPDF_OK) /* frees desc on failure */
-        return fail(r, "to describe a font");
-    HPDF_STATUS ret = HPDF_OK;
-    ret += HPDF_Dict_AddName(desc, "Type", "FontDescriptor");
-    ret += HPDF_Dict_AddName(desc, "FontName", def_attr->base_font);
-    ret += HPDF_Dict_AddNumber(desc, "Flags", (HPDF_INT32)def->flags);
-    ret += HPDF_Dict_Add(desc, "FontBBox", HPDF_Box_Array_New(pdf->mmgr, def->font_bbox));
-    ret += HPDF_Dict_AddNumber(desc, "ItalicAngle", def->italic_angle);
-    ret += HPDF_Dict_AddNumber(desc, "Ascent", def->ascent);
-    ret += HPDF_Dict_AddNumber(desc, "Descent", def->descent);
-    ret += HPDF_Dict_AddNumber(desc, "StemV", def->stemv);
-    ret += HPDF_Dict_AddNumber(desc, "XHeight", def->x_height);
-    ret += HPDF_Dict_Add(desc, "FontFile2", file);
-    ret += HPDF_Dict_AddNumber(file, "Length1", (HPDF_INT32)len);
-    ret += HPDF_Dict_AddNumber(file, "Length2", 0);
-    ret += HPDF_Dict_AddNumber(file, "Length3", 0);
-    if (ret != HPDF_OK)
-        return fail(r, "to describe a font");
-    def->descriptor = desc;
-    ret += HPDF_Dict_AddName(font, "BaseFont", def_attr->base_font);
-    ret += HPDF_Dict_AddName(attr->descendant_font, "BaseFont", def_attr->base_font);
-    ret += HPDF_Dict_Add(attr->descendant_font, "FontDescriptor", desc);
-    if (ret != HPDF_OK)
-        return fail(r, "to describe a font");
-    font->before_write_fn = NULL;
-    /* The font dictionary's filter would be copied onto its streams by that function; ours
-     * are deflated by us. */
-    font->filter = HPDF_STREAM_FILTER_NONE;
-    *out = file;
-    return CF_OK;
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
 }
 
-/* Hands one subset font (of the characters in set, laid out as layout says) to libharu, with
- * a proper ToUnicode map. */
-static cf_status load_font(renderer *r, int style, const unsigned char *data, size_t len,
-                           const cf_subset_layout *layout, const char *tag,
-                           const cf_codepoints *set, HPDF_Font *out)
+/* The /DW and /W entries: the most common width as the default, the others in runs of
+ * consecutive CIDs. Widths in 1/1000 em from the face's advances (those the subset check
+ * found the subset to have). */
+static cf_status put_widths(renderer *r, HPDF_Dict cid_font, const cf_font *face,
+                            const cf_subset_layout *l)
 {
-    HPDF_Doc pdf = r->pdf;
-    HPDF_Stream stream = HPDF_MemStream_New(pdf->mmgr, 0x4000);
-    if (stream == NULL)
-        return fail(r, "to load a font");
-    if (HPDF_Stream_Write(stream, data, (HPDF_UINT)len) != HPDF_OK) {
-        HPDF_Stream_Free(stream);
-        return fail(r, "to load a font");
+    size_t n = l->n;
+    long *width = cf_malloc((n ? n : 1) * sizeof *width);
+    if (width == NULL)
+        return CF_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        width[i] = lround(cf_font_advance(face, l->cps[i], 1000.0));
+    /* The default: the most common width (1000 in a Chinese text). */
+    long dw = 1000;
+    long *sorted = cf_malloc((n ? n : 1) * sizeof *sorted);
+    if (sorted == NULL) {
+        cf_free(width);
+        return CF_ERR_NOMEM;
     }
-    /* The definition owns the stream from here on, also when loading fails. */
-    HPDF_FontDef def = HPDF_TTFontDef_Load(pdf->mmgr, stream, HPDF_TRUE);
-    if (def == NULL)
-        return fail(r, "to load a font");
-    /* The subset tag makes the name unique in this document (and marks the font a subset). */
-    HPDF_TTFontDef_SetTagName(def, (char *)(uintptr_t)tag);
-    if (HPDF_Doc_RegisterFontDef(pdf, def) != HPDF_OK) /* frees def on failure */
-        return fail(r, "to register a font");
-    HPDF_Font font = HPDF_GetFont(pdf, def->base_font, "UTF-8");
+    memcpy(sorted, width, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, compare_long);
+    for (size_t i = 0, best = 0; i < n;) {
+        size_t end = i;
+        while (end < n && sorted[end] == sorted[i])
+            end++;
+        if (end - i > best) {
+            best = end - i;
+            dw = sorted[i];
+        }
+        i = end;
+    }
+    cf_free(sorted);
+    HPDF_STATUS ret = HPDF_Dict_AddNumber(cid_font, "DW", (HPDF_INT32)dw);
+    HPDF_Array w_array = HPDF_Array_New(r->pdf->mmgr);
+    if (w_array == NULL || HPDF_Dict_Add(cid_font, "W", w_array) != HPDF_OK) {
+        cf_free(width);
+        return fail(r, "to describe a font's widths");
+    }
+    for (size_t i = 0; i < n && ret == HPDF_OK;) {
+        if (width[i] == dw) {
+            i++;
+            continue;
+        }
+        HPDF_Array run = HPDF_Array_New(r->pdf->mmgr);
+        if (run == NULL)
+            break;
+        ret += HPDF_Array_AddNumber(w_array, (HPDF_INT32)(i + 1));
+        ret += HPDF_Array_Add(w_array, run);
+        for (; ret == HPDF_OK && i < n && width[i] != dw; i++)
+            ret += HPDF_Array_AddNumber(run, (HPDF_INT32)width[i]);
+    }
+    cf_free(width);
+    return ret == HPDF_OK && r->error.code == 0 ? CF_OK : fail(r, "to describe a font's widths");
+}
+
+/* Frees what a font object of ours holds besides its entries. */
+static void free_font_attr(HPDF_Dict obj)
+{
+    if (obj->attr != NULL)
+        HPDF_FreeMem(obj->mmgr, obj->attr);
+    obj->attr = NULL;
+}
+
+/* The objects of one embedded subset, made here rather than by libharu's HPDF_GetFont (which
+ * looks up all 65,536 BMP code points to build a width array and a 128 KB CIDToGIDMap, a fifth
+ * of a document's time): a Type0 font with Identity-H encoding and our CIDs (cid_of), its
+ * CIDFontType2 with their widths and glyphs, a font descriptor, the FontFile2 (the subset,
+ * compressed by deflate_font) and a ToUnicode map. *out is the Type0 font, which libharu accepts for HPDF_Page_SetFontAndSize. */
+static cf_status load_font(renderer *r, int style, const cf_font *face, const unsigned char *data,
+                           size_t len, const cf_subset_layout *layout, const char *tag,
+                           HPDF_Font *out)
+{
+    HPDF_MMgr mmgr = r->pdf->mmgr;
+    cf_font_description fd;
+    cf_font_describe(face, &fd);
+    char base_font[HPDF_LIMIT_MAX_NAME_LEN + 1];
+    int name_len = snprintf(base_font, sizeof base_font, "%s+%s", tag, fd.postscript_name);
+    if (name_len < 0 || (size_t)name_len >= sizeof base_font) {
+        cf_diag_error(r->diag, NULL, 0, "the font name %s is too long for a PDF",
+                      fd.postscript_name);
+        return CF_ERR_DATA;
+    }
+
+    HPDF_Dict font = new_object(r);
     if (font == NULL)
-        return fail(r, "to load a font");
-    *out = font;
-    /* The font file: the subset, compressed in parts (deflate_font). */
-    HPDF_FontAttr attr = font->attr;
-    HPDF_Dict file = NULL;
-    cf_status st = describe_font(r, font, def, len, &file);
+        return fail(r, "to make a font");
+    HPDF_FontAttr attr = HPDF_GetMem(mmgr, sizeof(HPDF_FontAttr_Rec));
+    if (attr == NULL)
+        return fail(r, "to make a font");
+    memset(attr, 0, sizeof *attr);
+    attr->type = HPDF_FONT_TYPE0_TT;
+    attr->writing_mode = HPDF_WMODE_HORIZONTAL;
+    attr->xref = r->pdf->xref;
+    font->attr = attr;
+    font->free_fn = free_font_attr;
+    font->header.obj_class |= HPDF_OSUBCLASS_FONT;
+
+    HPDF_Dict cid_font = new_object(r), desc = new_object(r), file = new_stream(r),
+              to_unicode = new_stream(r), cid_to_gid = new_stream(r);
+    HPDF_Array descendants = HPDF_Array_New(mmgr), bbox = HPDF_Array_New(mmgr);
+    HPDF_Dict system_info = HPDF_Dict_New(mmgr);
+    if (cid_font == NULL || desc == NULL || file == NULL || to_unicode == NULL ||
+        cid_to_gid == NULL || descendants == NULL || bbox == NULL || system_info == NULL) {
+        /* Those not yet in the document are freed here; the others go with it. */
+        if (descendants != NULL)
+            HPDF_Array_Free(descendants);
+        if (bbox != NULL)
+            HPDF_Array_Free(bbox);
+        if (system_info != NULL)
+            HPDF_Dict_Free(system_info);
+        return fail(r, "to make a font");
+    }
+    attr->descendant_font = cid_font;
+    attr->cmap_stream = to_unicode;
+
+    HPDF_STATUS ret = HPDF_OK;
+    ret += HPDF_Dict_AddName(font, "Type", "Font");
+    ret += HPDF_Dict_AddName(font, "Subtype", "Type0");
+    ret += HPDF_Dict_AddName(font, "BaseFont", base_font);
+    ret += HPDF_Dict_AddName(font, "Encoding", "Identity-H");
+    ret += HPDF_Array_Add(descendants, cid_font);
+    ret += HPDF_Dict_Add(font, "DescendantFonts", descendants);
+    ret += HPDF_Dict_Add(font, "ToUnicode", to_unicode);
+
+    ret += HPDF_Dict_AddName(cid_font, "Type", "Font");
+    ret += HPDF_Dict_AddName(cid_font, "Subtype", "CIDFontType2");
+    ret += HPDF_Dict_AddName(cid_font, "BaseFont", base_font);
+    ret += HPDF_Dict_Add(system_info, "Registry", HPDF_String_New(mmgr, "Adobe", NULL));
+    ret += HPDF_Dict_Add(system_info, "Ordering", HPDF_String_New(mmgr, "Identity", NULL));
+    ret += HPDF_Dict_AddNumber(system_info, "Supplement", 0);
+    ret += HPDF_Dict_Add(cid_font, "CIDSystemInfo", system_info);
+    ret += HPDF_Dict_Add(cid_font, "FontDescriptor", desc);
+    ret += HPDF_Dict_Add(cid_font, "CIDToGIDMap", cid_to_gid);
+
+    ret += HPDF_Dict_AddName(desc, "Type", "FontDescriptor");
+    ret += HPDF_Dict_AddName(desc, "FontName", base_font);
+    ret += HPDF_Dict_AddNumber(desc, "Flags", 32); /* nonsymbolic */
+    for (int i = 0; i < 4; i++)
+        ret += HPDF_Array_AddNumber(bbox, (HPDF_INT32)fd.bbox[i]);
+    ret += HPDF_Dict_Add(desc, "FontBBox", bbox);
+    ret += HPDF_Dict_AddReal(desc, "ItalicAngle", (HPDF_REAL)fd.italic_angle);
+    ret += HPDF_Dict_AddNumber(desc, "Ascent", (HPDF_INT32)fd.ascent);
+    ret += HPDF_Dict_AddNumber(desc, "Descent", (HPDF_INT32)fd.descent);
+    ret += HPDF_Dict_AddNumber(desc, "CapHeight", (HPDF_INT32)fd.cap_height);
+    if (fd.x_height > 0)
+        ret += HPDF_Dict_AddNumber(desc, "XHeight", (HPDF_INT32)fd.x_height);
+    ret += HPDF_Dict_AddNumber(desc, "StemV", (HPDF_INT32)fd.stem_v);
+    ret += HPDF_Dict_AddNumber(desc, "FontWeight", (HPDF_INT32)fd.weight);
+    ret += HPDF_Dict_Add(desc, "FontFile2", file);
+    ret += HPDF_Dict_AddNumber(file, "Length1", (HPDF_INT32)len);
+    if (ret != HPDF_OK)
+        return fail(r, "to make a font");
+    /* The font dictionary itself is not a stream: nothing for libharu to filter. */
+    font->filter = HPDF_STREAM_FILTER_NONE;
+
+    cf_status st = put_widths(r, cid_font, face, layout);
     if (st != CF_OK)
         return st;
     cf_buf z;
@@ -486,9 +624,11 @@ static cf_status load_font(renderer *r, int style, const unsigned char *data, si
         st = put_compressed(r, file, z.data, z.len, "a font file");
     cf_buf_cleanup(&z);
     if (st == CF_OK)
-        st = put_cid_to_gid_map(r, style, attr->map_stream, def, set);
+        st = write_cid_to_gid_map(r, cid_to_gid, layout);
     if (st == CF_OK)
-        st = fix_to_unicode(r, font, def, set);
+        st = write_to_unicode(r, to_unicode, layout);
+    if (st == CF_OK)
+        *out = font;
     return st;
 }
 
@@ -513,13 +653,12 @@ static cf_status load_fonts(renderer *r, const cf_fontset *fonts,
             continue; /* style not used: nothing to embed */
         unsigned char *data = NULL;
         size_t len = 0;
-        cf_subset_layout layout;
         const cf_codepoints *base = r->options != NULL ? r->options->base[s] : NULL;
-        cf_status st =
-            cf_font_subset_ordered(fonts->faces[s], sets[s], base, &data, &len, &layout, r->diag);
+        cf_status st = cf_font_subset_ordered(fonts->faces[s], sets[s], base, &data, &len,
+                                              &r->layouts[s], r->diag);
         if (st != CF_OK)
             return st;
-        st = load_font(r, s, data, len, &layout, tags[s], sets[s], &r->fonts[s]);
+        st = load_font(r, s, fonts->faces[s], data, len, &r->layouts[s], tags[s], &r->fonts[s]);
         cf_free(data);
         if (st != CF_OK)
             return st;
@@ -549,6 +688,46 @@ static void paint_modules(HPDF_Page page, const cf_item *it)
         }
     }
     HPDF_Page_Fill(page);
+}
+
+/* Writes the operators that show a text item: its position as an absolute text matrix, then
+ * its characters as the font's codes (cid_of). A character the subset lacks cannot happen (the
+ * sets come from the same display lists); if it did, that is an error, never a blank. */
+static cf_status show_text(renderer *r, HPDF_Page page, int style, const cf_item *it)
+{
+    const cf_subset_layout *l = &r->layouts[style];
+    cf_buf *b = &r->text;
+    cf_buf_reset(b);
+    cf_buf_append_str(b, "1 0 0 1 ");
+    put_number(b, it->x);
+    cf_buf_putc(b, ' ');
+    put_number(b, it->y);
+    cf_buf_append_str(b, " Tm\n<");
+    const char *s = it->u.text.utf8;
+    size_t len = it->u.text.len;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t k = cf_utf8_decode(s + i, len - i, &cp);
+        unsigned cid = k > 0 ? cid_of(l, cp) : 0;
+        if (cid == 0) {
+            cf_diag_error(r->diag, NULL, 0,
+                          k > 0 ? "the PDF writer has no glyph for U+%04X in the document's font"
+                                : "the PDF writer was given invalid UTF-8 (byte 0x%02X)",
+                          k > 0 ? (unsigned)cp : (unsigned)(unsigned char)s[i]);
+            return CF_ERR_INTERNAL;
+        }
+        char code[4] = {hex_digits[cid >> 12 & 15], hex_digits[cid >> 8 & 15],
+                        hex_digits[cid >> 4 & 15], hex_digits[cid & 15]};
+        cf_buf_append(b, code, sizeof code);
+        i += k;
+    }
+    cf_buf_append_str(b, "> Tj\n");
+    if (b->error != CF_OK)
+        return b->error;
+    HPDF_PageAttr attr = page->attr;
+    if (HPDF_Stream_Write(attr->stream, (const HPDF_BYTE *)b->data, (HPDF_UINT)b->len) != HPDF_OK)
+        return fail(r, "to write a page");
+    return CF_OK;
 }
 
 static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_page *pg)
@@ -598,7 +777,9 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
                 HPDF_Page_SetGrayFill(page, (HPDF_REAL)it->u.text.gray);
                 cur_gray = it->u.text.gray;
             }
-            HPDF_Page_TextOut(page, (HPDF_REAL)it->x, (HPDF_REAL)it->y, it->u.text.utf8);
+            cf_status st = show_text(r, page, style, it);
+            if (st != CF_OK)
+                return st;
             break;
         }
         case CF_ITEM_LINE:
@@ -650,20 +831,58 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
     return deflate_in_place(r, attr != NULL ? attr->contents : NULL, "a page's contents");
 }
 
+/* Sets an entry of the document information dictionary to a text string: UTF-16BE with a
+ * byte order mark, as PDF text strings outside PDFDocEncoding are written. */
+static void set_info_text(renderer *r, HPDF_InfoType type, const char *key, const char *value)
+{
+    if (r->pdf->info == NULL) /* libharu makes the dictionary on first use */
+        HPDF_SetInfoAttr(r->pdf, type, "");
+    if (r->pdf->info == NULL)
+        return; /* the error is recorded */
+    cf_buf b;
+    cf_buf_init(&b, (size_t)1 << 20);
+    cf_buf_append(&b, "\xFE\xFF", 2);
+    size_t len = strlen(value);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t k = cf_utf8_decode(value + i, len - i, &cp);
+        if (k == 0) {
+            cp = 0xFFFD; /* never happens: the values were checked as UTF-8 */
+            k = 1;
+        }
+        if (cp >= 0x10000) {
+            unsigned hi = 0xD800 + ((cp - 0x10000) >> 10), lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+            unsigned char u[4] = {(unsigned char)(hi >> 8), (unsigned char)hi,
+                                  (unsigned char)(lo >> 8), (unsigned char)lo};
+            cf_buf_append(&b, u, 4);
+        } else {
+            unsigned char u[2] = {(unsigned char)(cp >> 8), (unsigned char)cp};
+            cf_buf_append(&b, u, 2);
+        }
+        i += k;
+    }
+    if (b.error == CF_OK)
+        HPDF_Dict_Add(r->pdf->info, key,
+                      HPDF_Binary_New(r->pdf->mmgr, (HPDF_BYTE *)b.data, (HPDF_UINT)b.len));
+    else
+        r->error.nomem = b.error == CF_ERR_NOMEM;
+    cf_buf_cleanup(&b);
+}
+
 static void set_info(renderer *r, const cf_doc_info *info)
 {
     char creator[64];
     snprintf(creator, sizeof creator, "consentform %s", CF_VERSION);
-    HPDF_SetInfoAttr(r->pdf, HPDF_INFO_CREATOR, creator);
-    HPDF_SetInfoAttr(r->pdf, HPDF_INFO_PRODUCER, creator);
+    set_info_text(r, HPDF_INFO_PRODUCER, "Producer", creator);
+    set_info_text(r, HPDF_INFO_CREATOR, "Creator", creator);
     if (info->title != NULL)
-        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_TITLE, info->title);
+        set_info_text(r, HPDF_INFO_TITLE, "Title", info->title);
     if (info->subject != NULL)
-        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_SUBJECT, info->subject);
+        set_info_text(r, HPDF_INFO_SUBJECT, "Subject", info->subject);
     if (info->author != NULL)
-        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_AUTHOR, info->author);
+        set_info_text(r, HPDF_INFO_AUTHOR, "Author", info->author);
     if (info->keywords != NULL)
-        HPDF_SetInfoAttr(r->pdf, HPDF_INFO_KEYWORDS, info->keywords);
+        set_info_text(r, HPDF_INFO_KEYWORDS, "Keywords", info->keywords);
     if (info->created >= 0) {
         time_t t = (time_t)info->created;
         struct tm tm;
@@ -728,6 +947,9 @@ void cf_pdf_writer_free(cf_pdf_writer *w)
         return;
     if (w->r.pdf != NULL)
         HPDF_Free(w->r.pdf);
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        cf_subset_layout_cleanup(&w->r.layouts[s]);
+    cf_buf_cleanup(&w->r.text);
     cf_free(w);
 }
 
@@ -752,6 +974,7 @@ cf_status cf_pdf_writer_new_with(const cf_fontset *fonts,
     w->fonts = fonts;
     w->r.diag = diag;
     w->r.options = options;
+    cf_buf_init(&w->r.text, (size_t)1 << 24);
     /* The error record lives in the writer, whose address does not change. */
     /* libharu keeps its own allocator: routed through cf_malloc, the allocation-failure sweep
      * showed that libharu 2.3.0 crashes on a failed allocation while saving (HPDF_Name_New),
@@ -763,8 +986,6 @@ cf_status cf_pdf_writer_new_with(const cf_fontset *fonts,
     }
     cf_status st = CF_OK;
     HPDF_SetCompressionMode(w->r.pdf, HPDF_COMP_ALL);
-    HPDF_UseUTFEncodings(w->r.pdf);
-    HPDF_SetCurrentEncoder(w->r.pdf, "UTF-8");
     if (w->r.error.code != 0)
         st = fail(&w->r, "to start a document");
     if (st == CF_OK)

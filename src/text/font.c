@@ -1,6 +1,8 @@
 /* Fonts through HarfBuzz: loading and checking a TrueType file, coverage and advances (from
- * tables built once at load time, so every query afterwards is a lock-free array lookup), code
- * point sets, and the process-wide font sets per region. Subsetting is in subset.c. */
+ * tables filled on first use, lock-free: a character costs one HarfBuzz lookup per process, and
+ * a process that draws one document looks up its few hundred characters, not the 65,536 of the
+ * BMP), code point sets, and the process-wide font sets per region. Subsetting is in
+ * subset.c. */
 #include "text/font.h"
 
 #include "base/alloc.h"
@@ -80,55 +82,116 @@ static bool read_name(hb_face_t *face, hb_ot_name_id_t name_id, char *out, unsig
     return got > 0 && out[0] != '\0';
 }
 
-/* Fills the BMP coverage table and the per-glyph advances; *mapped is the number of BMP code
- * points with a glyph. */
-static cf_status build_tables(cf_font *font, size_t *mapped)
+unsigned cf_font_lookup_glyph(const cf_font *font, uint32_t cp)
 {
-    *mapped = 0;
-    hb_set_t *unicodes = hb_set_create();
-    hb_face_collect_unicodes(font->face, unicodes);
-    if (!hb_set_allocation_successful(unicodes)) {
-        hb_set_destroy(unicodes);
-        return CF_ERR_NOMEM;
+    hb_codepoint_t g = 0;
+    unsigned glyph = 0;
+    /* U+FFFF is a noncharacter (and the end marker of format-4 cmaps): never mapped. */
+    if (cp < 0xFFFF && hb_font_get_nominal_glyph(font->hb, cp, &g) && g != 0 &&
+        g < font->glyph_count)
+        glyph = (unsigned)g;
+    atomic_store_explicit(&font->bmp_glyph[cp], (uint16_t)(glyph + 1), memory_order_relaxed);
+    return glyph;
+}
+
+unsigned cf_font_lookup_advance(const cf_font *font, unsigned glyph)
+{
+    hb_position_t adv = hb_font_get_glyph_h_advance(font->hb, glyph);
+    unsigned v = (unsigned)(adv < 0 ? 0 : adv > 0xFFFF ? 0xFFFF : adv);
+    atomic_store_explicit(&font->advance[glyph], (uint32_t)v + 1, memory_order_relaxed);
+    return v;
+}
+
+/* True when the cmap table has a Unicode subtable (platform 0, or Windows 3 with encoding 1
+ * or 10): HarfBuzz maps characters through those only. */
+static bool has_unicode_cmap(hb_face_t *face)
+{
+    hb_blob_t *blob = hb_face_reference_table(face, HB_TAG('c', 'm', 'a', 'p'));
+    unsigned len = 0;
+    const unsigned char *d = (const unsigned char *)hb_blob_get_data(blob, &len);
+    bool found = false;
+    unsigned n = d && len >= 4 ? (unsigned)d[2] << 8 | d[3] : 0;
+    for (unsigned i = 0; i < n && 4 + 8 * (size_t)i + 8 <= len && !found; i++) {
+        const unsigned char *rec = d + 4 + 8 * i;
+        unsigned platform = (unsigned)rec[0] << 8 | rec[1], encoding = (unsigned)rec[2] << 8 | rec[3];
+        uint32_t offset = (uint32_t)rec[4] << 24 | (uint32_t)rec[5] << 16 | (uint32_t)rec[6] << 8 | rec[7];
+        found = offset < len && (platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10)));
     }
-    /* In batches through HarfBuzz's plural calls: one call per 1024 characters, not one each. */
-    enum { BATCH = 1024 };
-    hb_codepoint_t cps[BATCH], glyphs[BATCH];
-    hb_codepoint_t cp = HB_SET_VALUE_INVALID;
-    unsigned n;
-    while ((n = hb_set_next_many(unicodes, cp, cps, BATCH)) > 0) {
-        cp = cps[n - 1];
-        unsigned done =
-            hb_font_get_nominal_glyphs(font->hb, n, cps, sizeof cps[0], glyphs, sizeof glyphs[0]);
-        for (unsigned i = 0; i < n; i++) {
-            unsigned glyph = 0;
-            if (i < done) {
-                glyph = (unsigned)glyphs[i];
-            } else {
-                hb_codepoint_t g = 0; /* the plural call stops at the first unmapped one */
-                glyph = hb_font_get_nominal_glyph(font->hb, cps[i], &g) ? (unsigned)g : 0;
-            }
-            /* U+FFFF is a noncharacter (and the end marker of format-4 cmaps): never mapped. */
-            if (cps[i] < 0xFFFF && glyph != 0 && glyph < font->glyph_count) {
-                font->bmp_glyph[cps[i]] = (uint16_t)glyph;
-                (*mapped)++;
-            }
+    hb_blob_destroy(blob);
+    return found;
+}
+
+static long to_thousandths(const cf_font *font, long units)
+{
+    double v = (double)units * 1000.0 / (double)font->upem;
+    return (long)(v < 0 ? v - 0.5 : v + 0.5);
+}
+
+static int16_t get_int16(const unsigned char *p)
+{
+    return (int16_t)(uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+/* Fills font->description (the PDF font descriptor's values). */
+static cf_status describe(cf_font *font, cf_diag *diag)
+{
+    cf_font_description *d = &font->description;
+    if (!read_name(font->face, HB_OT_NAME_ID_POSTSCRIPT_NAME, font->postscript_name,
+                   sizeof font->postscript_name)) {
+        cf_diag_error(diag, font->path, 0, "the font has no PostScript name (name ID 6)");
+        return CF_ERR_DATA;
+    }
+    /* A PDF name of printable ASCII without delimiters, as PostScript names are. */
+    for (const char *c = font->postscript_name; *c; c++)
+        if (*c <= ' ' || *c > '~' || strchr("()<>[]{}/%#", *c)) {
+            cf_diag_error(diag, font->path, 0,
+                          "the font's PostScript name \"%s\" has a character a PDF font name "
+                          "cannot hold",
+                          font->postscript_name);
+            return CF_ERR_DATA;
         }
+    d->postscript_name = font->postscript_name;
+
+    hb_blob_t *head = hb_face_reference_table(font->face, HB_TAG('h', 'e', 'a', 'd'));
+    unsigned head_len = 0;
+    const unsigned char *h = (const unsigned char *)hb_blob_get_data(head, &head_len);
+    if (!h || head_len < 54) {
+        hb_blob_destroy(head);
+        cf_diag_error(diag, font->path, 0, "the font's head table is cut short");
+        return CF_ERR_DATA;
     }
-    hb_set_destroy(unicodes);
-    hb_position_t advances[BATCH];
-    for (unsigned g = 0; g < font->glyph_count; g += BATCH) {
-        unsigned count = font->glyph_count - g < BATCH ? font->glyph_count - g : BATCH;
-        for (unsigned i = 0; i < count; i++)
-            glyphs[i] = g + i;
-        hb_font_get_glyph_h_advances(font->hb, count, glyphs, sizeof glyphs[0], advances,
-                                     sizeof advances[0]);
-        for (unsigned i = 0; i < count; i++) {
-            hb_position_t adv = advances[i];
-            font->advance[g + i] = (uint16_t)(adv < 0 ? 0 : adv > 0xFFFF ? 0xFFFF : adv);
-        }
-    }
+    for (int i = 0; i < 4; i++)
+        d->bbox[i] = to_thousandths(font, get_int16(h + 36 + 2 * i));
+    hb_blob_destroy(head);
+
+    d->ascent = to_thousandths(font, font->ascender);
+    d->descent = to_thousandths(font, font->descender);
+    hb_position_t v = 0;
+    d->cap_height = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_CAP_HEIGHT, &v) && v > 0
+                        ? to_thousandths(font, v)
+                        : d->ascent;
+    v = 0;
+    d->x_height = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_X_HEIGHT, &v) && v > 0
+                      ? to_thousandths(font, v)
+                      : 0;
+    hb_blob_t *os2 = hb_face_reference_table(font->face, HB_TAG('O', 'S', '/', '2'));
+    unsigned os2_len = 0;
+    const unsigned char *o = (const unsigned char *)hb_blob_get_data(os2, &os2_len);
+    d->weight = o && os2_len >= 6 ? (unsigned)o[4] << 8 | o[5] : 400;
+    hb_blob_destroy(os2);
+    if (d->weight < 1 || d->weight > 1000)
+        d->weight = 400;
+    /* PDF wants the dominant vertical stem width; fonts do not record it. The usual estimate
+     * from the weight class: 10 at 50 rising to 230 at 950 (about 85 regular, 150 bold). */
+    double w = ((double)d->weight - 50.0) / 900.0;
+    d->stem_v = (long)(10.0 + 220.0 * w * w + 0.5);
+    d->italic_angle = (double)hb_style_get_value(font->hb, HB_STYLE_TAG_SLANT_ANGLE);
     return CF_OK;
+}
+
+void cf_font_describe(const cf_font *font, cf_font_description *out)
+{
+    *out = font->description;
 }
 
 cf_status cf_font_load(const char *path, cf_font **out, cf_diag *diag)
@@ -200,13 +263,7 @@ cf_status cf_font_load(const char *path, cf_font **out, cf_diag *diag)
         st = CF_ERR_NOMEM;
         goto cleanup;
     }
-    size_t mapped = 0;
-    st = build_tables(font, &mapped);
-    if (st) {
-        cf_diag_error(diag, path, 0, "out of memory loading the font");
-        goto cleanup;
-    }
-    if (mapped == 0) {
+    if (!has_unicode_cmap(font->face)) {
         cf_diag_error(diag, path, 0, "the font maps no Unicode character (no usable cmap)");
         st = CF_ERR_DATA;
         goto cleanup;
@@ -231,6 +288,10 @@ cf_status cf_font_load(const char *path, cf_font **out, cf_diag *diag)
         goto cleanup;
     }
 
+    st = describe(font, diag);
+    if (st)
+        goto cleanup;
+
     *out = font;
     font = NULL;
 
@@ -246,8 +307,8 @@ void cf_font_free(cf_font *font)
     hb_font_destroy(font->hb);
     hb_face_destroy(font->face);
     hb_blob_destroy(font->blob);
-    cf_free(font->bmp_glyph);
-    cf_free(font->advance);
+    cf_free((void *)(uintptr_t)font->bmp_glyph);
+    cf_free((void *)(uintptr_t)font->advance);
     cf_free((void *)(uintptr_t)font->outline_hash);
     cf_free(font->path);
     cf_free(font);
@@ -278,7 +339,7 @@ double cf_font_advance(const cf_font *font, uint32_t cp, double size)
     unsigned glyph = cf_font_glyph(font, cp);
     if (glyph == 0)
         return 0.0;
-    return (double)font->advance[glyph] * size / (double)font->upem;
+    return (double)cf_font_glyph_advance(font, glyph) * size / (double)font->upem;
 }
 
 double cf_font_text_width(const cf_font *font, const char *s, size_t len, double size)
@@ -295,7 +356,7 @@ double cf_font_text_width(const cf_font *font, const char *s, size_t len, double
         }
         unsigned glyph = cf_font_glyph(font, cp);
         if (glyph != 0)
-            units += font->advance[glyph];
+            units += cf_font_glyph_advance(font, glyph);
         i += n;
     }
     return (double)units * size / (double)font->upem;

@@ -50,6 +50,19 @@ double cf_font_descent(const cf_font *font, double size);
 /* Family name from the name table (typographic family, else family); owned by the font. */
 const char *cf_font_family(const cf_font *font);
 
+/* What a PDF font descriptor says of a face; lengths in 1/1000 em. */
+typedef struct cf_font_description {
+    const char *postscript_name; /* name ID 6, printable ASCII only; owned by the font */
+    long bbox[4];                /* head: xMin, yMin, xMax, yMax */
+    long ascent, descent;        /* as cf_font_ascent/cf_font_descent */
+    long cap_height;             /* OS/2 sCapHeight, else the ascent */
+    long x_height;               /* OS/2 sxHeight, 0 when the font does not say */
+    long stem_v;                 /* estimated from the weight class */
+    unsigned weight;             /* OS/2 usWeightClass */
+    double italic_angle;         /* degrees, counter-clockwise from vertical */
+} cf_font_description;
+void cf_font_describe(const cf_font *font, cf_font_description *out);
+
 /* Set of code points (a document's characters). */
 typedef struct cf_codepoints cf_codepoints;
 cf_codepoints *cf_codepoints_new(void);
@@ -79,12 +92,18 @@ cf_status cf_font_subset(const cf_font *font, const cf_codepoints *set, unsigned
 typedef struct cf_subset_layout {
     size_t glyf_offset;
     size_t base_len;
+    /* The n characters the subset maps, in increasing order, and the glyph id each has in it
+     * (cps[i] -> glyphs[i]); owned, freed by cf_subset_layout_cleanup. */
+    uint32_t *cps;
+    uint16_t *glyphs;
+    size_t n;
 } cf_subset_layout;
 
 /* cf_font_subset with the glyphs of base (may be NULL) first, glyf last, long loca offsets,
- * one full metric per glyph and a post table without glyph names; same checks. */
+ * one full metric per glyph and a post table without glyph names; same checks. *layout is
+ * filled also when the call fails (empty then); release it with cf_subset_layout_cleanup. */
 cf_status cf_font_subset_ordered(const cf_font *font, const cf_codepoints *set,
                                  const cf_codepoints *base, unsigned char **data, size_t *len,
                                  cf_subset_layout *layout, cf_diag *diag);
-
+void cf_subset_layout_cleanup(cf_subset_layout *layout);
 #endif

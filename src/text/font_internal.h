@@ -22,22 +22,42 @@ struct cf_font {
     unsigned glyph_count;
     hb_position_t ascender;  /* font units, positive */
     hb_position_t descender; /* font units, negative */
-    uint16_t *bmp_glyph; /* CF_BMP_SIZE entries: nominal glyph of each BMP code point, 0 = none */
-    uint16_t *advance;   /* glyph_count entries: horizontal advance in font units */
+    /* Filled on first use, so that a process drawing one document looks up only its own
+     * characters; threads may fill the same entry, with the same value. CF_BMP_SIZE entries:
+     * 1 + the nominal glyph of each BMP code point (1 = none), 0 = not looked up yet. */
+    _Atomic uint16_t *bmp_glyph;
+    /* glyph_count entries, likewise: 1 + the horizontal advance in font units, 0 = not yet. */
+    _Atomic uint32_t *advance;
     /* glyph_count entries: hash of each glyph's outline, filled on first use by the subset
      * check (0 = not computed yet); threads may fill the same entry, with the same value. */
     _Atomic uint64_t *outline_hash;
     char family[128];
+    char postscript_name[64];
+    cf_font_description description;
 };
 
 struct cf_codepoints {
     hb_set_t *set;
 };
 
+/* The slow paths of the two below: look up in the font and fill the entry. */
+unsigned cf_font_lookup_glyph(const cf_font *font, uint32_t cp);
+unsigned cf_font_lookup_advance(const cf_font *font, unsigned glyph);
+
 /* Nominal glyph of cp in font, 0 when the font lacks it (always 0 above U+FFFF). */
 static inline unsigned cf_font_glyph(const cf_font *font, uint32_t cp)
 {
-    return cp < CF_BMP_SIZE ? font->bmp_glyph[cp] : 0;
+    if (cp >= CF_BMP_SIZE)
+        return 0;
+    unsigned v = atomic_load_explicit(&font->bmp_glyph[cp], memory_order_relaxed);
+    return v != 0 ? v - 1 : cf_font_lookup_glyph(font, cp);
+}
+
+/* Horizontal advance of glyph (< glyph_count) in font units. */
+static inline unsigned cf_font_glyph_advance(const cf_font *font, unsigned glyph)
+{
+    uint32_t v = atomic_load_explicit(&font->advance[glyph], memory_order_relaxed);
+    return v != 0 ? v - 1 : cf_font_lookup_advance(font, glyph);
 }
 
 #endif

@@ -1,8 +1,10 @@
 /* Per-document font subsets for the PDF. HarfBuzz's subsetter keeps only the document's glyphs
  * (renumbered from 1, hinting and layout tables dropped, a minimal name table); then the cmap
- * is replaced by a compact format-4 table with only a few segments, because libharu looks up
- * every BMP code point (65,536 lookups) in the cmap with a linear scan over its segments when
- * it creates the font. The result is checked with HarfBuzz before it is handed out: every
+ * is replaced by a compact format-4 table with only a few segments, which libharu's own font
+ * loader (HPDF_LoadTTFontFromFile) needs to be fast: it looks up every BMP code point with a
+ * linear scan over the segments. Our PDF backend no longer goes through that loader (it names
+ * glyphs through a CIDToGIDMap, and PDF readers do not read an embedded font's cmap), but the
+ * subsets stay fonts that it loads quickly (test_subset_hpdf). The result is checked with HarfBuzz before it is handed out: every
  * requested character must map to a glyph with the same advance, extents and outline as in the
  * full font, and nothing else may be mapped. */
 #include "text/font.h"
@@ -623,7 +625,8 @@ static cf_status verify_subset(const cf_font *font, const hb_set_t *set, const u
         }
         expected++;
         /* Equal outlines imply equal extents; the outline is the stronger check. */
-        if (!found || hb_font_get_glyph_h_advance(sub, glyph) != font->advance[full_glyph] ||
+        if (!found || hb_font_get_glyph_h_advance(sub, glyph) !=
+                           (hb_position_t)cf_font_glyph_advance(font, full_glyph) ||
             (!same_simple_glyph(&sub_glyf, glyph, &full_glyf, full_glyph) &&
              glyph_outline_hash(sub, funcs, glyph) != full_outline_hash(font, funcs, full_glyph))) {
             cf_diag_error(diag, font->path, 0,
@@ -917,6 +920,8 @@ static cf_status subset(const cf_font *font, const cf_codepoints *set, cf_subset
                         cf_subset_layout *layout, cf_diag *diag)
 {
     cf_status st = CF_OK;
+    if (layout)
+        *layout = (cf_subset_layout){0};
     hb_subset_input_t *input = NULL;
     hb_face_t *sub_face = NULL;
     hb_font_t *sub_font = NULL;
@@ -994,7 +999,12 @@ static cf_status subset(const cf_font *font, const cf_codepoints *set, cf_subset
         memcpy(copy, map, n_map * sizeof *copy);
         st = reorder_subset(sub_data, sub_len, copy, n_map, base ? base->set : NULL, &result,
                             &result_len, &glyf_offset, &base_len);
-        cf_free(copy);
+        if (st == CF_OK) {
+            cf_free(map);
+            map = copy; /* the new glyph ids */
+        } else {
+            cf_free(copy);
+        }
         if (st != CF_OK && st != CF_ERR_LIMIT) {
             cf_diag_error(diag, font->path, 0, "%s while ordering the font subset's glyphs",
                           cf_status_message(st));
@@ -1030,6 +1040,19 @@ static cf_status subset(const cf_font *font, const cf_codepoints *set, cf_subset
     if (st)
         goto cleanup;
     if (layout) {
+        layout->cps = cf_malloc((n_map ? n_map : 1) * sizeof *layout->cps);
+        layout->glyphs = cf_malloc((n_map ? n_map : 1) * sizeof *layout->glyphs);
+        if (!layout->cps || !layout->glyphs) {
+            cf_subset_layout_cleanup(layout);
+            cf_diag_error(diag, font->path, 0, "out of memory making a font subset");
+            st = CF_ERR_NOMEM;
+            goto cleanup;
+        }
+        for (size_t i = 0; i < n_map; i++) {
+            layout->cps[i] = map[i].cp;
+            layout->glyphs[i] = map[i].glyph;
+        }
+        layout->n = n_map;
         layout->glyf_offset = base_len > 0 ? glyf_offset : result_len;
         layout->base_len = base_len;
     }
@@ -1066,4 +1089,13 @@ cf_status cf_font_subset_ordered(const cf_font *font, const cf_codepoints *set,
                                  cf_subset_layout *layout, cf_diag *diag)
 {
     return subset(font, set, CF_SUBSET_CMAP_COMPACT, true, base, data, len, layout, diag);
+}
+
+void cf_subset_layout_cleanup(cf_subset_layout *layout)
+{
+    if (layout == NULL)
+        return;
+    cf_free(layout->cps);
+    cf_free(layout->glyphs);
+    *layout = (cf_subset_layout){0};
 }

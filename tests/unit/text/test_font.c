@@ -5,10 +5,14 @@
 #include "text/font.h"
 #include "text_test_util.h"
 
+#include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -213,6 +217,98 @@ static void test_advances(void **state)
     assert_ptr_not_equal(set->faces[CF_FONT_REGULAR], set->faces[CF_FONT_BOLD]);
 }
 
+/* What the PDF font descriptor gets: the bundled faces' names and metrics, in 1/1000 em. */
+static void test_describe(void **state)
+{
+    (void)state;
+    const cf_fontset *set = NULL;
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_fontset_get("HK", &set, diag), CF_OK);
+    cf_diag_free(diag);
+    static const char *const names[CF_FONT_STYLE_COUNT] = {"CFSansHK-Regular", "CFSansHK-Bold"};
+    static const unsigned weights[CF_FONT_STYLE_COUNT] = {400, 700};
+    long stems[CF_FONT_STYLE_COUNT];
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++) {
+        cf_font_description d;
+        cf_font_describe(set->faces[s], &d);
+        assert_string_equal(d.postscript_name, names[s]);
+        /* The box holds an ideograph (one em wide, from the descent to above the ascent). */
+        assert_true(d.bbox[0] <= 0 && d.bbox[2] >= 1000);
+        assert_true(d.bbox[1] < 0 && d.bbox[3] > 800);
+        assert_int_equal(d.ascent, lround(cf_font_ascent(set->faces[s], 1000.0)));
+        assert_int_equal(d.descent, lround(cf_font_descent(set->faces[s], 1000.0)));
+        assert_true(d.cap_height > 500 && d.cap_height < 900);
+        assert_true(d.x_height == 0 || (d.x_height > 300 && d.x_height < d.cap_height));
+        assert_int_equal(d.weight, weights[s]);
+        assert_near(d.italic_angle, 0.0, 0.0);
+        stems[s] = d.stem_v;
+        assert_true(stems[s] > 10 && stems[s] < 230);
+    }
+    assert_true(stems[CF_FONT_REGULAR] < stems[CF_FONT_BOLD]);
+}
+
+/* Coverage and advances are looked up on first use, from several threads at once: every
+ * thread sees what one thread alone sees. */
+typedef struct lookup_job {
+    const cf_font *font;
+    uint32_t first;
+    unsigned char has[0x10000];
+    double advance[0x10000];
+} lookup_job;
+
+static void *lookup_thread(void *arg)
+{
+    lookup_job *job = arg;
+    for (uint32_t i = 0; i < 0x10000; i++) {
+        uint32_t cp = (job->first + i) & 0xFFFF; /* each thread starts elsewhere */
+        job->has[cp] = cf_font_has(job->font, cp);
+        job->advance[cp] = cf_font_advance(job->font, cp, 1000.0);
+    }
+    return NULL;
+}
+
+static void test_lookups_on_first_use(void **state)
+{
+    (void)state;
+    char path[4096];
+    const char *dir = getenv("CONSENTFORM_FONTS");
+    assert_non_null(dir);
+    snprintf(path, sizeof path, "%s/cfsans-hk-regular.ttf", dir);
+    cf_diag *diag = cf_diag_new();
+    cf_font *fresh = NULL; /* nothing looked up yet */
+    assert_int_equal(cf_font_load(path, &fresh, diag), CF_OK);
+    cf_diag_free(diag);
+    enum { THREADS = 3 };
+    lookup_job *jobs = calloc(THREADS, sizeof *jobs);
+    assert_non_null(jobs);
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        jobs[t].font = fresh;
+        jobs[t].first = (uint32_t)t * 0x5555u;
+        assert_int_equal(pthread_create(&threads[t], NULL, lookup_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++)
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+    /* Against the font set's face (the same file, filled by other tests) and each other. */
+    const cf_font *other = hk_regular();
+    size_t mapped = 0;
+    for (uint32_t cp = 0; cp < 0x10000; cp++) {
+        for (int t = 1; t < THREADS; t++) {
+            assert_int_equal(jobs[t].has[cp], jobs[0].has[cp]);
+            assert_true(jobs[t].advance[cp] == jobs[0].advance[cp]);
+        }
+        assert_int_equal(jobs[0].has[cp], cf_font_has(other, cp));
+        assert_true(jobs[0].advance[cp] == cf_font_advance(other, cp, 1000.0));
+        mapped += jobs[0].has[cp];
+    }
+    /* Big5 + HKSCS + Latin and punctuation; U+FFFF never. */
+    assert_true(mapped > 18000);
+    assert_false(cf_font_has(fresh, 0xFFFF));
+    assert_true(cf_font_has(fresh, 0x9673) && !cf_font_has(fresh, 0x0E01));
+    free(jobs);
+    cf_font_free(fresh);
+}
+
 static void test_codepoints(void **state)
 {
     (void)state;
@@ -273,6 +369,8 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_coverage),
         cmocka_unit_test(test_advances),
+        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_lookups_on_first_use),
         cmocka_unit_test(test_codepoints),
         cmocka_unit_test(test_load_allocation_failure),
     };

@@ -364,6 +364,41 @@ static void test_subset_dense(void **state)
 }
 
 /* Every allocation failure is reported as CF_ERR_NOMEM with nothing leaked. */
+/* A font whose cmap has no Unicode subtable (here: a subset with its records relabelled
+ * Macintosh Roman) maps no character through HarfBuzz, and is refused when loaded. */
+static void test_load_without_unicode_cmap(void **state)
+{
+    (void)state;
+    cf_codepoints *set = cf_codepoints_new();
+    cf_codepoints_add_utf8(set, label_text, strlen(label_text));
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_font_subset(hk_font(CF_FONT_REGULAR), set, &data, &len, diag), CF_OK);
+    size_t off, tlen;
+    assert_true(find_table(data, len, "cmap", &off, &tlen));
+    size_t n = be16(data + off + 2);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *rec = data + off + 4 + 8 * i;
+        rec[0] = 0, rec[1] = 1, rec[2] = 0, rec[3] = 0; /* platform 1, encoding 0 */
+    }
+    char path[] = "/tmp/cf-test-subset-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    cf_font *font = (cf_font *)1;
+    assert_int_equal(cf_font_load(path, &font, diag), CF_ERR_DATA);
+    assert_null(font);
+    assert_true(cf_diag_contains(diag, "maps no Unicode character"));
+    assert_true(cf_diag_contains(diag, path));
+    unlink(path);
+    cf_diag_free(diag);
+    cf_free(data);
+    cf_codepoints_free(set);
+}
+
 static void test_subset_allocation_failure(void **state)
 {
     (void)state;
@@ -489,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_subset_leaflet), cmocka_unit_test(test_subset_missing_and_empty),
         cmocka_unit_test(test_subset_dense),   cmocka_unit_test(test_subset_allocation_failure),
         cmocka_unit_test(test_subset_threads), cmocka_unit_test(test_fontset_threads),
+        cmocka_unit_test(test_load_without_unicode_cmap),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

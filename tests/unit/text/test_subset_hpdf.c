@@ -1,8 +1,9 @@
-/* libharu 2.3.0 loads our per-document subsets: HPDF_LoadTTFontFromFile, HPDF_GetFont with the
- * UTF-8 encoder, text drawn and saved, every character's advance as we measure it, and (when
- * pdftotext is installed) the text extracted back unchanged. Also measures HPDF_GetFont on the
- * compact cmap against HarfBuzz's own cmap. The only test that includes hpdf.h (src/render/
- * owns libharu; this checks the font files src/text/ hands it). */
+/* libharu 2.3.0 loads our per-document subsets through its own loader: HPDF_LoadTTFontFromFile,
+ * HPDF_GetFont with the UTF-8 encoder, text drawn and saved, every character's advance as we
+ * measure it, and (when pdftotext is installed) the text extracted back unchanged. Also
+ * measures HPDF_GetFont on the compact cmap against HarfBuzz's own cmap. src/render/ makes its
+ * font objects itself now; this keeps the subsets usable by a TrueType reader other than
+ * HarfBuzz. The only test besides src/render/'s that includes hpdf.h. */
 #include "base/alloc.h"
 #include "base/diag.h"
 #include "text/font.h"
