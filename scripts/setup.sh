@@ -10,6 +10,8 @@ packages=(
   # libraries
   libhpdf-dev libxml2-dev zlib1g-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
   libqrencode-dev nettle-dev libcmocka-dev
+  # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
+  libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
   poppler-utils qpdf libxml2-utils valgrind locales zbar-tools
   # benchmarks and static checks (fuzzing installs clang itself: scripts/fuzz.sh)
