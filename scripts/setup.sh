@@ -8,7 +8,7 @@ packages=(
   # build
   gcc meson ninja-build pkg-config
   # libraries
-  libhpdf-dev libxml2-dev zlib1g-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
+  libhpdf-dev libxml2-dev zlib1g-dev libdeflate-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
   libqrencode-dev nettle-dev libcmocka-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev

@@ -31,8 +31,10 @@
 #include <hpdf_doc.h>
 #include <hpdf_pages.h>
 #include <hpdf_streams.h>
+#include <libdeflate.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -40,8 +42,8 @@
 #include <time.h>
 #include <zlib.h>
 
-/* zlib level of the font streams: measured on a 150 KB subset, level 1 deflates in half the
- * time of level 6 for about 5% more bytes. */
+/* Compression level (zlib's and libdeflate's): the fastest. With libdeflate, level 1 compresses
+ * a 200 KB font subset in 1.3 ms to 117.7 KB, level 6 in 2.3 ms to 112.9 KB. */
 #define CF_PDF_DEFLATE_LEVEL 1
 
 typedef struct hpdf_error {
@@ -66,6 +68,7 @@ typedef struct renderer {
     HPDF_Font fonts[CF_FONT_STYLE_COUNT];
     cf_subset_layout layouts[CF_FONT_STYLE_COUNT]; /* of each font's subset: its characters */
     cf_buf text;                                   /* a text run's operators */
+    struct libdeflate_compressor *deflater;        /* see deflater() */
     const cf_render_options *options;              /* may be NULL */
     cf_diag *diag;
 } renderer;
@@ -75,9 +78,12 @@ typedef struct compressed_piece {
     size_t raw_len, z_len;
 } compressed_piece;
 
-/* Per style, the compressed glyph records of the last document's base characters. */
+/* Per style, the compressed glyph records of the last document's base characters; and the
+ * thread's libdeflate compressor, kept from document to document (it is large: made anew for
+ * each, its memory is fresh pages every time). */
 struct cf_glyph_cache {
     compressed_piece glyphs[CF_FONT_STYLE_COUNT];
+    struct libdeflate_compressor *deflater;
 };
 
 cf_glyph_cache *cf_glyph_cache_new(void)
@@ -93,6 +99,7 @@ void cf_glyph_cache_free(cf_glyph_cache *cache)
         cf_free(cache->glyphs[s].raw);
         cf_free(cache->glyphs[s].z);
     }
+    libdeflate_free_compressor(cache->deflater);
     cf_free(cache);
 }
 
@@ -123,18 +130,16 @@ static HPDF_STATUS write_flate_filter(HPDF_Dict dict, HPDF_Stream stream)
 /* zlib stream header: deflate, 32 KB window, fastest level. */
 static const unsigned char zlib_header[2] = {0x78, 0x01};
 
-/* Appends data (len bytes) to b as raw deflate blocks from a fresh compressor, ending with a
- * sync flush (more blocks may follow) or, with last, the final block. Pieces made so can be
- * joined: none refers to bytes of another. */
-static cf_status raw_deflate_with(cf_buf *b, const unsigned char *data, size_t len, bool last,
-                                  int window_bits, int mem_level, int strategy)
+/* Appends data (len bytes) to b as raw deflate blocks from a fresh zlib compressor, ending with
+ * a sync flush: more blocks may follow, and none refers to bytes of another piece, so pieces
+ * made so can be joined (and one kept to be reused, deflate_piece). */
+static cf_status raw_deflate_piece(cf_buf *b, const unsigned char *data, size_t len)
 {
     if (len > 0x7FFFFFFF)
         return CF_ERR_LIMIT;
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    int zst =
-        deflateInit2(&zs, CF_PDF_DEFLATE_LEVEL, Z_DEFLATED, -window_bits, mem_level, strategy);
+    int zst = deflateInit2(&zs, CF_PDF_DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
     if (zst != Z_OK)
         return zst == Z_MEM_ERROR ? CF_ERR_NOMEM : CF_ERR_INTERNAL;
     size_t room = deflateBound(&zs, (uLong)len) + 16;
@@ -144,8 +149,8 @@ static cf_status raw_deflate_with(cf_buf *b, const unsigned char *data, size_t l
         zs.avail_in = (uInt)len;
         zs.next_out = (Bytef *)b->data + b->len;
         zs.avail_out = (uInt)room;
-        zst = deflate(&zs, last ? Z_FINISH : Z_SYNC_FLUSH);
-        if ((last && zst != Z_STREAM_END) || (!last && zst != Z_OK) || zs.avail_in != 0)
+        zst = deflate(&zs, Z_SYNC_FLUSH);
+        if (zst != Z_OK || zs.avail_in != 0)
             st = CF_ERR_INTERNAL;
         else
             b->len += zs.total_out;
@@ -155,22 +160,56 @@ static cf_status raw_deflate_with(cf_buf *b, const unsigned char *data, size_t l
     return st;
 }
 
-static cf_status raw_deflate(cf_buf *b, const unsigned char *data, size_t len, bool last)
+/* The libdeflate compressor: the thread's (in its glyph cache) or the document's, made on first
+ * use. libdeflate compresses a whole
+ * buffer at once about twice as fast as zlib at its fastest level, into fewer bytes (a 200 KB
+ * font subset: 1.3 ms and 117.7 KB against 2.9 ms and 120.5 KB); it cannot end a piece
+ * without ending the stream, so it makes the last piece of a joined stream (deflate_font) or
+ * a whole stream (put_deflated). */
+static void use_our_allocator(void)
 {
-    return raw_deflate_with(b, data, len, last, 15, 8, Z_DEFAULT_STRATEGY);
+    libdeflate_set_memory_allocator(cf_malloc, cf_free);
+}
+
+static struct libdeflate_compressor *deflater(renderer *r)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, use_our_allocator);
+    cf_glyph_cache *cache = r->options != NULL ? r->options->glyph_cache : NULL;
+    struct libdeflate_compressor **c = cache != NULL ? &cache->deflater : &r->deflater;
+    if (*c == NULL)
+        *c = libdeflate_alloc_compressor(CF_PDF_DEFLATE_LEVEL);
+    return *c;
+}
+
+/* Appends data as raw deflate blocks ending with the final block (libdeflate). */
+static cf_status raw_deflate_last(renderer *r, cf_buf *b, const unsigned char *data, size_t len)
+{
+    struct libdeflate_compressor *c = deflater(r);
+    if (c == NULL)
+        return CF_ERR_NOMEM;
+    size_t room = libdeflate_deflate_compress_bound(c, len);
+    cf_status st = cf_buf_reserve(b, room + 1);
+    if (st != CF_OK)
+        return st;
+    size_t n = libdeflate_deflate_compress(c, data, len, b->data + b->len, room);
+    if (n == 0)
+        return CF_ERR_INTERNAL; /* cannot happen with the bound's room */
+    b->len += n;
+    b->data[b->len] = '\0';
+    return CF_OK;
 }
 
 /* Appends to out the raw deflate blocks (sync-flushed) of data, from piece when it holds the
  * same bytes, else compressed now and kept in piece (when not NULL). */
 static cf_status deflate_piece(cf_buf *out, const unsigned char *data, size_t len,
-                               compressed_piece *piece, int window_bits, int mem_level,
-                               int strategy)
+                               compressed_piece *piece)
 {
     if (piece != NULL && piece->raw != NULL && piece->raw_len == len &&
         memcmp(piece->raw, data, len) == 0)
         return cf_buf_append(out, piece->z, piece->z_len);
     size_t before = out->len;
-    cf_status st = raw_deflate_with(out, data, len, false, window_bits, mem_level, strategy);
+    cf_status st = raw_deflate_piece(out, data, len);
     if (st == CF_OK && piece != NULL) {
         /* Kept only when memory allows; the bytes written are the same either way. */
         unsigned char *raw = cf_malloc(len ? len : 1), *z = cf_malloc(out->len - before);
@@ -197,17 +236,11 @@ static cf_status append_adler(cf_buf *out, const unsigned char *data, size_t len
     return cf_buf_append(out, tail, 4);
 }
 
-/* Appends the end of a zlib stream of pieces: an empty final block and the Adler-32. */
-static cf_status zlib_finish(cf_buf *out, const unsigned char *data, size_t len)
-{
-    cf_status st = raw_deflate(out, NULL, 0, true);
-    return st != CF_OK ? st : append_adler(out, data, len);
-}
-
 /* The zlib stream of a font file laid out as cf_font_subset_ordered says: the part before the
- * glyph records, the records of the base characters (taken compressed from cache when the same
- * bytes were compressed for an earlier document), and the rest are compressed separately and
- * joined. The bytes depend only on the font file and its layout, never on the cache. */
+ * glyph records and the records of the base characters (taken compressed from cache when the
+ * same bytes were compressed for an earlier document) as sync-flushed zlib pieces, then the
+ * rest, most of the file in a single document, by libdeflate; joined. The bytes depend only on
+ * the font file and its layout, never on the cache. */
 static cf_status deflate_font(renderer *r, int style, const unsigned char *data, size_t len,
                               const cf_subset_layout *layout, cf_buf *out)
 {
@@ -217,14 +250,13 @@ static cf_status deflate_font(renderer *r, int style, const unsigned char *data,
     cf_glyph_cache *cache = r->options != NULL ? r->options->glyph_cache : NULL;
     cf_status st = cf_buf_append(out, zlib_header, 2);
     if (st == CF_OK)
-        st = raw_deflate(out, data, a, false);
+        st = raw_deflate_piece(out, data, a);
     if (st == CF_OK && n > 0)
-        st = deflate_piece(out, data + a, n, cache ? &cache->glyphs[style] : NULL, 15, 8,
-                           Z_DEFAULT_STRATEGY);
+        st = deflate_piece(out, data + a, n, cache ? &cache->glyphs[style] : NULL);
     if (st == CF_OK)
-        st = raw_deflate(out, data + a + n, len - a - n, false);
+        st = raw_deflate_last(r, out, data + a + n, len - a - n);
     if (st == CF_OK)
-        st = zlib_finish(out, data, len);
+        st = append_adler(out, data, len);
     return st;
 }
 
@@ -244,8 +276,8 @@ static cf_status put_compressed(renderer *r, HPDF_Dict dict, const void *z, size
     return CF_OK;
 }
 
-/* Replaces the contents of the stream object dict by data (len bytes) deflated in one piece,
- * marked as FlateDecode data that libharu writes as it is. */
+/* Replaces the contents of the stream object dict by data (len bytes) deflated in one piece
+ * (libdeflate), marked as FlateDecode data that libharu writes as it is. */
 static cf_status put_deflated(renderer *r, HPDF_Dict dict, const void *data, size_t len,
                               const char *what)
 {
@@ -253,13 +285,13 @@ static cf_status put_deflated(renderer *r, HPDF_Dict dict, const void *data, siz
     cf_buf_init(&z, (size_t)1 << 30);
     cf_status st = cf_buf_append(&z, zlib_header, 2);
     if (st == CF_OK)
-        st = raw_deflate(&z, data, len, true);
+        st = raw_deflate_last(r, &z, data, len);
     if (st == CF_OK)
         st = append_adler(&z, data, len);
     if (st == CF_OK)
         st = put_compressed(r, dict, z.data, z.len, what);
     else if (st != CF_ERR_NOMEM)
-        cf_diag_error(r->diag, NULL, 0, "zlib failed to compress %s", what);
+        cf_diag_error(r->diag, NULL, 0, "the PDF writer failed to compress %s", what);
     cf_buf_cleanup(&z);
     return st;
 }
@@ -301,27 +333,46 @@ static HPDF_Dict new_stream(renderer *r)
     return HPDF_DictStream_New(r->pdf->mmgr, r->pdf->xref);
 }
 
-/* Appends v to b as PDF numbers are written: at most 3 decimals, no exponent, '.' whatever
- * the locale. */
-static void put_number(cf_buf *b, double v)
+/* Appends v to b as a PDF number with at most places (1..6) decimals: no exponent, '.'
+ * whatever the locale, no trailing zeros. Written by hand: it runs for every coordinate. */
+static void put_number_places(cf_buf *b, double v, int places)
 {
-    long long t = llround(v * 1000.0);
+    long long scale = 1;
+    for (int i = 0; i < places; i++)
+        scale *= 10;
+    /* Past 2^53 / 10^6 a double has no fraction left to print; no page coordinate gets near. */
+    if (!(v > -9e9 && v < 9e9))
+        v = 0;
+    long long t = llround(v * (double)scale);
+    char digits[48];
+    int n = 0;
     if (t < 0) {
-        cf_buf_putc(b, '-');
+        digits[n++] = '-';
         t = -t;
     }
-    long long whole = t / 1000, frac = t % 1000;
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%lld", whole);
+    long long whole = t / scale, frac = t % scale;
+    char rev[24];
+    int k = 0;
+    do {
+        rev[k++] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole > 0);
+    while (k > 0)
+        digits[n++] = rev[--k];
     if (frac != 0) {
         digits[n++] = '.';
-        digits[n++] = (char)('0' + frac / 100);
-        digits[n++] = (char)('0' + frac / 10 % 10);
-        digits[n++] = (char)('0' + frac % 10);
+        for (long long d = scale / 10; d > 0; d /= 10)
+            digits[n++] = (char)('0' + frac / d % 10);
         while (digits[n - 1] == '0')
             n--;
     }
     cf_buf_append(b, digits, (size_t)n);
+}
+
+/* Coordinates: 1/1000 pt (0.35 um) is finer than any printer. */
+static void put_number(cf_buf *b, double v)
+{
+    put_number_places(b, v, 3);
 }
 
 static const char hex_digits[] = "0123456789ABCDEF";
@@ -666,12 +717,28 @@ static cf_status load_fonts(renderer *r, const cf_fontset *fonts,
     return CF_OK;
 }
 
+/* Appends the operators in r->text to the page's contents. Operators we write ourselves
+ * (text, text state, the QR code's rectangles) skip libharu's per-operator formatting, which
+ * clears a 512-byte buffer byte by byte for each one. */
+static cf_status write_ops(renderer *r, HPDF_Page page)
+{
+    cf_buf *b = &r->text;
+    if (b->error != CF_OK)
+        return b->error;
+    HPDF_PageAttr attr = page->attr;
+    if (HPDF_Stream_Write(attr->stream, (const HPDF_BYTE *)b->data, (HPDF_UINT)b->len) != HPDF_OK)
+        return fail(r, "to write a page");
+    return CF_OK;
+}
+
 /* Dark modules as filled rectangles, one per horizontal run, in a single path. */
-static void paint_modules(HPDF_Page page, const cf_item *it)
+static cf_status paint_modules(renderer *r, HPDF_Page page, const cf_item *it)
 {
     unsigned n = it->u.modules.count;
     double m = it->u.modules.module;
-    HPDF_Page_SetGrayFill(page, 0);
+    cf_buf *b = &r->text;
+    cf_buf_reset(b);
+    cf_buf_append_str(b, "0 g\n");
     for (unsigned row = 0; row < n; row++) {
         double y = it->y + (double)(n - 1 - row) * m;
         for (unsigned col = 0; col < n;) {
@@ -682,12 +749,19 @@ static void paint_modules(HPDF_Page page, const cf_item *it)
             unsigned end = col;
             while (end < n && it->u.modules.dark[(size_t)row * n + end])
                 end++;
-            HPDF_Page_Rectangle(page, (HPDF_REAL)(it->x + (double)col * m), (HPDF_REAL)y,
-                                (HPDF_REAL)((double)(end - col) * m), (HPDF_REAL)m);
+            put_number(b, it->x + (double)col * m);
+            cf_buf_putc(b, ' ');
+            put_number(b, y);
+            cf_buf_putc(b, ' ');
+            put_number(b, (double)(end - col) * m);
+            cf_buf_putc(b, ' ');
+            put_number(b, m);
+            cf_buf_append_str(b, " re\n");
             col = end;
         }
     }
-    HPDF_Page_Fill(page);
+    cf_buf_append_str(b, "f\n");
+    return write_ops(r, page);
 }
 
 /* Writes the operators that show a text item: its position as an absolute text matrix, then
@@ -696,8 +770,7 @@ static void paint_modules(HPDF_Page page, const cf_item *it)
 static cf_status show_text(renderer *r, HPDF_Page page, int style, const cf_item *it)
 {
     const cf_subset_layout *l = &r->layouts[style];
-    cf_buf *b = &r->text;
-    cf_buf_reset(b);
+    cf_buf *b = &r->text; /* may hold text state operators already */
     cf_buf_append_str(b, "1 0 0 1 ");
     put_number(b, it->x);
     cf_buf_putc(b, ' ');
@@ -722,12 +795,7 @@ static cf_status show_text(renderer *r, HPDF_Page page, int style, const cf_item
         i += k;
     }
     cf_buf_append_str(b, "> Tj\n");
-    if (b->error != CF_OK)
-        return b->error;
-    HPDF_PageAttr attr = page->attr;
-    if (HPDF_Stream_Write(attr->stream, (const HPDF_BYTE *)b->data, (HPDF_UINT)b->len) != HPDF_OK)
-        return fail(r, "to write a page");
-    return CF_OK;
+    return write_ops(r, page);
 }
 
 static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_page *pg)
@@ -769,12 +837,17 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
                 cur_style = style;
                 cur_size = it->u.text.size;
             }
+            cf_buf_reset(&r->text);
             if (it->u.text.char_spacing != cur_tc) {
-                HPDF_Page_SetCharSpace(page, (HPDF_REAL)it->u.text.char_spacing);
+                /* Added after every character of a justified line: finer, so that the
+                 * line still ends on the margin. */
+                put_number_places(&r->text, it->u.text.char_spacing, 5);
+                cf_buf_append_str(&r->text, " Tc\n");
                 cur_tc = it->u.text.char_spacing;
             }
             if (it->u.text.gray != cur_gray) {
-                HPDF_Page_SetGrayFill(page, (HPDF_REAL)it->u.text.gray);
+                put_number(&r->text, it->u.text.gray);
+                cf_buf_append_str(&r->text, " g\n");
                 cur_gray = it->u.text.gray;
             }
             cf_status st = show_text(r, page, style, it);
@@ -815,9 +888,12 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
                 HPDF_Page_Stroke(page);
             break;
         }
-        case CF_ITEM_MODULES:
-            paint_modules(page, it);
+        case CF_ITEM_MODULES: {
+            cf_status st = paint_modules(r, page, it);
+            if (st != CF_OK)
+                return st;
             break;
+        }
         }
         if (r->error.code != 0)
             return fail(r, "while drawing a page");
@@ -907,6 +983,26 @@ static cf_status save(renderer *r, unsigned char **out, size_t *out_len)
     unsigned char *data = cf_malloc(size > 0 ? size : 1);
     if (data == NULL)
         return CF_ERR_NOMEM;
+    /* libharu keeps the document in a list of equal buffers, the last one filled w_pos bytes;
+     * copied from there directly (HPDF_ReadFromStream copies byte by byte). */
+    HPDF_Stream stream = r->pdf->stream;
+    if (stream != NULL && stream->type == HPDF_STREAM_MEMORY && stream->attr != NULL) {
+        HPDF_MemStreamAttr m = stream->attr;
+        size_t count = m->buf != NULL ? m->buf->count : 0, total = 0;
+        for (size_t i = 0; i < count; i++)
+            total += i + 1 < count ? m->buf_siz : m->w_pos;
+        if (count > 0 && total == size) {
+            size_t at = 0;
+            for (size_t i = 0; i < count; i++) {
+                size_t n = i + 1 < count ? m->buf_siz : m->w_pos;
+                memcpy(data + at, HPDF_List_ItemAt(m->buf, (HPDF_UINT)i), n);
+                at += n;
+            }
+            *out = data;
+            *out_len = size;
+            return CF_OK;
+        }
+    }
     HPDF_ResetStream(r->pdf);
     size_t done = 0;
     while (done < size) {
@@ -950,6 +1046,7 @@ void cf_pdf_writer_free(cf_pdf_writer *w)
     for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
         cf_subset_layout_cleanup(&w->r.layouts[s]);
     cf_buf_cleanup(&w->r.text);
+    libdeflate_free_compressor(w->r.deflater);
     cf_free(w);
 }
 
