@@ -380,8 +380,12 @@ static const char hex_digits[] = "0123456789ABCDEF";
 /* Appends <XXXX> for a 16-bit code. */
 static void put_code(cf_buf *b, unsigned code)
 {
-    char t[6] = {'<', hex_digits[code >> 12 & 15], hex_digits[code >> 8 & 15],
-                 hex_digits[code >> 4 & 15], hex_digits[code & 15], '>'};
+    char t[6] = {'<',
+                 hex_digits[code >> 12 & 15],
+                 hex_digits[code >> 8 & 15],
+                 hex_digits[code >> 4 & 15],
+                 hex_digits[code & 15],
+                 '>'};
     cf_buf_append(b, t, sizeof t);
 }
 
@@ -577,7 +581,8 @@ static void free_font_attr(HPDF_Dict obj)
  * looks up all 65,536 BMP code points to build a width array and a 128 KB CIDToGIDMap, a fifth
  * of a document's time): a Type0 font with Identity-H encoding and our CIDs (cid_of), its
  * CIDFontType2 with their widths and glyphs, a font descriptor, the FontFile2 (the subset,
- * compressed by deflate_font) and a ToUnicode map. *out is the Type0 font, which libharu accepts for HPDF_Page_SetFontAndSize. */
+ * compressed by deflate_font) and a ToUnicode map. *out is the Type0 font, which libharu
+ * accepts for HPDF_Page_SetFontAndSize (a dictionary of the font class with font attributes). */
 static cf_status load_font(renderer *r, int style, const cf_font *face, const unsigned char *data,
                            size_t len, const cf_subset_layout *layout, const char *tag,
                            HPDF_Font *out)
@@ -662,8 +667,6 @@ static cf_status load_font(renderer *r, int style, const cf_font *face, const un
     ret += HPDF_Dict_AddNumber(file, "Length1", (HPDF_INT32)len);
     if (ret != HPDF_OK)
         return fail(r, "to make a font");
-    /* The font dictionary itself is not a stream: nothing for libharu to filter. */
-    font->filter = HPDF_STREAM_FILTER_NONE;
 
     cf_status st = put_widths(r, cid_font, face, layout);
     if (st != CF_OK)

@@ -113,9 +113,12 @@ static bool has_unicode_cmap(hb_face_t *face)
     unsigned n = d && len >= 4 ? (unsigned)d[2] << 8 | d[3] : 0;
     for (unsigned i = 0; i < n && 4 + 8 * (size_t)i + 8 <= len && !found; i++) {
         const unsigned char *rec = d + 4 + 8 * i;
-        unsigned platform = (unsigned)rec[0] << 8 | rec[1], encoding = (unsigned)rec[2] << 8 | rec[3];
-        uint32_t offset = (uint32_t)rec[4] << 24 | (uint32_t)rec[5] << 16 | (uint32_t)rec[6] << 8 | rec[7];
-        found = offset < len && (platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10)));
+        unsigned platform = (unsigned)rec[0] << 8 | rec[1],
+                 encoding = (unsigned)rec[2] << 8 | rec[3];
+        uint32_t offset =
+            (uint32_t)rec[4] << 24 | (uint32_t)rec[5] << 16 | (uint32_t)rec[6] << 8 | rec[7];
+        found =
+            offset < len && (platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10)));
     }
     hb_blob_destroy(blob);
     return found;

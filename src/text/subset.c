@@ -4,9 +4,9 @@
  * loader (HPDF_LoadTTFontFromFile) needs to be fast: it looks up every BMP code point with a
  * linear scan over the segments. Our PDF backend no longer goes through that loader (it names
  * glyphs through a CIDToGIDMap, and PDF readers do not read an embedded font's cmap), but the
- * subsets stay fonts that it loads quickly (test_subset_hpdf). The result is checked with HarfBuzz before it is handed out: every
- * requested character must map to a glyph with the same advance, extents and outline as in the
- * full font, and nothing else may be mapped. */
+ * subsets stay fonts that it loads quickly (test_subset_hpdf). The result is checked with HarfBuzz
+ * before it is handed out: every requested character must map to a glyph with the same advance,
+ * extents and outline as in the full font, and nothing else may be mapped. */
 #include "text/font.h"
 
 #include "base/alloc.h"
@@ -625,8 +625,9 @@ static cf_status verify_subset(const cf_font *font, const hb_set_t *set, const u
         }
         expected++;
         /* Equal outlines imply equal extents; the outline is the stronger check. */
-        if (!found || hb_font_get_glyph_h_advance(sub, glyph) !=
-                           (hb_position_t)cf_font_glyph_advance(font, full_glyph) ||
+        if (!found ||
+            hb_font_get_glyph_h_advance(sub, glyph) !=
+                (hb_position_t)cf_font_glyph_advance(font, full_glyph) ||
             (!same_simple_glyph(&sub_glyf, glyph, &full_glyf, full_glyph) &&
              glyph_outline_hash(sub, funcs, glyph) != full_outline_hash(font, funcs, full_glyph))) {
             cf_diag_error(diag, font->path, 0,

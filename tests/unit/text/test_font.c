@@ -317,7 +317,10 @@ static void test_codepoints(void **state)
     assert_int_equal(cf_codepoints_size(set), 0);
     cf_codepoints_add_utf8(set, "陳大文陳", strlen("陳大文陳"));
     assert_int_equal(cf_codepoints_size(set), 3);
-    cf_codepoints_add_utf8(set, "a\xFF" "b", 3); /* the invalid byte is skipped */
+    cf_codepoints_add_utf8(set,
+                           "a\xFF"
+                           "b",
+                           3); /* the invalid byte is skipped */
     assert_int_equal(cf_codepoints_size(set), 5);
     cf_codepoints_add(set, 'a');
     cf_codepoints_add(set, 0x20779);

@@ -520,10 +520,14 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_subset_label),   cmocka_unit_test(test_subset_ordered),
-        cmocka_unit_test(test_subset_leaflet), cmocka_unit_test(test_subset_missing_and_empty),
-        cmocka_unit_test(test_subset_dense),   cmocka_unit_test(test_subset_allocation_failure),
-        cmocka_unit_test(test_subset_threads), cmocka_unit_test(test_fontset_threads),
+        cmocka_unit_test(test_subset_label),
+        cmocka_unit_test(test_subset_ordered),
+        cmocka_unit_test(test_subset_leaflet),
+        cmocka_unit_test(test_subset_missing_and_empty),
+        cmocka_unit_test(test_subset_dense),
+        cmocka_unit_test(test_subset_allocation_failure),
+        cmocka_unit_test(test_subset_threads),
+        cmocka_unit_test(test_fontset_threads),
         cmocka_unit_test(test_load_without_unicode_cmap),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
