@@ -11,6 +11,20 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 runs=${RUNS:-21}
+# Median wall time (ms) of running "$@" $runs times, to the microsecond (bash's EPOCHREALTIME).
+median_ms() {
+    local times=() t0 t1
+    for ((i = 0; i < runs; i++)); do
+        t0=$EPOCHREALTIME
+        "$@" >/dev/null 2>&1
+        t1=$EPOCHREALTIME
+        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')")
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+# This machine's speed at the moment (virtual machines vary by tens of percent from hour to
+# hour): an empty process, and the tool's start-up alone (loading its shared libraries).
+echo "process start-up: /bin/true $(median_ms /bin/true) ms, consentform --version $(median_ms "$build/consentform" --version) ms (medians of $runs)"
 for form in nerve-root-injection dpn-injection-consent; do
     args=(render "$form" -o "$tmp/$form.pdf" --force --patient-name 陳大文
           --hospital-no 'HN12345678(9)' --episode-no HE1234567)
