@@ -13,7 +13,7 @@ packages=(
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
-  poppler-utils qpdf libxml2-utils valgrind locales zbar-tools
+  poppler-utils qpdf ghostscript libxml2-utils valgrind locales zbar-tools
   # benchmarks and static checks (fuzzing installs clang itself: scripts/fuzz.sh)
   time cppcheck clang-tidy
 )

@@ -406,31 +406,6 @@ static void put_utf16(cf_buf *b, uint32_t cp)
     cf_buf_putc(b, '>');
 }
 
-/* One line of a ToUnicode map: codes first..last to cp, cp + 1, ... */
-typedef struct uni_entry {
-    uint16_t first, last;
-    uint32_t cp;
-} uni_entry;
-
-/* Writes entries (all ranges or all single codes) in blocks of at most 100, as the CMap format
- * asks. */
-static void put_uni_blocks(cf_buf *b, const uni_entry *e, size_t n, bool ranges)
-{
-    enum { PER_BLOCK = 100 };
-    for (size_t i = 0; i < n; i += PER_BLOCK) {
-        size_t k = n - i < PER_BLOCK ? n - i : PER_BLOCK;
-        cf_buf_printf(b, "%zu %s\n", k, ranges ? "beginbfrange" : "beginbfchar");
-        for (size_t j = i; j < i + k; j++) {
-            put_code(b, e[j].first);
-            if (ranges)
-                put_code(b, e[j].last);
-            put_utf16(b, e[j].cp);
-            cf_buf_putc(b, '\n');
-        }
-        cf_buf_append_str(b, ranges ? "endbfrange\n" : "endbfchar\n");
-    }
-}
-
 /* The codes of our fonts: with Identity-H, a 2-byte code is a CID, and the CID of the i-th
  * character of the subset (in code point order) is i + 1; CID 0 is .notdef. Each character has
  * its own CID even when two share a glyph, so the ToUnicode map is exact. */
@@ -447,44 +422,31 @@ static unsigned cid_of(const cf_subset_layout *l, uint32_t cp)
     return lo < l->n && l->cps[lo] == cp ? (unsigned)lo + 1 : 0;
 }
 
-/* The ToUnicode map: CID i + 1 to the i-th character. Runs of characters that go up by one
- * within one low byte of code and character (as the format asks) are ranges, the rest single
- * codes. */
+/* The ToUnicode map: CID i + 1 to the i-th character, one bfchar line each, at most 100 to a
+ * block as the format asks. Ranges (bfrange) would be shorter, but Ghostscript 10.0 maps the
+ * codes of a range after its first to wrong characters (the leaflet's 、 and 。 extracted as
+ * "1" and "2"); single codes every reader maps alike. */
 static cf_status write_to_unicode(renderer *r, HPDF_Dict stream, const cf_subset_layout *l)
 {
-    size_t n = l->n;
-    uni_entry *ranges = cf_malloc((n ? n : 1) * sizeof *ranges);
-    uni_entry *singles = cf_malloc((n ? n : 1) * sizeof *singles);
-    if (ranges == NULL || singles == NULL) {
-        cf_free(ranges);
-        cf_free(singles);
-        return CF_ERR_NOMEM;
-    }
-    size_t n_ranges = 0, n_singles = 0;
-    for (size_t i = 0; i < n;) {
-        size_t end = i + 1;
-        while (end < n && l->cps[end] == l->cps[end - 1] + 1 && ((end + 1) & 0xFF) != 0 &&
-               (l->cps[end] & 0xFF) != 0 && l->cps[end] < 0x10000)
-            end++;
-        uni_entry e = {(uint16_t)(i + 1), (uint16_t)end, l->cps[i]};
-        if (end - i > 1)
-            ranges[n_ranges++] = e;
-        else
-            singles[n_singles++] = e;
-        i = end;
-    }
-
+    enum { PER_BLOCK = 100 };
     cf_buf b;
     cf_buf_init(&b, (size_t)4 * 1024 * 1024);
     cf_buf_append_str(&b, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
                           "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> "
                           "def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
                           "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
-    put_uni_blocks(&b, ranges, n_ranges, true);
-    put_uni_blocks(&b, singles, n_singles, false);
+    for (size_t i = 0; i < l->n; i += PER_BLOCK) {
+        size_t k = l->n - i < PER_BLOCK ? l->n - i : PER_BLOCK;
+        cf_buf_printf(&b, "%zu beginbfchar\n", k);
+        for (size_t j = i; j < i + k; j++) {
+            put_code(&b, (unsigned)j + 1);
+            cf_buf_putc(&b, ' ');
+            put_utf16(&b, l->cps[j]);
+            cf_buf_putc(&b, '\n');
+        }
+        cf_buf_append_str(&b, "endbfchar\n");
+    }
     cf_buf_append_str(&b, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
-    cf_free(ranges);
-    cf_free(singles);
     cf_status st = b.error;
     if (st == CF_OK)
         st = put_deflated(r, stream, b.data, b.len, "a font's ToUnicode map");

@@ -4,7 +4,7 @@
 # the pdftotext goldens (tests/golden/render/*.txt); review the diff like code.
 #
 # Needs: $CF_BINARY, $CF_SOURCE_DIR (set by meson), pdftotext, pdffonts, pdfinfo (poppler-utils),
-# qpdf, and for the QR check zbarimg (zbar-tools) and pdftoppm.
+# gs (ghostscript), qpdf, and for the QR check zbarimg (zbar-tools) and pdftoppm.
 set -u  # no pipefail: `grep -q` may close a pipe early on purpose
 bin=${CF_BINARY:?}
 src=${CF_SOURCE_DIR:?}
@@ -67,6 +67,25 @@ for form in nerve-root-injection dpn-injection-consent; do
         ok "$form: pdftotext matches the golden text"
     else
         fail "$form: pdftotext differs from $golden_dir/$form.txt:"; head -30 "$tmp/diff"
+    fi
+
+    # A second reader: Ghostscript draws every page without a complaint and extracts the same
+    # characters as poppler (the font objects and ToUnicode maps are ours, not libharu's).
+    if gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=txtwrite -sOutputFile="$tmp/$form-gs.txt" "$pdf" \
+        >"$tmp/gs.log" 2>&1 && [ ! -s "$tmp/gs.log" ]; then
+        # Distinct characters, spaces left out (poppler writes U+3000 and U+00A0 as spaces, gs
+        # keeps them).
+        chars() {
+            sed 's/\xe3\x80\x80//g; s/\xc2\xa0//g' "$1" | tr -d ' \t\r\n\f' | LC_ALL=C.UTF-8 grep -o . |
+                LC_ALL=C.UTF-8 sort -u | tr -d '\n'
+        }
+        if [ "$(chars "$tmp/$form-gs.txt")" = "$(chars "$tmp/$form.txt")" ]; then
+            ok "$form: Ghostscript extracts the same characters as pdftotext"
+        else
+            fail "$form: Ghostscript extracts other characters: $(chars "$tmp/$form-gs.txt" | head -c 200)"
+        fi
+    else
+        fail "$form: Ghostscript cannot read the PDF: $(head -5 "$tmp/gs.log")"
     fi
 
     # Same inputs and SOURCE_DATE_EPOCH: same bytes, also under a decimal-comma locale.
