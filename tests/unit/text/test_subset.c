@@ -229,6 +229,22 @@ static void test_subset_ordered(void **state)
         assert_int_equal(glyf_offset, layout[d].glyf_offset);
         assert_true(glyf_offset + glyf_len + 3 >= len[d]); /* glyf is the end of the file */
         assert_true(layout[d].base_len > 0 && layout[d].base_len < glyf_len);
+        /* The map of characters to glyph ids: every character of the set, in order; the base
+         * characters' glyphs first (right after .notdef), the others after them. */
+        assert_int_equal(layout[d].n, cf_codepoints_size(set));
+        size_t n_base = cf_codepoints_size(base);
+        for (size_t i = 0; i < layout[d].n; i++) {
+            if (i > 0)
+                assert_true(layout[d].cps[i] > layout[d].cps[i - 1]);
+            bool in_base = false;
+            for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(base, &cp);)
+                in_base |= cp == layout[d].cps[i];
+            assert_true(layout[d].glyphs[i] >= 1);
+            if (in_base)
+                assert_true(layout[d].glyphs[i] <= n_base);
+            else
+                assert_true(layout[d].glyphs[i] > n_base);
+        }
         char all[256];
         snprintf(all, sizeof all, "%s%s", base_text, docs[d]);
         cf_font *sub = load_subset(data[d], len[d]);
@@ -262,6 +278,10 @@ static void test_subset_ordered(void **state)
     cf_free(plain);
     cf_free(data[0]);
     cf_free(data[1]);
+    cf_subset_layout_cleanup(&plain_layout);
+    cf_subset_layout_cleanup(&layout[0]);
+    cf_subset_layout_cleanup(&layout[1]);
+    assert_null(layout[0].cps);
     cf_diag_free(diag);
     cf_codepoints_free(base);
 }
