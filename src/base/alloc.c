@@ -1,6 +1,7 @@
 #include "base/alloc.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,21 @@ void *cf_realloc(void *ptr, size_t size)
 void cf_free(void *ptr)
 {
     free(ptr);
+}
+
+void *cf_grow_array(void *ptr, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return ptr;
+    size_t n = *cap > 0 ? *cap : first > 0 ? first : 1;
+    while (n < need)
+        n = n > SIZE_MAX / 2 ? need : n * 2;
+    if (elem > 0 && n > SIZE_MAX / elem)
+        return NULL;
+    void *grown = cf_realloc(ptr, n * elem);
+    if (grown != NULL)
+        *cap = n;
+    return grown;
 }
 
 char *cf_strndup(const char *s, size_t n)

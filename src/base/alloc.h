@@ -13,6 +13,13 @@ void cf_free(void *ptr);
 char *cf_strdup(const char *s);
 char *cf_strndup(const char *s, size_t n);
 
+/* Growth of an array of *cap elements of elem bytes that must hold need (>= 1) elements:
+ * returns ptr when *cap >= need already, else ptr reallocated to the first of first, 2 x first,
+ * ... (or 2 x *cap, 4 x *cap, ... when *cap > 0) that holds need, and stores that count in
+ * *cap. NULL when memory or size_t runs out; ptr and *cap are then unchanged (ptr is still the
+ * caller's to free). */
+void *cf_grow_array(void *ptr, size_t *cap, size_t need, size_t elem, size_t first);
+
 /* Test hook: make allocation number n (1-based, counted from this call) and every later one
  * fail; 0 turns failure injection off. Returns the number of allocations counted so far. */
 unsigned long cf_alloc_fail_after(unsigned long n);

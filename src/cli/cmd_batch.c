@@ -142,12 +142,10 @@ static bool row_is_empty(const char *const *fields, size_t n_fields)
 static row_result *add_row(batch *b, long row)
 {
     if (b->n_rows == b->cap_rows) {
-        size_t cap = b->cap_rows ? b->cap_rows * 2 : 64;
-        row_result *grown = cf_realloc(b->rows, cap * sizeof *grown);
+        row_result *grown = cf_grow_array(b->rows, &b->cap_rows, b->n_rows + 1, sizeof *grown, 64);
         if (!grown)
             return NULL;
         b->rows = grown;
-        b->cap_rows = cap;
     }
     row_result *r = &b->rows[b->n_rows++];
     memset(r, 0, sizeof *r);

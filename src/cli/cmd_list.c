@@ -39,12 +39,10 @@ static char **xml_files(const char *dir, size_t *count)
         if (len < 5 || e->d_name[0] == '.' || strcmp(e->d_name + len - 4, ".xml") != 0)
             continue;
         if (n == cap) {
-            size_t grown_cap = cap ? cap * 2 : 16;
-            char **grown = cf_realloc(names, grown_cap * sizeof *grown);
+            char **grown = cf_grow_array(names, &cap, n + 1, sizeof *grown, 16);
             if (!grown)
                 break;
             names = grown;
-            cap = grown_cap;
         }
         names[n] = cf_strdup(e->d_name);
         if (names[n])
@@ -75,8 +73,7 @@ int cf_cmd_list(int argc, char **argv)
                                       argv[optind - 1]);
     }
     if (optind < argc)
-        return cf_cli_usage_error(cf_usage_list, "list: unexpected argument \"%s\"",
-                                  argv[optind]);
+        return cf_cli_usage_error(cf_usage_list, "list: unexpected argument \"%s\"", argv[optind]);
 
     const char *dir = cf_form_default_dir(forms_dir);
     if (!dir) {

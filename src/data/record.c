@@ -94,14 +94,13 @@ cf_status cf_record_set(cf_record *record, const char *key, const char *value)
         return CF_OK;
     }
     if (record->size == record->cap) {
-        size_t cap = record->cap ? record->cap * 2 : 8;
-        record_entry *grown = cf_realloc(record->entries, cap * sizeof *grown);
+        record_entry *grown =
+            cf_grow_array(record->entries, &record->cap, record->size + 1, sizeof *grown, 8);
         if (!grown) {
             cf_free(text);
             return CF_ERR_NOMEM;
         }
         record->entries = grown;
-        record->cap = cap;
     }
     record->entries[record->size].text = text;
     record->entries[record->size].key_len = key_len;

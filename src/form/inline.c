@@ -36,14 +36,12 @@ static bool reserve_span(span_builder *sb)
 {
     if (sb->n_spans < sb->cap)
         return true;
-    size_t cap = sb->cap ? sb->cap * 2 : 8;
-    pending_span *grown = cf_realloc(sb->spans, cap * sizeof *grown);
+    pending_span *grown = cf_grow_array(sb->spans, &sb->cap, sb->n_spans + 1, sizeof *grown, 8);
     if (!grown) {
         sb->status = CF_ERR_NOMEM;
         return false;
     }
     sb->spans = grown;
-    sb->cap = cap;
     return true;
 }
 
@@ -58,7 +56,7 @@ static void emit_text(span_builder *sb, const char *s, size_t len, bool bold)
         if (!reserve_span(sb))
             return;
         last = &sb->spans[sb->n_spans++]; /* reserve_span made room: spans is not NULL */
-        last->field = NULL; /* NOLINT(clang-analyzer-core.NullDereference) */
+        last->field = NULL;               /* NOLINT(clang-analyzer-core.NullDereference) */
         last->bold = bold;
         last->start = sb->text.len;
         last->len = 0;

@@ -1359,15 +1359,14 @@ static void push_piece(builder *b, const char *text, size_t len, const char *fie
     if (b->fatal)
         return;
     if (b->n_pieces == b->cap_pieces) {
-        size_t cap = b->cap_pieces ? b->cap_pieces * 2 : 16;
-        cf_inline_piece *grown = cf_realloc(b->pieces, cap * sizeof *grown);
+        cf_inline_piece *grown =
+            cf_grow_array(b->pieces, &b->cap_pieces, b->n_pieces + 1, sizeof *grown, 16);
         if (!grown) {
             b->fatal = CF_ERR_NOMEM;
             berror(b, 0, "out of memory while loading the form");
             return;
         }
         b->pieces = grown;
-        b->cap_pieces = cap;
     }
     b->pieces[b->n_pieces++] =
         (cf_inline_piece){.text = text, .len = len, .field = field, .bold = bold};

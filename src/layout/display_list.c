@@ -68,16 +68,17 @@ size_t cf_display_list_add_page(cf_display_list *list)
 {
     struct cf_display_list_internal *in = list->internal;
     if (list->n_pages == in->cap_pages) {
-        size_t cap = in->cap_pages != 0 ? in->cap_pages * 2 : 4;
-        cf_page *pages = cf_realloc(list->pages, cap * sizeof *pages);
+        /* Two arrays of one length: the first grows on a copy of the count. */
+        size_t cap = in->cap_pages;
+        cf_page *pages = cf_grow_array(list->pages, &cap, list->n_pages + 1, sizeof *pages, 4);
         if (pages == NULL)
             return (size_t)-1;
         list->pages = pages;
-        page_state *state = cf_realloc(in->state, cap * sizeof *state);
+        page_state *state =
+            cf_grow_array(in->state, &in->cap_pages, list->n_pages + 1, sizeof *state, 4);
         if (state == NULL)
             return (size_t)-1;
         in->state = state;
-        in->cap_pages = cap;
     }
     list->pages[list->n_pages] = (cf_page){NULL, 0};
     in->state[list->n_pages].cap = 0;
@@ -91,12 +92,10 @@ cf_status cf_display_list_add_item(cf_display_list *list, size_t page, const cf_
     cf_page *pg = &list->pages[page];
     page_state *st = &list->internal->state[page];
     if (pg->n_items == st->cap) {
-        size_t cap = st->cap != 0 ? st->cap * 2 : 64;
-        cf_item *items = cf_realloc(pg->items, cap * sizeof *items);
+        cf_item *items = cf_grow_array(pg->items, &st->cap, pg->n_items + 1, sizeof *items, 64);
         if (items == NULL)
             return CF_ERR_NOMEM;
         pg->items = items;
-        st->cap = cap;
     }
     pg->items[pg->n_items++] = *item;
     return CF_OK;
@@ -119,8 +118,8 @@ static void put_number(cf_buf *out, double v)
     char digits[32];
     size_t n = 0;
     bool negative = cents < 0;
-    unsigned long long a = negative ? (unsigned long long)(-(cents + 1)) + 1u
-                                    : (unsigned long long)cents;
+    unsigned long long a =
+        negative ? (unsigned long long)(-(cents + 1)) + 1u : (unsigned long long)cents;
     do {
         digits[n++] = (char)('0' + (int)(a % 10u));
         a /= 10u;

@@ -630,12 +630,11 @@ static double page_top(const pager *p, size_t page)
 static bool place(pager *p, size_t unit)
 {
     if (p->n_places == p->cap_places) {
-        size_t cap = p->cap_places != 0 ? p->cap_places * 2 : 256;
-        placement *grown = cf_realloc(p->places, cap * sizeof *grown);
+        placement *grown =
+            cf_grow_array(p->places, &p->cap_places, p->n_places + 1, sizeof *grown, 256);
         if (grown == NULL)
             return cf_layout_fail(p->ctx, CF_ERR_NOMEM), false;
         p->places = grown;
-        p->cap_places = cap;
     }
     const cf_unit *u = &p->ctx->flow.units[unit];
     double top = p->page_empty ? p->y : p->y - u->space_before;

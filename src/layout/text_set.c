@@ -72,9 +72,8 @@ static void add_plain_text(cf_layout_ctx *ctx, const cf_text *text, unsigned sty
 /* Adds the printed form of field f: its value, option texts for a choice, or a ruled blank. */
 static void add_field(cf_layout_ctx *ctx, const cf_field *f, bool bold)
 {
-    const char *value = (ctx->record != NULL && !ctx->options->blank)
-                            ? cf_record_get(ctx->record, f->key)
-                            : NULL;
+    const char *value =
+        (ctx->record != NULL && !ctx->options->blank) ? cf_record_get(ctx->record, f->key) : NULL;
     if (value == NULL || value[0] == '\0') {
         cf_layout_text_add(ctx, CF_LAYOUT_BLANK, strlen(CF_LAYOUT_BLANK),
                            bold ? CF_STYLE_BLANK_BOLD : CF_STYLE_BLANK);
@@ -131,8 +130,8 @@ const char *cf_layout_field_value(cf_layout_ctx *ctx, const cf_field *f)
         return value;
     cf_layout_text_reset(ctx);
     add_field(ctx, f, false);
-    const char *out = cf_display_list_strdup(ctx->list, ctx->text.data != NULL ? ctx->text.data : "",
-                                             ctx->text.len);
+    const char *out = cf_display_list_strdup(
+        ctx->list, ctx->text.data != NULL ? ctx->text.data : "", ctx->text.len);
     cf_layout_text_reset(ctx);
     if (out == NULL)
         cf_layout_fail(ctx, CF_ERR_NOMEM);
@@ -145,14 +144,13 @@ size_t cf_flow_add_item(cf_layout_ctx *ctx, const cf_item *item)
 {
     cf_flow *fl = &ctx->flow;
     if (fl->n_items == fl->cap_items) {
-        size_t cap = fl->cap_items != 0 ? fl->cap_items * 2 : 256;
-        cf_item *grown = cf_realloc(fl->items, cap * sizeof *grown);
+        cf_item *grown =
+            cf_grow_array(fl->items, &fl->cap_items, fl->n_items + 1, sizeof *grown, 256);
         if (grown == NULL) {
             cf_layout_fail(ctx, CF_ERR_NOMEM);
             return (size_t)-1;
         }
         fl->items = grown;
-        fl->cap_items = cap;
     }
     fl->items[fl->n_items] = *item;
     return fl->n_items++;
@@ -163,14 +161,13 @@ cf_unit *cf_flow_add_unit(cf_layout_ctx *ctx, double height, double space_before
 {
     cf_flow *fl = &ctx->flow;
     if (fl->n_units == fl->cap_units) {
-        size_t cap = fl->cap_units != 0 ? fl->cap_units * 2 : 128;
-        cf_unit *grown = cf_realloc(fl->units, cap * sizeof *grown);
+        cf_unit *grown =
+            cf_grow_array(fl->units, &fl->cap_units, fl->n_units + 1, sizeof *grown, 128);
         if (grown == NULL) {
             cf_layout_fail(ctx, CF_ERR_NOMEM);
             return NULL;
         }
         fl->units = grown;
-        fl->cap_units = cap;
     }
     cf_unit *u = &fl->units[fl->n_units++];
     memset(u, 0, sizeof *u);
@@ -186,14 +183,13 @@ cf_frame *cf_flow_new_frame(cf_layout_ctx *ctx)
 {
     cf_flow *fl = &ctx->flow;
     if (fl->n_frames == fl->cap_frames) {
-        size_t cap = fl->cap_frames != 0 ? fl->cap_frames * 2 : 16;
-        cf_frame **grown = cf_realloc(fl->frames, cap * sizeof *grown);
+        cf_frame **grown =
+            cf_grow_array(fl->frames, &fl->cap_frames, fl->n_frames + 1, sizeof *grown, 16);
         if (grown == NULL) {
             cf_layout_fail(ctx, CF_ERR_NOMEM);
             return NULL;
         }
         fl->frames = grown;
-        fl->cap_frames = cap;
     }
     cf_frame *f = cf_calloc(1, sizeof *f);
     if (f == NULL) {
@@ -267,9 +263,8 @@ static bool is_blank_style(unsigned style)
 
 /* Emits the items of one line [start, end) at x, spreading extra space over its stretchable
  * gaps when justify. Returns false on failure (status set). */
-static bool emit_line(cf_layout_ctx *ctx, const cf_set_options *opt, double baseline,
-                      size_t start, size_t end, bool justify, glyph_pos **scratch,
-                      size_t *scratch_cap)
+static bool emit_line(cf_layout_ctx *ctx, const cf_set_options *opt, double baseline, size_t start,
+                      size_t end, bool justify, glyph_pos **scratch, size_t *scratch_cap)
 {
     const char *text = ctx->text.data;
     size_t n = 0;
@@ -280,12 +275,10 @@ static bool emit_line(cf_layout_ctx *ctx, const cf_set_options *opt, double base
         if (k == 0)
             return cf_layout_fail(ctx, CF_ERR_INTERNAL), false;
         if (n == *scratch_cap) {
-            size_t cap = *scratch_cap != 0 ? *scratch_cap * 2 : 128;
-            glyph_pos *grown = cf_realloc(*scratch, cap * sizeof *grown);
+            glyph_pos *grown = cf_grow_array(*scratch, scratch_cap, n + 1, sizeof *grown, 128);
             if (grown == NULL)
                 return cf_layout_fail(ctx, CF_ERR_NOMEM), false;
             *scratch = grown;
-            *scratch_cap = cap;
         }
         glyph_pos *g = &(*scratch)[n++];
         g->start = i;
@@ -396,8 +389,7 @@ cf_status cf_layout_set(cf_layout_ctx *ctx, const cf_set_options *opt, double ba
         lines[i].forced = wl[i].forced;
         bool justify = opt->justify && !wl[i].last && !wl[i].forced;
         if (wl[i].end > wl[i].start &&
-            !emit_line(ctx, opt, baseline, wl[i].start, wl[i].end, justify, &scratch,
-                       &scratch_cap))
+            !emit_line(ctx, opt, baseline, wl[i].start, wl[i].end, justify, &scratch, &scratch_cap))
             break;
         lines[i].n_items = ctx->flow.n_items - lines[i].first_item;
     }

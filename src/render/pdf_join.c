@@ -92,15 +92,12 @@ static cf_status emit(cf_pdf_join *j, const void *data, size_t len)
 static cf_status mark_offset(cf_pdf_join *j, size_t id)
 {
     if (id >= j->cap_offsets) {
-        size_t cap = j->cap_offsets ? j->cap_offsets : 256;
-        while (cap <= id)
-            cap *= 2;
-        size_t *grown = cf_realloc(j->offsets, cap * sizeof *grown);
+        size_t old = j->cap_offsets;
+        size_t *grown = cf_grow_array(j->offsets, &j->cap_offsets, id + 1, sizeof *grown, 256);
         if (grown == NULL)
             return j->error = CF_ERR_NOMEM;
-        memset(grown + j->cap_offsets, 0, (cap - j->cap_offsets) * sizeof *grown);
+        memset(grown + old, 0, (j->cap_offsets - old) * sizeof *grown);
         j->offsets = grown;
-        j->cap_offsets = cap;
     }
     j->offsets[id] = j->written;
     return CF_OK;
@@ -380,16 +377,12 @@ cf_status cf_pdf_join_add(cf_pdf_join *j, const unsigned char *pdf, size_t len, 
     }
     cf_buf_cleanup(&b);
     if (j->error == CF_OK && j->n_kids + pt.n_kids > j->cap_kids) {
-        size_t cap = j->cap_kids ? j->cap_kids : 256;
-        while (cap < j->n_kids + pt.n_kids)
-            cap *= 2;
-        size_t *grown = cf_realloc(j->kids, cap * sizeof *grown);
+        size_t *grown =
+            cf_grow_array(j->kids, &j->cap_kids, j->n_kids + pt.n_kids, sizeof *grown, 256);
         if (grown == NULL)
             j->error = CF_ERR_NOMEM;
-        else {
+        else
             j->kids = grown;
-            j->cap_kids = cap;
-        }
     }
     if (j->error == CF_OK) {
         for (size_t i = 0; i < pt.n_kids; i++)

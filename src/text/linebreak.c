@@ -370,15 +370,14 @@ static cf_status add_line(line_list *list, size_t start, size_t end, double widt
                           bool last, cf_diag *diag)
 {
     if (list->n == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 16;
-        cf_wrap_line *grown = cf_realloc(list->lines, cap * sizeof *grown);
+        cf_wrap_line *grown =
+            cf_grow_array(list->lines, &list->cap, list->n + 1, sizeof *grown, 16);
         if (!grown) {
             cf_diag_error(diag, NULL, 0, "out of memory wrapping a paragraph into %zu lines",
                           list->n + 1);
             return CF_ERR_NOMEM;
         }
         list->lines = grown;
-        list->cap = cap;
     }
     list->lines[list->n++] = (cf_wrap_line){start, end, width, forced, last};
     return CF_OK;

@@ -25,14 +25,10 @@ typedef struct cp_buffer {
 static cf_status buffer_push(cp_buffer *buf, uint32_t cp)
 {
     if (buf->len == buf->cap) {
-        size_t cap = buf->cap ? buf->cap * 2 : 64;
-        if (cap > ((size_t)-1) / sizeof *buf->cps)
-            return CF_ERR_NOMEM;
-        uint32_t *grown = cf_realloc(buf->cps, cap * sizeof *buf->cps);
+        uint32_t *grown = cf_grow_array(buf->cps, &buf->cap, buf->len + 1, sizeof *grown, 64);
         if (!grown)
             return CF_ERR_NOMEM;
         buf->cps = grown;
-        buf->cap = cap;
     }
     buf->cps[buf->len++] = cp;
     return CF_OK;

@@ -264,6 +264,47 @@ static void test_alloc_failure_injection(void **state)
     }
 }
 
+/* cf_grow_array: doubling from first (or from the capacity), at least the need, nothing done
+ * when there is room, and on failure (memory or size) the array and its capacity unchanged. */
+static void test_grow_array(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    int *a = cf_grow_array(NULL, &cap, 1, sizeof *a, 16);
+    assert_non_null(a);
+    assert_int_equal(cap, 16);
+    for (int i = 0; i < 16; i++)
+        a[i] = i;
+    assert_ptr_equal(cf_grow_array(a, &cap, 16, sizeof *a, 16), a); /* room already */
+    assert_int_equal(cap, 16);
+    a = cf_grow_array(a, &cap, 17, sizeof *a, 16);
+    assert_non_null(a);
+    assert_int_equal(cap, 32);
+    a = cf_grow_array(a, &cap, 100, sizeof *a, 16); /* doubles until it holds the need */
+    assert_non_null(a);
+    assert_int_equal(cap, 128);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(a[i], i); /* contents kept */
+
+    /* A failed allocation: NULL, the array still the caller's, the capacity as it was. */
+    cf_alloc_fail_after(1);
+    assert_null(cf_grow_array(a, &cap, 129, sizeof *a, 16));
+    cf_alloc_fail_after(0);
+    assert_int_equal(cap, 128);
+    assert_int_equal(a[15], 15);
+    /* A size that does not fit in size_t. */
+    assert_null(cf_grow_array(a, &cap, SIZE_MAX / 2, sizeof *a, 16));
+    assert_int_equal(cap, 128);
+    cf_free(a);
+
+    /* first 0 starts from one element. */
+    cap = 0;
+    char *c = cf_grow_array(NULL, &cap, 3, 1, 0);
+    assert_non_null(c);
+    assert_int_equal(cap, 4);
+    cf_free(c);
+}
+
 static void test_status_table(void **state)
 {
     (void)state;
@@ -291,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_file_read_limits),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_alloc_failure_injection),
+        cmocka_unit_test(test_grow_array),
         cmocka_unit_test(test_status_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
