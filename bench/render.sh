@@ -11,8 +11,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 runs=${RUNS:-21}
-# Median wall time (ms) of running "$@" $runs times, to the microsecond (bash's EPOCHREALTIME).
-median_ms() {
+# Best and median wall time (ms) of running "$@" $runs times, to the microsecond (bash's
+# EPOCHREALTIME): prints "best median".
+time_ms() {
     local times=() t0 t1
     for ((i = 0; i < runs; i++)); do
         t0=$EPOCHREALTIME
@@ -20,8 +21,10 @@ median_ms() {
         t1=$EPOCHREALTIME
         times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')")
     done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+    printf '%s\n' "${times[@]}" | sort -n |
+        awk '{ v[NR] = $1 } END { printf "%s %s\n", v[1], v[int((NR + 1) / 2)] }'
 }
+median_ms() { time_ms "$@" | cut -d' ' -f2; }
 # This machine's speed at the moment (virtual machines vary by tens of percent from hour to
 # hour): an empty process, and the tool's start-up alone (loading its shared libraries).
 echo "process start-up: /bin/true $(median_ms /bin/true) ms, consentform --version $(median_ms "$build/consentform" --version) ms (medians of $runs)"
@@ -29,17 +32,8 @@ for form in nerve-root-injection dpn-injection-consent; do
     args=(render "$form" -o "$tmp/$form.pdf" --force --patient-name 陳大文
           --hospital-no 'HN12345678(9)' --episode-no HE1234567)
     "$build/consentform" "${args[@]}" 2>/dev/null # warm the page cache
-    # Wall time of each run to the microsecond (bash's EPOCHREALTIME), including the durable
-    # write (fsync of the file and its folder); best and median of $runs.
-    times=()
-    for ((i = 0; i < runs; i++)); do
-        t0=$EPOCHREALTIME
-        "$build/consentform" "${args[@]}" 2>/dev/null
-        t1=$EPOCHREALTIME
-        times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')")
-    done
-    read -r best median < <(printf '%s\n' "${times[@]}" | sort -n |
-        awk '{ v[NR] = $1 } END { printf "%s %s\n", v[1], v[int((NR + 1) / 2)] }')
+    # Including the durable write (fsync of the file and its folder).
+    read -r best median < <(time_ms "$build/consentform" "${args[@]}")
     /usr/bin/time -f '%M' -o "$tmp/time" "$build/consentform" "${args[@]}" 2>/dev/null
     best_rss=$(tail -1 "$tmp/time")
     kb=$(( $(stat -c %s "$tmp/$form.pdf") / 1024 ))

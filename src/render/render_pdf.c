@@ -389,20 +389,29 @@ static void put_code(cf_buf *b, unsigned code)
     cf_buf_append(b, t, sizeof t);
 }
 
+/* The UTF-16 code units of cp (one, or a surrogate pair above U+FFFF); returns how many. */
+static unsigned utf16_units(uint32_t cp, unsigned units[2])
+{
+    if (cp < 0x10000) {
+        units[0] = cp;
+        return 1;
+    }
+    units[0] = 0xD800 + ((cp - 0x10000) >> 10);
+    units[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+    return 2;
+}
+
 /* Appends <XXXX> or <XXXXXXXX>: cp in UTF-16BE. */
 static void put_utf16(cf_buf *b, uint32_t cp)
 {
-    if (cp < 0x10000) {
-        put_code(b, cp);
-        return;
+    unsigned units[2];
+    unsigned n = utf16_units(cp, units);
+    cf_buf_putc(b, '<');
+    for (unsigned k = 0; k < n; k++) {
+        char t[4] = {hex_digits[units[k] >> 12 & 15], hex_digits[units[k] >> 8 & 15],
+                     hex_digits[units[k] >> 4 & 15], hex_digits[units[k] & 15]};
+        cf_buf_append(b, t, sizeof t);
     }
-    unsigned hi = 0xD800 + ((cp - 0x10000) >> 10), lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
-    char t[10] = {'<'};
-    for (int i = 0; i < 4; i++) {
-        t[1 + i] = hex_digits[hi >> (12 - 4 * i) & 15];
-        t[5 + i] = hex_digits[lo >> (12 - 4 * i) & 15];
-    }
-    cf_buf_append(b, t, 9);
     cf_buf_putc(b, '>');
 }
 
@@ -891,14 +900,11 @@ static void set_info_text(renderer *r, HPDF_InfoType type, const char *key, cons
             cp = 0xFFFD; /* never happens: the values were checked as UTF-8 */
             k = 1;
         }
-        if (cp >= 0x10000) {
-            unsigned hi = 0xD800 + ((cp - 0x10000) >> 10), lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
-            unsigned char u[4] = {(unsigned char)(hi >> 8), (unsigned char)hi,
-                                  (unsigned char)(lo >> 8), (unsigned char)lo};
-            cf_buf_append(&b, u, 4);
-        } else {
-            unsigned char u[2] = {(unsigned char)(cp >> 8), (unsigned char)cp};
-            cf_buf_append(&b, u, 2);
+        unsigned units[2];
+        unsigned n = utf16_units(cp, units);
+        for (unsigned u = 0; u < n; u++) {
+            unsigned char be[2] = {(unsigned char)(units[u] >> 8), (unsigned char)units[u]};
+            cf_buf_append(&b, be, 2);
         }
         i += k;
     }

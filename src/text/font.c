@@ -110,13 +110,11 @@ static bool has_unicode_cmap(hb_face_t *face)
     unsigned len = 0;
     const unsigned char *d = (const unsigned char *)hb_blob_get_data(blob, &len);
     bool found = false;
-    unsigned n = d && len >= 4 ? (unsigned)d[2] << 8 | d[3] : 0;
+    unsigned n = d && len >= 4 ? cf_get16(d + 2) : 0;
     for (unsigned i = 0; i < n && 4 + 8 * (size_t)i + 8 <= len && !found; i++) {
         const unsigned char *rec = d + 4 + 8 * i;
-        unsigned platform = (unsigned)rec[0] << 8 | rec[1],
-                 encoding = (unsigned)rec[2] << 8 | rec[3];
-        uint32_t offset =
-            (uint32_t)rec[4] << 24 | (uint32_t)rec[5] << 16 | (uint32_t)rec[6] << 8 | rec[7];
+        unsigned platform = cf_get16(rec), encoding = cf_get16(rec + 2);
+        uint32_t offset = cf_get32(rec + 4);
         found =
             offset < len && (platform == 0 || (platform == 3 && (encoding == 1 || encoding == 10)));
     }
@@ -128,11 +126,6 @@ static long to_thousandths(const cf_font *font, long units)
 {
     double v = (double)units * 1000.0 / (double)font->upem;
     return (long)(v < 0 ? v - 0.5 : v + 0.5);
-}
-
-static int16_t get_int16(const unsigned char *p)
-{
-    return (int16_t)(uint16_t)((unsigned)p[0] << 8 | p[1]);
 }
 
 /* Fills font->description (the PDF font descriptor's values). */
@@ -164,7 +157,7 @@ static cf_status describe(cf_font *font, cf_diag *diag)
         return CF_ERR_DATA;
     }
     for (int i = 0; i < 4; i++)
-        d->bbox[i] = to_thousandths(font, get_int16(h + 36 + 2 * i));
+        d->bbox[i] = to_thousandths(font, (int16_t)cf_get16(h + 36 + 2 * i));
     hb_blob_destroy(head);
 
     d->ascent = to_thousandths(font, font->ascender);
@@ -180,7 +173,7 @@ static cf_status describe(cf_font *font, cf_diag *diag)
     hb_blob_t *os2 = hb_face_reference_table(font->face, HB_TAG('O', 'S', '/', '2'));
     unsigned os2_len = 0;
     const unsigned char *o = (const unsigned char *)hb_blob_get_data(os2, &os2_len);
-    d->weight = o && os2_len >= 6 ? (unsigned)o[4] << 8 | o[5] : 400;
+    d->weight = o && os2_len >= 6 ? cf_get16(o + 4) : 400;
     hb_blob_destroy(os2);
     if (d->weight < 1 || d->weight > 1000)
         d->weight = 400;

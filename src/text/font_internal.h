@@ -40,6 +40,17 @@ struct cf_codepoints {
     hb_set_t *set;
 };
 
+/* Big-endian fields of font tables. */
+static inline uint16_t cf_get16(const unsigned char *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t cf_get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* The slow paths of the two below: look up in the font and fill the entry. */
 unsigned cf_font_lookup_glyph(const cf_font *font, uint32_t cp);
 unsigned cf_font_lookup_advance(const cf_font *font, unsigned glyph);

@@ -20,16 +20,6 @@
 
 /* ---- big-endian helpers ---- */
 
-static uint16_t get16(const unsigned char *p)
-{
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void put16(unsigned char *p, unsigned v)
 {
     p[0] = (unsigned char)(v >> 8);
@@ -49,7 +39,7 @@ static uint32_t checksum(const unsigned char *data, size_t len)
 {
     uint32_t sum = 0;
     for (size_t i = 0; i + 4 <= len; i += 4)
-        sum += get32(data + i);
+        sum += cf_get32(data + i);
     return sum;
 }
 
@@ -393,13 +383,13 @@ static cf_status sfnt_replace_table(const unsigned char *src, size_t src_len, ui
     *out_len = 0;
     if (src_len < 12)
         return CF_ERR_INTERNAL;
-    size_t num_tables = get16(src + 4);
+    size_t num_tables = cf_get16(src + 4);
     if (num_tables == 0 || num_tables >= SFNT_MAX_TABLES || 12 + 16 * num_tables > src_len)
         return CF_ERR_INTERNAL;
     bool replaced = false;
     for (size_t i = 0; i < num_tables; i++) {
         const unsigned char *rec = src + 12 + 16 * i;
-        uint32_t t = get32(rec), offset = get32(rec + 8), length = get32(rec + 12);
+        uint32_t t = cf_get32(rec), offset = cf_get32(rec + 8), length = cf_get32(rec + 12);
         if (offset > src_len || length > src_len - offset)
             return CF_ERR_INTERNAL;
         if (t == tag) {
@@ -517,7 +507,7 @@ static void glyf_view_open(hb_face_t *face, glyf_view *v)
     unsigned head_len = 0;
     const unsigned char *h = (const unsigned char *)hb_blob_get_data(head, &head_len);
     if (h != NULL && head_len >= 54) {
-        v->long_offsets = get16(h + 50) != 0;
+        v->long_offsets = cf_get16(h + 50) != 0;
         v->loca = hb_face_reference_table(face, HB_TAG('l', 'o', 'c', 'a'));
         v->glyf = hb_face_reference_table(face, HB_TAG('g', 'l', 'y', 'f'));
         v->l = (const unsigned char *)hb_blob_get_data(v->loca, &v->l_len);
@@ -541,13 +531,13 @@ static bool glyph_record(const glyf_view *v, unsigned glyph, const unsigned char
     if (v->long_offsets) {
         if (((size_t)glyph + 2) * 4 > v->l_len)
             return false;
-        start = get32(v->l + (size_t)glyph * 4);
-        end = get32(v->l + (size_t)glyph * 4 + 4);
+        start = cf_get32(v->l + (size_t)glyph * 4);
+        end = cf_get32(v->l + (size_t)glyph * 4 + 4);
     } else {
         if (((size_t)glyph + 2) * 2 > v->l_len)
             return false;
-        start = (size_t)get16(v->l + (size_t)glyph * 2) * 2;
-        end = (size_t)get16(v->l + (size_t)glyph * 2 + 2) * 2;
+        start = (size_t)cf_get16(v->l + (size_t)glyph * 2) * 2;
+        end = (size_t)cf_get16(v->l + (size_t)glyph * 2 + 2) * 2;
     }
     if (start > end || end > v->g_len)
         return false;
@@ -568,7 +558,7 @@ static bool same_simple_glyph(const glyf_view *a, unsigned ga, const glyf_view *
     /* Records may carry up to 3 bytes of alignment padding after the glyph. */
     if (la == 0 || lb == 0)
         return la == lb;
-    if (la < 10 || lb < 10 || (int16_t)get16(pa) < 0 || la > lb + 3 || lb > la + 3)
+    if (la < 10 || lb < 10 || (int16_t)cf_get16(pa) < 0 || la > lb + 3 || lb > la + 3)
         return false;
     size_t n = la < lb ? la : lb;
     if (memcmp(pa, pb, n) != 0)
@@ -720,12 +710,12 @@ static cf_status reorder_subset(const unsigned char *src, size_t src_len, mappin
 
     if (src_len < 12)
         return CF_ERR_LIMIT;
-    size_t num = get16(src + 4);
+    size_t num = cf_get16(src + 4);
     if (num == 0 || num >= SFNT_MAX_TABLES - 1 || 12 + 16 * num > src_len)
         return CF_ERR_LIMIT;
     for (size_t i = 0; i < num; i++) {
         const unsigned char *rec = src + 12 + 16 * i;
-        uint32_t tag = get32(rec), offset = get32(rec + 8), length = get32(rec + 12);
+        uint32_t tag = cf_get32(rec), offset = cf_get32(rec + 8), length = cf_get32(rec + 12);
         if (offset > src_len || length > src_len - offset)
             return CF_ERR_LIMIT;
         const unsigned char *d = src + offset;
@@ -760,9 +750,9 @@ static cf_status reorder_subset(const unsigned char *src, size_t src_len, mappin
     if (!head || head_len < 54 || !hhea || hhea_len < 36 || !maxp || maxp_len < 6 || !loca ||
         !glyf || !hmtx || (post && post_len < 32))
         return CF_ERR_LIMIT;
-    size_t glyphs = get16(maxp + 4);
-    bool long_loca = get16(head + 50) != 0;
-    size_t n_hmetrics = get16(hhea + 34);
+    size_t glyphs = cf_get16(maxp + 4);
+    bool long_loca = cf_get16(head + 50) != 0;
+    size_t n_hmetrics = cf_get16(hhea + 34);
     if (glyphs == 0 || n_hmetrics == 0 || n_hmetrics > glyphs ||
         loca_len < (glyphs + 1) * (long_loca ? 4 : 2) ||
         hmtx_len < n_hmetrics * 4 + (glyphs - n_hmetrics) * 2)
@@ -776,9 +766,9 @@ static cf_status reorder_subset(const unsigned char *src, size_t src_len, mappin
         goto cleanup;
     }
     for (size_t g = 0; g < glyphs; g++) {
-        size_t a = long_loca ? get32(loca + g * 4) : (size_t)get16(loca + g * 2) * 2;
-        size_t b = long_loca ? get32(loca + g * 4 + 4) : (size_t)get16(loca + g * 2 + 2) * 2;
-        if (a > b || b > glyf_len || (b > a && (b - a < 10 || (int16_t)get16(glyf + a) < 0))) {
+        size_t a = long_loca ? cf_get32(loca + g * 4) : (size_t)cf_get16(loca + g * 2) * 2;
+        size_t b = long_loca ? cf_get32(loca + g * 4 + 4) : (size_t)cf_get16(loca + g * 2 + 2) * 2;
+        if (a > b || b > glyf_len || (b > a && (b - a < 10 || (int16_t)cf_get16(glyf + a) < 0))) {
             st = CF_ERR_LIMIT; /* damaged, or a composite glyph (it names others by id) */
             goto cleanup;
         }

@@ -42,6 +42,18 @@ start_add() { # id scan out
         --form crash-test --patient-name 'Test Patient' --hospital-no HN0 >"$3" 2>&1 &
 }
 
+# Kills the add pid after a random part of the window; an add that finished first is recorded
+# as completed (id and its scan's hash), a killed one counted.
+kill_add() { # pid id scan
+    random_sleep "$window"
+    kill -9 "$1" 2>/dev/null
+    if wait "$1" 2>/dev/null; then
+        echo "$2 $(sha256sum <"$3" | cut -c1-64)" >>"$tmp/completed"
+    else
+        killed=$((killed + 1))
+    fi
+}
+
 # How long an add takes here (the quickest of three), to spread the kills over its whole run.
 : >"$tmp/completed"
 add_ms=100000
@@ -75,13 +87,7 @@ for i in $(seq 1 "$rounds"); do
         start_add "$id2" "$tmp/scan$i-b" "$tmp/out$i-b"
         other=$!
     fi
-    random_sleep "$window"
-    kill -9 "$pid" 2>/dev/null
-    if wait "$pid" 2>/dev/null; then
-        echo "$id $(sha256sum <"$tmp/scan$i" | cut -c1-64)" >>"$tmp/completed"
-    else
-        killed=$((killed + 1))
-    fi
+    kill_add "$pid" "$id" "$tmp/scan$i"
     if [ -n "$other" ]; then
         if wait "$other"; then
             echo "$id2 $(sha256sum <"$tmp/scan$i-b" | cut -c1-64)" >>"$tmp/completed"
@@ -94,14 +100,7 @@ done
 for k in 1 2 3; do
     make_scan "final$k" >"$tmp/final$k"
     start_add 0000000000000 "$tmp/final$k" "$tmp/final.out"
-    pid=$!
-    random_sleep "$window"
-    kill -9 "$pid" 2>/dev/null
-    if wait "$pid" 2>/dev/null; then
-        echo "0000000000000 $(sha256sum <"$tmp/final$k" | cut -c1-64)" >>"$tmp/completed"
-    else
-        killed=$((killed + 1))
-    fi
+    kill_add $! 0000000000000 "$tmp/final$k"
 done
 rounds=$((rounds + 3))
 completed=$(wc -l <"$tmp/completed")

@@ -29,6 +29,14 @@ static const cf_font *hk_regular(void)
     return set->faces[CF_FONT_REGULAR];
 }
 
+/* The path of the bundled HK regular face (for a font of the test's own, loaded afresh). */
+static void hk_regular_path(char *path, size_t size)
+{
+    const char *dir = getenv("CONSENTFORM_FONTS");
+    assert_non_null(dir);
+    snprintf(path, size, "%s/cfsans-hk-regular.ttf", dir);
+}
+
 /* Writes len bytes to a new temporary file; returns its path in path. */
 static void write_temp(char *path, size_t size, const void *data, size_t len)
 {
@@ -271,9 +279,7 @@ static void test_lookups_on_first_use(void **state)
 {
     (void)state;
     char path[4096];
-    const char *dir = getenv("CONSENTFORM_FONTS");
-    assert_non_null(dir);
-    snprintf(path, sizeof path, "%s/cfsans-hk-regular.ttf", dir);
+    hk_regular_path(path, sizeof path);
     cf_diag *diag = cf_diag_new();
     cf_font *fresh = NULL; /* nothing looked up yet */
     assert_int_equal(cf_font_load(path, &fresh, diag), CF_OK);
@@ -334,9 +340,7 @@ static void test_load_allocation_failure(void **state)
 {
     (void)state;
     char path[4096];
-    const char *dir = getenv("CONSENTFORM_FONTS");
-    assert_non_null(dir);
-    snprintf(path, sizeof path, "%s/cfsans-hk-regular.ttf", dir);
+    hk_regular_path(path, sizeof path);
     cf_diag *diag = cf_diag_new();
     bool loaded = false;
     for (unsigned long n = 1; n < 20 && !loaded; n++) {
