@@ -98,6 +98,7 @@ static atomic_size_t fail_after_bytes;
 static atomic_size_t written_bytes;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static mode_t file_mode = 0644;
+static atomic_bool private_files;
 
 /* Reads the test hook from the environment and the process umask, once. */
 static void read_env(void)
@@ -111,7 +112,61 @@ static void read_env(void)
     }
     mode_t mask = umask(022);
     umask(mask);
-    file_mode = 0666 & ~mask;
+    /* Never more open than rw-r--r--, whatever the umask (a umask of 000 gave 0666). */
+    file_mode = 0644 & ~mask;
+}
+
+void cf_file_set_private(bool private_only)
+{
+    atomic_store(&private_files, private_only);
+}
+
+mode_t cf_file_mode(void)
+{
+    pthread_once(&env_once, read_env);
+    return atomic_load(&private_files) ? (file_mode & 0600) : file_mode;
+}
+
+cf_status cf_file_make_dir(const char *path, cf_diag *diag)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return CF_OK;
+        cf_diag_error(diag, path, 0, "is not a folder");
+        return CF_ERR_CANTCREAT;
+    }
+    /* mkdir applies the umask, so the folder is at most rwxr-xr-x (rwx------ when private). */
+    mode_t mode = atomic_load(&private_files) ? 0700 : 0755;
+    if (mkdir(path, mode) != 0) {
+        cf_diag_error(diag, path, 0, "cannot create the folder: %s", strerror(errno));
+        return CF_ERR_CANTCREAT;
+    }
+    return CF_OK;
+}
+
+/* CF_OK when nothing is at path or a regular file is there (replaceable with force); the
+ * existing file's type otherwise. Symbolic links are never followed nor replaced. */
+static cf_status check_replaceable(const char *path, bool force, cf_diag *diag)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return CF_OK;
+    if (S_ISLNK(st.st_mode)) {
+        cf_diag_error(diag, path, 0, "is a symbolic link; it is not written through or replaced");
+        return CF_ERR_CANTCREAT;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cf_diag_error(diag, path, 0,
+                      "is not a regular file (a device, folder, pipe or socket); only regular "
+                      "files are ever replaced");
+        return CF_ERR_CANTCREAT;
+    }
+    if (!force) {
+        cf_diag_error(diag, path, 0, "already exists; not overwritten (use --force to replace it)");
+        return CF_ERR_EXISTS;
+    }
+    return CF_OK;
 }
 
 void cf_atomic_file_fail_after(size_t bytes)
@@ -135,10 +190,9 @@ cf_status cf_atomic_file_open(const char *path, bool force, cf_atomic_file **out
 {
     pthread_once(&env_once, read_env);
     *out = NULL;
-    if (!force && access(path, F_OK) == 0) {
-        cf_diag_error(diag, path, 0, "already exists; not overwritten (use --force to replace it)");
-        return CF_ERR_EXISTS;
-    }
+    cf_status replaceable = check_replaceable(path, force, diag);
+    if (replaceable)
+        return replaceable;
     cf_atomic_file *f = cf_calloc(1, sizeof *f);
     if (!f)
         return CF_ERR_NOMEM;
@@ -166,7 +220,7 @@ cf_status cf_atomic_file_open(const char *path, bool force, cf_atomic_file **out
                    ? CF_ERR_CANTCREAT
                    : CF_ERR_IO;
     }
-    (void)fchmod(f->fd, file_mode);
+    (void)fchmod(f->fd, cf_file_mode());
     *out = f;
     return CF_OK;
 }
@@ -249,6 +303,12 @@ cf_status cf_atomic_file_commit(cf_atomic_file *f, cf_diag *diag)
         return st;
     }
     if (f->force) {
+        /* Checked again just before: what appeared since the open must be a regular file too. */
+        cf_status replaceable = check_replaceable(f->path, true, diag);
+        if (replaceable) {
+            cf_atomic_file_abort(f);
+            return replaceable;
+        }
         if (rename(f->tmp_path, f->path) != 0) {
             cf_diag_error(diag, f->path, 0, "cannot move the finished file into place: %s",
                           strerror(errno));
@@ -264,7 +324,8 @@ cf_status cf_atomic_file_commit(cf_atomic_file *f, cf_diag *diag)
             return CF_ERR_EXISTS;
         }
         /* Filesystems without hard links: check, then rename. */
-        if (access(f->path, F_OK) == 0 || rename(f->tmp_path, f->path) != 0) {
+        struct stat st;
+        if (lstat(f->path, &st) == 0 || rename(f->tmp_path, f->path) != 0) {
             cf_diag_error(diag, f->path, 0, "cannot move the finished file into place: %s",
                           strerror(e));
             cf_atomic_file_abort(f);
@@ -279,6 +340,12 @@ cf_status cf_atomic_file_commit(cf_atomic_file *f, cf_diag *diag)
         (void)cf_file_sync_dir(f->dir, NULL);
     cf_atomic_file_abort(f);
     return CF_OK;
+}
+
+cf_status cf_atomic_file_commit_in_run(cf_atomic_file *f, cf_diag *diag)
+{
+    f->sync_dir = false;
+    return cf_atomic_file_commit(f, diag);
 }
 
 static cf_status write_atomic(const char *path, const void *data, size_t len, bool force,

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Reads all of path (at most limit bytes) into *data (NUL-terminated; caller frees with cf_free).
  * CF_ERR_NOINPUT when missing/unreadable, CF_ERR_LIMIT when larger than limit, CF_ERR_IO. */
@@ -24,6 +25,8 @@ cf_status cf_atomic_file_write(cf_atomic_file *file, const void *data, size_t le
 /* Flushes, fsyncs, moves the file into place and fsyncs the directory; always frees file.
  * On any failure the temporary file is removed and nothing exists at path that did not before. */
 cf_status cf_atomic_file_commit(cf_atomic_file *file, cf_diag *diag);
+/* cf_atomic_file_commit without the folder's fsync (see cf_file_write_atomic_in_run). */
+cf_status cf_atomic_file_commit_in_run(cf_atomic_file *file, cf_diag *diag);
 /* Removes the temporary file and frees file (NULL is fine). */
 void cf_atomic_file_abort(cf_atomic_file *file);
 
@@ -39,6 +42,18 @@ cf_status cf_file_write_atomic_in_run(const char *path, const void *data, size_t
                                       cf_diag *diag);
 /* fsyncs the directory dir, so that the files moved into it survive a power failure. */
 cf_status cf_file_sync_dir(const char *dir, cf_diag *diag);
+
+/* Files are created rw-r--r-- at most (less when the umask takes more away); with private_only
+ * rw------- at most, and folders made by cf_file_make_dir rwx------. Process-wide (--private). */
+void cf_file_set_private(bool private_only);
+/* The mode new files get (see cf_file_set_private). */
+mode_t cf_file_mode(void);
+/* Creates the folder path (not its parents) when missing, rwxr-xr-x at most (rwx------ when
+ * private); CF_OK when it is already a folder, CF_ERR_CANTCREAT otherwise. */
+cf_status cf_file_make_dir(const char *path, cf_diag *diag);
+
+/* Only regular files are ever replaced: with force, an existing symbolic link, device, folder,
+ * pipe or socket at path is CF_ERR_CANTCREAT (checked at open and again at commit). */
 
 /* Test hook: every atomic file write fails with EIO once this many bytes in total have been
  * written through cf_atomic_file_write; 0 turns it off. Also set by CONSENTFORM_FAIL_WRITE_AFTER
