@@ -351,6 +351,21 @@ static void paint_footer(cf_layout_ctx *ctx, size_t page, size_t pages)
     paint_qr(ctx, page, pages);
 }
 
+void cf_layout_add_blank_page(cf_layout_ctx *ctx)
+{
+    static const char text[] = "\xe6\xad\xa4\xe9\xa0\x81\xe7\xa9\xba\xe7\x99\xbd This page is "
+                               "intentionally left blank"; /* 此頁空白 */
+    size_t page = cf_display_list_add_page(ctx->list);
+    if (page == (size_t)-1) {
+        cf_layout_fail(ctx, CF_ERR_NOMEM);
+        return;
+    }
+    const cf_geometry *g = &ctx->geo;
+    double size = 12;
+    double w = cf_font_text_width(cf_layout_face(ctx, false), text, strlen(text), size);
+    add_abs_text(ctx, page, text, false, size, (g->left + g->right - w) / 2, g->height / 2);
+}
+
 cf_status cf_layout_paint_furniture(cf_layout_ctx *ctx)
 {
     size_t pages = ctx->list->n_pages;

@@ -123,8 +123,8 @@ static size_t flow_item(cf_layout_ctx *ctx, const char *marker, double indent, d
         o.x += indent + hang;
         o.width -= indent + hang;
     }
-    size_t lead = cf_layout_add_text(ctx, marker, strlen(marker), false, o.size,
-                                     o.x - hang, baseline_in(ctx, o.size, o.pitch), 0);
+    size_t lead = cf_layout_add_text(ctx, marker, strlen(marker), false, o.size, o.x - hang,
+                                     baseline_in(ctx, o.size, o.pitch), 0);
     if (lead == (size_t)-1)
         return (size_t)-1;
     cf_layout_text_reset(ctx);
@@ -184,16 +184,15 @@ static void flow_checkboxes(cf_layout_ctx *ctx, const cf_block *b)
         flow_text(ctx, b->u.checkboxes.prompt, false, 0, gap);
         gap = ITEM_GAP;
     }
-    const char *value = (ctx->record != NULL && !ctx->options->blank)
-                            ? cf_record_get(ctx->record, f->key)
-                            : NULL;
+    const char *value =
+        (ctx->record != NULL && !ctx->options->blank) ? cf_record_get(ctx->record, f->key) : NULL;
     for (size_t i = 0; i < f->n_options && ctx->status == CF_OK; i++) {
         const cf_option *o = &f->options[i];
         bool on = option_selected(value, o->key);
         cf_set_options so = body_options(ctx, BODY_SIZE * 1.5);
-        size_t lead = cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false,
-                                         BODY_SIZE, ctx->geo.left,
-                                         baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+        size_t lead =
+            cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false, BODY_SIZE,
+                               ctx->geo.left, baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
         if (lead == (size_t)-1)
             return;
         cf_layout_text_reset(ctx);
@@ -263,8 +262,8 @@ static void flow_note(cf_layout_ctx *ctx, const cf_note *note)
     }
     if (warning)
         for (size_t k = first_unit; k <= last && ctx->status == CF_OK; k++) {
-            cf_item fill = {.kind = CF_ITEM_RECT, .x = ctx->geo.left,
-                            .y = ctx->flow.units[k].height};
+            cf_item fill = {
+                .kind = CF_ITEM_RECT, .x = ctx->geo.left, .y = ctx->flow.units[k].height};
             fill.u.rect.w = ctx->geo.right - ctx->geo.left;
             fill.u.rect.h = ctx->flow.units[k].height;
             fill.u.rect.fill_gray = 0.93;
@@ -341,8 +340,8 @@ static void flow_row(cf_layout_ctx *ctx, const cf_frame *frame, const cf_text *c
 static void flow_table(cf_layout_ctx *ctx, const cf_table *t)
 {
     if (t->n_columns == 0 || t->n_columns > 15) {
-        cf_diag_error(ctx->diag, ctx->form->path, 0, "a table has %zu columns; 1 to 15 can be printed",
-                      t->n_columns);
+        cf_diag_error(ctx->diag, ctx->form->path, 0,
+                      "a table has %zu columns; 1 to 15 can be printed", t->n_columns);
         cf_layout_fail(ctx, CF_ERR_DATA);
         return;
     }
@@ -392,7 +391,8 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
         const cf_band *bd = &ctx->form->bands[band];
         size_t caption_unit = ctx->flow.n_units;
         cf_layout_text_reset(ctx);
-        const char *caption = bd->caption != NULL ? bd->caption : cf_frequency_name((cf_frequency)band);
+        const char *caption =
+            bd->caption != NULL ? bd->caption : cf_frequency_name((cf_frequency)band);
         cf_layout_text_add(ctx, caption, strlen(caption), CF_STYLE_BOLD);
         if (ctx->form->show_band_meaning && bd->meaning != NULL) {
             cf_layout_text_add(ctx, "\xef\xbc\x88", 3, CF_STYLE_REGULAR); /* （ */
@@ -408,8 +408,9 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
             if ((int)r->frequency != band)
                 continue;
             cf_set_options io = body_options(ctx, BODY_SIZE * 1.5);
-            size_t lead = cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, BODY_SIZE,
-                                             ctx->geo.left, baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+            size_t lead =
+                cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, BODY_SIZE, ctx->geo.left,
+                                   baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
             if (lead == (size_t)-1)
                 return;
             cf_layout_text_reset(ctx);
@@ -812,8 +813,8 @@ cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fonts
                     const cf_layout_options *options, cf_display_list **out, cf_diag *diag)
 {
     *out = NULL;
-    if (form == NULL || fonts == NULL || options == NULL ||
-        fonts->faces[CF_FONT_REGULAR] == NULL || fonts->faces[CF_FONT_BOLD] == NULL)
+    if (form == NULL || fonts == NULL || options == NULL || fonts->faces[CF_FONT_REGULAR] == NULL ||
+        fonts->faces[CF_FONT_BOLD] == NULL)
         return CF_ERR_INTERNAL;
     if (record == NULL && !options->blank) {
         cf_diag_error(diag, form->path, 0, "no patient record given for a labelled form");
@@ -839,6 +840,8 @@ cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fonts
             flow_section(&ctx, &form->sections[i]);
         if (ctx.status == CF_OK && paginate(&pg))
             emit_pages(&ctx, &pg);
+        if (ctx.status == CF_OK && options->pad_to_even && ctx.list->n_pages % 2 == 1)
+            cf_layout_add_blank_page(&ctx);
         if (ctx.status == CF_OK)
             cf_layout_paint_furniture(&ctx);
     }

@@ -22,6 +22,9 @@ typedef struct cf_layout_options {
     const char *document_id; /* printed in every footer; NULL = none */
     long long created;       /* for the PDF info; < 0 = none */
     bool characters_only;    /* the list is only read for its characters: no QR codes */
+    bool pad_to_even;        /* an odd page count gets one more page that carries the patient
+                                header and footer and says 此頁空白 This page is intentionally
+                                left blank, so a double-sided sheet never holds two patients */
 } cf_layout_options;
 
 /* Lays out form for record (record may be NULL with blank). Errors (a label value too long for

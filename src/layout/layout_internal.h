@@ -139,6 +139,9 @@ size_t cf_layout_add_text(cf_layout_ctx *ctx, const char *s, size_t len, bool bo
 cf_status cf_layout_prepare_furniture(cf_layout_ctx *ctx);
 /* Paints title, label box, header and footer onto every page of the list. */
 cf_status cf_layout_paint_furniture(cf_layout_ctx *ctx);
+/* Appends the padding page of a combined job: "此頁空白 This page is intentionally left blank"
+ * across the middle; the header and footer come with cf_layout_paint_furniture. */
+void cf_layout_add_blank_page(cf_layout_ctx *ctx);
 
 /* The value printed for field f (choice keys become their option texts); NULL when unset. The
  * result is in the list's arena. Uses (and empties) the paragraph buffer. */

@@ -51,7 +51,7 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
             snprintf(document_id, CF_DOCUMENT_ID_SIZE, "%s", options->document_id);
     } else {
         cf_docid_make(form, options->blank ? NULL : record, options->created, options->sequence,
-                      !cf_document_reproducible(), document_id);
+                      options->unique_id || !cf_document_reproducible(), document_id);
     }
     cf_layout_options lo = {
         .paper = options->paper,
@@ -59,6 +59,7 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
         .document_id = document_id,
         .created = options->created,
         .characters_only = options->characters_only,
+        .pad_to_even = options->pad_to_even,
     };
     cf_display_list *list = NULL;
     cf_status st = cf_layout(form, options->blank ? NULL : record, fonts, &lo, &list, diag);

@@ -25,6 +25,9 @@ typedef struct cf_document_options {
     const char *document_id; /* NULL: made from the inputs (cf_docid_make); else used as is */
     const cf_render_options *render; /* font base and glyph cache for runs; may be NULL */
     bool characters_only; /* cf_document_layout only for the characters drawn: no QR codes */
+    bool unique_id;       /* the id keeps its random part even under SOURCE_DATE_EPOCH (an
+                             archived document: two issues never share an id) */
+    bool pad_to_even;     /* an odd page count gets a 此頁空白 page (combined print jobs) */
 } cf_document_options;
 
 typedef struct cf_document {
