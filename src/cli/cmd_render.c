@@ -9,6 +9,7 @@
 #include "data/record.h"
 #include "form/form.h"
 #include "render/document.h"
+#include "render/issue.h"
 #include "text/font.h"
 
 #include <getopt.h>
@@ -34,7 +35,10 @@ const char cf_usage_render[] =
     "      --paper a4|letter    paper size (default a4)\n"
     "      --forms-dir DIR      look for form ids in DIR first\n"
     "  -f, --force              overwrite OUT if it exists\n"
-    "      --archive STORE      also keep a copy of the PDF in the archive store STORE\n"
+    "      --archive STORE      also keep a copy of the PDF in the archive store STORE; the\n"
+    "                           PDF reaches OUT (or stdout) only after its record is\n"
+    "                           committed, and its document id is always unique\n"
+    "      --private            write OUT readable by its owner only (0600)\n"
     "      --operator NAME      who issued it, for the archive (default: $USER)\n"
     "\n"
     "Every value is checked before anything is drawn: a character the font lacks, a line\n"
@@ -52,6 +56,7 @@ enum {
     OPT_FORMS_DIR,
     OPT_ARCHIVE,
     OPT_OPERATOR,
+    OPT_PRIVATE,
 };
 
 static const struct option long_options[] = {
@@ -65,23 +70,11 @@ static const struct option long_options[] = {
     {"forms-dir", required_argument, NULL, OPT_FORMS_DIR},
     {"archive", required_argument, NULL, OPT_ARCHIVE},
     {"operator", required_argument, NULL, OPT_OPERATOR},
+    {"private", no_argument, NULL, OPT_PRIVATE},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-/* Writes all of data to stdout; false on a write error. */
-static bool write_stdout(const unsigned char *data, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(STDOUT_FILENO, data + done, len - done);
-        if (n <= 0)
-            return false;
-        done += (size_t)n;
-    }
-    return true;
-}
 
 int cf_cmd_render(int argc, char **argv)
 {
@@ -149,12 +142,16 @@ int cf_cmd_render(int argc, char **argv)
         case OPT_ARCHIVE:
             archive_dir = optarg;
             break;
+        case OPT_PRIVATE:
+            cf_file_set_private(true);
+            break;
         case OPT_OPERATOR:
             operator_name = optarg;
             break;
         default:
-            status = cf_cli_usage_error(cf_usage_render, "render: unknown option or missing value "
-                                                         "in \"%s\"",
+            status = cf_cli_usage_error(cf_usage_render,
+                                        "render: unknown option or missing value "
+                                        "in \"%s\"",
                                         argv[optind - 1]);
             break;
         }
@@ -199,7 +196,6 @@ int cf_cmd_render(int argc, char **argv)
     cf_diag_set_echo(diag, stderr);
     cf_form *form = NULL;
     const cf_fontset *fonts = NULL;
-    cf_document doc = {0};
     cf_archive *archive = NULL;
     cf_status st = CF_ERR_NOINPUT;
     char *path = cf_form_resolve(argv[optind], forms_dir, diag);
@@ -214,42 +210,23 @@ int cf_cmd_render(int argc, char **argv)
         st = cf_document_preflight(form, fonts, diag);
     if (st == CF_OK)
         st = cf_record_check(form, record, fonts, blank, diag);
+    cf_issue_result result = {0};
     if (st == CF_OK) {
-        cf_document_options options = {
-            .paper = paper,
-            .blank = blank,
-            .created = cf_document_time(),
-            .sequence = 0,
+        bool to_stdout = strcmp(output, "-") == 0;
+        cf_issue_options options = {
+            .document = {.paper = paper, .blank = blank, .created = cf_document_time()},
+            .archive = archive,
+            .operator_name = cf_cli_operator(operator_name),
+            .path = to_stdout ? NULL : output,
+            .fd = STDOUT_FILENO,
+            .force = force,
         };
-        st = cf_document_render(form, record, fonts, &options, &doc, diag);
-    }
-    if (st == CF_OK) {
-        if (strcmp(output, "-") == 0) {
-            if (!write_stdout(doc.pdf, doc.pdf_len)) {
-                cf_diag_error(diag, "stdout", 0, "cannot write the PDF to standard output");
-                st = CF_ERR_IO;
-            }
-        } else {
-            st = cf_file_write_atomic(output, doc.pdf, doc.pdf_len, force, diag);
-        }
-    }
-    if (st == CF_OK && archive != NULL) {
-        cf_archive_label labels[16];
-        size_t n = 0;
-        for (size_t i = 0; i < form->n_label_fields && n < 16; i++) {
-            const char *v = cf_record_get(record, form->fields[i].key);
-            if (v != NULL && !blank)
-                labels[n++] = (cf_archive_label){form->fields[i].key, v};
-        }
-        st = cf_archive_register_issued(archive, doc.document_id, form->id, form->version, labels,
-                                        n, doc.pdf, doc.pdf_len, cf_document_time(),
-                                        cf_cli_operator(operator_name), diag);
+        st = cf_issue_document(form, record, fonts, &options, &result, diag);
     }
     if (st == CF_OK && strcmp(output, "-") != 0)
-        fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s)\n", output, doc.pages,
-                doc.pages == 1 ? "" : "s", doc.document_id);
+        fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s)\n", output,
+                result.pages, result.pages == 1 ? "" : "s", result.document_id);
     status = cf_status_exit_code(st);
-    cf_document_cleanup(&doc);
     cf_archive_close(archive);
     cf_form_free(form);
     cf_free(path);

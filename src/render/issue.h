@@ -1,0 +1,51 @@
+/* Issuing a document: the one path by which a labelled form reaches paper, shared by `render`
+ * and `batch`. Layout and PDF (cf_document_render), then, with an archive, the archive record
+ * committed BEFORE the PDF reaches its final name or a descriptor (standard output piped to a
+ * printer), then the delivery: an atomic write (temporary file, fsync, link or rename) or a
+ * write to the descriptor. A delivery that fails after the record was committed is recorded in
+ * the archive as a void with the reason "not delivered: ...", so the archive never claims a
+ * document was handed out when it was not. With an archive, the document id always keeps its
+ * random part (two issues never share an id, whatever SOURCE_DATE_EPOCH says). */
+#ifndef CF_ISSUE_H
+#define CF_ISSUE_H
+
+#include "archive/archive.h"
+#include "base/diag.h"
+#include "base/hash.h"
+#include "base/status.h"
+#include "data/record.h"
+#include "form/form.h"
+#include "render/document.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct cf_issue_options {
+    cf_document_options document; /* paper, created, sequence, render options, ... */
+    cf_archive *archive;          /* NULL: not archived */
+    const char *operator_name;    /* for the archive */
+    const char *path;             /* final file; NULL: write to fd */
+    int fd;                       /* with path NULL: e.g. STDOUT_FILENO; not closed */
+    bool force;                   /* replace an existing regular file at path */
+    bool in_run;                  /* one of many files of a folder: the caller fsyncs it */
+    bool no_delivery;             /* lay out and render only (batch --check): nothing written,
+                                     nothing archived */
+} cf_issue_options;
+
+typedef struct cf_issue_result {
+    char document_id[CF_DOCUMENT_ID_SIZE];
+    char sha256[CF_SHA256_HEX_SIZE]; /* of the PDF delivered */
+    size_t pages;
+    size_t bytes;
+    bool archived; /* the archive holds the record */
+    bool voided;   /* ... marked "not delivered" after a failed delivery */
+} cf_issue_result;
+
+/* Issues form for record (already checked with cf_record_check; NULL only with a blank
+ * document). On failure nothing exists at path that did not before, and *result says whether
+ * an archive record was made (then voided). Messages go to diag. */
+cf_status cf_issue_document(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                            const cf_issue_options *options, cf_issue_result *result,
+                            cf_diag *diag);
+
+#endif
