@@ -97,6 +97,12 @@ cf_status cf_file_name_check_template(const char *t, cf_diag *diag)
 cf_status cf_file_name_expand(const char *t, const cf_record *record, const char *form_id,
                               const char *version, cf_buf *out, cf_diag *diag)
 {
+    return cf_file_name_expand_padded(t, record, form_id, version, 0, out, diag);
+}
+
+cf_status cf_file_name_expand_padded(const char *t, const cf_record *record, const char *form_id,
+                                     const char *version, int row_width, cf_buf *out, cf_diag *diag)
+{
     const char *source = cf_record_source(record);
     long row = cf_record_row(record);
     cf_buf_reset(out);
@@ -131,7 +137,7 @@ cf_status cf_file_name_expand(const char *t, const cf_record *record, const char
         } else if (strcmp(key, "version") == 0) {
             value = version;
         } else if (strcmp(key, "row") == 0) {
-            snprintf(number, sizeof number, "%ld", row);
+            snprintf(number, sizeof number, "%0*ld", row_width, row);
             value = number;
         } else {
             value = cf_record_get(record, key);
@@ -155,4 +161,16 @@ cf_status cf_file_name_expand(const char *t, const cf_record *record, const char
         return CF_ERR_DATA;
     }
     return CF_OK;
+}
+
+cf_status cf_file_name_default(const char *const *label_keys, size_t n_label_keys, cf_buf *out)
+{
+    cf_buf_reset(out);
+    for (size_t i = 0; i < n_label_keys; i++) {
+        if (strcmp(label_keys[i], "patient_name") == 0)
+            continue;
+        cf_buf_printf(out, "{%s}_", label_keys[i]);
+    }
+    cf_buf_append_str(out, "{form}.pdf");
+    return out->error;
 }

@@ -1,6 +1,7 @@
 /* Output file names for batch printing: a template such as "{hospital_no}_{episode_no}_{form}.pdf"
  * filled with a record's values, each value reduced to characters that are safe in a file name
- * on Linux, macOS and Windows shares (never '/', '\\', "..", control characters or a leading dot). */
+ * on Linux, macOS and Windows shares (never '/', '\\', "..", control characters or a leading dot).
+ */
 #ifndef CF_FILE_NAME_H
 #define CF_FILE_NAME_H
 
@@ -23,8 +24,18 @@ cf_status cf_file_name_check_template(const char *name_template, cf_diag *diag);
  * no value is CF_ERR_DATA with a message for the record's row; a name that would be empty after
  * reduction, too long, or "." / ".." is CF_ERR_DATA too. */
 cf_status cf_file_name_expand(const char *name_template, const cf_record *record,
-                              const char *form_id, const char *version, cf_buf *out,
-                              cf_diag *diag);
+                              const char *form_id, const char *version, cf_buf *out, cf_diag *diag);
+
+/* cf_file_name_expand with {row} zero-padded to row_width digits (0: not padded); a batch passes
+ * the width of its last row number, so that the names sort in row order. */
+cf_status cf_file_name_expand_padded(const char *name_template, const cf_record *record,
+                                     const char *form_id, const char *version, int row_width,
+                                     cf_buf *out, cf_diag *diag);
+
+/* Appends to out (reset first) the default template of a form whose label fields are
+ * label_keys: every label key but patient_name (never put a name in a file name), in order,
+ * then {form}: "{hospital_no}_{episode_no}_{form}.pdf" for the HK forms. */
+cf_status cf_file_name_default(const char *const *label_keys, size_t n_label_keys, cf_buf *out);
 
 /* Appends value reduced to safe characters to out: letters and digits of any script, '-', '_',
  * '.', '(', ')', '+' and '@' are kept; white space becomes '_'; anything else becomes '_';

@@ -21,10 +21,10 @@ st=$?
 n_pdf=$(find "$tmp/a" -name '*.pdf' | wc -l)
 n_ok=$(grep -c ',ok,' "$tmp/a/manifest.csv" 2>/dev/null)
 if [ "$st" -eq 0 ] && [ "$n_pdf" -eq 13 ] && [ "$n_ok" -eq 13 ]; then ok "sample CSV: 13 PDFs, 13 ok rows, exit 0"; else fail "sample CSV: exit $st, $n_pdf PDFs, $n_ok ok rows: $(cat "$tmp/err")"; fi
-if head -1 "$tmp/a/manifest.csv" | grep -q $'^row,status,file,document_id,sha256,pages,message\r$'; then ok "manifest header (CRLF)"; else fail "manifest header: $(head -1 "$tmp/a/manifest.csv" | od -c | head -2)"; fi
+if head -1 "$tmp/a/manifest.csv" | grep -q $'^row,status,file,document_id,sha256,pages,message,patient_name,hospital_no\r$'; then ok "manifest header (CRLF)"; else fail "manifest header: $(head -1 "$tmp/a/manifest.csv" | od -c | head -2)"; fi
 # Every PDF's hash is in the manifest, and its text holds that row's patient.
 bad=0
-while IFS=, read -r row status file docid sha pages msg; do
+while IFS=, read -r row status file docid sha pages msg name hn; do
     [ "$row" = row ] && continue
     [ "$(sha256sum "$tmp/a/$file" | cut -d' ' -f1)" = "$sha" ] || bad=1
     pdftotext "$tmp/a/$file" - 2>/dev/null | grep -q "$docid" || bad=1
@@ -34,7 +34,7 @@ if pdftotext "$tmp/a/HN20000003(A)_HE2000003_$form.pdf" - 2>/dev/null | grep -q 
 
 # 2. The same list saved by Excel as Big5-HKSCS: the same files, byte for byte.
 "$bin" batch "$form" --csv "$src/samples/patients-big5hkscs.csv" --encoding big5-hkscs --out-dir "$tmp/b" 2>"$tmp/err"
-if [ $? -eq 0 ] && diff -r "$tmp/a" "$tmp/b" >/dev/null; then ok "Big5-HKSCS CSV gives identical PDFs and manifest"; else fail "Big5-HKSCS run differs: $(cat "$tmp/err")"; fi
+if [ $? -eq 0 ] && diff -r -x manifest-source.csv "$tmp/a" "$tmp/b" >/dev/null; then ok "Big5-HKSCS CSV gives identical PDFs and manifest"; else fail "Big5-HKSCS run differs: $(cat "$tmp/err")"; fi
 "$bin" batch "$form" --csv "$src/samples/patients-big5hkscs.csv" --out-dir "$tmp/c" 2>"$tmp/err"
 st=$?
 if [ $st -eq 65 ] && grep -q -- '--encoding big5-hkscs' "$tmp/err" && [ ! -e "$tmp/c/manifest.csv" ]; then ok "auto encoding on Big5 stops, suggesting --encoding big5-hkscs"; else fail "auto on Big5: exit $st: $(cat "$tmp/err")"; fi
@@ -46,9 +46,9 @@ if [ $st -eq 65 ] && grep -q -- '--encoding big5-hkscs' "$tmp/err" && [ ! -e "$t
     printf '陳\xf0\xa0\x9d\xb9,HN2,E2\r\n'                   # row 3 U+20779
     printf '李小明,,E3\r\n'                                  # row 4 no hospital no
     printf '"張\n三",HN4,E4\r\n'                              # row 5 line break in a label value
-    printf '黃大仙,HN1,E1\r\n'                               # row 6 (rows count records, as a
-    printf ',,\r\n'                                          # row 7  spreadsheet does): same file
-    printf '何美玲,HN5,E5\r\n'                               # row 8  name as row 2; empty; ok
+    printf '陳大文,HN1,E1\r\n'                               # row 6 (rows count records, as a
+    printf ',,\r\n'                                          # row 7  spreadsheet does): same
+    printf '何美玲,HN5,E5\r\n'                               # row 8  patient as row 2; empty; ok
 } >"$tmp/bad.csv"
 "$bin" batch "$form" --csv "$tmp/bad.csv" --out-dir "$tmp/d" 2>"$tmp/err"
 st=$?
@@ -71,30 +71,44 @@ if [ $st -eq 73 ] && diff -r "$tmp/a" "$tmp/a.before" >/dev/null; then ok "exist
 "$bin" batch "$form" --csv "$csv" --out-dir "$tmp/a" --force --jobs 1 2>"$tmp/err"
 if [ $? -eq 0 ] && diff -r "$tmp/a" "$tmp/a.before" >/dev/null; then ok "--force re-run (1 job) gives identical files"; else fail "--force re-run differs"; fi
 
-# 5. --combined: every patient in CSV order, pages numbered per patient; --duplex pads to odd.
+# 5. --combined: every patient in CSV order, pages numbered per patient, each patient padded to an
+# even page count by a 此頁空白 page carrying the patient's header (issue 11 item 10).
 "$bin" batch "$form" --csv "$csv" --out-dir "$tmp/e" --combined "$tmp/e/all.pdf" 2>"$tmp/err"
 per=$(pdfinfo "$tmp/a/HN12345678(9)_HE1234567_$form.pdf" | awk '/^Pages:/ { print $2 }')
+per2=$((per + per % 2))
 total=$(pdfinfo "$tmp/e/all.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
-if [ "${total:-0}" -eq $((13 * per)) ] && pdftotext -f $((per + 1)) -l $((per + 1)) "$tmp/e/all.pdf" - 2>/dev/null | grep -q "第 1 頁，共 $per 頁" &&
-    pdftotext -f $((per + 1)) -l $((per + 1)) "$tmp/e/all.pdf" - 2>/dev/null | grep -q 'HN20000001(3)'; then
-    ok "--combined: $total pages, second patient starts at page $((per + 1)) with 第 1 頁"
+if [ "${total:-0}" -eq $((13 * per2)) ] && pdftotext -f $((per2 + 1)) -l $((per2 + 1)) "$tmp/e/all.pdf" - 2>/dev/null | grep -q "第 1 頁，共 $per2 頁" &&
+    pdftotext -f $((per2 + 1)) -l $((per2 + 1)) "$tmp/e/all.pdf" - 2>/dev/null | grep -q 'HN20000001(3)'; then
+    ok "--combined: $total pages, second patient starts at page $((per2 + 1)) with 第 1 頁"
 else
     fail "--combined: $total pages (per form $per)"
 fi
 qpdf --check "$tmp/e/all.pdf" >/dev/null 2>&1 && ok "combined PDF passes qpdf --check" || fail "combined PDF: qpdf"
+if [ $((per % 2)) -eq 1 ]; then
+    pad=$(pdftotext -f "$per2" -l "$per2" "$tmp/e/all.pdf" - 2>/dev/null)
+    if echo "$pad" | grep -q '此頁空白' && echo "$pad" | grep -q 'This page is intentionally left blank' &&
+        echo "$pad" | grep -q 'HN12345678(9)' && echo "$pad" | grep -q "第 $per2 頁，共 $per2 頁"; then
+        ok "padding page $per2: 此頁空白 with the first patient's header and footer"
+    else
+        fail "padding page: $pad"
+    fi
+fi
 "$bin" batch "$form" --csv "$csv" --out-dir "$tmp/f" --combined "$tmp/f/all.pdf" --duplex 2>"$tmp/err"
 total=$(pdfinfo "$tmp/f/all.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
-want=$((12 * (per + per % 2) + per))
-if [ "${total:-0}" -eq "$want" ]; then ok "--duplex: $total pages (each patient starts on an odd page)"; else fail "--duplex: $total pages, wanted $want"; fi
-# A print job longer than one part (100 patients): parts joined, duplex parity carried over.
+want=$((13 * per2))
+if [ "${total:-0}" -eq "$want" ]; then ok "--duplex (kept as a no-op): $total pages"; else fail "--duplex: $total pages, wanted $want"; fi
+"$bin" batch "$form" --csv "$csv" --out-dir "$tmp/s" --combined "$tmp/s/all.pdf" --simplex 2>"$tmp/err"
+total=$(pdfinfo "$tmp/s/all.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
+if [ "${total:-0}" -eq $((13 * per)) ]; then ok "--simplex: $total pages, no padding"; else fail "--simplex: $total pages, wanted $((13 * per))"; fi
+# A print job longer than one part (100 patients): parts joined, padding in every part.
 awk 'NR == 1 { print; next } NR == 2 { row = $0 } END { for (i = 0; i < 203; i++) { r = row; sub(/HN[0-9]+/, sprintf("HN%08d", 30000000 + i), r); print r } }' "$csv" >"$tmp/long.csv"
-"$bin" batch "$form" --csv "$tmp/long.csv" --out-dir "$tmp/l" --combined "$tmp/l/all.pdf" --only-combined --duplex 2>"$tmp/err"
+"$bin" batch "$form" --csv "$tmp/long.csv" --out-dir "$tmp/l" --combined "$tmp/l/all.pdf" --only-combined 2>"$tmp/err"
 total=$(pdfinfo "$tmp/l/all.pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
-want=$((202 * (per + per % 2) + per))
+want=$((203 * per2))
 last=$(pdftotext -f "$want" -l "$want" "$tmp/l/all.pdf" - 2>/dev/null)
 if [ "${total:-0}" -eq "$want" ] && qpdf --check "$tmp/l/all.pdf" >/dev/null 2>&1 &&
     [ "$(pdffonts "$tmp/l/all.pdf" | tail -n +3 | wc -l)" -eq 2 ] && echo "$last" | grep -q 'HN30000202' &&
-    echo "$last" | grep -q "第 $per 頁，共 $per 頁"; then
+    echo "$last" | grep -q "第 $per2 頁，共 $per2 頁"; then
     ok "203 patients in 3 joined parts: $total pages, fonts once, last page is patient 203's"
 else
     fail "long combined job: $total pages, wanted $want"
@@ -103,7 +117,7 @@ fi
 # 6. File names never leave the output folder.
 "$bin" batch "$form" --csv "$csv" --out-dir "$tmp/g" --name '../{hospital_no}.pdf' 2>"$tmp/err"
 st=$?
-if [ $st -eq 64 ] && [ -z "$(ls "$tmp" | grep -v -E '^(a|a.before|b|c|d|e|f|g|l|long.csv|err|bad.csv)$')" ]; then ok "--name '../x' refused (exit 64)"; else fail "--name ../: exit $st"; fi
+if [ $st -eq 64 ] && [ -z "$(ls "$tmp" | grep -v -E '^(a|a.before|b|c|d|e|f|g|l|s|long.csv|err|bad.csv)$')" ]; then ok "--name '../x' refused (exit 64)"; else fail "--name ../: exit $st"; fi
 printf 'patient_name,hospital_no,episode_no\r\n陳大文,../../etc,E1\r\n' >"$tmp/evil.csv"
 "$bin" batch "$form" --csv "$tmp/evil.csv" --out-dir "$tmp/h" 2>"$tmp/err"
 if [ -z "$(find "$tmp" -maxdepth 1 -name '*.pdf')" ] && [ "$(find "$tmp/h" -name '*.pdf' | wc -l)" -eq 1 ] && ! find "$tmp/h" -name '*.pdf' | grep -q '\.\./'; then

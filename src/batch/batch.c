@@ -1,0 +1,1189 @@
+/* The batch engine (see batch.h). */
+#include "batch/batch.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/file.h"
+#include "base/hash.h"
+#include "batch/records.h"
+#include "data/csv_write.h"
+#include "data/field_rules.h"
+#include "data/file_name.h"
+#include "render/document.h"
+#include "render/issue.h"
+#include "render/pdf_join.h"
+#include "render/render_pdf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A set of rows keyed by a text of theirs (file name, hospital number): slots hold 1-based row
+ * indexes, and keys are read back from the records when compared, so a slot costs 4 bytes. */
+typedef struct row_set {
+    uint32_t *slots;
+    size_t cap, size;
+} row_set;
+
+typedef struct input_file {
+    dev_t dev;
+    ino_t ino;
+    const char *what;
+} input_file;
+
+typedef struct engine {
+    const cf_batch_options *o;
+    cf_diag *diag;
+    cf_batch_records *rs;
+    cf_buf template_buf;
+    const char *name_template;
+    int row_width;
+    char list_sha256[CF_SHA256_HEX_SIZE];
+    input_file inputs[4];
+    size_t n_inputs;
+    bool combined_exists;
+    dev_t combined_dev;
+    ino_t combined_ino;
+    row_set names, hospitals;
+    /* the printing pass, shared by the workers */
+    pthread_mutex_t lock;
+    size_t next, done, total;
+    bool stopped;
+    cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
+} engine;
+
+static uint32_t hash_key(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Number of decimal digits of n. */
+static int digits(long n)
+{
+    int d = 1;
+    while (n >= 10) {
+        n /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* Path of name inside the output folder; caller frees. */
+static char *out_path(const engine *e, const char *name)
+{
+    size_t n = strlen(e->o->out_dir) + strlen(name) + 2;
+    char *path = cf_malloc(n);
+    if (path != NULL)
+        snprintf(path, n, "%s/%s", e->o->out_dir, name);
+    return path;
+}
+
+/* The text of a diagnostic added since mark (the first error), else the status's own text. */
+static const char *first_error(const cf_diag *diag, size_t mark, cf_status st)
+{
+    for (size_t i = mark; i < cf_diag_size(diag); i++) {
+        const cf_diag_entry *d = cf_diag_get(diag, i);
+        if (d != NULL && d->severity == CF_DIAG_ERROR)
+            return d->message;
+    }
+    return cf_status_message(st);
+}
+
+static cf_status fail_row(engine *e, size_t i, cf_status st, size_t mark)
+{
+    return cf_batch_records_fail(e->rs, i, st, first_error(e->diag, mark, st));
+}
+
+/* True when every cell is empty or only spaces: a spreadsheet's left-over row. */
+static bool row_is_empty(const char *const *fields, size_t n_fields)
+{
+    for (size_t i = 0; i < n_fields; i++)
+        for (const char *p = fields[i]; *p != '\0'; p++)
+            if (*p != ' ' && *p != '\t')
+                return false;
+    return true;
+}
+
+/* SHA-256 of the open list, read with pread so that the reader's position is untouched. */
+static cf_status hash_fd(int fd, char hex[CF_SHA256_HEX_SIZE])
+{
+    cf_sha256 h;
+    unsigned char buf[65536], digest[CF_SHA256_SIZE];
+    off_t off = 0;
+    cf_sha256_init(&h);
+    for (;;) {
+        ssize_t n = pread(fd, buf, sizeof buf, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return CF_ERR_IO;
+        if (n == 0)
+            break;
+        cf_sha256_update(&h, buf, (size_t)n);
+        off += n;
+    }
+    cf_sha256_final(&h, digest);
+    cf_sha256_to_hex(digest, hex);
+    return CF_OK;
+}
+
+/* Pass 1, the only reading of the list: every row checked and kept in the records. */
+static cf_status read_list(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    cf_csv_reader *reader = NULL;
+    cf_csv_map *map = NULL;
+    cf_record *record = NULL;
+    const char *const *fields;
+    size_t n_fields;
+    struct stat before, after;
+    cf_status st = CF_OK;
+    int fd = open(o->csv_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &before) != 0) {
+        cf_diag_error(e->diag, o->csv_path, 0, "cannot open: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return CF_ERR_NOINPUT;
+    }
+    if (S_ISDIR(before.st_mode)) {
+        cf_diag_error(e->diag, o->csv_path, 0, "is a folder, not a list");
+        close(fd);
+        return CF_ERR_NOINPUT;
+    }
+    if (S_ISREG(before.st_mode)) {
+        st = hash_fd(fd, e->list_sha256);
+        if (st != CF_OK)
+            cf_diag_error(e->diag, o->csv_path, 0, "cannot read: %s", strerror(errno));
+    }
+    if (st == CF_OK)
+        st = cf_csv_reader_open_fd(fd, o->csv_path, o->encoding, NULL, &reader, e->diag);
+    if (st == CF_OK)
+        st = cf_csv_next_row(reader, &fields, &n_fields);
+    if (st == CF_OK && fields == NULL) {
+        cf_diag_error(e->diag, o->csv_path, 1, "empty file: no header row");
+        st = CF_ERR_DATA;
+    }
+    if (st == CF_OK)
+        st = cf_csv_header_map(o->form, fields, n_fields, o->csv_path, cf_csv_row_number(reader),
+                               &map, e->diag);
+    while (st == CF_OK) {
+        st = cf_csv_next_row(reader, &fields, &n_fields);
+        if (st != CF_OK || fields == NULL)
+            break;
+        cf_batch_row row = {.row = cf_csv_row_number(reader), .state = CF_BATCH_ROW_READY};
+        size_t mark = cf_diag_size(e->diag);
+        cf_status row_st = CF_OK;
+        if (row_is_empty(fields, n_fields)) {
+            row.state = CF_BATCH_ROW_EMPTY;
+        } else {
+            row_st = cf_csv_row_record(map, fields, n_fields, row.row, &record, e->diag);
+            if (row_st == CF_OK)
+                row_st = cf_record_check(o->form, record, o->fonts, /*blank*/ false, e->diag);
+            if (row_st == CF_ERR_NOMEM) {
+                st = row_st;
+                break;
+            }
+            if (row_st != CF_OK) {
+                row.state = CF_BATCH_ROW_FAILED;
+                row.status = (uint8_t)row_st;
+                row.message = cf_batch_records_intern(e->rs, first_error(e->diag, mark, row_st),
+                                                      cf_status_message(row_st));
+            }
+        }
+        st = cf_batch_records_add(e->rs, &row, record);
+        cf_record_free(record);
+        record = NULL;
+    }
+    /* A list rewritten in place while it was read would give rows of two versions. */
+    if (st == CF_OK && S_ISREG(before.st_mode) &&
+        (fstat(fd, &after) != 0 || after.st_size != before.st_size ||
+         after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+        cf_diag_error(e->diag, o->csv_path, 0,
+                      "the file changed while it was being read; nothing was printed");
+        st = CF_ERR_DATA;
+    }
+    if (st == CF_OK)
+        st = cf_batch_records_seal(e->rs);
+    cf_record_free(record);
+    cf_csv_map_free(map);
+    cf_csv_reader_close(reader);
+    close(fd);
+    return st;
+}
+
+/* The file name of row i (its record given), into out. */
+static cf_status row_name(engine *e, const cf_record *record, cf_buf *out, cf_diag *diag)
+{
+    return cf_file_name_expand_padded(e->name_template, record, e->o->form->id, e->o->form->version,
+                                      e->row_width, out, diag);
+}
+
+/* Key of the row behind a slot, for comparison. */
+typedef cf_status (*key_of)(engine *e, size_t index, cf_buf *key);
+
+static cf_status name_key(engine *e, size_t index, cf_buf *key)
+{
+    cf_batch_row row;
+    cf_record *record = NULL;
+    cf_status st = cf_batch_records_get(e->rs, index, &row, &record, e->o->csv_path);
+    if (st == CF_OK)
+        st = row_name(e, record, key, NULL);
+    cf_record_free(record);
+    return st;
+}
+
+static cf_status hospital_key(engine *e, size_t index, cf_buf *key)
+{
+    char value[1024];
+    cf_status st = cf_batch_records_value(e->rs, index, "hospital_no", value, sizeof value);
+    cf_buf_reset(key);
+    cf_buf_append_str(key, value);
+    return st != CF_OK ? st : key->error;
+}
+
+/* Looks key up in set; *found gets the 0-based row index of an equal key or SIZE_MAX. When
+ * absent and add_index is not SIZE_MAX, adds it. */
+static cf_status set_find_add(engine *e, row_set *set, key_of get, const char *key,
+                              size_t add_index, size_t *found)
+{
+    *found = SIZE_MAX;
+    cf_status st = CF_OK;
+    if (set->size * 2 >= set->cap) {
+        /* Slots keep no hash: each key is read back from the records to place it anew. */
+        size_t cap = set->cap ? set->cap * 2 : 1024;
+        uint32_t *slots = cf_calloc(cap, sizeof *slots);
+        if (slots == NULL)
+            return CF_ERR_NOMEM;
+        cf_buf k;
+        cf_buf_init(&k, 1 << 16);
+        for (size_t i = 0; i < set->cap; i++) {
+            if (set->slots[i] == 0)
+                continue;
+            st = get(e, set->slots[i] - 1, &k);
+            if (st != CF_OK)
+                break;
+            size_t j = hash_key(k.data != NULL ? k.data : "") & (cap - 1);
+            while (slots[j] != 0)
+                j = (j + 1) & (cap - 1);
+            slots[j] = set->slots[i];
+        }
+        cf_buf_cleanup(&k);
+        if (st != CF_OK) {
+            cf_free(slots);
+            return st;
+        }
+        cf_free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    cf_buf other;
+    cf_buf_init(&other, 1 << 16);
+    size_t j = hash_key(key) & (set->cap - 1);
+    st = CF_OK;
+    while (set->slots[j] != 0) {
+        st = get(e, set->slots[j] - 1, &other);
+        if (st != CF_OK)
+            break;
+        if (strcmp(other.data != NULL ? other.data : "", key) == 0) {
+            *found = set->slots[j] - 1;
+            break;
+        }
+        j = (j + 1) & (set->cap - 1);
+    }
+    cf_buf_cleanup(&other);
+    if (st == CF_OK && *found == SIZE_MAX && add_index != SIZE_MAX) {
+        set->slots[j] = (uint32_t)(add_index + 1);
+        set->size++;
+    }
+    return st;
+}
+
+/* Canonical form of the folder path lives in (an existing folder resolved; a missing last
+ * component appended to its resolved parent); caller frees. */
+static char *canonical_dir(const char *dir)
+{
+    char resolved[PATH_MAX];
+    if (realpath(dir, resolved) != NULL)
+        return cf_strdup(resolved);
+    const char *slash = strrchr(dir, '/');
+    char *parent = slash == NULL ? cf_strdup(".") : cf_strndup(dir, (size_t)(slash - dir));
+    const char *last = slash == NULL ? dir : slash + 1;
+    char *out = NULL;
+    if (parent != NULL && realpath(parent[0] != '\0' ? parent : "/", resolved) != NULL) {
+        size_t n = strlen(resolved) + strlen(last) + 2;
+        out = cf_malloc(n);
+        if (out != NULL)
+            snprintf(out, n, "%s/%s", resolved, last);
+    }
+    cf_free(parent);
+    /* Deeper than one missing folder: compared as given (creating it fails later anyway). */
+    return out != NULL ? out : cf_strdup(dir);
+}
+
+static char *dir_part(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return cf_strdup(".");
+    if (slash == path)
+        return cf_strdup("/");
+    return cf_strndup(path, (size_t)(slash - path));
+}
+
+static const char *base_part(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Checks one output path before anything is written: never a symbolic link (dangling or not)
+ * nor anything but a regular file; never an input (same device and inode); an existing file
+ * counts in *existing unless may_replace. Returns CF_OK or CF_ERR_CANTCREAT. */
+static cf_status check_output(engine *e, const char *path, long row, bool may_replace,
+                              bool other_output_check, size_t *existing)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return CF_OK;
+    if (S_ISLNK(st.st_mode)) {
+        cf_diag_error(e->diag, path, 0,
+                      "is a symbolic link; an output is never written through a link or "
+                      "replaced (remove it, or choose another name)");
+        return CF_ERR_CANTCREAT;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cf_diag_error(e->diag, path, 0, "is not a regular file; only regular files are replaced");
+        return CF_ERR_CANTCREAT;
+    }
+    for (size_t i = 0; i < e->n_inputs; i++)
+        if (e->inputs[i].dev == st.st_dev && e->inputs[i].ino == st.st_ino) {
+            cf_diag_error(e->diag, path, 0, "is the %s; it would be overwritten by an output",
+                          e->inputs[i].what);
+            return CF_ERR_CANTCREAT;
+        }
+    if (other_output_check && e->combined_exists && st.st_dev == e->combined_dev &&
+        st.st_ino == e->combined_ino) {
+        cf_diag_error(e->diag, path, row, "is the same file as --combined %s", e->o->combined);
+        return CF_ERR_CANTCREAT;
+    }
+    if (!may_replace) {
+        if (*existing < 10)
+            cf_diag_error(e->diag, path, 0, "already exists");
+        (*existing)++;
+    }
+    return CF_OK;
+}
+
+static void add_input(engine *e, const char *path, const char *what)
+{
+    struct stat st;
+    if (path != NULL && stat(path, &st) == 0 && e->n_inputs < 4)
+        e->inputs[e->n_inputs++] = (input_file){st.st_dev, st.st_ino, what};
+}
+
+/* Reads DIR/manifest-source.csv and refuses a resume for another list or form version. */
+static cf_status resume_check_source(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    char *path = out_path(e, CF_BATCH_MANIFEST_SOURCE);
+    cf_csv_reader *r = NULL;
+    const char *const *f;
+    size_t n;
+    char form_ref[512];
+    snprintf(form_ref, sizeof form_ref, "%s@%s", o->form->id, o->form->version);
+    cf_status st = path != NULL ? cf_csv_reader_open(path, CF_CSV_ENCODING_UTF8, NULL, &r, e->diag)
+                                : CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_csv_next_row(r, &f, &n); /* header */
+    if (st == CF_OK && f != NULL)
+        st = cf_csv_next_row(r, &f, &n);
+    if (st == CF_OK && (f == NULL || n < 3)) {
+        cf_diag_error(e->diag, path, 2, "holds no list and form to resume");
+        st = CF_ERR_DATA;
+    }
+    if (st == CF_OK && (e->list_sha256[0] == '\0' || strcmp(f[1], e->list_sha256) != 0)) {
+        cf_diag_error(e->diag, o->csv_path, 0,
+                      "is not the list the manifest in %s was made from (its SHA-256 differs); "
+                      "not resumed",
+                      o->out_dir);
+        st = CF_ERR_DATA;
+    }
+    if (st == CF_OK && strcmp(f[2], form_ref) != 0) {
+        cf_diag_error(e->diag, o->out_dir, 0,
+                      "the manifest was made with the form %s, not %s; not resumed", f[2],
+                      form_ref);
+        st = CF_ERR_DATA;
+    }
+    if (st == CF_ERR_NOINPUT)
+        cf_diag_error(e->diag, o->out_dir, 0, "has no manifest of an earlier run to resume");
+    cf_csv_reader_close(r);
+    cf_free(path);
+    return st;
+}
+
+/* Hex SHA-256 of the file at path; false when it cannot be read. */
+static bool hash_file(const char *path, char hex[CF_SHA256_HEX_SIZE])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && hash_fd(fd, hex) == CF_OK;
+    close(fd);
+    return ok;
+}
+
+typedef struct resume_state {
+    cf_csv_reader *reader;
+    const char *const *f;
+    size_t n;
+    long row; /* row number of the manifest row in f, LONG_MAX at the end */
+} resume_state;
+
+static cf_status resume_advance(resume_state *rs)
+{
+    cf_status st = cf_csv_next_row(rs->reader, &rs->f, &rs->n);
+    if (st != CF_OK || rs->f == NULL) {
+        rs->row = LONG_MAX;
+        return st;
+    }
+    char *end;
+    rs->row = rs->n >= 6 ? strtol(rs->f[0], &end, 10) : 0;
+    return CF_OK;
+}
+
+/* --resume: a row whose file from the earlier run is there with the manifest's SHA-256 is kept. */
+static cf_status resume_row(engine *e, resume_state *rs, size_t i, cf_batch_row *row,
+                            const char *name)
+{
+    while (rs->row < row->row) {
+        cf_status st = resume_advance(rs);
+        if (st != CF_OK)
+            return st;
+    }
+    if (rs->row != row->row || strcmp(rs->f[1], "ok") != 0 || strcmp(rs->f[2], name) != 0 ||
+        strlen(rs->f[4]) != CF_SHA256_HEX_SIZE - 1)
+        return CF_OK;
+    char *path = out_path(e, name);
+    char hex[CF_SHA256_HEX_SIZE];
+    bool same = path != NULL && hash_file(path, hex) && strcmp(hex, rs->f[4]) == 0;
+    cf_free(path);
+    if (!same)
+        return CF_OK;
+    row->state = CF_BATCH_ROW_PRINTED;
+    row->kept = 1;
+    snprintf(row->document_id, sizeof row->document_id, "%s", rs->f[3]);
+    memcpy(row->sha256, hex, sizeof hex);
+    row->pages = (uint32_t)strtoul(rs->f[5], NULL, 10);
+    return cf_batch_records_update(e->rs, i, row);
+}
+
+/* Pass 2 (over the records): identity checks across rows, file names, and every output path
+ * checked before the first write. */
+static cf_status name_rows(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    size_t n = cf_batch_records_count(e->rs);
+    cf_buf name, other;
+    cf_buf_init(&name, 4096);
+    cf_buf_init(&other, 4096);
+    resume_state resume = {.row = LONG_MAX};
+    size_t existing = 0, patients = 0;
+    cf_status st = CF_OK, collision = CF_OK;
+    char *manifest_path = out_path(e, CF_BATCH_MANIFEST);
+    char *source_path = out_path(e, CF_BATCH_MANIFEST_SOURCE);
+    char *out_canon = canonical_dir(o->out_dir);
+    char *combined_dir = NULL;
+    bool combined_in_out = false;
+    if (manifest_path == NULL || source_path == NULL || out_canon == NULL) {
+        st = CF_ERR_NOMEM;
+        goto done;
+    }
+    if (o->combined != NULL) {
+        char *d = dir_part(o->combined);
+        combined_dir = d != NULL ? canonical_dir(d) : NULL;
+        cf_free(d);
+        combined_in_out = combined_dir != NULL && strcmp(combined_dir, out_canon) == 0;
+        struct stat cs;
+        if (lstat(o->combined, &cs) == 0 && S_ISREG(cs.st_mode)) {
+            e->combined_exists = true;
+            e->combined_dev = cs.st_dev;
+            e->combined_ino = cs.st_ino;
+        }
+    }
+    if (o->resume) {
+        st = resume_check_source(e);
+        if (st == CF_OK)
+            st = cf_csv_reader_open(manifest_path, CF_CSV_ENCODING_UTF8, NULL, &resume.reader,
+                                    e->diag);
+        if (st == CF_OK)
+            st = resume_advance(&resume); /* header */
+        if (st == CF_OK)
+            st = resume_advance(&resume);
+        if (st != CF_OK)
+            goto done;
+    }
+    bool per_row_files = !o->only_combined;
+    for (size_t i = 0; i < n && st == CF_OK; i++) {
+        cf_batch_row row;
+        cf_record *record = NULL;
+        st = cf_batch_records_get(e->rs, i, &row, &record, o->csv_path);
+        if (st != CF_OK)
+            break;
+        if (row.state != CF_BATCH_ROW_EMPTY)
+            patients++;
+        if (row.state != CF_BATCH_ROW_READY) {
+            cf_record_free(record);
+            continue;
+        }
+        size_t mark = cf_diag_size(e->diag);
+        /* One hospital number is one patient: with another name it is an error for both rows;
+         * the same patient twice is an error for the second. */
+        const char *hospital = cf_record_get(record, "hospital_no");
+        if (hospital != NULL && hospital[0] != '\0') {
+            size_t earlier;
+            st = set_find_add(e, &e->hospitals, hospital_key, hospital, i, &earlier);
+            if (st == CF_OK && earlier != SIZE_MAX) {
+                char earlier_name[1024];
+                cf_batch_row er;
+                const char *now_name = cf_record_get(record, "patient_name");
+                st = cf_batch_records_value(e->rs, earlier, "patient_name", earlier_name,
+                                            sizeof earlier_name);
+                if (st == CF_OK)
+                    st = cf_batch_records_get(e->rs, earlier, &er, NULL, NULL);
+                if (st == CF_OK && strcmp(earlier_name, now_name != NULL ? now_name : "") != 0) {
+                    cf_diag_error(e->diag, o->csv_path, row.row,
+                                  "has the hospital number of row %ld with another patient name; "
+                                  "neither row is printed",
+                                  er.row);
+                    fail_row(e, i, CF_ERR_DATA, mark);
+                    size_t mark2 = cf_diag_size(e->diag);
+                    cf_diag_error(e->diag, o->csv_path, er.row,
+                                  "has the hospital number of row %ld with another patient name; "
+                                  "neither row is printed",
+                                  row.row);
+                    st = fail_row(e, earlier, CF_ERR_DATA, mark2);
+                } else if (st == CF_OK) {
+                    cf_diag_error(e->diag, o->csv_path, row.row,
+                                  "is the same patient as row %ld (same name and hospital "
+                                  "number); printed once",
+                                  er.row);
+                    st = fail_row(e, i, CF_ERR_DATA, mark);
+                }
+                cf_record_free(record);
+                continue;
+            }
+        }
+        cf_status row_st = st == CF_OK ? row_name(e, record, &name, e->diag) : st;
+        cf_record_free(record);
+        if (st != CF_OK)
+            break;
+        if (row_st != CF_OK) {
+            st = fail_row(e, i, row_st, mark);
+            continue;
+        }
+        size_t earlier = SIZE_MAX;
+        st = set_find_add(e, &e->names, name_key, name.data, i, &earlier);
+        if (st == CF_OK && earlier != SIZE_MAX) {
+            cf_batch_row er;
+            st = cf_batch_records_get(e->rs, earlier, &er, NULL, NULL);
+            cf_diag_error(e->diag, o->csv_path, row.row,
+                          "gives the file name %s, which row %ld already gives; use --name with "
+                          "more fields to tell them apart",
+                          name.data, er.row);
+            if (st == CF_OK)
+                st = fail_row(e, i, CF_ERR_DATA, mark);
+            continue;
+        }
+        if (st == CF_OK && combined_in_out && strcmp(base_part(o->combined), name.data) == 0) {
+            cf_diag_error(e->diag, o->combined, 0,
+                          "is also the file of row %ld; the print job would replace a patient's "
+                          "form",
+                          row.row);
+            collision = CF_ERR_CANTCREAT;
+        }
+        if (st == CF_OK && o->resume)
+            st = resume_row(e, &resume, i, &row, name.data);
+        if (st == CF_OK && per_row_files && !row.kept) {
+            char *path = out_path(e, name.data);
+            if (path == NULL) {
+                st = CF_ERR_NOMEM;
+                break;
+            }
+            if (check_output(e, path, row.row, o->force, true, &existing) != CF_OK)
+                collision = CF_ERR_CANTCREAT;
+            cf_free(path);
+        }
+    }
+    if (st != CF_OK)
+        goto done;
+    /* The manifest, its sidecar and the combined job: against the inputs and each other. */
+    bool may_replace_manifest = o->force || o->resume;
+    if (check_output(e, manifest_path, 0, may_replace_manifest, false, &existing) != CF_OK ||
+        check_output(e, source_path, 0, may_replace_manifest, false, &existing) != CF_OK)
+        collision = CF_ERR_CANTCREAT;
+    if (o->combined != NULL && !o->check_only) {
+        if (combined_in_out && (strcmp(base_part(o->combined), CF_BATCH_MANIFEST) == 0 ||
+                                strcmp(base_part(o->combined), CF_BATCH_MANIFEST_SOURCE) == 0)) {
+            cf_diag_error(e->diag, o->combined, 0, "is the batch's manifest");
+            collision = CF_ERR_CANTCREAT;
+        }
+        if (check_output(e, o->combined, 0, o->force, false, &existing) != CF_OK)
+            collision = CF_ERR_CANTCREAT;
+    }
+    if (o->archive_dir != NULL) {
+        char *store = canonical_dir(o->archive_dir);
+        if (store != NULL && (strcmp(store, out_canon) == 0 ||
+                              (combined_dir != NULL && strcmp(store, combined_dir) == 0))) {
+            cf_diag_error(e->diag, o->out_dir, 0,
+                          "is the archive store's folder; write the PDFs elsewhere");
+            collision = CF_ERR_CANTCREAT;
+        }
+        cf_free(store);
+    }
+    if (collision != CF_OK) {
+        cf_diag_error(e->diag, o->out_dir, 0, "nothing was written");
+        st = collision;
+    } else if (existing > 0) {
+        cf_diag_error(e->diag, o->out_dir, 0,
+                      "%zu output file%s already exist%s; nothing was written (use --force to "
+                      "replace them, --resume to continue a batch, or another --out-dir)",
+                      existing, existing == 1 ? "" : "s", existing == 1 ? "s" : "");
+        st = CF_ERR_EXISTS;
+    } else if (patients == 0) {
+        cf_diag_error(e->diag, o->csv_path, 0, "has a header row but no patients");
+        st = CF_ERR_DATA;
+    }
+done:
+    cf_csv_reader_close(resume.reader);
+    cf_free(manifest_path);
+    cf_free(source_path);
+    cf_free(out_canon);
+    cf_free(combined_dir);
+    cf_buf_cleanup(&name);
+    cf_buf_cleanup(&other);
+    return st;
+}
+
+/* Takes the next row to print; false at the end or when told to stop. */
+static bool next_job(engine *e, size_t *index, cf_batch_row *row, cf_record **record)
+{
+    bool found = false;
+    pthread_mutex_lock(&e->lock);
+    size_t n = cf_batch_records_count(e->rs);
+    while (!found && e->next < n) {
+        if (e->o->stop != NULL && *e->o->stop != 0) {
+            e->stopped = true;
+            break;
+        }
+        size_t i = e->next++;
+        if (cf_batch_records_get(e->rs, i, row, NULL, NULL) != CF_OK ||
+            row->state != CF_BATCH_ROW_READY)
+            continue;
+        if (cf_batch_records_get(e->rs, i, row, record, e->o->csv_path) != CF_OK) {
+            cf_batch_records_fail(e->rs, i, CF_ERR_NOMEM, cf_status_message(CF_ERR_NOMEM));
+            continue;
+        }
+        *index = i;
+        found = true;
+    }
+    pthread_mutex_unlock(&e->lock);
+    return found;
+}
+
+/* Issues one row's document to its file. */
+static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *record,
+                      cf_glyph_cache *cache)
+{
+    const cf_batch_options *o = e->o;
+    size_t mark = cf_diag_size(e->diag);
+    cf_buf name;
+    cf_buf_init(&name, 4096);
+    char *path = NULL;
+    cf_render_options render = {
+        .base = {e->font_base[0], e->font_base[1]},
+        .glyph_cache = cache,
+    };
+    cf_issue_options io = {
+        .document = {.paper = o->paper,
+                     .created = o->created,
+                     .sequence = (unsigned long)row->row,
+                     .render = &render},
+        .archive = o->archive,
+        .operator_name = o->operator_name,
+        .force = o->force || o->resume,
+        .in_run = true,
+    };
+    cf_issue_result result;
+    cf_status st = row_name(e, record, &name, e->diag);
+    if (st == CF_OK && (path = out_path(e, name.data)) == NULL)
+        st = CF_ERR_NOMEM;
+    io.path = path;
+    if (st == CF_OK)
+        st = cf_issue_document(o->form, record, o->fonts, &io, &result, e->diag);
+    pthread_mutex_lock(&e->lock);
+    if (st == CF_OK) {
+        row->state = CF_BATCH_ROW_PRINTED;
+        row->pages = (uint32_t)result.pages;
+        memcpy(row->document_id, result.document_id, sizeof row->document_id);
+        memcpy(row->sha256, result.sha256, sizeof row->sha256);
+        cf_batch_records_update(e->rs, i, row);
+    } else {
+        fail_row(e, i, st, mark);
+    }
+    e->done++;
+    if (o->progress != NULL)
+        o->progress(o->progress_ctx, e->done, e->total);
+    pthread_mutex_unlock(&e->lock);
+    cf_free(path);
+    cf_buf_cleanup(&name);
+}
+
+static void *worker(void *arg)
+{
+    engine *e = arg;
+    size_t i;
+    cf_batch_row row;
+    cf_record *record = NULL;
+    /* Without a cache (out of memory) rows are still printed, only slower. */
+    cf_glyph_cache *cache = cf_glyph_cache_new();
+    while (next_job(e, &i, &row, &record)) {
+        print_row(e, i, &row, record, cache);
+        cf_record_free(record);
+        record = NULL;
+    }
+    cf_glyph_cache_free(cache);
+    return NULL;
+}
+
+/* Pass 3: the rows printed on o->jobs threads, from the records. */
+static cf_status print_rows(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    size_t n = cf_batch_records_count(e->rs);
+    cf_status st = CF_OK;
+    for (size_t i = 0; i < n && st == CF_OK; i++) {
+        cf_batch_row row;
+        st = cf_batch_records_get(e->rs, i, &row, NULL, NULL);
+        e->total += st == CF_OK && row.state == CF_BATCH_ROW_READY;
+    }
+    if (st != CF_OK || e->total == 0)
+        return st;
+    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
+        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
+            st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
+    if (st != CF_OK)
+        return st;
+    long n_threads = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
+    pthread_t threads[64];
+    long started = 0;
+    for (long t = 1; t < n_threads; t++) {
+        if (pthread_create(&threads[started], NULL, worker, e) != 0)
+            break;
+        started++;
+    }
+    worker(e);
+    for (long t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    /* Each PDF's data were fsynced before it got its name; the names now, all at once. */
+    if (e->done > 0)
+        st = cf_file_sync_dir(o->out_dir, e->diag);
+    return st;
+}
+
+/* The combined print job is made in parts of this many patients, each a PDF of its own that
+ * is joined to the file as soon as it is done: memory stays that of one part. */
+#define COMBINED_PART_PATIENTS 100
+
+typedef struct combined_job {
+    engine *e;
+    const cf_codepoints *const *sets;
+    cf_doc_info info;
+    cf_pdf_writer *writer;
+    size_t in_part;
+    cf_pdf_join *join;
+    cf_atomic_file *file;
+    cf_sha256 sha;
+} combined_job;
+
+static cf_status combined_sink(void *ctx, const void *data, size_t len)
+{
+    combined_job *cj = ctx;
+    cf_sha256_update(&cj->sha, data, len);
+    return cf_atomic_file_write(cj->file, data, len);
+}
+
+static cf_status combined_flush(combined_job *cj)
+{
+    if (cj->writer == NULL)
+        return CF_OK;
+    unsigned char *pdf = NULL;
+    size_t len = 0;
+    cf_status st = cf_pdf_writer_finish(cj->writer, &pdf, &len);
+    cj->writer = NULL;
+    cj->in_part = 0;
+    if (st == CF_OK)
+        st = cf_pdf_join_add(cj->join, pdf, len, cj->e->diag);
+    cf_free(pdf);
+    return st;
+}
+
+static cf_status combined_add(combined_job *cj, const cf_display_list *list)
+{
+    cf_status st = CF_OK;
+    if (cj->writer == NULL) {
+        st = cf_pdf_writer_new(cj->e->o->fonts, cj->sets, &cj->info, &cj->writer, cj->e->diag);
+        if (st != CF_OK)
+            return st;
+        cf_pdf_writer_set_pages_before(cj->writer, cf_pdf_join_pages(cj->join));
+    }
+    /* Padding to an even page count is done by layout (pad_to_even), with the patient's
+     * header on the padding page. */
+    st = cf_pdf_writer_add(cj->writer, list, /*duplex*/ false);
+    if (st == CF_OK && ++cj->in_part == COMBINED_PART_PATIENTS)
+        st = combined_flush(cj);
+    return st;
+}
+
+/* One pass over the records for the combined job: each row in it is laid out again from its
+ * checked values with the document id it was given; the pass collects the characters drawn
+ * (job NULL) or adds the pages. */
+static cf_status combined_pass(engine *e, cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
+                               combined_job *job)
+{
+    const cf_batch_options *o = e->o;
+    size_t n = cf_batch_records_count(e->rs);
+    cf_status st = CF_OK;
+    for (size_t i = 0; i < n && st == CF_OK; i++) {
+        if (o->stop != NULL && *o->stop != 0) {
+            e->stopped = true;
+            return CF_ERR_IO;
+        }
+        cf_batch_row row;
+        cf_record *record = NULL;
+        st = cf_batch_records_get(e->rs, i, &row, NULL, NULL);
+        bool in_job = o->only_combined ? row.state == CF_BATCH_ROW_READY ||
+                                             (row.state == CF_BATCH_ROW_PRINTED && !row.kept)
+                                       : row.state == CF_BATCH_ROW_PRINTED;
+        if (st != CF_OK || !in_job)
+            continue;
+        st = cf_batch_records_get(e->rs, i, &row, &record, o->csv_path);
+        cf_display_list *list = NULL;
+        cf_document_options options = {
+            .paper = o->paper,
+            .created = o->created,
+            .sequence = (unsigned long)row.row,
+            .document_id = row.document_id[0] != '\0' ? row.document_id : NULL,
+            .characters_only = job == NULL,
+            .unique_id = o->archive != NULL,
+            .pad_to_even = !o->simplex,
+        };
+        char id[CF_DOCUMENT_ID_SIZE];
+        if (st == CF_OK)
+            st = cf_document_layout(o->form, record, o->fonts, &options, id, &list, e->diag);
+        if (st == CF_OK && job == NULL) {
+            cf_display_list_codepoints(list, sets);
+            if (row.document_id[0] == '\0') {
+                memcpy(row.document_id, id, sizeof id);
+                st = cf_batch_records_update(e->rs, i, &row);
+            }
+        }
+        if (st == CF_OK && job != NULL) {
+            st = combined_add(job, list);
+            if (st == CF_OK && o->only_combined) {
+                row.state = CF_BATCH_ROW_PRINTED;
+                row.pages = (uint32_t)list->n_pages;
+                st = cf_batch_records_update(e->rs, i, &row);
+            }
+        }
+        cf_display_list_free(list);
+        cf_record_free(record);
+    }
+    return st;
+}
+
+/* Writes every printed patient into one PDF, in list order, for one print job. */
+static cf_status write_combined(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    size_t n = cf_batch_records_count(e->rs), in_job = 0;
+    for (size_t i = 0; i < n; i++) {
+        cf_batch_row row;
+        if (cf_batch_records_get(e->rs, i, &row, NULL, NULL) == CF_OK)
+            in_job += o->only_combined ? row.state == CF_BATCH_ROW_READY
+                                       : row.state == CF_BATCH_ROW_PRINTED;
+    }
+    if (in_job == 0) {
+        cf_diag_error(e->diag, o->combined, 0, "no row could be printed, so it was not written");
+        return CF_OK;
+    }
+    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
+    cf_status st = sets[0] != NULL && sets[1] != NULL ? CF_OK : CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = combined_pass(e, sets, NULL);
+    char subject[256];
+    snprintf(subject, sizeof subject, "%s %s", o->form->id, o->form->version);
+    combined_job cj = {
+        .e = e,
+        .sets = (const cf_codepoints *const *)sets,
+        .info = {.title = o->form->title, .subject = subject, .created = o->created},
+    };
+    cf_sha256_init(&cj.sha);
+    if (st == CF_OK && (cj.join = cf_pdf_join_new(combined_sink, &cj)) == NULL)
+        st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_atomic_file_open(o->combined, o->force, &cj.file, e->diag);
+    if (st == CF_OK)
+        st = combined_pass(e, sets, &cj);
+    if (st == CF_OK)
+        st = combined_flush(&cj);
+    if (st == CF_OK)
+        st = cf_pdf_join_finish(cj.join, e->diag);
+    cf_pdf_writer_free(cj.writer);
+    cf_pdf_join_free(cj.join);
+    if (cj.file != NULL) {
+        if (st == CF_OK)
+            st = cf_atomic_file_commit(cj.file, e->diag);
+        else
+            cf_atomic_file_abort(cj.file);
+    }
+    if (e->stopped)
+        cf_diag_error(e->diag, o->combined, 0, "interrupted; the print job was not written");
+    if (o->only_combined) {
+        /* Each row's pages are in the combined file, or (on failure) nowhere. */
+        unsigned char digest[CF_SHA256_SIZE];
+        char hex[CF_SHA256_HEX_SIZE];
+        cf_sha256_final(&cj.sha, digest);
+        cf_sha256_to_hex(digest, hex);
+        for (size_t i = 0; i < n; i++) {
+            cf_batch_row row;
+            if (cf_batch_records_get(e->rs, i, &row, NULL, NULL) != CF_OK ||
+                (row.state != CF_BATCH_ROW_PRINTED && row.state != CF_BATCH_ROW_READY))
+                continue;
+            if (st == CF_OK && row.state == CF_BATCH_ROW_PRINTED) {
+                memcpy(row.sha256, hex, sizeof hex);
+                cf_batch_records_update(e->rs, i, &row);
+            } else {
+                cf_batch_records_fail(e->rs, i, e->stopped ? CF_ERR_IO : st,
+                                      e->stopped ? "interrupted" : "the print job was not written");
+            }
+        }
+    }
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        cf_codepoints_free(sets[s]);
+    return st;
+}
+
+/* Status with the larger exit code, so an I/O failure is not reported as bad data. */
+static cf_status worse(cf_status a, cf_status b)
+{
+    return cf_status_exit_code(b) > cf_status_exit_code(a) ? b : a;
+}
+
+/* Streams one buffer of manifest text to the file when it is large enough. */
+static cf_status spill(cf_buf *out, cf_atomic_file *file, bool all)
+{
+    if (out->error)
+        return out->error;
+    if (!all && out->len < ((size_t)1 << 16))
+        return CF_OK;
+    cf_status st = cf_atomic_file_write(file, out->data, out->len);
+    cf_buf_reset(out);
+    return st;
+}
+
+/* Writes DIR/manifest-source.csv: which list and form the manifest describes. */
+static cf_status write_source(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    char form_ref[512], rows[32];
+    snprintf(form_ref, sizeof form_ref, "%s@%s", o->form->id, o->form->version);
+    snprintf(rows, sizeof rows, "%zu", cf_batch_records_count(e->rs));
+    const char *head[] = {"list", "list_sha256", "form", "rows"};
+    const char *cells[] = {base_part(o->csv_path), e->list_sha256, form_ref, rows};
+    cf_buf out;
+    cf_buf_init(&out, 1 << 16);
+    cf_csv_write_row(&out, head, 4);
+    cf_csv_write_row(&out, cells, 4);
+    char *path = out_path(e, CF_BATCH_MANIFEST_SOURCE);
+    cf_status st = out.error;
+    if (st == CF_OK)
+        st = path != NULL
+                 ? cf_file_write_atomic(path, out.data, out.len, o->force || o->resume, e->diag)
+                 : CF_ERR_NOMEM;
+    cf_free(path);
+    cf_buf_cleanup(&out);
+    return st;
+}
+
+/* Writes DIR/manifest.csv, streamed from the records, and counts the summary. */
+static cf_status write_manifest(engine *e, cf_batch_summary *sum)
+{
+    const cf_batch_options *o = e->o;
+    static const char *const head[] = {"row",   "status",  "file",         "document_id", "sha256",
+                                       "pages", "message", "patient_name", "hospital_no"};
+    cf_atomic_file *file = NULL;
+    cf_buf out, name;
+    cf_buf_init(&out, (size_t)1 << 24);
+    cf_buf_init(&name, 4096);
+    char *path = out_path(e, CF_BATCH_MANIFEST);
+    cf_status st = path != NULL ? cf_atomic_file_open(path, o->force || o->resume, &file, e->diag)
+                                : CF_ERR_NOMEM;
+    if (st == CF_OK)
+        cf_csv_write_row(&out, head, 9);
+    size_t n = cf_batch_records_count(e->rs);
+    for (size_t i = 0; i < n && st == CF_OK; i++) {
+        cf_batch_row row;
+        cf_record *record = NULL;
+        st = cf_batch_records_get(e->rs, i, &row, &record, o->csv_path);
+        if (st != CF_OK)
+            break;
+        if (row.state == CF_BATCH_ROW_READY && e->stopped)
+            row.state = CF_BATCH_ROW_NOT_PRINTED;
+        char number[32], pages[32];
+        snprintf(number, sizeof number, "%ld", row.row);
+        snprintf(pages, sizeof pages, "%u", row.pages);
+        const char *status = "error", *file_name = "", *message = "", *docid = "", *sha = "",
+                   *page_cell = "";
+        switch ((cf_batch_state)row.state) {
+        case CF_BATCH_ROW_PRINTED:
+        case CF_BATCH_ROW_READY: /* --check: would be printed */
+            status = "ok";
+            if (o->only_combined) {
+                file_name = base_part(o->combined);
+            } else if (row_name(e, record, &name, NULL) == CF_OK) {
+                file_name = name.data;
+            }
+            if (row.state == CF_BATCH_ROW_READY) {
+                message = "checked; not printed (--check)";
+                sum->printed++;
+            } else {
+                docid = row.document_id;
+                sha = row.sha256;
+                page_cell = pages;
+                message = row.kept ? "kept from the earlier run (--resume)" : "";
+                sum->pages += row.pages;
+                if (row.kept)
+                    sum->kept++;
+                else
+                    sum->printed++;
+            }
+            break;
+        case CF_BATCH_ROW_EMPTY:
+            status = "skipped";
+            message = "empty row";
+            sum->empty++;
+            break;
+        case CF_BATCH_ROW_NOT_PRINTED:
+            status = "not-printed";
+            message = "interrupted";
+            sum->not_printed++;
+            break;
+        case CF_BATCH_ROW_FAILED:
+        default:
+            message = cf_batch_records_message(e->rs, row.message);
+            sum->failed++;
+            sum->rows_status =
+                worse(sum->rows_status, row.status != CF_OK ? (cf_status)row.status : CF_ERR_DATA);
+            break;
+        }
+        const char *pn = record != NULL ? cf_record_get(record, "patient_name") : NULL;
+        const char *hn = record != NULL ? cf_record_get(record, "hospital_no") : NULL;
+        const char *cells[] = {number, status, file_name, docid, sha, page_cell, message, pn, hn};
+        cf_csv_write_row(&out, cells, 9);
+        cf_record_free(record);
+        st = spill(&out, file, false);
+    }
+    sum->rows = n;
+    if (st == CF_OK)
+        st = spill(&out, file, true);
+    if (file != NULL) {
+        if (st == CF_OK)
+            st = cf_atomic_file_commit(file, e->diag);
+        else
+            cf_atomic_file_abort(file);
+    }
+    cf_free(path);
+    cf_buf_cleanup(&out);
+    cf_buf_cleanup(&name);
+    return st;
+}
+
+cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag *diag)
+{
+    memset(sum, 0, sizeof *sum);
+    engine e = {.o = o, .diag = diag};
+    pthread_mutex_init(&e.lock, NULL);
+    cf_buf_init(&e.template_buf, 4096);
+    e.name_template = o->name_template;
+    cf_status st = CF_OK;
+    if (e.name_template == NULL) {
+        const char *keys[64];
+        size_t n = o->form->n_label_fields < 64 ? o->form->n_label_fields : 64;
+        for (size_t i = 0; i < n; i++)
+            keys[i] = o->form->fields[i].key;
+        st = cf_file_name_default(keys, n, &e.template_buf);
+        e.name_template = e.template_buf.data;
+    }
+    if (st == CF_OK)
+        st = cf_file_name_check_template(e.name_template, diag);
+    add_input(&e, o->form_path, "form");
+    add_input(&e, o->csv_path, "patient list");
+    if (o->archive_dir != NULL) {
+        char index[4096];
+        snprintf(index, sizeof index, "%s/index.sqlite", o->archive_dir);
+        add_input(&e, index, "archive index");
+    }
+    if (st == CF_OK)
+        st = cf_batch_records_new(NULL, &e.rs, diag);
+    if (st == CF_OK)
+        st = read_list(&e);
+    if (st == CF_OK) {
+        size_t n = cf_batch_records_count(e.rs);
+        cf_batch_row last;
+        if (n > 0 && cf_batch_records_get(e.rs, n - 1, &last, NULL, NULL) == CF_OK)
+            e.row_width = digits(last.row);
+        st = name_rows(&e);
+    }
+    if (st == CF_OK)
+        st = cf_file_make_dir(o->out_dir, diag);
+    cf_status late = CF_OK;
+    if (st == CF_OK && !o->check_only) {
+        if (!o->only_combined)
+            late = print_rows(&e);
+        if (o->stop != NULL && *o->stop != 0)
+            e.stopped = true;
+        if (late == CF_OK && o->combined != NULL && !e.stopped)
+            late = write_combined(&e);
+    }
+    /* The manifest is written whatever happened after the checks: it is the record of what is
+     * on disk. */
+    if (st == CF_OK) {
+        cf_status w = write_source(&e);
+        if (w == CF_OK)
+            w = write_manifest(&e, sum);
+        st = w != CF_OK ? w : late;
+    }
+    if (e.stopped && o->stop != NULL)
+        sum->stopped_by = (int)*o->stop;
+    for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
+        cf_codepoints_free(e.font_base[f]);
+    cf_free(e.names.slots);
+    cf_free(e.hospitals.slots);
+    cf_batch_records_free(e.rs);
+    cf_buf_cleanup(&e.template_buf);
+    pthread_mutex_destroy(&e.lock);
+    return st;
+}
