@@ -1,7 +1,8 @@
 /* Document ids: 12 Crockford base32 characters and a check character (Luhn mod 32, from the
  * same alphabet), e.g. "7K3QJ2M9XW4TB". Derived from the form id and version, the field values,
  * the issue time and a sequence number, plus a random part unless the output must be
- * reproducible (SOURCE_DATE_EPOCH). */
+ * reproducible (SOURCE_DATE_EPOCH) and is not archived: an archived document always gets the
+ * random part (cf_document_options.unique_id), so two issues never share an id or a QR code. */
 #ifndef CF_DOCID_H
 #define CF_DOCID_H
 
