@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -210,6 +211,13 @@ int cf_cmd_render(int argc, char **argv)
         st = cf_document_preflight(form, fonts, diag);
     if (st == CF_OK)
         st = cf_record_check(form, record, fonts, blank, diag);
+    /* The output is never one of the inputs (the form itself, e.g. with --force). */
+    struct stat out_st, in_st;
+    if (st == CF_OK && strcmp(output, "-") != 0 && stat(output, &out_st) == 0 &&
+        stat(path, &in_st) == 0 && out_st.st_dev == in_st.st_dev && out_st.st_ino == in_st.st_ino) {
+        cf_diag_error(diag, output, 0, "is the form being rendered; not overwritten");
+        st = CF_ERR_CANTCREAT;
+    }
     cf_issue_result result = {0};
     if (st == CF_OK) {
         bool to_stdout = strcmp(output, "-") == 0;

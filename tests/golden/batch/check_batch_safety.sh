@@ -107,6 +107,11 @@ if [ "$(id -u)" -eq 0 ]; then
     [ $st -eq 73 ] && [ -c "$tmp/null.pdf" ] && ok "render -o DEVICE --force as root: the device node stays" || fail "device node replaced (exit $st)"
 fi
 
+cp "$src/forms/$form.xml" "$tmp/$form.xml"
+"$bin" render "$tmp/$form.xml" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/$form.xml" --force 2>/dev/null
+st=$?
+[ $st -eq 73 ] && cmp -s "$src/forms/$form.xml" "$tmp/$form.xml" && ok "render -o FORM --force: exit 73, the form intact" || fail "render over its form: exit $st"
+
 # 5. Permissions: at most 0644/0755 under umask 000; 0600/0700 with --private.
 ( umask 000; "$bin" batch "$form" --csv "$tmp/A.csv" --out-dir "$tmp/p1" 2>/dev/null
   "$bin" batch "$form" --csv "$tmp/A.csv" --out-dir "$tmp/p2" --private 2>/dev/null
