@@ -605,7 +605,8 @@ static cf_status name_rows(engine *e)
                 st = fail_row(e, i, CF_ERR_DATA, mark);
             continue;
         }
-        if (st == CF_OK && combined_in_out && strcmp(base_part(o->combined), name.data) == 0) {
+        if (st == CF_OK && per_row_files && combined_in_out &&
+            strcmp(base_part(o->combined), name.data) == 0) {
             cf_diag_error(e->diag, o->combined, 0,
                           "is also the file of row %ld; the print job would replace a patient's "
                           "form",
