@@ -269,8 +269,9 @@ int cf_cmd_batch(int argc, char **argv)
         st = cf_fontset_get(form->region, &b.o.fonts, diag);
     if (st == CF_OK)
         st = cf_document_preflight(form, b.o.fonts, diag);
-    if (st == CF_OK && b.o.archive_dir != NULL && !b.o.check_only)
-        st = cf_archive_open(b.o.archive_dir, false, &archive, diag);
+    /* --check opens the store read-only: it must be one, but nothing is registered. */
+    if (st == CF_OK && b.o.archive_dir != NULL)
+        st = cf_archive_open(b.o.archive_dir, b.o.check_only, &archive, diag);
     cf_batch_summary sum = {0};
     if (st == CF_OK) {
         b.o.form = form;

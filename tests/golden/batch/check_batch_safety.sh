@@ -169,6 +169,9 @@ if tr -d '\r' <"$tmp/rows/manifest.csv" | grep -q "^2,ok,02_$form.pdf," && tr -d
 
 # 10. --check: every row checked and named, the manifest written, no PDF.
 if [ -z "$(find "$tmp/rows" -name '*.pdf')" ] && [ "$(tr -d '\r' <"$tmp/rows/manifest.csv" | grep -c ',ok,.*--check')" -eq 11 ]; then ok "--check: 11 rows ok in the manifest, no PDF"; else fail "--check: $(ls "$tmp/rows")"; fi
+"$bin" batch "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/chk2" --check --archive "$tmp/nostore" 2>/dev/null
+st=$?
+if [ $st -ne 0 ] && [ ! -e "$tmp/chk2" ]; then ok "--check with a folder that is no store: exit $st, nothing written"; else fail "--check, no store: exit $st"; fi
 "$bin" batch "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/rows" --name '{row}_{form}.pdf' --resume 2>"$tmp/err"
 st=$?
 if [ $st -eq 0 ] && [ "$(find "$tmp/rows" -name '*.pdf' | wc -l)" -eq 11 ]; then ok "--resume after --check prints the 11 rows"; else fail "resume after check: exit $st: $(cat "$tmp/err")"; fi
