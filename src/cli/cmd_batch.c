@@ -38,15 +38,20 @@ const char cf_usage_batch[] =
     "anything is written; rows with problems are reported with their row number and skipped,\n"
     "every good row is printed, and the exit status is 65 when any row failed.\n"
     "\n"
-    "The CSV needs a header row; columns are matched to the form's fields by name\n"
-    "(patient_name, hospital_no, episode_no, and any field the form declares), ignoring case.\n"
+    "The CSV needs a header row; a column feeds a field when its name is the field's key,\n"
+    "caption or an alias the form declares (HN, Patient Name, 姓名 ...), ignoring case, width,\n"
+    "spaces, '_', '-' and '.'; --map settles the rest. Other columns (Ward, Bed ...) are kept\n"
+    "for --name.\n"
     "\n"
     "options:\n"
     "  --csv FILE            the patient list (UTF-8, with or without BOM, or Big5-HKSCS)\n"
     "  --out-dir DIR         where the PDFs and manifest.csv go (created if missing)\n"
     "  --encoding ENC        auto (default: UTF-8 when the file is UTF-8), utf-8, big5-hkscs\n"
     "  --name TEMPLATE       file name template, default {hospital_no}_{episode_no}_{form}.pdf;\n"
-    "                        placeholders: any field key, {form}, {version}, {row}\n"
+    "                        placeholders: any field key or column name, {form}, {version}, {row}\n"
+    "  --map COLUMN=FIELD    the column COLUMN holds the field FIELD (repeatable)\n"
+    "  --map-file FILE       COLUMN,FIELD rows a site keeps for its exports (default:\n"
+    "                        $CONSENTFORM_MAP when set); --map wins over it\n"
     "  --combined FILE.pdf   also write all patients into one PDF, in CSV order, for one print\n"
     "                        job; each patient's pages are numbered on their own\n"
     "  --only-combined       with --combined: write only the combined PDF (the manifest\n"
@@ -77,6 +82,8 @@ typedef struct batch {
     /* options */
     const char *form_arg, *csv_path, *out_dir, *combined, *name_template;
     cf_csv_encoding encoding;
+    cf_csv_mappings *mappings; /* --map, then --map-file / $CONSENTFORM_MAP */
+    const char *map_file;
     cf_paper paper;
     bool duplex, force;
     bool only_combined; /* --only-combined: no separate PDFs */
@@ -234,8 +241,8 @@ static cf_status check_rows(batch *b)
         st = CF_ERR_DATA;
         goto done;
     }
-    st = cf_csv_header_map(b->form, fields, n_fields, b->csv_path, cf_csv_row_number(reader), &map,
-                           b->diag);
+    st = cf_csv_map_build(b->form, b->mappings, fields, n_fields, b->csv_path,
+                          cf_csv_row_number(reader), &map, b->diag);
     if (st)
         goto done;
     for (;;) {
@@ -462,7 +469,8 @@ static cf_status render_rows(batch *b)
     if (!st)
         st = cf_csv_next_row(b->reader, &fields, &n_fields);
     if (!st && fields)
-        st = cf_csv_header_map(b->form, fields, n_fields, b->csv_path, 1, &b->map, NULL);
+        st =
+            cf_csv_map_build(b->form, b->mappings, fields, n_fields, b->csv_path, 1, &b->map, NULL);
     if (st)
         return st;
     long n_threads = b->jobs;
@@ -607,7 +615,7 @@ static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE
     if (!st)
         st = cf_csv_next_row(reader, &fields, &n_fields);
     if (!st && fields)
-        st = cf_csv_header_map(b->form, fields, n_fields, b->csv_path, 1, &map, NULL);
+        st = cf_csv_map_build(b->form, b->mappings, fields, n_fields, b->csv_path, 1, &map, NULL);
     for (size_t i = 0; !st && i < b->n_rows; i++) {
         row_result *r = &b->rows[i];
         st = cf_csv_next_row(reader, &fields, &n_fields);
@@ -747,6 +755,8 @@ static int parse_options(batch *b, int argc, char **argv)
         {"archive", required_argument, NULL, 'A'},
         {"operator", required_argument, NULL, 'U'},
         {"force", no_argument, NULL, 'f'},
+        {"map", required_argument, NULL, 'm'},
+        {"map-file", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -775,6 +785,16 @@ static int parse_options(batch *b, int argc, char **argv)
             break;
         case 'n':
             b->name_template = optarg;
+            break;
+        case 'm':
+            if (cf_csv_mappings_add(b->mappings, optarg, NULL) != CF_OK)
+                return cf_cli_usage_error(cf_usage_batch,
+                                          "batch: --map \"%s\" is written COLUMN=FIELD, e.g. "
+                                          "--map \"HN=hospital_no\"",
+                                          optarg);
+            break;
+        case 'M':
+            b->map_file = optarg;
             break;
         case 'j':
             errno = 0;
@@ -847,9 +867,15 @@ int cf_cmd_batch(int argc, char **argv)
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     b.jobs = cpus > 0 ? (cpus < 64 ? cpus : 64) : 1;
+    if (!(b.mappings = cf_csv_mappings_new()))
+        return EX_SOFTWARE;
     int usage = parse_options(&b, argc, argv);
-    if (usage != EX_OK)
+    if (usage != EX_OK) {
+        cf_csv_mappings_free(b.mappings);
         return usage;
+    }
+    if (!b.map_file && getenv("CONSENTFORM_MAP") && *getenv("CONSENTFORM_MAP"))
+        b.map_file = getenv("CONSENTFORM_MAP");
 
     b.diag = cf_diag_new();
     if (!b.diag)
@@ -861,6 +887,8 @@ int cf_cmd_batch(int argc, char **argv)
     b.created = cf_document_time();
 
     cf_status st = cf_file_name_check_template(b.name_template, b.diag);
+    if (!st && b.map_file)
+        st = cf_csv_mappings_load(b.mappings, b.map_file, b.diag);
     char *form_path = NULL;
     if (!st) {
         form_path = cf_form_resolve(b.form_arg, NULL, b.diag);
@@ -938,6 +966,7 @@ int cf_cmd_batch(int argc, char **argv)
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(b.font_base[f]);
     cf_csv_map_free(b.map);
+    cf_csv_mappings_free(b.mappings);
     cf_csv_reader_close(b.reader);
     cf_archive_close(b.archive);
     cf_form_free(b.form);

@@ -114,6 +114,9 @@ typedef struct case_options {
     size_t read_sizes[16];
     size_t n_read_sizes;
     bool map;
+    char map_args[8][128]; /* @map-arg COLUMN=FIELD: as --map */
+    size_t n_map_args;
+    char map_file[256]; /* @map-file NAME: a map file in tests/data/csv/ */
 } case_options;
 
 /* Moves the diagnostics added since *seen into out as "ERROR row N: ..." lines, checking that
@@ -179,8 +182,15 @@ static void read_case(const csv_case *c, const case_options *opt, size_t read_si
         char *text = NULL;
         size_t len = 0, cap = 0;
         if (opt->map && !map) {
-            st = cf_csv_header_map(&data_test_form, fields, n, cf_csv_reader_name(reader), row,
-                                   &map, diag);
+            cf_csv_mappings *mappings = cf_csv_mappings_new();
+            assert_non_null(mappings);
+            for (size_t k = 0; k < opt->n_map_args; k++)
+                assert_int_equal(cf_csv_mappings_add(mappings, opt->map_args[k], diag), CF_OK);
+            if (opt->map_file[0])
+                assert_int_equal(cf_csv_mappings_load(mappings, opt->map_file, diag), CF_OK);
+            st = cf_csv_map_build(&data_test_form, mappings, fields, n, cf_csv_reader_name(reader),
+                                  row, &map, diag);
+            cf_csv_mappings_free(mappings);
             drain_diag(diag, &seen, c->csv, out);
             if (st != CF_OK) {
                 assert_int_equal(st, CF_ERR_DATA);
@@ -204,6 +214,9 @@ static void read_case(const csv_case *c, const case_options *opt, size_t read_si
             for (size_t i = 0; i < cf_record_size(record); i++) {
                 if (i > 0)
                     append_raw(&text, &len, &cap, " | ");
+                /* Extra columns (no field of the form) are marked with a '+'. */
+                if (cf_record_is_extra(record, i))
+                    append_raw(&text, &len, &cap, "+");
                 escape_field(&text, &len, &cap, cf_record_key(record, i));
                 append_raw(&text, &len, &cap, "=");
                 escape_field(&text, &len, &cap, cf_record_value(record, i));
@@ -272,6 +285,15 @@ static void parse_expect(const csv_case *c, case_options *opt, lines *out)
             char *end = NULL;
             if (strcmp(line, "@map") == 0) {
                 opt->map = true;
+            } else if (value && strncmp(line, "@map-arg ", 9) == 0) {
+                assert_true(opt->n_map_args < 8);
+                snprintf(opt->map_args[opt->n_map_args++], sizeof opt->map_args[0], "%s",
+                         value + 1);
+            } else if (value && strncmp(line, "@map-file ", 10) == 0) {
+                char *slash = strrchr(c->csv, '/');
+                assert_non_null(slash);
+                snprintf(opt->map_file, sizeof opt->map_file, "%.*s/%s", (int)(slash - c->csv),
+                         c->csv, value + 1);
             } else if (value && strncmp(line, "@encoding ", 10) == 0) {
                 assert_true(cf_csv_encoding_parse(value + 1, &opt->encoding));
             } else if (value && strncmp(line, "@max-field ", 11) == 0) {
