@@ -440,7 +440,7 @@ static size_t distance(const char *a, const char *b)
 }
 
 /* The column (among the unclaimed ones) whose folded name is closest to one of field f's
- * names, or n_columns when none is close (at most 2 edits, or half the name). */
+ * names, or n_columns when none is close (at most half the name edited, at least one edit). */
 static size_t closest_column(size_t f, const field_name *names, size_t n_names, char *const *folded,
                              const size_t *claimed, size_t n_columns)
 {
@@ -448,8 +448,10 @@ static size_t closest_column(size_t f, const field_name *names, size_t n_names, 
     for (size_t k = 0; k < n_names; k++) {
         if (names[k].field != f)
             continue;
-        size_t len = strlen(names[k].folded);
-        size_t limit = len / 2 > 2 ? len / 2 : 2;
+        size_t len = 0; /* in characters */
+        for (const char *p = names[k].folded; *p; p++)
+            len += ((unsigned char)*p & 0xC0) != 0x80;
+        size_t limit = len / 2 > 1 ? len / 2 : 1;
         for (size_t c = 0; c < n_columns; c++) {
             if (claimed[c] != SIZE_MAX || folded[c][0] == '\0')
                 continue;
