@@ -496,6 +496,7 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
     size_t *claimed = NULL;      /* per column: the field it feeds, or SIZE_MAX */
     size_t *field_column = NULL; /* per field: the column feeding it, or SIZE_MAX */
     bool *explicit_field = NULL; /* per field: claimed by a mapping */
+    bool *by_map = NULL;         /* per field: claimed by a --map mapping */
     column_name *sorted = NULL;  /* the columns by folded name */
     field_name *names = NULL;    /* every name of every field, folded */
     size_t n_names = 0;
@@ -523,9 +524,10 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
     claimed = cf_calloc(nc, sizeof *claimed);
     field_column = cf_calloc(n_fields ? n_fields : 1, sizeof *field_column);
     explicit_field = cf_calloc(n_fields ? n_fields : 1, sizeof *explicit_field);
+    by_map = cf_calloc(n_fields ? n_fields : 1, sizeof *by_map);
     sorted = cf_calloc(nc, sizeof *sorted);
     if (!map->source || !map->keys || !map->names || !map->extra || !map->extras || !folded ||
-        !claimed || !field_column || !explicit_field || !sorted)
+        !claimed || !field_column || !explicit_field || !by_map || !sorted)
         goto done;
     if (fold_field_names(form, &names, &n_names) != CF_OK)
         goto done;
@@ -535,8 +537,10 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
     for (size_t i = 0; i < n_columns; i++) {
         claimed[i] = SIZE_MAX;
         map->names[i] = trimmed(header[i], strlen(header[i]));
-        if (!map->names[i])
+        if (!map->names[i]) {
+            st = CF_ERR_NOMEM;
             goto done;
+        }
         folded[i] = fold(map->names[i], &st);
         if (st == CF_ERR_DATA || st == CF_ERR_LIMIT) {
             /* Not UTF-8 (cannot happen for the reader's rows) or absurdly long: a name that
@@ -592,9 +596,23 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
                 }
                 continue;
             }
-            if (claimed[c] != SIZE_MAX)
-                continue; /* a --map entry already settled this column */
             size_t f = field_by_key(form, m->field, &scratch);
+            if (claimed[c] != SIZE_MAX) {
+                /* Settled already: by an earlier --map (an error when it said another field),
+                 * or, for a map-file row, by --map. */
+                if (m->strict && claimed[c] < n_fields && claimed[c] != f) {
+                    cf_buf_reset(&text);
+                    cf_buf_printf(&text, "--map \"%s=%s\": ", m->column, m->field);
+                    describe_column(&text, header[c], c);
+                    cf_buf_printf(&text, " is already mapped to %s; map it once",
+                                  form->fields[claimed[c]].key);
+                    report(diag, source, row, &text);
+                    bad = true;
+                }
+                continue;
+            }
+            if (!m->strict && f < n_fields && by_map[f])
+                continue; /* --map gave this field another column: it wins over the file */
             if (f == n_fields) {
                 if (!m->strict)
                     continue; /* a site's map file serves many forms */
@@ -622,6 +640,7 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
             claimed[c] = f;
             field_column[f] = c;
             explicit_field[f] = true;
+            by_map[f] = m->strict;
         }
     }
 
@@ -748,12 +767,16 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
 done:
     if (st == CF_ERR_NOMEM)
         cf_diag_error(diag, source, row, "out of memory reading the header");
+    else if (st != CF_OK && st != CF_ERR_DATA)
+        cf_diag_error(diag, source, row, "cannot match the header to the form's fields: %s",
+                      cf_status_message(st));
     for (size_t i = 0; folded && i < n_columns; i++)
         cf_free(folded[i]);
     cf_free(folded);
     cf_free(claimed);
     cf_free(field_column);
     cf_free(explicit_field);
+    cf_free(by_map);
     cf_free(sorted);
     for (size_t k = 0; names && k < n_names; k++)
         cf_free(names[k].folded);
