@@ -34,8 +34,8 @@ cf_status cf_text_fold_name(const char *s, size_t len, cf_buf *out)
 
     cf_status st = CF_ERR_NOMEM;
     UErrorCode err = U_ZERO_ERROR;
-    /* At most one UTF-16 unit per byte of UTF-8; folding grows text by at most 18 times
-     * (U+FDFA), and the result is cut at the cap (ICU reports the overflow). */
+    /* At most one UTF-16 unit per byte of UTF-8; NFKC grows text by at most 18 times (U+FDFA);
+     * should case folding need more, ICU reports the size and the text is folded again. */
     int32_t cap16 = (int32_t)len + 1, out_cap = (int32_t)len * 18 + 16;
     UChar *in16 = cf_malloc((size_t)cap16 * sizeof *in16);
     UChar *folded = cf_malloc((size_t)out_cap * sizeof *folded);
@@ -45,6 +45,16 @@ cf_status cf_text_fold_name(const char *s, size_t len, cf_buf *out)
     u_strFromUTF8(in16, cap16, &n16, s, (int32_t)len, &err);
     const UNormalizer2 *nfkc_cf = U_SUCCESS(err) ? unorm2_getNFKCCasefoldInstance(&err) : NULL;
     int32_t n = nfkc_cf ? unorm2_normalize(nfkc_cf, in16, n16, folded, out_cap, &err) : 0;
+    if (err == U_BUFFER_OVERFLOW_ERROR && n > out_cap) {
+        /* More than the estimate: ICU said how much it needs. */
+        UChar *grown = cf_realloc(folded, (size_t)n * sizeof *grown);
+        if (!grown)
+            goto done;
+        folded = grown;
+        out_cap = n;
+        err = U_ZERO_ERROR;
+        n = unorm2_normalize(nfkc_cf, in16, n16, folded, out_cap, &err);
+    }
     if (U_FAILURE(err) || n < 0 || n > out_cap) {
         st = CF_ERR_INTERNAL;
         goto done;
