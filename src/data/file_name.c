@@ -123,8 +123,17 @@ cf_status cf_file_name_check_template(const char *t, cf_diag *diag)
 cf_status cf_file_name_expand(const char *t, const cf_record *record, const char *form_id,
                               const char *version, cf_buf *out, cf_diag *diag)
 {
+    return cf_file_name_expand_rows(t, record, form_id, version, /*last_row*/ 0, out, diag);
+}
+
+cf_status cf_file_name_expand_rows(const char *t, const cf_record *record, const char *form_id,
+                                   const char *version, long last_row, cf_buf *out, cf_diag *diag)
+{
     const char *source = cf_record_source(record);
     long row = cf_record_row(record);
+    int row_width = 0; /* digits of last_row: {row} is padded to it so names sort by row */
+    for (long n = last_row; n > 0; n /= 10)
+        row_width++;
     cf_buf_reset(out);
     size_t len = strlen(t);
     for (size_t i = 0; i < len; i++) {
@@ -153,7 +162,7 @@ cf_status cf_file_name_expand(const char *t, const cf_record *record, const char
         } else if (strcmp(key, "version") == 0) {
             value = version;
         } else if (strcmp(key, "row") == 0) {
-            snprintf(number, sizeof number, "%ld", row);
+            snprintf(number, sizeof number, "%0*ld", row_width, row);
             value = number;
         } else {
             bool found;

@@ -30,6 +30,13 @@ cf_status cf_file_name_expand(const char *name_template, const cf_record *record
                               const char *form_id, const char *version, cf_buf *out,
                               cf_diag *diag);
 
+/* Same, with {row} zero-padded to the number of digits of last_row (the row number of the
+ * list's last row), so that the files sort in list order: row 7 of 1,200 is "0007". last_row 0
+ * or less: no padding (cf_file_name_expand). */
+cf_status cf_file_name_expand_rows(const char *name_template, const cf_record *record,
+                                   const char *form_id, const char *version, long last_row,
+                                   cf_buf *out, cf_diag *diag);
+
 /* Appends value reduced to safe characters to out: letters and digits of any script, '-', '_',
  * '.', '(', ')', '+' and '@' are kept; white space becomes '_'; anything else becomes '_';
  * runs of '_' collapse and a leading '.' or '-' becomes '_'. */

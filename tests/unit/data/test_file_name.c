@@ -70,6 +70,39 @@ static void test_expand(void **state)
     }
 }
 
+/* {row} padded to the width of the last row number, so that the files sort in list order. */
+static void test_row_padding(void **state)
+{
+    (void)state;
+    static const struct {
+        long row, last_row;
+        const char *expected;
+    } cases[] = {
+        {5, 0, "5-HN1.pdf"},       {5, 9, "5-HN1.pdf"},          {5, 10, "05-HN1.pdf"},
+        {5, 1200, "0005-HN1.pdf"}, {1200, 1200, "1200-HN1.pdf"}, {5, -1, "5-HN1.pdf"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cf_record *r = cf_record_new("ward.csv", cases[i].row);
+        assert_int_equal(cf_record_set(r, "hospital_no", "HN1"), CF_OK);
+        cf_diag *diag = cf_diag_new();
+        cf_buf out;
+        cf_buf_init(&out, 4096);
+        assert_int_equal(
+            cf_file_name_expand_rows("{row}-{hn}.pdf", r, "f", "1", cases[i].last_row, &out, diag),
+            CF_ERR_DATA); /* {hn}: no column HN in this record */
+        cf_buf_reset(&out);
+        assert_int_equal(cf_file_name_expand_rows("{row}-{hospital_no}.pdf", r, "f", "1",
+                                                  cases[i].last_row, &out, diag),
+                         CF_OK);
+        if (strcmp(out.data, cases[i].expected) != 0)
+            fail_msg("row %ld of %ld: got %s, expected %s", cases[i].row, cases[i].last_row,
+                     out.data, cases[i].expected);
+        cf_buf_cleanup(&out);
+        cf_diag_free(diag);
+        cf_record_free(r);
+    }
+}
+
 static void test_check_template(void **state)
 {
     (void)state;
@@ -97,6 +130,7 @@ int main(void)
 {
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_row_padding),
         cmocka_unit_test(test_check_template),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
