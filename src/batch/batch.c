@@ -43,7 +43,9 @@ typedef struct engine {
     cf_batch_records *rs;
     cf_buf template_buf;
     const char *name_template;
-    int row_width;
+    long last_row; /* row number of the list's last row: {row} is padded to its width */
+    char **extras; /* header names of the list's extra columns, for the manifest */
+    size_t n_extras;
     char list_sha256[CF_SHA256_HEX_SIZE];
     input_file inputs[4];
     size_t n_inputs;
@@ -64,17 +66,6 @@ static uint32_t hash_key(const char *s)
     for (; *s != '\0'; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
-}
-
-/* Number of decimal digits of n. */
-static int digits(long n)
-{
-    int d = 1;
-    while (n >= 10) {
-        n /= 10;
-        d++;
-    }
-    return d;
 }
 
 /* Path of name inside the output folder; caller frees. */
@@ -136,6 +127,47 @@ static cf_status hash_fd(int fd, char hex[CF_SHA256_HEX_SIZE])
     return CF_OK;
 }
 
+
+/* Keeps the header names of the list's extra columns (Ward, Bed ...): the manifest copies them
+ * after its own columns. */
+static cf_status keep_extra_names(engine *e, const cf_csv_map *map)
+{
+    size_t n = cf_csv_map_n_extras(map);
+    if (n == 0)
+        return CF_OK;
+    e->extras = cf_calloc(n, sizeof *e->extras);
+    if (e->extras == NULL)
+        return CF_ERR_NOMEM;
+    for (size_t j = 0; j < n; j++) {
+        e->extras[j] = cf_strdup(cf_csv_map_get_extra(map, j));
+        if (e->extras[j] == NULL)
+            return CF_ERR_NOMEM;
+        e->n_extras = j + 1;
+    }
+    return CF_OK;
+}
+
+/* A row that could not become a record still keeps its extra columns for the manifest, so a
+ * failed row is found without going back to the spreadsheet. Returns failure (the row's own
+ * status) or CF_ERR_NOMEM. */
+static cf_status extras_only(const cf_csv_map *map, const char *const *fields, size_t n_fields,
+                             long row, cf_record **out, cf_status failure)
+{
+    cf_record *record = cf_record_new(NULL, row);
+    if (record == NULL)
+        return CF_ERR_NOMEM;
+    for (size_t j = 0; j < cf_csv_map_n_extras(map); j++) {
+        size_t column = cf_csv_map_extra_column(map, j);
+        if (column < n_fields &&
+            cf_record_set_extra(record, cf_csv_map_get_extra(map, j), fields[column]) != CF_OK) {
+            cf_record_free(record);
+            return CF_ERR_NOMEM;
+        }
+    }
+    *out = record;
+    return failure;
+}
+
 /* Pass 1, the only reading of the list: every row checked and kept in the records. */
 static cf_status read_list(engine *e)
 {
@@ -173,8 +205,10 @@ static cf_status read_list(engine *e)
         st = CF_ERR_DATA;
     }
     if (st == CF_OK)
-        st = cf_csv_header_map(o->form, fields, n_fields, o->csv_path, cf_csv_row_number(reader),
-                               &map, e->diag);
+        st = cf_csv_map_build(o->form, o->mappings, fields, n_fields, o->csv_path,
+                              cf_csv_row_number(reader), &map, e->diag);
+    if (st == CF_OK)
+        st = keep_extra_names(e, map);
     while (st == CF_OK) {
         st = cf_csv_next_row(reader, &fields, &n_fields);
         if (st != CF_OK || fields == NULL)
@@ -188,6 +222,12 @@ static cf_status read_list(engine *e)
             row_st = cf_csv_row_record(map, fields, n_fields, row.row, &record, e->diag);
             if (row_st == CF_OK)
                 row_st = cf_record_check(o->form, record, o->fonts, /*blank*/ false, e->diag);
+            if (row_st == CF_ERR_NOMEM) {
+                st = row_st;
+                break;
+            }
+            if (row_st != CF_OK && record == NULL)
+                row_st = extras_only(map, fields, n_fields, row.row, &record, row_st);
             if (row_st == CF_ERR_NOMEM) {
                 st = row_st;
                 break;
@@ -224,8 +264,8 @@ static cf_status read_list(engine *e)
 /* The file name of row i (its record given), into out. */
 static cf_status row_name(engine *e, const cf_record *record, cf_buf *out, cf_diag *diag)
 {
-    return cf_file_name_expand_padded(e->name_template, record, e->o->form->id, e->o->form->version,
-                                      e->row_width, out, diag);
+    return cf_file_name_expand_rows(e->name_template, record, e->o->form->id, e->o->form->version,
+                                    e->last_row, out, diag);
 }
 
 /* Key of the row behind a slot, for comparison. */
@@ -1042,8 +1082,17 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
     char *path = out_path(e, CF_BATCH_MANIFEST);
     cf_status st = path != NULL ? cf_atomic_file_open(path, o->force || o->resume, &file, e->diag)
                                 : CF_ERR_NOMEM;
-    if (st == CF_OK)
-        cf_csv_write_row(&out, head, 9);
+    /* The manifest's own columns, then the list's extra columns as they were headed. */
+    size_t n_cells = 9 + e->n_extras;
+    const char **cells = cf_calloc(n_cells, sizeof *cells);
+    if (cells == NULL && st == CF_OK)
+        st = CF_ERR_NOMEM;
+    if (st == CF_OK) {
+        memcpy(cells, head, sizeof head);
+        for (size_t j = 0; j < e->n_extras; j++)
+            cells[9 + j] = e->extras[j];
+        cf_csv_write_row(&out, cells, n_cells);
+    }
     size_t n = cf_batch_records_count(e->rs);
     for (size_t i = 0; i < n && st == CF_OK; i++) {
         cf_batch_row row;
@@ -1102,8 +1151,18 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
         }
         const char *pn = record != NULL ? cf_record_get(record, "patient_name") : NULL;
         const char *hn = record != NULL ? cf_record_get(record, "hospital_no") : NULL;
-        const char *cells[] = {number, status, file_name, docid, sha, page_cell, message, pn, hn};
-        cf_csv_write_row(&out, cells, 9);
+        const char *own[] = {number, status, file_name, docid, sha, page_cell, message, pn, hn};
+        memcpy(cells, own, sizeof own);
+        for (size_t j = 0; j < e->n_extras; j++)
+            cells[9 + j] = "";
+        for (size_t k = 0; record != NULL && k < cf_record_size(record); k++) {
+            if (!cf_record_is_extra(record, k))
+                continue;
+            for (size_t j = 0; j < e->n_extras; j++)
+                if (strcmp(cf_record_key(record, k), e->extras[j]) == 0)
+                    cells[9 + j] = cf_record_value(record, k);
+        }
+        cf_csv_write_row(&out, cells, n_cells);
         cf_record_free(record);
         st = spill(&out, file, false);
     }
@@ -1116,6 +1175,7 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
         else
             cf_atomic_file_abort(file);
     }
+    cf_free(cells);
     cf_free(path);
     cf_buf_cleanup(&out);
     cf_buf_cleanup(&name);
@@ -1155,7 +1215,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
         size_t n = cf_batch_records_count(e.rs);
         cf_batch_row last;
         if (n > 0 && cf_batch_records_get(e.rs, n - 1, &last, NULL, NULL) == CF_OK)
-            e.row_width = digits(last.row);
+            e.last_row = last.row;
         st = name_rows(&e);
     }
     if (st == CF_OK)
@@ -1184,6 +1244,9 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     cf_free(e.names.slots);
     cf_free(e.hospitals.slots);
     cf_batch_records_free(e.rs);
+    for (size_t j = 0; j < e.n_extras; j++)
+        cf_free(e.extras[j]);
+    cf_free(e.extras);
     cf_buf_cleanup(&e.template_buf);
     pthread_mutex_destroy(&e.lock);
     return st;

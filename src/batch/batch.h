@@ -39,6 +39,9 @@ typedef struct cf_batch_options {
     const cf_fontset *fonts;   /* the form's fonts */
     const char *csv_path;      /* the list */
     cf_csv_encoding encoding;  /* --encoding */
+    /* --map / --map-file: columns the form's keys, captions and aliases do not settle; may be
+     * NULL. Borrowed for the run. */
+    const cf_csv_mappings *mappings;
     const char *out_dir;       /* created (0755 at most) when missing */
     const char *name_template; /* NULL: built from the form's label fields */
     const char *combined;      /* NULL: no combined print job */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -129,8 +130,16 @@ cf_status cf_batch_records_add(cf_batch_records *rs, const cf_batch_row *row,
     uint32_t count = (uint32_t)n;
     cf_buf_append(&rs->pending, &count, sizeof count);
     for (size_t i = 0; i < n; i++) {
+        /* Each entry: its kind ('x' an extra column, 'c' a field read from a named column,
+         * 'f' a field), the key, the column name for 'c', then the value. */
         const char *k = cf_record_key(record, i), *v = cf_record_value(record, i);
+        const char *column = cf_record_column(record, i);
+        bool extra = cf_record_is_extra(record, i);
+        char kind = extra ? 'x' : column != NULL ? 'c' : 'f';
+        cf_buf_append(&rs->pending, &kind, 1);
         cf_buf_append(&rs->pending, k, strlen(k) + 1);
+        if (kind == 'c')
+            cf_buf_append(&rs->pending, column, strlen(column) + 1);
         cf_buf_append(&rs->pending, v != NULL ? v : "", v != NULL ? strlen(v) + 1 : 1);
     }
     if (rs->pending.error)
@@ -188,13 +197,23 @@ cf_status cf_batch_records_get(cf_batch_records *rs, size_t i, cf_batch_row *row
     memcpy(&count, body, sizeof count);
     const char *p = body + sizeof count, *end = body + row->body_len;
     for (uint32_t k = 0; k < count && p < end && st == CF_OK; k++) {
-        const char *key = p;
+        char kind = *p++;
+        const char *key = p, *column = NULL;
         p += strlen(p) + 1;
+        if (kind == 'c' && p < end) {
+            column = p;
+            p += strlen(p) + 1;
+        }
         if (p >= end + 1)
             break;
         const char *value = p;
         p += strlen(p) + 1;
-        st = cf_record_set(*record, key, value);
+        if (kind == 'x')
+            st = cf_record_set_extra(*record, key, value);
+        else if (column != NULL)
+            st = cf_record_set_from_column(*record, key, column, value);
+        else
+            st = cf_record_set(*record, key, value);
     }
     cf_free(body);
     if (st != CF_OK) {

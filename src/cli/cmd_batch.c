@@ -35,8 +35,10 @@ const char cf_usage_batch[] =
     "status is 65 when any row failed. The same hospital number with two names is an error\n"
     "for both rows; the same patient twice is an error for the second.\n"
     "\n"
-    "The CSV needs a header row; columns are matched to the form's fields by name\n"
-    "(patient_name, hospital_no, episode_no, and any field the form declares), ignoring case.\n"
+    "The CSV needs a header row; a column feeds a field when its name is the field's key,\n"
+    "caption or an alias the form declares (HN, Patient Name, 姓名 ...), ignoring case, width,\n"
+    "spaces, '_', '-' and '.'; --map settles the rest. Other columns (Ward, Bed ...) are kept\n"
+    "for --name and copied into manifest.csv after its own columns.\n"
     "\n"
     "options:\n"
     "  --csv FILE            the patient list (UTF-8, with or without BOM, or Big5-HKSCS)\n"
@@ -44,7 +46,11 @@ const char cf_usage_batch[] =
     "  --encoding ENC        auto (default: UTF-8 when the file is UTF-8), utf-8, big5-hkscs\n"
     "  --name TEMPLATE       file name template; default: the form's label fields but the\n"
     "                        name, then {form} ({hospital_no}_{episode_no}_{form}.pdf for HK);\n"
-    "                        placeholders: any field key, {form}, {version}, {row} (zero-padded)\n"
+    "                        placeholders: any field key or column name, {form}, {version},\n"
+    "                        {row} (zero-padded)\n"
+    "  --map COLUMN=FIELD    the column COLUMN holds the field FIELD (repeatable)\n"
+    "  --map-file FILE       COLUMN,FIELD rows a site keeps for its exports (default:\n"
+    "                        $CONSENTFORM_MAP when set); --map wins over it\n"
     "  --combined FILE.pdf   also write all patients into one PDF, in CSV order, for one print\n"
     "                        job; each patient's pages are numbered on their own, and each\n"
     "                        patient is padded to an even page count with a page saying\n"
@@ -77,6 +83,8 @@ typedef struct batch {
     cf_batch_options o;
     const char *form_arg;
     bool private_files;
+    cf_csv_mappings *mappings; /* --map, then --map-file / $CONSENTFORM_MAP */
+    const char *map_file;
 } batch;
 
 static int parse_options(batch *b, int argc, char **argv)
@@ -98,6 +106,8 @@ static int parse_options(batch *b, int argc, char **argv)
         {"archive", required_argument, NULL, 'A'},
         {"operator", required_argument, NULL, 'U'},
         {"force", no_argument, NULL, 'f'},
+        {"map", required_argument, NULL, 'm'},
+        {"map-file", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -153,6 +163,16 @@ static int parse_options(batch *b, int argc, char **argv)
             break;
         case 'A':
             b->o.archive_dir = optarg;
+            break;
+        case 'm':
+            if (cf_csv_mappings_add(b->mappings, optarg, NULL) != CF_OK)
+                return cf_cli_usage_error(cf_usage_batch,
+                                          "batch: --map \"%s\" is written COLUMN=FIELD, e.g. "
+                                          "--map \"HN=hospital_no\"",
+                                          optarg);
+            break;
+        case 'M':
+            b->map_file = optarg;
             break;
         case 'U':
             b->o.operator_name = optarg;
@@ -234,9 +254,15 @@ int cf_cmd_batch(int argc, char **argv)
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     b.o.jobs = cpus > 0 ? (cpus < 64 ? cpus : 64) : 1;
+    if (!(b.mappings = cf_csv_mappings_new()))
+        return EX_SOFTWARE;
     int usage = parse_options(&b, argc, argv);
-    if (usage != EX_OK)
+    if (usage != EX_OK) {
+        cf_csv_mappings_free(b.mappings);
         return usage;
+    }
+    if (!b.map_file && getenv("CONSENTFORM_MAP") && *getenv("CONSENTFORM_MAP"))
+        b.map_file = getenv("CONSENTFORM_MAP");
 
     cf_diag *diag = cf_diag_new();
     if (diag == NULL)
@@ -263,6 +289,9 @@ int cf_cmd_batch(int argc, char **argv)
     cf_archive *archive = NULL;
     char *form_path = cf_form_resolve(b.form_arg, NULL, diag);
     cf_status st = form_path != NULL ? CF_OK : CF_ERR_NOINPUT;
+    if (st == CF_OK && b.map_file)
+        st = cf_csv_mappings_load(b.mappings, b.map_file, diag);
+    b.o.mappings = b.mappings;
     if (st == CF_OK)
         st = cf_form_load(form_path, NULL, &form, diag);
     if (st == CF_OK)
@@ -307,6 +336,7 @@ int cf_cmd_batch(int argc, char **argv)
     cf_archive_close(archive);
     cf_form_free(form);
     cf_free(form_path);
+    cf_csv_mappings_free(b.mappings);
     cf_diag_free(diag);
     return code;
 }

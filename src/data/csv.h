@@ -3,7 +3,8 @@
  * line ends. It holds one row at a time, so memory stays bounded (by cf_csv_limits) whatever
  * the number of rows; every cap hit is CF_ERR_LIMIT with a message naming the row and column.
  *
- * Also here: matching a CSV header to a form's fields, and turning a row into a cf_record. */
+ * Also here (src/data/csv_map.c): matching a CSV header to a form's fields, explicit column
+ * mappings, and turning a row into a cf_record. */
 #ifndef CF_CSV_H
 #define CF_CSV_H
 
@@ -93,27 +94,84 @@ const char *cf_csv_reader_name(const cf_csv_reader *reader);
  * input. For tests. */
 size_t cf_csv_reader_memory(const cf_csv_reader *reader);
 
+/* ---- Which column feeds which field ----
+ *
+ * A column feeds a field when its header name, folded (cf_text_fold_name: NFKC, case folding,
+ * spaces, '_', '-' and '.' dropped), equals the folded key, caption or one of the declared
+ * aliases of the field: "HN", "Hosp_No" and "住院號碼" all feed hospital_no when the form says
+ * so. Explicit mappings settle what the names cannot: a --map COLUMN=FIELD argument, or a row
+ * of a map file (a two-column CSV, COLUMN,FIELD, optionally headed "column,field", '#' rows are
+ * comments) that a site keeps next to its exports (--map-file, $CONSENTFORM_MAP).
+ *
+ * A column that feeds no field and has a name is an extra column (Ward, Bed, DOB ...): kept
+ * with each record (cf_record_set_extra) for --name templates and the manifest, never checked
+ * as a field. */
+
+/* Explicit column -> field mappings. */
+typedef struct cf_csv_mappings cf_csv_mappings;
+
+/* New empty set; caller frees with cf_csv_mappings_free. NULL when out of memory. */
+cf_csv_mappings *cf_csv_mappings_new(void);
+void cf_csv_mappings_free(cf_csv_mappings *mappings);
+/* Number of mappings held. NULL is an empty set. */
+size_t cf_csv_mappings_size(const cf_csv_mappings *mappings);
+/* Adds one --map argument, "COLUMN=FIELD" (split at the last '='; both sides trimmed, neither
+ * empty). A --map mapping is strict: cf_csv_map_build refuses it when the file has no such
+ * column or the form no such field, and it wins over a map-file row for the same column.
+ * CF_ERR_USAGE (message given) when arg is malformed, CF_ERR_NOMEM. */
+cf_status cf_csv_mappings_add(cf_csv_mappings *mappings, const char *arg, cf_diag *diag);
+/* Adds the rows of the map file at path (read like any list: UTF-8 or another encoding the
+ * reader detects). Map-file rows are lenient: one whose column is not in a list, or whose field
+ * the form lacks, is skipped (a site's file serves every form and export). CF_ERR_NOINPUT when
+ * the file cannot be opened; CF_ERR_DATA for a row that is not two non-empty cells or a column
+ * mapped twice in the file; messages name the file and row. */
+cf_status cf_csv_mappings_load(cf_csv_mappings *mappings, const char *path, cf_diag *diag);
+
 /* How the columns of a CSV feed the fields of a form. */
 typedef struct cf_csv_map cf_csv_map;
 
-/* Matches the header row against form's fields: a column name matches a field key ignoring
- * ASCII case and surrounding spaces (ASCII and U+3000). A column named twice, or a required
- * field of the form with no column, is an error (CF_ERR_DATA, every problem reported); a column
- * that names no field is a warning, once, and its values are ignored. source (the CSV path) and
- * row (the header's row number) are used in messages. The map copies what it needs; caller
- * frees it with cf_csv_map_free. */
+/* Matches the header row against form's fields, explicit mappings (may be NULL) first, then by
+ * the names the form gives its fields (see above). Every problem is reported (CF_ERR_DATA):
+ * - two columns with the same folded name;
+ * - a strict mapping naming a column the file lacks or a field the form lacks, and two mappings
+ *   giving one field two columns;
+ * - a column that two fields could claim ("could be hospital_no (by its alias) or ...");
+ * - two columns that could both be one field (e.g. "Patient Name" and "中文姓名" both match
+ *   patient_name): neither is used, the message says which --map settles it;
+ * - a required field with no column: the message lists the columns, the closest one, and the
+ *   --map "COLUMN=field" that would settle it.
+ * A column with no name is a warning (its values are ignored). source (the CSV path) and row
+ * (the header's row number) are used in messages. The map copies what it needs; caller frees
+ * it with cf_csv_map_free. CF_ERR_NOMEM when out of memory. */
+cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
+                           const char *const *header, size_t n_columns, const char *source,
+                           long row, cf_csv_map **out, cf_diag *diag);
+/* cf_csv_map_build without explicit mappings. */
 cf_status cf_csv_header_map(const cf_form *form, const char *const *header, size_t n_columns,
                             const char *source, long row, cf_csv_map **out, cf_diag *diag);
 void cf_csv_map_free(cf_csv_map *map);
 /* Number of columns of the header. */
 size_t cf_csv_map_columns(const cf_csv_map *map);
-/* Field key that column i (0-based) feeds, or NULL for an ignored column or i out of range. */
+/* Field key that column i (0-based) feeds, or NULL for an extra or ignored column or i out of
+ * range. */
 const char *cf_csv_map_get_key(const cf_csv_map *map, size_t i);
+/* Header name of column i as written (trimmed of surrounding spaces), or NULL out of range. */
+const char *cf_csv_map_get_name(const cf_csv_map *map, size_t i);
+/* Number of extra columns (named columns that feed no field), for the manifest. */
+size_t cf_csv_map_n_extras(const cf_csv_map *map);
+/* Header name of extra column j (0-based, in header order), or NULL out of range: the manifest
+ * heading of that column. Valid until cf_csv_map_free. */
+const char *cf_csv_map_get_extra(const cf_csv_map *map, size_t j);
+/* Index in the row (0-based) of extra column j, or (size_t)-1 out of range: a row that could
+ * not become a record still has its cells. */
+size_t cf_csv_map_extra_column(const cf_csv_map *map, size_t j);
 
-/* Builds the record of one data row: every matched column's value, copied as it is (empty
- * cells give empty values); ignored columns are left out, so the record only ever holds keys of
- * the form. A row with fewer or more fields than the header is CF_ERR_DATA with a message naming
- * the row and both counts. Caller frees *out with cf_record_free. */
+/* Builds the record of one data row: every matched column's value under its field key
+ * (cf_record_set_from_column, so the column's name is known too) and every extra column's value
+ * as an extra entry (cf_record_set_extra), in header order, copied as they are (empty cells give
+ * empty values); a column with no name is left out. A row with fewer or more fields than the header
+ * is CF_ERR_DATA with a message naming the row and both counts. Caller frees *out with
+ * cf_record_free. */
 cf_status cf_csv_row_record(const cf_csv_map *map, const char *const *fields, size_t n_fields,
                             long row, cf_record **out, cf_diag *diag);
 

@@ -421,13 +421,14 @@ static cf_status check_value(check_ctx *ctx, const cf_field *field, const char *
     return CF_OK;
 }
 
-/* Reports each key of the record that is not a field of the form. */
+/* Reports each key of the record that is not a field of the form. Extra entries (CSV columns
+ * the form does not know, kept for file names and the manifest) are not fields: skipped. */
 static void check_keys(check_ctx *ctx)
 {
     cf_buf *t = &ctx->text;
     for (size_t i = 0; i < cf_record_size(ctx->record); i++) {
         const char *key = cf_record_key(ctx->record, i);
-        if (find_field(ctx->form, key))
+        if (cf_record_is_extra(ctx->record, i) || find_field(ctx->form, key))
             continue;
         cf_buf_reset(t);
         append_quoted(t, key, cf_utf8_check(key, strlen(key)));

@@ -27,8 +27,8 @@
  *   (each valid, none twice). Keys match ignoring ASCII case; the stored value is the keys as
  *   the form spells them, joined by ';' ("" when none).
  * A key of the record that is not a field of form is an error: on the command line it is a typo
- * in --set. (Records from cf_csv_row_record never hold such keys: cf_csv_header_map warns once
- * about each unknown column instead.)
+ * in --set. Extra entries (cf_record_set_extra: CSV columns the form does not know) are not
+ * fields and are neither checked nor rewritten.
  *
  * An empty value after trimming means the field was left blank, the same as an unset field.
  * Messages name the source (the record's CSV path, or "command line"), the row of a CSV record,

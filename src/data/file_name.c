@@ -1,6 +1,7 @@
 #include "data/file_name.h"
 
 #include "base/utf8.h"
+#include "text/fold.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,7 +49,11 @@ void cf_file_name_append_safe(cf_buf *out, const char *value)
     }
 }
 
-/* Finds the placeholder starting at template[i] == '{'; sets *key_len; false if unterminated. */
+#define PLACEHOLDER_MAX 255 /* bytes of the name inside {} */
+
+/* Finds the placeholder starting at t[i] == '{': a name of any characters but braces, slashes
+ * and control characters, not empty (a field key or a column name such as "ward" or "病房").
+ * Sets *key_len; false when it is unterminated or malformed. */
 static bool placeholder(const char *t, size_t i, size_t *key_len)
 {
     const char *close = strchr(t + i + 1, '}');
@@ -56,11 +61,31 @@ static bool placeholder(const char *t, size_t i, size_t *key_len)
         return false;
     *key_len = (size_t)(close - (t + i + 1));
     for (size_t k = 0; k < *key_len; k++) {
-        char c = t[i + 1 + k];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+        unsigned char c = (unsigned char)t[i + 1 + k];
+        if (c < 0x20 || c == 0x7F || c == '{' || c == '/' || c == '\\')
             return false;
     }
-    return *key_len > 0;
+    return *key_len > 0 && *key_len <= PLACEHOLDER_MAX &&
+           cf_utf8_check(t + i + 1, *key_len) == *key_len;
+}
+
+/* Value that placeholder name stands for in record: the field of that key, else the entry
+ * (field or extra column) whose column name or key has the same folded name ("{hn}" for a
+ * column "HN", "{ward}" for "Ward"). *found says whether anything matched; the value may be
+ * empty. */
+static const char *lookup(const cf_record *record, const char *name, bool *found)
+{
+    const char *value = cf_record_get(record, name);
+    *found = value != NULL;
+    for (size_t i = 0; !*found && i < cf_record_size(record); i++) {
+        const char *column = cf_record_column(record, i);
+        if ((column && cf_text_same_name(name, column)) ||
+            (!cf_record_is_extra(record, i) && cf_text_same_name(name, cf_record_key(record, i)))) {
+            value = cf_record_value(record, i);
+            *found = true;
+        }
+    }
+    return value;
 }
 
 cf_status cf_file_name_check_template(const char *t, cf_diag *diag)
@@ -84,8 +109,9 @@ cf_status cf_file_name_check_template(const char *t, cf_diag *diag)
             continue;
         if (!placeholder(t, i, &key_len)) {
             cf_diag_error(diag, NULL, 0,
-                          "--name \"%s\": a placeholder is written {key} with a lower-case "
-                          "field key, {form}, {version} or {row}",
+                          "--name \"%s\": a placeholder is written {name} with a field key "
+                          "or a column name of the list (no braces or slashes in it), {form}, "
+                          "{version} or {row}",
                           t);
             return CF_ERR_USAGE;
         }
@@ -97,14 +123,17 @@ cf_status cf_file_name_check_template(const char *t, cf_diag *diag)
 cf_status cf_file_name_expand(const char *t, const cf_record *record, const char *form_id,
                               const char *version, cf_buf *out, cf_diag *diag)
 {
-    return cf_file_name_expand_padded(t, record, form_id, version, 0, out, diag);
+    return cf_file_name_expand_rows(t, record, form_id, version, /*last_row*/ 0, out, diag);
 }
 
-cf_status cf_file_name_expand_padded(const char *t, const cf_record *record, const char *form_id,
-                                     const char *version, int row_width, cf_buf *out, cf_diag *diag)
+cf_status cf_file_name_expand_rows(const char *t, const cf_record *record, const char *form_id,
+                                   const char *version, long last_row, cf_buf *out, cf_diag *diag)
 {
     const char *source = cf_record_source(record);
     long row = cf_record_row(record);
+    int row_width = 0; /* digits of last_row: {row} is padded to it so names sort by row */
+    for (long n = last_row; n > 0; n /= 10)
+        row_width++;
     cf_buf_reset(out);
     size_t len = strlen(t);
     for (size_t i = 0; i < len; i++) {
@@ -122,11 +151,7 @@ cf_status cf_file_name_expand_padded(const char *t, const cf_record *record, con
             i = end - 1;
             continue;
         }
-        char key[64];
-        if (key_len >= sizeof key) {
-            cf_diag_error(diag, source, row, "file name placeholder is too long");
-            return CF_ERR_DATA;
-        }
+        char key[PLACEHOLDER_MAX + 1];
         memcpy(key, t + i + 1, key_len);
         key[key_len] = '\0';
         i += key_len + 1;
@@ -140,7 +165,15 @@ cf_status cf_file_name_expand_padded(const char *t, const cf_record *record, con
             snprintf(number, sizeof number, "%0*ld", row_width, row);
             value = number;
         } else {
-            value = cf_record_get(record, key);
+            bool found;
+            value = lookup(record, key, &found);
+            if (!found) {
+                cf_diag_error(diag, source, row,
+                              "the file name has {%s}, which is neither a field of the form nor "
+                              "a column of the list",
+                              key);
+                return CF_ERR_DATA;
+            }
             if (!value || !*value) {
                 cf_diag_error(diag, source, row,
                               "the file name needs a value for %s, and this row has none", key);

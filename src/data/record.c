@@ -9,6 +9,8 @@
 typedef struct record_entry {
     char *text;
     size_t key_len;
+    char *column; /* header name of the CSV column it came from, or NULL; owned */
+    bool extra;   /* a column that is no field of the form */
 } record_entry;
 
 struct cf_record {
@@ -40,8 +42,10 @@ void cf_record_free(cf_record *record)
 {
     if (!record)
         return;
-    for (size_t i = 0; i < record->size; i++)
+    for (size_t i = 0; i < record->size; i++) {
         cf_free(record->entries[i].text);
+        cf_free(record->entries[i].column);
+    }
     cf_free(record->entries);
     cf_free(record->source);
     cf_free(record);
@@ -63,15 +67,19 @@ static bool key_equal(const char *a, size_t len, const char *b)
     return b[len] == '\0';
 }
 
-static record_entry *find_entry(const cf_record *record, const char *key)
+/* The field (extra false) or extra entry (extra true) named key, or NULL. */
+static record_entry *find_entry(const cf_record *record, const char *key, bool extra)
 {
     for (size_t i = 0; i < record->size; i++)
-        if (key_equal(record->entries[i].text, record->entries[i].key_len, key))
+        if (record->entries[i].extra == extra &&
+            key_equal(record->entries[i].text, record->entries[i].key_len, key))
             return &record->entries[i];
     return NULL;
 }
 
-cf_status cf_record_set(cf_record *record, const char *key, const char *value)
+/* Sets the field or extra entry key to value; column (NULL for none) is copied into it. */
+static cf_status set_entry(cf_record *record, const char *key, const char *column,
+                           const char *value, bool extra)
 {
     if (!record || !key || !value)
         return CF_ERR_INTERNAL;
@@ -84,13 +92,22 @@ cf_status cf_record_set(cf_record *record, const char *key, const char *value)
         return CF_ERR_NOMEM;
     memcpy(text, key, key_len + 1);
     memcpy(text + key_len + 1, value, value_len + 1);
+    char *column_copy = NULL;
+    if (column && !(column_copy = cf_strdup(column))) {
+        cf_free(text);
+        return CF_ERR_NOMEM;
+    }
 
     /* Replacing keeps the entry's place (and the spelling of the key first given). */
-    record_entry *entry = find_entry(record, key);
+    record_entry *entry = find_entry(record, key, extra);
     if (entry) {
         memcpy(text, entry->text, key_len);
         cf_free(entry->text);
         entry->text = text;
+        if (column_copy) {
+            cf_free(entry->column);
+            entry->column = column_copy;
+        }
         return CF_OK;
     }
     if (record->size == record->cap) {
@@ -98,21 +115,38 @@ cf_status cf_record_set(cf_record *record, const char *key, const char *value)
             cf_grow_array(record->entries, &record->cap, record->size + 1, sizeof *grown, 8);
         if (!grown) {
             cf_free(text);
+            cf_free(column_copy);
             return CF_ERR_NOMEM;
         }
         record->entries = grown;
     }
-    record->entries[record->size].text = text;
-    record->entries[record->size].key_len = key_len;
+    record->entries[record->size] =
+        (record_entry){.text = text, .key_len = key_len, .column = column_copy, .extra = extra};
     record->size++;
     return CF_OK;
+}
+
+cf_status cf_record_set(cf_record *record, const char *key, const char *value)
+{
+    return set_entry(record, key, NULL, value, /*extra*/ false);
+}
+
+cf_status cf_record_set_from_column(cf_record *record, const char *key, const char *column,
+                                    const char *value)
+{
+    return set_entry(record, key, column, value, /*extra*/ false);
+}
+
+cf_status cf_record_set_extra(cf_record *record, const char *column, const char *value)
+{
+    return set_entry(record, column, column, value, /*extra*/ true);
 }
 
 const char *cf_record_get(const cf_record *record, const char *key)
 {
     if (!record || !key)
         return NULL;
-    const record_entry *entry = find_entry(record, key);
+    const record_entry *entry = find_entry(record, key, /*extra*/ false);
     return entry ? entry->text + entry->key_len + 1 : NULL;
 }
 
@@ -143,4 +177,14 @@ const char *cf_record_source(const cf_record *record)
 long cf_record_row(const cf_record *record)
 {
     return record ? record->row : 0;
+}
+
+bool cf_record_is_extra(const cf_record *record, size_t i)
+{
+    return record && i < record->size && record->entries[i].extra;
+}
+
+const char *cf_record_column(const cf_record *record, size_t i)
+{
+    return record && i < record->size ? record->entries[i].column : NULL;
 }

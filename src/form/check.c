@@ -2,6 +2,8 @@
 #include "form/form_internal.h"
 
 #include "base/alloc.h"
+#include "base/buf.h"
+#include "text/fold.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -139,6 +141,95 @@ static void check_unique_keys(checker *c)
             items[n_ids++] = (keyed){form->sections[i].id, form->sections[i].line};
     check_unique(c, items, n_ids, "section id", "");
     cf_free(items);
+}
+
+/* One name by which a CSV column finds a field, folded as the column matching folds it. */
+typedef struct column_name {
+    char *folded; /* owned */
+    const char *name, *how;
+    size_t field;
+} column_name;
+
+static int compare_column_names(const void *a, const void *b)
+{
+    const column_name *x = a, *y = b;
+    int d = strcmp(x->folded, y->folded);
+    if (d)
+        return d;
+    return (x->field > y->field) - (x->field < y->field);
+}
+
+/* A name (key, caption or alias, compared as CSV columns are: NFKC, case folding, no spaces,
+ * '_', '-' or '.') given to two fields: a column so named could be either, so every list that
+ * has it would be refused. */
+static void check_column_names(checker *c)
+{
+    const cf_form *form = c->form;
+    size_t total = 0, n = 0;
+    for (size_t f = 0; f < form->n_fields; f++)
+        total += 2 + form->fields[f].n_aliases;
+    column_name *names = cf_calloc(total ? total : 1, sizeof *names);
+    if (!names) {
+        out_of_memory(c);
+        return;
+    }
+    cf_buf folded;
+    cf_buf_init(&folded, 1u << 16);
+    for (size_t f = 0; f < form->n_fields && !c->fatal; f++) {
+        const cf_field *field = &form->fields[f];
+        for (size_t k = 0; k < 2 + field->n_aliases; k++) {
+            const char *name = k == 0   ? field->key
+                               : k == 1 ? field->caption
+                                        : field->aliases[k - 2];
+            if (!name)
+                continue;
+            cf_buf_reset(&folded);
+            cf_status st = cf_text_fold_name(name, strlen(name), &folded);
+            if (st == CF_ERR_NOMEM) {
+                out_of_memory(c);
+                break;
+            }
+            if (st != CF_OK || !folded.data || folded.len == 0)
+                continue;
+            names[n] = (column_name){.folded = cf_strdup(folded.data),
+                                     .name = name,
+                                     .how = k == 0   ? "key"
+                                            : k == 1 ? "caption"
+                                                     : "alias",
+                                     .field = f};
+            if (!names[n].folded) {
+                out_of_memory(c);
+                break;
+            }
+            n++;
+        }
+    }
+    if (!c->fatal) {
+        qsort(names, n, sizeof *names, compare_column_names);
+        for (size_t i = 1, first = 0; i < n; i++) {
+            if (strcmp(names[i].folded, names[first].folded) != 0) {
+                first = i;
+                continue;
+            }
+            /* The same field, or a key given twice (check_unique_keys reports that). */
+            if (names[i].field == names[first].field ||
+                (strcmp(names[i].how, "key") == 0 && strcmp(names[first].how, "key") == 0 &&
+                 strcmp(names[i].name, names[first].name) == 0))
+                continue;
+            const cf_field *a = &form->fields[names[first].field];
+            const cf_field *b = &form->fields[names[i].field];
+            check_error(c, b->line,
+                        "the %s \"%s\" of field %s is also the %s \"%s\" of field %s (line "
+                        "%ld); a CSV column so named could be either: give each name to one "
+                        "field",
+                        names[i].how, names[i].name, b->key ? b->key : "?", names[first].how,
+                        names[first].name, a->key ? a->key : "?", a->line);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        cf_free(names[i].folded);
+    cf_free(names);
+    cf_buf_cleanup(&folded);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -516,6 +607,7 @@ cf_status cf_form_check(const cf_form *form, const char *file, bool from_file, c
     checker c = {.form = form, .internal = form->internal, .file = file, .diag = diag};
     check_metadata(&c, from_file);
     check_unique_keys(&c);
+    check_column_names(&c);
     check_options(&c);
     check_references(&c);
     check_bands(&c);

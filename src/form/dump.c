@@ -137,6 +137,8 @@ static void dump_field(cf_buf *out, const cf_field *f)
     cf_buf_printf(out, "field %s @%ld\n", f->key ? f->key : "?", f->line);
     put_word_line(out, 3, "type", field_type_name(f->type));
     put_string_line(out, 3, "caption", f->caption);
+    for (size_t k = 0; k < f->n_aliases; k++)
+        put_string_line(out, 3, "alias", f->aliases[k]);
     put_word_line(out, 3, "required", yes_no(f->required));
     put_word_line(out, 3, "label", yes_no(f->label));
     for (size_t k = 0; k < f->n_options; k++) {

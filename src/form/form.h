@@ -77,6 +77,10 @@ typedef struct cf_option {
 typedef struct cf_field {
     const char *key;     /* lower-case ASCII [a-z0-9_]+ */
     const char *caption; /* e.g. "Patient Name" or "手術日期" */
+    /* Other names a CSV column may have for this field (the aliases attribute, split at ';'
+     * and trimmed, none empty), e.g. "HN", "住院號碼"; NULL when none. */
+    const char *const *aliases;
+    size_t n_aliases;
     cf_field_type type;
     bool required;       /* must be given to render a labelled (non --blank) form */
     bool label;          /* printed in the patient label box */

@@ -2005,6 +2005,45 @@ static void build_meta(builder *b, const xmlNode *n)
                "state=\"approved\" by=\"…\" date=\"YYYY-MM-DD\"/>");
 }
 
+/* Splits the aliases attribute (normalised text) at ';' into field's alias list, each trimmed
+ * of spaces; an empty alias ("HN;;Hosp No") is an error. */
+static void build_aliases(builder *b, const char *list, long line, cf_field *field)
+{
+    size_t count = 1;
+    for (const char *p = list; *p; p++)
+        count += *p == ';';
+    const char **aliases = balloc(b, count, sizeof *aliases);
+    if (!aliases)
+        return;
+    size_t k = 0;
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t start = 0;
+        while (start < len && p[start] == ' ')
+            start++;
+        while (len > start && p[len - 1] == ' ')
+            len--;
+        if (len == start) {
+            berror(b, line,
+                   "field %s has an empty name in aliases; separate the names with single ';'",
+                   field->key ? field->key : "?");
+        } else {
+            char *alias = cf_arena_strndup(b->arena, p + start, len - start);
+            if (!alias) {
+                arena_failed(b);
+                return;
+            }
+            aliases[k++] = alias;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    field->aliases = aliases;
+    field->n_aliases = k;
+}
+
 /* Reads one <label-field> or <field> into field. */
 static void build_field(builder *b, const xmlNode *n, cf_field *field, bool label)
 {
@@ -2013,15 +2052,17 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         {"key", ATTR_KEY, true, NULL},
         {"caption", ATTR_TEXT, true, NULL},
         {"required", ATTR_ENUM, false, BOOL_VALUES},
+        {"aliases", ATTR_TEXT, false, NULL},
     };
     static const attr_spec field_specs[] = {
         {"key", ATTR_KEY, true, NULL},
         {"caption", ATTR_TEXT, true, NULL},
         {"required", ATTR_ENUM, false, BOOL_VALUES},
+        {"aliases", ATTR_TEXT, false, NULL},
         {"type", ATTR_ENUM, true, types},
     };
-    const char *values[4] = {NULL, NULL, NULL, NULL};
-    read_attrs(b, n, label ? label_specs : field_specs, label ? 3 : 4, values);
+    const char *values[5] = {NULL, NULL, NULL, NULL, NULL};
+    read_attrs(b, n, label ? label_specs : field_specs, label ? 4 : 5, values);
     field->line = node_line(n);
     field->label = label;
     field->type = CF_FIELD_TEXT;
@@ -2029,8 +2070,10 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         field->key = bstrdup(b, values[0]);
     field->caption = values[1];
     field->required = values[2] && parse_bool(values[2]);
-    for (size_t t = 0; !label && values[3] && types[t]; t++)
-        if (strcmp(values[3], types[t]) == 0)
+    if (values[3])
+        build_aliases(b, values[3], field->line, field);
+    for (size_t t = 0; !label && values[4] && types[t]; t++)
+        if (strcmp(values[4], types[t]) == 0)
             field->type = (cf_field_type)t;
     if (label) {
         expect_empty(b, n);

@@ -1,12 +1,13 @@
 /* Fuzz harness: bytes as a CSV file -> every row, read as UTF-8, as Big5-HKSCS and with
  * encoding detection, then mapped onto the fields of two test forms (the leaflet's three label
  * fields; the consent's date, text, choice and multi-choice fields) and checked by the field
- * rules (without fonts). */
+ * rules (without fonts); a file name is made from each record's fields and extra columns. */
 #include "fuzz.h"
 
 #include "base/diag.h"
 #include "data/csv.h"
 #include "data/field_rules.h"
+#include "data/file_name.h"
 #include "data/record.h"
 #include "form/form.h"
 
@@ -21,8 +22,7 @@ static void load_forms(void)
     const char *root = getenv("CF_SOURCE_DIR");
     for (size_t i = 0; i < 2; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/tests/data/form/%s.xml", root ? root : ".",
-                 form_names[i]);
+        snprintf(path, sizeof path, "%s/tests/data/form/%s.xml", root ? root : ".", form_names[i]);
         if (cf_form_load(path, NULL, &forms[i], NULL) != CF_OK) {
             fprintf(stderr, "fuzz_csv: cannot load %s (set CF_SOURCE_DIR)\n", path);
             abort();
@@ -49,8 +49,15 @@ static void read_rows(const uint8_t *data, size_t size, cf_csv_encoding encoding
             }
             cf_record *record = NULL;
             if (cf_csv_row_record(map, fields, n, cf_csv_row_number(reader), &record, diag) ==
-                CF_OK)
+                CF_OK) {
                 (void)cf_record_check(form, record, NULL, false, diag);
+                /* Placeholders looked up among hostile column names (extras included). */
+                cf_buf name;
+                cf_buf_init(&name, 4096);
+                (void)cf_file_name_expand("{ward}-{Patient Name}-{row}.pdf", record, "f", "1",
+                                          &name, diag);
+                cf_buf_cleanup(&name);
+            }
             cf_record_free(record);
         }
     }

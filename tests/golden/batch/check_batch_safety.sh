@@ -158,7 +158,8 @@ if [ $st -eq 65 ] && echo "$m" | grep -q '^2,error,' && echo "$m" | grep -q '^3,
 
 # 9. The default file name comes from the form's label fields; {row} is zero-padded.
 mkdir -p "$tmp/noepisode"
-sed '/label-field key="episode_no"/d' "$src/forms/$form.xml" >"$tmp/noepisode/$form.xml"
+# The element may span lines (aliases=...): delete from its start to its "/>".
+sed '/label-field key="episode_no"/,/\/>/d' "$src/forms/$form.xml" >"$tmp/noepisode/$form.xml"
 printf 'patient_name,hospital_no\r\n陳大文,HN1(1)\r\n' >"$tmp/noep.csv"
 "$bin" batch "$tmp/noepisode/$form.xml" --csv "$tmp/noep.csv" --out-dir "$tmp/noep" 2>"$tmp/err"
 st=$?

@@ -22,23 +22,40 @@ static const cf_option data_test_procedure_options[] = {
     {.key = "other", .other = true},
 };
 
-/* Label fields patient_name, hospital_no, episode_no (required), then side (choice),
- * procedure_date (date), procedures (multi-choice) and doctor_name (text), none required. */
+/* The aliases the shipped forms declare for their label fields. */
+static const char *const data_test_name_aliases[] = {"Name", "Chinese Name", "中文姓名", "姓名"};
+static const char *const data_test_hn_aliases[] = {"HN", "Hosp No", "Hospital Number", "住院號碼",
+                                                   "病歷號碼"};
+static const char *const data_test_episode_aliases[] = {"Case No", "Episode", "Episode Number",
+                                                        "Adm No"};
+/* An alias of a fill-in field that is also the caption of another field: a column named so
+ * could be either. */
+static const char *const data_test_doctor_aliases[] = {"Doctor", "部位"};
+
+/* Label fields patient_name, hospital_no, episode_no (required, with the shipped forms'
+ * aliases), then side (choice), procedure_date (date), procedures (multi-choice) and
+ * doctor_name (text), none required. */
 static const cf_field data_test_fields[] = {
     {.key = "patient_name",
      .caption = "Patient Name",
+     .aliases = data_test_name_aliases,
+     .n_aliases = 4,
      .type = CF_FIELD_TEXT,
      .required = true,
      .label = true,
      .line = 3},
     {.key = "hospital_no",
      .caption = "Hospital No",
+     .aliases = data_test_hn_aliases,
+     .n_aliases = 5,
      .type = CF_FIELD_TEXT,
      .required = true,
      .label = true,
      .line = 4},
     {.key = "episode_no",
      .caption = "Episode No",
+     .aliases = data_test_episode_aliases,
+     .n_aliases = 4,
      .type = CF_FIELD_TEXT,
      .required = true,
      .label = true,
@@ -56,7 +73,12 @@ static const cf_field data_test_fields[] = {
      .options = data_test_procedure_options,
      .n_options = 4,
      .line = 9},
-    {.key = "doctor_name", .caption = "主診醫生", .type = CF_FIELD_TEXT, .line = 10},
+    {.key = "doctor_name",
+     .caption = "主診醫生",
+     .aliases = data_test_doctor_aliases,
+     .n_aliases = 2,
+     .type = CF_FIELD_TEXT,
+     .line = 10},
 };
 
 static const cf_form data_test_form = {

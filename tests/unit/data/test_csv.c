@@ -114,6 +114,9 @@ typedef struct case_options {
     size_t read_sizes[16];
     size_t n_read_sizes;
     bool map;
+    char map_args[8][128]; /* @map-arg COLUMN=FIELD: as --map */
+    size_t n_map_args;
+    char map_file[256]; /* @map-file NAME: a map file in tests/data/csv/ */
 } case_options;
 
 /* Moves the diagnostics added since *seen into out as "ERROR row N: ..." lines, checking that
@@ -179,8 +182,15 @@ static void read_case(const csv_case *c, const case_options *opt, size_t read_si
         char *text = NULL;
         size_t len = 0, cap = 0;
         if (opt->map && !map) {
-            st = cf_csv_header_map(&data_test_form, fields, n, cf_csv_reader_name(reader), row,
-                                   &map, diag);
+            cf_csv_mappings *mappings = cf_csv_mappings_new();
+            assert_non_null(mappings);
+            for (size_t k = 0; k < opt->n_map_args; k++)
+                assert_int_equal(cf_csv_mappings_add(mappings, opt->map_args[k], diag), CF_OK);
+            if (opt->map_file[0])
+                assert_int_equal(cf_csv_mappings_load(mappings, opt->map_file, diag), CF_OK);
+            st = cf_csv_map_build(&data_test_form, mappings, fields, n, cf_csv_reader_name(reader),
+                                  row, &map, diag);
+            cf_csv_mappings_free(mappings);
             drain_diag(diag, &seen, c->csv, out);
             if (st != CF_OK) {
                 assert_int_equal(st, CF_ERR_DATA);
@@ -204,6 +214,9 @@ static void read_case(const csv_case *c, const case_options *opt, size_t read_si
             for (size_t i = 0; i < cf_record_size(record); i++) {
                 if (i > 0)
                     append_raw(&text, &len, &cap, " | ");
+                /* Extra columns (no field of the form) are marked with a '+'. */
+                if (cf_record_is_extra(record, i))
+                    append_raw(&text, &len, &cap, "+");
                 escape_field(&text, &len, &cap, cf_record_key(record, i));
                 append_raw(&text, &len, &cap, "=");
                 escape_field(&text, &len, &cap, cf_record_value(record, i));
@@ -272,6 +285,15 @@ static void parse_expect(const csv_case *c, case_options *opt, lines *out)
             char *end = NULL;
             if (strcmp(line, "@map") == 0) {
                 opt->map = true;
+            } else if (value && strncmp(line, "@map-arg ", 9) == 0) {
+                assert_true(opt->n_map_args < 8);
+                snprintf(opt->map_args[opt->n_map_args++], sizeof opt->map_args[0], "%s",
+                         value + 1);
+            } else if (value && strncmp(line, "@map-file ", 10) == 0) {
+                char *slash = strrchr(c->csv, '/');
+                assert_non_null(slash);
+                snprintf(opt->map_file, sizeof opt->map_file, "%.*s/%s", (int)(slash - c->csv),
+                         c->csv, value + 1);
             } else if (value && strncmp(line, "@encoding ", 10) == 0) {
                 assert_true(cf_csv_encoding_parse(value + 1, &opt->encoding));
             } else if (value && strncmp(line, "@max-field ", 11) == 0) {
@@ -886,15 +908,92 @@ static void test_read_size_never_matters(void **state)
     }
 }
 
+/* Map files and --map arguments: what is refused, with the file and row. */
+static void test_mappings(void **state)
+{
+    (void)state;
+    char dir[4096], path[4200];
+    test_source_path(dir, sizeof dir, "tests/data/csv-maps");
+    static const struct {
+        const char *file;
+        cf_status status;
+        const char *message;
+    } files[] = {
+        {"three-cells.csv", CF_ERR_DATA,
+         "three-cells.csv:2: a map file row holds two cells, the column name and the field key "
+         "(e.g. HN,hospital_no); this row has 3"},
+        {"twice.csv", CF_ERR_DATA, "twice.csv:3: column \"pid\" is mapped again (first at "},
+        {"empty-field.csv", CF_ERR_DATA,
+         "empty-field.csv:1: a map file row holds a column name and a field key, neither empty"},
+        {"missing.csv", CF_ERR_NOINPUT, "missing.csv"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i].file);
+        cf_diag *diag = cf_diag_new();
+        cf_csv_mappings *m = cf_csv_mappings_new();
+        assert_non_null(m);
+        assert_int_equal(cf_csv_mappings_load(m, path, diag), files[i].status);
+        if (!cf_diag_contains(diag, files[i].message))
+            fail_msg("%s: no message \"%s\"", files[i].file, files[i].message);
+        cf_csv_mappings_free(m);
+        cf_diag_free(diag);
+    }
+
+    static const struct {
+        const char *arg;
+        cf_status status;
+    } args[] = {
+        {"HN=hospital_no", CF_OK}, {" Hosp No = hospital_no ", CF_OK},
+        {"a=b=c", CF_OK}, /* the column is "a=b" */
+        {"HN", CF_ERR_USAGE},      {"=hospital_no", CF_ERR_USAGE},
+        {"HN=", CF_ERR_USAGE},     {" _ =hospital_no", CF_ERR_USAGE},
+    };
+    cf_csv_mappings *m = cf_csv_mappings_new();
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+        cf_diag *diag = cf_diag_new();
+        if (cf_csv_mappings_add(m, args[i].arg, diag) != args[i].status)
+            fail_msg("--map \"%s\": expected status %d", args[i].arg, (int)args[i].status);
+        assert_int_equal(cf_diag_error_count(diag), args[i].status == CF_OK ? 0 : 1);
+        cf_diag_free(diag);
+    }
+    assert_int_equal(cf_csv_mappings_size(m), 3);
+    assert_int_equal(cf_csv_mappings_size(NULL), 0);
+    cf_csv_mappings_free(m);
+    cf_csv_mappings_free(NULL);
+}
+
+/* The map's view of the columns, for the manifest: names as written and the extras in order. */
+static void test_map_extras(void **state)
+{
+    (void)state;
+    static const char *const header[] = {"Ward", " Bed ", "HN", "Patient Name", "", "Episode No"};
+    cf_diag *diag = cf_diag_new();
+    cf_csv_map *map = NULL;
+    assert_int_equal(cf_csv_header_map(&data_test_form, header, 6, "w.csv", 1, &map, diag), CF_OK);
+    assert_int_equal(cf_diag_error_count(diag), 0);
+    assert_int_equal(cf_csv_map_n_extras(map), 2);
+    assert_string_equal(cf_csv_map_get_extra(map, 0), "Ward");
+    assert_string_equal(cf_csv_map_get_extra(map, 1), "Bed");
+    assert_null(cf_csv_map_get_extra(map, 2));
+    assert_int_equal(cf_csv_map_extra_column(map, 1), 1);
+    assert_int_equal(cf_csv_map_extra_column(map, 2), (size_t)-1);
+    assert_string_equal(cf_csv_map_get_key(map, 2), "hospital_no");
+    assert_null(cf_csv_map_get_key(map, 0));
+    assert_null(cf_csv_map_get_key(map, 4));
+    assert_string_equal(cf_csv_map_get_name(map, 3), "Patient Name");
+    cf_csv_map_free(map);
+    cf_diag_free(diag);
+}
+
 /* Every allocation failing in turn: each call fails cleanly with CF_ERR_NOMEM (valgrind and
  * ASan check that nothing leaks) until there are enough allocations to succeed. */
 static void test_allocation_failures(void **state)
 {
     (void)state;
-    static const char csv[] = "\xEF\xBB\xBFpatient_name,hospital_no,episode_no,x\r\n"
-                              "\"CHAN, Tai Man\",HN1,HE1,y\r\n";
+    static const char csv[] = "\xEF\xBB\xBFPatient Name,HN,episode_no,x,Ward\r\n"
+                              "\"CHAN, Tai Man\",HN1,HE1,y,3A\r\n";
     bool succeeded = false;
-    for (unsigned long fail_at = 1; fail_at < 200 && !succeeded; fail_at++) {
+    for (unsigned long fail_at = 1; fail_at < 400 && !succeeded; fail_at++) {
         cf_diag *diag = cf_diag_new();
         assert_non_null(diag);
         cf_alloc_fail_after(fail_at);
@@ -904,6 +1003,11 @@ static void test_allocation_failures(void **state)
         cf_record *record = NULL;
         const char *const *fields;
         size_t n;
+        cf_csv_mappings *mappings = cf_csv_mappings_new();
+        if (!mappings)
+            st = CF_ERR_NOMEM;
+        if (st == CF_OK)
+            st = cf_csv_mappings_add(mappings, "x=doctor_name", diag);
         for (int encoding = 0; encoding < 2 && st == CF_OK; encoding++) {
             cf_csv_encoding e = encoding ? CF_CSV_ENCODING_BIG5_HKSCS : CF_CSV_ENCODING_AUTO;
             const char *data = encoding ? "name\r\n\xB3\xAF\r\n" : csv;
@@ -911,11 +1015,16 @@ static void test_allocation_failures(void **state)
             if (st == CF_OK)
                 st = cf_csv_next_row(reader, &fields, &n);
             if (st == CF_OK && encoding == 0)
-                st = cf_csv_header_map(&data_test_form, fields, n, "a.csv", 1, &map, diag);
+                st = cf_csv_map_build(&data_test_form, mappings, fields, n, "a.csv", 1, &map, diag);
             if (st == CF_OK)
                 st = cf_csv_next_row(reader, &fields, &n);
             if (st == CF_OK && encoding == 0)
                 st = cf_csv_row_record(map, fields, n, 2, &record, diag);
+            if (st == CF_OK && encoding == 0) {
+                assert_string_equal(cf_record_get(record, "doctor_name"), "y");
+                assert_string_equal(cf_record_get(record, "hospital_no"), "HN1");
+                assert_true(cf_record_is_extra(record, 4));
+            }
             if (st == CF_OK && encoding == 1)
                 assert_string_equal(fields[0], "陳");
             cf_record_free(record);
@@ -925,6 +1034,7 @@ static void test_allocation_failures(void **state)
             cf_csv_reader_close(reader);
             reader = NULL;
         }
+        cf_csv_mappings_free(mappings);
         cf_alloc_fail_after(0);
         if (st == CF_OK)
             succeeded = true;
@@ -952,6 +1062,8 @@ int main(void)
         cmocka_unit_test(test_many_rows_utf8),
         cmocka_unit_test(test_many_rows_big5),
         cmocka_unit_test(test_read_size_never_matters),
+        cmocka_unit_test(test_mappings),
+        cmocka_unit_test(test_map_extras),
         cmocka_unit_test(test_allocation_failures),
     };
     int failed = cmocka_run_group_tests_name("csv", fixed, NULL, NULL);

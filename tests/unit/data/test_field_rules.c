@@ -290,6 +290,28 @@ static void test_unknown_key(void **state)
     cf_diag_free(diag);
 }
 
+/* Extra CSV columns (Ward, DOB, even one spelt like a field key after --map took the field
+ * from another column) are not fields: no error, not rewritten, and never seen as the field. */
+static void test_extra_columns(void **state)
+{
+    (void)state;
+    cf_diag *diag = cf_diag_new();
+    cf_record *r = cf_record_new("ward.csv", 2);
+    assert_int_equal(cf_record_set_extra(r, "Ward", " 3A "), CF_OK);
+    assert_int_equal(cf_record_set_from_column(r, "patient_name", "中文姓名", " 陳大文 "), CF_OK);
+    assert_int_equal(cf_record_set_extra(r, "patient_name", "CHAN TAI MAN\n"), CF_OK);
+    assert_int_equal(cf_record_set(r, "hospital_no", "HN1"), CF_OK);
+    assert_int_equal(cf_record_set(r, "episode_no", "HE1"), CF_OK);
+    assert_int_equal(cf_record_set_extra(r, "DOB", "not a date"), CF_OK);
+    assert_int_equal(check(r, false, diag), CF_OK);
+    assert_int_equal(cf_diag_size(diag), 0);
+    assert_string_equal(cf_record_get(r, "patient_name"), "陳大文");
+    assert_string_equal(cf_record_value(r, 0), " 3A ");
+    assert_string_equal(cf_record_value(r, 2), "CHAN TAI MAN\n");
+    cf_record_free(r);
+    cf_diag_free(diag);
+}
+
 /* Every problem of a row is reported, not just the first. */
 static void test_all_problems_reported(void **state)
 {
@@ -453,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_choices),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_extra_columns),
         cmocka_unit_test(test_all_problems_reported),
         cmocka_unit_test(test_long_value_quoted_short),
         cmocka_unit_test(test_project_fonts),

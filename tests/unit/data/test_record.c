@@ -86,6 +86,41 @@ static void test_many_keys(void **state)
     assert_int_equal(cf_record_size(NULL), 0);
 }
 
+/* Extra entries (CSV columns that feed no field) live beside the fields: cf_record_get never
+ * returns them, a field and an extra may share a name, and each entry knows its column. */
+static void test_extras(void **state)
+{
+    (void)state;
+    cf_record *r = cf_record_new("ward.csv", 2);
+    assert_non_null(r);
+    assert_int_equal(cf_record_set_extra(r, "Ward", "3A"), CF_OK);
+    assert_int_equal(cf_record_set_extra(r, "patient_name", "CHAN TAI MAN"), CF_OK);
+    assert_null(cf_record_get(r, "ward"));
+    assert_null(cf_record_get(r, "patient_name"));
+    assert_int_equal(cf_record_set_from_column(r, "patient_name", "中文姓名", "陳大文"), CF_OK);
+    assert_string_equal(cf_record_get(r, "patient_name"), "陳大文");
+    assert_int_equal(cf_record_set(r, "hospital_no", "HN1"), CF_OK);
+    assert_int_equal(cf_record_size(r), 4);
+    assert_true(cf_record_is_extra(r, 0));
+    assert_true(cf_record_is_extra(r, 1));
+    assert_false(cf_record_is_extra(r, 2));
+    assert_false(cf_record_is_extra(r, 3));
+    assert_false(cf_record_is_extra(r, 4));
+    assert_string_equal(cf_record_key(r, 0), "Ward");
+    assert_string_equal(cf_record_column(r, 0), "Ward");
+    assert_string_equal(cf_record_column(r, 2), "中文姓名");
+    assert_null(cf_record_column(r, 3));
+    assert_null(cf_record_column(r, 4));
+    /* Setting an extra again replaces it, in place, and leaves the field alone. */
+    assert_int_equal(cf_record_set_extra(r, "PATIENT_NAME", "CHAN T M"), CF_OK);
+    assert_int_equal(cf_record_size(r), 4);
+    assert_string_equal(cf_record_value(r, 1), "CHAN T M");
+    assert_string_equal(cf_record_get(r, "patient_name"), "陳大文");
+    assert_false(cf_record_is_extra(NULL, 0));
+    assert_null(cf_record_column(NULL, 0));
+    cf_record_free(r);
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -97,11 +132,14 @@ static void test_allocation_failures(void **state)
         for (int i = 0; i < 20 && st == CF_OK; i++) {
             char key[16];
             snprintf(key, sizeof key, "k%d", i % 12);
-            st = cf_record_set(r, key, "value");
+            st = i % 3 ? cf_record_set(r, key, "value")
+                       : cf_record_set_from_column(r, key, "Column", "value");
         }
+        if (st == CF_OK)
+            st = cf_record_set_extra(r, "Ward", "3A");
         cf_alloc_fail_after(0);
         if (st == CF_OK) {
-            assert_int_equal(cf_record_size(r), 12);
+            assert_int_equal(cf_record_size(r), 13);
             done = true;
         } else {
             assert_int_equal(st, CF_ERR_NOMEM);
@@ -117,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_set_get),
         cmocka_unit_test(test_values_are_copied),
         cmocka_unit_test(test_many_keys),
+        cmocka_unit_test(test_extras),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);

@@ -628,6 +628,37 @@ static cf_form *load_shipped(const char *id)
         assert_non_null(f);
         assert_true(f->label);
     }
+    /* Issue 12: the names HK and Taiwan hospital systems export for the label fields are
+     * declared as aliases, each for one field only. */
+    static const struct {
+        const char *key, *alias;
+    } aliases[] = {
+        {"hospital_no", "HN"},
+        {"hospital_no", "Hosp No"},
+        {"hospital_no", "Hospital Number"},
+        {"hospital_no", "住院號碼"},
+        {"hospital_no", "病歷號碼"},
+        {"episode_no", "Case No"},
+        {"episode_no", "Episode"},
+        {"episode_no", "Episode Number"},
+        {"episode_no", "Adm No"},
+        {"patient_name", "Name"},
+        {"patient_name", "Chinese Name"},
+        {"patient_name", "中文姓名"},
+        {"patient_name", "姓名"},
+    };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+        for (size_t f = 0; f < form->n_fields; f++) {
+            bool has = false;
+            for (size_t k = 0; k < form->fields[f].n_aliases; k++)
+                has = has || strcmp(form->fields[f].aliases[k], aliases[i].alias) == 0;
+            if (has != (strcmp(form->fields[f].key, aliases[i].key) == 0)) {
+                print_error("%s: alias %s on field %s\n", id, aliases[i].alias,
+                            form->fields[f].key);
+                fail();
+            }
+        }
+    }
     assert_true(form->n_sections > 0);
     char *dump = NULL;
     size_t len = 0;

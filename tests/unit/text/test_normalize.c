@@ -1,7 +1,8 @@
 /* Tests of src/text/normalize.c: NFC (table-driven from tests/data/text/nfc.txt) and the
- * character classes. */
+ * character classes; and of src/text/fold.c: name folding (tests/data/text/fold.txt). */
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "text/fold.h"
 #include "text/normalize.h"
 #include "text_test_util.h"
 
@@ -55,6 +56,71 @@ static void test_nfc_table(void **state)
     free(data);
     assert_true(rows >= 30);
     assert_int_equal(failures, 0);
+}
+
+/* Every row of fold.txt: the folded input is the expected text, and folding is idempotent. */
+static void test_fold_table(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *data = text_test_read_data("tests/data/text/fold.txt", &len);
+    assert_non_null(data);
+    size_t pos = 0, rows = 0, failures = 0;
+    long line = 0;
+    const char *fields[2];
+    size_t lens[2];
+    while (text_test_next_row(data, len, &pos, &line, fields, lens, 2)) {
+        char input[1024], expected[1024];
+        size_t in_len = text_test_unescape(fields[0], lens[0], input, sizeof input);
+        size_t ex_len = text_test_unescape(fields[1], lens[1], expected, sizeof expected);
+        if (in_len == (size_t)-1 || ex_len == (size_t)-1) {
+            fprintf(stderr, "fold.txt:%ld: malformed row\n", line);
+            failures++;
+            continue;
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            const char *src = pass == 0 ? input : expected;
+            size_t src_len = pass == 0 ? in_len : ex_len;
+            cf_buf out;
+            cf_buf_init(&out, LIMIT);
+            cf_status st = cf_text_fold_name(src, src_len, &out);
+            const char *got = out.data ? out.data : "";
+            if (st != CF_OK || out.len != ex_len || memcmp(got, expected, ex_len) != 0) {
+                fprintf(stderr, "fold.txt:%ld: %s: status %d, got \"%s\", expected \"%s\"\n", line,
+                        pass == 0 ? "input" : "expected (idempotence)", (int)st, got, expected);
+                failures++;
+            }
+            cf_buf_cleanup(&out);
+        }
+        rows++;
+    }
+    free(data);
+    assert_true(rows >= 15);
+    assert_int_equal(failures, 0);
+}
+
+/* Folding refuses bad UTF-8 and appends nothing then; cf_text_same_name never matches empty. */
+static void test_fold_errors(void **state)
+{
+    (void)state;
+    cf_buf out;
+    cf_buf_init(&out, LIMIT);
+    assert_int_equal(cf_buf_append_str(&out, "x"), CF_OK);
+    assert_int_equal(cf_text_fold_name("a\xFF", 2, &out), CF_ERR_DATA);
+    assert_int_equal(out.len, 1);
+    assert_int_equal(cf_text_fold_name("A_B", 3, &out), CF_OK);
+    assert_string_equal(out.data, "xab");
+    cf_buf_cleanup(&out);
+    /* A cap too small for the result: the buffer's error, nothing appended. */
+    cf_buf_init(&out, 3);
+    assert_int_equal(cf_text_fold_name("Ward Name", 9, &out), CF_ERR_LIMIT);
+    assert_int_equal(out.len, 0);
+    cf_buf_cleanup(&out);
+    assert_true(cf_text_same_name("Hosp No", "hosp_no"));
+    assert_true(cf_text_same_name("ＨＮ", "hn"));
+    assert_false(cf_text_same_name("HN", "HN1"));
+    assert_false(cf_text_same_name("_", "-"));
+    assert_false(cf_text_same_name("a\xFF", "a\xFF"));
 }
 
 static void test_nfc_invalid_utf8(void **state)
@@ -175,6 +241,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nfc_table),
         cmocka_unit_test(test_nfc_invalid_utf8),
+        cmocka_unit_test(test_fold_table),
+        cmocka_unit_test(test_fold_errors),
         cmocka_unit_test(test_nfc_append_and_limit),
         cmocka_unit_test(test_nfc_long_mark_run),
         cmocka_unit_test(test_nfc_allocation_failure),
