@@ -213,7 +213,7 @@ static void compare_line(const char *region, const char *style, size_t row, cons
     char want[PER_ROW * 12 + 1];
     size_t len = 0;
     for (const char *c = printed; *c != '\0';) {
-        if (memcmp(c, "\xE3\x80\x80", 3) == 0) {
+        if (strncmp(c, "\xE3\x80\x80", 3) == 0) {
             want[len++] = ' ';
             c += 3;
         } else {
