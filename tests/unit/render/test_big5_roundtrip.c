@@ -208,7 +208,8 @@ static char *run(const char *cmd, int *status)
  * on purpose is the ideographic space U+3000 (Big5 A140), which it writes as a space: the PDF
  * maps it to U+3000 like any other. */
 static void compare_line(const char *region, const char *style, size_t row, const char *got,
-                         size_t got_len, const char *printed, const big5_char *const *chars)
+                         size_t got_len, const char *printed, const big5_char *const *chars,
+                         size_t n_chars)
 {
     char want[PER_ROW * 12 + 1];
     size_t len = 0;
@@ -229,22 +230,26 @@ static void compare_line(const char *region, const char *style, size_t row, cons
     size_t i = 0;
     while (i < ng && i < nw && i < PER_ROW * 4 && g[i] == w[i])
         i++;
-    /* The sequence that character came from: count code points along the row's sequences. */
+    /* The sequence that character came from: count code points along the row's sequences
+     * (the last row may hold fewer than PER_ROW). */
     size_t seq = 0, cps_before = 0;
-    for (; seq < PER_ROW; seq++) {
+    for (; seq + 1 < PER_ROW && row * PER_ROW + seq + 1 < n_chars; seq++) {
         uint32_t tmp[4];
-        size_t n =
-            code_points(chars[row * PER_ROW + seq]->utf8, chars[row * PER_ROW + seq]->len, tmp, 4);
-        if (cps_before + n > i)
+        const big5_char *c = chars[row * PER_ROW + seq];
+        size_t k = code_points(c->utf8, c->len, tmp, 4);
+        if (cps_before + k > i)
             break;
-        cps_before += n;
+        cps_before += k;
     }
-    const big5_char *c = chars[row * PER_ROW + (seq < PER_ROW ? seq : PER_ROW - 1)];
-    fail_msg("%s %s, row %zu: character %zu printed as U+%04X came back as %s U+%04X (Big5-HKSCS "
+    const big5_char *c = chars[row * PER_ROW + seq];
+    if (i < ng)
+        fail_msg("%s %s, row %zu: character %zu printed as U+%04X came back as U+%04X "
+                 "(Big5-HKSCS %02X%02X)\nwanted: %s\ngot:    %.*s",
+                 region, style, row + 2, i + 1, i < nw ? (unsigned)w[i] : 0u, (unsigned)g[i],
+                 c->bytes[0], c->bytes[1], want, (int)got_len, got);
+    fail_msg("%s %s, row %zu: pdftotext gave %zu characters of %zu (the next from Big5-HKSCS "
              "%02X%02X)\nwanted: %s\ngot:    %.*s",
-             region, style, row + 2, i + 1, i < nw ? (unsigned)w[i] : 0u,
-             i < ng ? "" : "nothing, after", i < ng ? (unsigned)g[i] : 0u, c->bytes[0], c->bytes[1],
-             want, (int)got_len, got);
+             region, style, row + 2, ng, nw, c->bytes[0], c->bytes[1], want, (int)got_len, got);
 }
 
 /* The round trip for one region: list -> CSV reader -> PDF (every row in regular, then in
@@ -350,7 +355,7 @@ static void round_trip(const char *region, const char *dir)
             if (end == NULL)
                 fail_msg("%s: pdftotext stopped before row %zu", region, r + 2);
             compare_line(region, style ? "bold" : "regular", r, p, (size_t)(end - p), decoded[r],
-                         chars);
+                         chars, n);
             p = end + 1;
         }
     while (*p == '\f')
