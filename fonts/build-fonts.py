@@ -3,13 +3,17 @@
 
 libharu 2.3.0 embeds only TrueType (glyf) outlines, so each face is:
   1. taken from the collection by its family name (Noto Sans CJK HK / TC),
-  2. cut down to the characters a Hong Kong or Taiwan form can use: Big5 and Big5-HKSCS (BMP
-     only: libharu cannot draw anything beyond U+FFFF), the whole CJK Unified Ideographs block,
-     ASCII, Latin-1, general and CJK punctuation, full-width forms and a few symbol blocks,
+  2. cut down to the characters a Hong Kong or Taiwan form can use: every character glibc's
+     BIG5-HKSCS, BIG5 and CP950 converters (the ones the CSV reader uses) decode to, beyond
+     U+FFFF too (1,713 HKSCS characters, compatibility ideographs included), what Python's big5
+     and big5hkscs codecs decode to, the whole CJK Unified Ideographs block, ASCII, Latin-1,
+     general and CJK punctuation, full-width forms and a few symbol blocks; the characters of
+     that list the source face lacks are printed,
   3. given two glyphs Noto lacks, the ballot boxes U+2610 and U+2611, drawn here,
   4. converted from cubic CFF to quadratic glyf outlines,
   5. re-ordered so that glyph ids follow code points (few cmap segments: libharu's font set-up
-     scans the cmap for every BMP code point),
+     scans the cmap for every BMP code point), with a format 4 cmap for the Basic Multilingual
+     Plane and a format 12 cmap for every character,
   6. renamed (the SIL OFL 1.1 asks a modified version not to use the original's names).
 
 Output is deterministic: the same Debian package gives the same bytes.
@@ -18,8 +22,11 @@ Usage: fonts/build-fonts.py [OUTDIR]   (default: the folder of this script)
 Needs: python3-fonttools, fonts-noto-cjk (apt-get install python3-fonttools fonts-noto-cjk).
 """
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
+import struct
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -44,21 +51,69 @@ BALLOT_BOX, BALLOT_BOX_CHECKED = 0x2610, 0x2611
 CURVE_TOLERANCE = 1.0
 
 
-def codec_repertoire(codec):
-    """Every BMP character some two-byte sequence of codec decodes to."""
-    found = set()
+def two_byte_sequences():
+    """Every lead/trail byte pair of the Big5 family (lead 0x81-0xFE; trail 0x40-0x7E, 0xA1-0xFE)."""
     for lead in range(0x81, 0xFF):
         for trail in list(range(0x40, 0x7F)) + list(range(0xA1, 0xFF)):
-            try:
-                text = bytes((lead, trail)).decode(codec)
-            except UnicodeDecodeError:
-                continue
-            found.update(ord(ch) for ch in text if ord(ch) <= 0xFFFF)
+            yield bytes((lead, trail))
+
+
+def codec_repertoire(codec):
+    """Every character some two-byte sequence of Python's codec decodes to."""
+    found = set()
+    for pair in two_byte_sequences():
+        try:
+            text = pair.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        found.update(ord(ch) for ch in text)
     return found
 
 
-def wanted_characters():
-    chars = codec_repertoire('big5') | codec_repertoire('big5hkscs')
+def iconv_repertoire(charset):
+    """Every character some two-byte sequence of glibc's iconv converter charset decodes to
+    (the converters the program's CSV reader uses; Python's codecs differ from them)."""
+    libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+    libc.iconv_open.restype = ctypes.c_void_p
+    libc.iconv_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.iconv_close.argtypes = [ctypes.c_void_p]
+    char_pp = ctypes.POINTER(ctypes.c_char_p)
+    size_p = ctypes.POINTER(ctypes.c_size_t)
+    libc.iconv.restype = ctypes.c_size_t
+    libc.iconv.argtypes = [ctypes.c_void_p, char_pp, size_p, char_pp, size_p]
+    failed = ctypes.c_size_t(-1).value
+    cd = libc.iconv_open(b'UTF-32LE', charset.encode('ascii'))
+    if cd is None or cd == failed:
+        raise SystemExit(f'iconv cannot convert from {charset}')
+    found = set()
+    out = ctypes.create_string_buffer(64)
+    for pair in two_byte_sequences():
+        libc.iconv(cd, None, None, None, None)  # back to the initial state
+        src = ctypes.create_string_buffer(pair, len(pair))
+        in_ptr, in_left = ctypes.c_char_p(ctypes.addressof(src)), ctypes.c_size_t(len(pair))
+        out_ptr, out_left = ctypes.c_char_p(ctypes.addressof(out)), ctypes.c_size_t(len(out))
+        if (libc.iconv(cd, ctypes.byref(in_ptr), ctypes.byref(in_left), ctypes.byref(out_ptr),
+                       ctypes.byref(out_left)) == failed or in_left.value != 0 or
+                libc.iconv(cd, None, None, ctypes.byref(out_ptr), ctypes.byref(out_left)) ==
+                failed):
+            continue
+        written = len(out) - out_left.value
+        found.update(struct.unpack(f'<{written // 4}I', out.raw[:written]))
+    libc.iconv_close(cd)
+    return found
+
+
+def big5_repertoire():
+    """The characters of the Big5 family that must print (see the module comment). CP950's
+    user-defined area decodes to the Private Use Area, which no font can print meaningfully (the
+    CSV reader refuses it): left out."""
+    chars = iconv_repertoire('BIG5-HKSCS') | iconv_repertoire('BIG5') | iconv_repertoire('CP950')
+    chars |= codec_repertoire('big5') | codec_repertoire('big5hkscs')
+    return {cp for cp in chars if not 0xE000 <= cp <= 0xF8FF}
+
+
+def wanted_characters(big5):
+    chars = set(big5)
     blocks = [
         (0x0020, 0x007E),  # ASCII
         (0x00A0, 0x00FF),  # Latin-1
@@ -126,11 +181,13 @@ def ballot_glyphs(bold):
     return empty.glyph(), ticked.glyph()
 
 
-def build_face(out_dir, stem, collection, source_family, region, style):
+def build_face(out_dir, big5, stem, collection, source_family, region, style):
     started = time.monotonic()
     path = os.path.join(NOTO_DIR, collection)
     font = TTFont(path, fontNumber=find_face(path, source_family), recalcTimestamp=False)
     copyright_notice = font['name'].getDebugName(0)
+    source_cmap = font.getBestCmap()
+    lacking = sorted(cp for cp in big5 if cp not in source_cmap)
 
     options = subset.Options()
     options.layout_features = []
@@ -143,7 +200,7 @@ def build_face(out_dir, stem, collection, source_family, region, style):
     options.drop_tables += ['GSUB', 'GPOS', 'GDEF', 'BASE', 'VORG', 'vhea', 'vmtx', 'DSIG',
                             'meta', 'gasp']
     subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=wanted_characters())
+    subsetter.populate(unicodes=wanted_characters(big5))
     subsetter.subset(font)
 
     # Cubic CFF outlines to quadratic glyf outlines.
@@ -158,7 +215,7 @@ def build_face(out_dir, stem, collection, source_family, region, style):
         glyf[name] = pen.glyph()
     metrics = font['hmtx'].metrics
 
-    cmap = {cp: g for cp, g in font.getBestCmap().items() if cp <= 0xFFFF}
+    cmap = dict(font.getBestCmap())
     empty, ticked = ballot_glyphs(style == 'Bold')
     for cp, glyph in ((BALLOT_BOX, empty), (BALLOT_BOX_CHECKED, ticked)):
         name = f'uni{cp:04X}'
@@ -198,10 +255,15 @@ def build_face(out_dir, stem, collection, source_family, region, style):
     glyf.glyphOrder = new_order
     font['hmtx'].metrics = metrics
 
-    table = cmap_classes[4](4)
-    table.platformID, table.platEncID, table.language, table.cmap = 3, 1, 0, cmap
+    # Format 4 (Windows, Unicode BMP) for the Basic Multilingual Plane, format 12 (Windows,
+    # Unicode full repertoire) for every character, as the OpenType spec recommends.
+    bmp = cmap_classes[4](4)
+    bmp.platformID, bmp.platEncID, bmp.language = 3, 1, 0
+    bmp.cmap = {cp: g for cp, g in cmap.items() if cp <= 0xFFFF}
+    full = cmap_classes[12](12)
+    full.platformID, full.platEncID, full.language, full.cmap = 3, 10, 0, cmap
     font['cmap'].tableVersion = 0
-    font['cmap'].tables = [table]
+    font['cmap'].tables = [bmp, full] if len(cmap) > len(bmp.cmap) else [bmp]
 
     # Names: the OFL asks a modified version not to use the original's names.
     family = f'{FAMILY} {region}'
@@ -229,9 +291,15 @@ def build_face(out_dir, stem, collection, source_family, region, style):
     with open(out, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     check = TTFont(out)
-    segments = len(check['cmap'].getcmap(3, 1).cmap)
-    return (f'{stem}.ttf: {os.path.getsize(out)} bytes, {len(check.getGlyphOrder())} glyphs, '
-            f'{segments} characters, sha256 {digest[:16]}, {time.monotonic() - started:.1f} s')
+    mapped = check.getBestCmap()
+    beyond = sum(1 for cp in mapped if cp > 0xFFFF)
+    report = (f'{stem}.ttf: {os.path.getsize(out)} bytes, {len(check.getGlyphOrder())} glyphs, '
+              f'{len(mapped)} characters ({beyond} beyond U+FFFF), sha256 {digest[:16]}, '
+              f'{time.monotonic() - started:.1f} s')
+    if lacking:
+        report += (f'\n  {source_family} {style} lacks {len(lacking)} characters of the Big5 '
+                   'converters: ' + ' '.join(f'U+{cp:04X}' for cp in lacking))
+    return report
 
 
 def write_license(out_dir):
@@ -262,8 +330,9 @@ def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     os.makedirs(out_dir, exist_ok=True)
     write_license(out_dir)
+    big5 = big5_repertoire()
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        jobs = [pool.submit(build_face, out_dir, *face) for face in FACES]
+        jobs = [pool.submit(build_face, out_dir, big5, *face) for face in FACES]
         for job in jobs:
             print(job.result(), flush=True)
 

@@ -175,15 +175,15 @@ static void cp_list_add(cp_list *list, uint32_t cp, unsigned char faces)
     list->n++;
 }
 
-/* Checks every character of s[0, len) (valid UTF-8): controls, characters above U+FFFF and, for
- * printed values, glyphs in both faces. Returns false when a control character was found (the
- * value's type is then not checked any further). */
+/* Checks every character of s[0, len) (valid UTF-8): controls and, for printed values, glyphs
+ * in both faces (characters beyond U+FFFF print when the faces have them). Returns false when a
+ * control character was found (the value's type is then not checked any further). */
 static bool check_characters(check_ctx *ctx, const cf_field *field, const char *s, size_t len,
                              bool printed)
 {
     uint32_t control = 0;
     bool line_break = false;
-    cp_list wide = {0}, missing = {0};
+    cp_list missing = {0};
     for (size_t i = 0; i < len;) {
         uint32_t cp = 0;
         size_t n = cf_utf8_decode(s + i, len - i, &cp);
@@ -194,10 +194,6 @@ static bool check_characters(check_ctx *ctx, const cf_field *field, const char *
                 line_break = true;
             else if (control == 0)
                 control = cp;
-            continue;
-        }
-        if (cp > 0xFFFF) {
-            cp_list_add(&wide, cp, 0);
             continue;
         }
         if (printed && ctx->fonts) {
@@ -220,21 +216,6 @@ static bool check_characters(check_ctx *ctx, const cf_field *field, const char *
                (unsigned)control, control == '\t' ? " (a tab)" : "");
 
     cf_buf *t = &ctx->text;
-    if (wide.n > 0) {
-        cf_buf_reset(t);
-        cf_buf_append_str(t, "value contains ");
-        for (size_t i = 0; i < wide.n; i++) {
-            if (i > 0)
-                cf_buf_append_str(t, ", ");
-            append_code_point(t, wide.cps[i]);
-        }
-        if (wide.more)
-            cf_buf_printf(t, " and %zu more", wide.more);
-        cf_buf_append_str(t, ", which cannot be printed yet (characters beyond U+FFFF are not "
-                             "supported)");
-        report(ctx, field->key, "%s",
-               t->error ? "value contains characters beyond U+FFFF" : t->data);
-    }
     if (missing.n > 0) {
         cf_buf_reset(t);
         cf_buf_printf(t, "the %s font cannot print ", ctx->fonts->region ? ctx->fonts->region : "");

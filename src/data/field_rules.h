@@ -18,7 +18,7 @@
  * reported, not just the first):
  * - a required field must have a non-empty value, unless blank;
  * - the value must be valid UTF-8, on a single line, with no control character (a line break or
- *   a tab is an error, never dropped), and no character above U+FFFF (not printable yet);
+ *   a tab is an error, never dropped);
  * - every character of a text or date value must be in both faces (regular and bold) of fonts;
  *   fonts NULL skips only this check (for callers that have no fonts to hand: the layout still
  *   refuses a missing glyph);

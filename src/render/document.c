@@ -162,18 +162,11 @@ static void check_string(preflight *p, const char *s, long line)
         for (int f = 0; f < CF_FONT_STYLE_COUNT; f++) {
             if (cf_font_has(p->fonts->faces[f], cp))
                 continue;
-            if (p->errors < 50) {
-                if (cp > 0xFFFF)
-                    cf_diag_error(p->diag, p->form->path, line,
-                                  "character U+%05X (\"%.*s\") is beyond U+FFFF, which the PDF "
-                                  "writer cannot print yet; write it another way",
-                                  (unsigned)cp, (int)k, s + i);
-                else
-                    cf_diag_error(p->diag, p->form->path, line,
-                                  "character U+%04X (\"%.*s\") is not in the font %s; it cannot "
-                                  "be printed",
-                                  (unsigned)cp, (int)k, s + i, cf_font_family(p->fonts->faces[f]));
-            }
+            if (p->errors < 50)
+                cf_diag_error(p->diag, p->form->path, line,
+                              "character U+%04X (\"%.*s\") is not in the font %s; it cannot be "
+                              "printed",
+                              (unsigned)cp, (int)k, s + i, cf_font_family(p->fonts->faces[f]));
             p->errors++;
             break;
         }

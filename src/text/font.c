@@ -1,8 +1,8 @@
 /* Fonts through HarfBuzz: loading and checking a TrueType file, coverage and advances (from
- * tables filled on first use, lock-free: a character costs one HarfBuzz lookup per process, and
- * a process that draws one document looks up its few hundred characters, not the 65,536 of the
- * BMP), code point sets, and the process-wide font sets per region. Subsetting is in
- * subset.c. */
+ * tables filled on first use, lock-free: a BMP character costs one HarfBuzz lookup per process,
+ * and a process that draws one document looks up its few hundred characters, not the 65,536 of
+ * the BMP; characters beyond it are looked up each time), code point sets, and the process-wide
+ * font sets per region. Subsetting is in subset.c. */
 #include "text/font.h"
 
 #include "base/alloc.h"
@@ -87,10 +87,11 @@ unsigned cf_font_lookup_glyph(const cf_font *font, uint32_t cp)
     hb_codepoint_t g = 0;
     unsigned glyph = 0;
     /* U+FFFF is a noncharacter (and the end marker of format-4 cmaps): never mapped. */
-    if (cp < 0xFFFF && hb_font_get_nominal_glyph(font->hb, cp, &g) && g != 0 &&
+    if (cp != 0xFFFF && cp <= 0x10FFFF && hb_font_get_nominal_glyph(font->hb, cp, &g) && g != 0 &&
         g < font->glyph_count)
         glyph = (unsigned)g;
-    atomic_store_explicit(&font->bmp_glyph[cp], (uint16_t)(glyph + 1), memory_order_relaxed);
+    if (cp < CF_BMP_SIZE)
+        atomic_store_explicit(&font->bmp_glyph[cp], (uint16_t)(glyph + 1), memory_order_relaxed);
     return glyph;
 }
 

@@ -34,7 +34,7 @@ void cf_font_free(cf_font *font);
 cf_status cf_fontset_get(const char *region, const cf_fontset **out, cf_diag *diag);
 void cf_fontset_release_all(void);
 
-/* True when the font maps cp to a real glyph (never for cp > U+FFFF: not drawable yet). */
+/* True when the font maps cp to a real glyph (beyond U+FFFF too; never U+FFFF itself). */
 bool cf_font_has(const cf_font *font, uint32_t cp);
 /* First code point of the UTF-8 string s that the font lacks, or 0 when it has them all
  * (also 0 for invalid UTF-8: check validity first). */

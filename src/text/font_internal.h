@@ -24,7 +24,9 @@ struct cf_font {
     hb_position_t descender; /* font units, negative */
     /* Filled on first use, so that a process drawing one document looks up only its own
      * characters; threads may fill the same entry, with the same value. CF_BMP_SIZE entries:
-     * 1 + the nominal glyph of each BMP code point (1 = none), 0 = not looked up yet. */
+     * 1 + the nominal glyph of each BMP code point (1 = none), 0 = not looked up yet. Code
+     * points beyond the BMP (a few thousand Hong Kong name characters, rare in a document) are
+     * looked up in the font's format 12 cmap each time. */
     _Atomic uint16_t *bmp_glyph;
     /* glyph_count entries, likewise: 1 + the horizontal advance in font units, 0 = not yet. */
     _Atomic uint32_t *advance;
@@ -51,15 +53,16 @@ static inline uint32_t cf_get32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The slow paths of the two below: look up in the font and fill the entry. */
+/* The slow paths of the two below: look up in the font and fill the entry (for a BMP code
+ * point; one beyond the BMP is looked up only). */
 unsigned cf_font_lookup_glyph(const cf_font *font, uint32_t cp);
 unsigned cf_font_lookup_advance(const cf_font *font, unsigned glyph);
 
-/* Nominal glyph of cp in font, 0 when the font lacks it (always 0 above U+FFFF). */
+/* Nominal glyph of cp in font, 0 when the font lacks it. */
 static inline unsigned cf_font_glyph(const cf_font *font, uint32_t cp)
 {
     if (cp >= CF_BMP_SIZE)
-        return 0;
+        return cf_font_lookup_glyph(font, cp);
     unsigned v = atomic_load_explicit(&font->bmp_glyph[cp], memory_order_relaxed);
     return v != 0 ? v - 1 : cf_font_lookup_glyph(font, cp);
 }

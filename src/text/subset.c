@@ -1,6 +1,7 @@
 /* Per-document font subsets for the PDF. HarfBuzz's subsetter keeps only the document's glyphs
  * (renumbered from 1, hinting and layout tables dropped, a minimal name table); then the cmap
- * is replaced by a compact format-4 table with only a few segments, which libharu's own font
+ * is replaced by a compact format-4 table with only a few segments (plus a format-12 table
+ * when the document has characters beyond U+FFFF), which libharu's own font
  * loader (HPDF_LoadTTFontFromFile) needs to be fast: it looks up every BMP code point with a
  * linear scan over the segments. Our PDF backend no longer goes through that loader (it names
  * glyphs through a CIDToGIDMap, and PDF readers do not read an embedded font's cmap), but the
@@ -48,11 +49,11 @@ static size_t pad4(size_t n)
     return (n + 3) & ~(size_t)3;
 }
 
-/* ---- the compact format-4 cmap ---- */
+/* ---- the compact cmap: format 4, and format 12 beyond the BMP ---- */
 
 /* One mapped character of the subset. */
 typedef struct mapping {
-    uint16_t cp;
+    uint32_t cp;
     uint16_t glyph;
 } mapping;
 
@@ -76,15 +77,47 @@ static size_t gap_size(const mapping *map, const size_t *atom_start, size_t g)
     return (size_t)map[atom_start[g + 1]].cp - map[atom_start[g + 1] - 1].cp;
 }
 
-/* Builds the cmap table (a (0,3) and a (3,1) record sharing one format-4 subtable) for the
- * mappings map[0..n) (sorted by code point, all below U+FFFF). The segments are chosen to be
- * few: each run of consecutive code points with consecutive glyphs is an idDelta segment at
- * first, then neighbouring segments are merged, smallest gap first, into segments that map
- * through the glyph-id array (zeros for the characters in the gaps) while a merge is cheaper
+/* Sequential-map groups of a format-12 subtable for map[0..n): runs of consecutive code points
+ * with consecutive glyph ids. */
+static size_t format12_groups(const mapping *map, size_t n)
+{
+    size_t groups = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || map[i].cp != map[i - 1].cp + 1 || map[i].glyph != map[i - 1].glyph + 1)
+            groups++;
+    return groups;
+}
+
+/* Writes the format-12 subtable of map[0..n) at sub (16 + 12 * n_groups bytes). */
+static void write_format12(unsigned char *sub, const mapping *map, size_t n, size_t n_groups)
+{
+    put16(sub + 0, 12);
+    put16(sub + 2, 0);
+    put32(sub + 4, (uint32_t)(16 + 12 * n_groups));
+    put32(sub + 8, 0); /* language */
+    put32(sub + 12, (uint32_t)n_groups);
+    unsigned char *group = sub + 16 - 12;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || map[i].cp != map[i - 1].cp + 1 || map[i].glyph != map[i - 1].glyph + 1) {
+            group += 12;
+            put32(group, map[i].cp);
+            put32(group + 8, map[i].glyph);
+        }
+        put32(group + 4, map[i].cp);
+    }
+}
+
+/* Builds the cmap table for the mappings map[0..n_all) (sorted by code point, none U+FFFF): a
+ * (0,3) and a (3,1) record sharing one format-4 subtable for the characters of the BMP, and,
+ * only when some lie beyond it, a (3,10) record with a format-12 subtable of all of them (so a
+ * document without such characters gets the same bytes as before). The format-4 segments are
+ * chosen to be few: each run of consecutive code points with consecutive glyphs is an idDelta
+ * segment at first, then neighbouring segments are merged, smallest gap first, into segments that
+ * map through the glyph-id array (zeros for the characters in the gaps) while a merge is cheaper
  * than the segment it saves (SEGMENT_COST_IN_ENTRIES) and the subtable stays within its
  * 64 KiB limit. CF_ERR_LIMIT when no set of merges makes it fit (then the caller keeps
  * HarfBuzz's cmap). */
-static cf_status build_cmap(const mapping *map, size_t n, unsigned char **out, size_t *out_len)
+static cf_status build_cmap(const mapping *map, size_t n_all, unsigned char **out, size_t *out_len)
 {
     cf_status st = CF_OK;
     size_t *atom_start = NULL;  /* index into map of each atom's first mapping */
@@ -95,6 +128,11 @@ static cf_status build_cmap(const mapping *map, size_t n, unsigned char **out, s
     unsigned char *table = NULL;
     *out = NULL;
     *out_len = 0;
+
+    size_t n = 0; /* the BMP characters: the format-4 subtable's */
+    while (n < n_all && map[n].cp < CF_BMP_SIZE)
+        n++;
+    size_t n_groups12 = n < n_all ? format12_groups(map, n_all) : 0;
 
     size_t n_atoms = 0;
     atom_start = cf_malloc((n + 1) * sizeof *atom_start);
@@ -199,23 +237,34 @@ static cf_status build_cmap(const mapping *map, size_t n, unsigned char **out, s
         st = CF_ERR_LIMIT;
         goto cleanup;
     }
-    size_t table_len = 4 + 2 * 8 + sub_len;
+    /* cmap header: version 0, two encoding records sharing the format-4 subtable, then the
+     * format-12 record (records sorted by platform and encoding); the format-12 subtable
+     * follows the format-4 one, 4-byte aligned. */
+    size_t n_records = n_groups12 > 0 ? 3 : 2;
+    size_t sub_offset = 4 + 8 * n_records;
+    size_t sub12_offset = pad4(sub_offset + sub_len);
+    size_t table_len = n_groups12 > 0 ? sub12_offset + 16 + 12 * n_groups12 : sub_offset + sub_len;
     table = cf_calloc(1, table_len);
     if (!table) {
         st = CF_ERR_NOMEM;
         goto cleanup;
     }
-    /* cmap header: version 0, two encoding records sharing the subtable at offset 20. */
     put16(table + 0, 0);
-    put16(table + 2, 2);
+    put16(table + 2, (unsigned)n_records);
     put16(table + 4, 0); /* Unicode platform */
     put16(table + 6, 3); /* Unicode BMP */
-    put32(table + 8, 20);
+    put32(table + 8, (uint32_t)sub_offset);
     put16(table + 12, 3); /* Windows platform */
     put16(table + 14, 1); /* Unicode BMP */
-    put32(table + 16, 20);
+    put32(table + 16, (uint32_t)sub_offset);
+    if (n_groups12 > 0) {
+        put16(table + 20, 3);  /* Windows platform */
+        put16(table + 22, 10); /* Unicode full repertoire */
+        put32(table + 24, (uint32_t)sub12_offset);
+        write_format12(table + sub12_offset, map, n_all, n_groups12);
+    }
 
-    unsigned char *sub = table + 20;
+    unsigned char *sub = table + sub_offset;
     unsigned search_range = 2, entry_selector = 0;
     while (search_range * 2 <= 2 * seg_count) {
         search_range *= 2;
@@ -878,7 +927,7 @@ static void configure_input(hb_subset_input_t *input, const cf_font *font, const
 {
     hb_set_t *unicodes = hb_subset_input_unicode_set(input);
     hb_codepoint_t cp = HB_SET_VALUE_INVALID;
-    while (hb_set_next(want, &cp) && cp < 0xFFFF)
+    while (hb_set_next(want, &cp))
         if (cf_font_glyph(font, cp) != 0)
             hb_set_add(unicodes, cp);
 
@@ -974,7 +1023,7 @@ static cf_status subset(const cf_font *font, const cf_codepoints *set, cf_subset
             st = CF_ERR_INTERNAL;
             goto cleanup;
         }
-        map[n_map++] = (mapping){(uint16_t)cp, (uint16_t)glyph};
+        map[n_map++] = (mapping){(uint32_t)cp, (uint16_t)glyph};
     }
 
     size_t glyf_offset = 0, base_len = 0;

@@ -53,7 +53,8 @@ generate() {
           printf '</cell></row></table>%s' "$form_tail"; } >"$out.xml" ;;
     long-name) printf 'CHAN %.0s' $(seq 1 60); return ;;
     thai-name) printf '陳\xe0\xb8\x81'; return ;;
-    hk-name) printf '陳\xf0\xa0\x9d\xb9文'; return ;;
+    hk-name) printf '陳\xf0\xa0\x9d\xb9文'; return ;;        # U+20779, in the fonts (HKSCS)
+    emoji-name) printf '陳\xf0\x9f\x98\x80文'; return ;;   # U+1F600, beyond the BMP and the fonts
     tab-name) printf '陳\t大文'; return ;;
     bad-utf8-name) printf '\xe9\x99'; return ;;
     wide-csv)
@@ -182,6 +183,7 @@ while IFS=$'\t' read -r name how input want phrase; do
         mkdir -p "$tmp/out"
         "$bin" render "$(input_path "$input")" -o "$tmp/out/a.pdf" "${patient[@]}" >/dev/null 2>"$tmp/err"; st=$? ;;
     render-name)
+        mkdir -p "$tmp/out"
         value=$(input_path "$input")
         "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" --patient-name "$value" \
             --hospital-no 'HN12345678(9)' --episode-no HE1234567 >/dev/null 2>"$tmp/err"; st=$? ;;

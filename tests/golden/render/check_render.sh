@@ -116,6 +116,31 @@ else
     echo "skip QR check (zbarimg not installed)"
 fi
 
+# A Hong Kong name beyond U+FFFF (U+20779, HKSCS) prints on both forms (HK and TW faces): every
+# page's label gives the exact characters back, and the fonts are embedded subsets with
+# ToUnicode maps.
+hk_name="李$(printf '\xf0\xa0\x9d\xb9')明"
+for form in nerve-root-injection dpn-injection-consent; do
+    extra=()
+    [ "$form" = dpn-injection-consent ] && extra=("${dpn_sets[@]}")
+    pdf=$tmp/$form-hk-name.pdf
+    if ! render "$form" "$pdf" --patient-name "$hk_name" --hospital-no "$hn" --episode-no "$ep" \
+        "${extra[@]}"; then
+        fail "$form: name with U+20779 refused: $(cat "$tmp/stderr")"
+        continue
+    fi
+    pages=$(pdfinfo "$pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
+    found=$(pdftotext -enc UTF-8 "$pdf" - 2>&1 | grep -c -- "$hk_name")
+    fonts=$(pdffonts "$pdf" 2>&1 | tail -n +3)
+    if [ "${pages:-0}" -ge 1 ] && [ "$found" -ge "$pages" ] &&
+        ! echo "$fonts" | grep -qv 'CID TrueType  *Identity-H  *yes yes yes' &&
+        qpdf --check "$pdf" >/dev/null 2>&1; then
+        ok "$form: name with U+20779 printed, pdftotext gives it back on all $pages pages"
+    else
+        fail "$form: name with U+20779: $found of ${pages:-?} pages give it back; fonts: $fonts"
+    fi
+done
+
 # Rejections: exit status, a message naming the problem, and no file.
 reject() { # want_status phrase description args...
     local want=$1 phrase=$2 what=$3
@@ -130,8 +155,8 @@ reject() { # want_status phrase description args...
     fi
 }
 out=(-o "$tmp/rejected.pdf")
-reject 65 U+20779 "name with U+20779 (beyond the BMP)" nerve-root-injection "${out[@]}" \
-    --patient-name "陳$(printf '\xf0\xa0\x9d\xb9')文" --hospital-no "$hn" --episode-no "$ep"
+reject 65 U+1F600 "name with U+1F600 (beyond the BMP, not in the font)" nerve-root-injection \
+    "${out[@]}" --patient-name "陳$(printf '\xf0\x9f\x98\x80')文" --hospital-no "$hn" --episode-no "$ep"
 reject 65 U+0E01 "name with a character the font lacks" nerve-root-injection "${out[@]}" \
     --patient-name "陳$(printf '\xe0\xb8\x81')" --hospital-no "$hn" --episode-no "$ep"
 reject 65 patient_name "name with a tab" nerve-root-injection "${out[@]}" \

@@ -125,12 +125,13 @@ static void test_beyond_bmp_and_bad_utf8(void **state)
 {
     (void)state;
     cf_diag *diag = cf_diag_new();
+    /* Characters beyond U+FFFF are not refused as such (the fonts decide: test_project_fonts). */
     cf_record *r = good_record();
     assert_int_equal(cf_record_set(r, "patient_name", "李\U00020779\U00020779明\U0002000B"), CF_OK);
-    assert_int_equal(check(r, false, diag), CF_ERR_DATA);
-    assert_message(diag,
-                   "patients.csv:7: column patient_name: value contains U+20779 (\U00020779), "
-                   "U+2000B (\U0002000B), which cannot be printed yet");
+    assert_int_equal(cf_record_set(r, "episode_no", "HE\U00020779"), CF_OK);
+    assert_int_equal(check(r, false, diag), CF_OK);
+    assert_int_equal(cf_diag_size(diag), 0);
+    assert_string_equal(cf_record_get(r, "patient_name"), "李\U00020779\U00020779明\U0002000B");
     cf_record_free(r);
     cf_diag_clear(diag);
 
@@ -320,7 +321,7 @@ static void test_all_problems_reported(void **state)
     cf_record *r = cf_record_new("patients.csv", 12);
     assert_int_equal(cf_record_set(r, "patient_name", "陳\n大文"), CF_OK);
     assert_int_equal(cf_record_set(r, "hospital_no", ""), CF_OK);
-    assert_int_equal(cf_record_set(r, "episode_no", "HE\U00020779"), CF_OK);
+    assert_int_equal(cf_record_set(r, "episode_no", "HE\t1"), CF_OK);
     assert_int_equal(cf_record_set(r, "side", "up"), CF_OK);
     assert_int_equal(cf_record_set(r, "procedure_date", "2025-02-30"), CF_OK);
     assert_int_equal(cf_record_set(r, "procedures", "prp;prp"), CF_OK);
@@ -329,7 +330,7 @@ static void test_all_problems_reported(void **state)
     static const char *const expected[] = {
         "patients.csv:12: column patient_name: value contains a line break",
         "patients.csv:12: column hospital_no: a value is required",
-        "patients.csv:12: column episode_no: value contains U+20779",
+        "patients.csv:12: column episode_no: value contains the control character U+0009",
         "patients.csv:12: column side: \"up\" is not one of the choices",
         "patients.csv:12: column procedure_date: \"2025-02-30\" is not a real date",
         "patients.csv:12: column procedures: \"prp\" is chosen twice",
@@ -375,8 +376,10 @@ static void test_project_fonts(void **state)
     cf_diag *diag = cf_diag_new();
     const cf_fontset *fonts = NULL;
     assert_int_equal(cf_fontset_get("HK", &fonts, diag), CF_OK);
-    static const char *const names[] = {"李志堃", "張喆",   "何家燊",       "劉淼",
-                                        "鄭峯",   "林美邨", "黃\u3000麗珍", "CHAN, Tai Man 陳大文"};
+    static const char *const names[] = {
+        "李志堃",        "張喆",   "何家燊",       "劉淼",
+        "鄭峯",          "林美邨", "黃\u3000麗珍", "CHAN, Tai Man 陳大文",
+        "李\U00020779明" /* HKSCS, beyond U+FFFF */};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         cf_record *r = good_record();
         assert_int_equal(cf_record_set(r, "patient_name", names[i]), CF_OK);
@@ -392,6 +395,15 @@ static void test_project_fonts(void **state)
     assert_int_equal(cf_record_check(&data_test_form, r, fonts, false, diag), CF_ERR_DATA);
     assert_message(diag, "patients.csv:7: column patient_name: the HK font cannot print U+0915 "
                          "(\u0915)");
+    cf_record_free(r);
+    /* Beyond U+FFFF: an ideograph of Extension B outside HKSCS, and an emoji, are named. */
+    cf_diag_clear(diag);
+    r = good_record();
+    assert_int_equal(cf_record_set(r, "patient_name", "李\U00020779\U0002000B明\U0001F600"), CF_OK);
+    assert_int_equal(cf_record_check(&data_test_form, r, fonts, false, diag), CF_ERR_DATA);
+    assert_message(diag, "patients.csv:7: column patient_name: the HK font cannot print U+2000B "
+                         "(\U0002000B), U+1F600 (\U0001F600)");
+    assert_int_equal(cf_diag_error_count(diag), 1);
     cf_record_free(r);
     cf_fontset_release_all();
     cf_diag_free(diag);

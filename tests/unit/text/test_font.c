@@ -167,14 +167,25 @@ static void test_coverage(void **state)
     }
     for (uint32_t cp = 0x20; cp < 0x7F; cp++)
         assert_true(cf_font_has(font, cp));
-    /* Beyond the BMP nothing is drawable (libharu 2.3.0). */
-    assert_false(cf_font_has(font, 0x20779));
+    /* Beyond the BMP: the HKSCS characters (Extension B, a compatibility ideograph), asked
+     * twice (they are not cached as BMP characters are); not the rest of the plane. */
+    static const uint32_t hkscs_beyond_bmp[] = {0x20779, 0x20021, 0x2A6A9, 0x2F825};
+    for (int twice = 0; twice < 2; twice++)
+        for (size_t i = 0; i < sizeof hkscs_beyond_bmp / sizeof hkscs_beyond_bmp[0]; i++)
+            if (!cf_font_has(font, hkscs_beyond_bmp[i]))
+                fail_msg("font lacks U+%05X", (unsigned)hkscs_beyond_bmp[i]);
+    assert_false(cf_font_has(font, 0x20000)); /* in Noto, but not a Big5-HKSCS character */
+    assert_false(cf_font_has(font, 0x1F600)); /* an emoji */
+    assert_false(cf_font_has(font, 0x10FFFF));
     assert_false(cf_font_has(font, 0x110000));
+    assert_false(cf_font_has(font, 0xFFFFFFFF));
     assert_false(cf_font_has(font, 0xFFFF));
     assert_false(cf_font_has(font, 0));
 
-    const char *name = "陳大文𠝹";
-    assert_int_equal(cf_font_first_missing(font, name, strlen(name)), 0x20779);
+    const char *name = "李𠝹明";
+    assert_int_equal(cf_font_first_missing(font, name, strlen(name)), 0);
+    const char *emoji = "陳大文\U0001F600";
+    assert_int_equal(cf_font_first_missing(font, emoji, strlen(emoji)), 0x1F600);
     assert_int_equal(cf_font_first_missing(font, "陳大文", strlen("陳大文")), 0);
     assert_int_equal(cf_font_first_missing(font, "", 0), 0);
     /* invalid UTF-8 reports nothing (callers check validity first) */
@@ -201,8 +212,9 @@ static void test_advances(void **state)
             assert_near(cf_font_advance(font, d, 12.0), zero, 1e-9);
         /* proportional Latin: i narrower than M */
         assert_true(cf_font_advance(font, 'i', 12.0) < cf_font_advance(font, 'M', 12.0));
-        /* missing: 0 */
-        assert_near(cf_font_advance(font, 0x20779, 12.0), 0.0, 0.0);
+        /* beyond the BMP: an ideograph too; missing: 0 */
+        assert_near(cf_font_advance(font, 0x20779, 12.0), 12.0, 1e-9);
+        assert_near(cf_font_advance(font, 0x1F600, 12.0), 0.0, 0.0);
         /* widths are sums of advances, and scale with the size */
         const char *text = "HN12345678(9) 陳大文";
         double sum = 0;

@@ -77,6 +77,27 @@ static size_t cmap_segments(const unsigned char *data, size_t len)
     return 0;
 }
 
+/* Number of groups of the (3,10) format-12 cmap subtable, 0 when there is none. */
+static size_t cmap_format12_groups(const unsigned char *data, size_t len)
+{
+    size_t off, tlen;
+    if (!find_table(data, len, "cmap", &off, &tlen))
+        return 0;
+    const unsigned char *cmap = data + off;
+    size_t n = be16(cmap + 2);
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *rec = cmap + 4 + 8 * i;
+        size_t sub = be32(rec + 4);
+        if (be16(rec) == 3 && be16(rec + 2) == 10 && sub + 16 <= tlen && be16(cmap + sub) == 12) {
+            size_t groups = be32(cmap + sub + 12);
+            assert_int_equal(be32(cmap + sub + 4), 16 + 12 * groups);
+            assert_true(sub + 16 + 12 * groups <= tlen);
+            return groups;
+        }
+    }
+    return 0;
+}
+
 /* The sfnt checksums: each table's, and the whole file's with head.checkSumAdjustment. */
 static void assert_checksums(const unsigned char *data, size_t len)
 {
@@ -126,14 +147,17 @@ static cf_font *load_subset(const unsigned char *data, size_t len)
     return font;
 }
 
+/* Code points assert_subset_matches looks at: planes 0 to 2 (BMP, SMP, the ideographs of SIP). */
+#define CHECKED_PLANES_END 0x30000u
+
 /* Checks sub against full for the characters of text: same advances and extents for those
- * the full font has, and no other BMP character mapped. */
+ * the full font has, and no other character of planes 0 to 2 mapped. */
 static void assert_subset_matches(const cf_font *full, const cf_font *sub, const char *text,
                                   size_t text_len)
 {
     size_t expected = 0;
     assert_int_equal(cf_font_units_per_em(sub), cf_font_units_per_em(full));
-    bool *wanted = calloc(0x10000, sizeof *wanted);
+    bool *wanted = calloc(CHECKED_PLANES_END, sizeof *wanted);
     assert_non_null(wanted);
     size_t i = 0;
     while (i < text_len) {
@@ -141,13 +165,13 @@ static void assert_subset_matches(const cf_font *full, const cf_font *sub, const
         size_t n = cf_utf8_decode(text + i, text_len - i, &cp);
         assert_true(n > 0);
         i += n;
-        if (cp < 0x10000 && cf_font_has(full, cp) && !wanted[cp]) {
+        if (cp < CHECKED_PLANES_END && cf_font_has(full, cp) && !wanted[cp]) {
             wanted[cp] = true;
             expected++;
         }
     }
     size_t mapped = 0;
-    for (uint32_t cp = 0; cp < 0x10000; cp++) {
+    for (uint32_t cp = 0; cp < CHECKED_PLANES_END; cp++) {
         bool has = cf_font_has(sub, cp);
         if (has != wanted[cp])
             fail_msg("U+%04X is %s the subset", (unsigned)cp, has ? "wrongly in" : "missing from");
@@ -318,15 +342,15 @@ static void test_subset_leaflet(void **state)
     free(text);
 }
 
-/* Characters the font lacks (beyond the BMP, controls) are left out; an empty set gives a font
- * with .notdef only. */
+/* Characters the font lacks (an emoji, controls) are left out; an empty set gives a font with
+ * .notdef only. */
 static void test_subset_missing_and_empty(void **state)
 {
     (void)state;
     const cf_font *full = hk_font(CF_FONT_REGULAR);
     cf_diag *diag = cf_diag_new();
     cf_codepoints *set = cf_codepoints_new();
-    const char *text = "陳𠝹\x01 A";
+    const char *text = "陳\U0001F600\x01 A";
     cf_codepoints_add_utf8(set, text, strlen(text));
     cf_codepoints_add(set, 0xFFFF);
     unsigned char *data = NULL;
@@ -342,8 +366,62 @@ static void test_subset_missing_and_empty(void **state)
     assert_int_equal(cf_font_subset(full, set, &data, &len, diag), CF_OK);
     assert_checksums(data, len);
     assert_int_equal(cmap_segments(data, len), 1); /* the closing 0xFFFF segment */
+    assert_int_equal(cmap_format12_groups(data, len), 0);
     cf_free(data);
     cf_codepoints_free(set);
+    cf_diag_free(diag);
+}
+
+/* Characters beyond U+FFFF (HKSCS names: Extension B, a compatibility ideograph of the
+ * supplement): the subset maps them through a format-12 subtable beside the format-4 one, in the
+ * plain and the ordered subsetter; a document without them gets no format-12 subtable; a
+ * subset of such characters alone works too. */
+static void test_subset_beyond_bmp(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "李\U00020779明 陳大文",                    /* one beyond the BMP */
+        "\U00020021\U0002A6A9\U0002F825\U00020779", /* only beyond it */
+        "陳大文",                                   /* none */
+    };
+    static const size_t groups[] = {7, 4, 0};
+    cf_diag *diag = cf_diag_new();
+    for (int style = 0; style < CF_FONT_STYLE_COUNT; style++) {
+        const cf_font *full = hk_font((cf_font_style)style);
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+            cf_codepoints *set = cf_codepoints_new();
+            cf_codepoints_add_utf8(set, texts[t], strlen(texts[t]));
+            unsigned char *data = NULL;
+            size_t len = 0;
+            assert_int_equal(cf_font_subset(full, set, &data, &len, diag), CF_OK);
+            assert_checksums(data, len);
+            assert_int_equal(cmap_format12_groups(data, len), groups[t]);
+            assert_true(cmap_segments(data, len) >= 1);
+            cf_font *sub = load_subset(data, len);
+            assert_subset_matches(full, sub, texts[t], strlen(texts[t]));
+            cf_font_free(sub);
+            cf_free(data);
+
+            cf_subset_layout layout;
+            assert_int_equal(cf_font_subset_ordered(full, set, NULL, &data, &len, &layout, diag),
+                             CF_OK);
+            assert_checksums(data, len);
+            assert_int_equal(cmap_format12_groups(data, len), groups[t]);
+            assert_int_equal(layout.n, cf_codepoints_size(set));
+            uint32_t cp = CF_CODEPOINTS_START;
+            for (size_t i = 0; i < layout.n; i++) {
+                assert_true(cf_codepoints_next(set, &cp));
+                assert_int_equal(layout.cps[i], cp);
+                assert_true(layout.glyphs[i] >= 1);
+            }
+            sub = load_subset(data, len);
+            assert_subset_matches(full, sub, texts[t], strlen(texts[t]));
+            cf_font_free(sub);
+            cf_free(data);
+            cf_subset_layout_cleanup(&layout);
+            cf_codepoints_free(set);
+        }
+    }
     cf_diag_free(diag);
 }
 
@@ -544,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_subset_ordered),
         cmocka_unit_test(test_subset_leaflet),
         cmocka_unit_test(test_subset_missing_and_empty),
+        cmocka_unit_test(test_subset_beyond_bmp),
         cmocka_unit_test(test_subset_dense),
         cmocka_unit_test(test_subset_allocation_failure),
         cmocka_unit_test(test_subset_threads),
