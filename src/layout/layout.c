@@ -123,8 +123,8 @@ static size_t flow_item(cf_layout_ctx *ctx, const char *marker, double indent, d
         o.x += indent + hang;
         o.width -= indent + hang;
     }
-    size_t lead = cf_layout_add_text(ctx, marker, strlen(marker), false, o.size,
-                                     o.x - hang, baseline_in(ctx, o.size, o.pitch), 0);
+    size_t lead = cf_layout_add_text(ctx, marker, strlen(marker), false, o.size, o.x - hang,
+                                     baseline_in(ctx, o.size, o.pitch), 0);
     if (lead == (size_t)-1)
         return (size_t)-1;
     cf_layout_text_reset(ctx);
@@ -173,6 +173,38 @@ static bool option_selected(const char *value, const char *key)
     return false;
 }
 
+/* False when applies_to names a procedure option of a field that has ticked options and that
+ * option is not among them: the text belongs to a procedure this patient does not have. A
+ * blank form, or one whose procedures are not ticked, prints everything. */
+static bool applies(const cf_layout_ctx *ctx, const char *applies_to)
+{
+    if (applies_to == NULL || ctx->record == NULL || ctx->options->blank)
+        return true;
+    for (size_t i = 0; i < ctx->form->n_fields; i++) {
+        const cf_field *f = &ctx->form->fields[i];
+        for (size_t j = 0; j < f->n_options; j++) {
+            if (strcmp(f->options[j].key, applies_to) != 0)
+                continue;
+            const char *value = cf_record_get(ctx->record, f->key);
+            return value == NULL || value[0] == '\0' || option_selected(value, applies_to);
+        }
+    }
+    return true;
+}
+
+/* Appends "（適用於：<option>）" for text that applies to one procedure only. */
+static void add_applies_note(cf_layout_ctx *ctx, const char *applies_to)
+{
+    const cf_option *op = applies_to != NULL ? find_option_anywhere(ctx->form, applies_to) : NULL;
+    if (op == NULL)
+        return;
+    static const char open[] = "\xef\xbc\x88\xe9\x81\xa9\xe7\x94\xa8\xe6\x96\xbc"
+                               "\xef\xbc\x9a"; /* （適用於： */
+    cf_layout_text_add(ctx, open, strlen(open), CF_STYLE_REGULAR);
+    cf_layout_text_add_inline(ctx, op->text, false);
+    cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR); /* ） */
+}
+
 static void flow_checkboxes(cf_layout_ctx *ctx, const cf_block *b)
 {
     const cf_field *f = cf_form_get_field(ctx->form, b->u.checkboxes.field);
@@ -184,16 +216,15 @@ static void flow_checkboxes(cf_layout_ctx *ctx, const cf_block *b)
         flow_text(ctx, b->u.checkboxes.prompt, false, 0, gap);
         gap = ITEM_GAP;
     }
-    const char *value = (ctx->record != NULL && !ctx->options->blank)
-                            ? cf_record_get(ctx->record, f->key)
-                            : NULL;
+    const char *value =
+        (ctx->record != NULL && !ctx->options->blank) ? cf_record_get(ctx->record, f->key) : NULL;
     for (size_t i = 0; i < f->n_options && ctx->status == CF_OK; i++) {
         const cf_option *o = &f->options[i];
         bool on = option_selected(value, o->key);
         cf_set_options so = body_options(ctx, BODY_SIZE * 1.5);
-        size_t lead = cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false,
-                                         BODY_SIZE, ctx->geo.left,
-                                         baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+        size_t lead =
+            cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false, BODY_SIZE,
+                               ctx->geo.left, baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
         if (lead == (size_t)-1)
             return;
         cf_layout_text_reset(ctx);
@@ -225,9 +256,11 @@ static void flow_note(cf_layout_ctx *ctx, const cf_note *note)
     size_t first_unit = ctx->flow.n_units;
     cf_set_options o = body_options(ctx, NOTE_PAD);
     o.width -= NOTE_PAD;
-    if (note->title != NULL) {
+    if (note->title != NULL || note->applies_to != NULL) {
         cf_layout_text_reset(ctx);
-        cf_layout_text_add(ctx, note->title, strlen(note->title), CF_STYLE_BOLD);
+        if (note->title != NULL)
+            cf_layout_text_add(ctx, note->title, strlen(note->title), CF_STYLE_BOLD);
+        add_applies_note(ctx, note->applies_to);
         size_t u = flow_paragraph(ctx, &o, 0, (size_t)-1);
         if (u != (size_t)-1)
             tie_range(ctx, u, ctx->flow.n_units, CF_KEEP_HARD);
@@ -263,8 +296,8 @@ static void flow_note(cf_layout_ctx *ctx, const cf_note *note)
     }
     if (warning)
         for (size_t k = first_unit; k <= last && ctx->status == CF_OK; k++) {
-            cf_item fill = {.kind = CF_ITEM_RECT, .x = ctx->geo.left,
-                            .y = ctx->flow.units[k].height};
+            cf_item fill = {
+                .kind = CF_ITEM_RECT, .x = ctx->geo.left, .y = ctx->flow.units[k].height};
             fill.u.rect.w = ctx->geo.right - ctx->geo.left;
             fill.u.rect.h = ctx->flow.units[k].height;
             fill.u.rect.fill_gray = 0.93;
@@ -341,8 +374,8 @@ static void flow_row(cf_layout_ctx *ctx, const cf_frame *frame, const cf_text *c
 static void flow_table(cf_layout_ctx *ctx, const cf_table *t)
 {
     if (t->n_columns == 0 || t->n_columns > 15) {
-        cf_diag_error(ctx->diag, ctx->form->path, 0, "a table has %zu columns; 1 to 15 can be printed",
-                      t->n_columns);
+        cf_diag_error(ctx->diag, ctx->form->path, 0,
+                      "a table has %zu columns; 1 to 15 can be printed", t->n_columns);
         cf_layout_fail(ctx, CF_ERR_DATA);
         return;
     }
@@ -385,18 +418,21 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
     for (int band = 0; band < CF_FREQ_COUNT && ctx->status == CF_OK; band++) {
         size_t count = 0;
         for (size_t i = 0; i < risks->n_risks; i++)
-            if ((int)risks->risks[i].frequency == band)
+            if ((int)risks->risks[i].frequency == band && applies(ctx, risks->risks[i].applies_to))
                 count++;
         if (count == 0)
             continue;
         const cf_band *bd = &ctx->form->bands[band];
         size_t caption_unit = ctx->flow.n_units;
         cf_layout_text_reset(ctx);
-        const char *caption = bd->caption != NULL ? bd->caption : cf_frequency_name((cf_frequency)band);
+        const char *caption =
+            bd->caption != NULL ? bd->caption : cf_frequency_name((cf_frequency)band);
         cf_layout_text_add(ctx, caption, strlen(caption), CF_STYLE_BOLD);
-        if (ctx->form->show_band_meaning && bd->meaning != NULL) {
+        /* Numbers only where every risk of the band cites a source. */
+        const char *meaning = cf_form_band_meaning(ctx->form, (cf_frequency)band);
+        if (meaning != NULL) {
             cf_layout_text_add(ctx, "\xef\xbc\x88", 3, CF_STYLE_REGULAR); /* （ */
-            cf_layout_text_add(ctx, bd->meaning, strlen(bd->meaning), CF_STYLE_REGULAR);
+            cf_layout_text_add(ctx, meaning, strlen(meaning), CF_STYLE_REGULAR);
             cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR); /* ） */
         }
         cf_set_options o = body_options(ctx, 0);
@@ -405,30 +441,22 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
         size_t item_no = 0, keep_until = ctx->flow.n_units;
         for (size_t i = 0; i < risks->n_risks && ctx->status == CF_OK; i++) {
             const cf_risk *r = &risks->risks[i];
-            if ((int)r->frequency != band)
+            if ((int)r->frequency != band || !applies(ctx, r->applies_to))
                 continue;
             cf_set_options io = body_options(ctx, BODY_SIZE * 1.5);
-            size_t lead = cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, BODY_SIZE,
-                                             ctx->geo.left, baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+            size_t lead =
+                cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, BODY_SIZE, ctx->geo.left,
+                                   baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
             if (lead == (size_t)-1)
                 return;
             cf_layout_text_reset(ctx);
             cf_layout_text_add_inline(ctx, r->text, false);
-            if (r->rate != NULL) {
+            if (r->rate != NULL && cf_form_risk_is_sourced(ctx->form, r)) {
                 cf_layout_text_add(ctx, "\xef\xbc\x88", 3, CF_STYLE_REGULAR);
                 cf_layout_text_add(ctx, r->rate, strlen(r->rate), CF_STYLE_REGULAR);
                 cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR);
             }
-            if (r->applies_to != NULL) {
-                const cf_option *op = find_option_anywhere(ctx->form, r->applies_to);
-                if (op != NULL) {
-                    static const char applies[] = "\xef\xbc\x88\xe9\x81\xa9\xe7\x94\xa8\xe6\x96\xbc"
-                                                  "\xef\xbc\x9a"; /* （適用於： */
-                    cf_layout_text_add(ctx, applies, strlen(applies), CF_STYLE_REGULAR);
-                    cf_layout_text_add_inline(ctx, op->text, false);
-                    cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR);
-                }
-            }
+            add_applies_note(ctx, r->applies_to);
             io.lang = r->text != NULL ? r->text->lang : NULL;
             flow_paragraph(ctx, &io, ITEM_GAP, lead);
             if (++item_no <= 2)
@@ -440,9 +468,26 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
     }
 }
 
+/* Instructions as bullets, without those for procedures the patient does not have. */
 static void flow_instructions(cf_layout_ctx *ctx, const cf_instructions *in)
 {
-    flow_list(ctx, in->items, in->n_items, false, 1, BLOCK_GAP, NULL);
+    double gap = BLOCK_GAP;
+    for (size_t i = 0; i < in->n_items && ctx->status == CF_OK; i++) {
+        const char *key = in->applies_to != NULL ? in->applies_to[i] : NULL;
+        if (!applies(ctx, key))
+            continue;
+        cf_set_options o = body_options(ctx, BODY_SIZE * 1.5);
+        size_t lead = cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, o.size, ctx->geo.left,
+                                         baseline_in(ctx, o.size, o.pitch), 0); /* • */
+        if (lead == (size_t)-1)
+            return;
+        cf_layout_text_reset(ctx);
+        cf_layout_text_add_inline(ctx, in->items[i], false);
+        add_applies_note(ctx, key);
+        o.lang = in->items[i] != NULL ? in->items[i]->lang : NULL;
+        flow_paragraph(ctx, &o, gap, lead);
+        gap = ITEM_GAP;
+    }
 }
 
 /* A row of "caption：________" cells across the column. */
@@ -564,7 +609,8 @@ static void flow_block(cf_layout_ctx *ctx, const cf_block *b, bool first_in_sect
         flow_checkboxes(ctx, b);
         break;
     case CF_BLOCK_NOTE:
-        flow_note(ctx, &b->u.note);
+        if (applies(ctx, b->u.note.applies_to))
+            flow_note(ctx, &b->u.note);
         break;
     case CF_BLOCK_RISKS:
         flow_risks(ctx, &b->u.risks);
@@ -812,8 +858,8 @@ cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fonts
                     const cf_layout_options *options, cf_display_list **out, cf_diag *diag)
 {
     *out = NULL;
-    if (form == NULL || fonts == NULL || options == NULL ||
-        fonts->faces[CF_FONT_REGULAR] == NULL || fonts->faces[CF_FONT_BOLD] == NULL)
+    if (form == NULL || fonts == NULL || options == NULL || fonts->faces[CF_FONT_REGULAR] == NULL ||
+        fonts->faces[CF_FONT_BOLD] == NULL)
         return CF_ERR_INTERNAL;
     if (record == NULL && !options->blank) {
         cf_diag_error(diag, form->path, 0, "no patient record given for a labelled form");

@@ -469,6 +469,7 @@ static void test_sample_consent(void **state)
     b = find_block(form, CF_BLOCK_NOTE, 1);
     assert_int_equal(b->u.note.kind, CF_NOTE_INFO);
     assert_null(b->u.note.title);
+    assert_string_equal(b->u.note.applies_to, "dextrose");
 
     b = find_block(form, CF_BLOCK_RISKS, 0);
     assert_int_equal(b->u.risks.n_risks, 6);
@@ -476,16 +477,28 @@ static void test_sample_consent(void **state)
         assert_int_equal(b->u.risks.risks[f].frequency, f);
     assert_string_equal(b->u.risks.risks[1].applies_to, "prp");
     assert_string_equal(b->u.risks.risks[3].rate, "約 1/10,000");
+    assert_int_equal(b->u.risks.risks[2].n_cites, 2);
+    assert_string_equal(b->u.risks.risks[2].cites[0], "rabago2010");
+    assert_string_equal(b->u.risks.risks[2].cites[1], "twpmr2022");
+    assert_int_equal(b->u.risks.risks[5].n_cites, 0);
+    /* Every risk of these bands cites a reference: their numbers may print. */
+    assert_string_equal(cf_form_band_meaning(form, CF_FREQ_RARE), "每 10,000 人有 1 至 10 人");
+    assert_true(cf_form_band_is_sourced(form, CF_FREQ_VERY_COMMON));
+    assert_false(cf_form_band_is_sourced(form, CF_FREQ_UNKNOWN));
+    assert_string_equal(cf_form_band_meaning(form, CF_FREQ_UNKNOWN), "資料不足");
 
     b = find_block(form, CF_BLOCK_INSTRUCTIONS, 0);
     assert_int_equal(b->u.instructions.when, CF_WHEN_BEFORE);
-    assert_int_equal(b->u.instructions.n_items, 1);
+    assert_int_equal(b->u.instructions.n_items, 2);
+    assert_null(b->u.instructions.applies_to[0]);
+    assert_string_equal(b->u.instructions.applies_to[1], "prp");
     b = find_block(form, CF_BLOCK_INSTRUCTIONS, 1);
     assert_int_equal(b->u.instructions.when, CF_WHEN_AFTER);
     assert_int_equal(b->u.instructions.n_items, 2);
 
     b = find_block(form, CF_BLOCK_REFERENCES, 0);
     assert_int_equal(b->u.list.n_items, 2);
+    assert_string_equal(b->u.list.ids[1], "twpmr2022");
     expect_text(b->u.list.items[0],
                 "Rabago D, et al. **Prolotherapy** in primary care practice. 2010.");
 
@@ -506,7 +519,7 @@ static void test_sample_consent(void **state)
     assert_int_equal(sig[1].role, CF_ROLE_GUARDIAN);
     assert_string_equal(sig[1].relationship_caption, "與病人關係");
     assert_string_equal(sig[1].name_caption, "姓名");
-    assert_int_equal(sig[1].line, 111); /* the line where the start tag begins */
+    assert_int_equal(sig[1].line, 112); /* the line where the start tag begins */
     expect_text(sig[1].statement, "病人無法親自簽署，由本人代為簽署。");
     assert_int_equal(sig[2].role, CF_ROLE_INTERPRETER);
     assert_string_equal(sig[2].language_caption, "翻譯語言");

@@ -107,7 +107,9 @@ static cf_status lay(const cf_form *form, cf_record *record, bool blank, cf_disp
                      cf_diag *diag)
 {
     const cf_fontset *fonts = fonts_for(form);
-    cf_layout_options o = {.paper = CF_PAPER_A4, .blank = blank, .document_id = "7K3QJ2M9XW4TB",
+    cf_layout_options o = {.paper = CF_PAPER_A4,
+                           .blank = blank,
+                           .document_id = "7K3QJ2M9XW4TB",
                            .created = 1767225600};
     if (record != NULL) {
         cf_status st = cf_record_check(form, record, fonts, blank, diag);
@@ -265,8 +267,8 @@ static size_t check_lines(const cf_display_list *list, const char *source, const
                 problems++;
             }
             if (in_list(first_cp(l), no_start)) {
-                print_error("%s page %zu: line starts with a prohibited character: %s\n", id,
-                            p + 1, l->text);
+                print_error("%s page %zu: line starts with a prohibited character: %s\n", id, p + 1,
+                            l->text);
                 problems++;
             }
             if (in_list(last_cp(l), no_end)) {
@@ -343,8 +345,8 @@ static void test_sample_forms(void **state)
     check_form("tests/data/form/sample-leaflet.xml", "sample-leaflet", false);
     char path[4096];
     size_t len = 0;
-    char *source = read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"),
-                            &len);
+    char *source =
+        read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"), &len);
     cf_form *form = load("tests/data/form/sample-consent.xml");
     cf_record *r = patient(NAME, HN, NULL);
     assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
@@ -419,8 +421,10 @@ static void test_label_shrinks_wraps_then_fails(void **state)
     size_t found = 0;
     for (size_t i = 0; i < list->pages[0].n_items; i++) {
         const cf_item *it = &list->pages[0].items[i];
-        if (it->kind == CF_ITEM_TEXT && it->u.text.size < 8.01 && it->u.text.style == CF_FONT_BOLD &&
-            (strstr(it->u.text.utf8, "CHAN") != NULL || strstr(it->u.text.utf8, "Montgomery") != NULL))
+        if (it->kind == CF_ITEM_TEXT && it->u.text.size < 8.01 &&
+            it->u.text.style == CF_FONT_BOLD &&
+            (strstr(it->u.text.utf8, "CHAN") != NULL ||
+             strstr(it->u.text.utf8, "Montgomery") != NULL))
             found++;
     }
     assert_int_equal(found, 2);
@@ -476,6 +480,92 @@ static void test_blank_form(void **state)
     cf_form_free(form);
 }
 
+/* ---- what prints for whom -------------------------------------------------------------- */
+
+/* True when some line of some page contains needle. */
+static bool list_has_text(const cf_display_list *list, const char *needle)
+{
+    static line lines[512];
+    for (size_t p = 0; p < list->n_pages; p++) {
+        size_t n = page_lines(list, p, lines, 512);
+        for (size_t i = 0; i < n; i++)
+            if (strstr(lines[i].text, needle) != NULL)
+                return true;
+    }
+    return false;
+}
+
+/* With procedures ticked, the risks, notes and instructions of the other procedures are left
+ * out; a blank form prints them all, each marked （適用於：…）. */
+static void test_applies_to_ticked_procedures(void **state)
+{
+    (void)state;
+    cf_form *form = load("tests/data/form/sample-consent.xml");
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_record *r = patient(NAME, HN, NULL);
+    assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
+    assert_int_equal(cf_record_set(r, "side", "right"), CF_OK);
+    assert_int_equal(cf_record_set(r, "procedures", "prp"), CF_OK);
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "暫時性腫脹"));                   /* prp risk */
+    assert_true(list_has_text(list, "抽血前一週避免服用消炎止痛藥")); /* prp instruction */
+    assert_false(list_has_text(list, "頭暈"));                        /* dextrose risk */
+    assert_false(list_has_text(list, "葡萄糖水注射後請測量血糖"));    /* dextrose note */
+    assert_false(list_has_text(list, "不常見"));                      /* its band, now empty */
+    assert_true(list_has_text(list, "注射部位疼痛"));                 /* applies to all */
+    cf_display_list_free(list);
+    cf_record_free(r);
+
+    list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "頭暈（適用於：高濃度葡萄糖注射）"));
+    assert_true(list_has_text(list, "葡萄糖水注射後請測量血糖"));
+    assert_true(list_has_text(list, "（適用於：高濃度血小板血漿"));
+    assert_true(list_has_text(list, "抽血前一週避免服用消炎止痛藥。（適用於："));
+    cf_display_list_free(list);
+    cf_diag_free(diag);
+    cf_form_free(form);
+}
+
+/* A band prints its numbers only when every risk in it cites a reference; a risk's own rate
+ * only when it cites one. */
+static void test_band_numbers_need_citations(void **state)
+{
+    (void)state;
+    char path[4096];
+    size_t len = 0;
+    char *xml =
+        read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"), &len);
+    assert_non_null(xml);
+    cf_form *form = load_memory(xml);
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "罕見（每 10,000 人有 1 至 10 人）"));
+    assert_true(list_has_text(list, "感染（約 1/10,000）"));
+    cf_display_list_free(list);
+    cf_form_free(form);
+
+    /* The rare risk loses its citation: neither its band's numbers nor its rate print. */
+    char *cite = strstr(xml, " cites=\"twpmr2022\">感染");
+    assert_non_null(cite);
+    memset(cite, ' ', strlen(" cites=\"twpmr2022\""));
+    form = load_memory(xml);
+    list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_false(list_has_text(list, "每 10,000 人有 1 至 10 人"));
+    assert_false(list_has_text(list, "1/10,000"));
+    assert_true(list_has_text(list, "罕見"));
+    assert_true(list_has_text(list, "極罕見（每 10,000 人少於 1 人）"));
+    cf_display_list_free(list);
+    cf_form_free(form);
+    cf_diag_free(diag);
+    free(xml);
+}
+
 /* ---- hostile content ------------------------------------------------------------------- */
 
 static char *form_with_body(const char *body)
@@ -484,7 +574,8 @@ static char *form_with_body(const char *body)
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<form id=\"memory\" version=\"1\" kind=\"leaflet\" xml:lang=\"zh-Hant-HK\">\n"
         "<meta><status state=\"draft\"/><title>測試</title></meta>\n"
-        "<label caption=\"Patient's Label\"><label-field key=\"patient_name\" caption=\"Patient Name\" required=\"true\"/>"
+        "<label caption=\"Patient's Label\"><label-field key=\"patient_name\" caption=\"Patient "
+        "Name\" required=\"true\"/>"
         "<label-field key=\"hospital_no\" caption=\"Hospital No\" required=\"true\"/>"
         "<label-field key=\"episode_no\" caption=\"Episode No\"/></label>\n"
         "<body><section id=\"a\" title=\"說明\">";
@@ -655,6 +746,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest all[] = {
         cmocka_unit_test(test_shipped_nerve_root),
         cmocka_unit_test(test_shipped_dpn),
+        cmocka_unit_test(test_applies_to_ticked_procedures),
+        cmocka_unit_test(test_band_numbers_need_citations),
         cmocka_unit_test(test_sample_forms),
         cmocka_unit_test(test_label_shrinks_wraps_then_fails),
         cmocka_unit_test(test_blank_form),
