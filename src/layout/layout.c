@@ -8,9 +8,11 @@
 
 #include <string.h>
 
-/* Body text: 12 pt with a 1.5 line pitch, for elderly readers. */
-#define BODY_SIZE 12.0
-#define BODY_PITCH 18.0
+/* Body text: 12 pt with a 1.5 line pitch, for elderly readers; a form that must fit
+ * <layout max-pages> goes down to 10.5 pt in 0.5 pt steps. */
+#define BODY_DEFAULT 12.0
+#define BODY_FLOOR 10.5
+#define BODY_STEP 0.5
 #define SECTION_SIZE 14.0
 #define SECTION_PITCH 21.0
 #define SMALL_SIZE 10.0
@@ -21,6 +23,12 @@
 #define CELL_PAD 4.0
 #define NOTE_PAD 7.0
 #define SIGN_ROW 30.0
+
+/* Line pitch of body text: 1.5 times its size. */
+static double body_pitch(const cf_layout_ctx *ctx)
+{
+    return ctx->body_size * 1.5;
+}
 
 /* Distance from the top of a line box of pitch to the baseline of text at size. */
 static double baseline_in(const cf_layout_ctx *ctx, double size, double pitch)
@@ -90,8 +98,8 @@ static cf_set_options body_options(const cf_layout_ctx *ctx, double indent)
     cf_set_options o = {
         .x = ctx->geo.left + indent,
         .width = ctx->geo.right - ctx->geo.left - indent,
-        .size = BODY_SIZE,
-        .pitch = BODY_PITCH,
+        .size = ctx->body_size,
+        .pitch = body_pitch(ctx),
         .justify = true,
     };
     return o;
@@ -136,7 +144,7 @@ static size_t flow_item(cf_layout_ctx *ctx, const char *marker, double indent, d
 static void flow_list(cf_layout_ctx *ctx, const cf_text *const *items, size_t n, bool numbered,
                       unsigned start, double space_before, const cf_set_options *base)
 {
-    double size = base != NULL ? base->size : BODY_SIZE;
+    double size = base != NULL ? base->size : ctx->body_size;
     for (size_t i = 0; i < n && ctx->status == CF_OK; i++) {
         char marker[24];
         if (numbered)
@@ -221,10 +229,10 @@ static void flow_checkboxes(cf_layout_ctx *ctx, const cf_block *b)
     for (size_t i = 0; i < f->n_options && ctx->status == CF_OK; i++) {
         const cf_option *o = &f->options[i];
         bool on = option_selected(value, o->key);
-        cf_set_options so = body_options(ctx, BODY_SIZE * 1.5);
+        cf_set_options so = body_options(ctx, ctx->body_size * 1.5);
         size_t lead =
-            cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false, BODY_SIZE,
-                               ctx->geo.left, baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+            cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false, ctx->body_size,
+                               ctx->geo.left, baseline_in(ctx, ctx->body_size, body_pitch(ctx)), 0);
         if (lead == (size_t)-1)
             return;
         cf_layout_text_reset(ctx);
@@ -443,10 +451,10 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
             const cf_risk *r = &risks->risks[i];
             if ((int)r->frequency != band || !applies(ctx, r->applies_to))
                 continue;
-            cf_set_options io = body_options(ctx, BODY_SIZE * 1.5);
+            cf_set_options io = body_options(ctx, ctx->body_size * 1.5);
             size_t lead =
-                cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, BODY_SIZE, ctx->geo.left,
-                                   baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+                cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, ctx->body_size, ctx->geo.left,
+                                   baseline_in(ctx, ctx->body_size, body_pitch(ctx)), 0);
             if (lead == (size_t)-1)
                 return;
             cf_layout_text_reset(ctx);
@@ -476,7 +484,7 @@ static void flow_instructions(cf_layout_ctx *ctx, const cf_instructions *in)
         const char *key = in->applies_to != NULL ? in->applies_to[i] : NULL;
         if (!applies(ctx, key))
             continue;
-        cf_set_options o = body_options(ctx, BODY_SIZE * 1.5);
+        cf_set_options o = body_options(ctx, ctx->body_size * 1.5);
         size_t lead = cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, o.size, ctx->geo.left,
                                          baseline_in(ctx, o.size, o.pitch), 0); /* • */
         if (lead == (size_t)-1)
@@ -504,9 +512,9 @@ static void flow_sign_row(cf_layout_ctx *ctx, const char *const *captions, size_
         cf_layout_text_add(ctx, captions[i], strlen(captions[i]), CF_STYLE_REGULAR);
         cf_layout_text_add(ctx, "\xef\xbc\x9a", 3, CF_STYLE_REGULAR);
         double tw = cf_font_text_width(cf_layout_face(ctx, false), ctx->text.data, ctx->text.len,
-                                       BODY_SIZE);
-        if (cf_layout_add_text(ctx, ctx->text.data, ctx->text.len, false, BODY_SIZE, x, base, 0) ==
-            (size_t)-1)
+                                       ctx->body_size);
+        if (cf_layout_add_text(ctx, ctx->text.data, ctx->text.len, false, ctx->body_size, x, base,
+                               0) == (size_t)-1)
             return;
         double x1 = x + tw + 2, x2 = x + cell - 12;
         if (x2 - x1 < 36) {
@@ -854,23 +862,19 @@ static void flow_free(cf_flow *fl)
     cf_free(fl->items);
 }
 
-cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
-                    const cf_layout_options *options, cf_display_list **out, cf_diag *diag)
+/* Lays out the form once with body text at body_size; *pages gets the page count. */
+static cf_status lay_out(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                         const cf_layout_options *options, double body_size, cf_display_list **out,
+                         cf_diag *diag)
 {
     *out = NULL;
-    if (form == NULL || fonts == NULL || options == NULL || fonts->faces[CF_FONT_REGULAR] == NULL ||
-        fonts->faces[CF_FONT_BOLD] == NULL)
-        return CF_ERR_INTERNAL;
-    if (record == NULL && !options->blank) {
-        cf_diag_error(diag, form->path, 0, "no patient record given for a labelled form");
-        return CF_ERR_INTERNAL;
-    }
     cf_layout_ctx ctx = {
         .form = form,
         .record = record,
         .fonts = fonts,
         .options = options,
         .diag = diag,
+        .body_size = body_size,
     };
     geometry(options->paper, &ctx.geo);
     cf_buf_init(&ctx.text, 1u << 20);
@@ -898,4 +902,40 @@ cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fonts
     }
     *out = ctx.list;
     return CF_OK;
+}
+
+cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                    const cf_layout_options *options, cf_display_list **out, cf_diag *diag)
+{
+    *out = NULL;
+    if (form == NULL || fonts == NULL || options == NULL || fonts->faces[CF_FONT_REGULAR] == NULL ||
+        fonts->faces[CF_FONT_BOLD] == NULL)
+        return CF_ERR_INTERNAL;
+    if (record == NULL && !options->blank) {
+        cf_diag_error(diag, form->path, 0, "no patient record given for a labelled form");
+        return CF_ERR_INTERNAL;
+    }
+    /* <layout max-pages>: the largest body size, from the form's own down to the floor, at
+     * which the form fits; otherwise the floor, with a warning. The patient's values count
+     * (a long name can take a line more), so this is decided per document. */
+    double size = BODY_DEFAULT;
+    for (;;) {
+        cf_display_list *list = NULL;
+        cf_status st = lay_out(form, record, fonts, options, size, &list, diag);
+        if (st != CF_OK)
+            return st;
+        bool last = form->max_pages == 0 || size - BODY_STEP < BODY_FLOOR - 0.001;
+        if (last || list->n_pages <= form->max_pages) {
+            if (form->max_pages != 0 && list->n_pages > form->max_pages)
+                cf_diag_warning(diag, form->path, 0,
+                                "the form takes %zu pages even with %.1f pt body text; its "
+                                "<layout max-pages=\"%u\"> asks for at most %u (shorten the "
+                                "text or raise max-pages)",
+                                list->n_pages, size, form->max_pages, form->max_pages);
+            *out = list;
+            return CF_OK;
+        }
+        cf_display_list_free(list);
+        size -= BODY_STEP;
+    }
 }

@@ -635,11 +635,25 @@ static cf_form *load_shipped(const char *id)
     print_message("%s.xml loaded in %.2f ms\n", id, (t1 - t0) * 1000.0);
 
     assert_string_equal(form->id, id);
-    static const char *const label_keys[] = {"patient_name", "hospital_no", "episode_no"};
+    /* Hong Kong labels name the episode, Taiwan labels the birth date (姓名 / 病歷號碼 /
+     * 出生日期 under 病人資料); Hong Kong keeps "Patient’s Label" as the leaflet prints it. */
+    bool tw = strcmp(form->region, "TW") == 0;
+    const char *const label_keys[] = {"patient_name", "hospital_no",
+                                      tw ? "birth_date" : "episode_no"};
+    assert_int_equal(form->n_label_fields, 3);
     for (size_t i = 0; i < 3; i++) {
         const cf_field *f = cf_form_get_field(form, label_keys[i]);
         assert_non_null(f);
         assert_true(f->label);
+        assert_ptr_equal(f, &form->fields[i]);
+    }
+    if (tw) {
+        assert_string_equal(form->label_caption, "病人資料");
+        assert_string_equal(form->fields[0].caption, "姓名");
+        assert_string_equal(form->fields[1].caption, "病歷號碼");
+        assert_string_equal(form->fields[2].caption, "出生日期");
+    } else {
+        assert_string_equal(form->label_caption, "Patient\u2019s Label");
     }
     assert_true(form->n_sections > 0);
     char *dump = NULL;
@@ -705,11 +719,14 @@ static void test_shipped_dpn_consent(void **state)
     assert_string_equal(form->lang, "zh-Hant-TW");
     assert_string_equal(form->region, "TW");
     /* The fill-in fields the batch and the demo use. */
-    static const char *const keys[] = {"procedures", "site", "side", "procedure_date",
-                                       "doctor_name"};
+    static const char *const keys[] = {"procedures",  "site",      "side", "procedure_date",
+                                       "doctor_name", "diagnosis", "fee"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_non_null(cf_form_get_field(form, keys[i]));
     assert_int_equal(cf_form_get_field(form, "procedures")->n_options, 3);
+    /* No band prints a number: no risk of the form cites a source that gives a rate. */
+    for (int f = 0; f < CF_FREQ_COUNT; f++)
+        assert_null(cf_form_band_meaning(form, (cf_frequency)f));
     cf_form_free(form);
 }
 

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #define NAME "\xe9\x99\xb3\xe5\xa4\xa7\xe6\x96\x87" /* 陳大文 */
@@ -94,8 +95,9 @@ static cf_record *patient(const char *name, const char *hn, const char *ep)
 /* The patient of the shipped-form tests; with sets, the DPN consent's fill-in fields too. */
 static cf_record *shipped_patient(bool sets)
 {
-    cf_record *r = patient(NAME, HN, EP);
-    if (sets) {
+    cf_record *r = patient(NAME, HN, sets ? NULL : EP);
+    if (sets) { /* the Taiwan label: name, chart number, birth date */
+        assert_int_equal(cf_record_set(r, "birth_date", "1950-03-02"), CF_OK);
         assert_int_equal(cf_record_set(r, "procedures", "d5w;prp"), CF_OK);
         assert_int_equal(cf_record_set(r, "side", "left"), CF_OK);
         assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
@@ -318,7 +320,8 @@ static void check_form(const char *rel, const char *id, bool sets)
     cf_display_list *list = NULL;
     assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
     assert_true(list->n_pages >= 1);
-    const char *must[] = {NAME, HN, EP};
+    /* Every page names the patient by the form's own label fields. */
+    const char *must[] = {NAME, HN, sets ? "1950-03-02" : EP};
     assert_int_equal(check_lines(list, source, id, must, 3), 0);
     cf_display_list_free(list);
     cf_diag_free(diag);
@@ -529,6 +532,50 @@ static void test_applies_to_ticked_procedures(void **state)
     cf_form_free(form);
 }
 
+/* Region wording: a Taiwan form approved says 已核准 (Hong Kong 已批核), dates in Chinese text
+ * read 2024 年 3 月 1 日, and Chinese captions in the running header take a full-width colon. */
+static void test_region_wording(void **state)
+{
+    (void)state;
+    cf_form *form = load("tests/data/form/sample-consent.xml");
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_record *r = patient(NAME, HN, NULL);
+    assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
+    assert_int_equal(cf_record_set(r, "side", "right"), CF_OK);
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
+    assert_true(list->n_pages >= 2);
+    assert_true(list_has_text(list, "已核准 醫療品質委員會 2024 年 2 月 29 日"));
+    assert_false(list_has_text(list, "已批核"));
+    assert_true(list_has_text(list, "生效日期 2024 年 3 月 1 日"));
+    assert_true(list_has_text(list, "2026 年 12 月 1 日"));
+    assert_false(list_has_text(list, "2026-12-01"));
+    assert_true(list_has_text(list, "病人姓名：" NAME));
+    assert_false(list_has_text(list, "病人姓名: "));
+    cf_display_list_free(list);
+    cf_record_free(r);
+    cf_form_free(form);
+
+    /* The same form as a Hong Kong one says 已批核. */
+    char path[4096];
+    size_t len = 0;
+    char *xml =
+        read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"), &len);
+    char *lang = strstr(xml, "zh-Hant-TW");
+    assert_non_null(lang);
+    memcpy(lang, "zh-Hant-HK", 10);
+    form = load_memory(xml);
+    list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "已批核 醫療品質委員會"));
+    assert_false(list_has_text(list, "已核准"));
+    cf_display_list_free(list);
+    cf_form_free(form);
+    cf_diag_free(diag);
+    free(xml);
+}
+
 /* A band prints its numbers only when every risk in it cites a reference; a risk's own rate
  * only when it cites one. */
 static void test_band_numbers_need_citations(void **state)
@@ -584,6 +631,128 @@ static char *form_with_body(const char *body)
     char *xml = malloc(n);
     snprintf(xml, n, "%s%s%s", head, body, tail);
     return xml;
+}
+
+/* A form of n paragraphs of 120 characters with <layout max-pages="max_pages"/>. */
+static char *paged_form(size_t n, unsigned max_pages)
+{
+    size_t cap = n * 400 + 64;
+    char *body = malloc(cap), *p = body;
+    for (size_t i = 0; i < n; i++) {
+        p += sprintf(p, "<p>");
+        for (size_t k = 0; k < 40; k++)
+            p += sprintf(p, "說明文");
+        p += sprintf(p, "</p>");
+    }
+    char *xml = form_with_body(body);
+    free(body);
+    char layout[64];
+    snprintf(layout, sizeof layout, "<layout max-pages=\"%u\"/><body>", max_pages);
+    char *at = strstr(xml, "<body>");
+    size_t head = (size_t)(at - xml), len = strlen(xml);
+    char *out = malloc(len + strlen(layout) + 1);
+    memcpy(out, xml, head);
+    strcpy(out + head, layout);
+    strcat(out, at + strlen("<body>"));
+    free(xml);
+    return out;
+}
+
+/* Size of the first body text item under the first section heading (the body size used). */
+static double body_text_size(const cf_display_list *list)
+{
+    for (size_t i = 0; i < list->pages[0].n_items; i++) {
+        const cf_item *it = &list->pages[0].items[i];
+        if (it->kind == CF_ITEM_TEXT && strncmp(it->u.text.utf8, "說明文", 9) == 0)
+            return it->u.text.size;
+    }
+    return 0;
+}
+
+/* <layout max-pages>: the largest body size from 12 pt down to 10.5 pt in 0.5 pt steps that
+ * fits; else 10.5 pt and a warning. The nerve-root leaflet fits one duplex sheet. */
+static void test_max_pages(void **state)
+{
+    (void)state;
+    cf_form *form = load("forms/nerve-root-injection.xml");
+    assert_int_equal(form->max_pages, 2);
+    cf_record *r = shipped_patient(false);
+    cf_diag *diag = cf_diag_new();
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
+    assert_int_equal(list->n_pages, 2);
+    assert_int_equal(cf_diag_size(diag), 0);
+    cf_display_list_free(list);
+    cf_record_free(r);
+    cf_form_free(form);
+
+    /* Paragraph by paragraph, the form stays at 12 pt while it fits one page, then steps
+     * down 0.5 pt at a time, and after 10.5 pt spills over with a warning. */
+    double last_size = 12.0;
+    bool stepped = false, spilled = false;
+    for (size_t n = 5; n < 40 && !spilled; n++) {
+        char *xml = paged_form(n, 1);
+        form = load_memory(xml);
+        list = NULL;
+        cf_diag_clear(diag);
+        assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+        double size = body_text_size(list);
+        print_message("%zu paragraphs: %zu page(s) at %.1f pt\n", n, list->n_pages, size);
+        if (list->n_pages == 1) {
+            assert_int_equal(cf_diag_size(diag), 0);
+            assert_true(size <= last_size);
+            assert_true(size >= 10.5 && size * 2.0 == (double)(long)(size * 2.0)); /* 0.5 steps */
+            stepped = stepped || size < 12.0;
+        } else {
+            assert_true(size == 10.5);
+            assert_int_equal(cf_diag_size(diag), 1);
+            assert_non_null(strstr(cf_diag_get(diag, 0)->message, "max-pages=\"1\""));
+            spilled = true;
+        }
+        last_size = size;
+        cf_display_list_free(list);
+        cf_form_free(form);
+        free(xml);
+    }
+    assert_true(stepped);
+    assert_true(spilled);
+    cf_diag_free(diag);
+}
+
+/* An apostrophe (’) between Latin letters is set with the ASCII apostrophe's width, not the
+ * full width the Chinese fonts give it: a paragraph of "Patient’s" breaks and places its runs
+ * exactly as the same paragraph with "Patient's". */
+static void test_apostrophe_width(void **state)
+{
+    (void)state;
+    cf_display_list *lists[2] = {NULL, NULL};
+    cf_diag *diag = cf_diag_new();
+    for (int v = 0; v < 2; v++) {
+        char body[8192] = "<p xml:lang=\"en\">";
+        for (int i = 0; i < 60; i++)
+            strcat(body, v == 0 ? "Patient's file " : "Patient\u2019s file ");
+        strcat(body, "</p>");
+        char *xml = form_with_body(body);
+        cf_form *form = load_memory(xml);
+        assert_int_equal(lay(form, NULL, true, &lists[v], diag), CF_OK);
+        cf_form_free(form);
+        free(xml);
+    }
+    const cf_page *a = &lists[0]->pages[0], *b = &lists[1]->pages[0];
+    assert_int_equal(a->n_items, b->n_items);
+    size_t runs = 0;
+    for (size_t i = 0; i < a->n_items; i++) {
+        if (a->items[i].kind != CF_ITEM_TEXT || strstr(a->items[i].u.text.utf8, "Patient") == NULL)
+            continue;
+        runs++;
+        assert_true(fabs(a->items[i].x - b->items[i].x) < 0.001);
+        assert_true(fabs(a->items[i].y - b->items[i].y) < 0.001);
+        assert_true(fabs(a->items[i].u.text.char_spacing - b->items[i].u.text.char_spacing) < 1e-6);
+    }
+    assert_true(runs >= 3); /* several lines */
+    cf_display_list_free(lists[0]);
+    cf_display_list_free(lists[1]);
+    cf_diag_free(diag);
 }
 
 static void test_unbreakable_word_wraps_by_force(void **state)
@@ -748,6 +917,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_shipped_dpn),
         cmocka_unit_test(test_applies_to_ticked_procedures),
         cmocka_unit_test(test_band_numbers_need_citations),
+        cmocka_unit_test(test_region_wording),
+        cmocka_unit_test(test_max_pages),
+        cmocka_unit_test(test_apostrophe_width),
         cmocka_unit_test(test_sample_forms),
         cmocka_unit_test(test_label_shrinks_wraps_then_fails),
         cmocka_unit_test(test_blank_form),
