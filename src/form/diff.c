@@ -175,8 +175,7 @@ static void flatten_signature(differ *d, part *p, const cf_signature_block *s)
         cf_buf_printf(&d->scratch, "; language: %s", s->language_caption);
     push(d, p, what, keep(d, d->scratch.data != NULL ? d->scratch.data : ""), -1);
     if (s->statement != NULL)
-        push(d, p, printf_kept(d, "statement (%s)", roles[s->role]), text_of(d, s->statement),
-             -1);
+        push(d, p, printf_kept(d, "statement (%s)", roles[s->role]), text_of(d, s->statement), -1);
 }
 
 static void flatten_block(differ *d, part *p, const cf_block *b)

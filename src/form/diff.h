@@ -19,7 +19,8 @@ typedef enum cf_change_kind {
 
 typedef struct cf_form_change {
     cf_change_kind kind;
-    const char *where;    /* "meta", "label", "fields", "risk bands", "layout" or "section <id>: <title>" */
+    const char
+        *where; /* "meta", "label", "fields", "risk bands", "layout" or "section <id>: <title>" */
     const char *what;     /* "title", "paragraph", "risk (common)", "field fee", ... */
     const char *old_text; /* NULL for CF_CHANGE_ADDED */
     const char *new_text; /* NULL for CF_CHANGE_REMOVED */
