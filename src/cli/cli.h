@@ -31,7 +31,6 @@ const char *cf_cli_operator(const char *given);
 /* True when argv holds -h or --help before a "--"; commands print their usage then. */
 int cf_cli_wants_help(int argc, char **argv);
 /* Prints "consentform: message" to stderr (a usage error) and returns EX_USAGE. */
-int cf_cli_usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int cf_cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
