@@ -1164,6 +1164,37 @@ static void test_load_memory(void **state)
     free(data);
 }
 
+/* validate warns when a band's numbers or a risk's rate will not print for want of a citation. */
+static void test_uncited_numbers_warn(void **state)
+{
+    (void)state;
+    char path[1024];
+    test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml");
+    size_t len = 0;
+    char *data = read_all(path, &len);
+    assert_non_null(data);
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = NULL;
+    expect_status(cf_form_load_memory(data, len, "pasted form", NULL, &form, diag), CF_OK, diag);
+    assert_int_equal(cf_diag_size(diag), 0); /* every band with numbers is cited */
+    cf_form_free(form);
+
+    char *cite = strstr(data, " cites=\"twpmr2022\">感染");
+    assert_non_null(cite);
+    memset(cite, ' ', strlen(" cites=\"twpmr2022\""));
+    form = NULL;
+    expect_status(cf_form_load_memory(data, len, "pasted form", NULL, &form, diag), CF_OK, diag);
+    assert_true(cf_diag_contains(diag, "pasted form:37: warning: band \"rare\" asks to print its "
+                                       "numbers"));
+    assert_true(cf_diag_contains(diag, "pasted form:81: warning: risk gives rate=\"約 1/10,000\" "
+                                       "but cites no reference"));
+    assert_null(cf_form_band_meaning(form, CF_FREQ_RARE));
+    assert_non_null(cf_form_band_meaning(form, CF_FREQ_COMMON));
+    cf_form_free(form);
+    cf_diag_free(diag);
+    free(data);
+}
+
 static char *unescape(const char *s)
 {
     char *out = malloc(strlen(s) + 1);
@@ -1402,6 +1433,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_schema_missing_or_broken),
         cmocka_unit_test(test_load_memory),
+        cmocka_unit_test(test_uncited_numbers_warn),
         cmocka_unit_test(test_whitespace_table),
         cmocka_unit_test(test_nothing_on_stderr),
         cmocka_unit_test(test_allocation_failures),
