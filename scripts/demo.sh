@@ -10,9 +10,9 @@ mkdir -p out
 "$bin" render nerve-root-injection -o out/nerve-root-injection.pdf --force \
     --patient-name 陳大文 --hospital-no 'HN12345678(9)' --episode-no HE1234567
 "$bin" render dpn-injection-consent -o out/dpn-injection-consent.pdf --force \
-    --patient-name 陳大文 --hospital-no 'HN12345678(9)' --episode-no HE1234567 \
-    --set procedures=d5w --set site=tarsal_tunnel --set side=both \
-    --set procedure_date=2026-12-01 --set doctor_name=李醫生
+    --patient-name 陳大文 --hospital-no A123456789 --set birth_date=1950-03-02 \
+    --set diagnosis=糖尿病周邊神經病變 --set procedures=d5w --set site=tarsal_tunnel \
+    --set side=both --set procedure_date=2026-12-01 --set doctor_name=李醫師 --set fee=3000
 "$bin" render dpn-injection-consent -o out/dpn-injection-consent-blank.pdf --force --blank
 "$bin" batch nerve-root-injection --csv samples/patients.csv --out-dir out/batch --force \
     --combined out/batch/all-patients.pdf

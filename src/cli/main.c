@@ -16,6 +16,7 @@ static const cf_command commands[] = {
     {"batch", "render a form for every patient of a CSV file", cf_usage_batch, cf_cmd_batch},
     {"archive", "keep issued and signed copies: init, add, list, show, export, verify",
      cf_usage_archive, cf_cmd_archive},
+    {"diff", "what changed between two versions of a form", cf_usage_diff, cf_cmd_diff},
 };
 
 static void print_help(FILE *out)

@@ -385,6 +385,11 @@ static void check_block_references(checker *c, const cf_block *block)
     }
     case CF_BLOCK_NOTE:
         check_texts(c, block->u.note.paragraphs, block->u.note.n_paragraphs);
+        if (block->u.note.applies_to && !is_procedure_option(c, block->u.note.applies_to))
+            check_error(c, block->line,
+                        "note applies-to=\"%s\" names no option of a choice or multi-choice "
+                        "field",
+                        block->u.note.applies_to);
         break;
     case CF_BLOCK_RISKS:
         for (size_t i = 0; i < block->u.risks.n_risks; i++) {
@@ -395,10 +400,32 @@ static void check_block_references(checker *c, const cf_block *block)
                             "risk applies-to=\"%s\" names no option of a choice or "
                             "multi-choice field",
                             risk->applies_to);
+            for (size_t k = 0; k < risk->n_cites; k++)
+                if (!cf_form_risk_is_sourced(c->form,
+                                             &(cf_risk){.cites = &risk->cites[k], .n_cites = 1}))
+                    check_error(c, risk->line,
+                                "risk cites \"%s\", which is not the id of a <ref> in the "
+                                "form's references; write <ref id=\"%s\">…</ref> there or "
+                                "correct the id",
+                                risk->cites[k], risk->cites[k]);
+            if (risk->rate && !cf_form_risk_is_sourced(c->form, risk))
+                cf_diag_warning(c->diag, c->file, risk->line,
+                                "risk gives rate=\"%s\" but cites no reference; the rate will "
+                                "not be printed (add cites=\"…\" naming the source)",
+                                risk->rate);
         }
         break;
     case CF_BLOCK_INSTRUCTIONS:
         check_texts(c, block->u.instructions.items, block->u.instructions.n_items);
+        for (size_t i = 0; block->u.instructions.applies_to && i < block->u.instructions.n_items;
+             i++) {
+            const char *key = block->u.instructions.applies_to[i];
+            if (key && !is_procedure_option(c, key))
+                check_error(c, block->u.instructions.items[i]->line,
+                            "instruction applies-to=\"%s\" names no option of a choice or "
+                            "multi-choice field",
+                            key);
+        }
         break;
     case CF_BLOCK_SIGNATURES:
         for (size_t i = 0; i < block->u.signatures.n_blocks; i++)
@@ -477,7 +504,43 @@ static void check_bands(checker *c)
                             "band \"%s\" has no meaning although show-meaning is true; "
                             "nothing will be printed beside its caption",
                             name);
+        else if (form->show_band_meaning && f != CF_FREQ_UNKNOWN &&
+                 !cf_form_band_is_sourced(form, (cf_frequency)f))
+            cf_diag_warning(c->diag, c->file, c->internal->band_lines[f],
+                            "band \"%s\" asks to print its numbers (\"%s\") but a risk of it "
+                            "(first on line %ld) cites no reference of the form; the numbers "
+                            "will not be printed (add cites=\"…\" to every risk of the band, "
+                            "or drop the meaning)",
+                            name, form->bands[f].meaning, first_use[f]);
     }
+}
+
+/* Reference ids are unique within the form. */
+static void check_reference_ids(checker *c)
+{
+    const cf_form *form = c->form;
+    size_t n = 0;
+    for (size_t s = 0; s < form->n_sections; s++)
+        for (size_t b = 0; b < form->sections[s].n_blocks; b++)
+            if (form->sections[s].blocks[b].kind == CF_BLOCK_REFERENCES)
+                n += form->sections[s].blocks[b].u.list.n_items;
+    keyed *items = cf_calloc(n ? n : 1, sizeof *items);
+    if (!items) {
+        out_of_memory(c);
+        return;
+    }
+    n = 0;
+    for (size_t s = 0; s < form->n_sections; s++)
+        for (size_t b = 0; b < form->sections[s].n_blocks; b++) {
+            const cf_block *block = &form->sections[s].blocks[b];
+            if (block->kind != CF_BLOCK_REFERENCES || !block->u.list.ids)
+                continue;
+            for (size_t i = 0; i < block->u.list.n_items; i++)
+                if (block->u.list.ids[i])
+                    items[n++] = (keyed){block->u.list.ids[i], block->u.list.items[i]->line};
+        }
+    check_unique(c, items, n, "reference id", "");
+    cf_free(items);
 }
 
 static void check_sections(checker *c)
@@ -611,6 +674,7 @@ cf_status cf_form_check(const cf_form *form, const char *file, bool from_file, c
     check_options(&c);
     check_references(&c);
     check_bands(&c);
+    check_reference_ids(&c);
     check_sections(&c);
     check_signers_and_consent(&c);
     cf_free(c.by_key);

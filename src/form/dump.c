@@ -104,6 +104,20 @@ static void put_texts(cf_buf *out, int depth, const char *what, const cf_text *c
         put_text_line(out, depth, what, texts[i]);
 }
 
+/* Items with an optional word each (a reference's id, an instruction's applies-to), written as
+ * "what word=value" before the item's text line when set. */
+static void put_tagged_texts(cf_buf *out, int depth, const char *what, const char *tag,
+                             const cf_text *const *texts, const char *const *tags, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tags && tags[i]) {
+            indent(out, depth);
+            cf_buf_printf(out, "%s %s=%s\n", what, tag, tags[i]);
+        }
+        put_text_line(out, depth, what, texts[i]);
+    }
+}
+
 /* A relative width in [0, 1] with four decimals, by integer rounding. */
 static void put_width(cf_buf *out, double width)
 {
@@ -210,7 +224,8 @@ static void dump_block(cf_buf *out, int depth, const cf_block *b)
         return;
     case CF_BLOCK_REFERENCES:
         cf_buf_printf(out, "references @%ld\n", b->line);
-        put_texts(out, depth + 1, "ref", b->u.list.items, b->u.list.n_items);
+        put_tagged_texts(out, depth + 1, "ref", "id", b->u.list.items, b->u.list.ids,
+                         b->u.list.n_items);
         return;
     case CF_BLOCK_TABLE:
         cf_buf_printf(out, "table @%ld columns=%zu rows=%zu\n", b->line, b->u.table.n_columns,
@@ -226,6 +241,8 @@ static void dump_block(cf_buf *out, int depth, const cf_block *b)
         cf_buf_printf(out, "note @%ld kind=%s title=", b->line,
                       b->u.note.kind == CF_NOTE_WARNING ? "warning" : "info");
         put_quoted(out, b->u.note.title);
+        if (b->u.note.applies_to)
+            cf_buf_printf(out, " applies-to=%s", b->u.note.applies_to);
         cf_buf_putc(out, '\n');
         put_texts(out, depth + 1, "paragraph", b->u.note.paragraphs, b->u.note.n_paragraphs);
         return;
@@ -237,14 +254,18 @@ static void dump_block(cf_buf *out, int depth, const cf_block *b)
             indent(out, depth + 1);
             cf_buf_printf(out, "risk %s @%ld rate=", freq ? freq : "?", r->line);
             put_quoted(out, r->rate);
-            cf_buf_printf(out, " applies-to=%s\n", r->applies_to ? r->applies_to : "(none)");
+            cf_buf_printf(out, " applies-to=%s", r->applies_to ? r->applies_to : "(none)");
+            for (size_t k = 0; k < r->n_cites; k++)
+                cf_buf_printf(out, "%s%s", k ? "," : " cites=", r->cites[k]);
+            cf_buf_putc(out, '\n');
             put_text_line(out, depth + 2, "text", r->text);
         }
         return;
     case CF_BLOCK_INSTRUCTIONS:
         cf_buf_printf(out, "instructions @%ld when=%s\n", b->line,
                       b->u.instructions.when == CF_WHEN_AFTER ? "after" : "before");
-        put_texts(out, depth + 1, "item", b->u.instructions.items, b->u.instructions.n_items);
+        put_tagged_texts(out, depth + 1, "item", "applies-to", b->u.instructions.items,
+                         b->u.instructions.applies_to, b->u.instructions.n_items);
         return;
     case CF_BLOCK_SIGNATURES:
         cf_buf_printf(out, "signatures @%ld\n", b->line);
@@ -306,6 +327,8 @@ cf_status cf_form_dump(const cf_form *form, char **out, size_t *len)
         cf_buf_putc(&buf, '\n');
     }
 
+    if (form->max_pages)
+        cf_buf_printf(&buf, "  layout max-pages=%u\n", form->max_pages);
     cf_buf_printf(&buf, "  sections %zu\n", form->n_sections);
     for (size_t i = 0; i < form->n_sections; i++)
         dump_section(&buf, i + 1, &form->sections[i]);

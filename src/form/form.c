@@ -52,6 +52,61 @@ const cf_field *cf_form_get_field(const cf_form *form, const char *key)
     return NULL;
 }
 
+/* True when id names a <ref id> of the form's references. */
+static bool has_reference(const cf_form *form, const char *id)
+{
+    for (size_t s = 0; s < form->n_sections; s++)
+        for (size_t b = 0; b < form->sections[s].n_blocks; b++) {
+            const cf_block *block = &form->sections[s].blocks[b];
+            if (block->kind != CF_BLOCK_REFERENCES || !block->u.list.ids)
+                continue;
+            for (size_t i = 0; i < block->u.list.n_items; i++)
+                if (block->u.list.ids[i] && strcmp(block->u.list.ids[i], id) == 0)
+                    return true;
+        }
+    return false;
+}
+
+bool cf_form_risk_is_sourced(const cf_form *form, const cf_risk *risk)
+{
+    if (risk->n_cites == 0)
+        return false;
+    for (size_t i = 0; i < risk->n_cites; i++)
+        if (!has_reference(form, risk->cites[i]))
+            return false;
+    return true;
+}
+
+bool cf_form_band_is_sourced(const cf_form *form, cf_frequency band)
+{
+    size_t used = 0;
+    for (size_t s = 0; form && s < form->n_sections; s++)
+        for (size_t b = 0; b < form->sections[s].n_blocks; b++) {
+            const cf_block *block = &form->sections[s].blocks[b];
+            if (block->kind != CF_BLOCK_RISKS)
+                continue;
+            for (size_t i = 0; i < block->u.risks.n_risks; i++) {
+                const cf_risk *risk = &block->u.risks.risks[i];
+                if (risk->frequency != band)
+                    continue;
+                if (!cf_form_risk_is_sourced(form, risk))
+                    return false;
+                used++;
+            }
+        }
+    return used > 0;
+}
+
+const char *cf_form_band_meaning(const cf_form *form, cf_frequency band)
+{
+    if (!form || (unsigned)band >= CF_FREQ_COUNT || !form->show_band_meaning ||
+        !form->bands[band].meaning)
+        return NULL;
+    if (band != CF_FREQ_UNKNOWN && !cf_form_band_is_sourced(form, band))
+        return NULL;
+    return form->bands[band].meaning;
+}
+
 void cf_form_free(cf_form *form)
 {
     /* The form, its internal part and everything they point to live in the arena. */

@@ -82,31 +82,31 @@ typedef struct cf_field {
     const char *const *aliases;
     size_t n_aliases;
     cf_field_type type;
-    bool required;       /* must be given to render a labelled (non --blank) form */
-    bool label;          /* printed in the patient label box */
+    bool required;            /* must be given to render a labelled (non --blank) form */
+    bool label;               /* printed in the patient label box */
     const cf_option *options; /* CF_FIELD_CHOICE / CF_FIELD_MULTI_CHOICE */
     size_t n_options;
     long line;
 } cf_field;
 
 typedef enum cf_block_kind {
-    CF_BLOCK_HEADING,      /* sub-heading inside a section */
+    CF_BLOCK_HEADING, /* sub-heading inside a section */
     CF_BLOCK_PARAGRAPH,
-    CF_BLOCK_BULLETS,      /* items: bullet list */
-    CF_BLOCK_NUMBERED,     /* items: numbered list, numbers from start */
+    CF_BLOCK_BULLETS,  /* items: bullet list */
+    CF_BLOCK_NUMBERED, /* items: numbered list, numbers from start */
     CF_BLOCK_TABLE,
-    CF_BLOCK_CHECKBOXES,   /* check-box group bound to a choice field */
-    CF_BLOCK_NOTE,         /* note or warning box */
+    CF_BLOCK_CHECKBOXES, /* check-box group bound to a choice field */
+    CF_BLOCK_NOTE,       /* note or warning box */
     CF_BLOCK_RISKS,
     CF_BLOCK_INSTRUCTIONS, /* before / after the procedure */
     CF_BLOCK_DECLARATIONS,
     CF_BLOCK_SIGNATURES,
-    CF_BLOCK_REFERENCES,   /* list of cited sources */
+    CF_BLOCK_REFERENCES, /* list of cited sources */
 } cf_block_kind;
 
 typedef struct cf_table {
     size_t n_columns;
-    const cf_text *const *header; /* n_columns cells; NULL when the table has no header */
+    const cf_text *const *header;      /* n_columns cells; NULL when the table has no header */
     const cf_text *const *const *rows; /* n_rows arrays of n_columns cells */
     size_t n_rows;
     const double *widths; /* n_columns relative widths (sum 1.0) */
@@ -122,13 +122,16 @@ typedef struct cf_note {
     const char *title; /* may be NULL */
     const cf_text *const *paragraphs;
     size_t n_paragraphs;
+    const char *applies_to; /* option key of a procedure choice field; NULL = all */
 } cf_note;
 
 typedef struct cf_risk {
     cf_frequency frequency;
     const cf_text *text;
-    const char *rate;       /* optional published rate, e.g. "約 1/1,000"; NULL if none */
-    const char *applies_to; /* optional option key of a procedure choice field; NULL = all */
+    const char *rate;         /* optional published rate, e.g. "約 1/1,000"; NULL if none */
+    const char *applies_to;   /* optional option key of a procedure choice field; NULL = all */
+    const char *const *cites; /* ids of the form's references (<ref id>) it cites */
+    size_t n_cites;
     long line;
 } cf_risk;
 
@@ -146,6 +149,7 @@ typedef struct cf_instructions {
     cf_when when;
     const cf_text *const *items;
     size_t n_items;
+    const char *const *applies_to; /* n_items option keys (NULL = every procedure) */
 } cf_instructions;
 
 typedef enum cf_signer_role {
@@ -158,14 +162,14 @@ typedef enum cf_signer_role {
 
 typedef struct cf_signature_block {
     cf_signer_role role;
-    const char *caption;            /* e.g. "病人簽署" */
-    const char *name_caption;       /* printed-name line caption, NULL = no such line */
-    const char *signature_caption;  /* e.g. "簽署" */
-    const char *date_caption;       /* e.g. "日期" */
-    const char *time_caption;       /* NULL = no time line */
+    const char *caption;              /* e.g. "病人簽署" */
+    const char *name_caption;         /* printed-name line caption, NULL = no such line */
+    const char *signature_caption;    /* e.g. "簽署" */
+    const char *date_caption;         /* e.g. "日期" */
+    const char *time_caption;         /* NULL = no time line */
     const char *relationship_caption; /* guardian only, e.g. "與病人關係" */
     const char *language_caption;     /* interpreter only, e.g. "傳譯語言" */
-    const cf_text *statement;       /* optional sentence printed above the lines; may be NULL */
+    const cf_text *statement;         /* optional sentence printed above the lines; may be NULL */
     long line;
 } cf_signature_block;
 
@@ -177,12 +181,14 @@ typedef struct cf_block {
         struct {             /* BULLETS, NUMBERED, DECLARATIONS, REFERENCES */
             const cf_text *const *items;
             size_t n_items;
-            unsigned start; /* NUMBERED / DECLARATIONS: first number (default 1) */
+            unsigned start;         /* NUMBERED / DECLARATIONS: first number (default 1) */
+            const char *const *ids; /* REFERENCES: n_items ids (<ref id>, NULL when none);
+                                       NULL for the other kinds */
         } list;
         cf_table table;
-        struct { /* CHECKBOXES */
-            const char *field;        /* key of a CF_FIELD_CHOICE / MULTI_CHOICE field */
-            const cf_text *prompt;    /* optional line printed above the boxes; may be NULL */
+        struct {                   /* CHECKBOXES */
+            const char *field;     /* key of a CF_FIELD_CHOICE / MULTI_CHOICE field */
+            const cf_text *prompt; /* optional line printed above the boxes; may be NULL */
         } checkboxes;
         cf_note note;
         cf_risks risks;
@@ -217,18 +223,18 @@ typedef struct cf_band {
 } cf_band;
 
 typedef struct cf_form {
-    const char *path;     /* file it was loaded from */
-    const char *id;       /* e.g. "nerve-root-injection" (matches the file name) */
-    const char *version;  /* e.g. "1.0" */
+    const char *path;    /* file it was loaded from */
+    const char *id;      /* e.g. "nerve-root-injection" (matches the file name) */
+    const char *version; /* e.g. "1.0" */
     cf_form_state state;
     const char *approved_by;   /* CF_FORM_STATE_APPROVED only */
     const char *approved_date; /* YYYY-MM-DD, CF_FORM_STATE_APPROVED only */
     cf_form_kind kind;
-    const char *lang;     /* full tag, e.g. "zh-Hant-HK" */
-    const char *region;   /* "HK" or "TW" (from lang) */
+    const char *lang;   /* full tag, e.g. "zh-Hant-HK" */
+    const char *region; /* "HK" or "TW" (from lang) */
     const char *title;
-    const char *subtitle; /* may be NULL */
-    const char *source;   /* metadata: who issued the source document; may be NULL */
+    const char *subtitle;       /* may be NULL */
+    const char *source;         /* metadata: who issued the source document; may be NULL */
     const char *effective_date; /* YYYY-MM-DD or NULL */
     const char *review_date;    /* YYYY-MM-DD or NULL */
     const char *label_caption;  /* caption of the label box, e.g. "Patient's Label" */
@@ -238,7 +244,9 @@ typedef struct cf_form {
     size_t n_label_fields;
 
     cf_band bands[CF_FREQ_COUNT];
-    bool show_band_meaning; /* print each band's numeric meaning next to its caption */
+    bool show_band_meaning; /* print each band's numeric meaning next to its caption, for the
+                               bands whose every risk cites a reference (cf_form_band_is_sourced) */
+    unsigned max_pages;     /* <layout max-pages>: 0 = no limit */
 
     const cf_section *sections;
     size_t n_sections;
@@ -255,6 +263,20 @@ cf_status cf_form_load(const char *path, const char *schema_path, cf_form **out,
 cf_status cf_form_load_memory(const char *data, size_t len, const char *name,
                               const char *schema_path, cf_form **out, cf_diag *diag);
 void cf_form_free(cf_form *form);
+
+/* True when the risk cites at least one reference and every id it cites is a <ref id> of the
+ * form: only then is its own rate printed. */
+bool cf_form_risk_is_sourced(const cf_form *form, const cf_risk *risk);
+
+/* True when every risk of frequency band in the form cites at least one of the form's
+ * references (and at least one risk has that frequency): only then may the band's numeric
+ * meaning be printed. */
+bool cf_form_band_is_sourced(const cf_form *form, cf_frequency band);
+
+/* The numeric meaning of band to print beside its caption, or NULL when none is to be printed:
+ * show-meaning off, no meaning given, or a risk of the band cites no reference. The "unknown"
+ * band's meaning says there is no number, so it needs no citation. */
+const char *cf_form_band_meaning(const cf_form *form, cf_frequency band);
 
 /* Field by key, or NULL. */
 const cf_field *cf_form_get_field(const cf_form *form, const char *key);

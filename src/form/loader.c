@@ -1488,12 +1488,17 @@ static size_t count_children(const xmlNode *n, const char *name)
     return count;
 }
 
-/* Items (<li>, <ref>) of a list-like element: at least one, nothing else inside. */
+/* Items (<li>, <ref>) of a list-like element: at least one, nothing else inside. When extra is
+ * given, each item may carry that one more attribute; *extra_values gets its value per item
+ * (NULL where absent), in the arena. */
 static void build_items(builder *b, const xmlNode *n, const char *item_name, bool with_lang,
+                        const attr_spec *extra, const char *const **extra_values,
                         const cf_text *const **items, size_t *n_items)
 {
     *items = NULL;
     *n_items = 0;
+    if (extra_values)
+        *extra_values = NULL;
     no_text(b, n);
     size_t count = count_children(n, item_name);
     if (count == 0) {
@@ -1501,7 +1506,8 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, boo
         return;
     }
     const cf_text **array = balloc(b, count, sizeof *array);
-    if (!array)
+    const char **extras = extra ? balloc(b, count, sizeof *extras) : NULL;
+    if (!array || (extra && !extras))
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
@@ -1511,19 +1517,30 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, boo
             bad_child(b, n, c);
             continue;
         }
-        const char *lang = NULL;
-        if (with_lang) {
-            static const attr_spec specs[] = {{"xml:lang", ATTR_LANG, false, NULL}};
-            read_attrs(b, c, specs, 1, &lang);
-        } else {
-            read_attrs(b, c, NULL, 0, NULL);
-        }
+        attr_spec specs[2];
+        const char *values[2] = {NULL, NULL};
+        size_t n_specs = 0;
+        if (with_lang)
+            specs[n_specs++] = (attr_spec){"xml:lang", ATTR_LANG, false, NULL};
+        if (extra)
+            specs[n_specs++] = *extra;
+        read_attrs(b, c, n_specs ? specs : NULL, n_specs, n_specs ? values : NULL);
+        const char *lang = with_lang ? values[0] : NULL;
+        const char *more = extra ? values[n_specs - 1] : NULL;
         const cf_text *text = build_inline(b, c, lang, false);
-        if (text)
-            array[k++] = text;
+        if (!text)
+            continue;
+        if (extras) {
+            extras[k] = more ? bstrdup(b, more) : NULL;
+            if (more && !extras[k])
+                return;
+        }
+        array[k++] = text;
     }
     *items = array;
     *n_items = k;
+    if (extra_values)
+        *extra_values = extras;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1696,12 +1713,48 @@ static void build_note(builder *b, const xmlNode *n, cf_note *note)
     static const attr_spec specs[] = {
         {"kind", ATTR_ENUM, false, kinds},
         {"title", ATTR_TEXT, false, NULL},
+        {"applies-to", ATTR_KEY, false, NULL},
     };
-    const char *values[2];
-    read_attrs(b, n, specs, 2, values);
+    const char *values[3];
+    read_attrs(b, n, specs, 3, values);
+    if (values[2] && !(note->applies_to = bstrdup(b, values[2])))
+        return;
     note->kind = values[0] && strcmp(values[0], "warning") == 0 ? CF_NOTE_WARNING : CF_NOTE_INFO;
     note->title = values[1];
-    build_items(b, n, "p", /*with_lang*/ true, &note->paragraphs, &note->n_paragraphs);
+    build_items(b, n, "p", /*with_lang*/ true, NULL, NULL, &note->paragraphs, &note->n_paragraphs);
+}
+
+/* Splits cites="id id ..." (already normalised: single spaces) into risk->cites; each must be
+ * an id (whether it names a <ref> is a semantic check). */
+static void read_cites(builder *b, const xmlNode *n, const char *list, cf_risk *risk)
+{
+    size_t count = 1;
+    for (const char *p = list; *p; p++)
+        count += *p == ' ';
+    const char **ids = balloc(b, count, sizeof *ids);
+    size_t len = strlen(list);
+    char *copy = balloc(b, len + 1, 1);
+    if (!ids || !copy)
+        return;
+    memcpy(copy, list, len);
+    size_t k = 0;
+    for (char *p = copy; p && *p;) {
+        char *space = strchr(p, ' ');
+        if (space)
+            *space = '\0';
+        if (!matches_id(p)) {
+            char v[QUOTE_SIZE];
+            berror(b, node_line(n),
+                   "risk has cites=\"%s\"; cite references by their ids (lower-case letters, "
+                   "digits and \"-\"), separated by spaces",
+                   quote(list, v));
+            return;
+        }
+        ids[k++] = p;
+        p = space ? space + 1 : NULL;
+    }
+    risk->cites = ids;
+    risk->n_cites = k;
 }
 
 static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
@@ -1728,10 +1781,13 @@ static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
             {"frequency", ATTR_ENUM, true, FREQUENCY_VALUES},
             {"rate", ATTR_TEXT, false, NULL},
             {"applies-to", ATTR_KEY, false, NULL},
+            {"cites", ATTR_TEXT, false, NULL},
         };
-        const char *values[3];
-        read_attrs(b, c, specs, 3, values);
+        const char *values[4];
+        read_attrs(b, c, specs, 4, values);
         cf_risk *risk = &array[k];
+        if (values[3])
+            read_cites(b, c, values[3], risk);
         risk->line = node_line(c);
         risk->text = build_inline(b, c, NULL, false);
         if (!values[0] || !risk->text)
@@ -1832,17 +1888,19 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
     } else if (strcmp(name, "ul") == 0) {
         block->kind = CF_BLOCK_BULLETS;
         read_attrs(b, n, NULL, 0, NULL);
-        build_items(b, n, "li", true, &block->u.list.items, &block->u.list.n_items);
+        build_items(b, n, "li", true, NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "ol") == 0 || strcmp(name, "declarations") == 0) {
         const char *start;
         block->kind = name[0] == 'o' ? CF_BLOCK_NUMBERED : CF_BLOCK_DECLARATIONS;
         read_attrs(b, n, start_spec, 1, &start);
         block->u.list.start = start ? parse_start(start) : 1u;
-        build_items(b, n, "li", true, &block->u.list.items, &block->u.list.n_items);
+        build_items(b, n, "li", true, NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "references") == 0) {
         block->kind = CF_BLOCK_REFERENCES;
         read_attrs(b, n, NULL, 0, NULL);
-        build_items(b, n, "ref", false, &block->u.list.items, &block->u.list.n_items);
+        static const attr_spec id_spec = {"id", ATTR_ID, false, NULL};
+        build_items(b, n, "ref", false, &id_spec, &block->u.list.ids, &block->u.list.items,
+                    &block->u.list.n_items);
     } else if (strcmp(name, "table") == 0) {
         block->kind = CF_BLOCK_TABLE;
         build_table(b, n, &block->u.table);
@@ -1863,7 +1921,9 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
         read_attrs(b, n, specs, 1, &when);
         block->u.instructions.when =
             when && strcmp(when, "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
-        build_items(b, n, "li", true, &block->u.instructions.items, &block->u.instructions.n_items);
+        static const attr_spec applies_spec = {"applies-to", ATTR_KEY, false, NULL};
+        build_items(b, n, "li", true, &applies_spec, &block->u.instructions.applies_to,
+                    &block->u.instructions.items, &block->u.instructions.n_items);
     } else if (strcmp(name, "signatures") == 0) {
         block->kind = CF_BLOCK_SIGNATURES;
         build_signatures(b, n, block);
@@ -2204,6 +2264,17 @@ static void build_bands(builder *b, const xmlNode *n)
     }
 }
 
+/* <layout max-pages="N"/>: how the form asks to be printed. */
+static void build_layout(builder *b, const xmlNode *n)
+{
+    static const attr_spec specs[] = {{"max-pages", ATTR_START, false, NULL}};
+    const char *max_pages;
+    read_attrs(b, n, specs, 1, &max_pages);
+    expect_empty(b, n);
+    if (max_pages)
+        b->form->max_pages = parse_start(max_pages);
+}
+
 static void build_body(builder *b, const xmlNode *n)
 {
     read_attrs(b, n, NULL, 0, NULL);
@@ -2291,8 +2362,9 @@ static void build_form(builder *b, const xmlNode *root)
     }
     no_text(b, root);
 
-    static const char *const order[] = {"meta", "label", "fields", "risk-bands", "body", NULL};
-    long seen[5] = {0};
+    static const char *const order[] = {"meta",   "label", "fields", "risk-bands",
+                                        "layout", "body",  NULL};
+    long seen[6] = {0};
     size_t last = 0;
     for (const xmlNode *c = root->children; c && !b->fatal; c = c->next) {
         if (!is_element(c))
@@ -2312,7 +2384,7 @@ static void build_form(builder *b, const xmlNode *root)
         if (i < last) {
             berror(b, node_line(c),
                    "<%s> is out of order: <form> holds <meta>, <label>, <fields>, "
-                   "<risk-bands> and <body> in that order",
+                   "<risk-bands>, <layout> and <body> in that order",
                    order[i]);
             continue;
         }
@@ -2330,6 +2402,9 @@ static void build_form(builder *b, const xmlNode *root)
         case 3:
             build_bands(b, c);
             break;
+        case 4:
+            build_layout(b, c);
+            break;
         default:
             build_body(b, c);
             break;
@@ -2339,7 +2414,7 @@ static void build_form(builder *b, const xmlNode *root)
         berror(b, node_line(root), "<form> has no <meta>; it comes first and holds the title");
     if (!seen[1])
         berror(b, node_line(root), "<form> has no <label> (the patient label box)");
-    if (!seen[4])
+    if (!seen[5])
         berror(b, node_line(root), "<form> has no <body>");
     if (b->fatal)
         return;

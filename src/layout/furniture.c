@@ -183,11 +183,14 @@ static void prepare_page1(cf_layout_ctx *ctx)
     int m = snprintf(meta, sizeof meta, "%s%s%s %s", form->source != NULL ? form->source : "",
                      form->source != NULL ? "\xe3\x80\x80" : "", "\xe7\x89\x88\xe6\x9c\xac",
                      form->version); /* 版本 */
+    char effective[64];
     if (form->effective_date != NULL && m > 0 && (size_t)m < sizeof meta)
         snprintf(meta + m, sizeof meta - (size_t)m,
                  "\xe3\x80\x80\xe7\x94\x9f\xe6\x95\x88\xe6\x97\xa5"
                  "\xe6\x9c\x9f %s",
-                 form->effective_date);
+                 cf_layout_chinese_date(form->effective_date, effective, sizeof effective)
+                     ? effective
+                     : form->effective_date); /* 生效日期 */
     cf_layout_text_reset(ctx);
     cf_layout_text_add(ctx, meta, strlen(meta), CF_STYLE_REGULAR);
     ty += set_block(ctx, g->left, tw, 9, 13, ty + 4, 0.3, NULL, NULL) + 4;
@@ -207,6 +210,13 @@ static void prepare_page1(cf_layout_ctx *ctx)
     ctx->body_top_first = g->top - used - 6;
 }
 
+/* True when the last character of s is ASCII (a Latin caption such as "Hospital No"). */
+static bool ends_in_ascii(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && (unsigned char)s[n - 1] < 0x80;
+}
+
 /* Later pages: the patient's identity (every label field, in full) above a rule. */
 static void prepare_header(cf_layout_ctx *ctx)
 {
@@ -224,7 +234,11 @@ static void prepare_header(cf_layout_ctx *ctx)
         if (i > 0)
             cf_layout_text_add(ctx, "\xe3\x80\x80\xe3\x80\x80", 6, CF_STYLE_REGULAR);
         cf_layout_text_add(ctx, f->caption, strlen(f->caption), CF_STYLE_REGULAR);
-        cf_layout_text_add(ctx, ": ", 2, CF_STYLE_REGULAR);
+        /* A Chinese caption takes a full-width colon (姓名：陳大文), a Latin one ": ". */
+        if (ends_in_ascii(f->caption))
+            cf_layout_text_add(ctx, ": ", 2, CF_STYLE_REGULAR);
+        else
+            cf_layout_text_add(ctx, "\xef\xbc\x9a", 3, CF_STYLE_REGULAR); /* ： */
         if (values[i] != NULL)
             cf_layout_text_add(ctx, values[i], strlen(values[i]), CF_STYLE_BOLD);
         else
@@ -336,13 +350,19 @@ static void paint_footer(cf_layout_ctx *ctx, size_t page, size_t pages)
         add_abs_text(ctx, page, line, false, FOOTER_SIZE, g->left, y);
     }
     y += FOOTER_PITCH;
+    /* Taiwan says 已核准 ("approved"), Hong Kong 已批核; the date as Chinese text writes it. */
+    const char *approved = strcmp(form->region, "TW") == 0
+                               ? "\xe5\xb7\xb2\xe6\xa0\xb8\xe5\x87\x86"  /* 已核准 */
+                               : "\xe5\xb7\xb2\xe6\x89\xb9\xe6\xa0\xb8"; /* 已批核 */
+    char date[64];
     if (form->state == CF_FORM_STATE_DRAFT)
         snprintf(line, sizeof line, "%s  \xe7\x89\x88\xe6\x9c\xac %s  ", form->id, form->version);
     else
-        snprintf(line, sizeof line,
-                 "%s  \xe7\x89\x88\xe6\x9c\xac %s  \xe5\xb7\xb2\xe6\x89\xb9\xe6\xa0\xb8 %s %s",
-                 form->id, form->version, form->approved_by != NULL ? form->approved_by : "",
-                 form->approved_date != NULL ? form->approved_date : ""); /* 版本, 已批核 */
+        snprintf(line, sizeof line, "%s  \xe7\x89\x88\xe6\x9c\xac %s  %s %s %s", form->id,
+                 form->version, approved, form->approved_by != NULL ? form->approved_by : "",
+                 cf_layout_chinese_date(form->approved_date, date, sizeof date)
+                     ? date
+                     : (form->approved_date != NULL ? form->approved_date : "")); /* 版本 */
     add_abs_text(ctx, page, line, false, FOOTER_SIZE, g->left, y);
     if (form->state == CF_FORM_STATE_DRAFT) {
         double w = cf_font_text_width(cf_layout_face(ctx, false), line, strlen(line), FOOTER_SIZE);

@@ -8,9 +8,11 @@
 
 #include <string.h>
 
-/* Body text: 12 pt with a 1.5 line pitch, for elderly readers. */
-#define BODY_SIZE 12.0
-#define BODY_PITCH 18.0
+/* Body text: 12 pt with a 1.5 line pitch, for elderly readers; a form that must fit
+ * <layout max-pages> goes down to 10.5 pt in 0.5 pt steps. */
+#define BODY_DEFAULT 12.0
+#define BODY_FLOOR 10.5
+#define BODY_STEP 0.5
 #define SECTION_SIZE 14.0
 #define SECTION_PITCH 21.0
 #define SMALL_SIZE 10.0
@@ -21,6 +23,12 @@
 #define CELL_PAD 4.0
 #define NOTE_PAD 7.0
 #define SIGN_ROW 30.0
+
+/* Line pitch of body text: 1.5 times its size. */
+static double body_pitch(const cf_layout_ctx *ctx)
+{
+    return ctx->body_size * 1.5;
+}
 
 /* Distance from the top of a line box of pitch to the baseline of text at size. */
 static double baseline_in(const cf_layout_ctx *ctx, double size, double pitch)
@@ -90,8 +98,8 @@ static cf_set_options body_options(const cf_layout_ctx *ctx, double indent)
     cf_set_options o = {
         .x = ctx->geo.left + indent,
         .width = ctx->geo.right - ctx->geo.left - indent,
-        .size = BODY_SIZE,
-        .pitch = BODY_PITCH,
+        .size = ctx->body_size,
+        .pitch = body_pitch(ctx),
         .justify = true,
     };
     return o;
@@ -136,7 +144,7 @@ static size_t flow_item(cf_layout_ctx *ctx, const char *marker, double indent, d
 static void flow_list(cf_layout_ctx *ctx, const cf_text *const *items, size_t n, bool numbered,
                       unsigned start, double space_before, const cf_set_options *base)
 {
-    double size = base != NULL ? base->size : BODY_SIZE;
+    double size = base != NULL ? base->size : ctx->body_size;
     for (size_t i = 0; i < n && ctx->status == CF_OK; i++) {
         char marker[24];
         if (numbered)
@@ -173,6 +181,38 @@ static bool option_selected(const char *value, const char *key)
     return false;
 }
 
+/* False when applies_to names a procedure option of a field that has ticked options and that
+ * option is not among them: the text belongs to a procedure this patient does not have. A
+ * blank form, or one whose procedures are not ticked, prints everything. */
+static bool applies(const cf_layout_ctx *ctx, const char *applies_to)
+{
+    if (applies_to == NULL || ctx->record == NULL || ctx->options->blank)
+        return true;
+    for (size_t i = 0; i < ctx->form->n_fields; i++) {
+        const cf_field *f = &ctx->form->fields[i];
+        for (size_t j = 0; j < f->n_options; j++) {
+            if (strcmp(f->options[j].key, applies_to) != 0)
+                continue;
+            const char *value = cf_record_get(ctx->record, f->key);
+            return value == NULL || value[0] == '\0' || option_selected(value, applies_to);
+        }
+    }
+    return true;
+}
+
+/* Appends "（適用於：<option>）" for text that applies to one procedure only. */
+static void add_applies_note(cf_layout_ctx *ctx, const char *applies_to)
+{
+    const cf_option *op = applies_to != NULL ? find_option_anywhere(ctx->form, applies_to) : NULL;
+    if (op == NULL)
+        return;
+    static const char open[] = "\xef\xbc\x88\xe9\x81\xa9\xe7\x94\xa8\xe6\x96\xbc"
+                               "\xef\xbc\x9a"; /* （適用於： */
+    cf_layout_text_add(ctx, open, strlen(open), CF_STYLE_REGULAR);
+    cf_layout_text_add_inline(ctx, op->text, false);
+    cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR); /* ） */
+}
+
 static void flow_checkboxes(cf_layout_ctx *ctx, const cf_block *b)
 {
     const cf_field *f = cf_form_get_field(ctx->form, b->u.checkboxes.field);
@@ -189,10 +229,10 @@ static void flow_checkboxes(cf_layout_ctx *ctx, const cf_block *b)
     for (size_t i = 0; i < f->n_options && ctx->status == CF_OK; i++) {
         const cf_option *o = &f->options[i];
         bool on = option_selected(value, o->key);
-        cf_set_options so = body_options(ctx, BODY_SIZE * 1.5);
+        cf_set_options so = body_options(ctx, ctx->body_size * 1.5);
         size_t lead =
-            cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false, BODY_SIZE,
-                               ctx->geo.left, baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+            cf_layout_add_text(ctx, on ? "\xe2\x98\x91" : "\xe2\x98\x90", 3, false, ctx->body_size,
+                               ctx->geo.left, baseline_in(ctx, ctx->body_size, body_pitch(ctx)), 0);
         if (lead == (size_t)-1)
             return;
         cf_layout_text_reset(ctx);
@@ -224,9 +264,11 @@ static void flow_note(cf_layout_ctx *ctx, const cf_note *note)
     size_t first_unit = ctx->flow.n_units;
     cf_set_options o = body_options(ctx, NOTE_PAD);
     o.width -= NOTE_PAD;
-    if (note->title != NULL) {
+    if (note->title != NULL || note->applies_to != NULL) {
         cf_layout_text_reset(ctx);
-        cf_layout_text_add(ctx, note->title, strlen(note->title), CF_STYLE_BOLD);
+        if (note->title != NULL)
+            cf_layout_text_add(ctx, note->title, strlen(note->title), CF_STYLE_BOLD);
+        add_applies_note(ctx, note->applies_to);
         size_t u = flow_paragraph(ctx, &o, 0, (size_t)-1);
         if (u != (size_t)-1)
             tie_range(ctx, u, ctx->flow.n_units, CF_KEEP_HARD);
@@ -384,7 +426,7 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
     for (int band = 0; band < CF_FREQ_COUNT && ctx->status == CF_OK; band++) {
         size_t count = 0;
         for (size_t i = 0; i < risks->n_risks; i++)
-            if ((int)risks->risks[i].frequency == band)
+            if ((int)risks->risks[i].frequency == band && applies(ctx, risks->risks[i].applies_to))
                 count++;
         if (count == 0)
             continue;
@@ -394,9 +436,11 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
         const char *caption =
             bd->caption != NULL ? bd->caption : cf_frequency_name((cf_frequency)band);
         cf_layout_text_add(ctx, caption, strlen(caption), CF_STYLE_BOLD);
-        if (ctx->form->show_band_meaning && bd->meaning != NULL) {
+        /* Numbers only where every risk of the band cites a source. */
+        const char *meaning = cf_form_band_meaning(ctx->form, (cf_frequency)band);
+        if (meaning != NULL) {
             cf_layout_text_add(ctx, "\xef\xbc\x88", 3, CF_STYLE_REGULAR); /* （ */
-            cf_layout_text_add(ctx, bd->meaning, strlen(bd->meaning), CF_STYLE_REGULAR);
+            cf_layout_text_add(ctx, meaning, strlen(meaning), CF_STYLE_REGULAR);
             cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR); /* ） */
         }
         cf_set_options o = body_options(ctx, 0);
@@ -405,31 +449,22 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
         size_t item_no = 0, keep_until = ctx->flow.n_units;
         for (size_t i = 0; i < risks->n_risks && ctx->status == CF_OK; i++) {
             const cf_risk *r = &risks->risks[i];
-            if ((int)r->frequency != band)
+            if ((int)r->frequency != band || !applies(ctx, r->applies_to))
                 continue;
-            cf_set_options io = body_options(ctx, BODY_SIZE * 1.5);
+            cf_set_options io = body_options(ctx, ctx->body_size * 1.5);
             size_t lead =
-                cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, BODY_SIZE, ctx->geo.left,
-                                   baseline_in(ctx, BODY_SIZE, BODY_PITCH), 0);
+                cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, ctx->body_size, ctx->geo.left,
+                                   baseline_in(ctx, ctx->body_size, body_pitch(ctx)), 0);
             if (lead == (size_t)-1)
                 return;
             cf_layout_text_reset(ctx);
             cf_layout_text_add_inline(ctx, r->text, false);
-            if (r->rate != NULL) {
+            if (r->rate != NULL && cf_form_risk_is_sourced(ctx->form, r)) {
                 cf_layout_text_add(ctx, "\xef\xbc\x88", 3, CF_STYLE_REGULAR);
                 cf_layout_text_add(ctx, r->rate, strlen(r->rate), CF_STYLE_REGULAR);
                 cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR);
             }
-            if (r->applies_to != NULL) {
-                const cf_option *op = find_option_anywhere(ctx->form, r->applies_to);
-                if (op != NULL) {
-                    static const char applies[] = "\xef\xbc\x88\xe9\x81\xa9\xe7\x94\xa8\xe6\x96\xbc"
-                                                  "\xef\xbc\x9a"; /* （適用於： */
-                    cf_layout_text_add(ctx, applies, strlen(applies), CF_STYLE_REGULAR);
-                    cf_layout_text_add_inline(ctx, op->text, false);
-                    cf_layout_text_add(ctx, "\xef\xbc\x89", 3, CF_STYLE_REGULAR);
-                }
-            }
+            add_applies_note(ctx, r->applies_to);
             io.lang = r->text != NULL ? r->text->lang : NULL;
             flow_paragraph(ctx, &io, ITEM_GAP, lead);
             if (++item_no <= 2)
@@ -441,9 +476,26 @@ static void flow_risks(cf_layout_ctx *ctx, const cf_risks *risks)
     }
 }
 
+/* Instructions as bullets, without those for procedures the patient does not have. */
 static void flow_instructions(cf_layout_ctx *ctx, const cf_instructions *in)
 {
-    flow_list(ctx, in->items, in->n_items, false, 1, BLOCK_GAP, NULL);
+    double gap = BLOCK_GAP;
+    for (size_t i = 0; i < in->n_items && ctx->status == CF_OK; i++) {
+        const char *key = in->applies_to != NULL ? in->applies_to[i] : NULL;
+        if (!applies(ctx, key))
+            continue;
+        cf_set_options o = body_options(ctx, ctx->body_size * 1.5);
+        size_t lead = cf_layout_add_text(ctx, "\xe2\x80\xa2", 3, false, o.size, ctx->geo.left,
+                                         baseline_in(ctx, o.size, o.pitch), 0); /* • */
+        if (lead == (size_t)-1)
+            return;
+        cf_layout_text_reset(ctx);
+        cf_layout_text_add_inline(ctx, in->items[i], false);
+        add_applies_note(ctx, key);
+        o.lang = in->items[i] != NULL ? in->items[i]->lang : NULL;
+        flow_paragraph(ctx, &o, gap, lead);
+        gap = ITEM_GAP;
+    }
 }
 
 /* A row of "caption：________" cells across the column. */
@@ -460,9 +512,9 @@ static void flow_sign_row(cf_layout_ctx *ctx, const char *const *captions, size_
         cf_layout_text_add(ctx, captions[i], strlen(captions[i]), CF_STYLE_REGULAR);
         cf_layout_text_add(ctx, "\xef\xbc\x9a", 3, CF_STYLE_REGULAR);
         double tw = cf_font_text_width(cf_layout_face(ctx, false), ctx->text.data, ctx->text.len,
-                                       BODY_SIZE);
-        if (cf_layout_add_text(ctx, ctx->text.data, ctx->text.len, false, BODY_SIZE, x, base, 0) ==
-            (size_t)-1)
+                                       ctx->body_size);
+        if (cf_layout_add_text(ctx, ctx->text.data, ctx->text.len, false, ctx->body_size, x, base,
+                               0) == (size_t)-1)
             return;
         double x1 = x + tw + 2, x2 = x + cell - 12;
         if (x2 - x1 < 36) {
@@ -565,7 +617,8 @@ static void flow_block(cf_layout_ctx *ctx, const cf_block *b, bool first_in_sect
         flow_checkboxes(ctx, b);
         break;
     case CF_BLOCK_NOTE:
-        flow_note(ctx, &b->u.note);
+        if (applies(ctx, b->u.note.applies_to))
+            flow_note(ctx, &b->u.note);
         break;
     case CF_BLOCK_RISKS:
         flow_risks(ctx, &b->u.risks);
@@ -809,23 +862,20 @@ static void flow_free(cf_flow *fl)
     cf_free(fl->items);
 }
 
-cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
-                    const cf_layout_options *options, cf_display_list **out, cf_diag *diag)
+/* Lays out the form once with body text at body_size; *content_pages gets the page count
+ * before any padding page (cf_layout_options.pad_to_even). */
+static cf_status lay_out(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                         const cf_layout_options *options, double body_size, cf_display_list **out,
+                         size_t *content_pages, cf_diag *diag)
 {
     *out = NULL;
-    if (form == NULL || fonts == NULL || options == NULL || fonts->faces[CF_FONT_REGULAR] == NULL ||
-        fonts->faces[CF_FONT_BOLD] == NULL)
-        return CF_ERR_INTERNAL;
-    if (record == NULL && !options->blank) {
-        cf_diag_error(diag, form->path, 0, "no patient record given for a labelled form");
-        return CF_ERR_INTERNAL;
-    }
     cf_layout_ctx ctx = {
         .form = form,
         .record = record,
         .fonts = fonts,
         .options = options,
         .diag = diag,
+        .body_size = body_size,
     };
     geometry(options->paper, &ctx.geo);
     cf_buf_init(&ctx.text, 1u << 20);
@@ -840,6 +890,8 @@ cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fonts
             flow_section(&ctx, &form->sections[i]);
         if (ctx.status == CF_OK && paginate(&pg))
             emit_pages(&ctx, &pg);
+        if (ctx.status == CF_OK)
+            *content_pages = ctx.list->n_pages;
         if (ctx.status == CF_OK && options->pad_to_even && ctx.list->n_pages % 2 == 1)
             cf_layout_add_blank_page(&ctx);
         if (ctx.status == CF_OK)
@@ -855,4 +907,41 @@ cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fonts
     }
     *out = ctx.list;
     return CF_OK;
+}
+
+cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
+                    const cf_layout_options *options, cf_display_list **out, cf_diag *diag)
+{
+    *out = NULL;
+    if (form == NULL || fonts == NULL || options == NULL || fonts->faces[CF_FONT_REGULAR] == NULL ||
+        fonts->faces[CF_FONT_BOLD] == NULL)
+        return CF_ERR_INTERNAL;
+    if (record == NULL && !options->blank) {
+        cf_diag_error(diag, form->path, 0, "no patient record given for a labelled form");
+        return CF_ERR_INTERNAL;
+    }
+    /* <layout max-pages>: the largest body size, from the form's own down to the floor, at
+     * which the form fits; otherwise the floor, with a warning. The patient's values count
+     * (a long name can take a line more), so this is decided per document. */
+    double size = BODY_DEFAULT;
+    for (;;) {
+        cf_display_list *list = NULL;
+        size_t pages = 0; /* the form's own pages: a padding page does not count */
+        cf_status st = lay_out(form, record, fonts, options, size, &list, &pages, diag);
+        if (st != CF_OK)
+            return st;
+        bool last = form->max_pages == 0 || size - BODY_STEP < BODY_FLOOR - 0.001;
+        if (last || pages <= form->max_pages) {
+            if (form->max_pages != 0 && pages > form->max_pages)
+                cf_diag_warning(diag, form->path, 0,
+                                "the form takes %zu pages even with %.1f pt body text; its "
+                                "<layout max-pages=\"%u\"> asks for at most %u (shorten the "
+                                "text or raise max-pages)",
+                                pages, size, form->max_pages, form->max_pages);
+            *out = list;
+            return CF_OK;
+        }
+        cf_display_list_free(list);
+        size -= BODY_STEP;
+    }
 }

@@ -58,13 +58,16 @@ typedef struct cf_flow {
 
 /* An unfilled field: no-break spaces (they never end a line, so the blank is never dropped at
  * a line end) drawn with a rule under them. */
-#define CF_LAYOUT_BLANK "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0"
+#define CF_LAYOUT_BLANK                                                                            \
+    "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2" \
+    "\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0" \
+    "\xc2\xa0"
 
 /* One styled piece of a paragraph being set. */
 enum {
     CF_STYLE_REGULAR,
     CF_STYLE_BOLD,
-    CF_STYLE_BLANK,      /* an unfilled field: spaces drawn with an underline */
+    CF_STYLE_BLANK, /* an unfilled field: spaces drawn with an underline */
     CF_STYLE_BLANK_BOLD,
     CF_STYLE_COUNT
 };
@@ -79,16 +82,17 @@ typedef struct cf_layout_ctx {
     cf_diag *diag;
     cf_geometry geo;
     cf_flow flow;
-    cf_buf text;            /* paragraph being set */
-    unsigned char *styles;  /* per byte of text */
+    cf_buf text;           /* paragraph being set */
+    unsigned char *styles; /* per byte of text */
     size_t styles_cap;
-    cf_status status;       /* first failure; sticky */
-    double body_top_first;  /* y where the body starts on page 1 */
-    double body_top_other;  /* y where the body starts on later pages */
+    cf_status status;      /* first failure; sticky */
+    double body_top_first; /* y where the body starts on page 1 */
+    double body_top_other; /* y where the body starts on later pages */
     /* Furniture items kept in the flow's item array, relative to geo.top. */
-    size_t page1_first, page1_count; /* title block and label box */
+    size_t page1_first, page1_count;   /* title block and label box */
     size_t header_first, header_count; /* later pages' header */
-    double qr_size, qr_quiet;        /* barcode symbol side and quiet zone, points */
+    double qr_size, qr_quiet;          /* barcode symbol side and quiet zone, points */
+    double body_size;                  /* body text size, points (12, or less for max-pages) */
 } cf_layout_ctx;
 
 /* Records a failure (first one wins) and returns it. */
@@ -146,5 +150,8 @@ void cf_layout_add_blank_page(cf_layout_ctx *ctx);
 /* The value printed for field f (choice keys become their option texts); NULL when unset. The
  * result is in the list's arena. Uses (and empties) the paragraph buffer. */
 const char *cf_layout_field_value(cf_layout_ctx *ctx, const cf_field *f);
+/* Writes YYYY-MM-DD as Chinese running text writes a date ("2026 年 12 月 1 日"); false (out
+ * unspecified) when iso is not of that shape or out is too small. */
+bool cf_layout_chinese_date(const char *iso, char *out, size_t size);
 
 #endif

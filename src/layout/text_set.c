@@ -69,8 +69,23 @@ static void add_plain_text(cf_layout_ctx *ctx, const cf_text *text, unsigned sty
             cf_layout_text_add(ctx, text->spans[i].text, strlen(text->spans[i].text), style);
 }
 
-/* Adds the printed form of field f: its value, option texts for a choice, or a ruled blank. */
-static void add_field(cf_layout_ctx *ctx, const cf_field *f, bool bold)
+bool cf_layout_chinese_date(const char *iso, char *out, size_t size)
+{
+    if (iso == NULL || strlen(iso) != 10 || iso[4] != '-' || iso[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (iso[i] < '0' || iso[i] > '9'))
+            return false;
+    int month = (iso[5] - '0') * 10 + (iso[6] - '0');
+    int day = (iso[8] - '0') * 10 + (iso[9] - '0');
+    int n = snprintf(out, size, "%.4s \xe5\xb9\xb4 %d \xe6\x9c\x88 %d \xe6\x97\xa5", iso, month,
+                     day); /* 年 月 日 */
+    return n > 0 && (size_t)n < size;
+}
+
+/* Adds the printed form of field f: its value (a date as 2026 年 12 月 1 日 in Chinese text),
+ * option texts for a choice, or a ruled blank. */
+static void add_field(cf_layout_ctx *ctx, const cf_field *f, bool bold, bool chinese)
 {
     const char *value =
         (ctx->record != NULL && !ctx->options->blank) ? cf_record_get(ctx->record, f->key) : NULL;
@@ -80,6 +95,11 @@ static void add_field(cf_layout_ctx *ctx, const cf_field *f, bool bold)
         return;
     }
     unsigned style = bold ? CF_STYLE_BOLD : CF_STYLE_REGULAR;
+    char date[64];
+    if (f->type == CF_FIELD_DATE && chinese && cf_layout_chinese_date(value, date, sizeof date)) {
+        cf_layout_text_add(ctx, date, strlen(date), style);
+        return;
+    }
     if (f->type != CF_FIELD_CHOICE && f->type != CF_FIELD_MULTI_CHOICE) {
         cf_layout_text_add(ctx, value, strlen(value), style);
         return;
@@ -114,7 +134,7 @@ void cf_layout_text_add_inline(cf_layout_ctx *ctx, const cf_text *text, bool bol
         } else {
             const cf_field *f = cf_form_get_field(ctx->form, sp->field);
             if (f != NULL)
-                add_field(ctx, f, b);
+                add_field(ctx, f, b, text->lang == NULL || strncmp(text->lang, "zh", 2) == 0);
         }
     }
 }
@@ -129,7 +149,7 @@ const char *cf_layout_field_value(cf_layout_ctx *ctx, const cf_field *f)
     if (f->type != CF_FIELD_CHOICE && f->type != CF_FIELD_MULTI_CHOICE)
         return value;
     cf_layout_text_reset(ctx);
-    add_field(ctx, f, false);
+    add_field(ctx, f, false, false);
     const char *out = cf_display_list_strdup(
         ctx->list, ctx->text.data != NULL ? ctx->text.data : "", ctx->text.len);
     cf_layout_text_reset(ctx);
@@ -290,6 +310,13 @@ static bool emit_line(cf_layout_ctx *ctx, const cf_set_options *opt, double base
         i += k;
     }
     glyph_pos *gs = *scratch;
+    for (size_t i = 1; i + 1 < n; i++)
+        if (cf_text_is_apostrophe(gs[i - 1].cp, gs[i].cp, gs[i + 1].cp)) {
+            double narrow =
+                cf_font_advance(cf_layout_face(ctx, is_bold_style(gs[i].style)), '\'', opt->size);
+            natural -= gs[i].advance - narrow;
+            gs[i].advance = narrow; /* the PDF writer moves what follows back as much */
+        }
     /* Gap i lies after glyph i. */
     size_t stretchable = 0;
     for (size_t i = 0; i + 1 < n; i++)

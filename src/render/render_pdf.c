@@ -25,6 +25,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/utf8.h"
+#include "text/linebreak.h"
 #include "cf_config.h"
 
 #include <hpdf.h>
@@ -66,6 +67,7 @@ typedef struct renderer {
     HPDF_Doc pdf;
     hpdf_error error;
     HPDF_Font fonts[CF_FONT_STYLE_COUNT];
+    const cf_font *faces[CF_FONT_STYLE_COUNT];     /* the fonts' faces, for advances */
     cf_subset_layout layouts[CF_FONT_STYLE_COUNT]; /* of each font's subset: its characters */
     cf_buf text;                                   /* a text run's operators */
     struct libdeflate_compressor *deflater;        /* see deflater() */
@@ -674,6 +676,7 @@ static cf_status load_fonts(renderer *r, const cf_fontset *fonts,
 {
     static const char *const tags[CF_FONT_STYLE_COUNT] = {"CFSAAA", "CFSAAB"};
     for (int s = 0; s < CF_FONT_STYLE_COUNT; s++) {
+        r->faces[s] = fonts->faces[s];
         if (cf_codepoints_size(sets[s]) == 0)
             continue; /* style not used: nothing to embed */
         unsigned char *data = NULL;
@@ -749,11 +752,41 @@ static cf_status show_text(renderer *r, HPDF_Page page, int style, const cf_item
     put_number(b, it->x);
     cf_buf_putc(b, ' ');
     put_number(b, it->y);
-    cf_buf_append_str(b, " Tm\n<");
+    cf_buf_append_str(b, " Tm\n");
     const char *s = it->u.text.utf8;
     size_t len = it->u.text.len;
+    /* An apostrophe (’) between Latin letters is set narrower than its full-width glyph
+     * (cf_text_is_apostrophe): a TJ displacement after it moves the rest of the run back. */
+    bool adjusted = false;
+    uint32_t prev = 0, cp = 0, next = 0;
+    for (size_t i = 0; i < len && !adjusted;) {
+        size_t k = cf_utf8_decode(s + i, len - i, &cp);
+        i += k > 0 ? k : 1;
+        if (cp == 0x2019 && i < len && cf_utf8_decode(s + i, len - i, &next) > 0 &&
+            cf_text_is_apostrophe(prev, cp, next))
+            adjusted = true;
+        prev = cp;
+    }
+    if (adjusted) {
+        /* Text extraction reads the glyph's full width as overlapping what follows; the run's
+         * own text given as ActualText keeps "Patient’s" one word. */
+        cf_buf_append_str(b, "/Span <</ActualText <FEFF");
+        for (size_t i = 0; i < len;) {
+            size_t k = cf_utf8_decode(s + i, len - i, &cp);
+            i += k > 0 ? k : 1;
+            unsigned units[2];
+            unsigned n = utf16_units(cp, units);
+            for (unsigned u = 0; u < n; u++) {
+                char hex[4] = {hex_digits[units[u] >> 12 & 15], hex_digits[units[u] >> 8 & 15],
+                               hex_digits[units[u] >> 4 & 15], hex_digits[units[u] & 15]};
+                cf_buf_append(b, hex, sizeof hex);
+            }
+        }
+        cf_buf_append_str(b, ">>> BDC\n");
+    }
+    cf_buf_append_str(b, adjusted ? "[<" : "<");
+    prev = 0;
     for (size_t i = 0; i < len;) {
-        uint32_t cp = 0;
         size_t k = cf_utf8_decode(s + i, len - i, &cp);
         unsigned cid = k > 0 ? cid_of(l, cp) : 0;
         if (cid == 0) {
@@ -767,8 +800,18 @@ static cf_status show_text(renderer *r, HPDF_Page page, int style, const cf_item
                         hex_digits[cid >> 4 & 15], hex_digits[cid & 15]};
         cf_buf_append(b, code, sizeof code);
         i += k;
+        if (adjusted && cp == 0x2019 && i < len && cf_utf8_decode(s + i, len - i, &next) > 0 &&
+            cf_text_is_apostrophe(prev, cp, next)) {
+            /* In thousandths of an em: the full advance less the ASCII apostrophe's. */
+            double back = cf_font_advance(r->faces[style], cp, 1000.0) -
+                          cf_font_advance(r->faces[style], '\'', 1000.0);
+            cf_buf_append_str(b, "> ");
+            put_number(b, back);
+            cf_buf_append_str(b, " <");
+        }
+        prev = cp;
     }
-    cf_buf_append_str(b, "> Tj\n");
+    cf_buf_append_str(b, adjusted ? "> ] TJ\nEMC\n" : "> Tj\n");
     return write_ops(r, page);
 }
 

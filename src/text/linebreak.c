@@ -280,6 +280,11 @@ static void unibreak_init(void)
     init_linebreak();
 }
 
+bool cf_text_is_apostrophe(uint32_t prev, uint32_t cp, uint32_t next)
+{
+    return cp == 0x2019 && is_latin_letter(prev) && is_latin_letter(next);
+}
+
 cf_status cf_line_breaks(const char *s, size_t len, const char *lang, char *breaks)
 {
     if (len == 0)
@@ -445,6 +450,17 @@ cf_status cf_wrap(const cf_wrap_input *in, double width, cf_wrap_line **lines, s
         i += used;
     }
     off[n] = len;
+    /* An apostrophe between Latin letters takes the ASCII apostrophe's width (as layout sets it).
+     */
+    for (size_t k = 1; k + 1 < n; k++) {
+        if (!cf_text_is_apostrophe(cps[k - 1], cps[k], cps[k + 1]))
+            continue;
+        size_t style = in->style ? in->style[off[k]] : 0;
+        double narrow = cf_font_advance(in->styles[style].font, '\'', in->styles[style].size);
+        double delta = (cum[k + 1] - cum[k]) - narrow;
+        for (size_t j = k + 1; j <= n; j++)
+            cum[j] -= delta;
+    }
 
     hb_unicode_funcs_t *ufuncs = hb_unicode_funcs_get_default();
     size_t line_start = 0;

@@ -1,6 +1,6 @@
 /* Line breaking for Traditional Chinese with Latin: libunibreak's UAX #14 opportunities, then
- * the clreq overrides (no line starts with 、，；：。！？ or a closing bracket/quote, none ends with
- * an opening one; numbers with units and ranges, identifiers such as HN12345678(9), —— and ……
+ * the clreq overrides (no line starts with 、，；：。！？ or a closing bracket/quote, none ends
+ * with an opening one; numbers with units and ranges, identifiers such as HN12345678(9), —— and ……
  * stay whole), then greedy filling of lines of a given width. */
 #ifndef CF_LINEBREAK_H
 #define CF_LINEBREAK_H
@@ -21,6 +21,11 @@ typedef enum cf_break {
 /* Fills breaks[0..len-1]: breaks[i] says whether a line may end after byte i (only the last
  * byte of a code point ever carries ALLOWED/MUST; breaks[len-1] is MUST). s must be valid UTF-8.
  * lang is the BCP 47 tag of the text ("zh-Hant-HK", "en"). */
+/* True when cp is a right single quotation mark (’) used as an apostrophe between two Latin
+ * letters ("Patient’s"). The fonts give it a full-width advance, right for Chinese text; as an
+ * apostrophe it is set with the advance of the ASCII apostrophe instead. */
+bool cf_text_is_apostrophe(uint32_t prev, uint32_t cp, uint32_t next);
+
 cf_status cf_line_breaks(const char *s, size_t len, const char *lang, char *breaks);
 
 /* A styled paragraph to wrap: the text and, per byte, the index of its style. */
@@ -30,7 +35,7 @@ typedef struct cf_wrap_style {
 } cf_wrap_style;
 
 typedef struct cf_wrap_input {
-    const char *text;           /* UTF-8, valid */
+    const char *text; /* UTF-8, valid */
     size_t len;
     const unsigned char *style; /* len entries: index into styles (same for a whole code point);
                                    NULL: every byte uses styles[0] */

@@ -20,6 +20,10 @@ name=陳大文
 hn='HN12345678(9)'
 ep=HE1234567
 patient=(--patient-name "$name" --hospital-no "$hn" --episode-no "$ep")
+# The Taiwan consent's label: 姓名, 病歷號碼, 出生日期 (no episode number); birth_date has no
+# option of its own and is given with --set.
+born=1950-03-02
+tw_patient=(--patient-name "$name" --hospital-no "$hn" --set birth_date=$born)
 dpn_sets=(--set procedures=d5w --set site=tarsal_tunnel --set side=left --set procedure_date=2026-12-01)
 
 render() { # form out [args...]
@@ -29,10 +33,12 @@ render() { # form out [args...]
 }
 
 for form in nerve-root-injection dpn-injection-consent; do
-    extra=()
-    [ "$form" = dpn-injection-consent ] && extra=("${dpn_sets[@]}")
+    extra=() who=("${patient[@]}") third=$ep
+    if [ "$form" = dpn-injection-consent ]; then
+        extra=("${dpn_sets[@]}") who=("${tw_patient[@]}") third=$born
+    fi
     pdf=$tmp/$form.pdf
-    if ! render "$form" "$pdf" "${patient[@]}" "${extra[@]}"; then
+    if ! render "$form" "$pdf" "${who[@]}" "${extra[@]}"; then
         fail "$form: render failed: $(cat "$tmp/stderr")"
         continue
     fi
@@ -52,11 +58,15 @@ for form in nerve-root-injection dpn-injection-consent; do
     pages=$(pdfinfo "$pdf" 2>/dev/null | awk '/^Pages:/ { print $2 }')
     for ((p = 1; p <= pages; p++)); do
         text=$(pdftotext -f "$p" -l "$p" -enc UTF-8 "$pdf" - 2>/dev/null)
-        for want in "$name" "$hn" "$ep" "第 $p 頁，共 $pages 頁"; do
+        for want in "$name" "$hn" "$third" "第 $p 頁，共 $pages 頁"; do
             if [[ "$text" != *"$want"* ]]; then fail "$form page $p: \"$want\" missing"; fi
         done
     done
     ok "$form: identity and 第 n 頁，共 $pages 頁 on each of $pages pages"
+    # The leaflet declares <layout max-pages="2">: one duplex sheet, like the paper leaflet.
+    if [ "$form" = nerve-root-injection ]; then
+        if [ "$pages" = 2 ]; then ok "$form: 2 pages (max-pages)"; else fail "$form: $pages pages, not 2"; fi
+    fi
 
     # pdftotext golden.
     pdftotext -enc UTF-8 "$pdf" "$tmp/$form.txt" 2>/dev/null
@@ -89,10 +99,10 @@ for form in nerve-root-injection dpn-injection-consent; do
     fi
 
     # Same inputs and SOURCE_DATE_EPOCH: same bytes, also under a decimal-comma locale.
-    render "$form" "$tmp/$form-again.pdf" "${patient[@]}" "${extra[@]}"
+    render "$form" "$tmp/$form-again.pdf" "${who[@]}" "${extra[@]}"
     if cmp -s "$pdf" "$tmp/$form-again.pdf"; then ok "$form: byte-identical on a second run"; else fail "$form: second run differs"; fi
     if locale -a 2>/dev/null | grep -qi '^de_DE.utf-\?8$'; then
-        LC_ALL=de_DE.UTF-8 "$bin" render "$form" -o "$tmp/$form-de.pdf" "${patient[@]}" "${extra[@]}" 2>/dev/null
+        LC_ALL=de_DE.UTF-8 "$bin" render "$form" -o "$tmp/$form-de.pdf" "${who[@]}" "${extra[@]}" 2>/dev/null
         if cmp -s "$pdf" "$tmp/$form-de.pdf"; then ok "$form: identical under LC_ALL=de_DE.UTF-8"; else fail "$form: de_DE.UTF-8 output differs"; fi
     fi
 done
@@ -105,7 +115,7 @@ if command -v zbarimg >/dev/null && [ -f "$pdf" ]; then
     pdftoppm -r 150 -f 2 -l 2 -png "$pdf" "$tmp/page" 2>/dev/null
     qr=$(zbarimg -q --raw "$tmp"/page*.png 2>/dev/null | head -1)
     id=${qr%%/*}
-    if [[ "$qr" =~ ^[0-9A-Z]{13}/2/$pages/nerve-root-injection@1\.0$ ]] &&
+    if [[ "$qr" =~ ^[0-9A-Z]{13}/2/$pages/nerve-root-injection@1\.1$ ]] &&
         pdftotext -f 2 -l 2 "$pdf" - 2>/dev/null | grep -q "Document ID $id" &&
         pdfinfo "$pdf" 2>/dev/null | grep -q "^Keywords: *$id"; then
         ok "QR on page 2 decodes to $qr"
@@ -121,11 +131,10 @@ fi
 # ToUnicode maps.
 hk_name="李$(printf '\xf0\xa0\x9d\xb9')明"
 for form in nerve-root-injection dpn-injection-consent; do
-    extra=()
-    [ "$form" = dpn-injection-consent ] && extra=("${dpn_sets[@]}")
+    extra=(--episode-no "$ep")
+    [ "$form" = dpn-injection-consent ] && extra=(--set birth_date=$born "${dpn_sets[@]}")
     pdf=$tmp/$form-hk-name.pdf
-    if ! render "$form" "$pdf" --patient-name "$hk_name" --hospital-no "$hn" --episode-no "$ep" \
-        "${extra[@]}"; then
+    if ! render "$form" "$pdf" --patient-name "$hk_name" --hospital-no "$hn" "${extra[@]}"; then
         fail "$form: name with U+20779 refused: $(cat "$tmp/stderr")"
         continue
     fi
@@ -164,8 +173,10 @@ reject 65 patient_name "name with a tab" nerve-root-injection "${out[@]}" \
 reject 65 patient_name "name with invalid UTF-8" nerve-root-injection "${out[@]}" \
     --patient-name "$(printf '\xe9\x99')" --hospital-no "$hn" --episode-no "$ep"
 reject 65 hospital_no "missing hospital number" nerve-root-injection "${out[@]}" --patient-name "$name"
-reject 65 procedure_date "impossible date" dpn-injection-consent "${out[@]}" "${patient[@]}" \
+reject 65 procedure_date "impossible date" dpn-injection-consent "${out[@]}" "${tw_patient[@]}" \
     --set procedure_date=2026-02-30
+reject 65 birth_date "Taiwan label without its birth date" dpn-injection-consent "${out[@]}" \
+    --patient-name "$name" --hospital-no "$hn" "${dpn_sets[@]}"
 reject 65 nosuchfield "unknown --set field" nerve-root-injection "${out[@]}" "${patient[@]}" --set nosuchfield=1
 reject 66 no-such-form "unknown form" no-such-form "${out[@]}" "${patient[@]}"
 reject 64 --blank "--blank with patient values" nerve-root-injection "${out[@]}" --blank --patient-name "$name"

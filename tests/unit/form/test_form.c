@@ -469,6 +469,7 @@ static void test_sample_consent(void **state)
     b = find_block(form, CF_BLOCK_NOTE, 1);
     assert_int_equal(b->u.note.kind, CF_NOTE_INFO);
     assert_null(b->u.note.title);
+    assert_string_equal(b->u.note.applies_to, "dextrose");
 
     b = find_block(form, CF_BLOCK_RISKS, 0);
     assert_int_equal(b->u.risks.n_risks, 6);
@@ -476,16 +477,28 @@ static void test_sample_consent(void **state)
         assert_int_equal(b->u.risks.risks[f].frequency, f);
     assert_string_equal(b->u.risks.risks[1].applies_to, "prp");
     assert_string_equal(b->u.risks.risks[3].rate, "約 1/10,000");
+    assert_int_equal(b->u.risks.risks[2].n_cites, 2);
+    assert_string_equal(b->u.risks.risks[2].cites[0], "rabago2010");
+    assert_string_equal(b->u.risks.risks[2].cites[1], "twpmr2022");
+    assert_int_equal(b->u.risks.risks[5].n_cites, 0);
+    /* Every risk of these bands cites a reference: their numbers may print. */
+    assert_string_equal(cf_form_band_meaning(form, CF_FREQ_RARE), "每 10,000 人有 1 至 10 人");
+    assert_true(cf_form_band_is_sourced(form, CF_FREQ_VERY_COMMON));
+    assert_false(cf_form_band_is_sourced(form, CF_FREQ_UNKNOWN));
+    assert_string_equal(cf_form_band_meaning(form, CF_FREQ_UNKNOWN), "資料不足");
 
     b = find_block(form, CF_BLOCK_INSTRUCTIONS, 0);
     assert_int_equal(b->u.instructions.when, CF_WHEN_BEFORE);
-    assert_int_equal(b->u.instructions.n_items, 1);
+    assert_int_equal(b->u.instructions.n_items, 2);
+    assert_null(b->u.instructions.applies_to[0]);
+    assert_string_equal(b->u.instructions.applies_to[1], "prp");
     b = find_block(form, CF_BLOCK_INSTRUCTIONS, 1);
     assert_int_equal(b->u.instructions.when, CF_WHEN_AFTER);
     assert_int_equal(b->u.instructions.n_items, 2);
 
     b = find_block(form, CF_BLOCK_REFERENCES, 0);
     assert_int_equal(b->u.list.n_items, 2);
+    assert_string_equal(b->u.list.ids[1], "twpmr2022");
     expect_text(b->u.list.items[0],
                 "Rabago D, et al. **Prolotherapy** in primary care practice. 2010.");
 
@@ -506,7 +519,7 @@ static void test_sample_consent(void **state)
     assert_int_equal(sig[1].role, CF_ROLE_GUARDIAN);
     assert_string_equal(sig[1].relationship_caption, "與病人關係");
     assert_string_equal(sig[1].name_caption, "姓名");
-    assert_int_equal(sig[1].line, 111); /* the line where the start tag begins */
+    assert_int_equal(sig[1].line, 112); /* the line where the start tag begins */
     expect_text(sig[1].statement, "病人無法親自簽署，由本人代為簽署。");
     assert_int_equal(sig[2].role, CF_ROLE_INTERPRETER);
     assert_string_equal(sig[2].language_caption, "翻譯語言");
@@ -622,32 +635,51 @@ static cf_form *load_shipped(const char *id)
     print_message("%s.xml loaded in %.2f ms\n", id, (t1 - t0) * 1000.0);
 
     assert_string_equal(form->id, id);
-    static const char *const label_keys[] = {"patient_name", "hospital_no", "episode_no"};
+    /* Hong Kong labels name the episode, Taiwan labels the birth date (姓名 / 病歷號碼 /
+     * 出生日期 under 病人資料); Hong Kong keeps "Patient’s Label" as the leaflet prints it. */
+    bool tw = strcmp(form->region, "TW") == 0;
+    const char *const label_keys[] = {"patient_name", "hospital_no",
+                                      tw ? "birth_date" : "episode_no"};
+    assert_int_equal(form->n_label_fields, 3);
     for (size_t i = 0; i < 3; i++) {
         const cf_field *f = cf_form_get_field(form, label_keys[i]);
         assert_non_null(f);
         assert_true(f->label);
+        assert_ptr_equal(f, &form->fields[i]);
+    }
+    if (tw) {
+        assert_string_equal(form->label_caption, "病人資料");
+        assert_string_equal(form->fields[0].caption, "姓名");
+        assert_string_equal(form->fields[1].caption, "病歷號碼");
+        assert_string_equal(form->fields[2].caption, "出生日期");
+    } else {
+        assert_string_equal(form->label_caption, "Patient\u2019s Label");
     }
     /* Issue 12: the names HK and Taiwan hospital systems export for the label fields are
      * declared as aliases, each for one field only. */
     static const struct {
+        const char *region; /* NULL: both forms */
         const char *key, *alias;
     } aliases[] = {
-        {"hospital_no", "HN"},
-        {"hospital_no", "Hosp No"},
-        {"hospital_no", "Hospital Number"},
-        {"hospital_no", "住院號碼"},
-        {"hospital_no", "病歷號碼"},
-        {"episode_no", "Case No"},
-        {"episode_no", "Episode"},
-        {"episode_no", "Episode Number"},
-        {"episode_no", "Adm No"},
-        {"patient_name", "Name"},
-        {"patient_name", "Chinese Name"},
-        {"patient_name", "中文姓名"},
-        {"patient_name", "姓名"},
+        {NULL, "hospital_no", "HN"},
+        {NULL, "hospital_no", "Hosp No"},
+        {NULL, "hospital_no", "Hospital Number"},
+        {"HK", "hospital_no", "住院號碼"},
+        {"HK", "hospital_no", "病歷號碼"},
+        {"TW", "hospital_no", "病歷號"},
+        {"HK", "episode_no", "Case No"},
+        {"HK", "episode_no", "Episode"},
+        {"HK", "episode_no", "Episode Number"},
+        {"HK", "episode_no", "Adm No"},
+        {NULL, "patient_name", "Name"},
+        {NULL, "patient_name", "Chinese Name"},
+        {NULL, "patient_name", "中文姓名"},
+        {"HK", "patient_name", "姓名"},
+        {"TW", "birth_date", "DOB"},
     };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+        if (aliases[i].region != NULL && strcmp(aliases[i].region, form->region) != 0)
+            continue;
         for (size_t f = 0; f < form->n_fields; f++) {
             bool has = false;
             for (size_t k = 0; k < form->fields[f].n_aliases; k++)
@@ -723,11 +755,14 @@ static void test_shipped_dpn_consent(void **state)
     assert_string_equal(form->lang, "zh-Hant-TW");
     assert_string_equal(form->region, "TW");
     /* The fill-in fields the batch and the demo use. */
-    static const char *const keys[] = {"procedures", "site", "side", "procedure_date",
-                                       "doctor_name"};
+    static const char *const keys[] = {"procedures",  "site",      "side", "procedure_date",
+                                       "doctor_name", "diagnosis", "fee"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_non_null(cf_form_get_field(form, keys[i]));
     assert_int_equal(cf_form_get_field(form, "procedures")->n_options, 3);
+    /* No band prints a number: no risk of the form cites a source that gives a rate. */
+    for (int f = 0; f < CF_FREQ_COUNT; f++)
+        assert_null(cf_form_band_meaning(form, (cf_frequency)f));
     cf_form_free(form);
 }
 
@@ -1165,6 +1200,37 @@ static void test_load_memory(void **state)
     free(data);
 }
 
+/* validate warns when a band's numbers or a risk's rate will not print for want of a citation. */
+static void test_uncited_numbers_warn(void **state)
+{
+    (void)state;
+    char path[1024];
+    test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml");
+    size_t len = 0;
+    char *data = read_all(path, &len);
+    assert_non_null(data);
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = NULL;
+    expect_status(cf_form_load_memory(data, len, "pasted form", NULL, &form, diag), CF_OK, diag);
+    assert_int_equal(cf_diag_size(diag), 0); /* every band with numbers is cited */
+    cf_form_free(form);
+
+    char *cite = strstr(data, " cites=\"twpmr2022\">感染");
+    assert_non_null(cite);
+    memset(cite, ' ', strlen(" cites=\"twpmr2022\""));
+    form = NULL;
+    expect_status(cf_form_load_memory(data, len, "pasted form", NULL, &form, diag), CF_OK, diag);
+    assert_true(cf_diag_contains(diag, "pasted form:37: warning: band \"rare\" asks to print its "
+                                       "numbers"));
+    assert_true(cf_diag_contains(diag, "pasted form:81: warning: risk gives rate=\"約 1/10,000\" "
+                                       "but cites no reference"));
+    assert_null(cf_form_band_meaning(form, CF_FREQ_RARE));
+    assert_non_null(cf_form_band_meaning(form, CF_FREQ_COMMON));
+    cf_form_free(form);
+    cf_diag_free(diag);
+    free(data);
+}
+
 static char *unescape(const char *s)
 {
     char *out = malloc(strlen(s) + 1);
@@ -1403,6 +1469,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_schema_missing_or_broken),
         cmocka_unit_test(test_load_memory),
+        cmocka_unit_test(test_uncited_numbers_warn),
         cmocka_unit_test(test_whitespace_table),
         cmocka_unit_test(test_nothing_on_stderr),
         cmocka_unit_test(test_allocation_failures),

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #define NAME "\xe9\x99\xb3\xe5\xa4\xa7\xe6\x96\x87" /* 陳大文 */
@@ -94,8 +95,9 @@ static cf_record *patient(const char *name, const char *hn, const char *ep)
 /* The patient of the shipped-form tests; with sets, the DPN consent's fill-in fields too. */
 static cf_record *shipped_patient(bool sets)
 {
-    cf_record *r = patient(NAME, HN, EP);
-    if (sets) {
+    cf_record *r = patient(NAME, HN, sets ? NULL : EP);
+    if (sets) { /* the Taiwan label: name, chart number, birth date */
+        assert_int_equal(cf_record_set(r, "birth_date", "1950-03-02"), CF_OK);
         assert_int_equal(cf_record_set(r, "procedures", "d5w;prp"), CF_OK);
         assert_int_equal(cf_record_set(r, "side", "left"), CF_OK);
         assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
@@ -107,7 +109,9 @@ static cf_status lay(const cf_form *form, cf_record *record, bool blank, cf_disp
                      cf_diag *diag)
 {
     const cf_fontset *fonts = fonts_for(form);
-    cf_layout_options o = {.paper = CF_PAPER_A4, .blank = blank, .document_id = "7K3QJ2M9XW4TB",
+    cf_layout_options o = {.paper = CF_PAPER_A4,
+                           .blank = blank,
+                           .document_id = "7K3QJ2M9XW4TB",
                            .created = 1767225600};
     if (record != NULL) {
         cf_status st = cf_record_check(form, record, fonts, blank, diag);
@@ -265,8 +269,8 @@ static size_t check_lines(const cf_display_list *list, const char *source, const
                 problems++;
             }
             if (in_list(first_cp(l), no_start)) {
-                print_error("%s page %zu: line starts with a prohibited character: %s\n", id,
-                            p + 1, l->text);
+                print_error("%s page %zu: line starts with a prohibited character: %s\n", id, p + 1,
+                            l->text);
                 problems++;
             }
             if (in_list(last_cp(l), no_end)) {
@@ -316,7 +320,8 @@ static void check_form(const char *rel, const char *id, bool sets)
     cf_display_list *list = NULL;
     assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
     assert_true(list->n_pages >= 1);
-    const char *must[] = {NAME, HN, EP};
+    /* Every page names the patient by the form's own label fields. */
+    const char *must[] = {NAME, HN, sets ? "1950-03-02" : EP};
     assert_int_equal(check_lines(list, source, id, must, 3), 0);
     cf_display_list_free(list);
     cf_diag_free(diag);
@@ -343,8 +348,8 @@ static void test_sample_forms(void **state)
     check_form("tests/data/form/sample-leaflet.xml", "sample-leaflet", false);
     char path[4096];
     size_t len = 0;
-    char *source = read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"),
-                            &len);
+    char *source =
+        read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"), &len);
     cf_form *form = load("tests/data/form/sample-consent.xml");
     cf_record *r = patient(NAME, HN, NULL);
     assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
@@ -419,8 +424,10 @@ static void test_label_shrinks_wraps_then_fails(void **state)
     size_t found = 0;
     for (size_t i = 0; i < list->pages[0].n_items; i++) {
         const cf_item *it = &list->pages[0].items[i];
-        if (it->kind == CF_ITEM_TEXT && it->u.text.size < 8.01 && it->u.text.style == CF_FONT_BOLD &&
-            (strstr(it->u.text.utf8, "CHAN") != NULL || strstr(it->u.text.utf8, "Montgomery") != NULL))
+        if (it->kind == CF_ITEM_TEXT && it->u.text.size < 8.01 &&
+            it->u.text.style == CF_FONT_BOLD &&
+            (strstr(it->u.text.utf8, "CHAN") != NULL ||
+             strstr(it->u.text.utf8, "Montgomery") != NULL))
             found++;
     }
     assert_int_equal(found, 2);
@@ -476,6 +483,136 @@ static void test_blank_form(void **state)
     cf_form_free(form);
 }
 
+/* ---- what prints for whom -------------------------------------------------------------- */
+
+/* True when some line of some page contains needle. */
+static bool list_has_text(const cf_display_list *list, const char *needle)
+{
+    static line lines[512];
+    for (size_t p = 0; p < list->n_pages; p++) {
+        size_t n = page_lines(list, p, lines, 512);
+        for (size_t i = 0; i < n; i++)
+            if (strstr(lines[i].text, needle) != NULL)
+                return true;
+    }
+    return false;
+}
+
+/* With procedures ticked, the risks, notes and instructions of the other procedures are left
+ * out; a blank form prints them all, each marked （適用於：…）. */
+static void test_applies_to_ticked_procedures(void **state)
+{
+    (void)state;
+    cf_form *form = load("tests/data/form/sample-consent.xml");
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_record *r = patient(NAME, HN, NULL);
+    assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
+    assert_int_equal(cf_record_set(r, "side", "right"), CF_OK);
+    assert_int_equal(cf_record_set(r, "procedures", "prp"), CF_OK);
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "暫時性腫脹"));                   /* prp risk */
+    assert_true(list_has_text(list, "抽血前一週避免服用消炎止痛藥")); /* prp instruction */
+    assert_false(list_has_text(list, "頭暈"));                        /* dextrose risk */
+    assert_false(list_has_text(list, "葡萄糖水注射後請測量血糖"));    /* dextrose note */
+    assert_false(list_has_text(list, "不常見"));                      /* its band, now empty */
+    assert_true(list_has_text(list, "注射部位疼痛"));                 /* applies to all */
+    cf_display_list_free(list);
+    cf_record_free(r);
+
+    list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "頭暈（適用於：高濃度葡萄糖注射）"));
+    assert_true(list_has_text(list, "葡萄糖水注射後請測量血糖"));
+    assert_true(list_has_text(list, "（適用於：高濃度血小板血漿"));
+    assert_true(list_has_text(list, "抽血前一週避免服用消炎止痛藥。（適用於："));
+    cf_display_list_free(list);
+    cf_diag_free(diag);
+    cf_form_free(form);
+}
+
+/* Region wording: a Taiwan form approved says 已核准 (Hong Kong 已批核), dates in Chinese text
+ * read 2024 年 3 月 1 日, and Chinese captions in the running header take a full-width colon. */
+static void test_region_wording(void **state)
+{
+    (void)state;
+    cf_form *form = load("tests/data/form/sample-consent.xml");
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_record *r = patient(NAME, HN, NULL);
+    assert_int_equal(cf_record_set(r, "procedure_date", "2026-12-01"), CF_OK);
+    assert_int_equal(cf_record_set(r, "side", "right"), CF_OK);
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
+    assert_true(list->n_pages >= 2);
+    assert_true(list_has_text(list, "已核准 醫療品質委員會 2024 年 2 月 29 日"));
+    assert_false(list_has_text(list, "已批核"));
+    assert_true(list_has_text(list, "生效日期 2024 年 3 月 1 日"));
+    assert_true(list_has_text(list, "2026 年 12 月 1 日"));
+    assert_false(list_has_text(list, "2026-12-01"));
+    assert_true(list_has_text(list, "病人姓名：" NAME));
+    assert_false(list_has_text(list, "病人姓名: "));
+    cf_display_list_free(list);
+    cf_record_free(r);
+    cf_form_free(form);
+
+    /* The same form as a Hong Kong one says 已批核. */
+    char path[4096];
+    size_t len = 0;
+    char *xml =
+        read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"), &len);
+    char *lang = strstr(xml, "zh-Hant-TW");
+    assert_non_null(lang);
+    memcpy(lang, "zh-Hant-HK", 10);
+    form = load_memory(xml);
+    list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "已批核 醫療品質委員會"));
+    assert_false(list_has_text(list, "已核准"));
+    cf_display_list_free(list);
+    cf_form_free(form);
+    cf_diag_free(diag);
+    free(xml);
+}
+
+/* A band prints its numbers only when every risk in it cites a reference; a risk's own rate
+ * only when it cites one. */
+static void test_band_numbers_need_citations(void **state)
+{
+    (void)state;
+    char path[4096];
+    size_t len = 0;
+    char *xml =
+        read_all(test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml"), &len);
+    assert_non_null(xml);
+    cf_form *form = load_memory(xml);
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_true(list_has_text(list, "罕見（每 10,000 人有 1 至 10 人）"));
+    assert_true(list_has_text(list, "感染（約 1/10,000）"));
+    cf_display_list_free(list);
+    cf_form_free(form);
+
+    /* The rare risk loses its citation: neither its band's numbers nor its rate print. */
+    char *cite = strstr(xml, " cites=\"twpmr2022\">感染");
+    assert_non_null(cite);
+    memset(cite, ' ', strlen(" cites=\"twpmr2022\""));
+    form = load_memory(xml);
+    list = NULL;
+    assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+    assert_false(list_has_text(list, "每 10,000 人有 1 至 10 人"));
+    assert_false(list_has_text(list, "1/10,000"));
+    assert_true(list_has_text(list, "罕見"));
+    assert_true(list_has_text(list, "極罕見（每 10,000 人少於 1 人）"));
+    cf_display_list_free(list);
+    cf_form_free(form);
+    cf_diag_free(diag);
+    free(xml);
+}
+
 /* ---- hostile content ------------------------------------------------------------------- */
 
 static char *form_with_body(const char *body)
@@ -484,7 +621,8 @@ static char *form_with_body(const char *body)
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<form id=\"memory\" version=\"1\" kind=\"leaflet\" xml:lang=\"zh-Hant-HK\">\n"
         "<meta><status state=\"draft\"/><title>測試</title></meta>\n"
-        "<label caption=\"Patient's Label\"><label-field key=\"patient_name\" caption=\"Patient Name\" required=\"true\"/>"
+        "<label caption=\"Patient's Label\"><label-field key=\"patient_name\" caption=\"Patient "
+        "Name\" required=\"true\"/>"
         "<label-field key=\"hospital_no\" caption=\"Hospital No\" required=\"true\"/>"
         "<label-field key=\"episode_no\" caption=\"Episode No\"/></label>\n"
         "<body><section id=\"a\" title=\"說明\">";
@@ -493,6 +631,128 @@ static char *form_with_body(const char *body)
     char *xml = malloc(n);
     snprintf(xml, n, "%s%s%s", head, body, tail);
     return xml;
+}
+
+/* A form of n paragraphs of 120 characters with <layout max-pages="max_pages"/>. */
+static char *paged_form(size_t n, unsigned max_pages)
+{
+    size_t cap = n * 400 + 64;
+    char *body = malloc(cap), *p = body;
+    for (size_t i = 0; i < n; i++) {
+        p += sprintf(p, "<p>");
+        for (size_t k = 0; k < 40; k++)
+            p += sprintf(p, "說明文");
+        p += sprintf(p, "</p>");
+    }
+    char *xml = form_with_body(body);
+    free(body);
+    char layout[64];
+    snprintf(layout, sizeof layout, "<layout max-pages=\"%u\"/><body>", max_pages);
+    char *at = strstr(xml, "<body>");
+    size_t head = (size_t)(at - xml), len = strlen(xml);
+    char *out = malloc(len + strlen(layout) + 1);
+    memcpy(out, xml, head);
+    strcpy(out + head, layout);
+    strcat(out, at + strlen("<body>"));
+    free(xml);
+    return out;
+}
+
+/* Size of the first body text item under the first section heading (the body size used). */
+static double body_text_size(const cf_display_list *list)
+{
+    for (size_t i = 0; i < list->pages[0].n_items; i++) {
+        const cf_item *it = &list->pages[0].items[i];
+        if (it->kind == CF_ITEM_TEXT && strncmp(it->u.text.utf8, "說明文", 9) == 0)
+            return it->u.text.size;
+    }
+    return 0;
+}
+
+/* <layout max-pages>: the largest body size from 12 pt down to 10.5 pt in 0.5 pt steps that
+ * fits; else 10.5 pt and a warning. The nerve-root leaflet fits one duplex sheet. */
+static void test_max_pages(void **state)
+{
+    (void)state;
+    cf_form *form = load("forms/nerve-root-injection.xml");
+    assert_int_equal(form->max_pages, 2);
+    cf_record *r = shipped_patient(false);
+    cf_diag *diag = cf_diag_new();
+    cf_display_list *list = NULL;
+    assert_int_equal(lay(form, r, false, &list, diag), CF_OK);
+    assert_int_equal(list->n_pages, 2);
+    assert_int_equal(cf_diag_size(diag), 0);
+    cf_display_list_free(list);
+    cf_record_free(r);
+    cf_form_free(form);
+
+    /* Paragraph by paragraph, the form stays at 12 pt while it fits one page, then steps
+     * down 0.5 pt at a time, and after 10.5 pt spills over with a warning. */
+    double last_size = 12.0;
+    bool stepped = false, spilled = false;
+    for (size_t n = 5; n < 40 && !spilled; n++) {
+        char *xml = paged_form(n, 1);
+        form = load_memory(xml);
+        list = NULL;
+        cf_diag_clear(diag);
+        assert_int_equal(lay(form, NULL, true, &list, diag), CF_OK);
+        double size = body_text_size(list);
+        print_message("%zu paragraphs: %zu page(s) at %.1f pt\n", n, list->n_pages, size);
+        if (list->n_pages == 1) {
+            assert_int_equal(cf_diag_size(diag), 0);
+            assert_true(size <= last_size);
+            assert_true(size >= 10.5 && size * 2.0 == (double)(long)(size * 2.0)); /* 0.5 steps */
+            stepped = stepped || size < 12.0;
+        } else {
+            assert_true(size == 10.5);
+            assert_int_equal(cf_diag_size(diag), 1);
+            assert_non_null(strstr(cf_diag_get(diag, 0)->message, "max-pages=\"1\""));
+            spilled = true;
+        }
+        last_size = size;
+        cf_display_list_free(list);
+        cf_form_free(form);
+        free(xml);
+    }
+    assert_true(stepped);
+    assert_true(spilled);
+    cf_diag_free(diag);
+}
+
+/* An apostrophe (’) between Latin letters is set with the ASCII apostrophe's width, not the
+ * full width the Chinese fonts give it: a paragraph of "Patient’s" breaks and places its runs
+ * exactly as the same paragraph with "Patient's". */
+static void test_apostrophe_width(void **state)
+{
+    (void)state;
+    cf_display_list *lists[2] = {NULL, NULL};
+    cf_diag *diag = cf_diag_new();
+    for (int v = 0; v < 2; v++) {
+        char body[8192] = "<p xml:lang=\"en\">";
+        for (int i = 0; i < 60; i++)
+            strcat(body, v == 0 ? "Patient's file " : "Patient\u2019s file ");
+        strcat(body, "</p>");
+        char *xml = form_with_body(body);
+        cf_form *form = load_memory(xml);
+        assert_int_equal(lay(form, NULL, true, &lists[v], diag), CF_OK);
+        cf_form_free(form);
+        free(xml);
+    }
+    const cf_page *a = &lists[0]->pages[0], *b = &lists[1]->pages[0];
+    assert_int_equal(a->n_items, b->n_items);
+    size_t runs = 0;
+    for (size_t i = 0; i < a->n_items; i++) {
+        if (a->items[i].kind != CF_ITEM_TEXT || strstr(a->items[i].u.text.utf8, "Patient") == NULL)
+            continue;
+        runs++;
+        assert_true(fabs(a->items[i].x - b->items[i].x) < 0.001);
+        assert_true(fabs(a->items[i].y - b->items[i].y) < 0.001);
+        assert_true(fabs(a->items[i].u.text.char_spacing - b->items[i].u.text.char_spacing) < 1e-6);
+    }
+    assert_true(runs >= 3); /* several lines */
+    cf_display_list_free(lists[0]);
+    cf_display_list_free(lists[1]);
+    cf_diag_free(diag);
 }
 
 static void test_unbreakable_word_wraps_by_force(void **state)
@@ -655,6 +915,11 @@ int main(int argc, char **argv)
     const struct CMUnitTest all[] = {
         cmocka_unit_test(test_shipped_nerve_root),
         cmocka_unit_test(test_shipped_dpn),
+        cmocka_unit_test(test_applies_to_ticked_procedures),
+        cmocka_unit_test(test_band_numbers_need_citations),
+        cmocka_unit_test(test_region_wording),
+        cmocka_unit_test(test_max_pages),
+        cmocka_unit_test(test_apostrophe_width),
         cmocka_unit_test(test_sample_forms),
         cmocka_unit_test(test_label_shrinks_wraps_then_fails),
         cmocka_unit_test(test_blank_form),
