@@ -9,7 +9,7 @@ packages=(
   gcc meson ninja-build pkg-config
   # libraries
   libhpdf-dev libxml2-dev zlib1g-dev libdeflate-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
-  libqrencode-dev nettle-dev libcmocka-dev
+  libqrencode-dev nettle-dev libcmocka-dev libicu-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales

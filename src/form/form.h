@@ -80,6 +80,9 @@ typedef struct cf_field {
     cf_field_type type;
     bool required;       /* must be given to render a labelled (non --blank) form */
     bool label;          /* printed in the patient label box */
+    bool identifier;     /* label field holding an identifier (hospital, episode, chart number):
+                            NFKC, upper case and trimmed before use (cf_identifier_normalize) */
+    const char *pattern; /* label field: POSIX extended regex a value must match whole, or NULL */
     const cf_option *options; /* CF_FIELD_CHOICE / CF_FIELD_MULTI_CHOICE */
     size_t n_options;
     long line;
@@ -253,6 +256,9 @@ cf_status cf_form_load_memory(const char *data, size_t len, const char *name,
 void cf_form_free(cf_form *form);
 
 /* Field by key, or NULL. */
+/* True for the keys whose values are identifiers when the form does not say (identifier=):
+ * hospital_no, episode_no, chart_no, case_no. */
+bool cf_field_key_is_identifier(const char *key);
 const cf_field *cf_form_get_field(const cf_form *form, const char *key);
 
 /* Writes a stable, human-readable text dump of the whole model (for golden tests). The dump

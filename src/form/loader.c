@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1022,6 +1023,7 @@ typedef enum attr_kind {
     ATTR_WIDTH,   /* [0-9]+(.[0-9]+)? */
     ATTR_LANG,    /* BCP 47-like tag */
     ATTR_ENUM,    /* one of values */
+    ATTR_PATTERN, /* a POSIX extended regular expression that compiles */
 } attr_kind;
 
 typedef struct attr_spec {
@@ -1262,6 +1264,22 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
         berror(b, line, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
                spec->name, v);
         return false;
+    case ATTR_PATTERN: {
+        regex_t re;
+        int rc = value[0] ? regcomp(&re, value, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
+        if (rc == 0) {
+            regfree(&re);
+            return true;
+        }
+        char why[128] = "it is empty";
+        if (value[0])
+            regerror(rc, NULL, why, sizeof why);
+        berror(b, line,
+               "%s has %s \"%s\", which is not a POSIX extended regular expression (%s); e.g. "
+               "pattern=\"HN[0-9]{8}\\([0-9A]\\)\"",
+               el, spec->name, v, why);
+        return false;
+    }
     case ATTR_LANG:
         if (matches_lang(value))
             return true;
@@ -2013,6 +2031,8 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         {"key", ATTR_KEY, true, NULL},
         {"caption", ATTR_TEXT, true, NULL},
         {"required", ATTR_ENUM, false, BOOL_VALUES},
+        {"pattern", ATTR_PATTERN, false, NULL},
+        {"identifier", ATTR_ENUM, false, BOOL_VALUES},
     };
     static const attr_spec field_specs[] = {
         {"key", ATTR_KEY, true, NULL},
@@ -2020,8 +2040,8 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         {"required", ATTR_ENUM, false, BOOL_VALUES},
         {"type", ATTR_ENUM, true, types},
     };
-    const char *values[4] = {NULL, NULL, NULL, NULL};
-    read_attrs(b, n, label ? label_specs : field_specs, label ? 3 : 4, values);
+    const char *values[5] = {NULL, NULL, NULL, NULL, NULL};
+    read_attrs(b, n, label ? label_specs : field_specs, label ? 5 : 4, values);
     field->line = node_line(n);
     field->label = label;
     field->type = CF_FIELD_TEXT;
@@ -2033,6 +2053,11 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         if (strcmp(values[3], types[t]) == 0)
             field->type = (cf_field_type)t;
     if (label) {
+        /* values[3] and values[4] are label_specs' pattern and identifier. */
+        if (values[3])
+            field->pattern = bstrdup(b, values[3]);
+        field->identifier =
+            values[4] ? parse_bool(values[4]) : cf_field_key_is_identifier(field->key);
         expect_empty(b, n);
         return;
     }
