@@ -42,9 +42,14 @@ const char cf_usage_batch[] =
     "(patient_name, hospital_no, episode_no, and any field the form declares), ignoring case.\n"
     "\n"
     "options:\n"
-    "  --csv FILE            the patient list (UTF-8, with or without BOM, or Big5-HKSCS)\n"
+    "  --csv FILE            the patient list: UTF-8 (BOM optional), UTF-16 with BOM (Excel's\n"
+    "                        Unicode Text), Big5-HKSCS or Big5; comma, tab or semicolon\n"
     "  --out-dir DIR         where the PDFs and manifest.csv go (created if missing)\n"
-    "  --encoding ENC        auto (default: UTF-8 when the file is UTF-8), utf-8, big5-hkscs\n"
+    "  --encoding ENC        auto (default: UTF-16 by its BOM, UTF-8, or Big5-HKSCS when the\n"
+    "                        whole file is Big5 that Hong Kong and Taiwan read alike), utf-8,\n"
+    "                        utf-16, big5-hkscs (Hong Kong), big5 (Taiwan cp950: user-defined\n"
+    "                        characters are refused; big5 meant big5-hkscs before 2026)\n"
+    "  --delimiter C         , ; or tab (default: found in the header row, or Excel's sep=)\n"
     "  --name TEMPLATE       file name template, default {hospital_no}_{episode_no}_{form}.pdf;\n"
     "                        placeholders: any field key, {form}, {version}, {row}\n"
     "  --combined FILE.pdf   also write all patients into one PDF, in CSV order, for one print\n"
@@ -77,6 +82,7 @@ typedef struct batch {
     /* options */
     const char *form_arg, *csv_path, *out_dir, *combined, *name_template;
     cf_csv_encoding encoding;
+    char delimiter; /* --delimiter; 0 = sniffed */
     cf_paper paper;
     bool duplex, force;
     bool only_combined; /* --only-combined: no separate PDFs */
@@ -222,6 +228,8 @@ static cf_status check_rows(batch *b)
     cf_buf name;
     cf_buf_init(&name, 4096);
     cf_status st = cf_csv_reader_open(b->csv_path, b->encoding, NULL, &reader, b->diag);
+    if (!st)
+        st = cf_csv_reader_set_delimiter(reader, b->delimiter);
     if (st)
         goto done;
     const char *const *fields;
@@ -457,6 +465,8 @@ static void *worker(void *arg)
 static cf_status render_rows(batch *b)
 {
     cf_status st = cf_csv_reader_open(b->csv_path, b->encoding, NULL, &b->reader, b->diag);
+    if (!st)
+        st = cf_csv_reader_set_delimiter(b->reader, b->delimiter);
     const char *const *fields;
     size_t n_fields;
     if (!st)
@@ -605,6 +615,8 @@ static cf_status combined_pass(batch *b, cf_codepoints *const sets[CF_FONT_STYLE
     size_t n_fields;
     cf_status st = cf_csv_reader_open(b->csv_path, b->encoding, NULL, &reader, b->diag);
     if (!st)
+        st = cf_csv_reader_set_delimiter(reader, b->delimiter);
+    if (!st)
         st = cf_csv_next_row(reader, &fields, &n_fields);
     if (!st && fields)
         st = cf_csv_header_map(b->form, fields, n_fields, b->csv_path, 1, &map, NULL);
@@ -742,6 +754,7 @@ static int parse_options(batch *b, int argc, char **argv)
         {"duplex", no_argument, NULL, 'D'},
         {"jobs", required_argument, NULL, 'j'},
         {"encoding", required_argument, NULL, 'e'},
+        {"delimiter", required_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
         {"paper", required_argument, NULL, 'p'},
         {"archive", required_argument, NULL, 'A'},
@@ -785,8 +798,13 @@ static int parse_options(batch *b, int argc, char **argv)
             break;
         case 'e':
             if (!cf_csv_encoding_parse(optarg, &b->encoding))
+                return cf_cli_usage_error(
+                    cf_usage_batch, "batch: --encoding is auto, utf-8, utf-16, big5-hkscs or big5");
+            break;
+        case 'd':
+            if (!cf_csv_delimiter_parse(optarg, &b->delimiter))
                 return cf_cli_usage_error(cf_usage_batch,
-                                          "batch: --encoding is auto, utf-8 or big5-hkscs");
+                                          "batch: --delimiter is , ; tab or auto");
             break;
         case 'A':
             b->archive_dir = optarg;
