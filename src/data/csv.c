@@ -788,7 +788,8 @@ static cf_status decode(cf_csv_reader *r, bool *partial)
         return CF_OK;
     }
 
-    /* A refused Big5 pair is checked on the bytes: iconv converts only what comes before. */
+    /* A refused Big5 pair is checked on the bytes: iconv converts only what comes before it
+     * (or before a lead byte whose pair is not read yet: it is checked on the next call). */
     bool incomplete;
     size_t refused = big5_first_refused(r, in, in_len, &incomplete);
     if (refused == 0 && incomplete) {
@@ -809,9 +810,7 @@ static cf_status decode(cf_csv_reader *r, bool *partial)
         else if (e != E2BIG) /* E2BIG: the rest is converted on the next call */
             return file_error(r, CF_ERR_INTERNAL, "converting from %s failed: %s",
                               encoding_words(r->encoding), strerror(e));
-    } else if (refused < in_len && src_left == 0 && incomplete) {
-        *partial = refused == 0;
-    } else if (refused < in_len && src_left == 0) {
+    } else if (refused < in_len && src_left == 0 && !incomplete) {
         mark_invalid(r, /*truncated*/ false);
         r->invalid_why = r->encoding == CF_CSV_ENCODING_BIG5 ? INVALID_UDA : INVALID_AMBIGUOUS;
     }
