@@ -80,8 +80,9 @@ struct cf_csv_reader {
     char *conv;
     size_t conv_cap;
 
-    /* With big5-hkscs: whether every byte so far could be UTF-8 (and some of it was more than
-     * ASCII), to catch a UTF-8 file read as Big5, which would print wrong characters. */
+    /* With big5 or big5-hkscs: whether every byte so far could be UTF-8 (and some of it was
+     * more than ASCII), to catch a UTF-8 file read as Big5, which would print wrong characters.
+     * utf8_multibyte also notes UTF-8 beyond ASCII in a UTF-8 list read from a pipe. */
     bool utf8_so_far, utf8_multibyte;
     unsigned utf8_need;
     unsigned char utf8_lo, utf8_hi;
@@ -782,6 +783,11 @@ static cf_status decode(cf_csv_reader *r, bool *partial)
             else
                 mark_invalid(r, /*truncated*/ false);
         }
+        /* Unscanned input (a pipe): note whether it held UTF-8 beyond ASCII before any bad
+         * byte, which makes it a UTF-8 list with a stray byte rather than Big5. */
+        for (size_t i = 0; !r->auto_scanned && !r->utf8_multibyte && i < valid; i++)
+            if (in[i] >= 0x80)
+                r->utf8_multibyte = true;
         r->text = (const char *)in;
         r->text_len = valid;
         r->raw_pos += valid;
@@ -1063,7 +1069,7 @@ static cf_status decoding_error(cf_csv_reader *r)
     if (r->asked == CF_CSV_ENCODING_UTF8)
         return row_error(r, CF_ERR_DATA, col, "byte %s is not UTF-8 (--encoding utf-8 was given)",
                          bytes);
-    if (!r->auto_scanned)
+    if (!r->auto_scanned && !r->utf8_multibyte)
         return row_error(r, CF_ERR_DATA, col,
                          "byte %s is not UTF-8 (the list comes from a pipe, so it could not be "
                          "checked whether the whole list is Big5: if it is, give --encoding "

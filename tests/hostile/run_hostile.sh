@@ -191,6 +191,8 @@ while IFS=$'\t' read -r name how input want phrase; do
             --hospital-no 'HN12345678(9)' --episode-no HE1234567 >/dev/null 2>"$tmp/err"; st=$? ;;
     batch)
         "$bin" batch nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+    batch-semicolon)
+        "$bin" batch nerve-root-injection --jobs 2 --delimiter ';' --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     batch-big5)
         "$bin" batch nerve-root-injection --jobs 2 --encoding big5 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     special)

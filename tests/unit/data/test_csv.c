@@ -863,6 +863,44 @@ static void test_delimiter_names(void **state)
     cf_diag_free(diag);
 }
 
+/* A list from a pipe cannot be scanned before it is read: a stray byte after UTF-8 text gets
+ * the plain message; one in a file of ASCII and unknown bytes says that Big5 was not checked. */
+static void test_pipe_stray_byte(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *data, *message;
+    } cases[] = {
+        {"name\n陳大文\nJos\xE9\n", "column 1 (name): byte 0xE9 is not UTF-8"},
+        {"name\nJos\xE9\n", "column 1 (name): byte 0xE9 is not UTF-8 (the list comes from a "
+                            "pipe, so it could not be checked whether the whole list is Big5: "
+                            "if it is, give --encoding big5-hkscs or --encoding big5)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        size_t len = strlen(cases[i].data);
+        assert_int_equal(write(fds[1], cases[i].data, len), (ssize_t)len);
+        close(fds[1]);
+        cf_diag *diag = cf_diag_new();
+        cf_csv_reader *reader = NULL;
+        assert_int_equal(
+            cf_csv_reader_open_fd(fds[0], "pipe", CF_CSV_ENCODING_AUTO, NULL, &reader, diag),
+            CF_OK);
+        const char *const *fields;
+        size_t n;
+        cf_status st;
+        while ((st = cf_csv_next_row(reader, &fields, &n)) == CF_OK && fields)
+            ;
+        assert_int_equal(st, CF_ERR_DATA);
+        assert_int_equal(cf_diag_size(diag), 1);
+        assert_string_equal(cf_diag_get(diag, 0)->message, cases[i].message);
+        cf_csv_reader_close(reader);
+        close(fds[0]);
+        cf_diag_free(diag);
+    }
+}
+
 /* The reader does not close a descriptor it was given. */
 static void test_fd_left_open(void **state)
 {
@@ -1037,6 +1075,7 @@ int main(void)
         cmocka_unit_test(test_delimiter_names),
         cmocka_unit_test(test_big5_ambiguous_pairs),
         cmocka_unit_test(test_stray_byte_message),
+        cmocka_unit_test(test_pipe_stray_byte),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_fd_left_open),
         cmocka_unit_test(test_samples),
