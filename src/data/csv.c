@@ -934,7 +934,8 @@ static char sniff_delimiter(const cf_buf *head, size_t from)
 static cf_status gather_head(cf_csv_reader *r, size_t *start)
 {
     *start = 0;
-    cf_buf_init(&r->head, r->limits.max_row + r->limits.max_columns + 64);
+    /* No cap of its own: it holds less than HEAD_MAX plus one decoded chunk. */
+    cf_buf_init(&r->head, (size_t)-1 / 2);
     size_t end = 0;
     for (;;) {
         fill_result result;
@@ -943,18 +944,18 @@ static cf_status gather_head(cf_csv_reader *r, size_t *start)
             return st;
         if (result != FILL_TEXT)
             break;
-        if (cf_buf_append(&r->head, r->text, r->text_len) == CF_ERR_NOMEM)
+        if (cf_buf_append(&r->head, r->text, r->text_len) != CF_OK)
             return file_error(r, CF_ERR_NOMEM, "out of memory reading the CSV file");
         /* The start of a long header is enough to sniff the delimiter from. */
-        if (r->head.error || head_line_end(&r->head, 0, &end) || r->head.len >= HEAD_MAX)
+        if (head_line_end(&r->head, 0, &end) || r->head.len >= HEAD_MAX)
             break;
     }
     const char *h = r->head.data ? r->head.data : "";
-    size_t len = r->head.error ? 0 : r->head.len;
+    size_t len = r->head.len;
     /* Excel's first line "sep=X" names the delimiter; it is not a row of the list. */
     bool at_end = r->eof && r->raw_pos == r->raw_len;
-    if (len >= 5 && ascii_equal_nocase_n(h, "sep=", 4) && h[4] != '"' && h[4] != '\r' &&
-        h[4] != '\n' && (unsigned char)h[4] < 0x80 &&
+    if (len >= 5 && ascii_equal_nocase_n(h, "sep=", 4) &&
+        (h[4] == ',' || h[4] == ';' || h[4] == '\t') &&
         (len == 5 ? at_end : (h[5] == '\r' || h[5] == '\n'))) {
         if (!r->delimiter)
             r->delimiter = h[4];
@@ -990,16 +991,7 @@ static cf_status fill(cf_csv_reader *r, fill_result *result)
     cf_status st = gather_head(r, &start);
     if (st)
         return st;
-    if (!r->head.error && r->head.len > start) {
-        r->text = r->head.data;
-        r->text_pos = start;
-        r->text_len = r->head.len;
-        r->head_serving = true;
-        *result = FILL_TEXT;
-        return CF_OK;
-    }
-    if (r->head.error == CF_ERR_LIMIT) {
-        /* A first line longer than a row may be: the parser reports the limit. */
+    if (r->head.len > start) {
         r->text = r->head.data;
         r->text_pos = start;
         r->text_len = r->head.len;
