@@ -404,9 +404,9 @@ static cf_status check_identifier(check_ctx *ctx, const cf_field *field, const c
     if ((field->identifier || field->pattern) && is_scientific(s, n)) {
         cf_buf_reset(t);
         append_quoted(t, s, n);
-        cf_buf_append_str(t, " is a number in scientific notation, so its digits are lost: Excel "
-                             "wrote it so; in Excel, format the column as text, type the "
-                             "numbers again and save the list again");
+        cf_buf_append_str(t, " is a number in scientific notation (as Excel shows long numbers), "
+                             "so its digits are lost: in Excel, format the column as text, type "
+                             "the numbers again and save the list again");
         report(ctx, field->key, "%s", t->error ? "a number in scientific notation" : t->data);
         return CF_OK;
     }
