@@ -160,7 +160,7 @@ size_t cf_utf8_space_prefix(const char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t n = cf_utf8_decode(s + i, len - i, &cp);
         if (n == 0 || !is_trimmed_space(cp))
             break;
@@ -177,7 +177,7 @@ size_t cf_utf8_space_suffix(const char *s, size_t len)
         size_t start = end - 1;
         while (start > 0 && end - start < 4 && ((unsigned char)s[start] & 0xC0) == 0x80)
             start--;
-        uint32_t cp;
+        uint32_t cp = 0;
         size_t n = cf_utf8_decode(s + start, end - start, &cp);
         if (n != end - start || !is_trimmed_space(cp))
             break;

@@ -890,7 +890,7 @@ static cf_status fill_raw(cf_csv_reader *r, fill_result *result)
 static bool head_line_end(const cf_buf *head, size_t from, size_t *end)
 {
     bool quoted = false;
-    for (size_t i = from; i < head->len; i++) {
+    for (size_t i = from; head->data && i < head->len; i++) {
         char c = head->data[i];
         if (c == '"')
             quoted = !quoted;
@@ -909,7 +909,7 @@ static char sniff_delimiter(const cf_buf *head, size_t from)
     static const char candidates[] = {',', '\t', ';'};
     size_t counts[3] = {0, 0, 0};
     bool quoted = false;
-    for (size_t i = from; i < head->len; i++) {
+    for (size_t i = from; head->data && i < head->len; i++) {
         char c = head->data[i];
         if (c == '"')
             quoted = !quoted;
