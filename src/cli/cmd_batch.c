@@ -11,6 +11,7 @@
 #include "data/csv.h"
 #include "data/field_rules.h"
 #include "data/file_name.h"
+#include "data/identity.h"
 #include "data/record.h"
 #include "form/form.h"
 #include "layout/layout.h"
@@ -217,6 +218,34 @@ static char *out_path(const batch *b, const char *name)
     return path;
 }
 
+/* Marks a row whose identity clashes with another row's (cf_identity_check, issue 11.5). */
+static void report_identity(void *ctx, long row, long other_row, cf_identity_clash clash)
+{
+    batch *b = ctx;
+    size_t lo = 0, hi = b->n_rows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->rows[mid].row < row)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == b->n_rows || b->rows[lo].row != row)
+        return;
+    size_t mark = cf_diag_size(b->diag);
+    if (clash == CF_IDENTITY_NAME_DIFFERS)
+        cf_diag_error(b->diag, b->csv_path, row,
+                      "the same hospital number is given with another patient name in row %ld; "
+                      "check both rows against the hospital system",
+                      other_row);
+    else
+        cf_diag_error(b->diag, b->csv_path, row,
+                      "the same patient as row %ld (every label field is the same); remove one "
+                      "of the two rows",
+                      other_row);
+    row_fail(&b->rows[lo], CF_ERR_DATA, b->diag, mark);
+}
+
 /* Pass 1: reads every row, checks it, names its file; nothing is written. Returns CF_OK when
  * the CSV itself could be read to the end (rows may still have failed). */
 static cf_status check_rows(batch *b)
@@ -227,7 +256,9 @@ static cf_status check_rows(batch *b)
     name_set names = {0};
     cf_buf name;
     cf_buf_init(&name, 4096);
-    cf_status st = cf_csv_reader_open(b->csv_path, b->encoding, NULL, &reader, b->diag);
+    cf_identity_check *identities = cf_identity_check_new();
+    cf_status st = identities ? cf_csv_reader_open(b->csv_path, b->encoding, NULL, &reader, b->diag)
+                              : CF_ERR_NOMEM;
     if (!st)
         st = cf_csv_reader_set_delimiter(reader, b->delimiter);
     if (st)
@@ -266,6 +297,8 @@ static cf_status check_rows(batch *b)
         if (!row_st)
             row_st = cf_record_check(b->form, record, b->fonts, /*blank*/ false, b->diag);
         if (!row_st)
+            row_st = cf_identity_check_add(identities, b->form, record);
+        if (!row_st)
             row_st = cf_file_name_expand(b->name_template, record, b->form->id, b->form->version,
                                          &name, b->diag);
         if (!row_st) {
@@ -292,7 +325,10 @@ static cf_status check_rows(batch *b)
             break;
         }
     }
+    if (!st)
+        st = cf_identity_check_finish(identities, report_identity, b);
 done:
+    cf_identity_check_free(identities);
     cf_free(names.slots);
     cf_buf_cleanup(&name);
     cf_csv_map_free(map);
