@@ -1,6 +1,8 @@
 #include "base/diag.h"
 
 #include "base/alloc.h"
+#include "base/buf.h"
+#include "base/utf8.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -82,10 +84,42 @@ void cf_diag_format(const cf_diag_entry *entry, char *out, size_t out_size)
                  entry->message);
 }
 
+/* Returns s with every hidden character (bidi overrides, controls other than LF and TAB,
+ * invisible format characters) written as <U+XXXX> and bytes that are not UTF-8 as \xNN, so
+ * that no value quoted in a message can reorder or hide part of the terminal line. Takes
+ * ownership of s; NULL when out of memory. */
+static char *escape_hidden(char *s)
+{
+    if (!s)
+        return NULL;
+    size_t len = strlen(s);
+    bool clean = cf_utf8_check(s, len) == len;
+    for (size_t i = 0; clean && i < len;) {
+        uint32_t cp = 0;
+        size_t n = cf_utf8_decode(s + i, len - i, &cp);
+        if (cf_utf8_is_hidden(cp) && cp != '\n' && cp != '\t')
+            clean = false;
+        i += n;
+    }
+    if (clean)
+        return s;
+    cf_buf out;
+    cf_buf_init(&out, (size_t)-1 / 2);
+    cf_utf8_escape(&out, s, len, 0, /*keep_lf_tab*/ true);
+    cf_free(s);
+    if (out.error) {
+        cf_buf_cleanup(&out);
+        return NULL;
+    }
+    return cf_buf_take(&out, NULL);
+}
+
 /* Appends an entry under the lock; takes ownership of message. */
 static void diag_push(cf_diag *diag, cf_diag_severity severity, const char *file, long line,
                       long col, char *message)
 {
+    message = escape_hidden(message);
+    char *file_copy = file ? escape_hidden(cf_strdup(file)) : NULL;
     pthread_mutex_lock(&diag->lock);
     if (severity == CF_DIAG_ERROR)
         diag->errors++;
@@ -100,12 +134,13 @@ static void diag_push(cf_diag *diag, cf_diag_severity severity, const char *file
     if (!message || diag->size == diag->cap) {
         diag->dropped++;
         cf_free(message);
+        cf_free(file_copy);
         pthread_mutex_unlock(&diag->lock);
         return;
     }
     cf_diag_entry *e = &diag->entries[diag->size];
     e->severity = severity;
-    e->file = file ? cf_strdup(file) : NULL;
+    e->file = file_copy;
     e->line = line;
     e->col = col;
     e->message = message;

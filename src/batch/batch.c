@@ -44,6 +44,8 @@ typedef struct engine {
     cf_buf template_buf;
     const char *name_template;
     long last_row; /* row number of the list's last row: {row} is padded to its width */
+    cf_csv_encoding encoding; /* what the list was read as, for the summary */
+    char delimiter;
     char **extras; /* header names of the list's extra columns, for the manifest */
     size_t n_extras;
     char list_sha256[CF_SHA256_HEX_SIZE];
@@ -199,7 +201,13 @@ static cf_status read_list(engine *e)
     if (st == CF_OK)
         st = cf_csv_reader_open_fd(fd, o->csv_path, o->encoding, NULL, &reader, e->diag);
     if (st == CF_OK)
+        st = cf_csv_reader_set_delimiter(reader, o->delimiter);
+    if (st == CF_OK)
         st = cf_csv_next_row(reader, &fields, &n_fields);
+    if (st == CF_OK) {
+        e->encoding = cf_csv_reader_encoding(reader);
+        e->delimiter = cf_csv_reader_delimiter(reader);
+    }
     if (st == CF_OK && fields == NULL) {
         cf_diag_error(e->diag, o->csv_path, 1, "empty file: no header row");
         st = CF_ERR_DATA;
@@ -1239,6 +1247,8 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     }
     if (e.stopped && o->stop != NULL)
         sum->stopped_by = (int)*o->stop;
+    sum->encoding = e.encoding;
+    sum->delimiter = e.delimiter;
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
     cf_free(e.names.slots);

@@ -39,6 +39,7 @@ typedef struct cf_batch_options {
     const cf_fontset *fonts;   /* the form's fonts */
     const char *csv_path;      /* the list */
     cf_csv_encoding encoding;  /* --encoding */
+    char delimiter;            /* --delimiter: ',', ';' or '\t'; 0 = found in the header row */
     /* --map / --map-file: columns the form's keys, captions and aliases do not settle; may be
      * NULL. Borrowed for the run. */
     const cf_csv_mappings *mappings;
@@ -74,6 +75,8 @@ typedef struct cf_batch_summary {
     size_t pages;          /* pages of the printed rows */
     int stopped_by;        /* *stop's value when the batch stopped early, else 0 */
     cf_status rows_status; /* worst status of a failed row (CF_OK when none) */
+    cf_csv_encoding encoding; /* the encoding the list was read in (auto resolved) */
+    char delimiter;           /* the delimiter the list was read with */
 } cf_batch_summary;
 
 /* Runs the batch. Returns CF_OK when the list was read, the outputs could be written and the

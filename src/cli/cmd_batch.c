@@ -27,10 +27,8 @@ const char cf_usage_batch[] =
     "usage: consentform batch FORM --csv FILE --out-dir DIR [options]\n"
     "\n"
     "Prints FORM for every patient of a CSV list: one PDF per row in DIR, named by --name,\n"
-    "and DIR/manifest.csv listing every row with its status (row, status, file, document_id,\n"
-    "sha256, pages, message, patient_name, hospital_no; DIR/manifest-source.csv names the\n"
-    "list's SHA-256 and the form's id@version). The list is read once; every row is checked\n"
-    "and every output path is checked before anything is written; rows with problems are\n"
+    "and DIR/manifest.csv listing every row with its status. The list is read once; every\n"
+    "row and every output path is checked before anything is written; rows with problems are\n"
     "reported with their row number and skipped, every good row is printed, and the exit\n"
     "status is 65 when any row failed. The same hospital number with two names is an error\n"
     "for both rows; the same patient twice is an error for the second.\n"
@@ -41,9 +39,14 @@ const char cf_usage_batch[] =
     "for --name and copied into manifest.csv after its own columns.\n"
     "\n"
     "options:\n"
-    "  --csv FILE            the patient list (UTF-8, with or without BOM, or Big5-HKSCS)\n"
+    "  --csv FILE            the patient list: UTF-8 (BOM optional), UTF-16 with BOM (Excel's\n"
+    "                        Unicode Text), Big5-HKSCS or Big5; comma, tab or semicolon\n"
     "  --out-dir DIR         where the PDFs and manifest.csv go (created if missing)\n"
-    "  --encoding ENC        auto (default: UTF-8 when the file is UTF-8), utf-8, big5-hkscs\n"
+    "  --encoding ENC        auto (default: UTF-16 by its BOM, UTF-8, or Big5-HKSCS when the\n"
+    "                        whole file is Big5 that Hong Kong and Taiwan read alike), utf-8,\n"
+    "                        utf-16, big5-hkscs (Hong Kong), big5 (Taiwan cp950: user-defined\n"
+    "                        characters are refused; big5 meant big5-hkscs before 2026)\n"
+    "  --delimiter C         , ; or tab (default: found in the header row, or Excel's sep=)\n"
     "  --name TEMPLATE       file name template; default: the form's label fields but the\n"
     "                        name, then {form} ({hospital_no}_{episode_no}_{form}.pdf for HK);\n"
     "                        placeholders: any field key or column name, {form}, {version},\n"
@@ -71,9 +74,8 @@ const char cf_usage_batch[] =
     "                        refused when the list or the form version differ; rows whose\n"
     "                        file is there with the manifest's sha256 are kept, the rest printed\n"
     "  --private             files 0600 and folders 0700 (default 0644 / 0755 at most)\n"
-    "  --force               replace regular files that already exist (otherwise nothing is\n"
-    "                        written when any output file exists); links, devices and other\n"
-    "                        special files are never replaced\n"
+    "  --force               replace regular files that already exist (links, devices and\n"
+    "                        other special files never are)\n"
     "\n"
     "On SIGINT or SIGTERM no new row is started, rows in flight are finished, the manifest\n"
     "is written (rows not reached: not-printed, \"interrupted\") and the exit status is 130\n"
@@ -108,6 +110,7 @@ static int parse_options(batch *b, int argc, char **argv)
         {"force", no_argument, NULL, 'f'},
         {"map", required_argument, NULL, 'm'},
         {"map-file", required_argument, NULL, 'M'},
+        {"delimiter", required_argument, NULL, 'd'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -158,8 +161,12 @@ static int parse_options(batch *b, int argc, char **argv)
             break;
         case 'e':
             if (!cf_csv_encoding_parse(optarg, &b->o.encoding))
-                return cf_cli_usage_error(cf_usage_batch,
-                                          "batch: --encoding is auto, utf-8 or big5-hkscs");
+                return cf_cli_usage_error(
+                    cf_usage_batch, "batch: --encoding is auto, utf-8, utf-16, big5-hkscs or big5");
+            break;
+        case 'd':
+            if (!cf_csv_delimiter_parse(optarg, &b->o.delimiter))
+                return cf_cli_usage_error(cf_usage_batch, "batch: --delimiter is , ; tab or auto");
             break;
         case 'A':
             b->o.archive_dir = optarg;
@@ -315,10 +322,11 @@ int cf_cmd_batch(int argc, char **argv)
         size_t done = sum.printed + sum.kept;
         fprintf(stderr,
                 "consentform: %zu row%s: %zu %s (%zu pages), %zu kept, %zu failed, %zu empty, "
-                "%zu not printed; %.1f s, %.1f forms/s%s\n",
+                "%zu not printed; %.1f s, %.1f forms/s; list read as %s, %s-separated%s\n",
                 sum.rows, sum.rows == 1 ? "" : "s", sum.printed,
                 b.o.check_only ? "would be printed" : "printed", sum.pages, sum.kept, sum.failed,
                 sum.empty, sum.not_printed, t, t > 0 ? (double)done / t : 0.0,
+                cf_csv_encoding_name(sum.encoding), cf_csv_delimiter_name(sum.delimiter),
                 sum.failed > 0 || sum.not_printed > 0 ? "; see manifest.csv" : "");
         if (sum.not_printed > 0)
             fprintf(stderr,

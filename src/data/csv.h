@@ -1,7 +1,9 @@
 /* Streaming CSV reader (RFC 4180) for the patient lists nurses export from the hospital system,
- * usually through Excel: UTF-8 with or without a byte-order mark, or Big5-HKSCS; CRLF, LF or CR
- * line ends. It holds one row at a time, so memory stays bounded (by cf_csv_limits) whatever
- * the number of rows; every cap hit is CF_ERR_LIMIT with a message naming the row and column.
+ * usually through Excel: UTF-8 with or without a byte-order mark, UTF-16 with one (Excel's
+ * "Unicode Text"), Big5-HKSCS (Hong Kong) or Big5 (Taiwan's cp950); comma, tab or semicolon
+ * between fields (sniffed from the header, or Excel's "sep=;" line); CRLF, LF or CR line ends. It
+ * holds one row at a time, so memory stays bounded (by cf_csv_limits) whatever the number of rows;
+ * every cap hit is CF_ERR_LIMIT with a message naming the row and column.
  *
  * Also here (src/data/csv_map.c): matching a CSV header to a form's fields, explicit column
  * mappings, and turning a row into a cf_record. */
@@ -17,17 +19,39 @@
 #include <stddef.h>
 
 typedef enum cf_csv_encoding {
-    CF_CSV_ENCODING_AUTO,       /* UTF-8 when the bytes are UTF-8; otherwise an error that
-                                   suggests --encoding big5-hkscs */
+    CF_CSV_ENCODING_AUTO,       /* detected: a UTF-16 byte-order mark; UTF-8; or, for a file
+                                   that is not UTF-8 but decodes completely as Big5-HKSCS and
+                                   holds no byte pair that Big5-HKSCS and Taiwan's cp950 read
+                                   differently, Big5-HKSCS */
     CF_CSV_ENCODING_UTF8,       /* UTF-8, byte-order mark optional */
-    CF_CSV_ENCODING_BIG5_HKSCS, /* Big5 with the Hong Kong supplement, converted with iconv */
+    CF_CSV_ENCODING_BIG5_HKSCS, /* Hong Kong's Big5 with the HKSCS supplement (iconv) */
+    CF_CSV_ENCODING_BIG5,       /* Taiwan's Big5 (Microsoft cp950, iconv); a byte pair in
+                                   cp950's user-defined areas (0x8140-0xA0FE, 0xC6A1-0xC8FE,
+                                   0xFA40-0xFEFE, 造字) is an error, checked on the bytes */
+    CF_CSV_ENCODING_UTF16,      /* UTF-16 with a byte-order mark (Excel's "Unicode Text") */
+    CF_CSV_ENCODING_UTF16LE,    /* (reported) UTF-16 little-endian, from its byte-order mark */
+    CF_CSV_ENCODING_UTF16BE,    /* (reported) UTF-16 big-endian, from its byte-order mark */
 } cf_csv_encoding;
 
-/* Parses "auto", "utf-8" (also "utf8") or "big5-hkscs" (also "big5"), ignoring ASCII case.
- * False for anything else. */
+/* Parses "auto", "utf-8" (also "utf8"), "utf-16" (also "utf16"), "big5" (also "cp950": Taiwan)
+ * or "big5-hkscs" (also "big5hkscs": Hong Kong), ignoring ASCII case. False for anything
+ * else. Until 2026 "big5" meant Big5-HKSCS; it now means cp950. */
 bool cf_csv_encoding_parse(const char *name, cf_csv_encoding *out);
-/* "auto", "utf-8" or "big5-hkscs"; static storage. */
+/* "auto", "utf-8", "big5-hkscs", "big5", "utf-16", "utf-16le" or "utf-16be"; static
+ * storage. */
 const char *cf_csv_encoding_name(cf_csv_encoding encoding);
+
+/* Parses a --delimiter value: "," or "comma", ";" or "semicolon", a tab character, "\t" or
+ * "tab" give that character; "auto" gives 0 (sniffed from the header row). False for anything
+ * else. */
+bool cf_csv_delimiter_parse(const char *name, char *out);
+/* "comma", "semicolon" or "tab" for a delimiter; "auto" for 0; static storage. */
+const char *cf_csv_delimiter_name(char delimiter);
+
+/* Number of byte pairs that Big5-HKSCS decodes and Taiwan's cp950 refuses or decodes to
+ * something else (computed once from the two iconv converters; 0 when they are missing). With
+ * --encoding auto, a Big5 file holding one of them needs --encoding big5-hkscs or big5. */
+size_t cf_csv_big5_ambiguous_count(void);
 
 /* Default caps. A field may hold a little over 1 MiB (so a 1 MB field is read); a row all its
  * fields together at most 4 MiB. */
@@ -64,6 +88,11 @@ cf_status cf_csv_reader_open_fd(int fd, const char *name, cf_csv_encoding encodi
 cf_status cf_csv_reader_open_memory(const void *data, size_t len, const char *name,
                                     cf_csv_encoding encoding, const cf_csv_limits *limits,
                                     cf_csv_reader **out, cf_diag *diag);
+/* Forces the field delimiter (',', ';' or '\t'; 0 = sniff it) instead of sniffing it from the
+ * header row: the candidate (comma, tab, semicolon) found most often outside quotes there, comma
+ * when none is. Excel's "sep=X" first line sets it too (and is not a row). Call before the first
+ * cf_csv_next_row; CF_ERR_INTERNAL after it or for another character. */
+cf_status cf_csv_reader_set_delimiter(cf_csv_reader *reader, char delimiter);
 /* Closes the file (when the reader opened it) and frees the reader. NULL is fine. */
 void cf_csv_reader_close(cf_csv_reader *reader);
 
@@ -86,8 +115,11 @@ long cf_csv_row_number(const cf_csv_reader *reader);
 /* Line of the file on which the row last returned starts (1-based); differs from the row
  * number after a quoted field that holds line breaks. */
 long cf_csv_line_number(const cf_csv_reader *reader);
-/* The encoding in use: for CF_CSV_ENCODING_AUTO, CF_CSV_ENCODING_UTF8. */
+/* The encoding in use once the first row was read (for the summary): UTF-8, Big5-HKSCS, Big5
+ * or UTF-16LE/BE, never AUTO or UTF16 (before the first row: UTF-8 for those). */
 cf_csv_encoding cf_csv_reader_encoding(const cf_csv_reader *reader);
+/* The field delimiter in use once the first row was read (',' before). */
+char cf_csv_reader_delimiter(const cf_csv_reader *reader);
 /* The name used in messages (the path); valid until close. */
 const char *cf_csv_reader_name(const cf_csv_reader *reader);
 /* Bytes of memory the reader holds now (buffers included): bounded by the limits, whatever the

@@ -6,6 +6,7 @@
 #include "base/utf8.h"
 #include "text/normalize.h"
 
+#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,66 +69,69 @@ static const cf_field *find_field(const cf_form *form, const char *key)
     return NULL;
 }
 
-/* Appends s[0, len) to out for quoting in a message: at most QUOTE_MAX bytes (cut between
- * characters, then "…"); control characters as U+XXXX. s is valid UTF-8. */
+/* Appends s[0, len) to out for quoting in a message: at most QUOTE_MAX bytes, hidden
+ * characters as <U+XXXX> (the shared escaping of src/base/utf8.c). */
 static void append_quoted(cf_buf *out, const char *s, size_t len)
 {
-    size_t i = 0;
-    cf_buf_putc(out, '"');
-    while (i < len) {
-        uint32_t cp;
-        size_t n = cf_utf8_decode(s + i, len - i, &cp);
-        if (n == 0) {
-            cf_buf_printf(out, "\\x%02X", (unsigned)(unsigned char)s[i]);
-            i++;
-            continue;
-        }
-        if (i + n > QUOTE_MAX) {
-            cf_buf_append_str(out, "…");
-            break;
-        }
-        if (cf_text_is_control(cp))
-            cf_buf_printf(out, "<U+%04X>", (unsigned)cp);
-        else
-            cf_buf_append(out, s + i, n);
-        i += n;
-    }
-    cf_buf_putc(out, '"');
+    cf_utf8_quote(out, s, len, QUOTE_MAX);
 }
 
-/* Appends "U+XXXX (c)" for the character cp. */
+/* Appends "U+XXXX (c)" for the character cp; a hidden character (a bidi override, a soft
+ * hyphen ...) only as U+XXXX, never raw. */
 static void append_code_point(cf_buf *out, uint32_t cp)
 {
     char utf8[4];
     size_t n = cf_utf8_encode(cp, utf8);
-    cf_buf_printf(out, "U+%04X (", (unsigned)cp);
+    cf_buf_printf(out, "U+%04X", (unsigned)cp);
+    if (n == 0 || cf_utf8_is_hidden(cp))
+        return;
+    cf_buf_append_str(out, " (");
     cf_buf_append(out, utf8, n);
     cf_buf_putc(out, ')');
 }
 
 static size_t space_prefix(const char *s, size_t len)
 {
-    size_t i = 0;
-    for (;;) {
-        if (i < len && s[i] == ' ')
-            i++;
-        else if (len - i >= 3 && memcmp(s + i, "\xE3\x80\x80", 3) == 0)
-            i += 3;
-        else
-            return i;
-    }
+    return cf_utf8_space_prefix(s, len);
 }
 
 static size_t space_suffix(const char *s, size_t len)
 {
-    size_t n = 0;
-    for (;;) {
-        if (n < len && s[len - n - 1] == ' ')
-            n++;
-        else if (len - n >= 3 && memcmp(s + len - n - 3, "\xE3\x80\x80", 3) == 0)
-            n += 3;
-        else
-            return n;
+    return cf_utf8_space_suffix(s, len);
+}
+
+/* Name of a default-ignorable character for messages, or NULL. */
+static const char *ignorable_name(uint32_t cp)
+{
+    switch (cp) {
+    case 0x00AD:
+        return "soft hyphen";
+    case 0x200B:
+        return "zero width space";
+    case 0x200C:
+        return "zero width non-joiner";
+    case 0x200D:
+        return "zero width joiner";
+    case 0x200E:
+        return "left-to-right mark";
+    case 0x200F:
+        return "right-to-left mark";
+    case 0x202A:
+        return "left-to-right embedding";
+    case 0x202B:
+        return "right-to-left embedding";
+    case 0x202C:
+        return "pop directional formatting";
+    case 0x202D:
+        return "left-to-right override";
+    case 0x202E:
+        return "right-to-left override";
+    case 0x2060:
+        return "word joiner";
+    case 0xFEFF:
+        return "zero width no-break space (byte-order mark)";
+    default:
+        return NULL;
     }
 }
 
@@ -183,7 +187,7 @@ static bool check_characters(check_ctx *ctx, const cf_field *field, const char *
 {
     uint32_t control = 0;
     bool line_break = false;
-    cp_list missing = {0};
+    cp_list missing = {0}, ignorable = {0};
     for (size_t i = 0; i < len;) {
         uint32_t cp = 0;
         size_t n = cf_utf8_decode(s + i, len - i, &cp);
@@ -194,6 +198,10 @@ static bool check_characters(check_ctx *ctx, const cf_field *field, const char *
                 line_break = true;
             else if (control == 0)
                 control = cp;
+            continue;
+        }
+        if (cf_utf8_is_default_ignorable(cp)) {
+            cp_list_add(&ignorable, cp, 0);
             continue;
         }
         if (printed && ctx->fonts) {
@@ -216,6 +224,26 @@ static bool check_characters(check_ctx *ctx, const cf_field *field, const char *
                (unsigned)control, control == '\t' ? " (a tab)" : "");
 
     cf_buf *t = &ctx->text;
+    if (ignorable.n > 0) {
+        /* Invisible on screen, but a soft hyphen prints as a hyphen and a bidi override
+         * reorders the name: never printed, never dropped silently. */
+        cf_buf_reset(t);
+        cf_buf_append_str(t, "value contains ");
+        for (size_t i = 0; i < ignorable.n; i++) {
+            if (i > 0)
+                cf_buf_append_str(t, ", ");
+            append_code_point(t, ignorable.cps[i]);
+            const char *name = ignorable_name(ignorable.cps[i]);
+            if (name)
+                cf_buf_printf(t, " (%s)", name);
+        }
+        if (ignorable.more)
+            cf_buf_printf(t, " and %zu more", ignorable.more);
+        cf_buf_append_str(t, ", an invisible formatting character that must not be in a patient "
+                             "value; retype the value without it");
+        report(ctx, field->key, "%s",
+               t->error ? "value contains an invisible formatting character" : t->data);
+    }
     if (missing.n > 0) {
         cf_buf_reset(t);
         cf_buf_printf(t, "the %s font cannot print ", ctx->fonts->region ? ctx->fonts->region : "");
@@ -234,7 +262,7 @@ static bool check_characters(check_ctx *ctx, const cf_field *field, const char *
         report(ctx, field->key, "%s",
                t->error ? "the font lacks characters of the value" : t->data);
     }
-    return !line_break && control == 0;
+    return !line_break && control == 0 && ignorable.n == 0;
 }
 
 /* Appends the form's option keys, separated by ", ". */
@@ -323,6 +351,76 @@ static cf_status check_choice(check_ctx *ctx, const cf_field *field, const char 
     return ctx->canon.error == CF_ERR_NOMEM ? CF_ERR_NOMEM : CF_OK;
 }
 
+/* True when s looks like a number that Excel turned into scientific notation
+ * ("1.23457E+11"): the digits of the identifier are lost. */
+static bool is_scientific(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i == n || s[i] < '0' || s[i] > '9')
+        return false;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (i == n || (s[i] != 'E' && s[i] != 'e'))
+        return false;
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    if (i == n)
+        return false;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i == n;
+}
+
+/* Checks an identifier's shape: not Excel's scientific notation, and the form's pattern (a
+ * POSIX extended regex matched against the whole value) when it declares one. */
+static cf_status check_identifier(check_ctx *ctx, const cf_field *field, const char *s, size_t n)
+{
+    cf_buf *t = &ctx->text;
+    if ((field->identifier || field->pattern) && is_scientific(s, n)) {
+        cf_buf_reset(t);
+        append_quoted(t, s, n);
+        cf_buf_append_str(t, " is a number in scientific notation (as Excel shows long numbers), "
+                             "so its digits are lost: in Excel, format the column as text, type "
+                             "the numbers again and save the list again");
+        report(ctx, field->key, "%s", t->error ? "a number in scientific notation" : t->data);
+        return CF_OK;
+    }
+    if (!field->pattern)
+        return CF_OK;
+    /* Anchored: the whole value must match, whatever the pattern says. */
+    cf_buf anchored;
+    cf_buf_init(&anchored, (size_t)-1 / 2);
+    cf_buf_printf(&anchored, "^(%s)$", field->pattern);
+    if (anchored.error) {
+        cf_buf_cleanup(&anchored);
+        return CF_ERR_NOMEM;
+    }
+    regex_t re;
+    int rc = regcomp(&re, anchored.data, REG_EXTENDED | REG_NOSUB);
+    cf_buf_cleanup(&anchored);
+    if (rc != 0) {
+        report(ctx, field->key, "the form's pattern \"%s\" is not a valid regular expression",
+               field->pattern);
+        return CF_OK;
+    }
+    bool ok = regexec(&re, s, 0, NULL, 0) == 0;
+    regfree(&re);
+    if (!ok) {
+        cf_buf_reset(t);
+        append_quoted(t, s, n);
+        cf_buf_printf(t, " does not have the form's shape for %s (pattern %s)",
+                      field->caption ? field->caption : field->key, field->pattern);
+        report(ctx, field->key, "%s", t->error ? "value does not match the pattern" : t->data);
+    }
+    return CF_OK;
+}
+
 /* Rewrites and checks the value of one field (value is the record's, valid until the record's
  * value for the field is set again). */
 static cf_status check_value(check_ctx *ctx, const cf_field *field, const char *value)
@@ -336,13 +434,21 @@ static cf_status check_value(check_ctx *ctx, const cf_field *field, const char *
         return CF_OK;
     }
 
-    /* NFC at most triples the length of UTF-8 text. */
+    /* An identifier is NFKC and upper case (so "ｈｎ１２３（９）" is "HN123(9)"); any other
+     * value is NFC, keeping CJK compatibility ideographs as given (a name's characters are
+     * never changed). NFC at most triples the length of UTF-8 text; NFKC and case mapping are
+     * capped by the same generous limit. */
     cf_buf_reset(&ctx->value);
-    ctx->value.limit = len < ((size_t)-1) / 4 ? 3 * len + 16 : (size_t)-1 / 2;
-    st = cf_text_nfc(value, len, &ctx->value);
+    ctx->value.limit = len < ((size_t)-1) / 64 ? 54 * len + 16 : (size_t)-1 / 2;
+    size_t lead = space_prefix(value, len);
+    size_t trail = space_suffix(value + lead, len - lead);
+    if (field->identifier)
+        st = cf_text_nfkc_upper(value + lead, len - lead - trail, &ctx->value);
+    else
+        st = cf_text_nfc_keep_ideographs(value + lead, len - lead - trail, &ctx->value);
     if (st == CF_ERR_NOMEM)
         return st;
-    if (st != CF_OK || (len > 0 && !ctx->value.data)) {
+    if (st != CF_OK || (len - lead - trail > 0 && !ctx->value.data)) {
         report(ctx, field->key, "value could not be normalised (%s)", cf_status_message(st));
         return CF_OK;
     }
@@ -371,6 +477,8 @@ static cf_status check_value(check_ctx *ctx, const cf_field *field, const char *
     cf_buf *t = &ctx->text;
     switch (field->type) {
     case CF_FIELD_TEXT:
+        if ((st = check_identifier(ctx, field, s, n)) != CF_OK)
+            return st;
         break;
     case CF_FIELD_DATE:
         if (!cf_date_is_valid(s)) {
@@ -473,4 +581,32 @@ done:
     cf_buf_cleanup(&ctx.canon);
     cf_buf_cleanup(&ctx.text);
     return st;
+}
+
+cf_status cf_identifier_normalize(const char *value, char **out)
+{
+    *out = NULL;
+    if (!value)
+        return CF_ERR_INTERNAL;
+    size_t len = strlen(value);
+    if (cf_utf8_check(value, len) != len)
+        return CF_ERR_DATA;
+    size_t lead = space_prefix(value, len);
+    size_t trail = space_suffix(value + lead, len - lead);
+    cf_buf buf;
+    cf_buf_init(&buf, (size_t)-1 / 2);
+    cf_status st = cf_text_nfkc_upper(value + lead, len - lead - trail, &buf);
+    if (st == CF_OK && !buf.data)
+        st = cf_buf_append(&buf, "", 0);
+    if (st != CF_OK) {
+        cf_buf_cleanup(&buf);
+        return st;
+    }
+    /* NFKC may turn an ideographic space into a plain one: trim again. */
+    size_t a = space_prefix(buf.data, buf.len);
+    size_t z = space_suffix(buf.data + a, buf.len - a);
+    memmove(buf.data, buf.data + a, buf.len - a - z);
+    buf.data[buf.len - a - z] = '\0';
+    *out = buf.data;
+    return CF_OK;
 }

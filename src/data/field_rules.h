@@ -13,12 +13,20 @@
 
 /* Checks record against form and rewrites its values into the form they are printed in.
  *
- * Every value of a field of form is made NFC and trimmed of surrounding spaces (U+0020 and
- * U+3000) and stored back. Then, for every field (all of them: every problem of the record is
- * reported, not just the first):
- * - a required field must have a non-empty value, unless blank;
+ * Every value of a field of form is trimmed of surrounding White_Space (NBSP, EN/EM/thin
+ * spaces, U+3000 ... but not tabs or line breaks, which are errors) and stored back in the form
+ * it is printed in: an identifier field (cf_field.identifier: hospital, episode, chart numbers)
+ * NFKC and upper case; any other value NFC with CJK compatibility ideographs kept as given.
+ * Then, for every field (all of them: every problem of the record is reported, not just the
+ * first):
+ * - a required field must have a non-empty value, unless blank (a value of spaces only is
+ *   empty);
  * - the value must be valid UTF-8, on a single line, with no control character (a line break or
- *   a tab is an error, never dropped);
+ *   a tab is an error, never dropped), no default-ignorable character (soft hyphen, zero-width
+ *   and bidi formatting characters, U+FEFF: an error naming it as U+XXXX, never printed or
+ *   dropped);
+ * - an identifier must not be in Excel's scientific notation (1.23457E+11), and must match the
+ *   field's pattern (anchored) when the form declares one;
  * - every character of a text or date value must be in both faces (regular and bold) of fonts;
  *   fonts NULL skips only this check (for callers that have no fonts to hand: the layout still
  *   refuses a missing glyph);
@@ -36,6 +44,13 @@
  * CF_ERR_DATA when something is wrong, or CF_ERR_NOMEM (values may then be half rewritten). */
 cf_status cf_record_check(const cf_form *form, cf_record *record, const cf_fontset *fonts,
                           bool blank, cf_diag *diag);
+
+/* Normalises an identifier (hospital, episode, chart number) the way cf_record_check stores
+ * it: trimmed of White_Space, NFKC, upper case ("ｈｎ１２３４５６７８（９）" and
+ * " hn12345678(9) " -> "HN12345678(9)"). For searching the archive with what a user typed.
+ * On CF_OK *out is the new string (caller frees with cf_free); CF_ERR_DATA when value is not
+ * UTF-8; CF_ERR_NOMEM. */
+cf_status cf_identifier_normalize(const char *value, char **out);
 
 /* True when value is a real date written YYYY-MM-DD (years 1000 to 9999). */
 bool cf_date_is_valid(const char *value);

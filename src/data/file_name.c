@@ -17,8 +17,8 @@ static bool safe_code_point(uint32_t cp)
                cp == '@';
     if (cp < 0xA0 || cp == 0x2028 || cp == 0x2029 || (cp >= 0xFFF0 && cp <= 0xFFFF))
         return false; /* C1 controls, separators, specials */
-    if (cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200F) || cp == 0xFEFF)
-        return false; /* spaces and invisible formatting characters */
+    if (cf_utf8_is_white_space(cp) || cf_utf8_is_hidden(cp))
+        return false; /* spaces, bidi overrides and other invisible formatting characters */
     if (cp >= 0xFF01 && cp <= 0xFF0F)
         return false; /* fullwidth punctuation such as ／ and ． */
     return true;

@@ -155,6 +155,8 @@ static void dump_field(cf_buf *out, const cf_field *f)
         put_string_line(out, 3, "alias", f->aliases[k]);
     put_word_line(out, 3, "required", yes_no(f->required));
     put_word_line(out, 3, "label", yes_no(f->label));
+    if (f->pattern)
+        put_string_line(out, 3, "pattern", f->pattern);
     for (size_t k = 0; k < f->n_options; k++) {
         const cf_option *o = &f->options[k];
         indent(out, 3);

@@ -44,6 +44,15 @@ bool cf_frequency_parse(const char *name, cf_frequency *out)
     return false;
 }
 
+bool cf_field_key_is_identifier(const char *key)
+{
+    static const char *const keys[] = {"hospital_no", "episode_no", "chart_no", "case_no"};
+    for (size_t i = 0; key && i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    return false;
+}
+
 const cf_field *cf_form_get_field(const cf_form *form, const char *key)
 {
     for (size_t i = 0; form && key && i < form->n_fields; i++)

@@ -82,8 +82,11 @@ typedef struct cf_field {
     const char *const *aliases;
     size_t n_aliases;
     cf_field_type type;
-    bool required;            /* must be given to render a labelled (non --blank) form */
-    bool label;               /* printed in the patient label box */
+    bool required;       /* must be given to render a labelled (non --blank) form */
+    bool label;          /* printed in the patient label box */
+    bool identifier;     /* label field holding an identifier (hospital, episode, chart number):
+                            NFKC, upper case and trimmed before use (cf_identifier_normalize) */
+    const char *pattern; /* label field: POSIX extended regex a value must match whole, or NULL */
     const cf_option *options; /* CF_FIELD_CHOICE / CF_FIELD_MULTI_CHOICE */
     size_t n_options;
     long line;
@@ -279,6 +282,9 @@ bool cf_form_band_is_sourced(const cf_form *form, cf_frequency band);
 const char *cf_form_band_meaning(const cf_form *form, cf_frequency band);
 
 /* Field by key, or NULL. */
+/* True for the keys whose values are identifiers when the form does not say (identifier=):
+ * hospital_no, episode_no, chart_no, case_no. */
+bool cf_field_key_is_identifier(const char *key);
 const cf_field *cf_form_get_field(const cf_form *form, const char *key);
 
 /* Writes a stable, human-readable text dump of the whole model (for golden tests). The dump

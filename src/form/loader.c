@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1022,6 +1023,7 @@ typedef enum attr_kind {
     ATTR_WIDTH,   /* [0-9]+(.[0-9]+)? */
     ATTR_LANG,    /* BCP 47-like tag */
     ATTR_ENUM,    /* one of values */
+    ATTR_PATTERN, /* a POSIX extended regular expression that compiles */
 } attr_kind;
 
 typedef struct attr_spec {
@@ -1262,6 +1264,22 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
         berror(b, line, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
                spec->name, v);
         return false;
+    case ATTR_PATTERN: {
+        regex_t re;
+        int rc = value[0] ? regcomp(&re, value, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
+        if (rc == 0) {
+            regfree(&re);
+            return true;
+        }
+        char why[128] = "it is empty";
+        if (value[0])
+            regerror(rc, NULL, why, sizeof why);
+        berror(b, line,
+               "%s has %s \"%s\", which is not a POSIX extended regular expression (%s); e.g. "
+               "pattern=\"HN[0-9]{8}\\([0-9A]\\)\"",
+               el, spec->name, v, why);
+        return false;
+    }
     case ATTR_LANG:
         if (matches_lang(value))
             return true;
@@ -2113,6 +2131,8 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         {"caption", ATTR_TEXT, true, NULL},
         {"required", ATTR_ENUM, false, BOOL_VALUES},
         {"aliases", ATTR_TEXT, false, NULL},
+        {"pattern", ATTR_PATTERN, false, NULL},
+        {"identifier", ATTR_ENUM, false, BOOL_VALUES},
     };
     static const attr_spec field_specs[] = {
         {"key", ATTR_KEY, true, NULL},
@@ -2121,8 +2141,10 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         {"aliases", ATTR_TEXT, false, NULL},
         {"type", ATTR_ENUM, true, types},
     };
-    const char *values[5] = {NULL, NULL, NULL, NULL, NULL};
-    read_attrs(b, n, label ? label_specs : field_specs, label ? 4 : 5, values);
+    /* values[0..3]: key, caption, required, aliases; then type (field_specs) or pattern and
+     * identifier (label_specs). */
+    const char *values[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    read_attrs(b, n, label ? label_specs : field_specs, label ? 6 : 5, values);
     field->line = node_line(n);
     field->label = label;
     field->type = CF_FIELD_TEXT;
@@ -2136,6 +2158,11 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         if (strcmp(values[4], types[t]) == 0)
             field->type = (cf_field_type)t;
     if (label) {
+        /* values[4] and values[5] are label_specs' pattern and identifier. */
+        if (values[4])
+            field->pattern = bstrdup(b, values[4]);
+        field->identifier =
+            values[5] ? parse_bool(values[5]) : cf_field_key_is_identifier(field->key);
         expect_empty(b, n);
         return;
     }

@@ -7,6 +7,9 @@
 #include "base/utf8.h"
 
 #include <hb.h>
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
 
 #include <string.h>
 
@@ -34,15 +37,26 @@ static cf_status buffer_push(cp_buffer *buf, uint32_t cp)
     return CF_OK;
 }
 
+/* True for the CJK compatibility ideographs (U+F900..U+FAFF, U+2F800..U+2FA1F): what
+ * Big5-HKSCS decodes some characters of names to. NFC would replace them by their unified
+ * twins, another code point, so names keep them as given. */
+static bool is_compat_ideograph(uint32_t cp)
+{
+    return (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
 /* Appends the full canonical decomposition of cp (Hangul syllables and singletons such as the
- * CJK compatibility ideographs included). Canonical decompositions nest at most a few levels. */
-static cf_status decompose_into(hb_unicode_funcs_t *ufuncs, uint32_t cp, cp_buffer *buf, int depth)
+ * CJK compatibility ideographs included, unless keep_compat). Canonical decompositions nest at
+ * most a few levels. */
+static cf_status decompose_into(hb_unicode_funcs_t *ufuncs, uint32_t cp, cp_buffer *buf, int depth,
+                                bool keep_compat)
 {
     hb_codepoint_t a = 0, b = 0;
-    if (depth < 8 && hb_unicode_decompose(ufuncs, cp, &a, &b)) {
-        cf_status st = decompose_into(ufuncs, a, buf, depth + 1);
+    if (depth < 8 && !(keep_compat && is_compat_ideograph(cp)) &&
+        hb_unicode_decompose(ufuncs, cp, &a, &b)) {
+        cf_status st = decompose_into(ufuncs, a, buf, depth + 1, keep_compat);
         if (st == CF_OK && b != 0)
-            st = decompose_into(ufuncs, b, buf, depth + 1);
+            st = decompose_into(ufuncs, b, buf, depth + 1, keep_compat);
         return st;
     }
     return buffer_push(buf, cp);
@@ -169,7 +183,8 @@ static bool is_plain(uint32_t cp)
     return cp < 0x00C0 || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF);
 }
 
-cf_status cf_text_nfc(const char *s, size_t len, cf_buf *out)
+/* NFC of s into out; keep_compat leaves CJK compatibility ideographs as they are. */
+static cf_status nfc(const char *s, size_t len, cf_buf *out, bool keep_compat)
 {
     if (len > 0 && cf_utf8_check(s, len) != len)
         return CF_ERR_DATA;
@@ -203,7 +218,7 @@ cf_status cf_text_nfc(const char *s, size_t len, cf_buf *out)
                 continue;
             }
         }
-        st = decompose_into(ufuncs, cp, &buf, 0);
+        st = decompose_into(ufuncs, cp, &buf, 0, keep_compat);
         if (st)
             goto cleanup;
         i += n;
@@ -216,6 +231,88 @@ cleanup:
     cf_free(buf.scratch);
     if (st == CF_OK && out->error)
         st = out->error;
+    if (st != CF_OK && out->data) {
+        out->len = out_len;
+        out->data[out_len] = '\0';
+    }
+    return st;
+}
+
+cf_status cf_text_nfc(const char *s, size_t len, cf_buf *out)
+{
+    return nfc(s, len, out, /*keep_compat*/ false);
+}
+
+cf_status cf_text_nfc_keep_ideographs(const char *s, size_t len, cf_buf *out)
+{
+    return nfc(s, len, out, /*keep_compat*/ true);
+}
+
+cf_status cf_text_nfkc_upper(const char *s, size_t len, cf_buf *out)
+{
+    if (len > 0 && cf_utf8_check(s, len) != len)
+        return CF_ERR_DATA;
+    if (out->error)
+        return out->error;
+    if (len > ((size_t)1 << 24))
+        return CF_ERR_LIMIT;
+    cf_status st = CF_ERR_NOMEM;
+    UErrorCode err = U_ZERO_ERROR;
+    UChar *src = NULL, *norm = NULL, *upper = NULL;
+    char *utf8 = NULL;
+    size_t out_len = out->len;
+    /* UTF-8 takes at least as many bytes as UTF-16 has units; NFKC grows text at most 18 times
+     * (U+FDFA), upper case at most 3 times. */
+    int32_t cap = (int32_t)len + 1;
+    src = cf_malloc((size_t)cap * sizeof *src);
+    if (!src)
+        goto done;
+    int32_t n_src = 0;
+    u_strFromUTF8(src, cap, &n_src, s, (int32_t)len, &err);
+    if (U_FAILURE(err)) {
+        st = CF_ERR_DATA;
+        goto done;
+    }
+    const UNormalizer2 *nfkc = unorm2_getNFKCInstance(&err);
+    if (U_FAILURE(err)) {
+        st = CF_ERR_INTERNAL;
+        goto done;
+    }
+    int32_t norm_cap = 18 * n_src + 1;
+    norm = cf_malloc((size_t)norm_cap * sizeof *norm);
+    if (!norm)
+        goto done;
+    int32_t n_norm = unorm2_normalize(nfkc, src, n_src, norm, norm_cap, &err);
+    int32_t upper_cap = 3 * n_norm + 1;
+    upper = U_SUCCESS(err) ? cf_malloc((size_t)upper_cap * sizeof *upper) : NULL;
+    if (U_FAILURE(err)) {
+        st = CF_ERR_INTERNAL;
+        goto done;
+    }
+    if (!upper)
+        goto done;
+    int32_t n_upper = u_strToUpper(upper, upper_cap, norm, n_norm, "", &err);
+    if (U_FAILURE(err)) {
+        st = CF_ERR_INTERNAL;
+        goto done;
+    }
+    int32_t utf8_cap = 3 * n_upper + 1;
+    utf8 = cf_malloc((size_t)utf8_cap);
+    if (!utf8)
+        goto done;
+    int32_t n_utf8 = 0;
+    u_strToUTF8(utf8, utf8_cap, &n_utf8, upper, n_upper, &err);
+    if (U_FAILURE(err)) {
+        st = CF_ERR_INTERNAL;
+        goto done;
+    }
+    st = cf_buf_append(out, utf8, (size_t)n_utf8);
+
+done:
+    cf_free(src);
+    cf_free(norm);
+    cf_free(upper);
+    cf_free(utf8);
     if (st != CF_OK && out->data) {
         out->len = out_len;
         out->data[out_len] = '\0';

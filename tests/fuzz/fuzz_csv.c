@@ -71,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (forms[0] == NULL)
         load_forms();
     static const cf_csv_encoding encodings[] = {CF_CSV_ENCODING_UTF8, CF_CSV_ENCODING_BIG5_HKSCS,
+                                                CF_CSV_ENCODING_BIG5, CF_CSV_ENCODING_UTF16,
                                                 CF_CSV_ENCODING_AUTO};
     for (size_t e = 0; e < sizeof encodings / sizeof encodings[0]; e++)
         read_rows(data, size, encodings[e], forms[0]);

@@ -56,6 +56,10 @@ generate() {
     hk-name) printf '陳\xf0\xa0\x9d\xb9文'; return ;;        # U+20779, in the fonts (HKSCS)
     emoji-name) printf '陳\xf0\x9f\x98\x80文'; return ;;   # U+1F600, beyond the BMP and the fonts
     tab-name) printf '陳\t大文'; return ;;
+    nbsp-name) printf '\xc2\xa0\xc2\xa0'; return ;;
+    em-space-name) printf '\xe2\x80\x83\xe3\x80\x80\xe2\x80\x89'; return ;;
+    shy-name) printf '陳\xc2\xad大文'; return ;;
+    rlo-name) printf '陳\xe2\x80\xae大文'; return ;;
     bad-utf8-name) printf '\xe9\x99'; return ;;
     wide-csv)
         { printf 'patient_name,hospital_no,episode_no'; head -c 100000 /dev/zero | tr '\0' ','; printf '\r\n陳大文,HN1,E1\r\n'; } >"$out.csv" ;;
@@ -189,6 +193,12 @@ while IFS=$'\t' read -r name how input want phrase; do
             --hospital-no 'HN12345678(9)' --episode-no HE1234567 >/dev/null 2>"$tmp/err"; st=$? ;;
     batch)
         "$bin" batch nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+    batch-rows) # row errors: the good rows and manifest.csv are written, the status is 65
+        "$bin" batch nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+    batch-semicolon)
+        "$bin" batch nerve-root-injection --jobs 2 --delimiter ';' --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+    batch-big5)
+        "$bin" batch nerve-root-injection --jobs 2 --encoding big5 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     special)
         special "$input" >/dev/null 2>"$tmp/err"; st=$? ;;
     esac
@@ -204,7 +214,11 @@ while IFS=$'\t' read -r name how input want phrase; do
     if [ -z "$problem" ] && [ "$phrase" != - ] && ! grep -qF -- "$phrase" "$tmp/err"; then
         problem="message lacks \"$phrase\""
     fi
-    if [ -z "$problem" ] && [ "$want" -ne 0 ] && [ -d "$tmp/out" ] &&
+    # A message never shows a bidi override or another hidden character raw (issue 11.2).
+    if [ -z "$problem" ] && LC_ALL=C grep -q "$(printf '\xe2\x80[\xaa-\xae\x8b-\x8f]\|\xc2\xad')" "$tmp/err"; then
+        problem="a message holds a hidden character raw"
+    fi
+    if [ -z "$problem" ] && [ "$want" -ne 0 ] && [ "$how" != batch-rows ] && [ -d "$tmp/out" ] &&
         [ -n "$(find "$tmp/out" -type f \( -name '*.pdf' -o -name 'manifest.csv' -o -name '.*' \) 2>/dev/null)" ]; then
         problem="left a file behind: $(find "$tmp/out" -type f | head -3)"
     fi

@@ -6,9 +6,11 @@ must give) for each case below. The files are committed; run this again only to 
 
 .expect format (read by tests/unit/data/test_csv.c):
   # comment
-  @encoding auto|utf-8|big5-hkscs     @max-field N   @max-row N   @max-columns N
+  @encoding auto|utf-8|utf-16|big5|big5-hkscs     @max-field N   @max-row N   @max-columns N
   @read-sizes N N ...                 (default: 1 2 3 5 7 64 65536, each also from memory)
   @map                                (match the header to the test form, print records)
+  @delimiter auto|comma|semicolon|tab (forced delimiter; default: sniffed)
+  @report                             (a last line: USED ENCODING DELIMITER)
   ROW: field | field | ...            (ROW (line L): ... when the row starts on another line;
                                        fields escape \\n \\r \\t \\\\ \\| and \\xHH)
   ERROR row N: text                   (an error message for row N containing text;
@@ -23,6 +25,10 @@ def case(name, data, expect):
     if isinstance(data, str): data = data.encode('utf-8')
     open(name + '.csv', 'wb').write(data)
     open(name + '.expect', 'w', encoding='utf-8').write(expect.lstrip('\n'))
+
+def cp950(s):
+    return subprocess.run(['iconv', '-f', 'UTF-8', '-t', 'CP950'], input=s.encode('utf-8'),
+                          capture_output=True, check=True).stdout
 
 def big5(s):
     return subprocess.run(['iconv', '-f', 'UTF-8', '-t', 'BIG5-HKSCS'], input=s.encode('utf-8'),
@@ -168,37 +174,98 @@ ERROR: the file is UTF-8 text, not Big5-HKSCS
 ''')
 
 case('invalid-utf8-auto', b'patient_name,hospital_no\r\nCHAN,HN1\r\n' + big5('陳大文') + b',HN2\r\n', '''
-# A Big5 file read with the default --encoding auto: the message names the row of the first
-# byte that is not UTF-8 and suggests --encoding big5-hkscs.
+# Issue 12.3: a Big5 file read with the default --encoding auto: not UTF-8, decodes completely
+# as Big5-HKSCS and holds no pair that Big5-HKSCS and cp950 read differently, so it is read as
+# Big5-HKSCS (and the reader says so).
+@report
 1: patient_name | hospital_no
 2: CHAN | HN1
-ERROR row 3: column 1 (patient_name): the file is not UTF-8 (bytes 0xB3 0xAF); if the file comes from Excel on a Hong Kong or Taiwan Windows, it is probably Big5: run again with --encoding big5-hkscs
+3: 陳大文 | HN2
+USED big5-hkscs comma
 ''')
 
-case('invalid-utf8-later-column', b'a,b\nx,"multi\nline ' + b'\xc0\xaf' + b'"\n', '''
-# An overlong UTF-8 sequence inside a multi-line quoted field: the row where the record starts,
-# the column, and the line of the bad byte.
+case('big5-auto-ambiguous', b'patient_name,hospital_no\r\n' + big5('陳大文') + b',HN1\r\n' + big5('李') + big5('𠝹') + big5('明') + b',HN2\r\n', '''
+# Issue 12.3: with --encoding auto, a Big5 file holding a pair that Hong Kong's Big5-HKSCS and
+# Taiwan's cp950 read differently (here the HKSCS character U+20779) needs --encoding big5-hkscs
+# or big5; the message names the row, column and bytes and says why.
+1: patient_name | hospital_no
+2: 陳大文 | HN1
+ERROR row 3: column 1 (patient_name): the file is Big5, but the bytes 0x9B 0xD0 are one character in Hong Kong's Big5-HKSCS and another (or a user-defined 造字) in Taiwan's Big5, so the list cannot be read without knowing where it comes from: run again with --encoding big5-hkscs for a Hong Kong list or --encoding big5 for a Taiwan list
+''')
+
+case('big5-cp950-names', b'name,no\r\n' + cp950('林志明') + b',1\r\n' + cp950('黃麗珍') + b',2\r\n', '''
+# Issue 11.3: --encoding big5 is Taiwan's cp950.
+@encoding big5
+@report
+1: name | no
+2: 林志明 | 1
+3: 黃麗珍 | 2
+USED big5 comma
+''')
+
+case('big5-cp950-user-defined', b'name,no\r\n' + cp950('林志明') + b',1\r\n' + cp950('林') + b'\xfa\x41' + cp950('明') + b',2\r\n', '''
+# Issue 11.3: under --encoding big5, a pair in cp950's user-defined area (造字, here 0xFA41,
+# which Big5-HKSCS reads as 鋛) is an error naming the row, column and bytes.
+@encoding big5
+1: name | no
+2: 林志明 | 1
+ERROR row 3: column 1 (name): the bytes 0xFA 0x41 are in Big5's user-defined area
+''')
+
+case('big5-cp950-user-defined-c6a1', b'no,name\r\n1,' + cp950('陳') + b'\xc6\xa1\r\n', '''
+# Issue 11.3: glibc's CP950 maps 0xC6A1 to U+F6B1 instead of refusing it: the bytes are
+# checked, not iconv's answer.
+@encoding big5
+1: no | name
+ERROR row 2: column 2 (name): the bytes 0xC6 0xA1 are in Big5's user-defined area
+''')
+
+case('big5-cp950-user-defined-8140', b'name\n\x81\x40\n', '''
+# Issue 11.3: the first user-defined area starts at 0x8140.
+@encoding big5
+1: name
+ERROR row 2: column 1 (name): the bytes 0x81 0x40 are in Big5's user-defined area
+''')
+
+case('big5-hkscs-fa41', b'name,no\r\n' + big5('林') + b'\xfa\x41' + big5('明') + b',2\r\n', '''
+# With --encoding big5-hkscs the same bytes 0xFA41 are the HKSCS character 鋛.
+@encoding big5-hkscs
+1: name | no
+2: 林鋛明 | 2
+''')
+
+case('stray-cp1252-in-utf8', 'patient_name,hospital_no\n陳大文,HN1\n'.encode() + b'Jos\xe9 Chan,HN2\n', '''
+# Issue 11.3: a UTF-8 list with one stray Windows-1252 byte: the row, the column and the byte,
+# and no Big5 hint (the file is not Big5).
+1: patient_name | hospital_no
+2: 陳大文 | HN1
+ERROR row 3: column 1 (patient_name): byte 0xE9 is not UTF-8
+''')
+
+case('invalid-utf8-later-column', b'a,b\n\xe9\x99\xb3,"multi\nline ' + b'\xc0\xaf' + b'"\n', '''
+# An overlong UTF-8 sequence inside a multi-line quoted field of a UTF-8 file: the row where the
+# record starts, the column, and the line of the bad byte.
 1: a | b
-ERROR row 2: column 2 (b): the file is not UTF-8 (bytes 0xC0 0xAF); if the file comes from Excel on a Hong Kong or Taiwan Windows, it is probably Big5: run again with --encoding big5-hkscs (line 3 of the file)
+ERROR row 2: column 2 (b): byte 0xC0 is not UTF-8 (line 3 of the file)
 ''')
 
 case('invalid-utf8-given-utf8', b'a\n\xe9\x99\n', '''
 # --encoding utf-8 and a truncated sequence (0xE9 0x99 then a line break).
 @encoding utf-8
 1: a
-ERROR row 2: column 1: invalid UTF-8 (bytes 0xE9 0x99) although --encoding utf-8 was given
+ERROR row 2: column 1 (a): byte 0xE9 is not UTF-8 (--encoding utf-8 was given)
 ''')
 
 case('truncated-utf8', b'a\n\xe9\x99', '''
 # The file ends inside a UTF-8 character.
 1: a
-ERROR row 2: column 1: the file ends in the middle of a UTF-8 character (0xE9 0x99)
+ERROR row 2: column 1 (a): the file ends in the middle of a UTF-8 character (0xE9 0x99)
 ''')
 
 case('surrogate-utf8', b'a\n\xed\xa0\x80\n', '''
 # An encoded surrogate (CESU-8) is not UTF-8.
 1: a
-ERROR row 2: column 1: the file is not UTF-8 (bytes 0xED 0xA0)
+ERROR row 2: column 1 (a): byte 0xED is not UTF-8
 ''')
 
 case('unterminated-quote', 'a,b\n1,2\n3,"never closed\n4,5\n6,7\n', '''
@@ -266,8 +333,96 @@ case('header-only', 'patient_name,hospital_no,episode_no\r\n', '''
 ''')
 
 case('utf16', '\ufeffa,b\r\n1,2\r\n'.encode('utf-16-le'), '''
-# Excel's "Unicode Text" (UTF-16 with a byte-order mark).
-ERROR: the file is UTF-16
+# Issue 12.3: UTF-16 with a byte-order mark is read.
+@report
+1: a | b
+2: 1 | 2
+USED utf-16le comma
+''')
+
+case('utf16le-unicode-text', '\ufeffWard\tBed\tHN\tPatient Name\r\n5A\t12\tHN12345678(9)\t陳大文\r\n5B\t3\tHN2\t"CHAN,\tTai\r\nMan"\r\n6\t1\tHN3\t李𠝹明\r\n'.encode('utf-16-le'), '''
+# Issue 12.3: Excel's "Unicode Text": UTF-16LE with a byte-order mark, tab-separated, CRLF; a
+# quoted field holding a comma, a tab and a line break; a character beyond U+FFFF.
+@report
+1: Ward | Bed | HN | Patient Name
+2: 5A | 12 | HN12345678(9) | 陳大文
+3: 5B | 3 | HN2 | CHAN,\\tTai\\r\\nMan
+4 (line 5): 6 | 1 | HN3 | 李𠝹明
+USED utf-16le tab
+''')
+
+case('utf16be', '\ufeffa\tb\n1\t陳\n'.encode('utf-16-be'), '''
+# Issue 12.3: UTF-16BE with a byte-order mark.
+@report
+1: a | b
+2: 1 | 陳
+USED utf-16be tab
+''')
+
+case('utf16-lone-surrogate', '\ufeffa\n'.encode('utf-16-le') + b'\x00\xd8\x31\x00\n\x00', '''
+# A lone surrogate in UTF-16: the row and column.
+1: a
+ERROR row 2: column 1 (a): the bytes 0x00 0xD8 are not UTF-16 text
+''')
+
+case('utf16-given-big5', '\ufeffa\n'.encode('utf-16-le'), '''
+# A UTF-16 byte-order mark with --encoding big5: refused before any row.
+@encoding big5
+ERROR: the file starts with a UTF-16 byte-order mark
+''')
+
+case('semicolon', 'patient_name;hospital_no;note\r\n陳大文;HN1;"a;b, c"\r\n', '''
+# Issue 12.3: the delimiter sniffed from the header row (semicolon, as Excel writes in locales
+# with a decimal comma); a quoted semicolon and comma stay in the field.
+@report
+1: patient_name | hospital_no | note
+2: 陳大文 | HN1 | a;b, c
+USED utf-8 semicolon
+''')
+
+case('sniff-quoted', '"a,b";c;d\n1;2,5;3\n', '''
+# Delimiters inside quotes in the header are not counted.
+@report
+1: a,b | c | d
+2: 1 | 2,5 | 3
+USED utf-8 semicolon
+''')
+
+case('sniff-tie', 'a,b;c\n1,2;3\n', '''
+# A tie goes to the comma.
+@report
+1: a | b;c
+2: 1 | 2;3
+USED utf-8 comma
+''')
+
+case('delimiter-forced', 'a;b,c\n1;2,3\n', '''
+# --delimiter forces one.
+@delimiter ,
+@report
+1: a;b | c
+2: 1;2 | 3
+USED utf-8 comma
+''')
+
+case('sep-line', '\ufeffsep=;\r\npatient_name;hospital_no\r\n陳大文;HN1,5\r\n', '''
+# Issue 12.3: Excel's "sep=;" first line (after a byte-order mark) names the delimiter and is
+# not a row: the header is row 1, on line 2 of the file.
+@report
+1 (line 2): patient_name | hospital_no
+2 (line 3): 陳大文 | HN1,5
+USED utf-8 semicolon
+''')
+
+case('sep-line-error', 'sep=,\na,b\n1,"2\n', '''
+# Row numbers after a sep= line: the row as Excel shows it, and the line of the file.
+1 (line 2): a | b
+ERROR row 2: column 2 (b): the quoted field that starts on line 3 has no closing quote
+''')
+
+case('sep-line-only', 'sep=;', '''
+# A sep= line and nothing else: an empty list.
+ERROR: empty file: no header row
 ''')
 
 case('xlsx', b'PK\x03\x04\x14\x00\x06\x00', '''

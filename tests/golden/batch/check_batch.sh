@@ -46,9 +46,9 @@ if [ $st -eq 65 ] && grep -q -- '--encoding big5-hkscs' "$tmp/err" && [ ! -e "$t
     printf '陳\xf0\x9f\x98\x80,HN2,E2\r\n'                   # row 3 U+1F600, not in the font
     printf '李小明,,E3\r\n'                                  # row 4 no hospital no
     printf '"張\n三",HN4,E4\r\n'                              # row 5 line break in a label value
-    printf '陳大文,HN1,E1\r\n'                               # row 6 (rows count records, as a
-    printf ',,\r\n'                                          # row 7  spreadsheet does): same
-    printf '何美玲,HN5,E5\r\n'                               # row 8  patient as row 2; empty; ok
+    printf '陳大文,hn1,E1\r\n'                               # row 6 (rows count records, as a
+    printf ',,\r\n'                                          # row 7  spreadsheet does): same file
+    printf '何美玲,HN5,E5\r\n'                               # row 8  name as row 2; empty; ok
 } >"$tmp/bad.csv"
 "$bin" batch "$form" --csv "$tmp/bad.csv" --out-dir "$tmp/d" 2>"$tmp/err"
 st=$?
@@ -56,7 +56,8 @@ m=$(tr -d '\r' < "$tmp/d/manifest.csv" 2>/dev/null)
 if [ $st -eq 65 ] && [ "$(find "$tmp/d" -name '*.pdf' | wc -l)" -eq 2 ] &&
     echo "$m" | grep -q '^2,ok,' && echo "$m" | grep -q '^8,ok,' &&
     echo "$m" | grep '^3,error,' | grep -q 'U+1F600' && echo "$m" | grep '^4,error,' | grep -q 'hospital_no' &&
-    echo "$m" | grep -q '^5,error,' && echo "$m" | grep -q '^6,error,' && echo "$m" | grep -q '^7,skipped,'; then
+    echo "$m" | grep -q '^5,error,' && echo "$m" | grep -q '^6,error,' && echo "$m" | grep -q '^7,skipped,' &&
+    grep -q ':6: .*same patient as row 2' "$tmp/err"; then
     ok "bad rows 3, 4, 5, 6 reported, empty row 7 skipped, rows 2 and 8 printed, exit 65"
 else
     fail "bad rows: exit $st; manifest:"; echo "$m"; cat "$tmp/err"

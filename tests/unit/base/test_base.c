@@ -31,14 +31,14 @@ static void test_utf8_decode(void **state)
     } cases[] = {
         {"A", 1, 0x41},
         {"\xC3\xA9", 2, 0xE9},
-        {"\xE9\x99\xB3", 3, 0x9673},         /* 陳 */
-        {"\xF0\xA0\x9D\xB9", 4, 0x20779},    /* 𠝹 */
-        {"\xC0\xAF", 0, 0},                  /* overlong '/' */
-        {"\xE0\x80\xAF", 0, 0},              /* overlong */
-        {"\xED\xA0\x80", 0, 0},              /* surrogate */
-        {"\xF4\x90\x80\x80", 0, 0},          /* above U+10FFFF */
-        {"\xE9\x99", 0, 0},                  /* truncated */
-        {"\x80", 0, 0},                      /* lone continuation */
+        {"\xE9\x99\xB3", 3, 0x9673},      /* 陳 */
+        {"\xF0\xA0\x9D\xB9", 4, 0x20779}, /* 𠝹 */
+        {"\xC0\xAF", 0, 0},               /* overlong '/' */
+        {"\xE0\x80\xAF", 0, 0},           /* overlong */
+        {"\xED\xA0\x80", 0, 0},           /* surrogate */
+        {"\xF4\x90\x80\x80", 0, 0},       /* above U+10FFFF */
+        {"\xE9\x99", 0, 0},               /* truncated */
+        {"\x80", 0, 0},                   /* lone continuation */
         {"\xFF", 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -321,19 +321,51 @@ static void test_status_table(void **state)
     assert_string_equal(cf_status_message(CF_STATUS_COUNT), "unknown status");
 }
 
+/* Issue 11.2: hidden characters are written as <U+XXXX> in every message and file name; LF
+ * and TAB of a message stay; bytes that are not UTF-8 show as \xNN; visible text is kept. */
+static void test_escape_hidden(void **state)
+{
+    (void)state;
+    cf_buf b;
+    cf_buf_init(&b, 4096);
+    cf_utf8_quote(&b, "a\u202Eb\u00ADc\x01\xE9 陳", strlen("a\u202Eb\u00ADc\x01\xE9 陳"), 0);
+    assert_string_equal(b.data, "\"a<U+202E>b<U+00AD>c<U+0001>\\xE9 陳\"");
+    cf_buf_reset(&b);
+    cf_utf8_escape(&b, "陳大文陳大文", strlen("陳大文陳大文"), 7, false);
+    assert_string_equal(b.data, "陳大…");
+    cf_buf_cleanup(&b);
+
+    cf_diag *diag = cf_diag_new();
+    cf_diag_error(diag, "list\u202E.csv", 3, "value \"x\u2066y\" bad\tnext\nline\u200B");
+    const cf_diag_entry *e = cf_diag_get(diag, 0);
+    assert_string_equal(e->file, "list<U+202E>.csv");
+    assert_string_equal(e->message, "value \"x<U+2066>y\" bad\tnext\nline<U+200B>");
+    cf_diag_free(diag);
+
+    /* White_Space: the spaces a name may hide behind; a tab is never trimmed. */
+    static const uint32_t spaces[] = {0x20,   0xA0,   0x1680, 0x2000, 0x2003,
+                                      0x2009, 0x200A, 0x202F, 0x205F, 0x3000};
+    for (size_t i = 0; i < sizeof spaces / sizeof spaces[0]; i++)
+        assert_true(cf_utf8_is_white_space(spaces[i]));
+    assert_false(cf_utf8_is_white_space(0x200B));
+    const char *v = "\u3000\u00A0陳 大文\u2009 ";
+    size_t len = strlen(v), a = cf_utf8_space_prefix(v, len);
+    size_t z = cf_utf8_space_suffix(v + a, len - a);
+    assert_int_equal(a, 5);
+    assert_int_equal(z, 4);
+    assert_int_equal(cf_utf8_space_prefix("\t x", 3), 0);
+    assert_int_equal(cf_utf8_space_suffix("x \t", 3), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_decode),
-        cmocka_unit_test(test_buf_limit_is_sticky),
-        cmocka_unit_test(test_arena_cap),
-        cmocka_unit_test(test_diag_format),
-        cmocka_unit_test(test_atomic_write),
-        cmocka_unit_test(test_file_read_limits),
-        cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_alloc_failure_injection),
-        cmocka_unit_test(test_grow_array),
-        cmocka_unit_test(test_status_table),
+        cmocka_unit_test(test_utf8_decode),   cmocka_unit_test(test_buf_limit_is_sticky),
+        cmocka_unit_test(test_arena_cap),     cmocka_unit_test(test_diag_format),
+        cmocka_unit_test(test_atomic_write),  cmocka_unit_test(test_file_read_limits),
+        cmocka_unit_test(test_sha256),        cmocka_unit_test(test_alloc_failure_injection),
+        cmocka_unit_test(test_grow_array),    cmocka_unit_test(test_status_table),
+        cmocka_unit_test(test_escape_hidden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,6 +117,8 @@ typedef struct case_options {
     char map_args[8][128]; /* @map-arg COLUMN=FIELD: as --map */
     size_t n_map_args;
     char map_file[256]; /* @map-file NAME: a map file in tests/data/csv/ */
+    char delimiter; /* @delimiter: forced, 0 = sniffed */
+    bool report;    /* @report: a last line "USED encoding delimiter" */
 } case_options;
 
 /* Moves the diagnostics added since *seen into out as "ERROR row N: ..." lines, checking that
@@ -155,6 +157,7 @@ static void read_case(const csv_case *c, const case_options *opt, size_t read_si
         st = cf_csv_reader_open(c->csv, opt->encoding, &limits, &reader, diag);
     }
     assert_int_equal(st, CF_OK);
+    assert_int_equal(cf_csv_reader_set_delimiter(reader, opt->delimiter), CF_OK);
 
     size_t seen = 0;
     cf_csv_map *map = NULL;
@@ -175,6 +178,9 @@ static void read_case(const csv_case *c, const case_options *opt, size_t read_si
         }
         if (!fields) {
             assert_int_equal(n, 0);
+            if (opt->report)
+                lines_add(out, "USED %s %s", cf_csv_encoding_name(cf_csv_reader_encoding(reader)),
+                          cf_csv_delimiter_name(cf_csv_reader_delimiter(reader)));
             break;
         }
         assert_true(n >= 1);
@@ -294,6 +300,10 @@ static void parse_expect(const csv_case *c, case_options *opt, lines *out)
                 assert_non_null(slash);
                 snprintf(opt->map_file, sizeof opt->map_file, "%.*s/%s", (int)(slash - c->csv),
                          c->csv, value + 1);
+            } else if (strcmp(line, "@report") == 0) {
+                opt->report = true;
+            } else if (value && strncmp(line, "@delimiter ", 11) == 0) {
+                assert_true(cf_csv_delimiter_parse(value + 1, &opt->delimiter));
             } else if (value && strncmp(line, "@encoding ", 10) == 0) {
                 assert_true(cf_csv_encoding_parse(value + 1, &opt->encoding));
             } else if (value && strncmp(line, "@max-field ", 11) == 0) {
@@ -599,7 +609,8 @@ static void test_huge_fields(void **state)
 }
 
 /* 100k rows through a pipe (UTF-8, then Big5-HKSCS): every row read, memory the same after
- * the last row as after the first few. */
+ * the last row as after the first few thousand (once the first chunk of text, kept to sniff the
+ * delimiter from, is used up). */
 static void run_many_rows(bool big5)
 {
     int fds[2];
@@ -630,7 +641,7 @@ static void run_many_rows(bool big5)
             assert_int_equal(cf_csv_row_number(reader), (long)count + 1);
         }
         count++;
-        if (count == 10)
+        if (count == 5000)
             early = cf_csv_reader_memory(reader);
     }
     assert_int_equal(count, rows + 1);
@@ -788,11 +799,128 @@ static void test_encoding_names(void **state)
     assert_int_equal(e, CF_CSV_ENCODING_UTF8);
     assert_true(cf_csv_encoding_parse("Auto", &e));
     assert_int_equal(e, CF_CSV_ENCODING_AUTO);
+    /* Issue 11.3: "big5" is Taiwan's cp950, no longer Big5-HKSCS. */
+    assert_true(cf_csv_encoding_parse("big5", &e));
+    assert_int_equal(e, CF_CSV_ENCODING_BIG5);
+    assert_true(cf_csv_encoding_parse("BIG5HKSCS", &e));
+    assert_int_equal(e, CF_CSV_ENCODING_BIG5_HKSCS);
+    assert_true(cf_csv_encoding_parse("utf-16", &e));
+    assert_int_equal(e, CF_CSV_ENCODING_UTF16);
+    assert_string_equal(cf_csv_encoding_name(CF_CSV_ENCODING_BIG5), "big5");
     assert_false(cf_csv_encoding_parse("latin1", &e));
     assert_false(cf_csv_encoding_parse("", &e));
     assert_string_equal(cf_csv_encoding_name(CF_CSV_ENCODING_BIG5_HKSCS), "big5-hkscs");
     assert_string_equal(cf_csv_encoding_name(CF_CSV_ENCODING_UTF8), "utf-8");
     assert_string_equal(cf_csv_encoding_name(CF_CSV_ENCODING_AUTO), "auto");
+}
+
+/* Issue 12.3: the table of pairs that Big5-HKSCS and cp950 read differently, computed from the
+ * two converters: about 4,900 pairs, among them the HKSCS lead bytes 0x87-0xA0 and 0xC6-0xC8
+ * and cp950's user-defined 0xFA40 on. */
+static void test_big5_ambiguous_pairs(void **state)
+{
+    (void)state;
+    size_t n = cf_csv_big5_ambiguous_count();
+    printf("pairs that Big5-HKSCS and cp950 read differently: %zu\n", n);
+    assert_true(n >= 4000 && n <= 6000);
+}
+
+/* Issue 11.3: a mostly UTF-8 list with one stray byte gets the row, column and byte and
+ * nothing else (no Big5 hint, which would print every name as mojibake). */
+static void test_stray_byte_message(void **state)
+{
+    (void)state;
+    static const char data[] = "patient_name,hospital_no\n陳大文,HN1\nAndr\xE9"
+                               "a Chan,HN2\n";
+    cf_diag *diag = cf_diag_new();
+    cf_csv_reader *reader = NULL;
+    assert_int_equal(cf_csv_reader_open_memory(data, sizeof data - 1, "list.csv",
+                                               CF_CSV_ENCODING_AUTO, NULL, &reader, diag),
+                     CF_OK);
+    const char *const *fields;
+    size_t n;
+    assert_int_equal(cf_csv_next_row(reader, &fields, &n), CF_OK);
+    assert_int_equal(cf_csv_next_row(reader, &fields, &n), CF_OK);
+    assert_int_equal(cf_csv_next_row(reader, &fields, &n), CF_ERR_DATA);
+    assert_int_equal(cf_diag_size(diag), 1);
+    const cf_diag_entry *e = cf_diag_get(diag, 0);
+    assert_int_equal(e->line, 3);
+    assert_string_equal(e->message, "column 1 (patient_name): byte 0xE9 is not UTF-8");
+    cf_csv_reader_close(reader);
+    cf_diag_free(diag);
+}
+
+/* Encoding and delimiter names, and the delimiter can only be set before the first row. */
+static void test_delimiter_names(void **state)
+{
+    (void)state;
+    char d = 'x';
+    assert_true(cf_csv_delimiter_parse("tab", &d));
+    assert_int_equal(d, '\t');
+    assert_true(cf_csv_delimiter_parse("\\t", &d));
+    assert_int_equal(d, '\t');
+    assert_true(cf_csv_delimiter_parse("\t", &d));
+    assert_int_equal(d, '\t');
+    assert_true(cf_csv_delimiter_parse(";", &d));
+    assert_int_equal(d, ';');
+    assert_true(cf_csv_delimiter_parse("Comma", &d));
+    assert_int_equal(d, ',');
+    assert_true(cf_csv_delimiter_parse("auto", &d));
+    assert_int_equal(d, 0);
+    assert_false(cf_csv_delimiter_parse("|", &d));
+    assert_false(cf_csv_delimiter_parse("", &d));
+    cf_diag *diag = cf_diag_new();
+    cf_csv_reader *reader = NULL;
+    assert_int_equal(
+        cf_csv_reader_open_memory("a;b\n", 4, "x.csv", CF_CSV_ENCODING_AUTO, NULL, &reader, diag),
+        CF_OK);
+    assert_int_equal(cf_csv_reader_set_delimiter(reader, '|'), CF_ERR_INTERNAL);
+    const char *const *fields;
+    size_t n;
+    assert_int_equal(cf_csv_next_row(reader, &fields, &n), CF_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(cf_csv_reader_delimiter(reader), ';');
+    assert_int_equal(cf_csv_reader_set_delimiter(reader, ','), CF_ERR_INTERNAL);
+    cf_csv_reader_close(reader);
+    cf_diag_free(diag);
+}
+
+/* A list from a pipe cannot be scanned before it is read: a stray byte after UTF-8 text gets
+ * the plain message; one in a file of ASCII and unknown bytes says that Big5 was not checked. */
+static void test_pipe_stray_byte(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *data, *message;
+    } cases[] = {
+        {"name\n陳大文\nJos\xE9\n", "column 1 (name): byte 0xE9 is not UTF-8"},
+        {"name\nJos\xE9\n", "column 1 (name): byte 0xE9 is not UTF-8 (the list comes from a "
+                            "pipe, so it could not be checked whether the whole list is Big5: "
+                            "if it is, give --encoding big5-hkscs or --encoding big5)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        size_t len = strlen(cases[i].data);
+        assert_int_equal(write(fds[1], cases[i].data, len), (ssize_t)len);
+        close(fds[1]);
+        cf_diag *diag = cf_diag_new();
+        cf_csv_reader *reader = NULL;
+        assert_int_equal(
+            cf_csv_reader_open_fd(fds[0], "pipe", CF_CSV_ENCODING_AUTO, NULL, &reader, diag),
+            CF_OK);
+        const char *const *fields;
+        size_t n;
+        cf_status st;
+        while ((st = cf_csv_next_row(reader, &fields, &n)) == CF_OK && fields)
+            ;
+        assert_int_equal(st, CF_ERR_DATA);
+        assert_int_equal(cf_diag_size(diag), 1);
+        assert_string_equal(cf_diag_get(diag, 0)->message, cases[i].message);
+        cf_csv_reader_close(reader);
+        close(fds[0]);
+        cf_diag_free(diag);
+    }
 }
 
 /* The reader does not close a descriptor it was given. */
@@ -1054,6 +1182,10 @@ int main(void)
         /* First, so that the peak memory it measures is not hidden by earlier tests. */
         cmocka_unit_test(test_huge_fields),
         cmocka_unit_test(test_encoding_names),
+        cmocka_unit_test(test_delimiter_names),
+        cmocka_unit_test(test_big5_ambiguous_pairs),
+        cmocka_unit_test(test_stray_byte_message),
+        cmocka_unit_test(test_pipe_stray_byte),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_fd_left_open),
         cmocka_unit_test(test_samples),

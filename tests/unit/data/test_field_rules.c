@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "base/diag.h"
+#include "base/utf8.h"
 #include "data/field_rules.h"
 #include "data_test_util.h"
 
@@ -69,14 +70,15 @@ static void test_nfc_and_trim(void **state)
     (void)state;
     cf_diag *diag = cf_diag_new();
     cf_record *r = good_record();
-    /* U+F900 (a CJK compatibility ideograph) is U+8C48 in NFC; e + U+0301 is é. Spaces and
-     * U+3000 around a value go; inside it they stay. */
+    /* U+F900 (a CJK compatibility ideograph, what Big5-HKSCS decodes some characters to)
+     * stays as given, although NFC would make it U+8C48; e + U+0301 is é. Spaces and U+3000
+     * around a value go; inside it they stay. */
     assert_int_equal(cf_record_set(r, "patient_name", "\u3000 黃\u3000麗珍  \u3000"), CF_OK);
     assert_int_equal(cf_record_set(r, "doctor_name", " \uF900 Rene\u0301 "), CF_OK);
     assert_int_equal(cf_record_set(r, "hospital_no", "HN1 "), CF_OK);
     assert_int_equal(check(r, false, diag), CF_OK);
     assert_string_equal(cf_record_get(r, "patient_name"), "黃\u3000麗珍");
-    assert_string_equal(cf_record_get(r, "doctor_name"), "\u8C48 Ren\u00E9");
+    assert_string_equal(cf_record_get(r, "doctor_name"), "\uF900 Ren\u00E9");
     assert_string_equal(cf_record_get(r, "hospital_no"), "HN1");
     cf_record_free(r);
     cf_diag_free(diag);
@@ -450,6 +452,204 @@ static void test_both_faces(void **state)
     cf_diag_free(diag);
 }
 
+/* True when s holds the UTF-8 bytes of cp. */
+static bool holds_raw(const char *s, uint32_t cp)
+{
+    char utf8[5] = {0};
+    size_t n = cf_utf8_encode(cp, utf8);
+    return n > 0 && strstr(s, utf8) != NULL;
+}
+
+/* Issue 11.2: a name or hospital number made only of Unicode spaces is missing, not an empty
+ * label; spaces of every kind around a value are trimmed. */
+static void test_blank_identity(void **state)
+{
+    (void)state;
+    static const char *const blanks[] = {
+        "\u00A0",        "\u00A0\u00A0", "\u2002", "\u2003",       "\u2009",
+        "\u3000 \u00A0", "\u202F",       "\u205F", "\u2000\u200A", "\u1680",
+    };
+    for (size_t i = 0; i < sizeof blanks / sizeof blanks[0]; i++) {
+        cf_diag *diag = cf_diag_new();
+        cf_record *r = good_record();
+        assert_int_equal(cf_record_set(r, "patient_name", blanks[i]), CF_OK);
+        assert_int_equal(cf_record_set(r, "hospital_no", blanks[i]), CF_OK);
+        assert_int_equal(check(r, false, diag), CF_ERR_DATA);
+        assert_message(diag, "column patient_name: a value is required");
+        assert_message(diag, "column hospital_no: a value is required");
+        cf_record_free(r);
+        cf_diag_free(diag);
+    }
+    cf_diag *diag = cf_diag_new();
+    cf_record *r = good_record();
+    assert_int_equal(cf_record_set(r, "patient_name", "\u2003陳大文\u00A0\u2009"), CF_OK);
+    assert_int_equal(check(r, false, diag), CF_OK);
+    assert_string_equal(cf_record_get(r, "patient_name"), "陳大文");
+    cf_record_free(r);
+    cf_diag_free(diag);
+}
+
+/* Issue 11.2: a default-ignorable character in a patient value is an error naming it as
+ * U+XXXX; the message never holds the character itself. */
+static void test_default_ignorable(void **state)
+{
+    (void)state;
+    static const uint32_t cps[] = {0x00AD, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F,
+                                   0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2060,
+                                   0x2061, 0x2062, 0x2063, 0x2064, 0xFEFF};
+    for (size_t i = 0; i < sizeof cps / sizeof cps[0]; i++) {
+        char c[5] = {0}, value[64], needle[64];
+        cf_utf8_encode(cps[i], c);
+        snprintf(value, sizeof value, "陳%s大文", c);
+        for (int k = 0; k < 2; k++) {
+            const char *key = k ? "hospital_no" : "patient_name";
+            cf_diag *diag = cf_diag_new();
+            cf_record *r = good_record();
+            assert_int_equal(cf_record_set(r, key, value), CF_OK);
+            assert_int_equal(check(r, false, diag), CF_ERR_DATA);
+            snprintf(needle, sizeof needle, "column %s: value contains U+%04X", key,
+                     (unsigned)cps[i]);
+            assert_message(diag, needle);
+            for (size_t m = 0; m < cf_diag_size(diag); m++) {
+                char line[4096];
+                cf_diag_format(cf_diag_get(diag, m), line, sizeof line);
+                assert_false(holds_raw(line, cps[i]));
+            }
+            cf_record_free(r);
+            cf_diag_free(diag);
+        }
+    }
+}
+
+/* Issue 11.5: identifiers are NFKC, upper case and trimmed; a name keeps its characters
+ * (a CJK compatibility ideograph is not replaced by its unified twin). */
+static void test_identifiers_normalised(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *given, *stored;
+    } cases[] = {
+        {"ＨＮ１２３４５６７８（９）", "HN12345678(9)"},
+        {"hn12345678(9)", "HN12345678(9)"},
+        {"\u3000 hn12345678(9)\u00A0", "HN12345678(9)"},
+        {"ｈｎ１２３４５６７８（Ａ）", "HN12345678(A)"},
+        {"HN12345678(9)", "HN12345678(9)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cf_diag *diag = cf_diag_new();
+        cf_record *r = good_record();
+        assert_int_equal(cf_record_set(r, "hospital_no", cases[i].given), CF_OK);
+        assert_int_equal(cf_record_set(r, "episode_no", cases[i].given), CF_OK);
+        assert_int_equal(cf_record_set(r, "patient_name", "李\uF907明 ＡＢ"), CF_OK);
+        assert_int_equal(check(r, false, diag), CF_OK);
+        assert_string_equal(cf_record_get(r, "hospital_no"), cases[i].stored);
+        assert_string_equal(cf_record_get(r, "episode_no"), cases[i].stored);
+        assert_string_equal(cf_record_get(r, "patient_name"), "李\uF907明 ＡＢ");
+        cf_record_free(r);
+        cf_diag_free(diag);
+
+        char *norm = NULL;
+        assert_int_equal(cf_identifier_normalize(cases[i].given, &norm), CF_OK);
+        assert_string_equal(norm, cases[i].stored);
+        cf_free(norm);
+    }
+    char *norm = NULL;
+    assert_int_equal(cf_identifier_normalize("\u3000\u00A0", &norm), CF_OK);
+    assert_string_equal(norm, "");
+    cf_free(norm);
+    assert_int_equal(cf_identifier_normalize("\xE9", &norm), CF_ERR_DATA);
+    assert_null(norm);
+}
+
+/* Issue 11.5: Excel's scientific notation in an identifier loses digits: an error with the
+ * hint to format the column as text. */
+static void test_scientific_notation(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"1.23457E+11", "1.23457e+11", "1E+05", "９.８７Ｅ＋１０",
+                                      "4.5E-3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cf_diag *diag = cf_diag_new();
+        cf_record *r = good_record();
+        assert_int_equal(cf_record_set(r, "hospital_no", bad[i]), CF_OK);
+        assert_int_equal(check(r, false, diag), CF_ERR_DATA);
+        assert_message(diag, "column hospital_no:");
+        assert_message(diag, "format the column as text");
+        cf_record_free(r);
+        cf_diag_free(diag);
+    }
+    /* Plain numbers and letters with E are fine; a name is not an identifier. */
+    cf_diag *diag = cf_diag_new();
+    cf_record *r = good_record();
+    assert_int_equal(cf_record_set(r, "hospital_no", "123457000000"), CF_OK);
+    assert_int_equal(cf_record_set(r, "episode_no", "E1234"), CF_OK);
+    assert_int_equal(check(r, false, diag), CF_OK);
+    cf_record_free(r);
+    cf_diag_free(diag);
+}
+
+/* Issue 11.5: a label field's pattern is matched against the whole normalised value. */
+static void test_pattern(void **state)
+{
+    (void)state;
+    cf_field fields[sizeof data_test_fields / sizeof data_test_fields[0]];
+    memcpy(fields, data_test_fields, sizeof fields);
+    fields[1].pattern = "HN[0-9]{8}\\([0-9A]\\)";
+    cf_form form = data_test_form;
+    form.fields = fields;
+    static const struct {
+        const char *value;
+        bool ok;
+    } cases[] = {
+        {"HN12345678(9)", true},
+        {"hn12345678(a)", true},
+        {"ＨＮ１２３４５６７８（９）", true},
+        {"HN1234567(9)", false},
+        {"xHN12345678(9)", false},
+        {"HN12345678(9)x", false},
+        {"HN12345678(9)\u00A0", true},
+        {"HN12345678", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cf_diag *diag = cf_diag_new();
+        cf_record *r = good_record();
+        assert_int_equal(cf_record_set(r, "hospital_no", cases[i].value), CF_OK);
+        cf_status st = cf_record_check(&form, r, NULL, false, diag);
+        if (cases[i].ok) {
+            assert_int_equal(st, CF_OK);
+        } else {
+            assert_int_equal(st, CF_ERR_DATA);
+            assert_message(diag, "does not have the form's shape for Hospital No (pattern "
+                                 "HN[0-9]{8}\\([0-9A]\\))");
+        }
+        cf_record_free(r);
+        cf_diag_free(diag);
+    }
+}
+
+/* Issue 11.2: a value quoted in a message shows hidden characters as U+XXXX, never raw. */
+static void test_quoted_values_escaped(void **state)
+{
+    (void)state;
+    cf_diag *diag = cf_diag_new();
+    cf_record *r = good_record();
+    assert_int_equal(cf_record_set(r, "side", "le\u202Eft"), CF_OK);
+    assert_int_equal(cf_record_set(r, "procedure_date", "2024\u200B-01-01"), CF_OK);
+    assert_int_equal(cf_record_set(r, "ward\u202E", "x"), CF_OK);
+    assert_int_equal(check(r, false, diag), CF_ERR_DATA);
+    assert_message(diag, "\"ward<U+202E>\" is not a field");
+    assert_message(diag, "value contains U+202E (right-to-left override)");
+    assert_message(diag, "value contains U+200B (zero width space)");
+    for (size_t m = 0; m < cf_diag_size(diag); m++) {
+        char line[4096];
+        cf_diag_format(cf_diag_get(diag, m), line, sizeof line);
+        assert_false(holds_raw(line, 0x202E));
+        assert_false(holds_raw(line, 0x200B));
+    }
+    cf_record_free(r);
+    cf_diag_free(diag);
+}
+
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -465,7 +665,7 @@ static void test_allocation_failures(void **state)
         cf_alloc_fail_after(0);
         if (st == CF_ERR_DATA) {
             assert_string_equal(cf_record_get(r, "procedures"), "botox;prp");
-            assert_string_equal(cf_record_get(r, "patient_name"), "\u8C48陳");
+            assert_string_equal(cf_record_get(r, "patient_name"), "\uF900陳");
             done = true;
         } else {
             assert_int_equal(st, CF_ERR_NOMEM);
@@ -492,6 +692,12 @@ int main(void)
         cmocka_unit_test(test_long_value_quoted_short),
         cmocka_unit_test(test_project_fonts),
         cmocka_unit_test(test_both_faces),
+        cmocka_unit_test(test_blank_identity),
+        cmocka_unit_test(test_default_ignorable),
+        cmocka_unit_test(test_identifiers_normalised),
+        cmocka_unit_test(test_scientific_notation),
+        cmocka_unit_test(test_pattern),
+        cmocka_unit_test(test_quoted_values_escaped),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests_name("field_rules", tests, NULL, NULL);

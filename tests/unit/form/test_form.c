@@ -1231,6 +1231,59 @@ static void test_uncited_numbers_warn(void **state)
     free(data);
 }
 
+/* Replaces the first occurrence of from in *data (len bytes) by to; frees the old text. */
+static char *replace_once(char *data, size_t *len, const char *from, const char *to)
+{
+    char *at = strstr(data, from);
+    assert_non_null(at);
+    size_t head = (size_t)(at - data), from_len = strlen(from), to_len = strlen(to);
+    char *out = malloc(*len - from_len + to_len + 1);
+    assert_non_null(out);
+    memcpy(out, data, head);
+    memcpy(out + head, to, to_len);
+    memcpy(out + head + to_len, at + from_len, *len - head - from_len + 1);
+    *len = *len - from_len + to_len;
+    free(data);
+    return out;
+}
+
+/* Issue 11.5: a label field may declare a pattern (a POSIX extended regex, checked when the
+ * form loads) and whether it is an identifier (default: by key). */
+static void test_label_field_pattern(void **state)
+{
+    (void)state;
+    char path[1024];
+    test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml");
+    size_t len = 0;
+    char *data = read_all(path, &len);
+    assert_non_null(data);
+    data = replace_once(data, &len, "<label-field key=\"hospital_no\" caption=\"病歷號碼\"",
+                        "<label-field key=\"hospital_no\" caption=\"病歷號碼\" "
+                        "pattern=\"HN[0-9]{8}\\([0-9A]\\)\"");
+    data = replace_once(data, &len, "<label-field key=\"episode_no\"",
+                        "<label-field identifier=\"false\" key=\"episode_no\"");
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = NULL;
+    expect_status(cf_form_load_memory(data, len, "pattern.xml", NULL, &form, diag), CF_OK, diag);
+    const cf_field *hn = cf_form_get_field(form, "hospital_no");
+    assert_non_null(hn);
+    assert_string_equal(hn->pattern, "HN[0-9]{8}\\([0-9A]\\)");
+    assert_true(hn->identifier);
+    assert_false(cf_form_get_field(form, "episode_no")->identifier);
+    assert_null(cf_form_get_field(form, "episode_no")->pattern);
+    assert_false(cf_form_get_field(form, "patient_name")->identifier);
+    cf_form_free(form);
+
+    data = replace_once(data, &len, "pattern=\"HN[0-9]{8}", "pattern=\"HN([0-9]{8}");
+    form = NULL;
+    expect_status(cf_form_load_memory(data, len, "pattern.xml", NULL, &form, diag), CF_ERR_DATA,
+                  diag);
+    assert_true(cf_diag_contains(diag, "label-field has pattern \"HN([0-9]{8}\\([0-9A]\\)\", "
+                                       "which is not a POSIX extended regular expression"));
+    cf_diag_free(diag);
+    free(data);
+}
+
 static char *unescape(const char *s)
 {
     char *out = malloc(strlen(s) + 1);
@@ -1470,6 +1523,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_schema_missing_or_broken),
         cmocka_unit_test(test_load_memory),
         cmocka_unit_test(test_uncited_numbers_warn),
+        cmocka_unit_test(test_label_field_pattern),
         cmocka_unit_test(test_whitespace_table),
         cmocka_unit_test(test_nothing_on_stderr),
         cmocka_unit_test(test_allocation_failures),
