@@ -78,31 +78,31 @@ typedef struct cf_field {
     const char *key;     /* lower-case ASCII [a-z0-9_]+ */
     const char *caption; /* e.g. "Patient Name" or "手術日期" */
     cf_field_type type;
-    bool required;       /* must be given to render a labelled (non --blank) form */
-    bool label;          /* printed in the patient label box */
+    bool required;            /* must be given to render a labelled (non --blank) form */
+    bool label;               /* printed in the patient label box */
     const cf_option *options; /* CF_FIELD_CHOICE / CF_FIELD_MULTI_CHOICE */
     size_t n_options;
     long line;
 } cf_field;
 
 typedef enum cf_block_kind {
-    CF_BLOCK_HEADING,      /* sub-heading inside a section */
+    CF_BLOCK_HEADING, /* sub-heading inside a section */
     CF_BLOCK_PARAGRAPH,
-    CF_BLOCK_BULLETS,      /* items: bullet list */
-    CF_BLOCK_NUMBERED,     /* items: numbered list, numbers from start */
+    CF_BLOCK_BULLETS,  /* items: bullet list */
+    CF_BLOCK_NUMBERED, /* items: numbered list, numbers from start */
     CF_BLOCK_TABLE,
-    CF_BLOCK_CHECKBOXES,   /* check-box group bound to a choice field */
-    CF_BLOCK_NOTE,         /* note or warning box */
+    CF_BLOCK_CHECKBOXES, /* check-box group bound to a choice field */
+    CF_BLOCK_NOTE,       /* note or warning box */
     CF_BLOCK_RISKS,
     CF_BLOCK_INSTRUCTIONS, /* before / after the procedure */
     CF_BLOCK_DECLARATIONS,
     CF_BLOCK_SIGNATURES,
-    CF_BLOCK_REFERENCES,   /* list of cited sources */
+    CF_BLOCK_REFERENCES, /* list of cited sources */
 } cf_block_kind;
 
 typedef struct cf_table {
     size_t n_columns;
-    const cf_text *const *header; /* n_columns cells; NULL when the table has no header */
+    const cf_text *const *header;      /* n_columns cells; NULL when the table has no header */
     const cf_text *const *const *rows; /* n_rows arrays of n_columns cells */
     size_t n_rows;
     const double *widths; /* n_columns relative widths (sum 1.0) */
@@ -154,14 +154,14 @@ typedef enum cf_signer_role {
 
 typedef struct cf_signature_block {
     cf_signer_role role;
-    const char *caption;            /* e.g. "病人簽署" */
-    const char *name_caption;       /* printed-name line caption, NULL = no such line */
-    const char *signature_caption;  /* e.g. "簽署" */
-    const char *date_caption;       /* e.g. "日期" */
-    const char *time_caption;       /* NULL = no time line */
+    const char *caption;              /* e.g. "病人簽署" */
+    const char *name_caption;         /* printed-name line caption, NULL = no such line */
+    const char *signature_caption;    /* e.g. "簽署" */
+    const char *date_caption;         /* e.g. "日期" */
+    const char *time_caption;         /* NULL = no time line */
     const char *relationship_caption; /* guardian only, e.g. "與病人關係" */
     const char *language_caption;     /* interpreter only, e.g. "傳譯語言" */
-    const cf_text *statement;       /* optional sentence printed above the lines; may be NULL */
+    const cf_text *statement;         /* optional sentence printed above the lines; may be NULL */
     long line;
 } cf_signature_block;
 
@@ -176,9 +176,9 @@ typedef struct cf_block {
             unsigned start; /* NUMBERED / DECLARATIONS: first number (default 1) */
         } list;
         cf_table table;
-        struct { /* CHECKBOXES */
-            const char *field;        /* key of a CF_FIELD_CHOICE / MULTI_CHOICE field */
-            const cf_text *prompt;    /* optional line printed above the boxes; may be NULL */
+        struct {                   /* CHECKBOXES */
+            const char *field;     /* key of a CF_FIELD_CHOICE / MULTI_CHOICE field */
+            const cf_text *prompt; /* optional line printed above the boxes; may be NULL */
         } checkboxes;
         cf_note note;
         cf_risks risks;
@@ -213,18 +213,18 @@ typedef struct cf_band {
 } cf_band;
 
 typedef struct cf_form {
-    const char *path;     /* file it was loaded from */
-    const char *id;       /* e.g. "nerve-root-injection" (matches the file name) */
-    const char *version;  /* e.g. "1.0" */
+    const char *path;    /* file it was loaded from */
+    const char *id;      /* e.g. "nerve-root-injection" (matches the file name) */
+    const char *version; /* e.g. "1.0" */
     cf_form_state state;
     const char *approved_by;   /* CF_FORM_STATE_APPROVED only */
     const char *approved_date; /* YYYY-MM-DD, CF_FORM_STATE_APPROVED only */
     cf_form_kind kind;
-    const char *lang;     /* full tag, e.g. "zh-Hant-HK" */
-    const char *region;   /* "HK" or "TW" (from lang) */
+    const char *lang;   /* full tag, e.g. "zh-Hant-HK" */
+    const char *region; /* "HK" or "TW" (from lang) */
     const char *title;
-    const char *subtitle; /* may be NULL */
-    const char *source;   /* metadata: who issued the source document; may be NULL */
+    const char *subtitle;       /* may be NULL */
+    const char *source;         /* metadata: who issued the source document; may be NULL */
     const char *effective_date; /* YYYY-MM-DD or NULL */
     const char *review_date;    /* YYYY-MM-DD or NULL */
     const char *label_caption;  /* caption of the label box, e.g. "Patient's Label" */
@@ -259,13 +259,31 @@ const cf_field *cf_form_get_field(const cf_form *form, const char *key);
  * has one item per line, indented by nesting; caller frees *out with cf_free. */
 cf_status cf_form_dump(const cf_form *form, char **out, size_t *len);
 
+/* A directory searched for form ids and why: "--forms-dir", "$CONSENTFORM_FORMS",
+ * "installed" or "source tree". */
+typedef struct cf_forms_dir {
+    const char *path;   /* forms_dir, the environment's value or static storage */
+    const char *origin; /* static */
+} cf_forms_dir;
+#define CF_FORMS_DIRS_MAX 4
+#define CF_FORM_ID_SUGGESTION_MAX 128
+/* The directories searched for a form id, in order: forms_dir (when given), $CONSENTFORM_FORMS,
+ * the installed data directory, and the source tree's forms/ only for a binary run from its
+ * build tree (cf_paths_is_build_tree). The same directory is listed once. Returns the count. */
+size_t cf_form_search_dirs(const char *forms_dir, cf_forms_dir dirs[CF_FORMS_DIRS_MAX]);
 /* Resolves FORM as on the command line: a path when it contains '/' or ends in ".xml";
- * otherwise "<id>.xml" in forms_dir, $CONSENTFORM_FORMS, the installed data directory, then the
- * source tree's forms/. Returns a newly allocated path (cf_free) or NULL (message in diag). */
+ * otherwise "<id>.xml" in the first of cf_form_search_dirs that has it. A copy of the same id
+ * in a later directory is a warning in diag naming both; an id found nowhere is an error with
+ * the closest known id ("did you mean"). Returns a newly allocated path (cf_free) or NULL. */
 char *cf_form_resolve(const char *form, const char *forms_dir, cf_diag *diag);
-/* The forms directory used when none is given (same order as above); static storage. */
+/* The form id of the search directories closest to typed (see cf_suggestion), copied to out;
+ * false when none is close. */
+bool cf_form_suggest_id(const char *typed, const char *forms_dir, char *out, size_t out_size);
+/* The first existing directory of cf_form_search_dirs (forms_dir itself when given); static
+ * storage or forms_dir; NULL when there is none. */
 const char *cf_form_default_dir(const char *forms_dir);
-/* Path of consent-form.rng to use; static storage. */
+/* Path of consent-form.rng: in the installed data directory, or the source tree for a
+ * build-tree binary; never in a forms folder. Static storage. */
 const char *cf_form_schema_path(void);
 
 #endif
