@@ -61,7 +61,7 @@ static char **xml_files(const char *dir, size_t *count)
 /* True when name is among the count sorted names. */
 static bool has_name(char **names, size_t count, const char *name)
 {
-    return count && bsearch(&name, names, count, sizeof *names, compare_names) != NULL;
+    return count && name && bsearch(&name, names, count, sizeof *names, compare_names) != NULL;
 }
 
 /* True when an earlier directory than d has name (so the copy in d is not the one used). */

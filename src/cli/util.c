@@ -114,13 +114,15 @@ int cf_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
 {
     static char **parsed_argv;
     static bool identity_seen[N_IDENTITY_OPTIONS];
+    if (argv == NULL || argc < 1 || argv[0] == NULL)
+        return -1;
     if (optind <= 1 || argv != parsed_argv) {
         parsed_argv = argv;
         memset(identity_seen, 0, sizeof identity_seen);
         pending_option_error[0] = '\0';
     }
     opterr = 0;
-    const char *command = argc > 0 && argv[0] ? argv[0] : "consentform";
+    const char *command = argv[0];
     int index = -1;
     int c = getopt_long(argc, argv, shortopts, longopts, &index);
     if (longindex)
