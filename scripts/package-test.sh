@@ -56,8 +56,11 @@ step "the package holds the binary, forms, fonts, man pages, completion and copy
 
 # 2. lintian: errors fail, warnings are shown.
 step "lintian"
-lintian --fail-on error --tag-display-limit 0 "$deb" | tee "$work/lintian.log" >&2 ||
-    die "lintian reports errors"
+lintian --fail-on error --tag-display-limit 0 "$deb" >"$work/lintian.log" 2>&1 ||
+    { cat "$work/lintian.log" >&2; die "lintian reports errors"; }
+tags=$(grep -cE '^[EWIPX]: ' "$work/lintian.log" || true)
+grep -E '^[EWIPX]: ' "$work/lintian.log" >&2 || true
+step "lintian: no errors ($tags tags in all)"
 
 # 3. Where to install: a fresh Debian 12 root from apt's own package source, else this machine.
 mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
@@ -115,6 +118,22 @@ else
     step "no man(1) in the target (minbase): help batch prints the usage instead"
     "${run[@]}" consentform help batch | grep -q "usage: consentform batch" || die "help batch without man"
 fi
+
+"${run[@]}" sh -c 'MANPAGER=cat MANWIDTH=80 man consentform-batch' >"$work/man.txt" 2>&1 || true
+if grep -q "consentform-batch - print a form" "$work/man.txt"; then
+    step "man consentform-batch shows the page"
+elif "${run[@]}" sh -c 'command -v man >/dev/null'; then
+    die "man consentform-batch: $(head -5 "$work/man.txt")"
+fi
+# The installed completion, loaded as bash-completion would load it.
+"${run[@]}" bash -c '
+source /usr/share/bash-completion/completions/consentform
+COMP_WORDS=(consentform ren); COMP_CWORD=1; _consentform
+[ "${COMPREPLY[*]}" = render ] || { echo "ren: ${COMPREPLY[*]}"; exit 1; }
+COMP_WORDS=(consentform render nerve); COMP_CWORD=2; _consentform
+[[ " ${COMPREPLY[*]} " == *" nerve-root-injection "* ]] || { echo "form id: ${COMPREPLY[*]}"; exit 1; }
+' >"$work/completion.log" 2>&1 || die "installed completion: $(cat "$work/completion.log")"
+step "the installed completion completes ren to render and a form id"
 
 # 5. Purge and check that nothing of the package is left.
 "${run[@]}" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q consentform' \

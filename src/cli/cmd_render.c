@@ -88,19 +88,17 @@ static bool write_stdout(const unsigned char *data, size_t len)
 static int set_field(cf_record *record, cf_record *given_by, const char *key, const char *value,
                      const char *option)
 {
-    const char *earlier = cf_record_get(given_by, key);
-    if (earlier != NULL)
-        return cf_cli_usage_error(
-            cf_usage_render,
-            "render: the field %s is given twice (by %s and again by %s%s%s); "
-            "give each field once",
-            key, earlier, strcmp(option, "--set") == 0 ? "--set " : "--",
-            strcmp(option, "--set") == 0 ? key : option, strcmp(option, "--set") == 0 ? "=" : "");
     char spelling[160];
     if (strcmp(option, "--set") == 0)
         snprintf(spelling, sizeof spelling, "--set %s=", key);
     else
         snprintf(spelling, sizeof spelling, "--%s", option);
+    const char *earlier = cf_record_get(given_by, key);
+    if (earlier != NULL)
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: the field %s is given twice (%s, then %s); give each "
+                                  "field once",
+                                  key, earlier, spelling);
     if (cf_record_set(record, key, value) != CF_OK ||
         cf_record_set(given_by, key, spelling) != CF_OK)
         return EX_SOFTWARE;
