@@ -121,6 +121,13 @@ else
     fail "render did not warn about the shadowed copy: $(cat "$tmp/err")"
 fi
 rm -f "$out"
+printf 'patient_name,hospital_no,episode_no\n陳大文,HN12345678(9),HE1234567\n' >"$tmp/list.csv"
+CONSENTFORM_FORMS=$tmp/forms "$bin" batch $form --csv "$tmp/list.csv" --out-dir "$tmp/batch" >/dev/null 2>"$tmp/err"
+if grep -q "exists in more than one place" "$tmp/err" && grep -qF "$tmp/forms/$form.xml" "$tmp/err"; then
+    ok "batch warns about a form id found twice"
+else
+    fail "batch did not warn about the shadowed copy: $(cat "$tmp/err")"
+fi
 # A copy of the binary outside its build tree never reads the source tree, even though the source
 # tree exists: no forms without CONSENTFORM_FORMS, and the schema is not taken from a forms folder.
 cp "$bin" "$tmp/consentform-copy"
