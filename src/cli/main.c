@@ -64,7 +64,7 @@ static int unknown_command(const char *name)
  * else the command's usage text. */
 static int help(int argc, char **argv)
 {
-    if (argc < 2) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_help(stdout);
         return EX_OK;
     }
