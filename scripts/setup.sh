@@ -14,6 +14,11 @@ packages=(
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
   poppler-utils qpdf ghostscript libxml2-utils valgrind locales zbar-tools
+  # manual pages (scdoc), bash completion (its pkg-config file says where completions go), man(1)
+  # for `consentform help COMMAND` and the man page test
+  scdoc bash-completion man-db
+  # the Debian package and its test (scripts/package-test.sh)
+  debhelper dpkg-dev lintian debootstrap
   # benchmarks and static checks (fuzzing installs clang itself: scripts/fuzz.sh)
   time cppcheck clang-tidy
 )

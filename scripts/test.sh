@@ -2,7 +2,8 @@
 # The whole test suite: set up and build, run every test (unit, golden, fuzz replays, hostile
 # inputs); then the static checks, the suite again under a decimal-comma locale, the same suite
 # built with AddressSanitizer + UBSan, and the unit tests under valgrind.
-# Options: --quick runs only the normal build's tests.
+# Options: --quick runs only the normal build's tests. CF_PACKAGE_TEST=1 also builds, installs and
+# purges the Debian package (scripts/package-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -45,5 +46,12 @@ echo "== unit tests under valgrind"
 meson test -C "$build" --suite unit --print-errorlogs --num-processes 2 \
   --wrap='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' \
   --timeout-multiplier 10
+
+# The Debian package: build, lintian, install in a fresh Debian 12 root, use, purge (several
+# minutes and network access for debootstrap; off unless asked for).
+if [ "${CF_PACKAGE_TEST:-}" = 1 ]; then
+  echo "== Debian package (scripts/package-test.sh)"
+  scripts/package-test.sh
+fi
 
 echo "== all passed in $((SECONDS / 60)) min $((SECONDS % 60)) s"

@@ -2,6 +2,9 @@
 #ifndef CF_CLI_H
 #define CF_CLI_H
 
+#include <getopt.h>
+#include <stdbool.h>
+
 typedef struct cf_command {
     const char *name;
     const char *summary; /* one line for `consentform --help` */
@@ -30,7 +33,22 @@ const char *cf_cli_operator(const char *given);
 
 /* True when argv holds -h or --help before a "--"; commands print their usage then. */
 int cf_cli_wants_help(int argc, char **argv);
-/* Prints "consentform: message" to stderr (a usage error) and returns EX_USAGE. */
-int cf_cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long (same arguments, same results, opterr off) with the rules every command follows:
+ * a long option is written in full (no abbreviations: "--pat" is an error, not --patient-name);
+ * an identity option (--patient-name, --hospital-no, --episode-no) is given once, and a value
+ * of one that starts with '-' must be attached ("--patient-name=-x"). On any of these errors,
+ * an unknown option or a missing value it returns '?' and keeps a precise message ("did you
+ * mean --patient-name?") that the command's next cf_cli_usage_error prints instead of its own. */
+int cf_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                  int *longindex);
+/* Prints "consentform: message" (or the pending message of cf_cli_getopt), the synopsis line of
+ * usage and where the full help is, to stderr (a usage error); returns EX_USAGE. */
+int cf_cli_usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Shows the manual page consentform-COMMAND (consentform(1) for NULL) through man(1): the page
+ * built in the build tree for a build-tree binary, else the installed one. False when there is
+ * no such page or man cannot run (the caller prints the usage text instead). */
+bool cf_cli_show_manual(const char *command);
 
 #endif

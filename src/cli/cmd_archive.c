@@ -86,7 +86,7 @@ static int parse(int argc, char **argv, archive_args *a)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "o:f", options, NULL)) != -1) {
+    while ((c = cf_cli_getopt(argc, argv, "o:f", options, NULL)) != -1) {
         switch (c) {
         case OPT_DOC_ID: a->doc_id = optarg; break;
         case OPT_OPERATOR: a->operator_name = optarg; break;

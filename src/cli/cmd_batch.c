@@ -116,7 +116,7 @@ static int parse_options(batch *b, int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "j:o:", options, NULL)) != -1) {
+    while ((c = cf_cli_getopt(argc, argv, "j:o:", options, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'c':

@@ -6,6 +6,7 @@
 #include "form/form.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,10 @@
 const char cf_usage_list[] =
     "usage: consentform list [--forms-dir DIR]\n"
     "\n"
-    "Lists every form in the forms directory: id, version, status, kind and title.\n"
-    "The directory is DIR, else $CONSENTFORM_FORMS, else the installed forms.\n"
+    "Lists every form that a form id can name: id, version, status, kind and title,\n"
+    "under a line \"# DIR (where from)\" for each folder searched, in the order they are\n"
+    "searched: DIR, then $CONSENTFORM_FORMS, then the installed forms. The first folder\n"
+    "that has an id wins; a copy it hides is listed under the winner as \"shadows PATH\".\n"
     "A form that does not load is listed as invalid (run `consentform validate` on it).\n";
 
 static int compare_names(const void *a, const void *b)
@@ -55,6 +58,49 @@ static char **xml_files(const char *dir, size_t *count)
     return names;
 }
 
+/* True when name is among the count sorted names. */
+static bool has_name(char **names, size_t count, const char *name)
+{
+    return count && name && bsearch(&name, names, count, sizeof *names, compare_names) != NULL;
+}
+
+/* True when an earlier directory than d has name (so the copy in d is not the one used). */
+static bool shadowed(char **names[], const size_t counts[], size_t d, const char *name)
+{
+    for (size_t earlier = 0; earlier < d; earlier++)
+        if (has_name(names[earlier], counts[earlier], name))
+            return true;
+    return false;
+}
+
+/* Prints the line of dir/name; EX_DATAERR when it does not load. */
+static int print_form(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = cf_malloc(len);
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = NULL;
+    if (path && diag) {
+        snprintf(path, len, "%s/%s", dir, name);
+        cf_form_load(path, NULL, &form, diag);
+    }
+    int status = EX_OK;
+    if (form) {
+        printf("%-28s %-6s %-8s %-8s %s\n", form->id, form->version,
+               form->state == CF_FORM_STATE_APPROVED ? "approved" : "draft",
+               form->kind == CF_FORM_KIND_CONSENT ? "consent" : "leaflet", form->title);
+    } else {
+        size_t stem = strlen(name) - 4;
+        printf("%-28.*s %-6s %-8s %-8s %s\n", (int)stem, name, "-", "invalid", "-",
+               "(does not load: run consentform validate)");
+        status = EX_DATAERR;
+    }
+    cf_form_free(form);
+    cf_diag_free(diag);
+    cf_free(path);
+    return status;
+}
+
 int cf_cmd_list(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -64,8 +110,7 @@ int cf_cmd_list(int argc, char **argv)
     const char *forms_dir = NULL;
     int c;
     optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((c = cf_cli_getopt(argc, argv, "", options, NULL)) != -1) {
         if (c == 'd')
             forms_dir = optarg;
         else
@@ -75,44 +120,46 @@ int cf_cmd_list(int argc, char **argv)
     if (optind < argc)
         return cf_cli_usage_error(cf_usage_list, "list: unexpected argument \"%s\"", argv[optind]);
 
-    const char *dir = cf_form_default_dir(forms_dir);
-    if (!dir) {
-        fprintf(stderr, "consentform: no forms directory found (give --forms-dir DIR or set "
-                        "CONSENTFORM_FORMS)\n");
-        return EX_NOINPUT;
-    }
-    size_t n;
-    char **names = xml_files(dir, &n);
-    if (!names) {
-        fprintf(stderr, "consentform: %s: cannot read the forms directory, or it has no forms\n",
-                dir);
-        return EX_NOINPUT;
+    cf_forms_dir dirs[CF_FORMS_DIRS_MAX];
+    size_t n_dirs = cf_form_search_dirs(forms_dir, dirs);
+    char **names[CF_FORMS_DIRS_MAX] = {NULL};
+    size_t counts[CF_FORMS_DIRS_MAX] = {0};
+    size_t total = 0;
+    for (size_t d = 0; d < n_dirs; d++) {
+        names[d] = xml_files(dirs[d].path, &counts[d]);
+        total += counts[d];
     }
     int status = EX_OK;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(dir) + strlen(names[i]) + 2;
-        char *path = cf_malloc(len);
-        cf_diag *diag = cf_diag_new();
-        cf_form *form = NULL;
-        if (path && diag) {
-            snprintf(path, len, "%s/%s", dir, names[i]);
-            cf_form_load(path, NULL, &form, diag);
-        }
-        if (form) {
-            printf("%-28s %-6s %-8s %-8s %s\n", form->id, form->version,
-                   form->state == CF_FORM_STATE_APPROVED ? "approved" : "draft",
-                   form->kind == CF_FORM_KIND_CONSENT ? "consent" : "leaflet", form->title);
-        } else {
-            size_t stem = strlen(names[i]) - 4;
-            printf("%-28.*s %-6s %-8s %-8s %s\n", (int)stem, names[i], "-", "invalid", "-",
-                   "(does not load: run consentform validate)");
-            status = EX_DATAERR;
-        }
-        cf_form_free(form);
-        cf_diag_free(diag);
-        cf_free(path);
-        cf_free(names[i]);
+    if (forms_dir && !names[0]) {
+        fprintf(stderr, "consentform: %s: cannot read the forms directory, or it has no forms\n",
+                forms_dir);
+        status = EX_NOINPUT;
+    } else if (total == 0) {
+        fprintf(stderr, "consentform: no forms found (looked in");
+        for (size_t d = 0; d < n_dirs; d++)
+            fprintf(stderr, "%s %s", d ? "," : "", dirs[d].path);
+        fprintf(stderr, "; give --forms-dir DIR or set CONSENTFORM_FORMS)\n");
+        status = EX_NOINPUT;
     }
-    cf_free(names);
+    for (size_t d = 0; d < n_dirs && status != EX_NOINPUT; d++) {
+        if (counts[d] == 0)
+            continue;
+        printf("# %s (%s)\n", dirs[d].path, dirs[d].origin);
+        for (size_t i = 0; i < counts[d]; i++) {
+            if (shadowed(names, counts, d, names[d][i]))
+                continue;
+            if (print_form(dirs[d].path, names[d][i]) != EX_OK)
+                status = EX_DATAERR;
+            for (size_t later = d + 1; later < n_dirs; later++)
+                if (has_name(names[later], counts[later], names[d][i]))
+                    printf("    shadows %s/%s (%s)\n", dirs[later].path, names[d][i],
+                           dirs[later].origin);
+        }
+    }
+    for (size_t d = 0; d < n_dirs; d++) {
+        for (size_t i = 0; i < counts[d]; i++)
+            cf_free(names[d][i]);
+        cf_free(names[d]);
+    }
     return status;
 }

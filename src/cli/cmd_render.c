@@ -78,19 +78,47 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Sets key to value unless the field was given before (keys match in any case); option is the
+ * spelling that gave it ("--patient-name", "--set"), for the message. Returns a sysexits code. */
+static int set_field(cf_record *record, cf_record *given_by, const char *key, const char *value,
+                     const char *option)
+{
+    char spelling[160];
+    if (strcmp(option, "--set") == 0)
+        snprintf(spelling, sizeof spelling, "--set %s=", key);
+    else
+        snprintf(spelling, sizeof spelling, "--%s", option);
+    const char *earlier = cf_record_get(given_by, key);
+    if (earlier != NULL)
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: the field %s is given twice (%s, then %s); give each "
+                                  "field once",
+                                  key, earlier, spelling);
+    if (cf_record_set(record, key, value) != CF_OK ||
+        cf_record_set(given_by, key, spelling) != CF_OK)
+        return EX_SOFTWARE;
+    return EX_OK;
+}
+
 int cf_cmd_render(int argc, char **argv)
 {
     const char *output = NULL, *forms_dir = NULL, *archive_dir = NULL, *operator_name = NULL;
     bool blank = false, force = false, any_value = false;
     cf_paper paper = CF_PAPER_A4;
     cf_record *record = cf_record_new(NULL, 0);
-    if (record == NULL)
+    /* For each field given, the option that gave it: a field given twice, by an option or by
+     * --set in any case, is a usage error naming both. */
+    cf_record *given_by = cf_record_new(NULL, 0);
+    if (record == NULL || given_by == NULL) {
+        cf_record_free(record);
+        cf_record_free(given_by);
         return EX_SOFTWARE;
+    }
     int status = EX_OK;
     optind = 1;
-    opterr = 0;
-    int c;
-    while (status == EX_OK && (c = getopt_long(argc, argv, "o:fh", long_options, NULL)) != -1) {
+    int c, option_index = -1;
+    while (status == EX_OK &&
+           (c = cf_cli_getopt(argc, argv, "o:fh", long_options, &option_index)) != -1) {
         const char *key = NULL;
         char *value = NULL;
         switch (c) {
@@ -103,6 +131,7 @@ int cf_cmd_render(int argc, char **argv)
         case 'h':
             fputs(cf_usage_render, stdout);
             cf_record_free(record);
+            cf_record_free(given_by);
             return EX_OK;
         case OPT_PATIENT_NAME:
             key = "patient_name";
@@ -121,8 +150,7 @@ int cf_cmd_render(int argc, char **argv)
                 break;
             }
             *value = '\0';
-            if (cf_record_set(record, optarg, value + 1) != CF_OK)
-                status = EX_SOFTWARE;
+            status = set_field(record, given_by, optarg, value + 1, "--set");
             *value = '=';
             any_value = true;
             break;
@@ -158,11 +186,11 @@ int cf_cmd_render(int argc, char **argv)
             break;
         }
         if (key != NULL) {
-            if (cf_record_set(record, key, optarg) != CF_OK)
-                status = EX_SOFTWARE;
+            status = set_field(record, given_by, key, optarg, long_options[option_index].name);
             any_value = true;
         }
     }
+    cf_record_free(given_by);
     if (status != EX_OK) {
         cf_record_free(record);
         return status;

@@ -18,25 +18,17 @@ const char cf_usage_validate[] =
 
 int cf_cmd_validate(int argc, char **argv)
 {
-    /* Forms are every argument; an option before "--" is a usage error. */
-    int dashes = 0; /* index of the "--" that ends options, 0 = none */
-    int n_forms = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!dashes && strcmp(argv[i], "--") == 0)
-            dashes = i;
-        else if (!dashes && argv[i][0] == '-')
-            return cf_cli_usage_error(cf_usage_validate, "validate: unknown option \"%s\"",
-                                      argv[i]);
-        else
-            n_forms++;
-    }
-    if (n_forms == 0)
+    static const struct option options[] = {{NULL, 0, NULL, 0}};
+    optind = 1;
+    /* Forms are every argument; any option is a usage error ("--" ends options). */
+    if (cf_cli_getopt(argc, argv, "", options, NULL) != -1)
+        return cf_cli_usage_error(cf_usage_validate, "validate: unknown option \"%s\"",
+                                  argv[optind - 1]);
+    if (optind >= argc)
         return cf_cli_usage_error(cf_usage_validate, "validate: name at least one form");
 
     int status = EX_OK;
-    for (int i = 1; i < argc; i++) {
-        if (i == dashes)
-            continue;
+    for (int i = optind; i < argc; i++) {
         cf_diag *diag = cf_diag_new();
         if (!diag)
             return EX_SOFTWARE;

@@ -6,8 +6,11 @@
 #include "base/alloc.h"
 #include "base/arena.h"
 
-#include "cf_config.h"
+#include "base/paths.h"
+#include "base/suggest.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +19,6 @@
 #include <unistd.h>
 
 #define SCHEMA_RELATIVE "schema/consent-form.rng"
-#define INSTALLED_FORMS CF_DATADIR "/forms"
-#define SOURCE_FORMS CF_SOURCE_DIR "/forms"
 
 static const char *const frequency_names[CF_FREQ_COUNT] = {
     [CF_FREQ_VERY_COMMON] = "very-common", [CF_FREQ_COMMON] = "common",
@@ -142,17 +143,50 @@ static const char *env_forms_dir(void)
     return dir && *dir ? dir : NULL;
 }
 
+/* Adds dir to the list unless it is the same directory as one already there. */
+static void add_dir(cf_forms_dir *dirs, size_t *n, const char *path, const char *origin)
+{
+    char real[PATH_MAX], other[PATH_MAX];
+    bool resolved = realpath(path, real) != NULL;
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(dirs[i].path, path) == 0)
+            return;
+        if (resolved && realpath(dirs[i].path, other) != NULL && strcmp(real, other) == 0)
+            return;
+    }
+    dirs[*n].path = path;
+    dirs[*n].origin = origin;
+    (*n)++;
+}
+
+size_t cf_form_search_dirs(const char *forms_dir, cf_forms_dir dirs[CF_FORMS_DIRS_MAX])
+{
+    static char installed[PATH_MAX], source[PATH_MAX];
+    snprintf(installed, sizeof installed, "%s/forms", cf_paths_installed_dir());
+    size_t n = 0;
+    if (forms_dir && *forms_dir)
+        add_dir(dirs, &n, forms_dir, "--forms-dir");
+    if (env_forms_dir())
+        add_dir(dirs, &n, env_forms_dir(), "$CONSENTFORM_FORMS");
+    add_dir(dirs, &n, installed, "installed");
+    /* Only a binary run from its build tree reads the source tree: an installed or copied one
+     * never prints a developer's unreviewed forms. */
+    if (cf_paths_source_dir()) {
+        snprintf(source, sizeof source, "%s/forms", cf_paths_source_dir());
+        add_dir(dirs, &n, source, "source tree");
+    }
+    return n;
+}
+
 const char *cf_form_default_dir(const char *forms_dir)
 {
-    if (forms_dir && *forms_dir)
-        return forms_dir;
-    const char *env = env_forms_dir();
-    if (env)
-        return env;
-    if (is_directory(INSTALLED_FORMS))
-        return INSTALLED_FORMS;
-    if (is_directory(SOURCE_FORMS))
-        return SOURCE_FORMS;
+    cf_forms_dir dirs[CF_FORMS_DIRS_MAX];
+    size_t n = cf_form_search_dirs(forms_dir, dirs);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 && forms_dir && *forms_dir)
+            return dirs[i].path;
+        else if (is_directory(dirs[i].path))
+            return dirs[i].path;
     return NULL;
 }
 
@@ -202,14 +236,8 @@ char *cf_form_resolve(const char *form, const char *forms_dir, cf_diag *diag)
                       form);
         return NULL;
     }
-    const char *dirs[4];
-    size_t n_dirs = 0;
-    if (forms_dir && *forms_dir)
-        dirs[n_dirs++] = forms_dir;
-    if (env_forms_dir())
-        dirs[n_dirs++] = env_forms_dir();
-    dirs[n_dirs++] = INSTALLED_FORMS;
-    dirs[n_dirs++] = SOURCE_FORMS;
+    cf_forms_dir dirs[CF_FORMS_DIRS_MAX];
+    size_t n_dirs = cf_form_search_dirs(forms_dir, dirs);
 
     size_t name_size = strlen(form) + sizeof ".xml";
     char *name = cf_malloc(name_size);
@@ -218,47 +246,115 @@ char *cf_form_resolve(const char *form, const char *forms_dir, cf_diag *diag)
         return NULL;
     }
     snprintf(name, name_size, "%s.xml", form);
+    char *found = NULL;
+    const char *found_origin = NULL;
     char looked[2048] = "";
     size_t used = 0;
     for (size_t i = 0; i < n_dirs; i++) {
-        char *path = join(dirs[i], name);
+        char *path = join(dirs[i].path, name);
         if (!path) {
             cf_diag_error(diag, form, 0, "out of memory");
+            cf_free(found);
+            found = NULL;
             break;
         }
         if (is_regular_file(path)) {
-            cf_free(name);
-            return path;
+            if (!found) {
+                found = path;
+                found_origin = dirs[i].origin;
+                continue;
+            }
+            /* The first copy wins, but never silently. */
+            cf_diag_warning(diag, found, 0,
+                            "form \"%s\" exists in more than one place: using this copy (%s), "
+                            "not %s (%s)",
+                            form, found_origin, path, dirs[i].origin);
+        } else if (!found) {
+            int w =
+                snprintf(looked + used, sizeof looked - used, "%s%s", i ? ", " : "", dirs[i].path);
+            if (w > 0 && (size_t)w < sizeof looked - used)
+                used += (size_t)w;
         }
         cf_free(path);
-        int w = snprintf(looked + used, sizeof looked - used, "%s%s", i ? ", " : "", dirs[i]);
-        if (w > 0 && (size_t)w < sizeof looked - used)
-            used += (size_t)w;
     }
-    cf_diag_error(diag, NULL, 0, "form \"%s\" not found (looked for %s in %s)", form, name, looked);
+    if (!found) {
+        char hint[CF_FORM_ID_SUGGESTION_MAX + 32] = "";
+        char best[CF_FORM_ID_SUGGESTION_MAX];
+        if (cf_form_suggest_id(form, forms_dir, best, sizeof best))
+            snprintf(hint, sizeof hint, "; did you mean %s?", best);
+        cf_diag_error(diag, NULL, 0, "form \"%s\" not found (looked for %s in %s)%s", form, name,
+                      looked, hint);
+    }
     cf_free(name);
-    return NULL;
+    return found;
 }
 
-static pthread_once_t schema_once = PTHREAD_ONCE_INIT;
-static char env_schema[4096]; /* $CONSENTFORM_FORMS/schema/consent-form.rng, or "" */
-
-static void find_env_schema(void)
+/* Calls visit(id, dir, ctx) for each "<id>.xml" in dir whose id looks like a form id. */
+static void each_form_id(const char *dir, void (*visit)(const char *id, void *ctx), void *ctx)
 {
-    const char *env = env_forms_dir();
-    if (!env)
+    DIR *d = opendir(dir);
+    if (!d)
         return;
-    int w = snprintf(env_schema, sizeof env_schema, "%s/%s", env, SCHEMA_RELATIVE);
-    if (w < 0 || (size_t)w >= sizeof env_schema)
-        env_schema[0] = '\0'; /* too long to be a real directory: not used */
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char id[256];
+        size_t len = strlen(e->d_name);
+        if (len < 5 || len - 4 >= sizeof id || !ends_with(e->d_name, ".xml"))
+            continue;
+        memcpy(id, e->d_name, len - 4);
+        id[len - 4] = '\0';
+        if (looks_like_id(id))
+            visit(id, ctx);
+    }
+    closedir(d);
+}
+
+typedef struct id_suggestion {
+    cf_suggestion suggestion;
+    char best[CF_FORM_ID_SUGGESTION_MAX]; /* the suggestion keeps a pointer to this copy */
+} id_suggestion;
+
+static void suggest_visit(const char *id, void *ctx)
+{
+    id_suggestion *s = ctx;
+    size_t len = strlen(id);
+    if (len >= sizeof s->best)
+        return;
+    const char *before = cf_suggestion_get_best(&s->suggestion);
+    cf_suggestion_add(&s->suggestion, id);
+    if (cf_suggestion_get_best(&s->suggestion) != before) {
+        memcpy(s->best, id, len + 1);
+        s->suggestion.best = s->best;
+    }
+}
+
+bool cf_form_suggest_id(const char *typed, const char *forms_dir, char *out, size_t out_size)
+{
+    cf_forms_dir dirs[CF_FORMS_DIRS_MAX];
+    size_t n = cf_form_search_dirs(forms_dir, dirs);
+    id_suggestion s;
+    cf_suggestion_init(&s.suggestion, typed);
+    s.best[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        each_form_id(dirs[i].path, suggest_visit, &s);
+    if (!cf_suggestion_get_best(&s.suggestion) || out_size == 0)
+        return false;
+    snprintf(out, out_size, "%s", s.best);
+    return true;
+}
+
+static char schema_path[PATH_MAX];
+
+static void find_schema(void)
+{
+    snprintf(schema_path, sizeof schema_path, "%s/forms/" SCHEMA_RELATIVE, cf_paths_data_dir());
 }
 
 const char *cf_form_schema_path(void)
 {
-    pthread_once(&schema_once, find_env_schema);
-    if (env_schema[0] && is_regular_file(env_schema))
-        return env_schema;
-    if (is_regular_file(INSTALLED_FORMS "/" SCHEMA_RELATIVE))
-        return INSTALLED_FORMS "/" SCHEMA_RELATIVE;
-    return SOURCE_FORMS "/" SCHEMA_RELATIVE;
+    /* The schema belongs to the program, not to a forms folder: a folder of forms cannot
+     * bring its own rules. */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_schema);
+    return schema_path;
 }

@@ -291,13 +291,31 @@ const cf_field *cf_form_get_field(const cf_form *form, const char *key);
  * has one item per line, indented by nesting; caller frees *out with cf_free. */
 cf_status cf_form_dump(const cf_form *form, char **out, size_t *len);
 
+/* A directory searched for form ids and why: "--forms-dir", "$CONSENTFORM_FORMS",
+ * "installed" or "source tree". */
+typedef struct cf_forms_dir {
+    const char *path;   /* forms_dir, the environment's value or static storage */
+    const char *origin; /* static */
+} cf_forms_dir;
+#define CF_FORMS_DIRS_MAX 4
+#define CF_FORM_ID_SUGGESTION_MAX 128
+/* The directories searched for a form id, in order: forms_dir (when given), $CONSENTFORM_FORMS,
+ * the installed data directory, and the source tree's forms/ only for a binary run from its
+ * build tree (cf_paths_is_build_tree). The same directory is listed once. Returns the count. */
+size_t cf_form_search_dirs(const char *forms_dir, cf_forms_dir dirs[CF_FORMS_DIRS_MAX]);
 /* Resolves FORM as on the command line: a path when it contains '/' or ends in ".xml";
- * otherwise "<id>.xml" in forms_dir, $CONSENTFORM_FORMS, the installed data directory, then the
- * source tree's forms/. Returns a newly allocated path (cf_free) or NULL (message in diag). */
+ * otherwise "<id>.xml" in the first of cf_form_search_dirs that has it. A copy of the same id
+ * in a later directory is a warning in diag naming both; an id found nowhere is an error with
+ * the closest known id ("did you mean"). Returns a newly allocated path (cf_free) or NULL. */
 char *cf_form_resolve(const char *form, const char *forms_dir, cf_diag *diag);
-/* The forms directory used when none is given (same order as above); static storage. */
+/* The form id of the search directories closest to typed (see cf_suggestion), copied to out;
+ * false when none is close. */
+bool cf_form_suggest_id(const char *typed, const char *forms_dir, char *out, size_t out_size);
+/* The first existing directory of cf_form_search_dirs (forms_dir itself when given); static
+ * storage or forms_dir; NULL when there is none. */
 const char *cf_form_default_dir(const char *forms_dir);
-/* Path of consent-form.rng to use; static storage. */
+/* Path of consent-form.rng: in the installed data directory, or the source tree for a
+ * build-tree binary; never in a forms folder. Static storage. */
 const char *cf_form_schema_path(void);
 
 #endif

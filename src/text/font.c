@@ -6,8 +6,8 @@
 #include "text/font.h"
 
 #include "base/alloc.h"
+#include "base/paths.h"
 #include "base/utf8.h"
-#include "cf_config.h"
 #include "text/font_internal.h"
 #include "text/font_testing.h"
 
@@ -468,16 +468,19 @@ static region_fonts fontsets[] = {
     {.region = "TW", .file_tag = "tw"},
 };
 
-/* Finds file_name in the font directories, in order: $CONSENTFORM_FONTS, the installed data
- * directory, the source tree. On success path holds the first existing file. */
+/* Finds file_name in the font directories, in order: $CONSENTFORM_FONTS, then the installed
+ * data directory (the source tree instead for a binary run from its build tree). On success path
+ * holds the first existing file. */
 static cf_status find_font_file(const char *file_name, char *path, size_t path_size, cf_diag *diag)
 {
     const char *env = getenv("CONSENTFORM_FONTS");
-    const char *candidates[3] = {env && env[0] != '\0' ? env : NULL, CF_DATADIR "/fonts",
-                                 CF_SOURCE_DIR "/fonts"};
-    const char *dirs[3];
+    /* The program's own fonts: installed, or the source tree's for a build-tree binary only. */
+    char own[PATH_MAX];
+    snprintf(own, sizeof own, "%s/fonts", cf_paths_data_dir());
+    const char *candidates[2] = {env && env[0] != '\0' ? env : NULL, own};
+    const char *dirs[2];
     size_t n_dirs = 0;
-    for (size_t c = 0; c < 3; c++) {
+    for (size_t c = 0; c < 2; c++) {
         bool seen = !candidates[c];
         /* dirs[0..n_dirs) are set: the loop never reads past them. */
         for (size_t d = 0; d < n_dirs && !seen; d++)
@@ -487,7 +490,7 @@ static cf_status find_font_file(const char *file_name, char *path, size_t path_s
             dirs[n_dirs++] = candidates[c];
     }
 
-    char tried[3 * (PATH_MAX + 8)];
+    char tried[2 * (PATH_MAX + 24)];
     size_t tried_len = 0;
     tried[0] = '\0';
     for (size_t i = 0; i < n_dirs; i++) {

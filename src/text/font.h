@@ -29,8 +29,8 @@ void cf_font_free(cf_font *font);
 
 /* The process-wide font set for region "HK" or "TW" (fonts/cfsans-<hk|tw>-<regular|bold>.ttf),
  * loaded on first use and kept until exit (cf_fontset_release_all frees them, for leak checks).
- * Thread-safe. Fonts are looked up in $CONSENTFORM_FONTS, the installed data directory, then the
- * source tree's fonts/. */
+ * Thread-safe. Fonts are looked up in $CONSENTFORM_FONTS, then the installed data directory (the
+ * source tree's fonts/ instead for a binary run from its build tree: cf_paths_data_dir). */
 cf_status cf_fontset_get(const char *region, const cf_fontset **out, cf_diag *diag);
 void cf_fontset_release_all(void);
 

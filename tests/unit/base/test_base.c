@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "base/suggest.h"
 #include "base/alloc.h"
 #include "base/arena.h"
 #include "base/buf.h"
@@ -357,6 +358,47 @@ static void test_escape_hidden(void **state)
     assert_int_equal(cf_utf8_space_suffix("x \t", 3), 0);
 }
 
+/* Edit distance and suggestions: each row is typed, candidates, expected suggestion. */
+static void test_suggest(void **state)
+{
+    (void)state;
+    assert_int_equal(cf_edit_distance("", ""), 0);
+    assert_int_equal(cf_edit_distance("render", "render"), 0);
+    assert_int_equal(cf_edit_distance("rendr", "render"), 1);
+    assert_int_equal(cf_edit_distance("valdiate", "validate"), 1); /* a swap counts 1 */
+    assert_int_equal(cf_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(cf_edit_distance("", "list"), 4);
+    static const char *const commands[] = {"list",  "validate", "render",
+                                           "batch", "archive",  "help"};
+    static const struct {
+        const char *typed, *expected;
+    } cases[] = {
+        {"ren", "render"},       {"rendr", "render"},   {"lsit", "list"}, {"bacth", "batch"},
+        {"valdate", "validate"}, {"archiv", "archive"}, {"xyz", NULL},    {"r", "render"},
+        {"helpme", "help"},      {"list", NULL},        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cf_suggestion s;
+        cf_suggestion_init(&s, cases[i].typed);
+        for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+            cf_suggestion_add(&s, commands[c]);
+        const char *best = cf_suggestion_get_best(&s);
+        if (cases[i].expected == NULL) {
+            if (best != NULL)
+                fail_msg("\"%s\": suggested \"%s\", expected nothing", cases[i].typed, best);
+        } else if (best == NULL || strcmp(best, cases[i].expected) != 0) {
+            fail_msg("\"%s\": suggested \"%s\", expected \"%s\"", cases[i].typed,
+                     best ? best : "(nothing)", cases[i].expected);
+        }
+    }
+    /* An abbreviation wins over a near miss: --pat means --patient-name, not --path. */
+    cf_suggestion s;
+    cf_suggestion_init(&s, "pat");
+    cf_suggestion_add(&s, "pan");
+    cf_suggestion_add(&s, "patient-name");
+    assert_string_equal(cf_suggestion_get_best(&s), "patient-name");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,7 +407,7 @@ int main(void)
         cmocka_unit_test(test_atomic_write),  cmocka_unit_test(test_file_read_limits),
         cmocka_unit_test(test_sha256),        cmocka_unit_test(test_alloc_failure_injection),
         cmocka_unit_test(test_grow_array),    cmocka_unit_test(test_status_table),
-        cmocka_unit_test(test_escape_hidden),
+        cmocka_unit_test(test_escape_hidden), cmocka_unit_test(test_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,6 +250,22 @@ static void test_resolve(void **state)
                    "form \"no-such-form\" not found (looked for no-such-form.xml in");
     assert_true(cf_diag_contains(diag, dir));
     cf_diag_clear(diag);
+    /* A mistyped id gets the closest one of the folders searched. */
+    assert_null(cf_form_resolve("sample-leaflte", dir, diag));
+    assert_true(cf_diag_contains(diag, "did you mean sample-leaflet?"));
+    cf_diag_clear(diag);
+    char best[CF_FORM_ID_SUGGESTION_MAX];
+    assert_true(cf_form_suggest_id("sample-leaf", dir, best, sizeof best));
+    assert_string_equal(best, "sample-leaflet");
+    assert_false(cf_form_suggest_id("zzzzzzzzzzzz", dir, best, sizeof best));
+    /* --forms-dir is searched first, and the same folder is listed once. */
+    cf_forms_dir dirs[CF_FORMS_DIRS_MAX];
+    size_t n_dirs = cf_form_search_dirs(dir, dirs);
+    assert_true(n_dirs >= 2);
+    assert_string_equal(dirs[0].path, dir);
+    assert_string_equal(dirs[0].origin, "--forms-dir");
+    for (size_t i = 1; i < n_dirs; i++)
+        assert_string_not_equal(dirs[i].path, dir);
     assert_null(cf_form_resolve("Bad Id", NULL, diag));
     expect_message(diag, NULL, 0, "is neither a form id");
     cf_diag_clear(diag);
