@@ -445,8 +445,8 @@ static cf_status resume_check_source(engine *e)
     const cf_batch_options *o = e->o;
     char *path = out_path(e, CF_BATCH_MANIFEST_SOURCE);
     cf_csv_reader *r = NULL;
-    const char *const *f;
-    size_t n;
+    const char *const *f = NULL;
+    size_t n = 0;
     char form_ref[512];
     snprintf(form_ref, sizeof form_ref, "%s@%s", o->form->id, o->form->version);
     cf_status st = path != NULL ? cf_csv_reader_open(path, CF_CSV_ENCODING_UTF8, NULL, &r, e->diag)

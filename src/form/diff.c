@@ -429,7 +429,7 @@ static void compare_parts(differ *d, const char *where, const part *a, const par
                           const cf_form *old_form, const cf_form *new_form)
 {
     uint32_t *t = lcs_table(a->n, b->n, a->items, b->items, statements_equal);
-    if (t == NULL && a->n + b->n > 0) {
+    if (t == NULL) {
         fail(d, CF_ERR_NOMEM);
         return;
     }

@@ -1754,7 +1754,7 @@ static void read_cites(builder *b, const xmlNode *n, const char *list, cf_risk *
     char *copy = balloc(b, len + 1, 1);
     if (!ids || !copy)
         return;
-    memcpy(copy, list, len);
+    memcpy(copy, list, len + 1);
     size_t k = 0;
     for (char *p = copy; p && *p;) {
         char *space = strchr(p, ' ');
