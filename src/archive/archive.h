@@ -4,6 +4,17 @@
  * overwritten or deleted: a document's history is an append-only list of events (issued,
  * signed-copy-added, verified, voided with a reason), each with its time and operator.
  *
+ * Tamper evidence: every document row and every event is also written as an immutable JSON
+ * record object (content-addressed like the PDFs), and each event record names the record of
+ * the event before it, so the events form a hash chain. `verify` compares every row with its
+ * record and checks the chain; UPDATE and DELETE are refused by triggers. The objects alone are
+ * enough to recover every document and event (cf_archive_rebuild_index). A missing, empty or
+ * foreign index (the store id in the index must match STORE/store-id) is never made afresh:
+ * only init on an empty folder creates an index.
+ *
+ * Time: every event is dated by the real clock, whatever SOURCE_DATE_EPOCH says (that fixes
+ * the PDF bytes only); the `at`/`issued_at` arguments below are not used for that.
+ *
  * Crash safety: an object is written (temporary file, fsync, link into place, folder fsync)
  * before the index row that names it is committed, so a crash leaves at most an object nobody
  * refers to, which `verify` reports as a note. Privacy: the store folder is 0700, the index
@@ -44,17 +55,20 @@ typedef struct cf_archive_label {
 cf_status cf_archive_init(const char *dir, cf_diag *diag);
 
 /* Opens the store in dir, migrating an older schema; caller closes with cf_archive_close.
- * CF_ERR_NOINPUT when dir is not a store, CF_ERR_DATA when it was made by a newer version or
- * has lost its objects folder. Without read_only the store must be writable by this user
- * (CF_ERR_CANTCREAT, naming what is not, before anything is done). With read_only nothing is
- * written, and a store on read-only media or in a folder this user cannot write can be read. */
+ * CF_ERR_NOINPUT when dir is not a store, CF_ERR_DATA when it was made by a newer version, has
+ * lost its objects folder, or its index is missing, empty (0 bytes, schema 0), damaged or from
+ * another store (the message says how to restore it from a backup or rebuild it). Without read_only
+ * the store must be writable by this user (CF_ERR_CANTCREAT, naming what is not, before anything is
+ * done). With read_only nothing is written, and a store on read-only media or in a folder this user
+ * cannot write can be read. */
 cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_diag *diag);
 void cf_archive_close(cf_archive *archive);
 
 /* Registers an issued document: stores the PDF exactly as printed and records the document
- * (form id and version, the label fields as JSON, issued_at in seconds since 1970, the PDF's
- * hash) and an "issued" event by operator_name. Registering the same id twice with the same PDF
- * is a no-op (a re-run); with a different PDF it is CF_ERR_EXISTS and nothing is written.
+ * (form id and version, the label fields as JSON, the time of issue from the real clock, the
+ * PDF's hash) and an "issued" event by operator_name. Registering the same id again with the
+ * same PDF is a second issue (printed again): another "issued" event is recorded, and a damaged
+ * stored copy is repaired. With a different PDF it is CF_ERR_EXISTS and nothing is written.
  * CF_ERR_DATA for an id that is not [0-9A-Z-]{1,32}, labels that are not plain UTF-8 text
  * (at most 64 of them, values at most 1024 bytes), or bytes that are not a PDF. */
 cf_status cf_archive_register_issued(cf_archive *archive, const char *document_id,
@@ -63,13 +77,17 @@ cf_status cf_archive_register_issued(cf_archive *archive, const char *document_i
                                      const unsigned char *pdf, size_t len, long long issued_at,
                                      const char *operator_name, cf_diag *diag);
 
-/* Files a signed copy (PDF, PNG, JPEG or TIFF, recognised by its first bytes, at most
- * CF_ARCHIVE_SCAN_MAX bytes: CF_ERR_DATA / CF_ERR_LIMIT otherwise) for document_id. A second
- * scan is a new version; *version gets its number (1 for the first). The very same bytes filed
- * again for the same document change nothing: *version gets the earlier version and
- * *already_filed (may be NULL) true. An unknown id is CF_ERR_DATA unless labels is non-NULL
- * (unregistered: the document is recorded from the labels and form_id, marked as not issued
- * here); for a known id labels are not used. */
+/* Files a signed copy (at most CF_ARCHIVE_SCAN_MAX bytes, else CF_ERR_LIMIT) for document_id.
+ * It must be what it claims: a PDF that libqpdf opens with its pages, or a PNG, JPEG or TIFF
+ * whose every pixel decodes (CF_ERR_DATA otherwise). The issued PDF itself, or a PDF with the
+ * same page content, is refused ("this is the unsigned copy that was printed"). A second scan
+ * is a new version; *version gets its number (1 for the first). The very same bytes filed
+ * again change no record: *version gets the earlier version and *already_filed (may be NULL)
+ * true, and if the stored copy was damaged it is repaired from these bytes (a note says so).
+ * An unknown id is CF_ERR_DATA unless labels is non-NULL (unregistered: the document is
+ * recorded from the labels and form_id, marked as not issued here); every label value must
+ * then have a visible character. For a known id, labels given must equal the stored values
+ * and form_id the stored form (CF_ERR_DATA naming the fields that differ). */
 cf_status cf_archive_add_scan(cf_archive *archive, const char *document_id,
                               const unsigned char *data, size_t len, long long at,
                               const char *operator_name, const char *form_id,
@@ -105,13 +123,25 @@ cf_status cf_archive_show(cf_archive *archive, const char *document_id, FILE *ou
 cf_status cf_archive_export(cf_archive *archive, const char *document_id, const char *dir,
                             bool force, cf_diag *diag);
 /* Checks the index (SQLite integrity_check), re-hashes every object, checks that every hash the
- * index names is there with its recorded size and that every file under objects/ is recorded.
- * Each finding is printed to out as one line naming the object ("objects/ab/cdef...: ..."),
- * then a summary line. Objects nobody refers to, leftovers of interrupted writes, writable
- * objects and a store others may read are notes; everything else is a problem. *problems gets
- * their number (0 = the store is sound). With record (and no problem), a "verified" event is
- * appended for every document; that needs the store open for writing. */
+ * index names is there with its recorded size and that every file under objects/ is recorded,
+ * compares every document and event row with its record object and checks the chain of
+ * events. Each finding is printed to out as one line naming the object, and the document and
+ * patient it concerns ("document ID (patient NAME, hospital no HN): ..."), then a summary. Objects
+ * nobody refers to, leftovers of interrupted writes, writable objects and a store others may read
+ * are notes; everything else is a problem. *problems gets their number (0 = the store is sound).
+ * With record (and no problem), a "verified" event is appended for every document; that needs the
+ * store open for writing. */
 cf_status cf_archive_verify(cf_archive *archive, FILE *out, bool record, long long at,
                             const char *operator_name, size_t *problems, cf_diag *diag);
+
+/* Rebuilds dir/index.sqlite from the record objects: the longest hash chain of event records
+ * from the first event, the documents they name and the files those name. The index found
+ * there (if any) is kept beside it as index.sqlite.replaced-TIME, never deleted; a sound index
+ * of this store is replaced only with force (CF_ERR_EXISTS otherwise). Run it while nothing
+ * else uses the store. Findings (damaged or missing objects, records of changes cut off before
+ * their commit) go to out as lines, then a summary; *documents and *events get what was
+ * restored, *problems the number of problems found. */
+cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_t *documents,
+                                   size_t *events, size_t *problems, cf_diag *diag);
 
 #endif

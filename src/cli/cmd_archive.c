@@ -1,4 +1,5 @@
-/* consentform archive: init, add, list, show, export, verify and void on an archive store. */
+/* consentform archive: init, add, list, show, export, verify, void and rebuild-index on an
+ * archive store. */
 #include "cli/cli.h"
 
 #include "archive/archive.h"
@@ -26,12 +27,16 @@ const char cf_usage_archive[] =
     "       consentform archive export STORE ID -o DIR [--force]\n"
     "       consentform archive verify STORE [--record] [--operator NAME]\n"
     "       consentform archive void STORE ID --reason TEXT [--operator NAME]\n"
+    "       consentform archive rebuild-index STORE [--force]\n"
     "\n"
     "The archive keeps every issued PDF (render and batch with --archive STORE) and every\n"
     "signed copy filed back with `add` (PDF, PNG, JPEG or TIFF scans), named by their\n"
     "SHA-256, never overwritten or deleted. A second scan of a document is a new version (the\n"
     "same file again changes nothing). `list --unsigned` shows the forms issued but not yet\n"
-    "returned signed; `verify` re-hashes every file and exits 65 when anything changed.\n"
+    "returned signed; `verify` re-hashes every file, compares every index row with its record\n"
+    "object and checks the chain of events, and exits 65 naming the document and patient of\n"
+    "anything changed. A lost or empty index.sqlite is restored from a backup, or rebuilt\n"
+    "from the objects with `rebuild-index` (the old index is kept beside it).\n"
     "The operator is --operator, else $USER. Document ids may be typed in lower case and\n"
     "with hyphens.\n";
 
@@ -88,18 +93,42 @@ static int parse(int argc, char **argv, archive_args *a)
     int c;
     while ((c = getopt_long(argc, argv, "o:f", options, NULL)) != -1) {
         switch (c) {
-        case OPT_DOC_ID: a->doc_id = optarg; break;
-        case OPT_OPERATOR: a->operator_name = optarg; break;
-        case OPT_UNREGISTERED: a->unregistered = true; break;
-        case OPT_FORM: a->form = optarg; break;
-        case OPT_PATIENT_NAME: a->patient_name = optarg; break;
-        case OPT_HOSPITAL_NO: a->hospital_no = optarg; break;
-        case OPT_EPISODE_NO: a->episode_no = optarg; break;
-        case OPT_UNSIGNED: a->unsigned_only = true; break;
-        case OPT_RECORD: a->record = true; break;
-        case OPT_REASON: a->reason = optarg; break;
-        case 'o': a->output = optarg; break;
-        case 'f': a->force = true; break;
+        case OPT_DOC_ID:
+            a->doc_id = optarg;
+            break;
+        case OPT_OPERATOR:
+            a->operator_name = optarg;
+            break;
+        case OPT_UNREGISTERED:
+            a->unregistered = true;
+            break;
+        case OPT_FORM:
+            a->form = optarg;
+            break;
+        case OPT_PATIENT_NAME:
+            a->patient_name = optarg;
+            break;
+        case OPT_HOSPITAL_NO:
+            a->hospital_no = optarg;
+            break;
+        case OPT_EPISODE_NO:
+            a->episode_no = optarg;
+            break;
+        case OPT_UNSIGNED:
+            a->unsigned_only = true;
+            break;
+        case OPT_RECORD:
+            a->record = true;
+            break;
+        case OPT_REASON:
+            a->reason = optarg;
+            break;
+        case 'o':
+            a->output = optarg;
+            break;
+        case 'f':
+            a->force = true;
+            break;
         default:
             return cf_cli_usage_error(cf_usage_archive,
                                       "archive: unknown option or missing value in \"%s\"",
@@ -131,7 +160,8 @@ int cf_cmd_archive(int argc, char **argv)
 {
     if (argc < 2)
         return cf_cli_usage_error(cf_usage_archive, "archive: name what to do (init, add, "
-                                                    "list, show, export, verify, void)");
+                                                    "list, show, export, verify, void, "
+                                                    "rebuild-index)");
     const char *sub = argv[1];
     archive_args a;
     int rc = parse(argc - 1, argv + 1, &a);
@@ -208,8 +238,11 @@ int cf_cmd_archive(int argc, char **argv)
             st = cf_archive_add_scan(ar, id, (const unsigned char *)data, len, now, op, a.form,
                                      a.unregistered ? labels : NULL, n, &version, &again, diag);
             if (st == CF_OK && again)
-                printf("%s: %s was already filed as signed copy version %d; nothing changed\n",
-                       id, scan, version);
+                printf("%s: %s was already filed as signed copy version %d; %s\n", id, scan,
+                       version,
+                       cf_diag_contains(diag, "has been repaired")
+                           ? "its damaged stored copy was repaired from this file"
+                           : "nothing changed");
             else if (st == CF_OK)
                 printf("%s: signed copy version %d filed (%zu bytes)\n", id, version, len);
         }
@@ -217,15 +250,14 @@ int cf_cmd_archive(int argc, char **argv)
     } else if (strcmp(sub, "list") == 0) {
         st = cf_archive_open(store, true, &ar, diag);
         if (st == CF_OK) {
-            cf_archive_filter f = {.hospital_no = a.hospital_no, .form_id = a.form,
-                                   .unsigned_only = a.unsigned_only};
+            cf_archive_filter f = {
+                .hospital_no = a.hospital_no, .form_id = a.form, .unsigned_only = a.unsigned_only};
             size_t count = 0;
             st = cf_archive_list(ar, &f, stdout, &count, diag);
             if (st == CF_OK)
                 fprintf(stderr, "consentform: %zu document%s\n", count, count == 1 ? "" : "s");
         }
-    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0 ||
-               strcmp(sub, "void") == 0) {
+    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0 || strcmp(sub, "void") == 0) {
         if (a.n_positional != 2) {
             cf_diag_free(diag);
             return cf_cli_usage_error(cf_usage_archive, "archive %s: give STORE and ID", sub);
@@ -253,6 +285,15 @@ int cf_cmd_archive(int argc, char **argv)
         size_t problems = 0;
         if (st == CF_OK)
             st = cf_archive_verify(ar, stdout, a.record, now, op, &problems, diag);
+        if (st == CF_OK && problems > 0)
+            st = CF_ERR_DATA;
+    } else if (strcmp(sub, "rebuild-index") == 0) {
+        if (a.n_positional != 1) {
+            cf_diag_free(diag);
+            return cf_cli_usage_error(cf_usage_archive, "archive rebuild-index: give STORE only");
+        }
+        size_t documents = 0, events = 0, problems = 0;
+        st = cf_archive_rebuild_index(store, a.force, stdout, &documents, &events, &problems, diag);
         if (st == CF_OK && problems > 0)
             st = CF_ERR_DATA;
     } else {
