@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[256];
@@ -908,6 +909,379 @@ static void test_allocation_failures(void **state)
     free(r.text);
 }
 
+/* Runs sql on the index of the store in dir with a connection of its own (as someone with the
+ * sqlite3 tool would); returns SQLite's result. */
+static int edit_index(const char *dir, const char *sql)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* What show prints for id, from a fresh read-only handle (free()). */
+static char *show_dir(const char *dir, const char *id)
+{
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, true, &a, NULL), CF_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(cf_archive_show(a, id, out, NULL), CF_OK);
+    fclose(out);
+    cf_archive_close(a);
+    return text;
+}
+
+/* A store of three documents with scans, a void and a verification. */
+static void populate(const char *dir)
+{
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    const cf_archive_label other[] = {{"patient_name", "李小明"}, {"hospital_no", "HN22222222(2)"}};
+    assert_int_equal(cf_archive_register_issued(a, ID_B, "nerve-root-injection", "1.0", other, 2,
+                                                pdf_b.data, pdf_b.len, 0, "nurse", NULL),
+                     CF_OK);
+    int version = 0;
+    assert_int_equal(cf_archive_add_scan(a, ID_A, pdf_scan.data, pdf_scan.len, 0, "ward", NULL,
+                                         NULL, 0, &version, NULL, NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_add_scan(a, ID_A, jpeg.data, jpeg.len, 0, "ward", NULL, NULL, 0,
+                                         &version, NULL, NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_add_scan(a, ID_C, tiff.data, tiff.len, 0, "ward", "old-form",
+                                         labels, 3, &version, NULL, NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_void(a, ID_B, "wrong side", 0, "ward", NULL), CF_OK);
+    size_t problems = 0;
+    FILE *out = fopen("/dev/null", "w");
+    assert_int_equal(cf_archive_verify(a, out, true, 0, "auditor", &problems, NULL), CF_OK);
+    fclose(out);
+    assert_int_equal(problems, 0);
+    cf_archive_close(a);
+}
+
+/* Issue 11 item 12: a zero-byte index (a failed copy or restore) is never made afresh by an
+ * open, every object stays, and rebuild-index restores every document and event from the
+ * record objects. A missing index and one of another store are refused the same way. */
+static void test_lost_index_rebuilt(void **state)
+{
+    (void)state;
+    char *dir = path_in("lost");
+    populate(dir);
+    const char *ids[] = {ID_A, ID_B, ID_C};
+    char *before[3];
+    for (int i = 0; i < 3; i++)
+        before[i] = show_dir(dir, ids[i]);
+    run("cd '%s' && find objects -type f | sort > ../lost.objects && : > index.sqlite && "
+        "rm -f index.sqlite-wal index.sqlite-shm",
+        dir);
+    cf_diag *diag = cf_diag_new();
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, diag), CF_ERR_DATA);
+    assert_int_equal(cf_archive_open(dir, true, &a, diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "from the latest backup of this store"));
+    assert_int_equal(cf_archive_init(dir, diag), CF_ERR_DATA);
+    /* Nothing was touched: the index is still empty, every object is there. */
+    run("test ! -s '%s/index.sqlite' && cd '%s' && find objects -type f | sort | "
+        "cmp -s - ../lost.objects",
+        dir, dir);
+
+    char *text = NULL;
+    size_t len = 0, documents = 0, events = 0, problems = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(
+        cf_archive_rebuild_index(dir, false, out, &documents, &events, &problems, diag), CF_OK);
+    fclose(out);
+    assert_int_equal(documents, 3);
+    assert_int_equal(events, 9); /* 2 issued, 3 scans, 1 void, 3 verified */
+    assert_int_equal(problems, 0);
+    free(text);
+    for (int i = 0; i < 3; i++) {
+        char *after = show_dir(dir, ids[i]);
+        assert_string_equal(after, before[i]);
+        free(after);
+        free(before[i]);
+    }
+    verify_result r = verify_dir(dir);
+    assert_int_equal(r.problems, 0);
+    free(r.text);
+    /* The empty index was kept aside, not deleted; a sound index is replaced only on request. */
+    run("ls '%s' | grep -q '^index.sqlite.replaced-'", dir);
+    out = fopen("/dev/null", "w");
+    assert_int_equal(
+        cf_archive_rebuild_index(dir, false, out, &documents, &events, &problems, diag),
+        CF_ERR_EXISTS);
+    assert_int_equal(cf_archive_rebuild_index(dir, true, out, &documents, &events, &problems, diag),
+                     CF_OK);
+    fclose(out);
+    assert_int_equal(events, 9);
+
+    /* A missing index, and an index of another store. */
+    run("mv '%s/index.sqlite' '%s/../lost.index'", dir, dir);
+    assert_int_equal(cf_archive_open(dir, true, &a, diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "is missing"));
+    char *other = path_in("other");
+    assert_int_equal(cf_archive_init(other, NULL), CF_OK);
+    run("cp '%s/index.sqlite' '%s/index.sqlite'", other, dir);
+    assert_int_equal(cf_archive_open(dir, false, &a, diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "belongs to another store"));
+    run("mv '%s/../lost.index' '%s/index.sqlite'", dir, dir);
+    assert_int_equal(cf_archive_open(dir, false, &a, diag), CF_OK);
+    cf_archive_close(a);
+    cf_diag_free(diag);
+}
+
+/* Issue 11 item 13: rows edited behind the store's back (triggers dropped, as anyone with the
+ * sqlite3 tool can), a changed record object and a removed event are each found by verify,
+ * which names the document and the patient. */
+static void test_edited_index_found(void **state)
+{
+    (void)state;
+    char *dir = path_in("edited");
+    populate(dir);
+    run("cp -a '%s' '%s.1' && cp -a '%s' '%s.2' && cp -a '%s' '%s.3'", dir, dir, dir, dir, dir,
+        dir);
+    /* UPDATE is refused by trigger. */
+    assert_int_not_equal(
+        edit_index(dir, "UPDATE documents SET labels = '{}' WHERE id = '" ID_A "'"), SQLITE_OK);
+    /* 1. The document moved to another patient. */
+    char d1[600];
+    snprintf(d1, sizeof d1, "%s.1", dir);
+    assert_int_equal(edit_index(d1, "DROP TRIGGER documents_no_update;"
+                                    "UPDATE documents SET labels = '{\"hospital_no\":"
+                                    "\"HN22222222(2)\",\"patient_name\":\"李小明\"}', "
+                                    "hospital_no = 'HN22222222(2)' WHERE id = '" ID_A "'"),
+                     SQLITE_OK);
+    verify_result r = verify_dir(d1);
+    assert_true(r.problems > 0);
+    assert_non_null(strstr(r.text, "document " ID_A " (patient 李小明"));
+    assert_non_null(strstr(r.text, "says document " ID_A " (patient 陳大文, hospital no "
+                                   "HN12345678(9))"));
+    free(r.text);
+    /* 2. An event's operator changed, and an event removed from the middle of the chain. */
+    char d2[600];
+    snprintf(d2, sizeof d2, "%s.2", dir);
+    assert_int_equal(edit_index(d2, "DROP TRIGGER events_append_only_update;"
+                                    "DROP TRIGGER events_append_only_delete;"
+                                    "UPDATE events SET operator = 'someone' WHERE seq = 3;"
+                                    "DELETE FROM events WHERE seq = 5"),
+                     SQLITE_OK);
+    r = verify_dir(d2);
+    assert_true(r.problems >= 2);
+    assert_non_null(strstr(r.text, "event 3 (signed-copy-added) was edited in the index"));
+    assert_non_null(strstr(r.text, "breaks the chain"));
+    assert_non_null(strstr(r.text, "(patient 陳大文, hospital no HN12345678(9))"));
+    free(r.text);
+    /* 3. A document's record object rewritten: its content no longer matches its name. */
+    char d3[600], name[80], path[700];
+    snprintf(d3, sizeof d3, "%s.3", dir);
+    object_of(d3, pdf_b.data, pdf_b.len, name, path);
+    run("chmod u+w '%s' && printf x | dd of='%s' bs=1 seek=100 conv=notrunc 2>/dev/null", path,
+        path);
+    r = verify_dir(d3);
+    assert_true(r.problems > 0);
+    assert_non_null(strstr(r.text, "content changed"));
+    assert_non_null(
+        strstr(r.text, "document " ID_B " (patient 李小明, hospital no HN22222222(2))"));
+    free(r.text);
+}
+
+/* Issue 11 item 14: the genuine bytes of a damaged object, added again, repair it. */
+static void test_damaged_object_repaired(void **state)
+{
+    (void)state;
+    cf_archive *a = fresh("repair");
+    char *dir = path_in("repair");
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, diag), CF_OK);
+    int version = 0;
+    bool again = false;
+    assert_int_equal(cf_archive_add_scan(a, ID_A, png.data, png.len, 0, "ward", NULL, NULL, 0,
+                                         &version, &again, diag),
+                     CF_OK);
+    char name[80], path[700];
+    object_of(dir, png.data, png.len, name, path);
+    run("chmod u+w '%s' && printf x | dd of='%s' bs=1 seek=20 conv=notrunc 2>/dev/null", path,
+        path);
+    verify_result r = verify(a);
+    assert_int_equal(r.problems, 1);
+    free(r.text);
+    assert_int_equal(cf_archive_add_scan(a, ID_A, png.data, png.len, 0, "ward", NULL, NULL, 0,
+                                         &version, &again, diag),
+                     CF_OK);
+    assert_true(again);
+    assert_int_equal(version, 1);
+    assert_true(cf_diag_contains(diag, "has been repaired"));
+    r = verify(a);
+    assert_int_equal(r.problems, 0);
+    free(r.text);
+    assert_int_equal(mode_of(path), 0400);
+    /* The damaged copy is kept, not deleted. */
+    run("ls '%s/damaged' | grep -q .", dir);
+    /* The issued PDF, registered again (a second issue), is repaired the same way. */
+    object_of(dir, pdf_a.data, pdf_a.len, name, path);
+    run("chmod u+w '%s' && : > '%s'", path, path);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, diag), CF_OK);
+    r = verify(a);
+    assert_int_equal(r.problems, 0);
+    free(r.text);
+    cf_archive_close(a);
+    cf_diag_free(diag);
+}
+
+/* Issue 11 item 15: a filed file must be what it claims, and never the unsigned copy. */
+static void test_scan_must_parse(void **state)
+{
+    (void)state;
+    cf_archive *a = fresh("parse");
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, diag), CF_OK);
+    static const char html[] = "%PDF-1.4\n<html><body>Consent form</body></html>\n";
+    blob truncated_png = {png.data, png.len - 20};
+    blob truncated_jpeg = {jpeg.data, jpeg.len / 2};
+    blob truncated_tiff = {tiff.data, 12};
+    blob rewritten = variant(pdf_a, 1); /* other bytes, the same pages */
+    struct {
+        const unsigned char *data;
+        size_t len;
+        const char *message;
+    } refused[] = {
+        {(const unsigned char *)"%PDF-", 5, "claims to be a PDF"},
+        {(const unsigned char *)html, sizeof html - 1, "claims to be a PDF"},
+        {truncated_png.data, truncated_png.len, "claims to be image/png"},
+        {truncated_jpeg.data, truncated_jpeg.len, "claims to be image/jpeg"},
+        {truncated_tiff.data, truncated_tiff.len, "claims to be image/tiff"},
+        {pdf_a.data, pdf_a.len, "this is the unsigned copy that was printed"},
+        {rewritten.data, rewritten.len, "this is the unsigned copy that was printed"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        cf_diag *d = cf_diag_new();
+        int version = 0;
+        assert_int_equal(cf_archive_add_scan(a, ID_A, refused[i].data, refused[i].len, 0, "ward",
+                                             NULL, NULL, 0, &version, NULL, d),
+                         CF_ERR_DATA);
+        if (!cf_diag_contains(d, refused[i].message))
+            fail_msg("case %zu: no \"%s\"", i, refused[i].message);
+        cf_diag_free(d);
+    }
+    free(rewritten.data);
+    /* Nothing was filed; real files of each kind are. */
+    assert_int_equal(count_list(a, (cf_archive_filter){.unsigned_only = true}, NULL), 1);
+    blob good[] = {pdf_scan, png, jpeg, tiff};
+    for (size_t i = 0; i < 4; i++) {
+        int version = 0;
+        assert_int_equal(cf_archive_add_scan(a, ID_A, good[i].data, good[i].len, 0, "ward", NULL,
+                                             NULL, 0, &version, NULL, diag),
+                         CF_OK);
+        assert_int_equal(version, (int)i + 1);
+    }
+    cf_archive_close(a);
+    cf_diag_free(diag);
+}
+
+/* Issue 11 item 16: SOURCE_DATE_EPOCH never dates the archive. */
+static void test_real_clock(void **state)
+{
+    (void)state;
+    setenv("SOURCE_DATE_EPOCH", "1000000000", 1);
+    cf_archive *a = fresh("clock");
+    long long before = (long long)time(NULL);
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", labels, 3, pdf_a.data, pdf_a.len,
+                                                1000000000, "nurse", NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_void(a, ID_A, "test", 1000000000, "nurse", NULL), CF_OK);
+    cf_archive_close(a);
+    unsetenv("SOURCE_DATE_EPOCH");
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM events WHERE at < %lld", before);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path_in("clock/index.sqlite"), &db), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE); /* no event dated before the call */
+    sqlite3_finalize(s);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT issued_at FROM documents", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_true(sqlite3_column_int64(s, 0) >= before);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+/* Schema 1 stores (no record objects) are migrated: a record for every row, the events
+ * chained, and verify finds the store sound. */
+static void test_schema_1_migrated(void **state)
+{
+    (void)state;
+    char *dir = path_in("v1");
+    run("mkdir -m 700 '%s' '%s/objects'", dir, dir);
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char hex[CF_SHA256_HEX_SIZE];
+    cf_sha256_hex(pdf_a.data, pdf_a.len, hex);
+    char sql[4000];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE files (hash TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+             " media_type TEXT NOT NULL, added_at INTEGER NOT NULL);"
+             "CREATE TABLE documents (id TEXT PRIMARY KEY, form_id TEXT NOT NULL,"
+             " form_version TEXT NOT NULL, labels TEXT NOT NULL, hospital_no TEXT,"
+             " issued_at INTEGER, issued_hash TEXT REFERENCES files(hash),"
+             " registered INTEGER NOT NULL);"
+             "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+             " document_id TEXT NOT NULL REFERENCES documents(id), kind TEXT NOT NULL,"
+             " at INTEGER NOT NULL, operator TEXT NOT NULL, file_hash TEXT REFERENCES files(hash),"
+             " version INTEGER, reason TEXT);"
+             "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
+             "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+             "INSERT INTO files VALUES ('%s', %zu, 'application/pdf', 1700000000);"
+             "INSERT INTO documents VALUES ('" ID_A "', 'f', '1', "
+             "'{\"patient_name\": \"陳大文\", \"hospital_no\": \"HN12345678(9)\"}', "
+             "'HN12345678(9)', 1700000000, '%s', 1);"
+             "INSERT INTO events(document_id, kind, at, operator, file_hash) VALUES"
+             " ('" ID_A "', 'issued', 1700000000, 'nurse', '%s'),"
+             " ('" ID_A "', 'verified', 1700000100, 'auditor', NULL);"
+             "PRAGMA user_version = 1;",
+             hex, pdf_a.len, hex, hex);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char name[80], object[700];
+    object_of(dir, pdf_a.data, pdf_a.len, name, object);
+    run("mkdir -p \"$(dirname '%s')\"", object);
+    FILE *f = fopen(object, "wb");
+    assert_non_null(f);
+    fwrite(pdf_a.data, 1, pdf_a.len, f);
+    fclose(f);
+    chmod(object, 0400);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    cf_archive_close(a);
+    verify_result r = verify_dir(dir);
+    assert_int_equal(r.problems, 0);
+    /* The PDF, a document record and two event records. */
+    assert_non_null(strstr(r.text, "4 objects checked: 0 problems"));
+    free(r.text);
+    /* And the records alone rebuild it. */
+    run("rm -f '%s/index.sqlite'*", dir);
+    size_t documents = 0, events = 0, problems = 0;
+    FILE *out = fopen("/dev/null", "w");
+    assert_int_equal(
+        cf_archive_rebuild_index(dir, false, out, &documents, &events, &problems, NULL), CF_OK);
+    fclose(out);
+    assert_int_equal(documents, 1);
+    assert_int_equal(events, 2);
+    char *text = show_dir(dir, ID_A);
+    assert_non_null(strstr(text, "verified          by auditor"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -923,6 +1297,12 @@ int main(void)
         cmocka_unit_test(test_store_on_read_only_media),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_lost_index_rebuilt),
+        cmocka_unit_test(test_edited_index_found),
+        cmocka_unit_test(test_damaged_object_repaired),
+        cmocka_unit_test(test_scan_must_parse),
+        cmocka_unit_test(test_real_clock),
+        cmocka_unit_test(test_schema_1_migrated),
     };
     return cmocka_run_group_tests_name("archive", tests, setup, teardown);
 }
