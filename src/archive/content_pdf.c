@@ -25,8 +25,12 @@ bool cf_content_pdf_check(const unsigned char *data, size_t len, int *pages,
     *pages = 0;
     if (fingerprint != NULL)
         fingerprint[0] = '\0';
-    if (data == NULL || len < 8 || memcmp(data, "%PDF-", 5) != 0) {
+    if (data == NULL || len < 5 || memcmp(data, "%PDF-", 5) != 0) {
         snprintf(why, why_size, "it does not start like a PDF");
+        return false;
+    }
+    if (len < 64) {
+        snprintf(why, why_size, "it has only %zu bytes, too few for a PDF with a page", len);
         return false;
     }
     qpdf_data q = qpdf_init();

@@ -990,27 +990,74 @@ static cf_status insert_document_row(cf_archive *a, const cf_record_document *d,
     return st;
 }
 
+/* A document about to be recorded: its record and the record object's bytes and name. */
+typedef struct document_draft {
+    cf_record_document d; /* labels owned; the other strings borrowed from the caller */
+    char *json;
+    char record[CF_SHA256_HEX_SIZE];
+} document_draft;
+
+static void draft_cleanup(document_draft *x)
+{
+    cf_free(x->d.labels);
+    cf_free(x->json);
+    x->d.labels = x->json = NULL;
+}
+
+static cf_status draft_document(const char *id, const char *form_id, const char *version,
+                                const cf_archive_label *labels, size_t n_labels,
+                                long long issued_at, const char *hash, bool registered,
+                                document_draft *x)
+{
+    memset(x, 0, sizeof *x);
+    x->d = (cf_record_document){.id = (char *)(uintptr_t)id,
+                                .form_id = (char *)(uintptr_t)form_id,
+                                .form_version = (char *)(uintptr_t)(version != NULL ? version : ""),
+                                .labels = cf_record_labels_write(labels, n_labels),
+                                .issued_at = registered ? issued_at : -1,
+                                .registered = registered};
+    if (hash != NULL)
+        snprintf(x->d.issued_hash, sizeof x->d.issued_hash, "%s", hash);
+    x->json = x->d.labels != NULL ? cf_record_document_write(&x->d, NULL) : NULL;
+    if (x->json == NULL) {
+        draft_cleanup(x);
+        return CF_ERR_NOMEM;
+    }
+    cf_sha256_hex(x->json, strlen(x->json), x->record);
+    return CF_OK;
+}
+
+/* Writes the draft's record object; needs no lock (objects are written by link). */
+static cf_status write_draft(cf_archive *a, const document_draft *x, cf_diag *diag)
+{
+    return cf_object_write(a->objects, x->record, (const unsigned char *)x->json, strlen(x->json),
+                           NULL, diag);
+}
+
+/* The files row of the draft's record object and the document row (in a transaction). */
+static cf_status insert_draft(cf_archive *a, const document_draft *x, long long at,
+                              cf_diag *diag)
+{
+    cf_status st = add_file_row(a, x->record, strlen(x->json), CF_RECORD_MEDIA_TYPE, at, diag);
+    if (st == CF_OK)
+        st = insert_document_row(a, &x->d, x->record, diag);
+    return st;
+}
+
 /* Records a document: its record object first, then its row. */
 static cf_status insert_document(cf_archive *a, const char *id, const char *form_id,
                                  const char *version, const cf_archive_label *labels,
                                  size_t n_labels, long long issued_at, const char *hash,
                                  bool registered, cf_diag *diag)
 {
-    cf_record_document d = {.id = (char *)(uintptr_t)id,
-                            .form_id = (char *)(uintptr_t)form_id,
-                            .form_version = (char *)(uintptr_t)(version != NULL ? version : ""),
-                            .labels = cf_record_labels_write(labels, n_labels),
-                            .issued_at = registered ? issued_at : -1,
-                            .registered = registered};
-    if (d.labels == NULL)
-        return CF_ERR_NOMEM;
-    if (hash != NULL)
-        snprintf(d.issued_hash, sizeof d.issued_hash, "%s", hash);
-    char record[CF_SHA256_HEX_SIZE];
-    cf_status st = write_record(a, cf_record_document_write(&d, NULL), real_now(), record, diag);
+    document_draft x;
+    cf_status st =
+        draft_document(id, form_id, version, labels, n_labels, issued_at, hash, registered, &x);
     if (st == CF_OK)
-        st = insert_document_row(a, &d, record, diag);
-    cf_free(d.labels);
+        st = write_draft(a, &x, diag);
+    if (st == CF_OK)
+        st = insert_draft(a, &x, issued_at, diag);
+    draft_cleanup(&x);
     return st;
 }
 
@@ -1175,7 +1222,18 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
      * second issue this checks the stored copy and repairs it if it was damaged. */
     if (st == CF_OK)
         st = cf_object_write(a->objects, hex, pdf, len, NULL, diag);
+    /* The document's record object too, for a new document: also outside the lock. */
+    document_draft draft = {0};
+    bool drafted = false;
+    if (st == CF_OK && !doc.known) {
+        st = draft_document(id, form_id, form_version, labels, n_labels, now, hex,
+                            /*registered*/ true, &draft);
+        drafted = st == CF_OK;
+        if (st == CF_OK)
+            st = write_draft(a, &draft, diag);
+    }
     if (st != CF_OK) {
+        draft_cleanup(&draft);
         document_state_cleanup(&doc);
         return st;
     }
@@ -1190,7 +1248,9 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
         } else {
             if (st == CF_OK)
                 st = add_file_row(a, hex, len, "application/pdf", now, diag);
-            if (st == CF_OK)
+            if (st == CF_OK && drafted)
+                st = insert_draft(a, &draft, now, diag);
+            else if (st == CF_OK)
                 st = insert_document(a, id, form_id, form_version, labels, n_labels, now, hex,
                                      /*registered*/ true, diag);
             if (st == CF_OK)
@@ -1199,6 +1259,7 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
         st = finish(a, st, diag);
     }
     pthread_mutex_unlock(&a->lock);
+    draft_cleanup(&draft);
     document_state_cleanup(&doc);
     return st;
 }
