@@ -1035,8 +1035,7 @@ static cf_status write_draft(cf_archive *a, const document_draft *x, cf_diag *di
 }
 
 /* The files row of the draft's record object and the document row (in a transaction). */
-static cf_status insert_draft(cf_archive *a, const document_draft *x, long long at,
-                              cf_diag *diag)
+static cf_status insert_draft(cf_archive *a, const document_draft *x, long long at, cf_diag *diag)
 {
     cf_status st = add_file_row(a, x->record, strlen(x->json), CF_RECORD_MEDIA_TYPE, at, diag);
     if (st == CF_OK)
