@@ -103,15 +103,54 @@ cf_status cf_archive_void(cf_archive *archive, const char *document_id, const ch
  * "image/tiff"; static strings), or NULL when it is none of them. Any bytes are safe (fuzzed). */
 const char *cf_archive_sniff(const unsigned char *data, size_t len);
 
+/* What a document's history says of it now. */
+typedef enum cf_archive_state {
+    CF_ARCHIVE_STATE_ANY = 0,           /* a filter that takes every state */
+    CF_ARCHIVE_STATE_ISSUED,            /* issued here, not void (signed or not) */
+    CF_ARCHIVE_STATE_SIGNED,            /* not void, at least one signed copy filed */
+    CF_ARCHIVE_STATE_SIGNATURE_MISSING, /* issued here, not void, no signed copy yet */
+    CF_ARCHIVE_STATE_VOID,              /* voided */
+} cf_archive_state;
+
 typedef struct cf_archive_filter {
-    const char *hospital_no; /* NULL: any */
-    const char *form_id;     /* NULL: any */
-    bool unsigned_only;      /* issued, not void, and no signed copy yet */
+    const char *hospital_no;  /* NULL: any */
+    const char *form_id;      /* NULL: any */
+    bool unsigned_only;       /* issued, not void, and no signed copy yet (= SIGNATURE_MISSING) */
+    const char *patient_name; /* NULL: any; else a part of the name (bytes, case as given) */
+    cf_archive_state state;   /* CF_ARCHIVE_STATE_ANY: any */
+    long long issued_from;    /* issued at or after (seconds since 1970); 0: no bound */
+    long long issued_before;  /* issued before; 0: no bound */
 } cf_archive_filter;
 
-/* Prints one line per matching document to out (id, form@version, issued at, status:
- * unsigned, signed(N) or void, hospital no, patient name), oldest first; *count gets the number
- * of lines. The output holds patient values: it is for the person who asked. */
+/* One document as a query returns it. Strings are owned by the cf_archive_rows. */
+typedef struct cf_archive_row {
+    char id[CF_ARCHIVE_ID_MAX + 1];
+    char *form_id, *form_version;     /* form_version "" when not known (filed unregistered) */
+    char *patient_name, *hospital_no; /* "" when the document has none */
+    long long issued_at;              /* -1 when not issued from this store */
+    int signed_copies;
+    bool voided;
+} cf_archive_row;
+
+typedef struct cf_archive_rows {
+    cf_archive_row *rows;
+    size_t count;
+    size_t cap; /* private */
+} cf_archive_rows;
+
+/* The documents that match filter, oldest first, into *rows (caller frees with
+ * cf_archive_rows_cleanup, also after a failure). The rows hold patient values: they are for the
+ * person who asked. */
+cf_status cf_archive_query(cf_archive *archive, const cf_archive_filter *filter,
+                           cf_archive_rows *rows, cf_diag *diag);
+void cf_archive_rows_cleanup(cf_archive_rows *rows);
+/* The state of a row (SIGNED, SIGNATURE_MISSING, VOID; a document filed unregistered and not
+ * signed is ISSUED). */
+cf_archive_state cf_archive_row_state(const cf_archive_row *row);
+
+/* cf_archive_query, printed: one line per matching document to out (id, form@version, issued
+ * at in UTC, status: unsigned, signed(N) or void, hospital no, patient name); *count gets the
+ * number of lines. Kept for callers of the first interface; the CLI prints its own table. */
 cf_status cf_archive_list(cf_archive *archive, const cf_archive_filter *filter, FILE *out,
                           size_t *count, cf_diag *diag);
 /* A document's record and its history. CF_ERR_NOINPUT for an unknown id. */

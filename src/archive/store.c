@@ -1521,12 +1521,48 @@ static void form_name(char *out, size_t size, const unsigned char *form,
         snprintf(out, size, "%s", f);
 }
 
-cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, size_t *count,
-                          cf_diag *diag)
+void cf_archive_rows_cleanup(cf_archive_rows *rows)
 {
-    *count = 0;
+    if (rows == NULL)
+        return;
+    for (size_t i = 0; i < rows->count; i++) {
+        cf_free(rows->rows[i].form_id);
+        cf_free(rows->rows[i].form_version);
+        cf_free(rows->rows[i].patient_name);
+        cf_free(rows->rows[i].hospital_no);
+    }
+    cf_free(rows->rows);
+    memset(rows, 0, sizeof *rows);
+}
+
+cf_archive_state cf_archive_row_state(const cf_archive_row *r)
+{
+    if (r->voided)
+        return CF_ARCHIVE_STATE_VOID;
+    if (r->signed_copies > 0)
+        return CF_ARCHIVE_STATE_SIGNED;
+    return r->issued_at >= 0 ? CF_ARCHIVE_STATE_SIGNATURE_MISSING : CF_ARCHIVE_STATE_ISSUED;
+}
+
+/* True when the row's state is what the filter asks for. */
+static bool state_matches(const cf_archive_row *r, cf_archive_state want)
+{
+    cf_archive_state st = cf_archive_row_state(r);
+    switch (want) {
+    case CF_ARCHIVE_STATE_ANY:
+        return true;
+    case CF_ARCHIVE_STATE_ISSUED:
+        return st != CF_ARCHIVE_STATE_VOID && r->issued_at >= 0;
+    default:
+        return st == want;
+    }
+}
+
+cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive_rows *rows,
+                           cf_diag *diag)
+{
+    memset(rows, 0, sizeof *rows);
     pthread_mutex_lock(&a->lock);
-    sqlite3_stmt *s = NULL;
     const char *sql =
         "SELECT d.id, d.form_id, d.form_version, d.issued_at, d.labels,"
         " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = "
@@ -1534,44 +1570,88 @@ cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, 
         " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = 'voided')"
         " FROM documents d"
         " WHERE (?1 IS NULL OR d.hospital_no = ?1) AND (?2 IS NULL OR d.form_id = ?2)"
+        " AND (?3 IS NULL OR d.issued_at >= ?3) AND (?4 IS NULL OR d.issued_at < ?4)"
         " ORDER BY d.issued_at, d.id";
-    cf_status st = CF_OK;
-    if (sqlite3_prepare_v2(a->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        st = db_error(a, diag, "be read");
-        pthread_mutex_unlock(&a->lock);
-        return st;
+    sqlite3_stmt *s = prepare(a, sql);
+    cf_status st = s != NULL ? CF_OK : db_error(a, diag, "be read");
+    if (s != NULL) {
+        if (f->hospital_no != NULL)
+            sqlite3_bind_text(s, 1, f->hospital_no, -1, SQLITE_STATIC);
+        if (f->form_id != NULL)
+            sqlite3_bind_text(s, 2, f->form_id, -1, SQLITE_STATIC);
+        if (f->issued_from != 0)
+            sqlite3_bind_int64(s, 3, f->issued_from);
+        if (f->issued_before != 0)
+            sqlite3_bind_int64(s, 4, f->issued_before);
     }
-    if (f->hospital_no != NULL)
-        sqlite3_bind_text(s, 1, f->hospital_no, -1, SQLITE_STATIC);
-    if (f->form_id != NULL)
-        sqlite3_bind_text(s, 2, f->form_id, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int signed_copies = sqlite3_column_int(s, 5), voided = sqlite3_column_int(s, 6);
-        bool issued = sqlite3_column_type(s, 3) != SQLITE_NULL;
-        if (f->unsigned_only && (signed_copies > 0 || voided > 0 || !issued))
+    cf_archive_state want = f->unsigned_only ? CF_ARCHIVE_STATE_SIGNATURE_MISSING : f->state;
+    int rc = SQLITE_DONE;
+    while (st == CF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_archive_row r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.id, sizeof r.id, "%s", (const char *)sqlite3_column_text(s, 0));
+        r.issued_at = sqlite3_column_type(s, 3) != SQLITE_NULL ? sqlite3_column_int64(s, 3) : -1;
+        r.signed_copies = sqlite3_column_int(s, 5);
+        r.voided = sqlite3_column_int(s, 6) > 0;
+        if (!state_matches(&r, want))
             continue;
-        char when[40], hn[256], name[256], status[40];
-        format_time(issued ? sqlite3_column_int64(s, 3) : -1, when, sizeof when);
         const char *labels = (const char *)sqlite3_column_text(s, 4);
-        cf_record_labels_get(labels, "hospital_no", hn, sizeof hn);
+        char name[LABEL_VALUE_MAX + 1], hn[LABEL_VALUE_MAX + 1];
         cf_record_labels_get(labels, "patient_name", name, sizeof name);
-        if (voided > 0)
-            snprintf(status, sizeof status, "void");
-        else if (signed_copies > 0)
-            snprintf(status, sizeof status, "signed(%d)", signed_copies);
-        else
-            snprintf(status, sizeof status, "unsigned");
-        char form[420];
-        form_name(form, sizeof form, sqlite3_column_text(s, 1), sqlite3_column_text(s, 2));
-        fprintf(out, "%s  %s  %s  %-10s  %s  %s\n", (const char *)sqlite3_column_text(s, 0), form,
-                when, status, hn, name);
-        (*count)++;
+        cf_record_labels_get(labels, "hospital_no", hn, sizeof hn);
+        if (f->patient_name != NULL && strstr(name, f->patient_name) == NULL)
+            continue;
+        const unsigned char *form = sqlite3_column_text(s, 1), *version = sqlite3_column_text(s, 2);
+        r.form_id = cf_strdup(form != NULL ? (const char *)form : "");
+        r.form_version = cf_strdup(version != NULL ? (const char *)version : "");
+        r.patient_name = cf_strdup(name);
+        r.hospital_no = cf_strdup(hn);
+        cf_archive_row *grown =
+            cf_grow_array(rows->rows, &rows->cap, rows->count + 1, sizeof *grown, 16);
+        if (grown == NULL || r.form_id == NULL || r.form_version == NULL ||
+            r.patient_name == NULL || r.hospital_no == NULL) {
+            cf_free(r.form_id);
+            cf_free(r.form_version);
+            cf_free(r.patient_name);
+            cf_free(r.hospital_no);
+            if (grown != NULL)
+                rows->rows = grown;
+            st = CF_ERR_NOMEM;
+            break;
+        }
+        rows->rows = grown;
+        rows->rows[rows->count++] = r;
     }
-    if (rc != SQLITE_DONE)
+    if (st == CF_OK && rc != SQLITE_DONE)
         st = db_error(a, diag, "be read");
     sqlite3_finalize(s);
     pthread_mutex_unlock(&a->lock);
+    return st;
+}
+
+cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, size_t *count,
+                          cf_diag *diag)
+{
+    *count = 0;
+    cf_archive_rows rows;
+    cf_status st = cf_archive_query(a, f, &rows, diag);
+    for (size_t i = 0; st == CF_OK && i < rows.count; i++) {
+        const cf_archive_row *r = &rows.rows[i];
+        char when[40], status[40], form[420];
+        format_time(r->issued_at, when, sizeof when);
+        if (r->voided)
+            snprintf(status, sizeof status, "void");
+        else if (r->signed_copies > 0)
+            snprintf(status, sizeof status, "signed(%d)", r->signed_copies);
+        else
+            snprintf(status, sizeof status, "unsigned");
+        form_name(form, sizeof form, (const unsigned char *)r->form_id,
+                  (const unsigned char *)r->form_version);
+        fprintf(out, "%s  %s  %s  %-10s  %s  %s\n", r->id, form, when, status, r->hospital_no,
+                r->patient_name);
+        (*count)++;
+    }
+    cf_archive_rows_cleanup(&rows);
     return st;
 }
 

@@ -22,7 +22,9 @@ const char cf_usage_archive[] =
     "       consentform archive add STORE --doc-id ID SCAN [--operator NAME]\n"
     "                   [--unregistered --form ID --patient-name S --hospital-no S\n"
     "                    --episode-no S]\n"
-    "       consentform archive list STORE [--hospital-no HN] [--form ID] [--unsigned]\n"
+    "       consentform archive list|find STORE [--patient-name PART] [--hospital-no HN]\n"
+    "                   [--form ID] [--status issued|signed|signature-missing|void]\n"
+    "                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--unsigned] [--utc]\n"
     "       consentform archive show STORE ID\n"
     "       consentform archive export STORE ID -o DIR [--force]\n"
     "       consentform archive verify STORE [--record] [--operator NAME]\n"
@@ -32,11 +34,13 @@ const char cf_usage_archive[] =
     "The archive keeps every issued PDF (render and batch with --archive STORE) and every\n"
     "signed copy filed back with `add` (PDF, PNG, JPEG or TIFF scans), named by their\n"
     "SHA-256, never overwritten or deleted. A second scan of a document is a new version (the\n"
-    "same file again changes nothing). `list --unsigned` shows the forms issued but not yet\n"
-    "returned signed; `verify` re-hashes every file, compares every index row with its record\n"
-    "object and checks the chain of events, and exits 65 naming the document and patient of\n"
-    "anything changed. A lost or empty index.sqlite is restored from a backup, or rebuilt\n"
-    "from the objects with `rebuild-index` (the old index is kept beside it).\n"
+    "same file again changes nothing). `list --unsigned` (--status signature-missing) shows the\n"
+    "forms issued but not yet returned signed; times are local with their UTC offset (--utc\n"
+    "for UTC), --from and --to are local dates, both included. `verify` re-hashes every file,\n"
+    "compares every index row with its record object and checks the chain of events, and\n"
+    "exits 65 naming the document and patient of anything changed. A lost or empty\n"
+    "index.sqlite is restored from a backup, or rebuilt from the objects with `rebuild-index`\n"
+    "(the old index is kept beside it).\n"
     "The operator is --operator, else $USER. Document ids may be typed in lower case and\n"
     "with hyphens.\n";
 
@@ -60,12 +64,16 @@ enum {
     OPT_UNSIGNED,
     OPT_RECORD,
     OPT_REASON,
+    OPT_STATUS,
+    OPT_FROM,
+    OPT_TO,
+    OPT_UTC,
 };
 
 typedef struct archive_args {
     const char *doc_id, *operator_name, *form, *patient_name, *hospital_no, *episode_no;
-    const char *output, *reason;
-    bool unregistered, unsigned_only, record, force;
+    const char *output, *reason, *status, *from, *to;
+    bool unregistered, unsigned_only, record, force, utc;
     const char *positional[3];
     int n_positional;
 } archive_args;
@@ -83,6 +91,10 @@ static int parse(int argc, char **argv, archive_args *a)
         {"unsigned", no_argument, NULL, OPT_UNSIGNED},
         {"record", no_argument, NULL, OPT_RECORD},
         {"reason", required_argument, NULL, OPT_REASON},
+        {"status", required_argument, NULL, OPT_STATUS},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"utc", no_argument, NULL, OPT_UTC},
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -123,6 +135,18 @@ static int parse(int argc, char **argv, archive_args *a)
         case OPT_REASON:
             a->reason = optarg;
             break;
+        case OPT_STATUS:
+            a->status = optarg;
+            break;
+        case OPT_FROM:
+            a->from = optarg;
+            break;
+        case OPT_TO:
+            a->to = optarg;
+            break;
+        case OPT_UTC:
+            a->utc = true;
+            break;
         case 'o':
             a->output = optarg;
             break;
@@ -154,6 +178,116 @@ static bool document_id_arg(const char *typed, char out[CF_DOCUMENT_ID_SIZE], cf
                   "last one a check character; look again at the form's footer)",
                   typed != NULL ? typed : "");
     return false;
+}
+
+/* Midnight at the start of a local date YYYY-MM-DD (plus days), or -1 when date is not one. */
+static long long local_day(const char *date, int days)
+{
+    int y = 0, m = 0, d = 0;
+    char end = 0;
+    if (date == NULL || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || y < 1970 || m < 1 ||
+        m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + days, .tm_isdst = -1};
+    time_t t = mktime(&tm);
+    /* mktime turns 31 February into March: such a date is refused. */
+    if (t == (time_t)-1 || (days == 0 && (tm.tm_mon != m - 1 || tm.tm_mday != d)))
+        return -1;
+    return (long long)t;
+}
+
+/* A time as the person at the terminal reads it: local with its UTC offset, or UTC. */
+static void print_time(long long t, bool utc, char *out, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t < 0 || (utc ? gmtime_r(&tt, &tm) : localtime_r(&tt, &tm)) == NULL)
+        snprintf(out, size, "-");
+    else
+        strftime(out, size, utc ? "%Y-%m-%d %H:%M UTC" : "%Y-%m-%d %H:%M %z", &tm);
+}
+
+/* The filter's state from --status (or --unsigned); false for a word that is not a state. */
+static bool parse_state(const char *word, cf_archive_state *state)
+{
+    static const struct {
+        const char *name;
+        cf_archive_state state;
+    } states[] = {{"issued", CF_ARCHIVE_STATE_ISSUED},
+                  {"signed", CF_ARCHIVE_STATE_SIGNED},
+                  {"signature-missing", CF_ARCHIVE_STATE_SIGNATURE_MISSING},
+                  {"unsigned", CF_ARCHIVE_STATE_SIGNATURE_MISSING},
+                  {"void", CF_ARCHIVE_STATE_VOID}};
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        if (strcmp(states[i].name, word) == 0) {
+            *state = states[i].state;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One row of `archive list`, under the header's columns. */
+static void print_row(const cf_archive_row *r, bool utc)
+{
+    char form[420], when[48], status[40];
+    if (r->form_version[0] != '\0')
+        snprintf(form, sizeof form, "%s@%s", r->form_id, r->form_version);
+    else
+        snprintf(form, sizeof form, "%s", r->form_id);
+    print_time(r->issued_at, utc, when, sizeof when);
+    switch (cf_archive_row_state(r)) {
+    case CF_ARCHIVE_STATE_VOID:
+        snprintf(status, sizeof status, "void");
+        break;
+    case CF_ARCHIVE_STATE_SIGNED:
+        snprintf(status, sizeof status, "signed(%d)", r->signed_copies);
+        break;
+    case CF_ARCHIVE_STATE_SIGNATURE_MISSING:
+        snprintf(status, sizeof status, "signature-missing");
+        break;
+    default:
+        snprintf(status, sizeof status, "issued");
+        break;
+    }
+    printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s\n", r->id, form, when, status, r->hospital_no,
+           r->patient_name);
+}
+
+/* archive list / find: the store's rows as a table with a header row. */
+static int list_documents(const char *store, const archive_args *a, cf_diag *diag)
+{
+    cf_archive_filter f = {.hospital_no = a->hospital_no,
+                           .form_id = a->form,
+                           .unsigned_only = a->unsigned_only,
+                           .patient_name = a->patient_name};
+    if (a->status != NULL && !parse_state(a->status, &f.state))
+        return cf_cli_usage_error(cf_usage_archive,
+                                  "archive list: --status is issued, signed, signature-missing "
+                                  "or void, not \"%s\"",
+                                  a->status);
+    if (a->from != NULL && (f.issued_from = local_day(a->from, 0)) < 0)
+        return cf_cli_usage_error(cf_usage_archive,
+                                  "archive list: --from wants a date as YYYY-MM-DD, not \"%s\"",
+                                  a->from);
+    if (a->to != NULL && (local_day(a->to, 0) < 0 || (f.issued_before = local_day(a->to, 1)) < 0))
+        return cf_cli_usage_error(
+            cf_usage_archive, "archive list: --to wants a date as YYYY-MM-DD, not \"%s\"", a->to);
+    cf_archive *ar = NULL;
+    cf_archive_rows rows = {0};
+    cf_status st = cf_archive_open(store, true, &ar, diag);
+    if (st == CF_OK)
+        st = cf_archive_query(ar, &f, &rows, diag);
+    if (st == CF_OK) {
+        printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s\n", "DOCUMENT", "FORM", "ISSUED", "STATUS",
+               "HOSPITAL NO", "PATIENT");
+        for (size_t i = 0; i < rows.count; i++)
+            print_row(&rows.rows[i], a->utc);
+        fprintf(stderr, "consentform: %zu document%s\n", rows.count, rows.count == 1 ? "" : "s");
+    }
+    cf_archive_rows_cleanup(&rows);
+    cf_archive_close(ar);
+    return cf_status_exit_code(st);
 }
 
 int cf_cmd_archive(int argc, char **argv)
@@ -247,16 +381,10 @@ int cf_cmd_archive(int argc, char **argv)
                 printf("%s: signed copy version %d filed (%zu bytes)\n", id, version, len);
         }
         cf_free(data);
-    } else if (strcmp(sub, "list") == 0) {
-        st = cf_archive_open(store, true, &ar, diag);
-        if (st == CF_OK) {
-            cf_archive_filter f = {
-                .hospital_no = a.hospital_no, .form_id = a.form, .unsigned_only = a.unsigned_only};
-            size_t count = 0;
-            st = cf_archive_list(ar, &f, stdout, &count, diag);
-            if (st == CF_OK)
-                fprintf(stderr, "consentform: %zu document%s\n", count, count == 1 ? "" : "s");
-        }
+    } else if (strcmp(sub, "list") == 0 || strcmp(sub, "find") == 0) {
+        int code = list_documents(store, &a, diag);
+        cf_diag_free(diag);
+        return code;
     } else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0 || strcmp(sub, "void") == 0) {
         if (a.n_positional != 2) {
             cf_diag_free(diag);

@@ -46,6 +46,25 @@ cf_make_pdf "$tmp/signed.pdf" "signed by the patient"
 "$bin" archive show "$store" "$first" 2>/dev/null | grep -q '2001-09-09' &&
     fail "SOURCE_DATE_EPOCH dated the archive" || ok "archive times are the real clock's, not SOURCE_DATE_EPOCH's"
 
+# archive list / find: a header row, filters, local time with its offset or UTC.
+"$bin" archive list "$store" >"$tmp/list" 2>/dev/null
+head -1 "$tmp/list" | grep -q '^DOCUMENT .*PATIENT$' && [ "$(sed 1d "$tmp/list" | wc -l)" -eq "$(echo "$ids" | wc -l)" ] &&
+    grep -q ' [+-][0-9][0-9][0-9][0-9] ' "$tmp/list" && ok "list: a header row, every document, local times with their offset" || fail "list: $(cat "$tmp/list")"
+"$bin" archive find "$store" --patient-name 黃阿強 --utc 2>/dev/null | sed 1d >"$tmp/list"
+[ "$(wc -l <"$tmp/list")" -eq 1 ] && grep -q 'HN20000002(1).*UTC\|UTC.*HN20000002(1)' "$tmp/list" && ok "find --patient-name (part of the name) --utc" || fail "find --patient-name: $(cat "$tmp/list")"
+[ "$("$bin" archive list "$store" --status signed 2>/dev/null | sed 1d | wc -l)" -eq 1 ] &&
+    [ "$("$bin" archive list "$store" --status void 2>/dev/null | sed 1d | grep -c "$second")" -eq 1 ] &&
+    [ "$("$bin" archive list "$store" --status signature-missing 2>/dev/null | sed 1d | wc -l)" -eq $(($(echo "$ids" | wc -l) - 2)) ] &&
+    ok "list --status signed, void, signature-missing" || fail "list --status"
+today=$(date +%Y-%m-%d)
+[ "$("$bin" archive list "$store" --from "$today" --to "$today" 2>/dev/null | sed 1d | wc -l)" -eq "$(echo "$ids" | wc -l)" ] &&
+    [ "$("$bin" archive list "$store" --to 2001-09-09 2>/dev/null | sed 1d | wc -l)" -eq 0 ] &&
+    ok "list --from/--to: issued today, none on 2001-09-09" || fail "list --from/--to"
+"$bin" archive list "$store" --status maybe >/dev/null 2>&1; st1=$?
+"$bin" archive list "$store" --frm 2026-01-01 >/dev/null 2>&1; st2=$?
+"$bin" archive list "$store" --from 2026-02-31 >/dev/null 2>&1; st3=$?
+[ $st1 -eq 64 ] && [ $st2 -eq 64 ] && [ $st3 -eq 64 ] && ok "list: a bad status, an unknown option, a bad date are usage errors" || fail "list usage: $st1 $st2 $st3"
+
 for id in $ids; do "$bin" archive show "$store" "$id" >"$tmp/show.$id" 2>&1; done
 (cd "$store" && find objects -type f | sort) >"$tmp/objects.before"
 

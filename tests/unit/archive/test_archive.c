@@ -1282,6 +1282,58 @@ static void test_schema_1_migrated(void **state)
     free(text);
 }
 
+/* The store returns rows (the CLI prints them): filters by part of the patient's name, hospital
+ * number, form, state and date of issue. */
+static void test_query_filters(void **state)
+{
+    (void)state;
+    char *dir = path_in("query");
+    populate(dir); /* A: signed, B: void, C: filed unregistered */
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, true, &a, NULL), CF_OK);
+    struct {
+        cf_archive_filter filter;
+        size_t count;
+        const char *first;
+    } cases[] = {
+        {{0}, 3, ID_A},
+        {{.patient_name = "小明"}, 1, ID_B},
+        {{.patient_name = "大"}, 2, ID_A},
+        {{.hospital_no = "HN22222222(2)"}, 1, ID_B},
+        {{.form_id = "old-form"}, 1, ID_C},
+        {{.state = CF_ARCHIVE_STATE_SIGNED}, 2, ID_A},
+        {{.state = CF_ARCHIVE_STATE_VOID}, 1, ID_B},
+        {{.state = CF_ARCHIVE_STATE_ISSUED}, 1, ID_A},
+        {{.state = CF_ARCHIVE_STATE_SIGNATURE_MISSING}, 0, NULL},
+        {{.issued_from = (long long)time(NULL) - 3600}, 2, ID_A}, /* C was not issued here */
+        {{.issued_before = 1000000000}, 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cf_archive_rows rows;
+        assert_int_equal(cf_archive_query(a, &cases[i].filter, &rows, NULL), CF_OK);
+        if (rows.count != cases[i].count)
+            fail_msg("case %zu: %zu rows, not %zu", i, rows.count, cases[i].count);
+        if (cases[i].first != NULL) {
+            bool found = false;
+            for (size_t k = 0; k < rows.count; k++)
+                found = found || strcmp(rows.rows[k].id, cases[i].first) == 0;
+            if (!found)
+                fail_msg("case %zu: %s not among the rows", i, cases[i].first);
+        }
+        cf_archive_rows_cleanup(&rows);
+    }
+    cf_archive_rows rows;
+    assert_int_equal(cf_archive_query(a, &(cf_archive_filter){.patient_name = "李"}, &rows, NULL),
+                     CF_OK);
+    assert_int_equal(rows.count, 1);
+    assert_string_equal(rows.rows[0].hospital_no, "HN22222222(2)");
+    assert_string_equal(rows.rows[0].form_version, "1.0");
+    assert_true(rows.rows[0].voided);
+    assert_int_equal(cf_archive_row_state(&rows.rows[0]), CF_ARCHIVE_STATE_VOID);
+    cf_archive_rows_cleanup(&rows);
+    cf_archive_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1303,6 +1355,7 @@ int main(void)
         cmocka_unit_test(test_scan_must_parse),
         cmocka_unit_test(test_real_clock),
         cmocka_unit_test(test_schema_1_migrated),
+        cmocka_unit_test(test_query_filters),
     };
     return cmocka_run_group_tests_name("archive", tests, setup, teardown);
 }
