@@ -53,6 +53,10 @@ typedef struct cf_archive_label {
  * CF_ERR_EXISTS when dir already holds a store (an init that was cut off is completed by the
  * next open, which migrates the empty index). */
 cf_status cf_archive_init(const char *dir, cf_diag *diag);
+/* cf_archive_init for a store shared by the group gid (-1: none, as cf_archive_init): folders
+ * setgid 2770 in that group, the index (and its -wal/-shm) 0660, objects 0440, whatever the
+ * umask. Later writes keep those modes (they follow the objects folder's setgid bit). */
+cf_status cf_archive_init_group(const char *dir, long gid, cf_diag *diag);
 
 /* Opens the store in dir, migrating an older schema; caller closes with cf_archive_close.
  * CF_ERR_NOINPUT when dir is not a store, CF_ERR_DATA when it was made by a newer version, has

@@ -38,10 +38,24 @@ static int sync_dir(const char *dir)
     return e;
 }
 
-/* Writes data to a new temporary file from the template tmp (mkstemp), made 0400 and fsynced.
+bool cf_object_shared(const char *objects)
+{
+    struct stat st;
+    return stat(objects, &st) == 0 && (st.st_mode & S_ISGID) != 0;
+}
+
+/* Makes folder dir with mode (as given, whatever the umask); EEXIST is no error. */
+static int make_dir(const char *dir, mode_t mode)
+{
+    if (mkdir(dir, mode) != 0)
+        return errno;
+    return chmod(dir, mode) == 0 ? 0 : errno;
+}
+
+/* Writes data to a new temporary file from the template tmp (mkstemp), made mode and fsynced.
  * Returns 0, an errno (the file is then left for the caller to unlink), or ENOENT + 100000 when
  * no file could be made (errno says why). */
-static int write_temporary(char *tmp, const unsigned char *data, size_t len)
+static int write_temporary(char *tmp, const unsigned char *data, size_t len, mode_t mode)
 {
     int fd = mkstemp(tmp);
     if (fd < 0)
@@ -56,7 +70,7 @@ static int write_temporary(char *tmp, const unsigned char *data, size_t len)
         else if (errno != EINTR)
             e = errno;
     }
-    if (e == 0 && (fchmod(fd, 0400) != 0 || fsync(fd) != 0))
+    if (e == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
         e = errno;
     if (close(fd) != 0 && e == 0)
         e = errno;
@@ -104,18 +118,19 @@ cf_status cf_object_write(const char *objects, const char *hex, const unsigned c
     struct stat st;
     if (lstat(path, &st) == 0)
         return existing_object(objects, sub, hex, path, data, len, repaired, diag);
-    if (mkdir(sub, 0700) == 0) {
+    bool shared = cf_object_shared(objects);
+    int made = make_dir(sub, shared ? 02770 : 0700);
+    if (made == 0) {
         int e = sync_dir(objects);
         if (e != 0) {
             cf_diag_error(diag, objects, 0, "cannot write to the store: %s", strerror(e));
             return write_status(e);
         }
-    } else if (errno != EEXIST) {
-        int e = errno;
-        cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
-        return write_status(e);
+    } else if (made != EEXIST) {
+        cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(made));
+        return write_status(made);
     }
-    int e = write_temporary(tmp, data, len);
+    int e = write_temporary(tmp, data, len, shared ? 0440 : 0400);
     if (e == ENOENT + 100000) {
         e = errno;
         cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
@@ -173,8 +188,9 @@ static cf_status existing_object(const char *objects, const char *sub, const cha
         return CF_ERR_LIMIT;
     }
     int e = 0;
-    if (mkdir(damaged, 0700) != 0 && errno != EEXIST)
-        e = errno;
+    int made = make_dir(damaged, cf_object_shared(objects) ? 02770 : 0700);
+    if (made != 0 && made != EEXIST)
+        e = made;
     /* A missing object has nothing to keep. */
     if (e == 0 && r.state == CF_OBJECT_CHANGED && link(path, keep) != 0)
         e = errno;
@@ -185,7 +201,8 @@ static cf_status existing_object(const char *objects, const char *sub, const cha
                       strerror(e));
         return write_status(e);
     }
-    e = write_temporary(tmp, data, len);
+    bool shared = cf_object_shared(objects);
+    e = write_temporary(tmp, data, len, shared ? 0440 : 0400);
     if (e == ENOENT + 100000) {
         e = errno;
         cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));

@@ -64,6 +64,10 @@ cf_status cf_object_scan_dir(const char *objects,
                                            const char *relative_path, const char *hex),
                              void *context, cf_diag *diag);
 
+/* True when the store is shared by a group (`archive init --group`): its folders are setgid
+ * 2770 and objects are written 0440 instead of 0700 and 0400. */
+bool cf_object_shared(const char *objects);
+
 /* True when s is 64 lower-case hex digits (a SHA-256 as the store names it). */
 bool cf_object_is_hash(const char *s);
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -300,6 +301,13 @@ static cf_status check_change(const cf_archive *a, const char *id, const char *o
     cf_status st = check_id(a, id, diag);
     if (st == CF_OK)
         st = check_text("operator name", op, NAME_MAX_BYTES, /*may_be_empty*/ false, diag);
+    /* What a tool records when it has no user name names nobody: the record must say who. */
+    if (st == CF_OK && strcasecmp(op, "unknown") == 0) {
+        cf_diag_error(diag, NULL, 0,
+                      "the operator name \"unknown\" names nobody; give the "
+                      "operator's name (--operator NAME)");
+        st = CF_ERR_DATA;
+    }
     return st;
 }
 
@@ -502,7 +510,7 @@ static cf_status set_store_id(cf_archive *a, cf_diag *diag)
             return CF_ERR_NOMEM;
         st = cf_file_write_atomic(path, line, strlen(line), /*force*/ false, diag);
         if (st == CF_OK)
-            (void)chmod(path, 0400);
+            (void)chmod(path, cf_object_shared(a->objects) ? 0440 : 0400);
         cf_free(path);
         if (st != CF_OK)
             return st;
@@ -642,7 +650,24 @@ static cf_status resume_init(cf_archive *a, cf_diag *diag)
     return s;
 }
 
+/* Makes path (a folder of a new store) 0700, or for a group's store setgid 2770 in gid. */
+static cf_status make_private(const char *path, long gid, cf_diag *diag)
+{
+    mode_t mode = gid >= 0 ? 02770 : 0700;
+    if ((gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) != 0) || chmod(path, mode) != 0) {
+        cf_diag_error(diag, path, 0, "cannot be given mode %04o: %s", (unsigned)mode,
+                      strerror(errno));
+        return CF_ERR_CANTCREAT;
+    }
+    return CF_OK;
+}
+
 cf_status cf_archive_init(const char *dir, cf_diag *diag)
+{
+    return cf_archive_init_group(dir, -1, diag);
+}
+
+cf_status cf_archive_init_group(const char *dir, long gid, cf_diag *diag)
 {
     cf_archive *a = archive_new(dir);
     if (a == NULL)
@@ -662,25 +687,28 @@ cf_status cf_archive_init(const char *dir, cf_diag *diag)
         } else if (!dir_is_empty(dir)) {
             cf_diag_error(diag, dir, 0, "is not empty; a new store needs an empty or new folder");
             s = CF_ERR_EXISTS;
-        } else if (chmod(dir, 0700) != 0) {
-            cf_diag_error(diag, dir, 0, "cannot be made private: %s", strerror(errno));
-            s = CF_ERR_CANTCREAT;
         }
     }
+    if (s == CF_OK)
+        s = make_private(dir, gid, diag);
     if (s == CF_OK && mkdir(a->objects, 0700) != 0 && errno != EEXIST) {
         cf_diag_error(diag, a->objects, 0, "cannot create: %s", strerror(errno));
         s = CF_ERR_CANTCREAT;
     }
-    /* The index is made owner-only before SQLite opens it; its -wal and -shm files take the
-     * same mode from it. */
+    if (s == CF_OK)
+        s = make_private(a->objects, gid, diag);
+    /* The index is made owner-only (or group-only) before SQLite opens it; its -wal and -shm
+     * files take the same mode and owners from it. */
     if (s == CF_OK) {
-        int fd = open(a->index, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
+        mode_t mode = gid >= 0 ? 0660 : 0600;
+        int fd = open(a->index, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd < 0 || (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) != 0) ||
+            fchmod(fd, mode) != 0) {
             cf_diag_error(diag, a->index, 0, "cannot create: %s", strerror(errno));
             s = CF_ERR_CANTCREAT;
-        } else {
-            close(fd);
         }
+        if (fd >= 0)
+            close(fd);
     }
     a->may_create = true;
     if (s == CF_OK)
@@ -2208,16 +2236,19 @@ static bool verify_entry(void *context, cf_object_entry kind, const char *path, 
     return true;
 }
 
-/* 7. Privacy: the store and its index stay owner-only. */
+/* 7. Privacy: the store and its index stay owner-only, or for a group's store (setgid folder)
+ * group-only. */
 static void verify_modes(verify_run *v)
 {
     struct stat st;
-    if (stat(v->a->dir, &st) == 0 && (st.st_mode & 077) != 0)
-        finding(v, true, "%s: note: others may open the store (mode %03o; it should be 700)",
-                v->a->dir, (unsigned)(st.st_mode & 0777));
-    if (stat(v->a->index, &st) == 0 && (st.st_mode & 077) != 0)
-        finding(v, true, "index.sqlite: note: others may read it (mode %03o; it should be 600)",
-                (unsigned)(st.st_mode & 0777));
+    bool shared = cf_object_shared(v->a->objects);
+    mode_t others = shared ? 007 : 077;
+    if (stat(v->a->dir, &st) == 0 && (st.st_mode & others) != 0)
+        finding(v, true, "%s: note: others may open the store (mode %03o; it should be %s)",
+                v->a->dir, (unsigned)(st.st_mode & 0777), shared ? "2770" : "700");
+    if (stat(v->a->index, &st) == 0 && (st.st_mode & others) != 0)
+        finding(v, true, "index.sqlite: note: others may read it (mode %03o; it should be %s)",
+                (unsigned)(st.st_mode & 0777), shared ? "660" : "600");
 }
 
 static cf_status record_verified(cf_archive *a, const char *op, cf_diag *diag)
@@ -2603,10 +2634,13 @@ cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_
         snprintf(p, sizeof p, "%s%s", a->index, suffixes[i]);
         (void)unlink(p); /* a rebuild cut off before; never the real index */
     }
-    int fd = open(a->index, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    mode_t index_mode = cf_object_shared(a->objects) ? 0660 : 0600;
+    int fd = open(a->index, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, index_mode);
+    if (fd < 0 || fchmod(fd, index_mode) != 0) {
         cf_diag_error(diag, a->index, 0, "cannot create: %s", strerror(errno));
         st = CF_ERR_CANTCREAT;
+        if (fd >= 0)
+            close(fd);
         goto done;
     }
     close(fd);

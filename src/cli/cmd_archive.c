@@ -10,15 +10,18 @@
 #include "render/document.h"
 
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 const char cf_usage_archive[] =
-    "usage: consentform archive init STORE\n"
+    "usage: consentform archive init STORE [--group GROUP]\n"
     "       consentform archive add STORE --doc-id ID SCAN [--operator NAME]\n"
     "                   [--unregistered --form ID --patient-name S --hospital-no S\n"
     "                    --episode-no S]\n"
@@ -40,8 +43,10 @@ const char cf_usage_archive[] =
     "compares every index row with its record object and checks the chain of events, and\n"
     "exits 65 naming the document and patient of anything changed. A lost or empty\n"
     "index.sqlite is restored from a backup, or rebuilt from the objects with `rebuild-index`\n"
-    "(the old index is kept beside it).\n"
-    "The operator is --operator, else $USER. Document ids may be typed in lower case and\n"
+    "(the old index is kept beside it). `init --group GROUP` makes a store that the members of\n"
+    "GROUP share (folders setgid 2770, index 0660, objects 0440); otherwise it is private.\n"
+    "The operator is --operator, else $USER, else the account's name (never \"unknown\").\n"
+    "Document ids may be typed in lower case and\n"
     "with hyphens.\n";
 
 /* The operator recorded with a change. */
@@ -50,7 +55,11 @@ const char *cf_cli_operator(const char *given)
     if (given != NULL && given[0] != '\0')
         return given;
     const char *user = getenv("USER");
-    return user != NULL && user[0] != '\0' ? user : "unknown";
+    if (user != NULL && user[0] != '\0')
+        return user;
+    /* No $USER (a service, a container): the account's name. The store refuses "unknown". */
+    struct passwd *pw = getpwuid(geteuid());
+    return pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0' ? pw->pw_name : "unknown";
 }
 
 enum {
@@ -68,11 +77,12 @@ enum {
     OPT_FROM,
     OPT_TO,
     OPT_UTC,
+    OPT_GROUP,
 };
 
 typedef struct archive_args {
     const char *doc_id, *operator_name, *form, *patient_name, *hospital_no, *episode_no;
-    const char *output, *reason, *status, *from, *to;
+    const char *output, *reason, *status, *from, *to, *group;
     bool unregistered, unsigned_only, record, force, utc;
     const char *positional[3];
     int n_positional;
@@ -95,6 +105,7 @@ static int parse(int argc, char **argv, archive_args *a)
         {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},
         {"utc", no_argument, NULL, OPT_UTC},
+        {"group", required_argument, NULL, OPT_GROUP},
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -146,6 +157,9 @@ static int parse(int argc, char **argv, archive_args *a)
             break;
         case OPT_UTC:
             a->utc = true;
+            break;
+        case OPT_GROUP:
+            a->group = optarg;
             break;
         case 'o':
             a->output = optarg;
@@ -315,7 +329,17 @@ int cf_cmd_archive(int argc, char **argv)
     long long now = (long long)time(NULL); /* events record when they happened */
 
     if (strcmp(sub, "init") == 0) {
-        st = cf_archive_init(store, diag);
+        long gid = -1;
+        if (a.group != NULL) {
+            struct group *g = getgrnam(a.group);
+            if (g == NULL) {
+                cf_diag_free(diag);
+                return cf_cli_usage_error(cf_usage_archive,
+                                          "archive init: there is no group \"%s\" here", a.group);
+            }
+            gid = (long)g->gr_gid;
+        }
+        st = cf_archive_init_group(store, gid, diag);
         if (st == CF_OK)
             fprintf(stderr, "consentform: made an empty archive store in %s\n", store);
     } else if (strcmp(sub, "add") == 0) {

@@ -1334,6 +1334,57 @@ static void test_query_filters(void **state)
     cf_archive_close(a);
 }
 
+/* A store shared by a group: setgid 2770 folders, index 0660, objects 0440, whatever the
+ * umask; verify has nothing to note. */
+static void test_group_store(void **state)
+{
+    (void)state;
+    char *dir = path_in("group");
+    mode_t old_mask = umask(077);
+    assert_int_equal(cf_archive_init_group(dir, (long)getegid(), NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    int version = 0;
+    assert_int_equal(cf_archive_add_scan(a, ID_A, png.data, png.len, 0, "ward", NULL, NULL, 0,
+                                         &version, NULL, NULL),
+                     CF_OK);
+    umask(old_mask);
+    assert_int_equal(mode_of(dir), 02770);
+    assert_int_equal(mode_of(path_in("group/objects")), 02770);
+    assert_int_equal(mode_of(path_in("group/index.sqlite")), 0660);
+    assert_int_equal(mode_of(path_in("group/store-id")), 0440);
+    char name[80], path[700];
+    object_of(dir, png.data, png.len, name, path);
+    assert_int_equal(mode_of(path), 0440);
+    *strrchr(path, '/') = '\0';
+    assert_int_equal(mode_of(path), 02770);
+    verify_result r = verify(a);
+    assert_int_equal(r.problems, 0);
+    assert_non_null(strstr(r.text, "0 notes"));
+    free(r.text);
+    cf_archive_close(a);
+}
+
+/* "unknown" (what a tool without a user name would record) is not an operator. */
+static void test_unknown_operator_refused(void **state)
+{
+    (void)state;
+    cf_archive *a = fresh("operator");
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", labels, 3, pdf_a.data, pdf_a.len,
+                                                0, "unknown", diag),
+                     CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "operator"));
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", labels, 3, pdf_a.data, pdf_a.len,
+                                                0, "Unknown", diag),
+                     CF_ERR_DATA);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, diag), CF_OK);
+    assert_int_equal(cf_archive_void(a, ID_A, "x", 0, "unknown", diag), CF_ERR_DATA);
+    cf_archive_close(a);
+    cf_diag_free(diag);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1356,6 +1407,8 @@ int main(void)
         cmocka_unit_test(test_real_clock),
         cmocka_unit_test(test_schema_1_migrated),
         cmocka_unit_test(test_query_filters),
+        cmocka_unit_test(test_group_store),
+        cmocka_unit_test(test_unknown_operator_refused),
     };
     return cmocka_run_group_tests_name("archive", tests, setup, teardown);
 }
