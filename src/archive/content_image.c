@@ -15,7 +15,7 @@
 #include <string.h>
 #include <tiffio.h>
 
-#define PIXELS_MAX ((unsigned long long)200 * 1000 * 1000) /* far more than A3 at 600 dpi */
+#define PIXELS_MAX ((unsigned long long)64 * 1024 * 1024) /* A4 at 600 dpi is 35 M; bounds the memory of one decode */
 
 /* ---- PNG ---- */
 
