@@ -15,7 +15,9 @@
 #include <string.h>
 #include <tiffio.h>
 
-#define PIXELS_MAX ((unsigned long long)64 * 1024 * 1024) /* A4 at 600 dpi is 35 M; bounds the memory of one decode */
+#define PIXELS_MAX                                                                                 \
+    ((unsigned long long)64 * 1024 *                                                               \
+     1024) /* A4 at 600 dpi is 35 M; bounds the memory of one decode */
 
 /* ---- PNG ---- */
 

@@ -252,6 +252,12 @@ char *cf_record_labels_write(const cf_archive_label *labels, size_t n)
     return dump(o, JSON_COMPACT, NULL);
 }
 
+char *cf_record_labels_canonical(const char *labels_json)
+{
+    use_our_allocator();
+    return dump(labels_object(labels_json), JSON_COMPACT, NULL);
+}
+
 void cf_record_labels_get(const char *labels_json, const char *key, char *out, size_t size)
 {
     use_our_allocator();

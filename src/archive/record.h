@@ -58,6 +58,9 @@ cf_status cf_record_event_read(const char *json, size_t len, cf_record_event *e)
 /* The canonical JSON object of label fields (caller frees with cf_free); NULL when out of
  * memory. */
 char *cf_record_labels_write(const cf_archive_label *labels, size_t n);
+/* labels_json in canonical form (sorted keys, compact; caller frees with cf_free); NULL when it
+ * is not a JSON object or out of memory. */
+char *cf_record_labels_canonical(const char *labels_json);
 /* The value of key in a labels JSON object into out ("" when absent or not text). */
 void cf_record_labels_get(const char *labels_json, const char *key, char *out, size_t size);
 /* True when two labels JSON objects hold the same fields and values. */

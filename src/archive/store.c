@@ -1129,17 +1129,25 @@ static cf_status add_records(cf_archive *a, cf_diag *diag)
                      (const char *)sqlite3_column_text(s, 5));
         char record[CF_SHA256_HEX_SIZE];
         st = write_record(a, cf_record_document_write(&d, NULL), real_now(), record, diag);
-        sqlite3_stmt *u =
-            st == CF_OK ? prepare(a, "UPDATE documents SET record_hash = ?1 WHERE id = ?2") : NULL;
+        /* The row's labels in the canonical form its record holds (show prints the same
+         * before and after a rebuild). */
+        char *canonical = st == CF_OK ? cf_record_labels_canonical(d.labels) : NULL;
+        if (st == CF_OK && canonical == NULL)
+            st = CF_ERR_NOMEM;
+        sqlite3_stmt *u = st == CF_OK ? prepare(a, "UPDATE documents SET record_hash = ?1, "
+                                                   "labels = ?2 WHERE id = ?3")
+                                      : NULL;
         if (st == CF_OK && u == NULL)
             st = db_error(a, diag, "update its schema");
         if (u != NULL) {
             sqlite3_bind_text(u, 1, record, -1, SQLITE_STATIC);
-            sqlite3_bind_text(u, 2, d.id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(u, 2, canonical, -1, SQLITE_STATIC);
+            sqlite3_bind_text(u, 3, d.id, -1, SQLITE_STATIC);
             if (sqlite3_step(u) != SQLITE_DONE)
                 st = db_error(a, diag, "update its schema");
         }
         sqlite3_finalize(u);
+        cf_free(canonical);
     }
     if (st == CF_OK && rc != SQLITE_DONE)
         st = db_error(a, diag, "update its schema");

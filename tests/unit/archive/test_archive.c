@@ -1268,7 +1268,8 @@ static void test_schema_1_migrated(void **state)
     /* The PDF, a document record and two event records. */
     assert_non_null(strstr(r.text, "4 objects checked: 0 problems"));
     free(r.text);
-    /* And the records alone rebuild it. */
+    /* And the records alone rebuild it, as it was after the migration. */
+    char *migrated = show_dir(dir, ID_A);
     run("rm -f '%s/index.sqlite'*", dir);
     size_t documents = 0, events = 0, problems = 0;
     FILE *out = fopen("/dev/null", "w");
@@ -1279,7 +1280,9 @@ static void test_schema_1_migrated(void **state)
     assert_int_equal(events, 2);
     char *text = show_dir(dir, ID_A);
     assert_non_null(strstr(text, "verified          by auditor"));
+    assert_string_equal(text, migrated);
     free(text);
+    free(migrated);
 }
 
 /* The store returns rows (the CLI prints them): filters by part of the patient's name, hospital
