@@ -10,10 +10,12 @@ packages=(
   # libraries
   libhpdf-dev libxml2-dev zlib1g-dev libdeflate-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
   libqrencode-dev nettle-dev libcmocka-dev libicu-dev
+  # archive: JSON record objects (jansson); checking filed scans parse as what they claim
+  libjansson-dev libqpdf-dev libpng-dev libjpeg62-turbo-dev libtiff-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
-  poppler-utils qpdf ghostscript libxml2-utils valgrind locales zbar-tools
+  poppler-utils qpdf ghostscript sqlite3 libxml2-utils valgrind locales zbar-tools
   # manual pages (scdoc), bash completion (its pkg-config file says where completions go), man(1)
   # for `consentform help COMMAND` and the man page test
   scdoc bash-completion man-db

@@ -4,6 +4,17 @@
  * overwritten or deleted: a document's history is an append-only list of events (issued,
  * signed-copy-added, verified, voided with a reason), each with its time and operator.
  *
+ * Tamper evidence: every document row and every event is also written as an immutable JSON
+ * record object (content-addressed like the PDFs), and each event record names the record of
+ * the event before it, so the events form a hash chain. `verify` compares every row with its
+ * record and checks the chain; UPDATE and DELETE are refused by triggers. The objects alone are
+ * enough to recover every document and event (cf_archive_rebuild_index). A missing, empty or
+ * foreign index (the store id in the index must match STORE/store-id) is never made afresh:
+ * only init on an empty folder creates an index.
+ *
+ * Time: every event is dated by the real clock, whatever SOURCE_DATE_EPOCH says (that fixes
+ * the PDF bytes only); the `at`/`issued_at` arguments below are not used for that.
+ *
  * Crash safety: an object is written (temporary file, fsync, link into place, folder fsync)
  * before the index row that names it is committed, so a crash leaves at most an object nobody
  * refers to, which `verify` reports as a note. Privacy: the store folder is 0700, the index
@@ -42,19 +53,26 @@ typedef struct cf_archive_label {
  * CF_ERR_EXISTS when dir already holds a store (an init that was cut off is completed by the
  * next open, which migrates the empty index). */
 cf_status cf_archive_init(const char *dir, cf_diag *diag);
+/* cf_archive_init for a store shared by the group gid (-1: none, as cf_archive_init): folders
+ * setgid 2770 in that group, the index (and its -wal/-shm) 0660, objects 0440, whatever the
+ * umask. Later writes keep those modes (they follow the objects folder's setgid bit). */
+cf_status cf_archive_init_group(const char *dir, long gid, cf_diag *diag);
 
 /* Opens the store in dir, migrating an older schema; caller closes with cf_archive_close.
- * CF_ERR_NOINPUT when dir is not a store, CF_ERR_DATA when it was made by a newer version or
- * has lost its objects folder. Without read_only the store must be writable by this user
- * (CF_ERR_CANTCREAT, naming what is not, before anything is done). With read_only nothing is
- * written, and a store on read-only media or in a folder this user cannot write can be read. */
+ * CF_ERR_NOINPUT when dir is not a store, CF_ERR_DATA when it was made by a newer version, has
+ * lost its objects folder, or its index is missing, empty (0 bytes, schema 0), damaged or from
+ * another store (the message says how to restore it from a backup or rebuild it). Without read_only
+ * the store must be writable by this user (CF_ERR_CANTCREAT, naming what is not, before anything is
+ * done). With read_only nothing is written, and a store on read-only media or in a folder this user
+ * cannot write can be read. */
 cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_diag *diag);
 void cf_archive_close(cf_archive *archive);
 
 /* Registers an issued document: stores the PDF exactly as printed and records the document
- * (form id and version, the label fields as JSON, issued_at in seconds since 1970, the PDF's
- * hash) and an "issued" event by operator_name. Registering the same id twice with the same PDF
- * is a no-op (a re-run); with a different PDF it is CF_ERR_EXISTS and nothing is written.
+ * (form id and version, the label fields as JSON, the time of issue from the real clock, the
+ * PDF's hash) and an "issued" event by operator_name. Registering the same id again with the
+ * same PDF is a second issue (printed again): another "issued" event is recorded, and a damaged
+ * stored copy is repaired. With a different PDF it is CF_ERR_EXISTS and nothing is written.
  * CF_ERR_DATA for an id that is not [0-9A-Z-]{1,32}, labels that are not plain UTF-8 text
  * (at most 64 of them, values at most 1024 bytes), or bytes that are not a PDF. */
 cf_status cf_archive_register_issued(cf_archive *archive, const char *document_id,
@@ -63,13 +81,17 @@ cf_status cf_archive_register_issued(cf_archive *archive, const char *document_i
                                      const unsigned char *pdf, size_t len, long long issued_at,
                                      const char *operator_name, cf_diag *diag);
 
-/* Files a signed copy (PDF, PNG, JPEG or TIFF, recognised by its first bytes, at most
- * CF_ARCHIVE_SCAN_MAX bytes: CF_ERR_DATA / CF_ERR_LIMIT otherwise) for document_id. A second
- * scan is a new version; *version gets its number (1 for the first). The very same bytes filed
- * again for the same document change nothing: *version gets the earlier version and
- * *already_filed (may be NULL) true. An unknown id is CF_ERR_DATA unless labels is non-NULL
- * (unregistered: the document is recorded from the labels and form_id, marked as not issued
- * here); for a known id labels are not used. */
+/* Files a signed copy (at most CF_ARCHIVE_SCAN_MAX bytes, else CF_ERR_LIMIT) for document_id.
+ * It must be what it claims: a PDF that libqpdf opens with its pages, or a PNG, JPEG or TIFF
+ * whose every pixel decodes (CF_ERR_DATA otherwise). The issued PDF itself, or a PDF with the
+ * same page content, is refused ("this is the unsigned copy that was printed"). A second scan
+ * is a new version; *version gets its number (1 for the first). The very same bytes filed
+ * again change no record: *version gets the earlier version and *already_filed (may be NULL)
+ * true, and if the stored copy was damaged it is repaired from these bytes (a note says so).
+ * An unknown id is CF_ERR_DATA unless labels is non-NULL (unregistered: the document is
+ * recorded from the labels and form_id, marked as not issued here); every label value must
+ * then have a visible character. For a known id, labels given must equal the stored values
+ * and form_id the stored form (CF_ERR_DATA naming the fields that differ). */
 cf_status cf_archive_add_scan(cf_archive *archive, const char *document_id,
                               const unsigned char *data, size_t len, long long at,
                               const char *operator_name, const char *form_id,
@@ -85,15 +107,54 @@ cf_status cf_archive_void(cf_archive *archive, const char *document_id, const ch
  * "image/tiff"; static strings), or NULL when it is none of them. Any bytes are safe (fuzzed). */
 const char *cf_archive_sniff(const unsigned char *data, size_t len);
 
+/* What a document's history says of it now. */
+typedef enum cf_archive_state {
+    CF_ARCHIVE_STATE_ANY = 0,           /* a filter that takes every state */
+    CF_ARCHIVE_STATE_ISSUED,            /* issued here, not void (signed or not) */
+    CF_ARCHIVE_STATE_SIGNED,            /* not void, at least one signed copy filed */
+    CF_ARCHIVE_STATE_SIGNATURE_MISSING, /* issued here, not void, no signed copy yet */
+    CF_ARCHIVE_STATE_VOID,              /* voided */
+} cf_archive_state;
+
 typedef struct cf_archive_filter {
-    const char *hospital_no; /* NULL: any */
-    const char *form_id;     /* NULL: any */
-    bool unsigned_only;      /* issued, not void, and no signed copy yet */
+    const char *hospital_no;  /* NULL: any */
+    const char *form_id;      /* NULL: any */
+    bool unsigned_only;       /* issued, not void, and no signed copy yet (= SIGNATURE_MISSING) */
+    const char *patient_name; /* NULL: any; else a part of the name (bytes, case as given) */
+    cf_archive_state state;   /* CF_ARCHIVE_STATE_ANY: any */
+    long long issued_from;    /* issued at or after (seconds since 1970); 0: no bound */
+    long long issued_before;  /* issued before; 0: no bound */
 } cf_archive_filter;
 
-/* Prints one line per matching document to out (id, form@version, issued at, status:
- * unsigned, signed(N) or void, hospital no, patient name), oldest first; *count gets the number
- * of lines. The output holds patient values: it is for the person who asked. */
+/* One document as a query returns it. Strings are owned by the cf_archive_rows. */
+typedef struct cf_archive_row {
+    char id[CF_ARCHIVE_ID_MAX + 1];
+    char *form_id, *form_version;     /* form_version "" when not known (filed unregistered) */
+    char *patient_name, *hospital_no; /* "" when the document has none */
+    long long issued_at;              /* -1 when not issued from this store */
+    int signed_copies;
+    bool voided;
+} cf_archive_row;
+
+typedef struct cf_archive_rows {
+    cf_archive_row *rows;
+    size_t count;
+    size_t cap; /* private */
+} cf_archive_rows;
+
+/* The documents that match filter, oldest first, into *rows (caller frees with
+ * cf_archive_rows_cleanup, also after a failure). The rows hold patient values: they are for the
+ * person who asked. */
+cf_status cf_archive_query(cf_archive *archive, const cf_archive_filter *filter,
+                           cf_archive_rows *rows, cf_diag *diag);
+void cf_archive_rows_cleanup(cf_archive_rows *rows);
+/* The state of a row (SIGNED, SIGNATURE_MISSING, VOID; a document filed unregistered and not
+ * signed is ISSUED). */
+cf_archive_state cf_archive_row_state(const cf_archive_row *row);
+
+/* cf_archive_query, printed: one line per matching document to out (id, form@version, issued
+ * at in UTC, status: unsigned, signed(N) or void, hospital no, patient name); *count gets the
+ * number of lines. Kept for callers of the first interface; the CLI prints its own table. */
 cf_status cf_archive_list(cf_archive *archive, const cf_archive_filter *filter, FILE *out,
                           size_t *count, cf_diag *diag);
 /* A document's record and its history. CF_ERR_NOINPUT for an unknown id. */
@@ -105,13 +166,25 @@ cf_status cf_archive_show(cf_archive *archive, const char *document_id, FILE *ou
 cf_status cf_archive_export(cf_archive *archive, const char *document_id, const char *dir,
                             bool force, cf_diag *diag);
 /* Checks the index (SQLite integrity_check), re-hashes every object, checks that every hash the
- * index names is there with its recorded size and that every file under objects/ is recorded.
- * Each finding is printed to out as one line naming the object ("objects/ab/cdef...: ..."),
- * then a summary line. Objects nobody refers to, leftovers of interrupted writes, writable
- * objects and a store others may read are notes; everything else is a problem. *problems gets
- * their number (0 = the store is sound). With record (and no problem), a "verified" event is
- * appended for every document; that needs the store open for writing. */
+ * index names is there with its recorded size and that every file under objects/ is recorded,
+ * compares every document and event row with its record object and checks the chain of
+ * events. Each finding is printed to out as one line naming the object, and the document and
+ * patient it concerns ("document ID (patient NAME, hospital no HN): ..."), then a summary. Objects
+ * nobody refers to, leftovers of interrupted writes, writable objects and a store others may read
+ * are notes; everything else is a problem. *problems gets their number (0 = the store is sound).
+ * With record (and no problem), a "verified" event is appended for every document; that needs the
+ * store open for writing. */
 cf_status cf_archive_verify(cf_archive *archive, FILE *out, bool record, long long at,
                             const char *operator_name, size_t *problems, cf_diag *diag);
+
+/* Rebuilds dir/index.sqlite from the record objects: the longest hash chain of event records
+ * from the first event, the documents they name and the files those name. The index found
+ * there (if any) is kept beside it as index.sqlite.replaced-TIME, never deleted; a sound index
+ * of this store is replaced only with force (CF_ERR_EXISTS otherwise). Run it while nothing
+ * else uses the store. Findings (damaged or missing objects, records of changes cut off before
+ * their commit) go to out as lines, then a summary; *documents and *events get what was
+ * restored, *problems the number of problems found. */
+cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_t *documents,
+                                   size_t *events, size_t *problems, cf_diag *diag);
 
 #endif

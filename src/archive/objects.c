@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PATH_MAX
@@ -37,6 +38,45 @@ static int sync_dir(const char *dir)
     return e;
 }
 
+bool cf_object_shared(const char *objects)
+{
+    struct stat st;
+    return stat(objects, &st) == 0 && (st.st_mode & S_ISGID) != 0;
+}
+
+/* Makes folder dir with mode (as given, whatever the umask); EEXIST is no error. */
+static int make_dir(const char *dir, mode_t mode)
+{
+    if (mkdir(dir, mode) != 0)
+        return errno;
+    return chmod(dir, mode) == 0 ? 0 : errno;
+}
+
+/* Writes data to a new temporary file from the template tmp (mkstemp), made mode and fsynced.
+ * Returns 0, an errno (the file is then left for the caller to unlink), or ENOENT + 100000 when
+ * no file could be made (errno says why). */
+static int write_temporary(char *tmp, const unsigned char *data, size_t len, mode_t mode)
+{
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return ENOENT + 100000;
+    int e = 0;
+    for (size_t done = 0; done < len && e == 0;) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w > 0)
+            done += (size_t)w;
+        else if (w == 0)
+            e = EIO;
+        else if (errno != EINTR)
+            e = errno;
+    }
+    if (e == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+        e = errno;
+    if (close(fd) != 0 && e == 0)
+        e = errno;
+    return e;
+}
+
 bool cf_object_is_hash(const char *s)
 {
     size_t n = 0;
@@ -55,25 +95,20 @@ static bool object_paths(const char *objects, const char *hex, char sub[PATH_MAX
     return a > 0 && a < PATH_MAX && b > 0 && b < PATH_MAX;
 }
 
-/* An object already in place: the same bytes if the size matches (its name is their hash; verify
- * re-hashes). Its folder is synced again in case the writer that made it was cut off before. */
-static cf_status existing_object(const char *sub, const char *hex, const struct stat *st,
-                                 size_t len, cf_diag *diag)
-{
-    if ((size_t)st->st_size != len) {
-        cf_diag_error(diag, sub, 0,
-                      "object %.2s/%s is already there with %lld bytes instead of %zu: the store "
-                      "was changed by hand; run `consentform archive verify`",
-                      hex, hex + 2, (long long)st->st_size, len);
-        return CF_ERR_DATA;
-    }
-    (void)sync_dir(sub);
-    return CF_OK;
-}
+/* An object already in place is checked, not trusted: its bytes must hash to its name. One
+ * that does not (a damaged disk, a hand edit) while the caller holds the genuine bytes is
+ * repaired: the damaged file is kept under STORE/damaged/ (a hard link, so nothing is lost)
+ * and the sound copy replaces it in one rename. Its folder is synced again in case the writer
+ * that made it was cut off before. */
+static cf_status existing_object(const char *objects, const char *sub, const char *hex,
+                                 const char *path, const unsigned char *data, size_t len,
+                                 bool *repaired, cf_diag *diag);
 
 cf_status cf_object_write(const char *objects, const char *hex, const unsigned char *data,
-                          size_t len, cf_diag *diag)
+                          size_t len, bool *repaired, cf_diag *diag)
 {
+    if (repaired != NULL)
+        *repaired = false;
     char sub[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
     if (!cf_object_is_hash(hex) || !object_paths(objects, hex, sub, path) ||
         snprintf(tmp, sizeof tmp, "%s/.new-XXXXXX", sub) >= (int)sizeof tmp) {
@@ -81,39 +116,26 @@ cf_status cf_object_write(const char *objects, const char *hex, const unsigned c
         return CF_ERR_LIMIT;
     }
     struct stat st;
-    if (stat(path, &st) == 0)
-        return existing_object(sub, hex, &st, len, diag);
-    if (mkdir(sub, 0700) == 0) {
+    if (lstat(path, &st) == 0)
+        return existing_object(objects, sub, hex, path, data, len, repaired, diag);
+    bool shared = cf_object_shared(objects);
+    int made = make_dir(sub, shared ? 02770 : 0700);
+    if (made == 0) {
         int e = sync_dir(objects);
         if (e != 0) {
             cf_diag_error(diag, objects, 0, "cannot write to the store: %s", strerror(e));
             return write_status(e);
         }
-    } else if (errno != EEXIST) {
-        int e = errno;
+    } else if (made != EEXIST) {
+        cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(made));
+        return write_status(made);
+    }
+    int e = write_temporary(tmp, data, len, shared ? 0440 : 0400);
+    if (e == ENOENT + 100000) {
+        e = errno;
         cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
         return write_status(e);
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
-        return write_status(e);
-    }
-    int e = 0;
-    for (size_t done = 0; done < len && e == 0;) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w > 0)
-            done += (size_t)w;
-        else if (w == 0)
-            e = EIO;
-        else if (errno != EINTR)
-            e = errno;
-    }
-    if (e == 0 && (fchmod(fd, 0400) != 0 || fsync(fd) != 0))
-        e = errno;
-    if (close(fd) != 0 && e == 0)
-        e = errno;
     cf_status s = CF_OK;
     if (e != 0) {
         cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
@@ -121,8 +143,8 @@ cf_status cf_object_write(const char *objects, const char *hex, const unsigned c
     } else if (link(tmp, path) != 0) {
         /* EEXIST: another thread or process stored the same bytes meanwhile. */
         e = errno;
-        if (e == EEXIST && stat(path, &st) == 0) {
-            s = existing_object(sub, hex, &st, len, diag);
+        if (e == EEXIST && lstat(path, &st) == 0) {
+            s = existing_object(objects, sub, hex, path, data, len, repaired, diag);
         } else {
             cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
             s = write_status(e);
@@ -134,6 +156,73 @@ cf_status cf_object_write(const char *objects, const char *hex, const unsigned c
         s = write_status(e);
     }
     return s;
+}
+
+static cf_status existing_object(const char *objects, const char *sub, const char *hex,
+                                 const char *path, const unsigned char *data, size_t len,
+                                 bool *repaired, cf_diag *diag)
+{
+    cf_object_report r;
+    cf_object_check(objects, hex, &r);
+    if (r.state == CF_OBJECT_SOUND) {
+        (void)sync_dir(sub);
+        return CF_OK;
+    }
+    if (r.state == CF_OBJECT_UNREADABLE) {
+        cf_diag_error(diag, path, 0, "cannot be read to check it: %s", strerror(r.error));
+        return CF_ERR_IO;
+    }
+    /* The caller's bytes are the genuine object only if they hash to its name. */
+    char given[CF_SHA256_HEX_SIZE];
+    cf_sha256_hex(data, len, given);
+    if (strcmp(given, hex) != 0) {
+        cf_diag_error(diag, path, 0, "is damaged, and the bytes given are not its content");
+        return CF_ERR_DATA;
+    }
+    char damaged[PATH_MAX], keep[PATH_MAX], tmp[PATH_MAX];
+    if (snprintf(damaged, sizeof damaged, "%s/../damaged", objects) >= (int)sizeof damaged ||
+        snprintf(keep, sizeof keep, "%s/%s-%lld-%ld", damaged, hex, (long long)time(NULL),
+                 (long)getpid()) >= (int)sizeof keep ||
+        snprintf(tmp, sizeof tmp, "%s/.new-XXXXXX", sub) >= (int)sizeof tmp) {
+        cf_diag_error(diag, objects, 0, "the store's path is too long");
+        return CF_ERR_LIMIT;
+    }
+    int e = 0;
+    int made = make_dir(damaged, cf_object_shared(objects) ? 02770 : 0700);
+    if (made != 0 && made != EEXIST)
+        e = made;
+    /* A missing object has nothing to keep. */
+    if (e == 0 && r.state == CF_OBJECT_CHANGED && link(path, keep) != 0)
+        e = errno;
+    if (e == 0)
+        e = sync_dir(damaged);
+    if (e != 0) {
+        cf_diag_error(diag, damaged, 0, "cannot keep the damaged object %.2s/%s: %s", hex, hex + 2,
+                      strerror(e));
+        return write_status(e);
+    }
+    bool shared = cf_object_shared(objects);
+    e = write_temporary(tmp, data, len, shared ? 0440 : 0400);
+    if (e == ENOENT + 100000) {
+        e = errno;
+        cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
+        return write_status(e);
+    }
+    if (e == 0 && rename(tmp, path) != 0)
+        e = errno;
+    if (e != 0) {
+        unlink(tmp);
+        cf_diag_error(diag, sub, 0, "cannot repair object %.2s/%s: %s", hex, hex + 2, strerror(e));
+        return write_status(e);
+    }
+    e = sync_dir(sub);
+    if (e != 0) {
+        cf_diag_error(diag, sub, 0, "cannot write to the store: %s", strerror(e));
+        return write_status(e);
+    }
+    if (repaired != NULL)
+        *repaired = true;
+    return CF_OK;
 }
 
 cf_status cf_object_load(const char *objects, const char *hex, char **data, size_t *len,

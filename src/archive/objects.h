@@ -16,12 +16,14 @@
 #include <stddef.h>
 
 /* Writes data as the object hex (its SHA-256) under the objects folder: temporary file, fsync,
- * chmod 0400, link into place, fsync of the folder. An object already there with the same size
- * is left alone; one with another size is CF_ERR_DATA (the store was tampered with).
- * CF_ERR_CANTCREAT when the store cannot be written (read-only, permissions), CF_ERR_IO when the
- * disk fails or is full. On failure no temporary file is left behind. */
+ * chmod 0400, link into place, fsync of the folder. An object already there is re-hashed: a
+ * sound one is left alone; a damaged or missing one is repaired from data (the damaged file is
+ * kept in STORE/damaged/, *repaired (may be NULL) set true), provided data hash to hex
+ * (CF_ERR_DATA otherwise). CF_ERR_CANTCREAT when the store cannot be written (read-only,
+ * permissions), CF_ERR_IO when the disk fails or is full. On failure no temporary file is left
+ * behind. */
 cf_status cf_object_write(const char *objects, const char *hex, const unsigned char *data,
-                          size_t len, cf_diag *diag);
+                          size_t len, bool *repaired, cf_diag *diag);
 
 /* Reads the object hex into *data (caller frees with cf_free) and checks that its bytes still
  * hash to its name: CF_ERR_DATA when they do not, CF_ERR_NOINPUT when it is missing. */
@@ -61,6 +63,10 @@ cf_status cf_object_scan_dir(const char *objects,
                              bool (*visit)(void *context, cf_object_entry kind,
                                            const char *relative_path, const char *hex),
                              void *context, cf_diag *diag);
+
+/* True when the store is shared by a group (`archive init --group`): its folders are setgid
+ * 2770 and objects are written 0440 instead of 0700 and 0400. */
+bool cf_object_shared(const char *objects);
 
 /* True when s is 64 lower-case hex digits (a SHA-256 as the store names it). */
 bool cf_object_is_hash(const char *s);

@@ -3,7 +3,9 @@
  * objects.c before the index row that names them is committed. */
 #include "archive/archive.h"
 
+#include "archive/content.h"
 #include "archive/objects.h"
+#include "archive/record.h"
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/file.h"
@@ -20,11 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define STORE_ID_HEX 32 /* hex digits of a store id */
 #define LABELS_MAX 64
 #define LABEL_KEY_MAX 64
 #define LABEL_VALUE_MAX 1024
@@ -38,6 +43,7 @@ struct cf_archive {
     char *index;   /* dir/index.sqlite */
     sqlite3 *db;   /* the one connection; every use is under lock */
     bool read_only;
+    bool may_create; /* init and rebuild-index only: an index at schema 0 may be made */
     pthread_mutex_t lock;
 };
 
@@ -76,7 +82,36 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  BEGIN SELECT RAISE(ABORT, 'documents are never deleted'); END;"
     "CREATE TRIGGER files_keep BEFORE DELETE ON files"
     "  BEGIN SELECT RAISE(ABORT, 'files are never deleted'); END;",
+    /* 2: every row has an immutable record object beside it, the events form a hash chain
+     * (prev_hash), the store has an id (also in STORE/store-id, so that an index from another
+     * store is refused), and rows cannot be updated. The records of rows made before are
+     * written by add_records() in the same transaction; the UPDATE triggers come after it. */
+    "ALTER TABLE documents ADD COLUMN record_hash TEXT REFERENCES files(hash);"
+    "ALTER TABLE events ADD COLUMN record_hash TEXT REFERENCES files(hash);"
+    "ALTER TABLE events ADD COLUMN prev_hash TEXT;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "DROP TRIGGER events_append_only_update;",
 };
+
+/* Run after migration 2's SQL and add_records(). */
+static const char *const update_triggers =
+    "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER documents_no_update BEFORE UPDATE ON documents"
+    "  BEGIN SELECT RAISE(ABORT, 'documents are never changed'); END;"
+    "CREATE TRIGGER files_no_update BEFORE UPDATE ON files"
+    "  BEGIN SELECT RAISE(ABORT, 'files are never changed'); END;"
+    "CREATE TRIGGER meta_keep BEFORE DELETE ON meta"
+    "  BEGIN SELECT RAISE(ABORT, 'the store id is never removed'); END;"
+    "CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta"
+    "  BEGIN SELECT RAISE(ABORT, 'the store id is never changed'); END;";
+
+/* What to do when the index is lost: said by every refusal to use a missing, empty, damaged
+ * or foreign index. */
+#define RESTORE_HINT                                                                               \
+    "; nothing was changed. Restore index.sqlite (with index.sqlite-wal, if the backup has one) "  \
+    "from the latest backup of this store, or rebuild it from the objects with `consentform "      \
+    "archive rebuild-index STORE`"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -125,7 +160,7 @@ static cf_status db_error(cf_archive *a, cf_diag *diag, const char *what)
         break;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-        hint = "; the index is damaged";
+        hint = "; the index is damaged" RESTORE_HINT;
         st = CF_ERR_DATA;
         break;
     default:
@@ -205,7 +240,31 @@ static cf_status check_text(const char *what, const char *s, size_t max, bool ma
     return CF_ERR_DATA;
 }
 
-static cf_status check_labels(const cf_archive_label *labels, size_t n, cf_diag *diag)
+/* True when s has a character that prints: not only Unicode White_Space (NBSP, ideographic
+ * space, EN/EM/thin spaces, line separators ...) and default-ignorable characters. */
+static bool has_visible(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        size_t k = cf_utf8_decode(s + i, n - i, &cp);
+        if (k == 0)
+            return true; /* not reached: text_ok checked the UTF-8 */
+        i += k;
+        bool blank = cp == 0x20 || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || cp == 0xA0 ||
+                     cp == 0xAD || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200F) ||
+                     (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x2064) ||
+                     cp == 0x3000 || cp == 0xFEFF || cp == 0x180E;
+        if (!blank)
+            return true;
+    }
+    return false;
+}
+
+/* need_visible: every value must have a character that prints (a scan filed by hand names its
+ * patient; a label of spaces names nobody). */
+static cf_status check_labels(const cf_archive_label *labels, size_t n, bool need_visible,
+                              cf_diag *diag)
 {
     if (n > LABELS_MAX || (n > 0 && labels == NULL)) {
         cf_diag_error(diag, NULL, 0, "a document has at most %d label fields", LABELS_MAX);
@@ -223,6 +282,11 @@ static cf_status check_labels(const cf_archive_label *labels, size_t n, cf_diag 
                           labels[i].key, LABEL_VALUE_MAX);
             return CF_ERR_DATA;
         }
+        if (need_visible && !has_visible(labels[i].value)) {
+            cf_diag_error(diag, NULL, 0, "label field %s is empty; give the patient's value",
+                          labels[i].key);
+            return CF_ERR_DATA;
+        }
     }
     return CF_OK;
 }
@@ -237,10 +301,20 @@ static cf_status check_change(const cf_archive *a, const char *id, const char *o
     cf_status st = check_id(a, id, diag);
     if (st == CF_OK)
         st = check_text("operator name", op, NAME_MAX_BYTES, /*may_be_empty*/ false, diag);
+    /* What a tool records when it has no user name names nobody: the record must say who. */
+    if (st == CF_OK && strcasecmp(op, "unknown") == 0) {
+        cf_diag_error(diag, NULL, 0,
+                      "the operator name \"unknown\" names nobody; give the "
+                      "operator's name (--operator NAME)");
+        st = CF_ERR_DATA;
+    }
     return st;
 }
 
 /* ---- opening -------------------------------------------------------------------------- */
+
+static cf_status add_records(cf_archive *a, cf_diag *diag);
+static cf_status set_store_id(cf_archive *a, cf_diag *diag);
 
 /* Migrations run in one transaction, so a store is always at one schema version. */
 static int user_version(cf_archive *a)
@@ -267,6 +341,12 @@ static cf_status migrate(cf_archive *a, cf_diag *diag)
     }
     if (v == SCHEMA_VERSION)
         return CF_OK;
+    /* Schema 0 is an empty index: what a failed copy or restore leaves, or another program's
+     * database. Only init (on an empty store) and rebuild-index may fill it. */
+    if (v == 0 && !a->may_create) {
+        cf_diag_error(diag, a->index, 0, "is empty or not an archive index" RESTORE_HINT);
+        return CF_ERR_DATA;
+    }
     if (a->read_only) {
         cf_diag_error(diag, a->index, 0,
                       "the store needs an update to schema %d; run any archive command that "
@@ -282,6 +362,12 @@ static cf_status migrate(cf_archive *a, cf_diag *diag)
     }
     for (int k = v; st == CF_OK && k >= 0 && k < SCHEMA_VERSION; k++) {
         st = exec(a, migrations[k], diag, "update its schema");
+        if (st == CF_OK && k == 1)
+            st = set_store_id(a, diag);
+        if (st == CF_OK && k == 1)
+            st = add_records(a, diag);
+        if (st == CF_OK && k == 1)
+            st = exec(a, update_triggers, diag, "update its schema");
         if (st == CF_OK) {
             char sql[64];
             snprintf(sql, sizeof sql, "PRAGMA user_version = %d", k + 1);
@@ -371,6 +457,102 @@ static cf_status open_db(cf_archive *a, cf_diag *diag)
     return st;
 }
 
+/* The store's id as STORE/store-id holds it (32 hex digits and a newline), or "" when the file
+ * is missing. CF_ERR_DATA when the file is there but is not such an id. */
+static cf_status read_store_id(const cf_archive *a, char id[STORE_ID_HEX + 1], cf_diag *diag)
+{
+    id[0] = '\0';
+    char *path = join(a->dir, "store-id");
+    if (path == NULL)
+        return CF_ERR_NOMEM;
+    FILE *f = fopen(path, "r");
+    cf_status st = CF_OK;
+    if (f != NULL) {
+        char line[80] = "";
+        if (fgets(line, sizeof line, f) == NULL || strlen(line) != STORE_ID_HEX + 1 ||
+            strspn(line, "0123456789abcdef") != STORE_ID_HEX || line[STORE_ID_HEX] != '\n') {
+            cf_diag_error(diag, path, 0, "is not a store id; it was changed by hand");
+            st = CF_ERR_DATA;
+        } else {
+            memcpy(id, line, STORE_ID_HEX);
+            id[STORE_ID_HEX] = '\0';
+        }
+        fclose(f);
+    } else if (errno != ENOENT) {
+        cf_diag_error(diag, path, 0, "cannot be read: %s", strerror(errno));
+        st = CF_ERR_NOINPUT;
+    }
+    cf_free(path);
+    return st;
+}
+
+/* Migration 2: gives the store its id, kept both in the index and in STORE/store-id (0400).
+ * A store-id file that is already there (rebuild-index) is kept. */
+static cf_status set_store_id(cf_archive *a, cf_diag *diag)
+{
+    char id[STORE_ID_HEX + 1];
+    cf_status st = read_store_id(a, id, diag);
+    if (st != CF_OK)
+        return st;
+    if (id[0] == '\0') {
+        unsigned char noise[STORE_ID_HEX / 2];
+        if (getrandom(noise, sizeof noise, 0) != (ssize_t)sizeof noise) {
+            cf_diag_error(diag, a->dir, 0, "no random numbers for the store id: %s",
+                          strerror(errno));
+            return CF_ERR_INTERNAL;
+        }
+        for (size_t i = 0; i < sizeof noise; i++)
+            snprintf(id + 2 * i, 3, "%02x", noise[i]);
+        char line[STORE_ID_HEX + 2];
+        snprintf(line, sizeof line, "%s\n", id);
+        char *path = join(a->dir, "store-id");
+        if (path == NULL)
+            return CF_ERR_NOMEM;
+        st = cf_file_write_atomic(path, line, strlen(line), /*force*/ false, diag);
+        if (st == CF_OK)
+            (void)chmod(path, cf_object_shared(a->objects) ? 0440 : 0400);
+        cf_free(path);
+        if (st != CF_OK)
+            return st;
+    }
+    sqlite3_stmt *s = prepare(a, "INSERT OR REPLACE INTO meta(key, value) VALUES ('store_id', ?)");
+    if (s == NULL)
+        return db_error(a, diag, "update its schema");
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    st = sqlite3_step(s) == SQLITE_DONE ? CF_OK : db_error(a, diag, "update its schema");
+    sqlite3_finalize(s);
+    return st;
+}
+
+/* An index from another store (a backup of the wrong store restored here) is refused: the ids
+ * in the index and in STORE/store-id must agree. */
+static cf_status check_store_id(cf_archive *a, cf_diag *diag)
+{
+    char id[STORE_ID_HEX + 1];
+    cf_status st = read_store_id(a, id, diag);
+    if (st != CF_OK)
+        return st;
+    sqlite3_stmt *s = prepare(a, "SELECT value FROM meta WHERE key = 'store_id'");
+    const unsigned char *in_index = NULL;
+    if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
+        in_index = sqlite3_column_text(s, 0);
+    if (id[0] == '\0') {
+        cf_diag_error(diag, a->dir, 0,
+                      "has lost its store-id file; copy it back from the latest backup of this "
+                      "store (the index says the id is %s); nothing was changed",
+                      in_index != NULL ? (const char *)in_index : "missing");
+        st = CF_ERR_DATA;
+    } else if (in_index == NULL || strcmp((const char *)in_index, id) != 0) {
+        cf_diag_error(diag, a->index, 0,
+                      "belongs to another store (its store id is %s, this "
+                      "store's is %s)" RESTORE_HINT,
+                      in_index != NULL ? (const char *)in_index : "missing", id);
+        st = CF_ERR_DATA;
+    }
+    sqlite3_finalize(s);
+    return st;
+}
+
 static cf_archive *archive_new(const char *dir)
 {
     cf_archive *a = cf_calloc(1, sizeof *a);
@@ -445,7 +627,16 @@ static cf_status resume_init(cf_archive *a, cf_diag *diag)
         cf_diag_error(diag, a->dir, 0, "is already an archive store; nothing was changed");
         return CF_ERR_EXISTS;
     }
+    /* An index that is empty beside objects is not an init cut off but a lost index: making
+     * it afresh would hide every record. */
+    struct stat st;
+    if (stat(a->objects, &st) == 0 && !dir_is_empty(a->objects)) {
+        cf_diag_error(diag, a->index, 0,
+                      "is empty or not an archive index, and the store holds objects" RESTORE_HINT);
+        return CF_ERR_DATA;
+    }
     a->read_only = false;
+    a->may_create = true;
     cf_status s = open_db(a, diag);
     if (s == CF_OK && mkdir(a->objects, 0700) != 0 && errno != EEXIST) {
         cf_diag_error(diag, a->objects, 0, "cannot create: %s", strerror(errno));
@@ -459,7 +650,24 @@ static cf_status resume_init(cf_archive *a, cf_diag *diag)
     return s;
 }
 
+/* Makes path (a folder of a new store) 0700, or for a group's store setgid 2770 in gid. */
+static cf_status make_private(const char *path, long gid, cf_diag *diag)
+{
+    mode_t mode = gid >= 0 ? 02770 : 0700;
+    if ((gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) != 0) || chmod(path, mode) != 0) {
+        cf_diag_error(diag, path, 0, "cannot be given mode %04o: %s", (unsigned)mode,
+                      strerror(errno));
+        return CF_ERR_CANTCREAT;
+    }
+    return CF_OK;
+}
+
 cf_status cf_archive_init(const char *dir, cf_diag *diag)
+{
+    return cf_archive_init_group(dir, -1, diag);
+}
+
+cf_status cf_archive_init_group(const char *dir, long gid, cf_diag *diag)
 {
     cf_archive *a = archive_new(dir);
     if (a == NULL)
@@ -479,26 +687,30 @@ cf_status cf_archive_init(const char *dir, cf_diag *diag)
         } else if (!dir_is_empty(dir)) {
             cf_diag_error(diag, dir, 0, "is not empty; a new store needs an empty or new folder");
             s = CF_ERR_EXISTS;
-        } else if (chmod(dir, 0700) != 0) {
-            cf_diag_error(diag, dir, 0, "cannot be made private: %s", strerror(errno));
-            s = CF_ERR_CANTCREAT;
         }
     }
+    if (s == CF_OK)
+        s = make_private(dir, gid, diag);
     if (s == CF_OK && mkdir(a->objects, 0700) != 0 && errno != EEXIST) {
         cf_diag_error(diag, a->objects, 0, "cannot create: %s", strerror(errno));
         s = CF_ERR_CANTCREAT;
     }
-    /* The index is made owner-only before SQLite opens it; its -wal and -shm files take the
-     * same mode from it. */
+    if (s == CF_OK)
+        s = make_private(a->objects, gid, diag);
+    /* The index is made owner-only (or group-only) before SQLite opens it; its -wal and -shm
+     * files take the same mode and owners from it. */
     if (s == CF_OK) {
-        int fd = open(a->index, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
+        mode_t mode = gid >= 0 ? 0660 : 0600;
+        int fd = open(a->index, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd < 0 || (gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)gid) != 0) ||
+            fchmod(fd, mode) != 0) {
             cf_diag_error(diag, a->index, 0, "cannot create: %s", strerror(errno));
             s = CF_ERR_CANTCREAT;
-        } else {
-            close(fd);
         }
+        if (fd >= 0)
+            close(fd);
     }
+    a->may_create = true;
     if (s == CF_OK)
         s = open_db(a, diag);
     if (s == CF_OK)
@@ -535,7 +747,15 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
     cf_status s = CF_OK;
     struct stat st;
     int e = stat(a->index, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : ENOENT;
-    if (e != 0) {
+    struct stat objects_st;
+    bool has_objects = stat(a->objects, &objects_st) == 0 && S_ISDIR(objects_st.st_mode);
+    if (e == ENOENT && has_objects) {
+        cf_diag_error(diag, a->index, 0, "is missing" RESTORE_HINT);
+        s = CF_ERR_DATA;
+    } else if (e == 0 && st.st_size == 0) {
+        cf_diag_error(diag, a->index, 0, "is empty (0 bytes)" RESTORE_HINT);
+        s = CF_ERR_DATA;
+    } else if (e != 0) {
         if (e == ENOENT || e == ENOTDIR)
             cf_diag_error(diag, dir, 0,
                           "is not an archive store (make one with `consentform archive init`)");
@@ -552,6 +772,8 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
         s = open_db(a, diag);
     if (s == CF_OK)
         s = migrate(a, diag);
+    if (s == CF_OK)
+        s = check_store_id(a, diag);
     if (s != CF_OK) {
         cf_archive_close(a);
         return s;
@@ -560,50 +782,17 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
     return CF_OK;
 }
 
-/* ---- index rows ----------------------------------------------------------------------- */
+/* ---- index rows and their record objects ---------------------------------------------- */
 
-static void json_string(cf_buf *b, const char *s)
+/* Every event of the store takes its time from the real clock: SOURCE_DATE_EPOCH makes the
+ * PDF bytes reproducible and must never date the archive (an archive of 2001 for a form
+ * printed today). */
+static long long real_now(void)
 {
-    cf_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            cf_buf_putc(b, '\\');
-            cf_buf_putc(b, (char)*p);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            cf_buf_printf(b, "\\u%04x", (unsigned)*p);
-        } else {
-            cf_buf_putc(b, (char)*p);
-        }
-    }
-    cf_buf_putc(b, '"');
-}
-
-static char *labels_json(const cf_archive_label *labels, size_t n)
-{
-    cf_buf b;
-    cf_buf_init(&b, 1u << 20);
-    cf_buf_putc(&b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            cf_buf_append_str(&b, ", ");
-        json_string(&b, labels[i].key);
-        cf_buf_append_str(&b, ": ");
-        json_string(&b, labels[i].value);
-    }
-    cf_buf_putc(&b, '}');
-    if (b.error != CF_OK) {
-        cf_buf_cleanup(&b);
-        return NULL;
-    }
-    return cf_buf_take(&b, NULL);
-}
-
-static const char *label_value(const cf_archive_label *labels, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(labels[i].key, key) == 0)
-            return labels[i].value;
-    return NULL;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return (long long)time(NULL);
+    return (long long)ts.tv_sec;
 }
 
 static cf_status add_file_row(cf_archive *a, const char *hex, size_t len, const char *type,
@@ -622,27 +811,116 @@ static cf_status add_file_row(cf_archive *a, const char *hex, size_t len, const 
     return rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "record a file");
 }
 
+/* Writes a record object (json, freed here) and its files row; its name into hex. */
+static cf_status write_record(cf_archive *a, char *json, long long at, char hex[CF_SHA256_HEX_SIZE],
+                              cf_diag *diag)
+{
+    if (json == NULL)
+        return CF_ERR_NOMEM;
+    size_t len = strlen(json);
+    cf_sha256_hex(json, len, hex);
+    cf_status st = cf_object_write(a->objects, hex, (const unsigned char *)json, len, NULL, diag);
+    cf_free(json);
+    if (st == CF_OK)
+        st = add_file_row(a, hex, len, CF_RECORD_MEDIA_TYPE, at, diag);
+    return st;
+}
+
+/* The last event of the store (its seq and record), to chain the next one onto. */
+static cf_status chain_head(cf_archive *a, long long *seq, char prev[CF_SHA256_HEX_SIZE],
+                            cf_diag *diag)
+{
+    *seq = 0;
+    prev[0] = '\0';
+    sqlite3_stmt *s = prepare(a, "SELECT seq, record_hash FROM events ORDER BY seq DESC LIMIT 1");
+    if (s == NULL)
+        return db_error(a, diag, "be read");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(s, 0);
+        const unsigned char *h = sqlite3_column_text(s, 1);
+        if (h != NULL)
+            snprintf(prev, CF_SHA256_HEX_SIZE, "%s", (const char *)h);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "be read");
+}
+
+/* The record object of document id ("" when it has none). */
+static cf_status document_record_of(cf_archive *a, const char *id, char hex[CF_SHA256_HEX_SIZE],
+                                    cf_diag *diag)
+{
+    hex[0] = '\0';
+    sqlite3_stmt *s = prepare(a, "SELECT record_hash FROM documents WHERE id = ?");
+    if (s == NULL)
+        return db_error(a, diag, "be read");
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+        snprintf(hex, CF_SHA256_HEX_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "be read");
+}
+
+/* Inserts an events row as e says, with its record object (named in record) and e->prev. */
+static cf_status insert_event_row(cf_archive *a, const cf_record_event *e, const char *record,
+                                  cf_diag *diag)
+{
+    sqlite3_stmt *s = prepare(a, "INSERT INTO events(seq, document_id, kind, at, operator, "
+                                 "file_hash, version, reason, record_hash, prev_hash) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (s == NULL)
+        return db_error(a, diag, "record an event");
+    sqlite3_bind_int64(s, 1, e->seq);
+    sqlite3_bind_text(s, 2, e->document_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, e->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, e->at);
+    sqlite3_bind_text(s, 5, e->operator_name, -1, SQLITE_STATIC);
+    if (e->file_hash[0] != '\0')
+        sqlite3_bind_text(s, 6, e->file_hash, -1, SQLITE_STATIC);
+    if (e->version > 0)
+        sqlite3_bind_int(s, 7, e->version);
+    if (e->reason != NULL)
+        sqlite3_bind_text(s, 8, e->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, record, -1, SQLITE_STATIC);
+    if (e->prev[0] != '\0')
+        sqlite3_bind_text(s, 10, e->prev, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "record an event");
+}
+
+/* Appends an event: its record object (chained onto the store's last event) is written first,
+ * then its row. Runs inside the caller's transaction, which keeps the chain's head still. */
 static cf_status add_event(cf_archive *a, const char *id, const char *kind, long long at,
                            const char *op, const char *hash, int version, const char *reason,
                            cf_diag *diag)
 {
-    sqlite3_stmt *s = prepare(a, "INSERT INTO events(document_id, kind, at, operator, file_hash, "
-                                 "version, reason) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (s == NULL)
-        return db_error(a, diag, "record an event");
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, at);
-    sqlite3_bind_text(s, 4, op, -1, SQLITE_STATIC);
+    cf_record_event e = {.document_id = (char *)(uintptr_t)id,
+                         .kind = (char *)(uintptr_t)kind,
+                         .operator_name = (char *)(uintptr_t)op,
+                         .reason = (char *)(uintptr_t)reason,
+                         .at = at,
+                         .version = version};
     if (hash != NULL)
-        sqlite3_bind_text(s, 5, hash, -1, SQLITE_STATIC);
-    if (version > 0)
-        sqlite3_bind_int(s, 6, version);
-    if (reason != NULL)
-        sqlite3_bind_text(s, 7, reason, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "record an event");
+        snprintf(e.file_hash, sizeof e.file_hash, "%s", hash);
+    cf_status st = chain_head(a, &e.seq, e.prev, diag);
+    if (st == CF_OK)
+        st = document_record_of(a, id, e.document_record, diag);
+    if (st == CF_OK && e.document_record[0] == '\0') {
+        cf_diag_error(diag, a->dir, 0,
+                      "document %s has no record object; run `consentform "
+                      "archive verify`",
+                      id);
+        st = CF_ERR_DATA;
+    }
+    e.seq++;
+    char record[CF_SHA256_HEX_SIZE];
+    if (st == CF_OK)
+        st = write_record(a, cf_record_event_write(&e, NULL), at, record, diag);
+    if (st == CF_OK)
+        st = insert_event_row(a, &e, record, diag);
+    return st;
 }
 
 /* What the index knows of one document. */
@@ -650,25 +928,42 @@ typedef struct document_state {
     bool known;
     bool registered;                      /* issued from this store (not filed unregistered) */
     char issued_hash[CF_SHA256_HEX_SIZE]; /* "" when none */
+    char form_id[NAME_MAX_BYTES + 1];
+    char *labels; /* its labels JSON; freed by document_state_cleanup */
 } document_state;
+
+static void document_state_cleanup(document_state *d)
+{
+    cf_free(d->labels);
+    d->labels = NULL;
+}
 
 static cf_status find_document(cf_archive *a, const char *id, document_state *d, cf_diag *diag)
 {
+    document_state_cleanup(d);
     memset(d, 0, sizeof *d);
-    sqlite3_stmt *s = prepare(a, "SELECT issued_hash, registered FROM documents WHERE id = ?");
+    sqlite3_stmt *s =
+        prepare(a, "SELECT issued_hash, registered, form_id, labels FROM documents WHERE id = ?");
     if (s == NULL)
         return db_error(a, diag, "be read");
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
+    cf_status st = rc == SQLITE_ROW || rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "be read");
     if (rc == SQLITE_ROW) {
         d->known = true;
         d->registered = sqlite3_column_int(s, 1) != 0;
         const unsigned char *h = sqlite3_column_text(s, 0);
         if (h != NULL)
             snprintf(d->issued_hash, sizeof d->issued_hash, "%s", (const char *)h);
+        const unsigned char *f = sqlite3_column_text(s, 2);
+        snprintf(d->form_id, sizeof d->form_id, "%s", f != NULL ? (const char *)f : "");
+        const unsigned char *l = sqlite3_column_text(s, 3);
+        d->labels = cf_strdup(l != NULL ? (const char *)l : "{}");
+        if (d->labels == NULL)
+            st = CF_ERR_NOMEM;
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "be read");
+    return st;
 }
 
 /* The version of the signed copy of id whose bytes hash to hex (0: none), and the highest
@@ -695,36 +990,101 @@ static cf_status scan_versions(cf_archive *a, const char *id, const char *hex, i
     return rc == SQLITE_ROW ? CF_OK : db_error(a, diag, "be read");
 }
 
+/* Inserts a documents row as d says, its record object named record. */
+static cf_status insert_document_row(cf_archive *a, const cf_record_document *d, const char *record,
+                                     cf_diag *diag)
+{
+    sqlite3_stmt *s = prepare(a, "INSERT INTO documents(id, form_id, form_version, labels, "
+                                 "hospital_no, issued_at, issued_hash, registered, record_hash) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (s == NULL)
+        return db_error(a, diag, "record a document");
+    char hn[LABEL_VALUE_MAX + 1];
+    cf_record_labels_get(d->labels, "hospital_no", hn, sizeof hn);
+    sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, d->form_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, d->form_version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, d->labels, -1, SQLITE_STATIC);
+    if (hn[0] != '\0')
+        sqlite3_bind_text(s, 5, hn, -1, SQLITE_STATIC);
+    if (d->issued_at >= 0)
+        sqlite3_bind_int64(s, 6, d->issued_at);
+    if (d->issued_hash[0] != '\0')
+        sqlite3_bind_text(s, 7, d->issued_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 8, d->registered ? 1 : 0);
+    sqlite3_bind_text(s, 9, record, -1, SQLITE_STATIC);
+    cf_status st = sqlite3_step(s) == SQLITE_DONE ? CF_OK : db_error(a, diag, "record a document");
+    sqlite3_finalize(s);
+    return st;
+}
+
+/* A document about to be recorded: its record and the record object's bytes and name. */
+typedef struct document_draft {
+    cf_record_document d; /* labels owned; the other strings borrowed from the caller */
+    char *json;
+    char record[CF_SHA256_HEX_SIZE];
+} document_draft;
+
+static void draft_cleanup(document_draft *x)
+{
+    cf_free(x->d.labels);
+    cf_free(x->json);
+    x->d.labels = x->json = NULL;
+}
+
+static cf_status draft_document(const char *id, const char *form_id, const char *version,
+                                const cf_archive_label *labels, size_t n_labels,
+                                long long issued_at, const char *hash, bool registered,
+                                document_draft *x)
+{
+    memset(x, 0, sizeof *x);
+    x->d = (cf_record_document){.id = (char *)(uintptr_t)id,
+                                .form_id = (char *)(uintptr_t)form_id,
+                                .form_version = (char *)(uintptr_t)(version != NULL ? version : ""),
+                                .labels = cf_record_labels_write(labels, n_labels),
+                                .issued_at = registered ? issued_at : -1,
+                                .registered = registered};
+    if (hash != NULL)
+        snprintf(x->d.issued_hash, sizeof x->d.issued_hash, "%s", hash);
+    x->json = x->d.labels != NULL ? cf_record_document_write(&x->d, NULL) : NULL;
+    if (x->json == NULL) {
+        draft_cleanup(x);
+        return CF_ERR_NOMEM;
+    }
+    cf_sha256_hex(x->json, strlen(x->json), x->record);
+    return CF_OK;
+}
+
+/* Writes the draft's record object; needs no lock (objects are written by link). */
+static cf_status write_draft(cf_archive *a, const document_draft *x, cf_diag *diag)
+{
+    return cf_object_write(a->objects, x->record, (const unsigned char *)x->json, strlen(x->json),
+                           NULL, diag);
+}
+
+/* The files row of the draft's record object and the document row (in a transaction). */
+static cf_status insert_draft(cf_archive *a, const document_draft *x, long long at, cf_diag *diag)
+{
+    cf_status st = add_file_row(a, x->record, strlen(x->json), CF_RECORD_MEDIA_TYPE, at, diag);
+    if (st == CF_OK)
+        st = insert_document_row(a, &x->d, x->record, diag);
+    return st;
+}
+
+/* Records a document: its record object first, then its row. */
 static cf_status insert_document(cf_archive *a, const char *id, const char *form_id,
                                  const char *version, const cf_archive_label *labels,
                                  size_t n_labels, long long issued_at, const char *hash,
                                  bool registered, cf_diag *diag)
 {
-    char *json = labels_json(labels, n_labels);
-    if (json == NULL)
-        return CF_ERR_NOMEM;
-    sqlite3_stmt *s = prepare(a, "INSERT INTO documents(id, form_id, form_version, labels, "
-                                 "hospital_no, issued_at, issued_hash, registered) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    if (s == NULL) {
-        cf_free(json);
-        return db_error(a, diag, "record a document");
-    }
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, form_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, version != NULL ? version : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, json, -1, SQLITE_STATIC);
-    const char *hn = label_value(labels, n_labels, "hospital_no");
-    if (hn != NULL)
-        sqlite3_bind_text(s, 5, hn, -1, SQLITE_STATIC);
-    if (registered)
-        sqlite3_bind_int64(s, 6, issued_at);
-    if (hash != NULL)
-        sqlite3_bind_text(s, 7, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 8, registered ? 1 : 0);
-    cf_status st = sqlite3_step(s) == SQLITE_DONE ? CF_OK : db_error(a, diag, "record a document");
-    sqlite3_finalize(s);
-    cf_free(json);
+    document_draft x;
+    cf_status st =
+        draft_document(id, form_id, version, labels, n_labels, issued_at, hash, registered, &x);
+    if (st == CF_OK)
+        st = write_draft(a, &x, diag);
+    if (st == CF_OK)
+        st = insert_draft(a, &x, issued_at, diag);
+    draft_cleanup(&x);
     return st;
 }
 
@@ -743,10 +1103,107 @@ static cf_status finish(cf_archive *a, cf_status st, cf_diag *diag)
     return st;
 }
 
+/* Migration 2: a record object for every document and event made before records existed, the
+ * events chained in their order. Runs inside the migration's transaction. */
+static cf_status add_records(cf_archive *a, cf_diag *diag)
+{
+    sqlite3_stmt *s =
+        prepare(a, "SELECT id, form_id, form_version, labels, issued_at, "
+                   "issued_hash, registered FROM documents WHERE record_hash IS NULL");
+    if (s == NULL)
+        return db_error(a, diag, "update its schema");
+    cf_status st = CF_OK;
+    int rc;
+    while (st == CF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_record_document d = {
+            .id = (char *)(uintptr_t)sqlite3_column_text(s, 0),
+            .form_id = (char *)(uintptr_t)sqlite3_column_text(s, 1),
+            .form_version = (char *)(uintptr_t)sqlite3_column_text(s, 2),
+            .issued_at = sqlite3_column_type(s, 4) != SQLITE_NULL ? sqlite3_column_int64(s, 4) : -1,
+            .registered = sqlite3_column_int(s, 6) != 0};
+        /* The labels of schema 1 were written by hand; jansson reads them, and the record
+         * holds them in canonical form (verify compares values, not spelling). */
+        d.labels = (char *)(uintptr_t)sqlite3_column_text(s, 3);
+        if (sqlite3_column_text(s, 5) != NULL)
+            snprintf(d.issued_hash, sizeof d.issued_hash, "%s",
+                     (const char *)sqlite3_column_text(s, 5));
+        char record[CF_SHA256_HEX_SIZE];
+        st = write_record(a, cf_record_document_write(&d, NULL), real_now(), record, diag);
+        /* The row's labels in the canonical form its record holds (show prints the same
+         * before and after a rebuild). */
+        char *canonical = st == CF_OK ? cf_record_labels_canonical(d.labels) : NULL;
+        if (st == CF_OK && canonical == NULL)
+            st = CF_ERR_NOMEM;
+        sqlite3_stmt *u = st == CF_OK ? prepare(a, "UPDATE documents SET record_hash = ?1, "
+                                                   "labels = ?2 WHERE id = ?3")
+                                      : NULL;
+        if (st == CF_OK && u == NULL)
+            st = db_error(a, diag, "update its schema");
+        if (u != NULL) {
+            sqlite3_bind_text(u, 1, record, -1, SQLITE_STATIC);
+            sqlite3_bind_text(u, 2, canonical, -1, SQLITE_STATIC);
+            sqlite3_bind_text(u, 3, d.id, -1, SQLITE_STATIC);
+            if (sqlite3_step(u) != SQLITE_DONE)
+                st = db_error(a, diag, "update its schema");
+        }
+        sqlite3_finalize(u);
+        cf_free(canonical);
+    }
+    if (st == CF_OK && rc != SQLITE_DONE)
+        st = db_error(a, diag, "update its schema");
+    sqlite3_finalize(s);
+    if (st != CF_OK)
+        return st;
+
+    /* Events: one after another in their order, each chained onto the one before. */
+    s = prepare(a, "SELECT e.seq, e.document_id, e.kind, e.at, e.operator, e.file_hash, "
+                   "e.version, e.reason, d.record_hash FROM events e JOIN documents d ON "
+                   "d.id = e.document_id WHERE e.record_hash IS NULL ORDER BY e.seq");
+    if (s == NULL)
+        return db_error(a, diag, "update its schema");
+    char prev[CF_SHA256_HEX_SIZE] = "";
+    while (st == CF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_record_event e = {.seq = sqlite3_column_int64(s, 0),
+                             .document_id = (char *)(uintptr_t)sqlite3_column_text(s, 1),
+                             .kind = (char *)(uintptr_t)sqlite3_column_text(s, 2),
+                             .at = sqlite3_column_int64(s, 3),
+                             .operator_name = (char *)(uintptr_t)sqlite3_column_text(s, 4),
+                             .reason = (char *)(uintptr_t)sqlite3_column_text(s, 7),
+                             .version = sqlite3_column_int(s, 6)};
+        if (sqlite3_column_text(s, 5) != NULL)
+            snprintf(e.file_hash, sizeof e.file_hash, "%s",
+                     (const char *)sqlite3_column_text(s, 5));
+        snprintf(e.document_record, sizeof e.document_record, "%s",
+                 (const char *)sqlite3_column_text(s, 8));
+        memcpy(e.prev, prev, sizeof prev);
+        char record[CF_SHA256_HEX_SIZE];
+        st = write_record(a, cf_record_event_write(&e, NULL), e.at, record, diag);
+        sqlite3_stmt *u = st == CF_OK ? prepare(a, "UPDATE events SET record_hash = ?1, "
+                                                   "prev_hash = ?2 WHERE seq = ?3")
+                                      : NULL;
+        if (st == CF_OK && u == NULL)
+            st = db_error(a, diag, "update its schema");
+        if (u != NULL) {
+            sqlite3_bind_text(u, 1, record, -1, SQLITE_STATIC);
+            if (prev[0] != '\0')
+                sqlite3_bind_text(u, 2, prev, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(u, 3, e.seq);
+            if (sqlite3_step(u) != SQLITE_DONE)
+                st = db_error(a, diag, "update its schema");
+        }
+        sqlite3_finalize(u);
+        memcpy(prev, record, sizeof prev);
+    }
+    if (st == CF_OK && rc != SQLITE_DONE)
+        st = db_error(a, diag, "update its schema");
+    sqlite3_finalize(s);
+    return st;
+}
+
 /* ---- changes -------------------------------------------------------------------------- */
 
-/* register_issued on an id the index already holds: the same PDF again is a re-run of the same
- * job (nothing to do); anything else is refused. */
+/* register_issued on an id the index already holds: the same PDF again is a second issue of
+ * the same document (printed again), recorded as an event; anything else is refused. */
 static cf_status already_registered(const cf_archive *a, const char *id, const document_state *d,
                                     const char *hex, cf_diag *diag)
 {
@@ -770,13 +1227,14 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
                                      size_t n_labels, const unsigned char *pdf, size_t len,
                                      long long issued_at, const char *op, cf_diag *diag)
 {
+    (void)issued_at; /* the PDF's own date; the archive records the real time (real_now) */
     cf_status st = check_change(a, id, op, diag);
     if (st == CF_OK)
         st = check_text("form id", form_id, NAME_MAX_BYTES, /*may_be_empty*/ false, diag);
     if (st == CF_OK)
         st = check_text("form version", form_version, NAME_MAX_BYTES, /*may_be_empty*/ true, diag);
     if (st == CF_OK)
-        st = check_labels(labels, n_labels, diag);
+        st = check_labels(labels, n_labels, /*need_visible*/ false, diag);
     if (st == CF_OK && (pdf == NULL || cf_archive_sniff(pdf, len) == NULL ||
                         strcmp(cf_archive_sniff(pdf, len), "application/pdf") != 0)) {
         cf_diag_error(diag, NULL, 0, "document %s: the issued copy is not a PDF", id);
@@ -784,39 +1242,60 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
     }
     if (st != CF_OK)
         return st;
+    long long now = real_now();
     char hex[CF_SHA256_HEX_SIZE];
     cf_sha256_hex(pdf, len, hex);
-    document_state doc;
-    /* A look first, so that a refused or repeated registration writes no object. */
+    document_state doc = {0};
+    /* A look first, so that a refused registration writes no object. */
     pthread_mutex_lock(&a->lock);
     st = find_document(a, id, &doc, diag);
     pthread_mutex_unlock(&a->lock);
     if (st == CF_OK && doc.known)
-        return already_registered(a, id, &doc, hex, diag);
+        st = already_registered(a, id, &doc, hex, diag);
     /* The object is written outside the lock, so the threads of a batch sync their files at
-     * the same time; only the index rows are serialised. */
+     * the same time; only the index rows (and the small record objects) are serialised. For a
+     * second issue this checks the stored copy and repairs it if it was damaged. */
     if (st == CF_OK)
-        st = cf_object_write(a->objects, hex, pdf, len, diag);
-    if (st != CF_OK)
+        st = cf_object_write(a->objects, hex, pdf, len, NULL, diag);
+    /* The document's record object too, for a new document: also outside the lock. */
+    document_draft draft = {0};
+    bool drafted = false;
+    if (st == CF_OK && !doc.known) {
+        st = draft_document(id, form_id, form_version, labels, n_labels, now, hex,
+                            /*registered*/ true, &draft);
+        drafted = st == CF_OK;
+        if (st == CF_OK)
+            st = write_draft(a, &draft, diag);
+    }
+    if (st != CF_OK) {
+        draft_cleanup(&draft);
+        document_state_cleanup(&doc);
         return st;
+    }
     pthread_mutex_lock(&a->lock);
     st = begin(a, diag);
     if (st == CF_OK) {
         st = find_document(a, id, &doc, diag); /* another process may have been quicker */
         if (st == CF_OK && doc.known) {
             st = already_registered(a, id, &doc, hex, diag);
+            if (st == CF_OK)
+                st = add_event(a, id, "issued", now, op, hex, 0, NULL, diag);
         } else {
             if (st == CF_OK)
-                st = add_file_row(a, hex, len, "application/pdf", issued_at, diag);
-            if (st == CF_OK)
-                st = insert_document(a, id, form_id, form_version, labels, n_labels, issued_at, hex,
+                st = add_file_row(a, hex, len, "application/pdf", now, diag);
+            if (st == CF_OK && drafted)
+                st = insert_draft(a, &draft, now, diag);
+            else if (st == CF_OK)
+                st = insert_document(a, id, form_id, form_version, labels, n_labels, now, hex,
                                      /*registered*/ true, diag);
             if (st == CF_OK)
-                st = add_event(a, id, "issued", issued_at, op, hex, 0, NULL, diag);
+                st = add_event(a, id, "issued", now, op, hex, 0, NULL, diag);
         }
         st = finish(a, st, diag);
     }
     pthread_mutex_unlock(&a->lock);
+    draft_cleanup(&draft);
+    document_state_cleanup(&doc);
     return st;
 }
 
@@ -843,8 +1322,7 @@ static cf_status scan_plan(cf_archive *a, const char *id, const char *hex, bool 
     if (same > 0) {
         *version = same;
         cf_diag_add(diag, CF_DIAG_NOTE, a->dir, 0, 0,
-                    "document %s: this scan was filed before, as version %d; nothing was changed",
-                    id, same);
+                    "document %s: this scan was filed before, as version %d", id, same);
         return CF_OK;
     }
     *proceed = true;
@@ -852,18 +1330,105 @@ static cf_status scan_plan(cf_archive *a, const char *id, const char *hex, bool 
     return CF_OK;
 }
 
+/* A scan filed unregistered onto an id the store holds must be of the same form and patient:
+ * every label value given must be the stored one. The message names the fields, never their
+ * values. */
+static cf_status same_patient(const cf_archive *a, const char *id, const document_state *doc,
+                              const char *form_id, const cf_archive_label *labels, size_t n,
+                              cf_diag *diag)
+{
+    char differ[400] = "";
+    size_t used = 0;
+    if (form_id != NULL && strcmp(form_id, doc->form_id) != 0)
+        used += (size_t)snprintf(differ, sizeof differ, "form");
+    for (size_t i = 0; i < n; i++) {
+        char stored[LABEL_VALUE_MAX + 1];
+        cf_record_labels_get(doc->labels, labels[i].key, stored, sizeof stored);
+        if (strcmp(stored, labels[i].value) != 0 && used < sizeof differ)
+            used += (size_t)snprintf(differ + used, sizeof differ - used, "%s%s",
+                                     used > 0 ? ", " : "", labels[i].key);
+    }
+    if (used == 0)
+        return CF_OK;
+    cf_diag_error(diag, a->dir, 0,
+                  "document %s is already in the store for another patient or form: the values "
+                  "given differ from the stored ones (%s); check the id and the label; nothing "
+                  "was filed",
+                  id, differ);
+    return CF_ERR_DATA;
+}
+
+/* The scan must not be the unsigned copy that was printed: not byte for byte, and not the
+ * same pages (a PDF rewritten by some program keeps its pages' content). */
+static cf_status not_the_issued_copy(cf_archive *a, const char *id, const document_state *doc,
+                                     const char *hex, const char *fingerprint, cf_diag *diag)
+{
+    bool same = false;
+    if (doc->issued_hash[0] != '\0' && strcmp(doc->issued_hash, hex) == 0)
+        same = true;
+    if (!same && fingerprint != NULL && fingerprint[0] != '\0' && doc->issued_hash[0] != '\0') {
+        char *issued = NULL;
+        size_t len = 0;
+        int pages = 0;
+        char issued_print[CF_SHA256_HEX_SIZE], why[200];
+        if (cf_object_load(a->objects, doc->issued_hash, &issued, &len, NULL) == CF_OK &&
+            cf_content_pdf_check((const unsigned char *)issued, len, &pages, issued_print, why,
+                                 sizeof why) &&
+            strcmp(issued_print, fingerprint) == 0)
+            same = true;
+        cf_free(issued);
+    }
+    if (!same) {
+        /* Nor the issued copy of any other document. */
+        sqlite3_stmt *s = prepare(a, "SELECT id FROM documents WHERE issued_hash = ?");
+        if (s == NULL)
+            return db_error(a, diag, "be read");
+        sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+        same = sqlite3_step(s) == SQLITE_ROW;
+        sqlite3_finalize(s);
+    }
+    if (!same)
+        return CF_OK;
+    cf_diag_error(diag, a->dir, 0,
+                  "document %s: this is the unsigned copy that was printed, not a scan of the "
+                  "signed form; nothing was filed",
+                  id);
+    return CF_ERR_DATA;
+}
+
+/* A scan must be what its first bytes claim: a PDF that opens with its pages, an image whose
+ * every pixel decodes. fingerprint gets a PDF's page-content hash ("" for an image). */
+static cf_status check_scan_content(const char *type, const unsigned char *data, size_t len,
+                                    char fingerprint[CF_SHA256_HEX_SIZE], cf_diag *diag)
+{
+    char why[300];
+    int pages = 0;
+    fingerprint[0] = '\0';
+    bool ok = strcmp(type, "application/pdf") == 0
+                  ? cf_content_pdf_check(data, len, &pages, fingerprint, why, sizeof why)
+                  : cf_content_image_check(type, data, len, why, sizeof why);
+    if (ok)
+        return CF_OK;
+    if (strcmp(why, "out of memory") == 0)
+        return CF_ERR_NOMEM;
+    cf_diag_error(diag, NULL, 0, "the scan claims to be %s but %s; nothing was filed",
+                  strcmp(type, "application/pdf") == 0 ? "a PDF" : type, why);
+    return CF_ERR_DATA;
+}
+
 cf_status cf_archive_add_scan(cf_archive *a, const char *id, const unsigned char *data, size_t len,
                               long long at, const char *op, const char *form_id,
                               const cf_archive_label *labels, size_t n_labels, int *version,
                               bool *already_filed, cf_diag *diag)
 {
+    (void)at; /* events take the real time (real_now) */
     *version = 0;
     if (already_filed != NULL)
         *already_filed = false;
     cf_status st = check_change(a, id, op, diag);
     bool unregistered = labels != NULL;
     if (st == CF_OK && unregistered)
-        st = check_labels(labels, n_labels, diag);
+        st = check_labels(labels, n_labels, /*need_visible*/ true, diag);
     if (st == CF_OK && unregistered)
         st = check_text("form id", form_id, NAME_MAX_BYTES, /*may_be_empty*/ false, diag);
     if (st != CF_OK)
@@ -878,22 +1443,41 @@ cf_status cf_archive_add_scan(cf_archive *a, const char *id, const unsigned char
         cf_diag_error(diag, NULL, 0, "the scan is not a PDF, PNG, JPEG or TIFF file");
         return CF_ERR_DATA;
     }
+    char fingerprint[CF_SHA256_HEX_SIZE];
+    st = check_scan_content(type, data, len, fingerprint, diag);
+    if (st != CF_OK)
+        return st;
+    long long now = real_now();
     char hex[CF_SHA256_HEX_SIZE];
     cf_sha256_hex(data, len, hex);
     bool proceed = false;
     int next = 0;
-    document_state doc;
+    document_state doc = {0};
     pthread_mutex_lock(&a->lock);
     st = scan_plan(a, id, hex, unregistered, &proceed, version, &next, &doc, diag);
+    if (st == CF_OK && doc.known && unregistered)
+        st = same_patient(a, id, &doc, form_id, labels, n_labels, diag);
+    if (st == CF_OK && doc.known)
+        st = not_the_issued_copy(a, id, &doc, hex, fingerprint, diag);
     pthread_mutex_unlock(&a->lock);
+    /* The object is written (or, when it is there, checked and repaired if damaged) even when
+     * the scan was filed before: the genuine bytes are never thrown away. */
+    bool repaired = false;
+    if (st == CF_OK)
+        st = cf_object_write(a->objects, hex, data, len, &repaired, diag);
+    if (st == CF_OK && repaired)
+        cf_diag_add(diag, CF_DIAG_NOTE, a->dir, 0, 0,
+                    "document %s: the stored copy of this scan was damaged and has been repaired "
+                    "from the file given (the damaged copy is kept in damaged/)",
+                    id);
     if (st != CF_OK || !proceed) {
         if (already_filed != NULL)
             *already_filed = st == CF_OK;
+        if (st != CF_OK)
+            *version = 0;
+        document_state_cleanup(&doc);
         return st;
     }
-    st = cf_object_write(a->objects, hex, data, len, diag);
-    if (st != CF_OK)
-        return st;
     pthread_mutex_lock(&a->lock);
     st = begin(a, diag);
     if (st == CF_OK) {
@@ -901,17 +1485,14 @@ cf_status cf_archive_add_scan(cf_archive *a, const char *id, const unsigned char
         st = scan_plan(a, id, hex, unregistered, &proceed, version, &next, &doc, diag);
         if (st == CF_OK && proceed) {
             if (!doc.known)
-                st = insert_document(a, id, form_id, NULL, labels, n_labels, at, NULL,
+                st = insert_document(a, id, form_id, NULL, labels, n_labels, now, NULL,
                                      /*registered*/ false, diag);
             else if (unregistered)
-                cf_diag_warning(diag, a->dir, 0,
-                                "document %s is already in the store; the label values given "
-                                "were not used",
-                                id);
+                st = same_patient(a, id, &doc, form_id, labels, n_labels, diag);
             if (st == CF_OK)
-                st = add_file_row(a, hex, len, type, at, diag);
+                st = add_file_row(a, hex, len, type, now, diag);
             if (st == CF_OK)
-                st = add_event(a, id, "signed-copy-added", at, op, hex, next, NULL, diag);
+                st = add_event(a, id, "signed-copy-added", now, op, hex, next, NULL, diag);
         }
         st = finish(a, st, diag);
         if (st == CF_OK && proceed)
@@ -922,12 +1503,14 @@ cf_status cf_archive_add_scan(cf_archive *a, const char *id, const unsigned char
             *already_filed = st == CF_OK && !proceed;
     }
     pthread_mutex_unlock(&a->lock);
+    document_state_cleanup(&doc);
     return st;
 }
 
 cf_status cf_archive_void(cf_archive *a, const char *id, const char *reason, long long at,
                           const char *op, cf_diag *diag)
 {
+    (void)at; /* events take the real time (real_now) */
     cf_status st = check_change(a, id, op, diag);
     if (st == CF_OK)
         st = check_text("reason for voiding", reason, REASON_MAX, /*may_be_empty*/ false, diag);
@@ -936,15 +1519,16 @@ cf_status cf_archive_void(cf_archive *a, const char *id, const char *reason, lon
     pthread_mutex_lock(&a->lock);
     st = begin(a, diag);
     if (st == CF_OK) {
-        document_state doc;
+        document_state doc = {0};
         st = find_document(a, id, &doc, diag);
         if (st == CF_OK && !doc.known) {
             cf_diag_error(diag, a->dir, 0, "no document %s in the store", id);
             st = CF_ERR_NOINPUT;
         }
         if (st == CF_OK)
-            st = add_event(a, id, "voided", at, op, NULL, 0, reason, diag);
+            st = add_event(a, id, "voided", real_now(), op, NULL, 0, reason, diag);
         st = finish(a, st, diag);
+        document_state_cleanup(&doc);
     }
     pthread_mutex_unlock(&a->lock);
     return st;
@@ -962,25 +1546,6 @@ static void format_time(long long t, char *out, size_t size)
         strftime(out, size, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-/* The value of "key" in a labels JSON object written by labels_json (enough for display). */
-static void json_value(const char *json, const char *key, char *out, size_t size)
-{
-    char pattern[96];
-    snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
-    out[0] = '\0';
-    const char *p = json != NULL ? strstr(json, pattern) : NULL;
-    if (p == NULL)
-        return;
-    p += strlen(pattern);
-    size_t n = 0;
-    while (*p && *p != '"' && n + 1 < size) {
-        if (*p == '\\' && p[1] != '\0')
-            p++;
-        out[n++] = *p++;
-    }
-    out[n] = '\0';
-}
-
 /* "form@version", or the form alone when the version is not known (a scan filed unregistered). */
 static void form_name(char *out, size_t size, const unsigned char *form,
                       const unsigned char *version)
@@ -992,12 +1557,48 @@ static void form_name(char *out, size_t size, const unsigned char *form,
         snprintf(out, size, "%s", f);
 }
 
-cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, size_t *count,
-                          cf_diag *diag)
+void cf_archive_rows_cleanup(cf_archive_rows *rows)
 {
-    *count = 0;
+    if (rows == NULL)
+        return;
+    for (size_t i = 0; i < rows->count; i++) {
+        cf_free(rows->rows[i].form_id);
+        cf_free(rows->rows[i].form_version);
+        cf_free(rows->rows[i].patient_name);
+        cf_free(rows->rows[i].hospital_no);
+    }
+    cf_free(rows->rows);
+    memset(rows, 0, sizeof *rows);
+}
+
+cf_archive_state cf_archive_row_state(const cf_archive_row *r)
+{
+    if (r->voided)
+        return CF_ARCHIVE_STATE_VOID;
+    if (r->signed_copies > 0)
+        return CF_ARCHIVE_STATE_SIGNED;
+    return r->issued_at >= 0 ? CF_ARCHIVE_STATE_SIGNATURE_MISSING : CF_ARCHIVE_STATE_ISSUED;
+}
+
+/* True when the row's state is what the filter asks for. */
+static bool state_matches(const cf_archive_row *r, cf_archive_state want)
+{
+    cf_archive_state st = cf_archive_row_state(r);
+    switch (want) {
+    case CF_ARCHIVE_STATE_ANY:
+        return true;
+    case CF_ARCHIVE_STATE_ISSUED:
+        return st != CF_ARCHIVE_STATE_VOID && r->issued_at >= 0;
+    default:
+        return st == want;
+    }
+}
+
+cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive_rows *rows,
+                           cf_diag *diag)
+{
+    memset(rows, 0, sizeof *rows);
     pthread_mutex_lock(&a->lock);
-    sqlite3_stmt *s = NULL;
     const char *sql =
         "SELECT d.id, d.form_id, d.form_version, d.issued_at, d.labels,"
         " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = "
@@ -1005,44 +1606,88 @@ cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, 
         " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = 'voided')"
         " FROM documents d"
         " WHERE (?1 IS NULL OR d.hospital_no = ?1) AND (?2 IS NULL OR d.form_id = ?2)"
+        " AND (?3 IS NULL OR d.issued_at >= ?3) AND (?4 IS NULL OR d.issued_at < ?4)"
         " ORDER BY d.issued_at, d.id";
-    cf_status st = CF_OK;
-    if (sqlite3_prepare_v2(a->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        st = db_error(a, diag, "be read");
-        pthread_mutex_unlock(&a->lock);
-        return st;
+    sqlite3_stmt *s = prepare(a, sql);
+    cf_status st = s != NULL ? CF_OK : db_error(a, diag, "be read");
+    if (s != NULL) {
+        if (f->hospital_no != NULL)
+            sqlite3_bind_text(s, 1, f->hospital_no, -1, SQLITE_STATIC);
+        if (f->form_id != NULL)
+            sqlite3_bind_text(s, 2, f->form_id, -1, SQLITE_STATIC);
+        if (f->issued_from != 0)
+            sqlite3_bind_int64(s, 3, f->issued_from);
+        if (f->issued_before != 0)
+            sqlite3_bind_int64(s, 4, f->issued_before);
     }
-    if (f->hospital_no != NULL)
-        sqlite3_bind_text(s, 1, f->hospital_no, -1, SQLITE_STATIC);
-    if (f->form_id != NULL)
-        sqlite3_bind_text(s, 2, f->form_id, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int signed_copies = sqlite3_column_int(s, 5), voided = sqlite3_column_int(s, 6);
-        bool issued = sqlite3_column_type(s, 3) != SQLITE_NULL;
-        if (f->unsigned_only && (signed_copies > 0 || voided > 0 || !issued))
+    cf_archive_state want = f->unsigned_only ? CF_ARCHIVE_STATE_SIGNATURE_MISSING : f->state;
+    int rc = SQLITE_DONE;
+    while (st == CF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_archive_row r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.id, sizeof r.id, "%s", (const char *)sqlite3_column_text(s, 0));
+        r.issued_at = sqlite3_column_type(s, 3) != SQLITE_NULL ? sqlite3_column_int64(s, 3) : -1;
+        r.signed_copies = sqlite3_column_int(s, 5);
+        r.voided = sqlite3_column_int(s, 6) > 0;
+        if (!state_matches(&r, want))
             continue;
-        char when[40], hn[256], name[256], status[40];
-        format_time(issued ? sqlite3_column_int64(s, 3) : -1, when, sizeof when);
         const char *labels = (const char *)sqlite3_column_text(s, 4);
-        json_value(labels, "hospital_no", hn, sizeof hn);
-        json_value(labels, "patient_name", name, sizeof name);
-        if (voided > 0)
-            snprintf(status, sizeof status, "void");
-        else if (signed_copies > 0)
-            snprintf(status, sizeof status, "signed(%d)", signed_copies);
-        else
-            snprintf(status, sizeof status, "unsigned");
-        char form[420];
-        form_name(form, sizeof form, sqlite3_column_text(s, 1), sqlite3_column_text(s, 2));
-        fprintf(out, "%s  %s  %s  %-10s  %s  %s\n", (const char *)sqlite3_column_text(s, 0), form,
-                when, status, hn, name);
-        (*count)++;
+        char name[LABEL_VALUE_MAX + 1], hn[LABEL_VALUE_MAX + 1];
+        cf_record_labels_get(labels, "patient_name", name, sizeof name);
+        cf_record_labels_get(labels, "hospital_no", hn, sizeof hn);
+        if (f->patient_name != NULL && strstr(name, f->patient_name) == NULL)
+            continue;
+        const unsigned char *form = sqlite3_column_text(s, 1), *version = sqlite3_column_text(s, 2);
+        r.form_id = cf_strdup(form != NULL ? (const char *)form : "");
+        r.form_version = cf_strdup(version != NULL ? (const char *)version : "");
+        r.patient_name = cf_strdup(name);
+        r.hospital_no = cf_strdup(hn);
+        cf_archive_row *grown =
+            cf_grow_array(rows->rows, &rows->cap, rows->count + 1, sizeof *grown, 16);
+        if (grown == NULL || r.form_id == NULL || r.form_version == NULL ||
+            r.patient_name == NULL || r.hospital_no == NULL) {
+            cf_free(r.form_id);
+            cf_free(r.form_version);
+            cf_free(r.patient_name);
+            cf_free(r.hospital_no);
+            if (grown != NULL)
+                rows->rows = grown;
+            st = CF_ERR_NOMEM;
+            break;
+        }
+        rows->rows = grown;
+        rows->rows[rows->count++] = r;
     }
-    if (rc != SQLITE_DONE)
+    if (st == CF_OK && rc != SQLITE_DONE)
         st = db_error(a, diag, "be read");
     sqlite3_finalize(s);
     pthread_mutex_unlock(&a->lock);
+    return st;
+}
+
+cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, size_t *count,
+                          cf_diag *diag)
+{
+    *count = 0;
+    cf_archive_rows rows;
+    cf_status st = cf_archive_query(a, f, &rows, diag);
+    for (size_t i = 0; st == CF_OK && i < rows.count; i++) {
+        const cf_archive_row *r = &rows.rows[i];
+        char when[40], status[40], form[420];
+        format_time(r->issued_at, when, sizeof when);
+        if (r->voided)
+            snprintf(status, sizeof status, "void");
+        else if (r->signed_copies > 0)
+            snprintf(status, sizeof status, "signed(%d)", r->signed_copies);
+        else
+            snprintf(status, sizeof status, "unsigned");
+        form_name(form, sizeof form, (const unsigned char *)r->form_id,
+                  (const unsigned char *)r->form_version);
+        fprintf(out, "%s  %s  %s  %-10s  %s  %s\n", r->id, form, when, status, r->hospital_no,
+                r->patient_name);
+        (*count)++;
+    }
+    cf_archive_rows_cleanup(&rows);
     return st;
 }
 
@@ -1137,6 +1782,45 @@ static cf_status export_object(cf_archive *a, const char *hex, const char *dir, 
     return st;
 }
 
+/* Columns of a document row, in the order of DOCUMENT_COLUMNS, as a record (strings borrowed
+ * from the statement, valid until its next step). */
+#define DOCUMENT_COLUMNS                                                                           \
+    "id, form_id, form_version, labels, issued_at, issued_hash, registered, record_hash, "         \
+    "hospital_no"
+static void document_from_row(sqlite3_stmt *s, cf_record_document *d)
+{
+    memset(d, 0, sizeof *d);
+    d->id = (char *)(uintptr_t)sqlite3_column_text(s, 0);
+    d->form_id = (char *)(uintptr_t)sqlite3_column_text(s, 1);
+    d->form_version = (char *)(uintptr_t)sqlite3_column_text(s, 2);
+    d->labels = (char *)(uintptr_t)sqlite3_column_text(s, 3);
+    d->issued_at = sqlite3_column_type(s, 4) != SQLITE_NULL ? sqlite3_column_int64(s, 4) : -1;
+    if (sqlite3_column_text(s, 5) != NULL)
+        snprintf(d->issued_hash, sizeof d->issued_hash, "%s",
+                 (const char *)sqlite3_column_text(s, 5));
+    d->registered = sqlite3_column_int(s, 6) != 0;
+}
+
+/* Likewise for an event row (EVENT_COLUMNS); document_record is left "". */
+#define EVENT_COLUMNS                                                                              \
+    "e.seq, e.document_id, e.kind, e.at, e.operator, e.file_hash, e.version, e.reason, "           \
+    "e.prev_hash, e.record_hash"
+static void event_from_row(sqlite3_stmt *s, cf_record_event *e)
+{
+    memset(e, 0, sizeof *e);
+    e->seq = sqlite3_column_int64(s, 0);
+    e->document_id = (char *)(uintptr_t)sqlite3_column_text(s, 1);
+    e->kind = (char *)(uintptr_t)sqlite3_column_text(s, 2);
+    e->at = sqlite3_column_int64(s, 3);
+    e->operator_name = (char *)(uintptr_t)sqlite3_column_text(s, 4);
+    if (sqlite3_column_text(s, 5) != NULL)
+        snprintf(e->file_hash, sizeof e->file_hash, "%s", (const char *)sqlite3_column_text(s, 5));
+    e->version = sqlite3_column_type(s, 6) != SQLITE_NULL ? sqlite3_column_int(s, 6) : 0;
+    e->reason = (char *)(uintptr_t)sqlite3_column_text(s, 7);
+    if (sqlite3_column_text(s, 8) != NULL)
+        snprintf(e->prev, sizeof e->prev, "%s", (const char *)sqlite3_column_text(s, 8));
+}
+
 cf_status cf_archive_export(cf_archive *a, const char *id, const char *dir, bool force,
                             cf_diag *diag)
 {
@@ -1147,83 +1831,64 @@ cf_status cf_archive_export(cf_archive *a, const char *id, const char *dir, bool
         return CF_ERR_CANTCREAT;
     }
     pthread_mutex_lock(&a->lock);
-    cf_buf json;
-    cf_buf_init(&json, 1u << 24);
-    sqlite3_stmt *s = NULL;
-    cf_status st = query_document(a, id, &s, diag);
-    if (st != CF_OK)
-        goto done;
-    cf_buf_append_str(&json, "{\n  \"document_id\": ");
-    json_string(&json, id);
-    cf_buf_append_str(&json, ",\n  \"form\": ");
-    json_string(&json, (const char *)sqlite3_column_text(s, 0));
-    cf_buf_append_str(&json, ",\n  \"form_version\": ");
-    json_string(&json, (const char *)sqlite3_column_text(s, 1));
-    cf_buf_append_str(&json, ",\n  \"labels\": ");
-    cf_buf_append_str(&json, (const char *)sqlite3_column_text(s, 2));
-    if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-        cf_buf_printf(&json, ",\n  \"issued_at\": %lld", (long long)sqlite3_column_int64(s, 3));
-    if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-        char hex[CF_SHA256_HEX_SIZE];
-        snprintf(hex, sizeof hex, "%s", (const char *)sqlite3_column_text(s, 4));
-        cf_buf_append_str(&json, ",\n  \"issued_pdf\": {\"file\": \"issued.pdf\", \"sha256\": ");
-        json_string(&json, hex);
-        cf_buf_append_str(&json, "}");
-        st = export_object(a, hex, dir, "issued.pdf", force, diag);
+    cf_record_export *x = NULL;
+    char document_record[CF_SHA256_HEX_SIZE] = "";
+    sqlite3_stmt *s = prepare(a, "SELECT " DOCUMENT_COLUMNS " FROM documents WHERE id = ?");
+    cf_status st = s != NULL ? CF_OK : db_error(a, diag, "be read");
+    if (st == CF_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_ROW) {
+            cf_diag_error(diag, a->dir, 0, "no document %s in the store", id);
+            st = CF_ERR_NOINPUT;
+        }
+    }
+    if (st == CF_OK) {
+        cf_record_document d;
+        document_from_row(s, &d);
+        if (sqlite3_column_text(s, 7) != NULL)
+            snprintf(document_record, sizeof document_record, "%s",
+                     (const char *)sqlite3_column_text(s, 7));
+        x = cf_record_export_new(&d);
+        if (x == NULL)
+            st = CF_ERR_NOMEM;
+        if (st == CF_OK && d.issued_hash[0] != '\0')
+            st = export_object(a, d.issued_hash, dir, "issued.pdf", force, diag);
     }
     sqlite3_finalize(s);
     s = NULL;
-    if (st != CF_OK)
-        goto done;
-    cf_buf_append_str(&json, ",\n  \"events\": [");
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT e.kind, e.at, e.operator, e.file_hash, e.version, e.reason, "
-                           "f.media_type FROM events e LEFT JOIN files f ON f.hash = e.file_hash "
-                           "WHERE e.document_id = ? ORDER BY e.seq",
-                           -1, &s, NULL) != SQLITE_OK) {
-        st = db_error(a, diag, "be read");
-        goto done;
+    if (st == CF_OK) {
+        s = prepare(a, "SELECT " EVENT_COLUMNS ", f.media_type FROM events e LEFT JOIN files f "
+                       "ON f.hash = e.file_hash WHERE e.document_id = ? ORDER BY e.seq");
+        if (s == NULL)
+            st = db_error(a, diag, "be read");
+        else
+            sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     }
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    bool first = true;
     while (st == CF_OK && sqlite3_step(s) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(s, 0);
-        cf_buf_append_str(&json, first ? "\n    {\"kind\": " : ",\n    {\"kind\": ");
-        first = false;
-        json_string(&json, kind);
-        cf_buf_printf(&json,
-                      ", \"at\": %lld, \"operator\": ", (long long)sqlite3_column_int64(s, 1));
-        json_string(&json, (const char *)sqlite3_column_text(s, 2));
-        if (strcmp(kind, "signed-copy-added") == 0 && sqlite3_column_type(s, 3) != SQLITE_NULL) {
-            char hex[CF_SHA256_HEX_SIZE], name[64];
-            snprintf(hex, sizeof hex, "%s", (const char *)sqlite3_column_text(s, 3));
-            const char *type = (const char *)sqlite3_column_text(s, 6);
-            snprintf(name, sizeof name, "signed-%d.%s", sqlite3_column_int(s, 4),
+        cf_record_event e;
+        event_from_row(s, &e);
+        memcpy(e.document_record, document_record, sizeof document_record);
+        char name[64] = "";
+        if (strcmp(e.kind, "signed-copy-added") == 0 && e.file_hash[0] != '\0') {
+            const char *type = (const char *)sqlite3_column_text(s, 10);
+            snprintf(name, sizeof name, "signed-%d.%s", e.version,
                      extension(type != NULL ? type : "application/pdf"));
-            cf_buf_printf(&json, ", \"version\": %d, \"file\": ", sqlite3_column_int(s, 4));
-            json_string(&json, name);
-            cf_buf_append_str(&json, ", \"sha256\": ");
-            json_string(&json, hex);
-            st = export_object(a, hex, dir, name, force, diag);
+            st = export_object(a, e.file_hash, dir, name, force, diag);
         }
-        if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
-            cf_buf_append_str(&json, ", \"reason\": ");
-            json_string(&json, (const char *)sqlite3_column_text(s, 5));
-        }
-        cf_buf_putc(&json, '}');
+        cf_record_export_event(x, &e, name[0] != '\0' ? name : NULL);
     }
-    cf_buf_append_str(&json, "\n  ]\n}\n");
-    if (st == CF_OK && json.error != CF_OK)
-        st = json.error;
+    sqlite3_finalize(s);
+    size_t len = 0;
+    char *json = cf_record_export_finish(x, &len);
+    x = NULL;
+    if (st == CF_OK && json == NULL)
+        st = CF_ERR_NOMEM;
     if (st == CF_OK) {
         char *path = join(dir, "record.json");
-        st = path != NULL ? cf_file_write_atomic(path, json.data, json.len, force, diag)
-                          : CF_ERR_NOMEM;
+        st = path != NULL ? cf_file_write_atomic(path, json, len, force, diag) : CF_ERR_NOMEM;
         cf_free(path);
     }
-done:
-    sqlite3_finalize(s);
-    cf_buf_cleanup(&json);
+    cf_free(json);
     pthread_mutex_unlock(&a->lock);
     return st;
 }
@@ -1265,6 +1930,48 @@ static void finding(verify_run *v, bool note, const char *fmt, ...)
         v->problems++;
 }
 
+/* "document ID (patient NAME, hospital no HN)" from a labels JSON, into out. verify prints
+ * for the person who asked (like list), so it names the patient a problem concerns. */
+static void patient_of(const char *id, const char *labels, char *out, size_t size)
+{
+    char name[256], hn[256];
+    cf_record_labels_get(labels, "patient_name", name, sizeof name);
+    cf_record_labels_get(labels, "hospital_no", hn, sizeof hn);
+    snprintf(out, size, "document %s (patient %s, hospital no %s)", id != NULL ? id : "?",
+             name[0] != '\0' ? name : "?", hn[0] != '\0' ? hn : "?");
+}
+
+/* The document (and patient) behind the object hash, as the index says; out gets "" when no
+ * row names it. The labels of the document's record object are preferred to its row's, which
+ * may have been edited. */
+static void who_has(cf_archive *a, const char *hash, char *out, size_t size)
+{
+    out[0] = '\0';
+    sqlite3_stmt *s = prepare(a, "SELECT id, labels, record_hash FROM documents"
+                                 " WHERE issued_hash = ?1 OR record_hash = ?1"
+                                 " UNION ALL SELECT d.id, d.labels, d.record_hash FROM events e"
+                                 " JOIN documents d ON d.id = e.document_id"
+                                 " WHERE e.file_hash = ?1 OR e.record_hash = ?1 LIMIT 1");
+    if (s == NULL)
+        return;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *labels = (const char *)sqlite3_column_text(s, 1);
+        const char *record = (const char *)sqlite3_column_text(s, 2);
+        char *json = NULL;
+        size_t len = 0;
+        cf_record_document d = {0};
+        if (record != NULL && strcmp(record, hash) != 0 && cf_object_is_hash(record) &&
+            cf_object_load(a->objects, record, &json, &len, NULL) == CF_OK &&
+            cf_record_document_read(json, len, &d) == CF_OK)
+            labels = d.labels;
+        patient_of((const char *)sqlite3_column_text(s, 0), labels, out, size);
+        cf_record_document_cleanup(&d);
+        cf_free(json);
+    }
+    sqlite3_finalize(s);
+}
+
 /* 1. The index itself: SQLite's own check. */
 static void verify_index(verify_run *v)
 {
@@ -1298,22 +2005,27 @@ static cf_status verify_files(verify_run *v, cf_diag *diag)
         cf_object_report r;
         cf_object_check(v->a->objects, hex, &r);
         v->objects++;
+        char who[700] = "";
+        if (r.state != CF_OBJECT_SOUND || r.size != size)
+            who_has(v->a, hex, who, sizeof who);
+        const char *sep = who[0] != '\0' ? "; " : "";
         switch (r.state) {
         case CF_OBJECT_MISSING:
-            finding(v, false, "objects/%.2s/%s: missing (the index records it)", hex, hex + 2);
+            finding(v, false, "objects/%.2s/%s: missing (the index records it)%s%s", hex, hex + 2,
+                    sep, sep[0] ? who : "");
             break;
         case CF_OBJECT_UNREADABLE:
-            finding(v, false, "objects/%.2s/%s: cannot be read: %s", hex, hex + 2,
-                    strerror(r.error));
+            finding(v, false, "objects/%.2s/%s: cannot be read: %s%s%s", hex, hex + 2,
+                    strerror(r.error), sep, sep[0] ? who : "");
             break;
         case CF_OBJECT_CHANGED:
-            finding(v, false, "objects/%.2s/%s: content changed (its SHA-256 is now %s)", hex,
-                    hex + 2, r.actual_hex);
+            finding(v, false, "objects/%.2s/%s: content changed (its SHA-256 is now %s)%s%s", hex,
+                    hex + 2, r.actual_hex, sep, sep[0] ? who : "");
             break;
         case CF_OBJECT_SOUND:
             if (r.size != size)
-                finding(v, false, "objects/%.2s/%s: %lld bytes, the index says %lld", hex, hex + 2,
-                        r.size, size);
+                finding(v, false, "objects/%.2s/%s: %lld bytes, the index says %lld%s%s", hex,
+                        hex + 2, r.size, size, sep, sep[0] ? who : "");
             else if (r.writable)
                 finding(v, true, "objects/%.2s/%s: note: writable (objects are kept read-only)",
                         hex, hex + 2);
@@ -1327,23 +2039,198 @@ static cf_status verify_files(verify_run *v, cf_diag *diag)
 /* 3. Every hash a document or an event names is a recorded file. */
 static cf_status verify_references(verify_run *v, cf_diag *diag)
 {
-    sqlite3_stmt *s = prepare(v->a, "SELECT id, issued_hash FROM documents"
+    sqlite3_stmt *s = prepare(v->a, "SELECT id, issued_hash, labels FROM documents"
                                     " WHERE issued_hash IS NOT NULL"
                                     " AND issued_hash NOT IN (SELECT hash FROM files)"
-                                    " UNION ALL SELECT document_id, file_hash FROM events"
-                                    " WHERE file_hash IS NOT NULL"
-                                    " AND file_hash NOT IN (SELECT hash FROM files)");
+                                    " UNION ALL SELECT e.document_id, e.file_hash, d.labels"
+                                    " FROM events e LEFT JOIN documents d ON d.id = e.document_id"
+                                    " WHERE e.file_hash IS NOT NULL"
+                                    " AND e.file_hash NOT IN (SELECT hash FROM files)");
     if (s == NULL)
         return db_error(v->a, diag, "be read");
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        finding(v, false, "document %s: names object %.70s, which the index does not hold",
-                (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char who[700];
+        patient_of((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 2),
+                   who, sizeof who);
+        finding(v, false, "%s: names object %.70s, which the index does not hold", who,
+                (const char *)sqlite3_column_text(s, 1));
+    }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? CF_OK : db_error(v->a, diag, "be read");
 }
 
-/* 4. Every file under objects/ is a recorded object. One the index does not name is what an
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+/* The first field in which a document row differs from its record, or NULL. */
+static const char *document_difference(const cf_record_document *row, const char *hospital_no,
+                                       const cf_record_document *rec)
+{
+    char hn[LABEL_VALUE_MAX + 1];
+    cf_record_labels_get(rec->labels, "hospital_no", hn, sizeof hn);
+    if (!same_text(row->id, rec->id))
+        return "id";
+    if (!same_text(row->form_id, rec->form_id) || !same_text(row->form_version, rec->form_version))
+        return "form and version";
+    if (!cf_record_labels_equal(row->labels, rec->labels))
+        return "label values";
+    if (!same_text(hospital_no, hn[0] != '\0' ? hn : NULL))
+        return "hospital number column";
+    if (row->issued_at != rec->issued_at)
+        return "time of issue";
+    if (strcmp(row->issued_hash, rec->issued_hash) != 0)
+        return "issued PDF";
+    if (row->registered != rec->registered)
+        return "registration";
+    return NULL;
+}
+
+/* 4. Every document row against its record object. */
+static cf_status verify_documents(verify_run *v, cf_diag *diag)
+{
+    sqlite3_stmt *s = prepare(v->a, "SELECT " DOCUMENT_COLUMNS " FROM documents ORDER BY id");
+    if (s == NULL)
+        return db_error(v->a, diag, "be read");
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_record_document row;
+        document_from_row(s, &row);
+        const char *record = (const char *)sqlite3_column_text(s, 7);
+        const char *hospital_no = (const char *)sqlite3_column_text(s, 8);
+        char who[700], was[700];
+        patient_of(row.id, row.labels, who, sizeof who);
+        if (record == NULL || !cf_object_is_hash(record)) {
+            finding(v, false,
+                    "%s: the index row has no record object (it was added or edited "
+                    "by hand)",
+                    who);
+            continue;
+        }
+        char *json = NULL;
+        size_t len = 0;
+        cf_record_document rec = {0};
+        if (cf_object_load(v->a->objects, record, &json, &len, NULL) != CF_OK) {
+            /* Reported by verify_files (changed or missing), naming the document. */
+            cf_free(json);
+            continue;
+        }
+        if (cf_record_document_read(json, len, &rec) != CF_OK) {
+            finding(v, false, "%s: its record object objects/%.2s/%s is not a document record", who,
+                    record, record + 2);
+        } else {
+            const char *field = document_difference(&row, hospital_no, &rec);
+            if (field != NULL) {
+                patient_of(rec.id, rec.labels, was, sizeof was);
+                finding(v, false,
+                        "%s: the index row was edited (its %s do not match its record "
+                        "object objects/%.2s/%s, which says %s)",
+                        who, field, record, record + 2, was);
+            }
+        }
+        cf_record_document_cleanup(&rec);
+        cf_free(json);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? CF_OK : db_error(v->a, diag, "be read");
+}
+
+/* The first field in which an event row differs from its record, or NULL. */
+static const char *event_difference(const cf_record_event *row, const cf_record_event *rec)
+{
+    if (row->seq != rec->seq)
+        return "sequence number";
+    if (!same_text(row->document_id, rec->document_id))
+        return "document";
+    if (!same_text(row->kind, rec->kind))
+        return "kind";
+    if (row->at != rec->at)
+        return "time";
+    if (!same_text(row->operator_name, rec->operator_name))
+        return "operator";
+    if (strcmp(row->file_hash, rec->file_hash) != 0)
+        return "file";
+    if (row->version != rec->version)
+        return "version";
+    if (!same_text(row->reason, rec->reason))
+        return "reason";
+    return NULL;
+}
+
+/* 5. Every event row against its record object, and the chain: each event names the record
+ * of the event before it, and the record of its own document. */
+static cf_status verify_events(verify_run *v, cf_diag *diag)
+{
+    sqlite3_stmt *s = prepare(v->a, "SELECT " EVENT_COLUMNS ", d.labels, d.record_hash "
+                                    "FROM events e LEFT JOIN documents d ON d.id = e.document_id "
+                                    "ORDER BY e.seq");
+    if (s == NULL)
+        return db_error(v->a, diag, "be read");
+    char expected_prev[CF_SHA256_HEX_SIZE] = "";
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_record_event row;
+        event_from_row(s, &row);
+        const char *record = (const char *)sqlite3_column_text(s, 9);
+        const char *labels = (const char *)sqlite3_column_text(s, 10);
+        const char *document_record = (const char *)sqlite3_column_text(s, 11);
+        char who[700];
+        patient_of(row.document_id, labels, who, sizeof who);
+        if (strcmp(row.prev, expected_prev) != 0)
+            finding(v, false,
+                    "%s: event %lld (%s) breaks the chain: it follows %s, the index "
+                    "has %s before it (an event was removed, inserted or edited)",
+                    who, row.seq, row.kind != NULL ? row.kind : "?",
+                    row.prev[0] != '\0' ? row.prev : "nothing",
+                    expected_prev[0] != '\0' ? expected_prev : "nothing");
+        if (record == NULL || !cf_object_is_hash(record)) {
+            finding(v, false,
+                    "%s: event %lld has no record object (it was added or edited by "
+                    "hand)",
+                    who, row.seq);
+            expected_prev[0] = '\0';
+            continue;
+        }
+        snprintf(expected_prev, sizeof expected_prev, "%s", record);
+        char *json = NULL;
+        size_t len = 0;
+        cf_record_event rec = {0};
+        if (cf_object_load(v->a->objects, record, &json, &len, NULL) != CF_OK) {
+            cf_free(json);
+            continue; /* reported by verify_files */
+        }
+        if (cf_record_event_read(json, len, &rec) != CF_OK) {
+            finding(v, false, "%s: the record object of event %lld is not an event record", who,
+                    row.seq);
+        } else {
+            const char *field = event_difference(&row, &rec);
+            if (field != NULL)
+                finding(v, false,
+                        "%s: event %lld (%s) was edited in the index (%s differs from "
+                        "its record object objects/%.2s/%s)",
+                        who, row.seq, rec.kind, field, record, record + 2);
+            if (strcmp(rec.prev, row.prev) != 0)
+                finding(v, false,
+                        "%s: event %lld breaks the chain: its record follows %s, its "
+                        "row %s",
+                        who, row.seq, rec.prev[0] != '\0' ? rec.prev : "nothing",
+                        row.prev[0] != '\0' ? row.prev : "nothing");
+            if (document_record == NULL || strcmp(rec.document_record, document_record) != 0)
+                finding(v, false,
+                        "%s: event %lld belongs to document record %.16s…, not to the "
+                        "one the index row names",
+                        who, row.seq, rec.document_record);
+        }
+        cf_record_event_cleanup(&rec);
+        cf_free(json);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? CF_OK : db_error(v->a, diag, "be read");
+}
+
+/* 6. Every file under objects/ is a recorded object. One the index does not name is what an
  * add cut off between its object and its row leaves: a note, not a problem. */
 static bool verify_entry(void *context, cf_object_entry kind, const char *path, const char *hex)
 {
@@ -1357,33 +2244,38 @@ static bool verify_entry(void *context, cf_object_entry kind, const char *path, 
     return true;
 }
 
-/* 5. Privacy: the store and its index stay owner-only. */
+/* 7. Privacy: the store and its index stay owner-only, or for a group's store (setgid folder)
+ * group-only. */
 static void verify_modes(verify_run *v)
 {
     struct stat st;
-    if (stat(v->a->dir, &st) == 0 && (st.st_mode & 077) != 0)
-        finding(v, true, "%s: note: others may open the store (mode %03o; it should be 700)",
-                v->a->dir, (unsigned)(st.st_mode & 0777));
-    if (stat(v->a->index, &st) == 0 && (st.st_mode & 077) != 0)
-        finding(v, true, "index.sqlite: note: others may read it (mode %03o; it should be 600)",
-                (unsigned)(st.st_mode & 0777));
+    bool shared = cf_object_shared(v->a->objects);
+    mode_t others = shared ? 007 : 077;
+    if (stat(v->a->dir, &st) == 0 && (st.st_mode & others) != 0)
+        finding(v, true, "%s: note: others may open the store (mode %03o; it should be %s)",
+                v->a->dir, (unsigned)(st.st_mode & 0777), shared ? "2770" : "700");
+    if (stat(v->a->index, &st) == 0 && (st.st_mode & others) != 0)
+        finding(v, true, "index.sqlite: note: others may read it (mode %03o; it should be %s)",
+                (unsigned)(st.st_mode & 0777), shared ? "660" : "600");
 }
 
-static cf_status record_verified(cf_archive *a, long long at, const char *op, cf_diag *diag)
+static cf_status record_verified(cf_archive *a, const char *op, cf_diag *diag)
 {
     cf_status st = begin(a, diag);
     if (st != CF_OK)
         return st;
-    sqlite3_stmt *s = prepare(a, "INSERT INTO events(document_id, kind, at, operator)"
-                                 " SELECT id, 'verified', ?, ? FROM documents");
-    if (s == NULL) {
+    long long now = real_now();
+    sqlite3_stmt *s = prepare(a, "SELECT id FROM documents ORDER BY id");
+    if (s == NULL)
         st = db_error(a, diag, "record the verification");
-    } else {
-        sqlite3_bind_int64(s, 1, at);
-        sqlite3_bind_text(s, 2, op, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) != SQLITE_DONE)
-            st = db_error(a, diag, "record the verification");
+    int rc = SQLITE_DONE;
+    while (st == CF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char id[CF_ARCHIVE_ID_MAX + 1];
+        snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+        st = add_event(a, id, "verified", now, op, NULL, 0, NULL, diag);
     }
+    if (st == CF_OK && rc != SQLITE_DONE)
+        st = db_error(a, diag, "record the verification");
     sqlite3_finalize(s);
     return finish(a, st, diag);
 }
@@ -1391,6 +2283,7 @@ static cf_status record_verified(cf_archive *a, long long at, const char *op, cf
 cf_status cf_archive_verify(cf_archive *a, FILE *out, bool record, long long at, const char *op,
                             size_t *problems, cf_diag *diag)
 {
+    (void)at; /* events take the real time (real_now) */
     *problems = 0;
     if (record && check_change(a, "0", op, diag) != CF_OK)
         return a->read_only ? CF_ERR_CANTCREAT : CF_ERR_DATA;
@@ -1404,17 +2297,404 @@ cf_status cf_archive_verify(cf_archive *a, FILE *out, bool record, long long at,
         st = verify_files(&v, diag);
         if (st == CF_OK)
             st = verify_references(&v, diag);
+        if (st == CF_OK)
+            st = verify_documents(&v, diag);
+        if (st == CF_OK)
+            st = verify_events(&v, diag);
         if (st == CF_OK && cf_object_scan_dir(a->objects, verify_entry, &v, diag) != CF_OK)
             finding(&v, false, "objects: cannot be read");
         (void)sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
     }
     verify_modes(&v);
     if (st == CF_OK && record && v.problems == 0)
-        st = record_verified(a, at, op, diag);
+        st = record_verified(a, op, diag);
     fprintf(out, "%zu object%s checked: %zu problem%s, %zu note%s\n", v.objects,
             v.objects == 1 ? "" : "s", v.problems, v.problems == 1 ? "" : "s", v.notes,
             v.notes == 1 ? "" : "s");
     pthread_mutex_unlock(&a->lock);
     *problems = v.problems;
+    return st;
+}
+
+/* ---- rebuild-index -------------------------------------------------------------------- */
+
+/* A record object found under objects/. */
+typedef struct found_record {
+    char hex[CF_SHA256_HEX_SIZE];
+    cf_record_document document; /* for a document record */
+    cf_record_event event;       /* for an event record */
+    size_t len;
+    long long depth; /* events: how many events from the start of the chain (0: not known) */
+    bool on_chain;
+} found_record;
+
+typedef struct rebuild_run {
+    cf_archive *a;
+    FILE *out;
+    found_record *documents, *events;
+    size_t n_documents, n_events, cap_documents, cap_events;
+    size_t problems, notes;
+    cf_status status;
+} rebuild_run;
+
+static int by_hex(const void *x, const void *y)
+{
+    return strcmp(((const found_record *)x)->hex, ((const found_record *)y)->hex);
+}
+
+static found_record *find_record(found_record *array, size_t n, const char *hex)
+{
+    found_record key;
+    snprintf(key.hex, sizeof key.hex, "%s", hex);
+    return bsearch(&key, array, n, sizeof *array, by_hex);
+}
+
+/* Reads every object that is a record of ours (JSON starting with '{'); scans and PDFs are
+ * recognised by their first byte and not read further. */
+static bool collect_record(void *context, cf_object_entry kind, const char *path, const char *hex)
+{
+    rebuild_run *r = context;
+    (void)path;
+    if (kind != CF_OBJECT_ENTRY_OBJECT)
+        return true;
+    char full[4200];
+    snprintf(full, sizeof full, "%s/%.2s/%s", r->a->objects, hex, hex + 2);
+    FILE *f = fopen(full, "rb");
+    int first = f != NULL ? fgetc(f) : EOF;
+    if (f != NULL)
+        fclose(f);
+    if (first != '{')
+        return true;
+    char *json = NULL;
+    size_t len = 0;
+    if (cf_object_load(r->a->objects, hex, &json, &len, NULL) != CF_OK) {
+        fprintf(r->out,
+                "objects/%.2s/%s: damaged (its content no longer matches its name); "
+                "not used\n",
+                hex, hex + 2);
+        r->problems++;
+        return true;
+    }
+    char k = cf_record_kind(json, len);
+    found_record rec;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.hex, sizeof rec.hex, "%s", hex);
+    rec.len = len;
+    if (k == 'd' && cf_record_document_read(json, len, &rec.document) == CF_OK) {
+        found_record *grown =
+            cf_grow_array(r->documents, &r->cap_documents, r->n_documents + 1, sizeof *grown, 64);
+        if (grown == NULL) {
+            r->status = CF_ERR_NOMEM;
+            cf_record_document_cleanup(&rec.document);
+        } else {
+            r->documents = grown;
+            r->documents[r->n_documents++] = rec;
+        }
+    } else if (k == 'e' && cf_record_event_read(json, len, &rec.event) == CF_OK) {
+        found_record *grown =
+            cf_grow_array(r->events, &r->cap_events, r->n_events + 1, sizeof *grown, 64);
+        if (grown == NULL) {
+            r->status = CF_ERR_NOMEM;
+            cf_record_event_cleanup(&rec.event);
+        } else {
+            r->events = grown;
+            r->events[r->n_events++] = rec;
+        }
+    } else {
+        cf_record_document_cleanup(&rec.document);
+        cf_record_event_cleanup(&rec.event);
+    }
+    cf_free(json);
+    return r->status == CF_OK;
+}
+
+/* The depth of event e in the chain (1 for the first event), walking back through prev links
+ * without recursion; -1 when its chain does not reach a start (a record is missing). */
+static long long event_depth(rebuild_run *r, found_record *e)
+{
+    /* Walk up to a known depth or a start, then fill the depths in on the way back. */
+    size_t steps = 0;
+    found_record *p = e;
+    long long base = 0;
+    while (p->depth == 0) {
+        if (p->event.prev[0] == '\0') {
+            base = 0;
+            break;
+        }
+        found_record *up = find_record(r->events, r->n_events, p->event.prev);
+        if (up == NULL || ++steps > r->n_events) {
+            base = -1;
+            break;
+        }
+        p = up;
+    }
+    if (p->depth != 0)
+        base = p->depth;
+    /* Second walk: number the events from p (or the broken end) down to e. */
+    long long total = 0;
+    for (found_record *q = e; q != NULL && q->depth == 0;) {
+        total++;
+        if (q->event.prev[0] == '\0')
+            break;
+        q = find_record(r->events, r->n_events, q->event.prev);
+    }
+    if (base < 0)
+        return -1;
+    long long d = base + total;
+    for (found_record *q = e; q != NULL && q->depth == 0; d--) {
+        q->depth = d;
+        if (q->event.prev[0] == '\0')
+            break;
+        q = find_record(r->events, r->n_events, q->event.prev);
+    }
+    return e->depth;
+}
+
+/* Adds a files row for an object the records name (a PDF or scan), from the object itself. */
+static cf_status restore_file_row(rebuild_run *r, const char *hex, long long at, const char *whose,
+                                  cf_diag *diag)
+{
+    char full[4200];
+    snprintf(full, sizeof full, "%s/%.2s/%s", r->a->objects, hex, hex + 2);
+    struct stat st;
+    unsigned char head[8] = {0};
+    size_t n = 0;
+    FILE *f = fopen(full, "rb");
+    if (f != NULL) {
+        n = fread(head, 1, sizeof head, f);
+        fclose(f);
+    }
+    const char *type = cf_archive_sniff(head, n);
+    if (f == NULL || stat(full, &st) != 0) {
+        fprintf(r->out, "objects/%.2s/%s: missing; %s names it (restored as missing)\n", hex,
+                hex + 2, whose);
+        r->problems++;
+        st.st_size = 0;
+    }
+    return add_file_row(r->a, hex, (size_t)st.st_size,
+                        type != NULL ? type : "application/octet-stream", at, diag);
+}
+
+/* Fills the new index from the records: the longest chain of events from the start, the
+ * documents they belong to, and the files they name. */
+static cf_status restore_rows(rebuild_run *r, size_t *documents, size_t *events, cf_diag *diag)
+{
+    found_record *tail = NULL;
+    for (size_t i = 0; i < r->n_events; i++) {
+        found_record *e = &r->events[i];
+        if (event_depth(r, e) <= 0)
+            continue;
+        /* The longest chain wins; between chains of the same length (a change cut off after
+         * its record was written, and the next change made instead), the later one. */
+        if (tail == NULL || e->depth > tail->depth ||
+            (e->depth == tail->depth &&
+             (e->event.at > tail->event.at ||
+              (e->event.at == tail->event.at && strcmp(e->hex, tail->hex) > 0))))
+            tail = e;
+    }
+    size_t n_chain = 0;
+    for (found_record *q = tail; q != NULL;) {
+        q->on_chain = true;
+        n_chain++;
+        q = q->event.prev[0] != '\0' ? find_record(r->events, r->n_events, q->event.prev) : NULL;
+    }
+    found_record **chain = cf_calloc(n_chain > 0 ? n_chain : 1, sizeof *chain);
+    if (chain == NULL)
+        return CF_ERR_NOMEM;
+    size_t k = n_chain;
+    for (found_record *q = tail; q != NULL;) {
+        chain[--k] = q;
+        q = q->event.prev[0] != '\0' ? find_record(r->events, r->n_events, q->event.prev) : NULL;
+    }
+    cf_status st = CF_OK;
+    for (size_t i = 0; st == CF_OK && i < n_chain; i++) {
+        cf_record_event *e = &chain[i]->event;
+        found_record *d = find_record(r->documents, r->n_documents, e->document_record);
+        char who[700];
+        patient_of(e->document_id, d != NULL ? d->document.labels : NULL, who, sizeof who);
+        if (d == NULL) {
+            fprintf(r->out,
+                    "%s: event %lld (%s) names document record %.16s…, which is "
+                    "missing; the event cannot be restored\n",
+                    who, e->seq, e->kind, e->document_record);
+            r->problems++;
+            continue;
+        }
+        if (!d->on_chain) {
+            d->on_chain = true;
+            if (d->document.issued_hash[0] != '\0')
+                st = restore_file_row(r, d->document.issued_hash, e->at, who, diag);
+            if (st == CF_OK)
+                st = add_file_row(r->a, d->hex, d->len, CF_RECORD_MEDIA_TYPE, e->at, diag);
+            if (st == CF_OK)
+                st = insert_document_row(r->a, &d->document, d->hex, diag);
+            if (st == CF_OK)
+                (*documents)++;
+        }
+        if (st == CF_OK && e->file_hash[0] != '\0')
+            st = restore_file_row(r, e->file_hash, e->at, who, diag);
+        if (st == CF_OK)
+            st =
+                add_file_row(r->a, chain[i]->hex, chain[i]->len, CF_RECORD_MEDIA_TYPE, e->at, diag);
+        if (st == CF_OK)
+            st = insert_event_row(r->a, e, chain[i]->hex, diag);
+        if (st == CF_OK)
+            (*events)++;
+    }
+    cf_free(chain);
+    for (size_t i = 0; st == CF_OK && i < r->n_events; i++) {
+        if (!r->events[i].on_chain) {
+            fprintf(r->out,
+                    "objects/%.2s/%s: note: an event of document %s not on the chain (a "
+                    "change cut off before its commit); not restored\n",
+                    r->events[i].hex, r->events[i].hex + 2, r->events[i].event.document_id);
+            r->notes++;
+        }
+    }
+    for (size_t i = 0; st == CF_OK && i < r->n_documents; i++) {
+        if (!r->documents[i].on_chain) {
+            fprintf(r->out,
+                    "objects/%.2s/%s: note: a record of document %s that no event "
+                    "names (a change cut off before its commit); not restored\n",
+                    r->documents[i].hex, r->documents[i].hex + 2, r->documents[i].document.id);
+            r->notes++;
+        }
+    }
+    return st;
+}
+
+/* Moves path (if it exists) aside to path.replaced-TIME: nothing is deleted. */
+static cf_status move_aside(const char *path, long long now, cf_diag *diag)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return CF_OK;
+    size_t n = strlen(path) + 48;
+    char *aside = cf_malloc(n);
+    if (aside == NULL)
+        return CF_ERR_NOMEM;
+    snprintf(aside, n, "%s.replaced-%lld", path, now);
+    cf_status s = CF_OK;
+    if (rename(path, aside) != 0) {
+        cf_diag_error(diag, path, 0, "cannot be moved aside: %s", strerror(errno));
+        s = CF_ERR_CANTCREAT;
+    }
+    cf_free(aside);
+    return s;
+}
+
+cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_t *documents,
+                                   size_t *events, size_t *problems, cf_diag *diag)
+{
+    *documents = *events = *problems = 0;
+    cf_archive *a = archive_new(dir);
+    if (a == NULL)
+        return CF_ERR_NOMEM;
+    char *final_index = a->index;
+    a->index = NULL;
+    rebuild_run r = {.a = a, .out = out, .status = CF_OK};
+    cf_status st = CF_OK;
+    struct stat sb;
+    if (stat(a->objects, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        cf_diag_error(diag, dir, 0,
+                      "has no objects folder: it is not an archive store, and "
+                      "nothing can be rebuilt from it");
+        st = CF_ERR_NOINPUT;
+        goto done;
+    }
+    if (check_writable(&(cf_archive){.dir = a->dir, .objects = a->objects, .index = a->dir},
+                       diag) != CF_OK) {
+        st = CF_ERR_CANTCREAT;
+        goto done;
+    }
+    /* A sound index of this store is replaced only on request. */
+    if (!force && stat(final_index, &sb) == 0) {
+        cf_archive *existing = NULL;
+        if (cf_archive_open(dir, /*read_only*/ true, &existing, NULL) == CF_OK) {
+            cf_archive_close(existing);
+            cf_diag_error(diag, final_index, 0,
+                          "opens as this store's index; `archive verify` checks it. To rebuild "
+                          "it from the objects anyway give --force (the current index is kept "
+                          "beside it as index.sqlite.replaced-TIME)");
+            st = CF_ERR_EXISTS;
+            goto done;
+        }
+    }
+    st = cf_object_scan_dir(a->objects, collect_record, &r, diag);
+    if (st == CF_OK)
+        st = r.status;
+    if (st != CF_OK)
+        goto done;
+    qsort(r.documents, r.n_documents, sizeof *r.documents, by_hex);
+    qsort(r.events, r.n_events, sizeof *r.events, by_hex);
+
+    /* The new index is made beside the old one and renamed into place when complete. */
+    size_t n = strlen(final_index) + 16;
+    a->index = cf_malloc(n);
+    if (a->index == NULL) {
+        st = CF_ERR_NOMEM;
+        goto done;
+    }
+    snprintf(a->index, n, "%s.rebuild", final_index);
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s%s", a->index, suffixes[i]);
+        (void)unlink(p); /* a rebuild cut off before; never the real index */
+    }
+    mode_t index_mode = cf_object_shared(a->objects) ? 0660 : 0600;
+    int fd = open(a->index, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, index_mode);
+    if (fd < 0 || fchmod(fd, index_mode) != 0) {
+        cf_diag_error(diag, a->index, 0, "cannot create: %s", strerror(errno));
+        st = CF_ERR_CANTCREAT;
+        if (fd >= 0)
+            close(fd);
+        goto done;
+    }
+    close(fd);
+    a->may_create = true;
+    st = open_db(a, diag);
+    if (st == CF_OK)
+        st = migrate(a, diag);
+    if (st == CF_OK)
+        st = begin(a, diag);
+    if (st == CF_OK) {
+        st = restore_rows(&r, documents, events, diag);
+        st = finish(a, st, diag);
+    }
+    sqlite3_close(a->db);
+    a->db = NULL;
+    long long now = real_now();
+    for (size_t i = 0; st == CF_OK && i < 4; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s%s", final_index, suffixes[i]);
+        st = move_aside(p, now, diag);
+    }
+    if (st == CF_OK && rename(a->index, final_index) != 0) {
+        cf_diag_error(diag, final_index, 0, "cannot be put in place: %s", strerror(errno));
+        st = CF_ERR_CANTCREAT;
+    }
+    if (st == CF_OK)
+        sync_dir(a->dir);
+    else if (a->index != NULL)
+        (void)unlink(a->index);
+    if (st == CF_OK)
+        fprintf(out,
+                "restored %zu document%s and %zu event%s from %zu record objects: %zu "
+                "problem%s, %zu note%s\n",
+                *documents, *documents == 1 ? "" : "s", *events, *events == 1 ? "" : "s",
+                r.n_documents + r.n_events, r.problems, r.problems == 1 ? "" : "s", r.notes,
+                r.notes == 1 ? "" : "s");
+done:
+    for (size_t i = 0; i < r.n_documents; i++)
+        cf_record_document_cleanup(&r.documents[i].document);
+    for (size_t i = 0; i < r.n_events; i++)
+        cf_record_event_cleanup(&r.events[i].event);
+    cf_free(r.documents);
+    cf_free(r.events);
+    *problems = r.problems;
+    cf_free(a->index);
+    a->index = final_index;
+    cf_archive_close(a);
     return st;
 }

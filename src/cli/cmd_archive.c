@@ -1,7 +1,10 @@
-/* consentform archive: init, add, list, show, export, verify and void on an archive store. */
+/* consentform archive: init, add, list, show, export, verify, void and rebuild-index on an
+ * archive store. */
 #include "cli/cli.h"
 
 #include "archive/archive.h"
+#include "base/alloc.h"
+#include "data/field_rules.h"
 #include "base/alloc.h"
 #include "base/diag.h"
 #include "base/file.h"
@@ -9,30 +12,43 @@
 #include "render/document.h"
 
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 const char cf_usage_archive[] =
-    "usage: consentform archive init STORE\n"
+    "usage: consentform archive init STORE [--group GROUP]\n"
     "       consentform archive add STORE --doc-id ID SCAN [--operator NAME]\n"
     "                   [--unregistered --form ID --patient-name S --hospital-no S\n"
     "                    --episode-no S]\n"
-    "       consentform archive list STORE [--hospital-no HN] [--form ID] [--unsigned]\n"
+    "       consentform archive list|find STORE [--patient-name PART] [--hospital-no HN]\n"
+    "                   [--form ID] [--status issued|signed|signature-missing|void]\n"
+    "                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--unsigned] [--utc]\n"
     "       consentform archive show STORE ID\n"
     "       consentform archive export STORE ID -o DIR [--force]\n"
     "       consentform archive verify STORE [--record] [--operator NAME]\n"
     "       consentform archive void STORE ID --reason TEXT [--operator NAME]\n"
+    "       consentform archive rebuild-index STORE [--force]\n"
     "\n"
     "The archive keeps every issued PDF (render and batch with --archive STORE) and every\n"
     "signed copy filed back with `add` (PDF, PNG, JPEG or TIFF scans), named by their\n"
     "SHA-256, never overwritten or deleted. A second scan of a document is a new version (the\n"
-    "same file again changes nothing). `list --unsigned` shows the forms issued but not yet\n"
-    "returned signed; `verify` re-hashes every file and exits 65 when anything changed.\n"
-    "The operator is --operator, else $USER. Document ids may be typed in lower case and\n"
+    "same file again changes nothing). `list --unsigned` (--status signature-missing) shows the\n"
+    "forms issued but not yet returned signed; times are local with their UTC offset (--utc\n"
+    "for UTC), --from and --to are local dates, both included. `verify` re-hashes every file,\n"
+    "compares every index row with its record object and checks the chain of events, and\n"
+    "exits 65 naming the document and patient of anything changed. A lost or empty\n"
+    "index.sqlite is restored from a backup, or rebuilt from the objects with `rebuild-index`\n"
+    "(the old index is kept beside it). `init --group GROUP` makes a store that the members of\n"
+    "GROUP share (folders setgid 2770, index 0660, objects 0440); otherwise it is private.\n"
+    "The operator is --operator, else $USER, else the account's name (never \"unknown\").\n"
+    "Document ids may be typed in lower case and\n"
     "with hyphens.\n";
 
 /* The operator recorded with a change. */
@@ -41,7 +57,11 @@ const char *cf_cli_operator(const char *given)
     if (given != NULL && given[0] != '\0')
         return given;
     const char *user = getenv("USER");
-    return user != NULL && user[0] != '\0' ? user : "unknown";
+    if (user != NULL && user[0] != '\0')
+        return user;
+    /* No $USER (a service, a container): the account's name. The store refuses "unknown". */
+    struct passwd *pw = getpwuid(geteuid());
+    return pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0' ? pw->pw_name : "unknown";
 }
 
 enum {
@@ -55,12 +75,17 @@ enum {
     OPT_UNSIGNED,
     OPT_RECORD,
     OPT_REASON,
+    OPT_STATUS,
+    OPT_FROM,
+    OPT_TO,
+    OPT_UTC,
+    OPT_GROUP,
 };
 
 typedef struct archive_args {
     const char *doc_id, *operator_name, *form, *patient_name, *hospital_no, *episode_no;
-    const char *output, *reason;
-    bool unregistered, unsigned_only, record, force;
+    const char *output, *reason, *status, *from, *to, *group;
+    bool unregistered, unsigned_only, record, force, utc;
     const char *positional[3];
     int n_positional;
 } archive_args;
@@ -78,6 +103,11 @@ static int parse(int argc, char **argv, archive_args *a)
         {"unsigned", no_argument, NULL, OPT_UNSIGNED},
         {"record", no_argument, NULL, OPT_RECORD},
         {"reason", required_argument, NULL, OPT_REASON},
+        {"status", required_argument, NULL, OPT_STATUS},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"utc", no_argument, NULL, OPT_UTC},
+        {"group", required_argument, NULL, OPT_GROUP},
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -88,18 +118,57 @@ static int parse(int argc, char **argv, archive_args *a)
     int c;
     while ((c = cf_cli_getopt(argc, argv, "o:f", options, NULL)) != -1) {
         switch (c) {
-        case OPT_DOC_ID: a->doc_id = optarg; break;
-        case OPT_OPERATOR: a->operator_name = optarg; break;
-        case OPT_UNREGISTERED: a->unregistered = true; break;
-        case OPT_FORM: a->form = optarg; break;
-        case OPT_PATIENT_NAME: a->patient_name = optarg; break;
-        case OPT_HOSPITAL_NO: a->hospital_no = optarg; break;
-        case OPT_EPISODE_NO: a->episode_no = optarg; break;
-        case OPT_UNSIGNED: a->unsigned_only = true; break;
-        case OPT_RECORD: a->record = true; break;
-        case OPT_REASON: a->reason = optarg; break;
-        case 'o': a->output = optarg; break;
-        case 'f': a->force = true; break;
+        case OPT_DOC_ID:
+            a->doc_id = optarg;
+            break;
+        case OPT_OPERATOR:
+            a->operator_name = optarg;
+            break;
+        case OPT_UNREGISTERED:
+            a->unregistered = true;
+            break;
+        case OPT_FORM:
+            a->form = optarg;
+            break;
+        case OPT_PATIENT_NAME:
+            a->patient_name = optarg;
+            break;
+        case OPT_HOSPITAL_NO:
+            a->hospital_no = optarg;
+            break;
+        case OPT_EPISODE_NO:
+            a->episode_no = optarg;
+            break;
+        case OPT_UNSIGNED:
+            a->unsigned_only = true;
+            break;
+        case OPT_RECORD:
+            a->record = true;
+            break;
+        case OPT_REASON:
+            a->reason = optarg;
+            break;
+        case OPT_STATUS:
+            a->status = optarg;
+            break;
+        case OPT_FROM:
+            a->from = optarg;
+            break;
+        case OPT_TO:
+            a->to = optarg;
+            break;
+        case OPT_UTC:
+            a->utc = true;
+            break;
+        case OPT_GROUP:
+            a->group = optarg;
+            break;
+        case 'o':
+            a->output = optarg;
+            break;
+        case 'f':
+            a->force = true;
+            break;
         default:
             return cf_cli_usage_error(cf_usage_archive,
                                       "archive: unknown option or missing value in \"%s\"",
@@ -127,11 +196,139 @@ static bool document_id_arg(const char *typed, char out[CF_DOCUMENT_ID_SIZE], cf
     return false;
 }
 
+/* Midnight at the start of a local date YYYY-MM-DD (plus days), or -1 when date is not one. */
+static long long local_day(const char *date, int days)
+{
+    int y = 0, m = 0, d = 0;
+    char end = 0;
+    if (date == NULL || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || y < 1970 || m < 1 ||
+        m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + days, .tm_isdst = -1};
+    time_t t = mktime(&tm);
+    /* mktime turns 31 February into March: such a date is refused. */
+    if (t == (time_t)-1 || (days == 0 && (tm.tm_mon != m - 1 || tm.tm_mday != d)))
+        return -1;
+    return (long long)t;
+}
+
+/* A time as the person at the terminal reads it: local with its UTC offset, or UTC. */
+static void print_time(long long t, bool utc, char *out, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t < 0 || (utc ? gmtime_r(&tt, &tm) : localtime_r(&tt, &tm)) == NULL)
+        snprintf(out, size, "-");
+    else
+        strftime(out, size, utc ? "%Y-%m-%d %H:%M UTC" : "%Y-%m-%d %H:%M %z", &tm);
+}
+
+/* The filter's state from --status (or --unsigned); false for a word that is not a state. */
+static bool parse_state(const char *word, cf_archive_state *state)
+{
+    static const struct {
+        const char *name;
+        cf_archive_state state;
+    } states[] = {{"issued", CF_ARCHIVE_STATE_ISSUED},
+                  {"signed", CF_ARCHIVE_STATE_SIGNED},
+                  {"signature-missing", CF_ARCHIVE_STATE_SIGNATURE_MISSING},
+                  {"unsigned", CF_ARCHIVE_STATE_SIGNATURE_MISSING},
+                  {"void", CF_ARCHIVE_STATE_VOID}};
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        if (strcmp(states[i].name, word) == 0) {
+            *state = states[i].state;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One row of `archive list`, under the header's columns. */
+static void print_row(const cf_archive_row *r, bool utc)
+{
+    char form[420], when[48], status[40];
+    if (r->form_version[0] != '\0')
+        snprintf(form, sizeof form, "%s@%s", r->form_id, r->form_version);
+    else
+        snprintf(form, sizeof form, "%s", r->form_id);
+    print_time(r->issued_at, utc, when, sizeof when);
+    switch (cf_archive_row_state(r)) {
+    case CF_ARCHIVE_STATE_VOID:
+        snprintf(status, sizeof status, "void");
+        break;
+    case CF_ARCHIVE_STATE_SIGNED:
+        snprintf(status, sizeof status, "signed(%d)", r->signed_copies);
+        break;
+    case CF_ARCHIVE_STATE_SIGNATURE_MISSING:
+        snprintf(status, sizeof status, "signature-missing");
+        break;
+    default:
+        snprintf(status, sizeof status, "issued");
+        break;
+    }
+    printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s\n", r->id, form, when, status, r->hospital_no,
+           r->patient_name);
+}
+
+/* archive list / find: the store's rows as a table with a header row. */
+static int list_documents(const char *store, const archive_args *a, cf_diag *diag)
+{
+    cf_archive_filter f = {.hospital_no = a->hospital_no,
+                           .form_id = a->form,
+                           .unsigned_only = a->unsigned_only,
+                           .patient_name = a->patient_name};
+    if (a->status != NULL && !parse_state(a->status, &f.state))
+        return cf_cli_usage_error(cf_usage_archive,
+                                  "archive list: --status is issued, signed, signature-missing "
+                                  "or void, not \"%s\"",
+                                  a->status);
+    if (a->from != NULL && (f.issued_from = local_day(a->from, 0)) < 0)
+        return cf_cli_usage_error(cf_usage_archive,
+                                  "archive list: --from wants a date as YYYY-MM-DD, not \"%s\"",
+                                  a->from);
+    if (a->to != NULL && (local_day(a->to, 0) < 0 || (f.issued_before = local_day(a->to, 1)) < 0))
+        return cf_cli_usage_error(
+            cf_usage_archive, "archive list: --to wants a date as YYYY-MM-DD, not \"%s\"", a->to);
+    cf_archive *ar = NULL;
+    cf_archive_rows rows = {0};
+    cf_status st = cf_archive_open(store, true, &ar, diag);
+    if (st == CF_OK)
+        st = cf_archive_query(ar, &f, &rows, diag);
+    if (st == CF_OK) {
+        printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s\n", "DOCUMENT", "FORM", "ISSUED", "STATUS",
+               "HOSPITAL NO", "PATIENT");
+        for (size_t i = 0; i < rows.count; i++)
+            print_row(&rows.rows[i], a->utc);
+        fprintf(stderr, "consentform: %zu document%s\n", rows.count, rows.count == 1 ? "" : "s");
+    }
+    cf_archive_rows_cleanup(&rows);
+    cf_archive_close(ar);
+    return cf_status_exit_code(st);
+}
+
+/* Replaces *value (when set) by its normalised identifier spelling, kept in buf. False when
+ * the value is not UTF-8 or too long. */
+static bool normalized(const char **value, char *buf, size_t size)
+{
+    char *n = NULL;
+    if (*value == NULL)
+        return true;
+    if (cf_identifier_normalize(*value, &n) != CF_OK || strlen(n) >= size) {
+        cf_free(n);
+        return false;
+    }
+    memcpy(buf, n, strlen(n) + 1);
+    cf_free(n);
+    *value = buf;
+    return true;
+}
+
 int cf_cmd_archive(int argc, char **argv)
 {
     if (argc < 2)
         return cf_cli_usage_error(cf_usage_archive, "archive: name what to do (init, add, "
-                                                    "list, show, export, verify, void)");
+                                                    "list, show, export, verify, void, "
+                                                    "rebuild-index)");
     const char *sub = argv[1];
     archive_args a;
     int rc = parse(argc - 1, argv + 1, &a);
@@ -149,9 +346,29 @@ int cf_cmd_archive(int argc, char **argv)
     char id[CF_DOCUMENT_ID_SIZE];
     const char *op = cf_cli_operator(a.operator_name);
     long long now = (long long)time(NULL); /* events record when they happened */
+    /* Identifiers are searched and recorded in one spelling (NFKC, upper case, trimmed), the
+     * one batch and render print: "ｈｎ１２３（４）" finds HN123(4). */
+    char hospital_no[1024], episode_no[1024];
+    if (!normalized(&a.hospital_no, hospital_no, sizeof hospital_no) ||
+        !normalized(&a.episode_no, episode_no, sizeof episode_no)) {
+        cf_diag_free(diag);
+        return cf_cli_usage_error(cf_usage_archive,
+                                  "archive: --hospital-no and --episode-no take UTF-8 text of at "
+                                  "most 1023 bytes");
+    }
 
     if (strcmp(sub, "init") == 0) {
-        st = cf_archive_init(store, diag);
+        long gid = -1;
+        if (a.group != NULL) {
+            struct group *g = getgrnam(a.group);
+            if (g == NULL) {
+                cf_diag_free(diag);
+                return cf_cli_usage_error(cf_usage_archive,
+                                          "archive init: there is no group \"%s\" here", a.group);
+            }
+            gid = (long)g->gr_gid;
+        }
+        st = cf_archive_init_group(store, gid, diag);
         if (st == CF_OK)
             fprintf(stderr, "consentform: made an empty archive store in %s\n", store);
     } else if (strcmp(sub, "add") == 0) {
@@ -208,24 +425,20 @@ int cf_cmd_archive(int argc, char **argv)
             st = cf_archive_add_scan(ar, id, (const unsigned char *)data, len, now, op, a.form,
                                      a.unregistered ? labels : NULL, n, &version, &again, diag);
             if (st == CF_OK && again)
-                printf("%s: %s was already filed as signed copy version %d; nothing changed\n",
-                       id, scan, version);
+                printf("%s: %s was already filed as signed copy version %d; %s\n", id, scan,
+                       version,
+                       cf_diag_contains(diag, "has been repaired")
+                           ? "its damaged stored copy was repaired from this file"
+                           : "nothing changed");
             else if (st == CF_OK)
                 printf("%s: signed copy version %d filed (%zu bytes)\n", id, version, len);
         }
         cf_free(data);
-    } else if (strcmp(sub, "list") == 0) {
-        st = cf_archive_open(store, true, &ar, diag);
-        if (st == CF_OK) {
-            cf_archive_filter f = {.hospital_no = a.hospital_no, .form_id = a.form,
-                                   .unsigned_only = a.unsigned_only};
-            size_t count = 0;
-            st = cf_archive_list(ar, &f, stdout, &count, diag);
-            if (st == CF_OK)
-                fprintf(stderr, "consentform: %zu document%s\n", count, count == 1 ? "" : "s");
-        }
-    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0 ||
-               strcmp(sub, "void") == 0) {
+    } else if (strcmp(sub, "list") == 0 || strcmp(sub, "find") == 0) {
+        int code = list_documents(store, &a, diag);
+        cf_diag_free(diag);
+        return code;
+    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "export") == 0 || strcmp(sub, "void") == 0) {
         if (a.n_positional != 2) {
             cf_diag_free(diag);
             return cf_cli_usage_error(cf_usage_archive, "archive %s: give STORE and ID", sub);
@@ -253,6 +466,15 @@ int cf_cmd_archive(int argc, char **argv)
         size_t problems = 0;
         if (st == CF_OK)
             st = cf_archive_verify(ar, stdout, a.record, now, op, &problems, diag);
+        if (st == CF_OK && problems > 0)
+            st = CF_ERR_DATA;
+    } else if (strcmp(sub, "rebuild-index") == 0) {
+        if (a.n_positional != 1) {
+            cf_diag_free(diag);
+            return cf_cli_usage_error(cf_usage_archive, "archive rebuild-index: give STORE only");
+        }
+        size_t documents = 0, events = 0, problems = 0;
+        st = cf_archive_rebuild_index(store, a.force, stdout, &documents, &events, &problems, diag);
         if (st == CF_OK && problems > 0)
             st = CF_ERR_DATA;
     } else {

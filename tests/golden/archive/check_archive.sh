@@ -13,6 +13,8 @@ failures=0
 ok() { echo "ok   $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 store=$tmp/store
+# Files the store accepts as scans (they parse as PDF or PNG).
+. "$src/tests/unit/archive/scan_files.sh"
 
 "$bin" archive init "$store" 2>/dev/null && ok "archive init" || fail "archive init"
 "$bin" archive init "$store" 2>"$tmp/err"; st=$?
@@ -23,23 +25,32 @@ store=$tmp/store
 row=$(tr -d '\r' < "$tmp/out/manifest.csv" | sed -n 3p)
 id=$(echo "$row" | cut -d, -f4)
 file=$(echo "$row" | cut -d, -f3)
-# A scan of the signed copy (here: the PDF itself), the id typed in lower case with hyphens.
+# The printed PDF itself is not a signed copy; a scan of the signed form is filed, the id typed
+# in lower case with hyphens.
+"$bin" archive add "$store" --doc-id "$id" "$tmp/out/$file" --operator ward7 >"$tmp/add" 2>&1; st=$?
+[ $st -eq 65 ] && grep -q 'this is the unsigned copy that was printed' "$tmp/add" &&
+    ok "the issued PDF itself is refused as a signed copy" || fail "issued PDF filed as signed: exit $st $(cat "$tmp/add")"
+cf_make_pdf "$tmp/signed.pdf" "signed by the patient"
 typed=$(echo "$id" | tr 'A-Z' 'a-z' | sed 's/^\(....\)\(....\)/\1-\2-/')
-"$bin" archive add "$store" --doc-id "$typed" "$tmp/out/$file" --operator ward7 >"$tmp/add" 2>&1
+"$bin" archive add "$store" --doc-id "$typed" "$tmp/signed.pdf" --operator ward7 >"$tmp/add" 2>&1
 grep -q "version 1 filed" "$tmp/add" && ok "archive add (id typed as $typed)" || fail "archive add: $(cat "$tmp/add")"
-n=$("$bin" archive list "$store" --unsigned 2>/dev/null | wc -l)
+n=$("$bin" archive list "$store" --unsigned 2>/dev/null | sed 1d | wc -l) # after the header row
 [ "$n" -eq 12 ] && ok "list --unsigned shows the other 12" || fail "list --unsigned shows $n"
+# Issue 11.5: a hospital number is searched in the spelling it is printed in (NFKC, upper case).
+n=$("$bin" archive list "$store" --hospital-no ' ｈｎ２００００００１（３） ' 2>/dev/null | sed 1d | wc -l)
+[ "$n" -eq 1 ] && ok "list --hospital-no in full width, lower case finds HN20000001(3)" || fail "normalised --hospital-no search found $n"
 "$bin" archive list "$store" --unsigned 2>/dev/null | grep -q "$id" && fail "the signed one is listed as unsigned" || true
 "$bin" archive list "$store" --hospital-no 'HN20000001(3)' 2>/dev/null | grep -q "signed(1)" && ok "list --hospital-no shows it signed" || fail "list --hospital-no"
 "$bin" archive verify "$store" >"$tmp/verify" 2>&1 && ok "verify exits 0: $(tail -1 "$tmp/verify")" || fail "verify: $(cat "$tmp/verify")"
 "$bin" archive show "$store" "$id" 2>/dev/null | grep -q 'signed-copy-added by ward7' && ok "show: history" || fail "show"
 "$bin" archive export "$store" "$id" -o "$tmp/export" 2>/dev/null &&
     cmp -s "$tmp/export/issued.pdf" "$tmp/out/$file" && grep -q '"signed-copy-added"' "$tmp/export/record.json" &&
+    cmp -s "$tmp/export/signed-1.pdf" "$tmp/signed.pdf" &&
     ok "export: issued.pdf identical to the printed file, record.json" || fail "export"
 printf 'not a scan' >"$tmp/bad.txt"
 "$bin" archive add "$store" --doc-id "$id" "$tmp/bad.txt" 2>"$tmp/err"; st=$?
 [ $st -eq 65 ] && grep -q 'not a PDF, PNG, JPEG or TIFF' "$tmp/err" && ok "a text file is refused as a scan" || fail "bad scan: exit $st"
-"$bin" archive add "$store" --doc-id 0000000000000 "$tmp/out/$file" 2>"$tmp/err"; st=$?
+"$bin" archive add "$store" --doc-id 0000000000000 "$tmp/signed.pdf" 2>"$tmp/err"; st=$?
 [ $st -eq 65 ] && ok "unknown document id refused (exit 65)" || fail "unknown id: exit $st $(cat "$tmp/err")"
 
 # Privacy: owner-only folder and files, no patient value in any file name.
@@ -69,10 +80,10 @@ head -c 300000 /dev/urandom >"$tmp/noise"
 completed=0
 for i in $(seq 1 40); do
     # Each scan differs (a PDF header and random bytes), so every add writes a new object.
-    { printf '%%PDF-1.4\n%% scan %d\n' "$i"; head -c $((20000 + RANDOM)) "$tmp/noise"; } >"$tmp/scan$i.pdf"
+    cf_make_pdf "$tmp/scan$i.pdf" "scan $i" "$tmp/noise" $((20000 + RANDOM))
     "$bin" archive add "$crash" --doc-id "$cid" "$tmp/scan$i.pdf" >/dev/null 2>&1 &
     pid=$!
-    sleep "0.0$((RANDOM % 10))"
+    sleep "$(printf '0.%03d' $((RANDOM % 500)))" # an add takes a few hundred ms (fsyncs)
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null && completed=$((completed + 1))
 done
@@ -91,7 +102,8 @@ else
     fail "after kills: verify exit $st, $completed completed, $versions filed: $(cat "$tmp/verify")"
 fi
 # The store still works after the crashes.
-"$bin" archive add "$crash" --doc-id "$cid" "$tmp/out/$file" >/dev/null 2>&1 && "$bin" archive verify "$crash" >/dev/null 2>&1 &&
+cf_make_pdf "$tmp/after.pdf" "after the crashes"
+"$bin" archive add "$crash" --doc-id "$cid" "$tmp/after.pdf" >/dev/null 2>&1 && "$bin" archive verify "$crash" >/dev/null 2>&1 &&
     ok "store usable after the crashes" || fail "store unusable after the crashes"
 
 echo "$failures failure(s)"

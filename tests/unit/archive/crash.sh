@@ -4,7 +4,8 @@
 # with a second add to the same store running at the same moment; `archive init` is killed the
 # same way. Afterwards `archive verify` must pass (an object nobody refers to is only a note),
 # every add that reported success must be in the store with its exact bytes, and each document's
-# versions must run 1..N without a gap. CF_CRASH_ROUNDS sets the number of adds (default 60).
+# versions must run 1..N without a gap; then, with the index emptied, rebuild-index must bring
+# every document and event back from the record objects. CF_CRASH_ROUNDS sets the number of adds (default 60).
 set -u
 bin=${CF_BINARY:?set CF_BINARY to the consentform binary}
 rounds=${CF_CRASH_ROUNDS:-60}
@@ -29,11 +30,18 @@ store=$tmp/store
 ids=(0000000000000 P0MQ7266T32TK 1FMRZJE5VE4MW 5JBNR0BKTJB0C)
 head -c 600000 /dev/urandom >"$tmp/noise"
 
-# A scan: a PDF or PNG header, the round number, and random bytes of random length.
+# Files the store accepts as scans (they parse as PDF or PNG).
+. "$(dirname "$0")/scan_files.sh"
+
+# A scan: a PDF or a PNG naming the round, with random bytes of random length (in an
+# unreferenced stream of the PDF, after the PNG's end).
 make_scan() {
-    if [ $((RANDOM % 3)) -eq 0 ]; then printf '\211PNG\r\n\032\n'; else printf '%%PDF-1.4\n'; fi
-    printf '%% scan %s\n' "$1"
-    head -c $((1000 + RANDOM * 12)) "$tmp/noise"
+    if [ $((RANDOM % 3)) -eq 0 ]; then
+        cf_make_png /dev/stdout "scan $1" "$tmp/noise" $((1000 + RANDOM * 12))
+    else
+        cf_make_pdf "$tmp/make_scan.pdf" "scan $1" "$tmp/noise" $((1000 + RANDOM * 12))
+        cat "$tmp/make_scan.pdf"
+    fi
 }
 
 # Starts one add in the background; its pid in $!.
@@ -152,6 +160,28 @@ make_scan last >"$tmp/last"
     --patient-name 'Test Patient' --hospital-no HN0 >/dev/null 2>&1 &&
     "$bin" archive verify "$store" --record >/dev/null 2>&1 &&
     ok "the store is usable after the kills" || fail "the store is not usable after the kills"
+
+# The record objects written beside the rows survived the kills too: with the index lost
+# (zero bytes, as a failed copy leaves it), rebuild-index restores every document and event
+# that the index had (a change cut off after its records were written may come back as well).
+cp -a "$store" "$tmp/rebuilt"
+: >"$tmp/rebuilt/index.sqlite"
+rm -f "$tmp/rebuilt/index.sqlite-wal" "$tmp/rebuilt/index.sqlite-shm"
+if "$bin" archive rebuild-index "$tmp/rebuilt" >"$tmp/rebuild" 2>&1 &&
+    "$bin" archive verify "$tmp/rebuilt" >"$tmp/verify" 2>&1; then
+    lost=0
+    for id in "${ids[@]}"; do
+        "$bin" archive show "$store" "$id" >"$tmp/show.before" 2>/dev/null || continue
+        "$bin" archive show "$tmp/rebuilt" "$id" >"$tmp/show.after" 2>/dev/null
+        if grep -vxFf "$tmp/show.after" "$tmp/show.before" | grep -q .; then
+            lost=$((lost + 1))
+            fail "$id: rebuild-index lost: $(grep -vxFf "$tmp/show.after" "$tmp/show.before")"
+        fi
+    done
+    [ "$lost" -eq 0 ] && ok "index lost after the kills: rebuild-index restores every document and event ($(tail -1 "$tmp/rebuild"))"
+else
+    fail "rebuild-index after the kills: $(cat "$tmp/rebuild" "$tmp/verify")"
+fi
 
 # init killed at random: init again, or the first change, finishes it; verify then passes.
 bad_inits=0

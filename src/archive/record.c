@@ -1,0 +1,370 @@
+/* Record objects and other JSON of the archive store, with jansson (see record.h). */
+#include "archive/record.h"
+
+#include "base/alloc.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <string.h>
+
+/* jansson allocates through our allocator, so the allocation-failure sweep reaches it too. */
+static void *json_alloc(size_t size)
+{
+    return cf_malloc(size);
+}
+
+static void json_release(void *p)
+{
+    cf_free(p);
+}
+
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+static void set_alloc(void)
+{
+    json_set_alloc_funcs(json_alloc, json_release);
+}
+
+static void use_our_allocator(void)
+{
+    pthread_once(&alloc_once, set_alloc);
+}
+
+void cf_record_document_cleanup(cf_record_document *d)
+{
+    if (d == NULL)
+        return;
+    cf_free(d->id);
+    cf_free(d->form_id);
+    cf_free(d->form_version);
+    cf_free(d->labels);
+    memset(d, 0, sizeof *d);
+}
+
+void cf_record_event_cleanup(cf_record_event *e)
+{
+    if (e == NULL)
+        return;
+    cf_free(e->document_id);
+    cf_free(e->kind);
+    cf_free(e->operator_name);
+    cf_free(e->reason);
+    memset(e, 0, sizeof *e);
+}
+
+/* Sets key to a string; false when out of memory. */
+static bool set_str(json_t *o, const char *key, const char *value)
+{
+    json_t *v = json_string(value != NULL ? value : "");
+    return v != NULL && json_object_set_new(o, key, v) == 0;
+}
+
+static bool set_int(json_t *o, const char *key, long long value)
+{
+    json_t *v = json_integer((json_int_t)value);
+    return v != NULL && json_object_set_new(o, key, v) == 0;
+}
+
+/* Dumps o (and releases it) as canonical compact JSON in our allocation. */
+static char *dump(json_t *o, size_t flags, size_t *len)
+{
+    char *s = o != NULL ? json_dumps(o, flags | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (len != NULL)
+        *len = s != NULL ? strlen(s) : 0;
+    return s;
+}
+
+/* A labels JSON text as an object (new reference), or NULL. */
+static json_t *labels_object(const char *labels)
+{
+    json_t *o = labels != NULL ? json_loads(labels, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (o != NULL && !json_is_object(o)) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+static json_t *document_object(const cf_record_document *d)
+{
+    json_t *o = json_object();
+    json_t *labels = labels_object(d->labels);
+    bool ok = o != NULL && labels != NULL && set_str(o, "record", "document") &&
+              set_str(o, "document_id", d->id) && set_str(o, "form", d->form_id) &&
+              set_str(o, "form_version", d->form_version) &&
+              json_object_set(o, "labels", labels) == 0 &&
+              json_object_set_new(o, "registered", json_boolean(d->registered)) == 0;
+    if (ok && d->issued_at >= 0)
+        ok = set_int(o, "issued_at", d->issued_at);
+    if (ok && d->issued_hash[0] != '\0')
+        ok = set_str(o, "issued_sha256", d->issued_hash);
+    json_decref(labels);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *cf_record_document_write(const cf_record_document *d, size_t *len)
+{
+    use_our_allocator();
+    return dump(document_object(d), JSON_COMPACT, len);
+}
+
+static json_t *event_object(const cf_record_event *e)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL && set_str(o, "record", "event") && set_int(o, "seq", e->seq) &&
+              set_str(o, "document_id", e->document_id) && set_str(o, "kind", e->kind) &&
+              set_int(o, "at", e->at) && set_str(o, "operator", e->operator_name) &&
+              set_str(o, "document_record", e->document_record);
+    if (ok && e->reason != NULL)
+        ok = set_str(o, "reason", e->reason);
+    if (ok && e->file_hash[0] != '\0')
+        ok = set_str(o, "sha256", e->file_hash);
+    if (ok && e->version > 0)
+        ok = set_int(o, "version", e->version);
+    if (ok && e->prev[0] != '\0')
+        ok = set_str(o, "prev", e->prev);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *cf_record_event_write(const cf_record_event *e, size_t *len)
+{
+    use_our_allocator();
+    return dump(event_object(e), JSON_COMPACT, len);
+}
+
+static json_t *load(const char *json, size_t len)
+{
+    use_our_allocator();
+    if (json == NULL || len == 0 || len > CF_RECORD_MAX || json[0] != '{')
+        return NULL;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+    if (o != NULL && !json_is_object(o)) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+char cf_record_kind(const char *json, size_t len)
+{
+    json_t *o = load(json, len);
+    const char *k = json_string_value(json_object_get(o, "record"));
+    char kind = k == NULL                    ? 0
+                : strcmp(k, "document") == 0 ? 'd'
+                : strcmp(k, "event") == 0    ? 'e'
+                                             : 0;
+    json_decref(o);
+    return kind;
+}
+
+/* A copy of a string member; NULL when absent, not a string or out of memory. */
+static char *get_str(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? cf_strdup(s) : NULL;
+}
+
+/* A hash member into hex; false when present but not a hash (absent leaves ""). */
+static bool get_hash(json_t *o, const char *key, char hex[CF_SHA256_HEX_SIZE])
+{
+    hex[0] = '\0';
+    json_t *v = json_object_get(o, key);
+    if (v == NULL)
+        return true;
+    const char *s = json_string_value(v);
+    if (s == NULL || strlen(s) != CF_SHA256_HEX_SIZE - 1 ||
+        strspn(s, "0123456789abcdef") != CF_SHA256_HEX_SIZE - 1)
+        return false;
+    memcpy(hex, s, CF_SHA256_HEX_SIZE);
+    return true;
+}
+
+cf_status cf_record_document_read(const char *json, size_t len, cf_record_document *d)
+{
+    memset(d, 0, sizeof *d);
+    json_t *o = load(json, len);
+    const char *k = json_string_value(json_object_get(o, "record"));
+    cf_status st = CF_ERR_DATA;
+    if (k != NULL && strcmp(k, "document") == 0) {
+        d->id = get_str(o, "document_id");
+        d->form_id = get_str(o, "form");
+        d->form_version = get_str(o, "form_version");
+        json_t *labels = json_object_get(o, "labels");
+        d->labels =
+            json_is_object(labels) ? json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_t *at = json_object_get(o, "issued_at");
+        d->issued_at = json_is_integer(at) ? (long long)json_integer_value(at) : -1;
+        d->registered = json_is_true(json_object_get(o, "registered"));
+        if (d->id != NULL && d->form_id != NULL && d->form_version != NULL && d->labels != NULL &&
+            get_hash(o, "issued_sha256", d->issued_hash))
+            st = CF_OK;
+    }
+    json_decref(o);
+    return st;
+}
+
+cf_status cf_record_event_read(const char *json, size_t len, cf_record_event *e)
+{
+    memset(e, 0, sizeof *e);
+    json_t *o = load(json, len);
+    const char *k = json_string_value(json_object_get(o, "record"));
+    cf_status st = CF_ERR_DATA;
+    if (k != NULL && strcmp(k, "event") == 0) {
+        json_t *seq = json_object_get(o, "seq"), *at = json_object_get(o, "at");
+        json_t *version = json_object_get(o, "version");
+        e->seq = json_is_integer(seq) ? (long long)json_integer_value(seq) : 0;
+        e->at = json_is_integer(at) ? (long long)json_integer_value(at) : -1;
+        e->version = json_is_integer(version) ? (int)json_integer_value(version) : 0;
+        e->document_id = get_str(o, "document_id");
+        e->kind = get_str(o, "kind");
+        e->operator_name = get_str(o, "operator");
+        if (json_object_get(o, "reason") != NULL)
+            e->reason = get_str(o, "reason");
+        if (e->seq > 0 && e->at >= 0 && e->document_id != NULL && e->kind != NULL &&
+            e->operator_name != NULL && get_hash(o, "sha256", e->file_hash) &&
+            get_hash(o, "document_record", e->document_record) && e->document_record[0] != '\0' &&
+            get_hash(o, "prev", e->prev))
+            st = CF_OK;
+    }
+    json_decref(o);
+    return st;
+}
+
+char *cf_record_labels_write(const cf_archive_label *labels, size_t n)
+{
+    use_our_allocator();
+    json_t *o = json_object();
+    for (size_t i = 0; o != NULL && i < n; i++) {
+        if (!set_str(o, labels[i].key, labels[i].value)) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return dump(o, JSON_COMPACT, NULL);
+}
+
+char *cf_record_labels_canonical(const char *labels_json)
+{
+    use_our_allocator();
+    return dump(labels_object(labels_json), JSON_COMPACT, NULL);
+}
+
+void cf_record_labels_get(const char *labels_json, const char *key, char *out, size_t size)
+{
+    use_our_allocator();
+    out[0] = '\0';
+    json_t *o = labels_object(labels_json);
+    const char *v = json_string_value(json_object_get(o, key));
+    if (v != NULL && size > 0) {
+        size_t n = strlen(v);
+        if (n >= size) {
+            /* Cut at a character boundary, never inside a UTF-8 sequence. */
+            n = size - 1;
+            while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+                n--;
+        }
+        memcpy(out, v, n);
+        out[n] = '\0';
+    }
+    json_decref(o);
+}
+
+bool cf_record_labels_equal(const char *a, const char *b)
+{
+    use_our_allocator();
+    json_t *x = labels_object(a), *y = labels_object(b);
+    bool same = x != NULL && y != NULL && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
+}
+
+struct cf_record_export {
+    json_t *root;
+    json_t *events;
+};
+
+cf_record_export *cf_record_export_new(const cf_record_document *d)
+{
+    use_our_allocator();
+    cf_record_export *x = cf_calloc(1, sizeof *x);
+    if (x == NULL)
+        return NULL;
+    x->root = document_object(d);
+    x->events = json_array();
+    bool ok = x->root != NULL && x->events != NULL && json_object_del(x->root, "record") == 0 &&
+              json_object_set(x->root, "events", x->events) == 0;
+    if (ok && d->issued_hash[0] != '\0') {
+        json_t *pdf = json_object();
+        ok = pdf != NULL && set_str(pdf, "file", "issued.pdf") &&
+             set_str(pdf, "sha256", d->issued_hash) &&
+             json_object_set(x->root, "issued_pdf", pdf) == 0;
+        json_decref(pdf);
+    }
+    if (!ok) {
+        cf_record_export_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void cf_record_export_event(cf_record_export *x, const cf_record_event *e, const char *file)
+{
+    if (x == NULL)
+        return;
+    json_t *o = event_object(e);
+    bool ok = o != NULL && json_object_del(o, "record") == 0;
+    if (ok && file != NULL)
+        ok = set_str(o, "file", file);
+    if (ok)
+        ok = json_array_append(x->events, o) == 0;
+    json_decref(o);
+    if (!ok) {
+        /* Remember the failure: finish returns NULL. */
+        json_decref(x->root);
+        x->root = NULL;
+    }
+}
+
+char *cf_record_export_finish(cf_record_export *x, size_t *len)
+{
+    if (x == NULL || x->root == NULL) {
+        cf_record_export_free(x);
+        return NULL;
+    }
+    json_t *root = json_incref(x->root);
+    cf_record_export_free(x);
+    char *s = dump(root, JSON_INDENT(2), len);
+    if (s == NULL)
+        return NULL;
+    /* A final newline, as a text file has. */
+    size_t n = strlen(s);
+    char *t = cf_realloc(s, n + 2);
+    if (t == NULL) {
+        cf_free(s);
+        return NULL;
+    }
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    if (len != NULL)
+        *len = n + 1;
+    return t;
+}
+
+void cf_record_export_free(cf_record_export *x)
+{
+    if (x == NULL)
+        return;
+    json_decref(x->root);
+    json_decref(x->events);
+    cf_free(x);
+}

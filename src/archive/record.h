@@ -1,0 +1,78 @@
+/* The JSON of an archive store (private to src/archive; the only file that includes jansson.h
+ * is record.c): the immutable record objects that stand beside every index row, the label
+ * fields kept in the index, and `archive export`'s record.json.
+ *
+ * A record object is compact JSON with sorted keys, so the same record always gives the same
+ * bytes and so the same object name. A document record holds what its index row holds; an
+ * event record holds its row, the name of its document's record and the name of the event
+ * record before it ("prev", absent for the first event of a store): the events form a hash
+ * chain, and the objects alone are enough to rebuild the index (`archive rebuild-index`). */
+#ifndef CF_ARCHIVE_RECORD_H
+#define CF_ARCHIVE_RECORD_H
+
+#include "archive/archive.h"
+#include "base/hash.h"
+#include "base/status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CF_RECORD_MEDIA_TYPE "application/vnd.consentform.record+json"
+#define CF_RECORD_MAX ((size_t)1 << 20) /* bytes of one record object */
+
+/* A document as its record object holds it. Strings are owned (cf_record_document_cleanup). */
+typedef struct cf_record_document {
+    char *id, *form_id, *form_version;
+    char *labels;                         /* canonical JSON object of the label fields */
+    long long issued_at;                  /* -1 when not issued from this store */
+    char issued_hash[CF_SHA256_HEX_SIZE]; /* "" when none */
+    bool registered;
+} cf_record_document;
+
+/* An event as its record object holds it. Strings are owned (cf_record_event_cleanup). */
+typedef struct cf_record_event {
+    long long seq;
+    char *document_id, *kind, *operator_name;
+    char *reason; /* NULL when none */
+    long long at;
+    char file_hash[CF_SHA256_HEX_SIZE];       /* "" when none */
+    int version;                              /* 0 when none */
+    char document_record[CF_SHA256_HEX_SIZE]; /* the document's record object */
+    char prev[CF_SHA256_HEX_SIZE];            /* the event record before; "" for the first */
+} cf_record_event;
+
+void cf_record_document_cleanup(cf_record_document *d);
+void cf_record_event_cleanup(cf_record_event *e);
+
+/* The record object's bytes (caller frees with cf_free); NULL when out of memory. */
+char *cf_record_document_write(const cf_record_document *d, size_t *len);
+char *cf_record_event_write(const cf_record_event *e, size_t *len);
+
+/* Which record json is: 'd' (document), 'e' (event) or 0 (not a record of ours). */
+char cf_record_kind(const char *json, size_t len);
+/* Parses a record object into *d / *e (cleaned up by the caller even on failure). CF_ERR_DATA
+ * when the bytes are not such a record. */
+cf_status cf_record_document_read(const char *json, size_t len, cf_record_document *d);
+cf_status cf_record_event_read(const char *json, size_t len, cf_record_event *e);
+
+/* The canonical JSON object of label fields (caller frees with cf_free); NULL when out of
+ * memory. */
+char *cf_record_labels_write(const cf_archive_label *labels, size_t n);
+/* labels_json in canonical form (sorted keys, compact; caller frees with cf_free); NULL when it
+ * is not a JSON object or out of memory. */
+char *cf_record_labels_canonical(const char *labels_json);
+/* The value of key in a labels JSON object into out ("" when absent or not text). */
+void cf_record_labels_get(const char *labels_json, const char *key, char *out, size_t size);
+/* True when two labels JSON objects hold the same fields and values. */
+bool cf_record_labels_equal(const char *a, const char *b);
+
+/* record.json of `archive export`, built up a piece at a time. */
+typedef struct cf_record_export cf_record_export;
+cf_record_export *cf_record_export_new(const cf_record_document *d);
+/* file: the exported file's name for an event that filed one (else NULL). */
+void cf_record_export_event(cf_record_export *x, const cf_record_event *e, const char *file);
+/* Pretty-printed JSON (caller frees with cf_free); NULL when out of memory. Frees x. */
+char *cf_record_export_finish(cf_record_export *x, size_t *len);
+void cf_record_export_free(cf_record_export *x);
+
+#endif
