@@ -10,10 +10,14 @@ packages=(
   # libraries
   libhpdf-dev libxml2-dev zlib1g-dev libdeflate-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
   libqrencode-dev nettle-dev libcmocka-dev
+  # printing (src/render/print.c)
+  libcups2-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
   poppler-utils qpdf ghostscript libxml2-utils valgrind locales zbar-tools
+  # tests: SVG pages to PNG against the PDF's; a private CUPS scheduler with a file queue
+  librsvg2-bin imagemagick cups-daemon cups-client cups-bsd cups-ipp-utils
   # benchmarks and static checks (fuzzing installs clang itself: scripts/fuzz.sh)
   time cppcheck clang-tidy
 )

@@ -10,6 +10,7 @@
 #include "data/csv.h"
 #include "form/form.h"
 #include "render/document.h"
+#include "render/print.h"
 #include "text/font.h"
 
 #include <errno.h>
@@ -54,6 +55,11 @@ const char cf_usage_batch[] =
     "  --duplex              accepted for compatibility: padding is the default now\n"
     "  --only-combined       with --combined: write only the combined PDF (the manifest\n"
     "                        names it for every row)\n"
+    "  --print QUEUE         after the combined PDF is written (and every row archived),\n"
+    "                        send it to the CUPS queue QUEUE as one job: two-sided (long\n"
+    "                        edge, one-sided with --simplex), on the --paper size; the job\n"
+    "                        id is reported on stderr. Needs --combined (with or without\n"
+    "                        --only-combined): a batch is printed as its combined job only\n"
     "  --jobs N              rows rendered in parallel (default: number of processors)\n"
     "  --paper a4|letter     paper size (default a4)\n"
     "  --archive STORE       also keep every PDF in the archive store STORE; a PDF gets its\n"
@@ -76,11 +82,14 @@ const char cf_usage_batch[] =
 typedef struct batch {
     cf_batch_options o;
     const char *form_arg;
+    const char *queue; /* --print */
     bool private_files;
 } batch;
 
 static int parse_options(batch *b, int argc, char **argv)
 {
+    /* One option a line (clang-format would pack the table into columns). */
+    // clang-format off
     static const struct option options[] = {
         {"csv", required_argument, NULL, 'c'},
         {"out-dir", required_argument, NULL, 'o'},
@@ -98,8 +107,10 @@ static int parse_options(batch *b, int argc, char **argv)
         {"archive", required_argument, NULL, 'A'},
         {"operator", required_argument, NULL, 'U'},
         {"force", no_argument, NULL, 'f'},
+        {"print", required_argument, NULL, 'Q'},
         {NULL, 0, NULL, 0},
     };
+    // clang-format on
     int c;
     optind = 1;
     opterr = 0;
@@ -135,6 +146,11 @@ static int parse_options(batch *b, int argc, char **argv)
             break;
         case 'f':
             b->o.force = true;
+            break;
+        case 'Q':
+            b->queue = optarg;
+            if (b->queue[0] == '\0')
+                return cf_cli_usage_error(cf_usage_batch, "batch: --print names a queue");
             break;
         case 'n':
             b->o.name_template = optarg;
@@ -185,6 +201,13 @@ static int parse_options(batch *b, int argc, char **argv)
                                                   "drop --only-combined");
     if (b->o.only_combined && !b->o.combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --only-combined goes with --combined");
+    if (b->queue && !b->o.combined)
+        return cf_cli_usage_error(cf_usage_batch,
+                                  "batch: --print sends the combined job; add --combined FILE.pdf "
+                                  "(and --only-combined when no per-patient PDFs are wanted)");
+    if (b->queue && b->o.check_only)
+        return cf_cli_usage_error(cf_usage_batch, "batch: --check writes no PDF to print; drop "
+                                                  "--print");
     if (b->o.simplex && !b->o.combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --simplex goes with --combined");
     if (b->o.resume && b->o.force)
@@ -296,6 +319,24 @@ int cf_cmd_batch(int argc, char **argv)
                     "consentform: %zu row%s not printed (interrupted); continue with "
                     "--resume\n",
                     sum.not_printed, sum.not_printed == 1 ? "" : "s");
+    }
+    /* The combined job is printed once it is written and every row archived, good rows only
+     * (failed rows are not in it); an interrupted batch is not printed. */
+    if (st == CF_OK && b.queue != NULL && sum.stopped_by == 0 && stop_signal == 0 &&
+        sum.printed + sum.kept > 0) {
+        char title[128];
+        snprintf(title, sizeof title, "%s combined job, %zu patient%s", form->id,
+                 sum.printed + sum.kept, sum.printed + sum.kept == 1 ? "" : "s");
+        cf_print_request request = {.queue = b.queue,
+                                    .path = b.o.combined,
+                                    .title = title,
+                                    .paper = b.o.paper,
+                                    .duplex = !b.o.simplex};
+        int job = 0;
+        st = cf_print_file(&request, &job, diag);
+        if (st == CF_OK)
+            fprintf(stderr, "consentform: sent %s to print queue %s as job %d\n", b.o.combined,
+                    b.queue, job);
     }
     if (st == CF_OK)
         st = sum.rows_status;

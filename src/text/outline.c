@@ -17,27 +17,20 @@
 typedef struct path_sink {
     cf_buf d;
     cf_status status; /* first error; sticky */
+    bool after_op;    /* the last thing written is an operator letter */
 } path_sink;
 
-/* Appends " v" with at most two decimals, locale-independent. */
+/* Appends v rounded to a whole font unit (1/1000 em or finer: far below a printer dot at any
+ * size a form uses), after a space unless it follows the operator letter. */
 static void put_coord(path_sink *s, float v)
 {
     if (s->status != CF_OK)
         return;
-    double r = round((double)v * 100.0);
-    if (!(fabs(r) < 1e15))
+    double r = round((double)v);
+    if (!(fabs(r) < 1e9))
         r = 0; /* NaN or absurd: never from a real glyph */
-    long long n = (long long)r;
-    const char *sign = n < 0 ? "-" : "";
-    unsigned long long a = (unsigned long long)(n < 0 ? -n : n);
-    unsigned long long whole = a / 100, frac = a % 100;
-    cf_status st;
-    if (frac == 0)
-        st = cf_buf_printf(&s->d, " %s%llu", sign, whole);
-    else if (frac % 10 == 0)
-        st = cf_buf_printf(&s->d, " %s%llu.%llu", sign, whole, frac / 10);
-    else
-        st = cf_buf_printf(&s->d, " %s%llu.%02llu", sign, whole, frac);
+    cf_status st = cf_buf_printf(&s->d, s->after_op ? "%ld" : " %ld", (long)r);
+    s->after_op = false;
     if (st != CF_OK)
         s->status = st;
 }
@@ -48,6 +41,7 @@ static void put_op(path_sink *s, char op)
         cf_status st = cf_buf_putc(&s->d, op);
         if (st != CF_OK)
             s->status = st;
+        s->after_op = true;
     }
 }
 

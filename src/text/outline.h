@@ -18,7 +18,7 @@ unsigned cf_font_glyph_total(const cf_font *font);
 unsigned cf_font_units_per_em(const cf_font *font);
 
 /* The outline of glyph as SVG path data (M, L, Q, C, Z; font units, y upwards, numbers with
- * at most two decimals and '.' whatever the locale). An empty string for a glyph with no
+ * rounded to whole units: "M201 519L201 486Q..."). An empty string for a glyph with no
  * outline (a space). Caller frees *d with cf_free. CF_ERR_NOMEM, or CF_ERR_LIMIT for an
  * outline over 4 MB. Thread-safe. */
 cf_status cf_font_glyph_outline(const cf_font *font, unsigned glyph, char **d, size_t *len);
