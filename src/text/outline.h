@@ -17,7 +17,7 @@ unsigned cf_font_glyph_total(const cf_font *font);
 /* Units per em: outline coordinates divided by this are ems. */
 unsigned cf_font_units_per_em(const cf_font *font);
 
-/* The outline of glyph as SVG path data (M, L, Q, C, Z; font units, y upwards, numbers with
+/* The outline of glyph as SVG path data (M, L, Q, C, Z; font units, y upwards, numbers
  * rounded to whole units: "M201 519L201 486Q..."). An empty string for a glyph with no
  * outline (a space). Caller frees *d with cf_free. CF_ERR_NOMEM, or CF_ERR_LIMIT for an
  * outline over 4 MB. Thread-safe. */
