@@ -21,6 +21,9 @@ for tool in /usr/sbin/cupsd lpadmin lpstat pdftotext; do
     command -v "$tool" >/dev/null || { echo "FAIL $tool is missing (scripts/setup.sh installs it)"; exit 1; }
 done
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
+# CUPS's own tools speak the user's language; the checks read their English output.
+lpstat() { LC_ALL=C command lpstat "$@"; }
+lpadmin() { LC_ALL=C command lpadmin "$@"; }
 tmp=$(mktemp -d)
 chmod 755 "$tmp" # the filter runs as lp and must reach its own folder
 cupsd_pid=

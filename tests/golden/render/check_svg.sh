@@ -29,9 +29,9 @@ dpn_sets=(--set procedures=d5w --set site=tarsal_tunnel --set side=left --set pr
 # Pixels (per mille) of two PNGs that differ by more than half the gray range.
 diff_permille() {
     local n total
-    n=$(compare -metric AE -fuzz 50% "$1" "$2" null: 2>&1 | awk '{print $1}')
-    total=$(identify -format '%[fx:w*h]' "$1")
-    awk -v n="$n" -v t="$total" 'BEGIN { printf "%.1f", 1000 * n / t }'
+    n=$(LC_ALL=C compare -metric AE -fuzz 50% "$1" "$2" null: 2>&1 | awk '{print $1}')
+    total=$(LC_ALL=C identify -format '%[fx:w*h]' "$1")
+    LC_ALL=C awk -v n="$n" -v t="$total" 'BEGIN { printf "%.1f", 1000 * n / t }'
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -76,7 +76,7 @@ for form in nerve-root-injection dpn-injection-consent; do
         rsvg-convert -d "$dpi" -p "$dpi" -b white "$svg" -o "$out-svg-$p.png"
         pdfpng=$(ls "$out-pdf"-*"$p".png | grep -E -- "-0*$p\.png$" | head -1)
         d=$(diff_permille "$out-svg-$p.png" "$pdfpng")
-        if awk -v d="$d" -v m="$MAX_DIFF_PERMILLE" 'BEGIN { exit !(d <= m) }'; then
+        if LC_ALL=C awk -v d="$d" -v m="$MAX_DIFF_PERMILLE" 'BEGIN { exit !(d <= m) }'; then
             ok "$form page $p: $(stat -c %s "$svg") bytes, $uses glyphs drawn from $defs outlines, $d per mille of pixels differ from the PDF"
         else
             fail "$form page $p: $d per mille of pixels differ from the PDF page (at most $MAX_DIFF_PERMILLE)"
@@ -86,7 +86,7 @@ for form in nerve-root-injection dpn-injection-consent; do
     if [ "$pages" -ge 2 ]; then
         other=$(ls "$out-pdf"-*.png | grep -E -- "-0*2\.png$")
         d=$(diff_permille "$out-svg-1.png" "$other")
-        if awk -v d="$d" -v m="$MAX_DIFF_PERMILLE" 'BEGIN { exit !(d > m) }'; then
+        if LC_ALL=C awk -v d="$d" -v m="$MAX_DIFF_PERMILLE" 'BEGIN { exit !(d > m) }'; then
             ok "$form: control: SVG page 1 against PDF page 2 differs ($d per mille)"
         else
             fail "$form: control: SVG page 1 against PDF page 2 differs only $d per mille"
