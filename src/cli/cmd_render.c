@@ -293,9 +293,7 @@ int cf_cmd_render(int argc, char **argv)
     cf_issue_result result = {0};
     if (st == CF_OK && svg) {
         st = write_svg_preview(form, record, fonts, paper, blank, output, force, diag);
-        goto done;
-    }
-    if (st == CF_OK) {
+    } else if (st == CF_OK) {
         bool to_stdout = strcmp(output, "-") == 0;
         cf_issue_options options = {
             .document = {.paper = paper, .blank = blank, .created = cf_document_time()},
@@ -307,10 +305,10 @@ int cf_cmd_render(int argc, char **argv)
         };
         st = cf_issue_document(form, record, fonts, &options, &result, diag);
     }
-    if (st == CF_OK && strcmp(output, "-") != 0)
+    if (st == CF_OK && !svg && strcmp(output, "-") != 0)
         fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s)\n", output,
                 result.pages, result.pages == 1 ? "" : "s", result.document_id);
-    if (st == CF_OK && queue != NULL) {
+    if (st == CF_OK && queue != NULL) { /* never with svg (refused above) */
         /* The job name says which form and document, never whose. */
         char title[128];
         snprintf(title, sizeof title, "%s %s", form->id, blank ? "blank" : result.document_id);
@@ -322,7 +320,6 @@ int cf_cmd_render(int argc, char **argv)
             fprintf(stderr, "consentform: sent %s to print queue %s as job %d\n", output, queue,
                     job);
     }
-done:
     status = cf_status_exit_code(st);
     cf_archive_close(archive);
     cf_form_free(form);
