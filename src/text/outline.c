@@ -17,42 +17,70 @@
 typedef struct path_sink {
     cf_buf d;
     cf_status status; /* first error; sticky */
+    char last_op;     /* the last operator letter written, 0 at the start */
     bool after_op;    /* the last thing written is an operator letter */
+    long x, y;        /* the current point, rounded as written */
 } path_sink;
 
-/* Appends v rounded to a whole font unit (1/1000 em or finer: far below a printer dot at any
- * size a form uses), after a space unless it follows the operator letter. */
-static void put_coord(path_sink *s, float v)
+/* Appends n, after a space unless it follows the operator letter or starts with '-' (both
+ * separate numbers already). */
+static void put_int(path_sink *s, long n)
 {
     if (s->status != CF_OK)
         return;
-    double r = round((double)v);
-    if (!(fabs(r) < 1e9))
-        r = 0; /* NaN or absurd: never from a real glyph */
-    cf_status st = cf_buf_printf(&s->d, s->after_op ? "%ld" : " %ld", (long)r);
+    cf_status st = cf_buf_printf(&s->d, s->after_op || n < 0 ? "%ld" : " %ld", n);
     s->after_op = false;
     if (st != CF_OK)
         s->status = st;
 }
 
-static void put_op(path_sink *s, char op)
+/* v rounded to a whole font unit (1/1000 em or finer: far below a printer dot at any size a
+ * form uses). */
+static long whole(float v)
 {
-    if (s->status == CF_OK) {
-        cf_status st = cf_buf_putc(&s->d, op);
-        if (st != CF_OK)
-            s->status = st;
-        s->after_op = true;
-    }
+    double r = round((double)v);
+    return fabs(r) < 1e9 ? (long)r : 0; /* NaN or absurd: never from a real glyph */
 }
 
+/* Appends the operator letter, left out when it repeats the last one (SVG then applies the
+ * same command again), except for moves (a repeated move would mean a line). */
+static void put_op(path_sink *s, char op)
+{
+    if (s->status != CF_OK || (op == s->last_op && op != 'M'))
+        return;
+    cf_status st = cf_buf_putc(&s->d, op);
+    if (st != CF_OK)
+        s->status = st;
+    s->last_op = op;
+    s->after_op = true;
+}
+
+/* Appends the point (x, y) relative to the current point (relative commands: their numbers
+ * are short, and every glyph is drawn in the same few hundred units). */
+static void put_relative(path_sink *s, float x, float y)
+{
+    put_int(s, whole(x) - s->x);
+    put_int(s, whole(y) - s->y);
+}
+
+/* Ends a segment at (x, y): the new current point. */
+static void end_segment(path_sink *s, float x, float y)
+{
+    put_relative(s, x, y);
+    s->x = whole(x);
+    s->y = whole(y);
+}
+
+/* Moves are absolute, so that a subpath never depends on where the last one closed. */
 static void move_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float x, float y,
                     void *user)
 {
     (void)funcs, (void)state, (void)user;
     path_sink *s = data;
     put_op(s, 'M');
-    put_coord(s, x);
-    put_coord(s, y);
+    s->x = 0;
+    s->y = 0;
+    end_segment(s, x, y);
 }
 
 static void line_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float x, float y,
@@ -60,9 +88,8 @@ static void line_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, 
 {
     (void)funcs, (void)state, (void)user;
     path_sink *s = data;
-    put_op(s, 'L');
-    put_coord(s, x);
-    put_coord(s, y);
+    put_op(s, 'l');
+    end_segment(s, x, y);
 }
 
 static void quadratic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float cx,
@@ -70,11 +97,9 @@ static void quadratic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *st
 {
     (void)funcs, (void)state, (void)user;
     path_sink *s = data;
-    put_op(s, 'Q');
-    put_coord(s, cx);
-    put_coord(s, cy);
-    put_coord(s, x);
-    put_coord(s, y);
+    put_op(s, 'q');
+    put_relative(s, cx, cy);
+    end_segment(s, x, y);
 }
 
 static void cubic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, float c1x,
@@ -82,15 +107,14 @@ static void cubic_to(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state,
 {
     (void)funcs, (void)state, (void)user;
     path_sink *s = data;
-    put_op(s, 'C');
-    put_coord(s, c1x);
-    put_coord(s, c1y);
-    put_coord(s, c2x);
-    put_coord(s, c2y);
-    put_coord(s, x);
-    put_coord(s, y);
+    put_op(s, 'c');
+    put_relative(s, c1x, c1y);
+    put_relative(s, c2x, c2y);
+    end_segment(s, x, y);
 }
 
+/* The current point goes back to the subpath's start; the next subpath starts with an
+ * absolute move, so it need not be tracked. */
 static void close_path(hb_draw_funcs_t *funcs, void *data, hb_draw_state_t *state, void *user)
 {
     (void)funcs, (void)state, (void)user;

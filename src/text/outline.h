@@ -17,10 +17,11 @@ unsigned cf_font_glyph_total(const cf_font *font);
 /* Units per em: outline coordinates divided by this are ems. */
 unsigned cf_font_units_per_em(const cf_font *font);
 
-/* The outline of glyph as SVG path data (M, L, Q, C, Z; font units, y upwards, numbers
- * rounded to whole units: "M201 519L201 486Q..."). An empty string for a glyph with no
- * outline (a space). Caller frees *d with cf_free. CF_ERR_NOMEM, or CF_ERR_LIMIT for an
- * outline over 4 MB. Thread-safe. */
+/* The outline of glyph as SVG path data in font units, y upwards: each subpath an absolute
+ * move (M) then relative lines, quadratic and cubic curves (l, q, c; a repeated letter left
+ * out) and Z; whole numbers, e.g. "M201 519l0-33 158 0 0 33Z". An empty string for a glyph
+ * with no outline (a space). Caller frees *d with cf_free. CF_ERR_NOMEM, or CF_ERR_LIMIT for
+ * an outline over 4 MB. Thread-safe. */
 cf_status cf_font_glyph_outline(const cf_font *font, unsigned glyph, char **d, size_t *len);
 
 #endif

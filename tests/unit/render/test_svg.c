@@ -96,6 +96,11 @@ static void check_page(const char *svg, size_t len, int uses, int defs)
     xmlXPathRegisterNs(ctx, (const xmlChar *)"s", (const xmlChar *)"http://www.w3.org/2000/svg");
     xmlXPathRegisterNs(ctx, (const xmlChar *)"x", (const xmlChar *)"http://www.w3.org/1999/xlink");
     assert_int_equal(count_nodes(ctx, "/s:svg"), 1);
+    /* Outlines: absolute moves, relative segments, whole numbers (cf_font_glyph_outline). */
+    assert_int_equal(count_nodes(ctx,
+                                 "//s:defs/s:path[translate(@d, 'MlqcZ0123456789 -', '') != '' or "
+                                 "not(starts-with(@d, 'M'))]"),
+                     0);
     assert_int_equal(count_nodes(ctx, "//s:use"), uses);
     assert_int_equal(count_nodes(ctx, "/s:svg/s:defs/s:path[@id]"), defs);
     assert_int_equal(count_nodes(ctx, "//*[@id]"), defs);
