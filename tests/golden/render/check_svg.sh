@@ -8,7 +8,7 @@
 # figures: SVG bytes per page, milliseconds per page, differing pixels.
 #
 # Needs: $CF_BINARY (set by meson), rsvg-convert (librsvg2-bin), pdftoppm (poppler-utils),
-# compare (imagemagick), xmllint (libxml2-utils).
+# compare (imagemagick), xmllint (libxml2-utils); zbarimg (zbar-tools) for the QR code.
 set -u
 bin=${CF_BINARY:?}
 tmp=$(mktemp -d)
@@ -57,6 +57,7 @@ for form in nerve-root-injection dpn-injection-consent; do
     else
         fail "$form: $svgs SVG files for $pages PDF pages"
     fi
+    docid=$(sed -n 's/.*(document ID \([0-9A-Z]*\))$/\1/p' "$tmp/err")
     grep -q "wrote $pages SVG pages: $out/page-1.svg" "$tmp/err" &&
         ok "$form: stderr names the first page" || fail "$form: stderr: $(cat "$tmp/err")"
     pdftoppm -r "$dpi" -png "$out.pdf" "$out-pdf"
@@ -82,6 +83,12 @@ for form in nerve-root-injection dpn-injection-consent; do
             fail "$form page $p: $d per mille of pixels differ from the PDF page (at most $MAX_DIFF_PERMILLE)"
         fi
     done
+    # The QR code drawn by the SVG backend reads back: document id, page, pages, form.
+    if command -v zbarimg >/dev/null; then
+        qr=$(zbarimg --raw -q "$out-svg-1.png" 2>/dev/null)
+        [[ $qr == "$docid/1/$pages/$form@"* ]] && ok "$form: SVG page 1's QR code reads $qr" ||
+            fail "$form: QR code of SVG page 1 reads \"$qr\", not $docid/1/$pages/$form@..."
+    fi
     # The control: another page of the PDF is far from this one.
     if [ "$pages" -ge 2 ]; then
         other=$(ls "$out-pdf"-*.png | grep -E -- "-0*2\.png$")
