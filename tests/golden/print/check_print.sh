@@ -259,14 +259,19 @@ manifest_rows=$(($(wc -l <out/manifest.csv) - 1))
     fail "batch --print: manifest has $manifest_rows rows for $rows"
 
 # 4. --simplex prints one-sided.
+# With --archive, every row is in the store before the job is sent.
+"$bin" archive init store2 2>/dev/null || fail "archive init store2"
 "$bin" batch nerve-root-injection --csv "$csv" --out-dir simplex --combined simplex/all.pdf \
-    --simplex --print ward --jobs 2 2>"$tmp/err"
+    --simplex --archive store2 --print ward --jobs 2 2>"$tmp/err"
 job=$(job_id)
 if [ -n "$job" ] && wait_job "$job" && [[ $(job_options "$job") == *sides=one-sided* ]]; then
     ok "batch --simplex --print: sides=one-sided, per-row PDFs written too ($(ls simplex | wc -l) files)"
 else
     fail "batch --simplex --print: $(cat "$tmp/err")"
 fi
+archived=$("$bin" archive list store2 2>/dev/null | grep -c nerve-root-injection)
+[ "$archived" -eq "$rows" ] && ok "batch --archive --print: the $rows documents are in the store" ||
+    fail "batch --archive --print: $archived documents in the store for $rows rows"
 
 # 5. batch --print without a combined job is a usage error, before anything is written.
 "$bin" batch nerve-root-injection --csv "$csv" --out-dir nocombined --print ward 2>"$tmp/err"
