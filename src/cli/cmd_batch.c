@@ -10,6 +10,7 @@
 #include "data/csv.h"
 #include "form/form.h"
 #include "render/document.h"
+#include "render/print.h"
 #include "text/font.h"
 
 #include <errno.h>
@@ -26,64 +27,47 @@
 const char cf_usage_batch[] =
     "usage: consentform batch FORM --csv FILE --out-dir DIR [options]\n"
     "\n"
-    "Prints FORM for every patient of a CSV list: one PDF per row in DIR, named by --name,\n"
-    "and DIR/manifest.csv listing every row with its status. The list is read once; every\n"
-    "row and every output path is checked before anything is written; rows with problems are\n"
-    "reported with their row number and skipped, every good row is printed, and the exit\n"
-    "status is 65 when any row failed. The same hospital number with two names is an error\n"
-    "for both rows; the same patient twice is an error for the second.\n"
-    "\n"
-    "The CSV needs a header row; a column feeds a field when its name is the field's key,\n"
-    "caption or an alias the form declares (HN, Patient Name, 姓名 ...), ignoring case, width,\n"
-    "spaces, '_', '-' and '.'; --map settles the rest. Other columns (Ward, Bed ...) are kept\n"
-    "for --name and copied into manifest.csv after its own columns.\n"
+    "Prints FORM for every patient of a CSV list: one PDF per row in DIR and DIR/manifest.csv\n"
+    "with every row's status. The list is read once; every row and output path is checked\n"
+    "before anything is written; rows with problems are skipped and the exit status is 65.\n"
+    "Columns match a field by key, caption or the form's aliases (HN, Patient Name, 姓名 ...);\n"
+    "other columns are kept for --name and the manifest. The whole story: man consentform-batch.\n"
     "\n"
     "options:\n"
-    "  --csv FILE            the patient list: UTF-8 (BOM optional), UTF-16 with BOM (Excel's\n"
-    "                        Unicode Text), Big5-HKSCS or Big5; comma, tab or semicolon\n"
+    "  --csv FILE            the list: UTF-8 (BOM optional), UTF-16 with BOM, Big5-HKSCS or Big5;\n"
+    "                        comma, tab or semicolon\n"
     "  --out-dir DIR         where the PDFs and manifest.csv go (created if missing)\n"
-    "  --encoding ENC        auto (default: UTF-16 by its BOM, UTF-8, or Big5-HKSCS when the\n"
-    "                        whole file is Big5 that Hong Kong and Taiwan read alike), utf-8,\n"
-    "                        utf-16, big5-hkscs (Hong Kong), big5 (Taiwan cp950: user-defined\n"
-    "                        characters are refused; big5 meant big5-hkscs before 2026)\n"
+    "  --encoding ENC        auto (default), utf-8, utf-16, big5-hkscs (Hong Kong), big5\n"
+    "                        (Taiwan cp950, user-defined characters refused; big5 meant\n"
+    "                        big5-hkscs before 2026)\n"
     "  --delimiter C         , ; or tab (default: found in the header row, or Excel's sep=)\n"
-    "  --name TEMPLATE       file name template; default: the form's label fields but the\n"
-    "                        name, then {form} ({hospital_no}_{episode_no}_{form}.pdf for HK);\n"
-    "                        placeholders: any field key or column name, {form}, {version},\n"
-    "                        {row} (zero-padded)\n"
+    "  --name TEMPLATE       file names; default: the form's label fields but the name, then\n"
+    "                        {form}; placeholders: any field or column, {form}, {version}, {row}\n"
     "  --map COLUMN=FIELD    the column COLUMN holds the field FIELD (repeatable)\n"
-    "  --map-file FILE       COLUMN,FIELD rows a site keeps for its exports (default:\n"
-    "                        $CONSENTFORM_MAP when set); --map wins over it\n"
-    "  --combined FILE.pdf   also write all patients into one PDF, in CSV order, for one print\n"
-    "                        job; each patient's pages are numbered on their own, and each\n"
-    "                        patient is padded to an even page count with a page saying\n"
-    "                        此頁空白 (with the patient's header), so no sheet printed\n"
-    "                        double-sided carries two patients\n"
-    "  --simplex             with --combined: no padding (single-sided printers)\n"
-    "  --duplex              accepted for compatibility: padding is the default now\n"
-    "  --only-combined       with --combined: write only the combined PDF (the manifest\n"
-    "                        names it for every row)\n"
+    "  --map-file FILE       COLUMN,FIELD rows kept for a site's exports ($CONSENTFORM_MAP)\n"
+    "  --combined FILE.pdf   also one PDF of all patients for one print job, each padded to an\n"
+    "                        even page count (此頁空白) so no sheet carries two patients\n"
+    "  --simplex             with --combined: no padding (--duplex: accepted, the default)\n"
+    "  --only-combined       with --combined: write only the combined PDF\n"
+    "  --print QUEUE         send the combined PDF to a CUPS queue, duplex, after it is written\n"
+    "                        and archived; needs --combined\n"
     "  --jobs N              rows rendered in parallel (default: number of processors)\n"
     "  --paper a4|letter     paper size (default a4)\n"
-    "  --archive STORE       also keep every PDF in the archive store STORE; a PDF gets its\n"
-    "                        name only after its archive record is committed\n"
+    "  --archive STORE       keep every PDF in the archive; a PDF gets its name only after its\n"
+    "                        record is committed\n"
     "  --operator NAME       who issued them, for the archive (default: $USER)\n"
-    "  --check               read, check and name every row, check the outputs, and write\n"
-    "                        the manifest with each row's would-be status; no PDF is written\n"
-    "  --resume              continue from DIR/manifest.csv (an interrupted run, or --check):\n"
-    "                        refused when the list or the form version differ; rows whose\n"
-    "                        file is there with the manifest's sha256 are kept, the rest printed\n"
+    "  --check               check and name every row, write the manifest, no PDF\n"
+    "  --resume              continue from DIR/manifest.csv (same list and form version only)\n"
     "  --private             files 0600 and folders 0700 (default 0644 / 0755 at most)\n"
-    "  --force               replace regular files that already exist (links, devices and\n"
-    "                        other special files never are)\n"
+    "  --force               replace regular files that exist (never links or devices)\n"
     "\n"
-    "On SIGINT or SIGTERM no new row is started, rows in flight are finished, the manifest\n"
-    "is written (rows not reached: not-printed, \"interrupted\") and the exit status is 130\n"
-    "or 143.\n";
+    "SIGINT or SIGTERM: rows in flight finish, the manifest says not-printed for the rest, and\n"
+    "the exit status is 130 or 143; continue with --resume.\n";
 
 typedef struct batch {
     cf_batch_options o;
     const char *form_arg;
+    const char *queue; /* --print */
     bool private_files;
     cf_csv_mappings *mappings; /* --map, then --map-file / $CONSENTFORM_MAP */
     const char *map_file;
@@ -91,6 +75,8 @@ typedef struct batch {
 
 static int parse_options(batch *b, int argc, char **argv)
 {
+    /* One option a line (clang-format would pack the table into columns). */
+    // clang-format off
     static const struct option options[] = {
         {"csv", required_argument, NULL, 'c'},
         {"out-dir", required_argument, NULL, 'o'},
@@ -111,8 +97,10 @@ static int parse_options(batch *b, int argc, char **argv)
         {"map", required_argument, NULL, 'm'},
         {"map-file", required_argument, NULL, 'M'},
         {"delimiter", required_argument, NULL, 'd'},
+        {"print", required_argument, NULL, 'Q'},
         {NULL, 0, NULL, 0},
     };
+    // clang-format on
     int c;
     optind = 1;
     opterr = 0;
@@ -148,6 +136,11 @@ static int parse_options(batch *b, int argc, char **argv)
             break;
         case 'f':
             b->o.force = true;
+            break;
+        case 'Q':
+            b->queue = optarg;
+            if (b->queue[0] == '\0')
+                return cf_cli_usage_error(cf_usage_batch, "batch: --print names a queue");
             break;
         case 'n':
             b->o.name_template = optarg;
@@ -212,6 +205,13 @@ static int parse_options(batch *b, int argc, char **argv)
                                                   "drop --only-combined");
     if (b->o.only_combined && !b->o.combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --only-combined goes with --combined");
+    if (b->queue && !b->o.combined)
+        return cf_cli_usage_error(cf_usage_batch,
+                                  "batch: --print sends the combined job; add --combined FILE.pdf "
+                                  "(and --only-combined when no per-patient PDFs are wanted)");
+    if (b->queue && b->o.check_only)
+        return cf_cli_usage_error(cf_usage_batch, "batch: --check writes no PDF to print; drop "
+                                                  "--print");
     if (b->o.simplex && !b->o.combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --simplex goes with --combined");
     if (b->o.resume && b->o.force)
@@ -334,6 +334,24 @@ int cf_cmd_batch(int argc, char **argv)
                     "consentform: %zu row%s not printed (interrupted); continue with "
                     "--resume\n",
                     sum.not_printed, sum.not_printed == 1 ? "" : "s");
+    }
+    /* The combined job is printed once it is written and every row archived, good rows only
+     * (failed rows are not in it); an interrupted batch is not printed. */
+    if (st == CF_OK && b.queue != NULL && sum.stopped_by == 0 && stop_signal == 0 &&
+        sum.printed + sum.kept > 0) {
+        char title[128];
+        snprintf(title, sizeof title, "%s combined job, %zu patient%s", form->id,
+                 sum.printed + sum.kept, sum.printed + sum.kept == 1 ? "" : "s");
+        cf_print_request request = {.queue = b.queue,
+                                    .path = b.o.combined,
+                                    .title = title,
+                                    .paper = b.o.paper,
+                                    .duplex = !b.o.simplex};
+        int job = 0;
+        st = cf_print_file(&request, &job, diag);
+        if (st == CF_OK)
+            fprintf(stderr, "consentform: sent %s to print queue %s as job %d\n", b.o.combined,
+                    b.queue, job);
     }
     if (st == CF_OK)
         st = sum.rows_status;

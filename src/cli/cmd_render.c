@@ -10,6 +10,8 @@
 #include "form/form.h"
 #include "render/document.h"
 #include "render/issue.h"
+#include "render/print.h"
+#include "render/render_svg.h"
 #include "text/font.h"
 
 #include <getopt.h>
@@ -22,6 +24,7 @@
 
 const char cf_usage_render[] =
     "usage: consentform render FORM -o OUT.pdf|- [options]\n"
+    "       consentform render FORM --format svg -o DIR/|PREFIX [options]\n"
     "\n"
     "Renders FORM (a path, or a form id from --forms-dir, $CONSENTFORM_FORMS or the\n"
     "installed forms) with the patient's label filled in.\n"
@@ -42,6 +45,15 @@ const char cf_usage_render[] =
     "                           committed, and its document id is always unique\n"
     "      --private            write OUT readable by its owner only (0600)\n"
     "      --operator NAME      who issued it, for the archive (default: $USER)\n"
+    "      --print QUEUE        after OUT is written (and archived), send it to the CUPS\n"
+    "                           queue QUEUE as one job: two-sided (long edge), on the\n"
+    "                           --paper size; the job id is reported on stderr\n"
+    "      --format pdf|svg     pdf (default), or svg: a preview, one SVG file per page with\n"
+    "                           the text drawn as outlines (no font needed to view it);\n"
+    "                           -o DIR/ (or an existing folder) writes DIR/page-1.svg,\n"
+    "                           DIR/page-2.svg, ...; -o PREFIX writes PREFIX-1.svg,\n"
+    "                           PREFIX-2.svg, ... (a final .svg of PREFIX is dropped).\n"
+    "                           A preview is never archived or printed: no --archive, --print\n"
     "\n"
     "Every value is checked before anything is drawn: a character the font lacks, a line\n"
     "break in a label value or a malformed date is an error naming the field, and no file\n"
@@ -59,6 +71,8 @@ enum {
     OPT_ARCHIVE,
     OPT_OPERATOR,
     OPT_PRIVATE,
+    OPT_PRINT,
+    OPT_FORMAT,
 };
 
 static const struct option long_options[] = {
@@ -73,6 +87,8 @@ static const struct option long_options[] = {
     {"archive", required_argument, NULL, OPT_ARCHIVE},
     {"operator", required_argument, NULL, OPT_OPERATOR},
     {"private", no_argument, NULL, OPT_PRIVATE},
+    {"print", required_argument, NULL, OPT_PRINT},
+    {"format", required_argument, NULL, OPT_FORMAT},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -100,10 +116,38 @@ static int set_field(cf_record *record, cf_record *given_by, const char *key, co
     return EX_OK;
 }
 
+/* render --format svg: the document laid out as for the PDF, painted as SVG pages and written
+ * to target's page files (cf_svg_page_path); nothing archived. */
+static cf_status write_svg_preview(const cf_form *form, const cf_record *record,
+                                   const cf_fontset *fonts, cf_paper paper, bool blank,
+                                   const char *target, bool force, cf_diag *diag)
+{
+    cf_document_options options = {.paper = paper, .blank = blank, .created = cf_document_time()};
+    char document_id[CF_DOCUMENT_ID_SIZE] = "";
+    cf_display_list *list = NULL;
+    cf_svg_pages pages = {0};
+    cf_status st = cf_document_layout(form, record, fonts, &options, document_id, &list, diag);
+    if (st == CF_OK)
+        st = cf_render_svg(list, &pages, diag);
+    if (st == CF_OK)
+        st = cf_svg_pages_write(&pages, target, force, diag);
+    if (st == CF_OK) {
+        char *first = cf_svg_page_path(target, 0);
+        fprintf(stderr, "consentform: wrote %zu SVG page%s: %s%s (document ID %s)\n", pages.n,
+                pages.n == 1 ? "" : "s", first != NULL ? first : target, pages.n > 1 ? " ..." : "",
+                document_id[0] != '\0' ? document_id : "none");
+        cf_free(first);
+    }
+    cf_svg_pages_cleanup(&pages);
+    cf_display_list_free(list);
+    return st;
+}
+
 int cf_cmd_render(int argc, char **argv)
 {
     const char *output = NULL, *forms_dir = NULL, *archive_dir = NULL, *operator_name = NULL;
-    bool blank = false, force = false, any_value = false;
+    const char *queue = NULL;
+    bool blank = false, force = false, any_value = false, svg = false;
     cf_paper paper = CF_PAPER_A4;
     cf_record *record = cf_record_new(NULL, 0);
     /* For each field given, the option that gave it: a field given twice, by an option or by
@@ -178,6 +222,20 @@ int cf_cmd_render(int argc, char **argv)
         case OPT_OPERATOR:
             operator_name = optarg;
             break;
+        case OPT_PRINT:
+            queue = optarg;
+            if (queue[0] == '\0')
+                status = cf_cli_usage_error(cf_usage_render, "render: --print names a queue");
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "svg") == 0)
+                svg = true;
+            else if (strcmp(optarg, "pdf") == 0)
+                svg = false;
+            else
+                status = cf_cli_usage_error(cf_usage_render,
+                                            "render: --format is pdf or svg, not \"%s\"", optarg);
+            break;
         default:
             status = cf_cli_usage_error(cf_usage_render,
                                         "render: unknown option or missing value "
@@ -211,6 +269,20 @@ int cf_cmd_render(int argc, char **argv)
         return cf_cli_usage_error(cf_usage_render, "render: --blank prints no patient values; "
                                                    "drop --patient-name, --hospital-no, "
                                                    "--episode-no and --set");
+    }
+    if (svg && (archive_dir != NULL || queue != NULL || strcmp(output, "-") == 0)) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: --format svg writes a preview to files (-o DIR/ or "
+                                  "-o PREFIX); it is never archived or printed: drop %s",
+                                  archive_dir != NULL ? "--archive"
+                                  : queue != NULL     ? "--print"
+                                                      : "-o -");
+    }
+    if (queue != NULL && strcmp(output, "-") == 0) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: --print sends the written file; give -o FILE, not -o -");
     }
     if (strcmp(output, "-") == 0 && isatty(STDOUT_FILENO)) {
         cf_record_free(record);
@@ -248,7 +320,9 @@ int cf_cmd_render(int argc, char **argv)
         st = CF_ERR_CANTCREAT;
     }
     cf_issue_result result = {0};
-    if (st == CF_OK) {
+    if (st == CF_OK && svg) {
+        st = write_svg_preview(form, record, fonts, paper, blank, output, force, diag);
+    } else if (st == CF_OK) {
         bool to_stdout = strcmp(output, "-") == 0;
         cf_issue_options options = {
             .document = {.paper = paper, .blank = blank, .created = cf_document_time()},
@@ -260,9 +334,21 @@ int cf_cmd_render(int argc, char **argv)
         };
         st = cf_issue_document(form, record, fonts, &options, &result, diag);
     }
-    if (st == CF_OK && strcmp(output, "-") != 0)
+    if (st == CF_OK && !svg && strcmp(output, "-") != 0)
         fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s)\n", output,
                 result.pages, result.pages == 1 ? "" : "s", result.document_id);
+    if (st == CF_OK && queue != NULL) { /* never with svg (refused above) */
+        /* The job name says which form and document, never whose. */
+        char title[128];
+        snprintf(title, sizeof title, "%s %s", form->id, blank ? "blank" : result.document_id);
+        cf_print_request request = {
+            .queue = queue, .path = output, .title = title, .paper = paper, .duplex = true};
+        int job = 0;
+        st = cf_print_file(&request, &job, diag);
+        if (st == CF_OK)
+            fprintf(stderr, "consentform: sent %s to print queue %s as job %d\n", output, queue,
+                    job);
+    }
     status = cf_status_exit_code(st);
     cf_archive_close(archive);
     cf_form_free(form);
