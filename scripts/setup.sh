@@ -10,10 +10,15 @@ packages=(
   # libraries
   libhpdf-dev libxml2-dev zlib1g-dev libdeflate-dev libharfbuzz-dev libunibreak-dev libsqlite3-dev
   libqrencode-dev nettle-dev libcmocka-dev
+  # reading scans (src/scan/): PDF pages, image codecs, QR decoders (zxing-cpp is C++)
+  g++ libqpdf-dev libjpeg62-turbo-dev libtiff-dev libpng-dev libjbig2dec0-dev libzbar-dev
+  libzxing-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
   poppler-utils qpdf ghostscript libxml2-utils valgrind locales zbar-tools
+  # the scan test set (tests/scan/make_scans.sh)
+  imagemagick img2pdf libtiff-tools
   # benchmarks and static checks (fuzzing installs clang itself: scripts/fuzz.sh)
   time cppcheck clang-tidy
 )

@@ -1,0 +1,151 @@
+/* scan_probe: the scan library from the command line, for tests/scan/make_scans.sh and
+ * bench/scan.sh.
+ *   scan_probe areas FORM.xml [KEY=VALUE]...
+ *       lays out FORM for the record as `consentform render` does (SOURCE_DATE_EPOCH) and
+ *       prints "id DOCID PAGES", "qr PAGE X Y SIDE" and "area PAGE ROLE LINE X1 Y1 X2 Y2"
+ *       (points, pages 1-based, role and line as numbers of cf_signer_role / cf_sign_line)
+ *   scan_probe decode zbar|zxing FILE...
+ *       reads every page of every FILE and prints "FILE PAGE DOCID/PAGE/PAGES" or
+ *       "FILE PAGE -" (no QR of ours), then a summary line on stderr */
+#include "base/alloc.h"
+#include "base/diag.h"
+#include "data/field_rules.h"
+#include "data/record.h"
+#include "form/form.h"
+#include "render/document.h"
+#include "scan/scan.h"
+#include "text/font.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int areas(int argc, char **argv)
+{
+    cf_diag *diag = cf_diag_new();
+    cf_record *record = cf_record_new(NULL, 0);
+    cf_form *form = NULL;
+    const cf_fontset *fonts = NULL;
+    cf_display_list *list = NULL;
+    cf_sign_area *found = NULL;
+    cf_sign_qr_place *qr = NULL;
+    size_t n = 0;
+    char id[CF_DOCUMENT_ID_SIZE];
+    cf_status st = diag != NULL && record != NULL ? CF_OK : CF_ERR_NOMEM;
+    if (st == CF_OK) {
+        cf_diag_set_echo(diag, stderr);
+        st = cf_form_load(argv[0], NULL, &form, diag);
+    }
+    for (int i = 1; i < argc && st == CF_OK; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (eq == NULL) {
+            fprintf(stderr, "scan_probe: %s: not KEY=VALUE\n", argv[i]);
+            st = CF_ERR_USAGE;
+            break;
+        }
+        *eq = '\0';
+        st = cf_record_set(record, argv[i], eq + 1);
+    }
+    if (st == CF_OK)
+        st = cf_fontset_get(form->region, &fonts, diag);
+    if (st == CF_OK)
+        st = cf_record_check(form, record, fonts, false, diag);
+    if (st == CF_OK) {
+        cf_document_options options = {.created = cf_document_time(), .sequence = 0};
+        st = cf_document_layout(form, record, fonts, &options, id, &list, diag);
+    }
+    if (st == CF_OK)
+        st = cf_scan_areas_get(form, list, &found, &n, &qr);
+    if (st == CF_OK) {
+        printf("id %s %zu\n", id, list->n_pages);
+        for (size_t p = 0; p < list->n_pages; p++)
+            printf("qr %zu %.2f %.2f %.2f\n", p + 1, qr[p].x, qr[p].y, qr[p].side);
+        for (size_t i = 0; i < n; i++)
+            printf("area %zu %d %d %.2f %.2f %.2f %.2f\n", found[i].page + 1, (int)found[i].role,
+                   (int)found[i].line, found[i].x1, found[i].y1, found[i].x2, found[i].y2);
+    } else {
+        fprintf(stderr, "scan_probe: areas: %s\n", cf_status_message(st));
+    }
+    cf_free(found);
+    cf_free(qr);
+    cf_display_list_free(list);
+    cf_form_free(form);
+    cf_record_free(record);
+    cf_diag_free(diag);
+    cf_fontset_release_all();
+    return st == CF_OK ? 0 : 1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int decode(int argc, char **argv)
+{
+    cf_scan_decoder decoder;
+    if (strcmp(argv[0], "zbar") == 0)
+        decoder = CF_SCAN_DECODER_ZBAR;
+    else if (strcmp(argv[0], "zxing") == 0)
+        decoder = CF_SCAN_DECODER_ZXING;
+    else {
+        fprintf(stderr, "scan_probe: unknown decoder %s\n", argv[0]);
+        return 2;
+    }
+    cf_diag *diag = cf_diag_new();
+    if (diag == NULL)
+        return 1;
+    cf_diag_set_echo(diag, stderr);
+    size_t pages = 0, found = 0;
+    double t_read = 0, t_qr = 0, start = now();
+    int rc = 0;
+    for (int f = 1; f < argc; f++) {
+        cf_scan_source *src = NULL;
+        if (cf_scan_source_open(argv[f], &src, diag) != CF_OK) {
+            rc = 1;
+            continue;
+        }
+        for (size_t p = 0; p < cf_scan_source_get_pages(src); p++) {
+            cf_scan_image image = {0};
+            cf_scan_qr qr;
+            pages++;
+            double t0 = now();
+            cf_status st = cf_scan_source_read_page(src, p, &image, diag);
+            double t1 = now();
+            if (st == CF_OK)
+                st = cf_scan_qr_find(&image, decoder, &qr);
+            t_read += t1 - t0;
+            t_qr += now() - t1;
+            if (st == CF_OK) {
+                found++;
+                printf("%s %zu %s/%u/%u\n", argv[f], p + 1, qr.payload.document_id, qr.payload.page,
+                       qr.payload.pages);
+            } else {
+                printf("%s %zu -\n", argv[f], p + 1);
+            }
+            cf_scan_image_cleanup(&image);
+        }
+        cf_scan_source_free(src);
+    }
+    double total = now() - start;
+    fprintf(stderr,
+            "scan_probe: %s: %zu of %zu pages decoded; %.1f s (read %.1f, qr %.1f), "
+            "%.1f pages/s\n",
+            argv[0], found, pages, total, t_read, t_qr, total > 0 ? (double)pages / total : 0);
+    cf_diag_free(diag);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "areas") == 0)
+        return areas(argc - 2, argv + 2);
+    if (argc >= 3 && strcmp(argv[1], "decode") == 0)
+        return decode(argc - 2, argv + 2);
+    fprintf(stderr, "usage: scan_probe areas FORM.xml [KEY=VALUE]...\n"
+                    "       scan_probe decode zbar|zxing FILE...\n");
+    return 2;
+}
