@@ -195,13 +195,16 @@ typedef struct cf_sign_qr_place {
 cf_status cf_scan_areas_get(const cf_form *form, const cf_display_list *list, cf_sign_area **areas,
                             size_t *n_areas, cf_sign_qr_place **qr);
 
-/* Share of dark pixels (grey < 128) in the part of area well away from its printed rule, the
- * area placed on image by the page's QR (qr found on image, place its square on the page). */
+/* Share of dark pixels (grey < 128) in area (which starts 4 pt above its printed rule), placed
+ * on image by the page's QR (qr found on image, place its square on the page), then moved onto
+ * the printed rule found near there (a corner off by one pixel turns the page by half a degree,
+ * millimetres across an A4 page). */
 double cf_scan_area_ink(const cf_scan_image *image, const cf_scan_qr *qr,
                         const cf_sign_qr_place *place, const cf_sign_area *area);
 /* Ink share from which a line counts as signed. On the test set (tests/scan/make_scans.sh)
- * signed lines carry at least 1.1% and empty ones 0.0%, at 200 dpi grey and 300 dpi bilevel;
- * 0.3% leaves room both ways (a pen line is 1.2 pt thick, a speck of dust is not). */
+ * signed lines carry at least 2.1% and empty ones 0.0%, at 200 dpi grey and 300 dpi bilevel,
+ * with either decoder's corners; 0.3% leaves room both ways (a pen line is 1.2 pt thick, a
+ * speck of dust is not). */
 #define CF_SCAN_INK_SIGNED 0.003
 /* True when the line of area carries ink (cf_scan_area_ink >= CF_SCAN_INK_SIGNED). */
 bool cf_scan_area_check(const cf_scan_image *image, const cf_scan_qr *qr,

@@ -143,6 +143,98 @@ done:
     return CF_OK;
 }
 
+/* Page points to image pixels. */
+typedef struct page_map {
+    double ox, oy;         /* image position of the page point (left, top) below */
+    double left, top;      /* page point of the QR's top-left corner */
+    double ux, uy, vx, vy; /* image step for one point right, one point down */
+    /* Correction found from the printed rule: a turn by (cos, sin) about (cx, cy), then a
+     * shift by (dx, dy). */
+    double cx, cy, cos_a, sin_a, dx, dy;
+} page_map;
+
+static void map_point(const page_map *m, double px, double py, double *ix, double *iy)
+{
+    double a = px - m->left, b = m->top - py;
+    double x = m->ox + m->ux * a + m->vx * b - m->cx, y = m->oy + m->uy * a + m->vy * b - m->cy;
+    *ix = m->cx + m->cos_a * x - m->sin_a * y + m->dx;
+    *iy = m->cy + m->sin_a * x + m->cos_a * y + m->dy;
+}
+
+static unsigned pixel_at(const cf_scan_image *image, double x, double y)
+{
+    if (x < 0 || y < 0 || x >= image->width || y >= image->height)
+        return 255; /* off the scan: white */
+    return image->pixels[(size_t)y * image->width + (size_t)x];
+}
+
+/* Darkness summed along the image segment (x0, y0)-(x1, y1), n samples. */
+static double darkness(const cf_scan_image *image, double x0, double y0, double x1, double y1,
+                       int n)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        double t = (i + 0.5) / n;
+        sum += 255 - pixel_at(image, x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
+    }
+    return sum / n;
+}
+
+/* Where the QR puts the page is good near the QR and off by up to a few millimetres across the
+ * page: a corner misplaced by one pixel turns the page by half a degree. The area's printed rule
+ * is searched for near where the QR puts it (turned up to RULE_TURN degrees, moved up to
+ * RULE_SEARCH points across) and the map corrected to put the rule where it is. */
+#define RULE_SEARCH 14.0
+#define RULE_TURN 2.0
+#define RULE_SAMPLES 160
+
+static void snap_to_rule(const cf_scan_image *image, page_map *m, const cf_sign_area *area)
+{
+    double rx0 = area->x1 - AREA_INSET, rx1 = area->x2 + AREA_INSET;
+    double ry = area->y1 - AREA_ABOVE_RULE;
+    double x0, y0, x1, y1, nx, ny;
+    map_point(m, rx0, ry, &x0, &y0);
+    map_point(m, rx1, ry, &x1, &y1);
+    map_point(m, rx0, ry + 1, &nx, &ny); /* one point up */
+    nx -= x0;
+    ny -= y0;
+    double scale = sqrt(nx * nx + ny * ny); /* pixels per point */
+    if (!(scale > 0))
+        return;
+    nx /= scale;
+    ny /= scale;
+    double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+    /* the middle 90% of the rule, as an offset from its centre */
+    double hx = (x1 - x0) * 0.45, hy = (y1 - y0) * 0.45;
+    double best = -1, best_t = 0, best_a = 0;
+    int steps = (int)ceil(RULE_SEARCH * scale);
+    for (double deg = -RULE_TURN; deg <= RULE_TURN + 1e-9; deg += 0.25) {
+        double c = cos(deg * M_PI / 180), s = sin(deg * M_PI / 180);
+        double ex = c * hx - s * hy, ey = s * hx + c * hy;
+        for (int k = -steps; k <= steps; k++) {
+            double px = cx + nx * k, py = cy + ny * k;
+            double d = darkness(image, px - ex, py - ey, px + ex, py + ey, RULE_SAMPLES);
+            if (d > best) {
+                best = d;
+                best_t = k;
+                best_a = deg;
+            }
+        }
+    }
+    /* A rule is dark along most of its length; without one (a page too faint, or not ours)
+     * the QR's placement stands. */
+    if (best < 80)
+        return;
+    m->cx = cx;
+    m->cy = cy;
+    double c = cos(best_a * M_PI / 180), s = sin(best_a * M_PI / 180);
+    /* compose with what the map already had (identity until now) */
+    m->cos_a = c;
+    m->sin_a = s;
+    m->dx = nx * best_t;
+    m->dy = ny * best_t;
+}
+
 double cf_scan_area_ink(const cf_scan_image *image, const cf_scan_qr *qr,
                         const cf_sign_qr_place *place, const cf_sign_area *area)
 {
@@ -150,14 +242,24 @@ double cf_scan_area_ink(const cf_scan_image *image, const cf_scan_qr *qr,
         return 0;
     /* Page points map to image pixels through the QR: its top-left corner is (x, y + side),
      * one side to the right is the top-right corner, one side down the bottom-left one. The
-     * affine map carries the scan's position, scale, rotation and skew. */
+     * affine map carries the scan's position, scale, rotation and skew; the two other sides
+     * are averaged in, which halves the error of one misplaced corner. */
     const double(*c)[2] = qr->corners;
-    double ux = (c[1][0] - c[0][0]) / place->side, uy = (c[1][1] - c[0][1]) / place->side;
-    double vx = (c[3][0] - c[0][0]) / place->side, vy = (c[3][1] - c[0][1]) / place->side;
-    double top = place->y + place->side;
-    double scale = sqrt(ux * ux + uy * uy); /* pixels per point */
+    page_map m = {
+        .ox = c[0][0],
+        .oy = c[0][1],
+        .left = place->x,
+        .top = place->y + place->side,
+        .ux = ((c[1][0] - c[0][0]) + (c[2][0] - c[3][0])) / 2 / place->side,
+        .uy = ((c[1][1] - c[0][1]) + (c[2][1] - c[3][1])) / 2 / place->side,
+        .vx = ((c[3][0] - c[0][0]) + (c[2][0] - c[1][0])) / 2 / place->side,
+        .vy = ((c[3][1] - c[0][1]) + (c[2][1] - c[1][1])) / 2 / place->side,
+        .cos_a = 1,
+    };
+    double scale = sqrt(m.ux * m.ux + m.uy * m.uy); /* pixels per point */
     if (!(scale > 0))
         return 0;
+    snap_to_rule(image, &m, area);
     /* Sample the area on a grid of about one sample per pixel. */
     size_t nx = (size_t)ceil((area->x2 - area->x1) * scale);
     size_t ny = (size_t)ceil((area->y2 - area->y1) * scale);
@@ -166,13 +268,10 @@ double cf_scan_area_ink(const cf_scan_image *image, const cf_scan_qr *qr,
         double py = area->y1 + (area->y2 - area->y1) * ((double)j + 0.5) / (double)ny;
         for (size_t i = 0; i < nx; i++) {
             double px = area->x1 + (area->x2 - area->x1) * ((double)i + 0.5) / (double)nx;
-            double dx = px - place->x, dy = top - py;
-            double ix = c[0][0] + ux * dx + vx * dy, iy = c[0][1] + uy * dx + vy * dy;
+            double ix, iy;
+            map_point(&m, px, py, &ix, &iy);
             total++;
-            if (ix < 0 || iy < 0 || ix >= image->width || iy >= image->height)
-                continue; /* off the scan: counted as white */
-            if (image->pixels[(size_t)iy * image->width + (size_t)ix] < 128)
-                dark++;
+            dark += pixel_at(image, ix, iy) < 128;
         }
     }
     return total > 0 ? (double)dark / (double)total : 0;

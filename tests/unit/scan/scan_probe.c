@@ -4,11 +4,13 @@
  *       lays out FORM for the record as `consentform render` does (SOURCE_DATE_EPOCH) and
  *       prints "id DOCID PAGES", "qr PAGE X Y SIDE" and "area PAGE ROLE LINE X1 Y1 X2 Y2"
  *       (points, pages 1-based, role and line as numbers of cf_signer_role / cf_sign_line)
- *   scan_probe decode zbar|zxing FILE...
- *       reads every page of every FILE and prints "FILE PAGE DOCID/PAGE/PAGES" or
- *       "FILE PAGE -" (no QR of ours), then a summary line on stderr */
+ *   scan_probe decode [--jobs N] zbar|zxing FILE...
+ *       reads every page of every FILE (N threads, each its own share of the pages), hashes
+ *       it and finds its QR; prints "FILE PAGE DOCID/PAGE/PAGES" or "FILE PAGE -" (no QR of
+ *       ours) in page order, then a summary line with the timings on stderr */
 #include "base/alloc.h"
 #include "base/diag.h"
+#include "base/hash.h"
 #include "data/field_rules.h"
 #include "data/record.h"
 #include "form/form.h"
@@ -16,6 +18,7 @@
 #include "scan/scan.h"
 #include "text/font.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +87,67 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One thread's share of a file: pages first, first + step, ... each with its own source. */
+typedef struct decode_job {
+    const char *path;
+    cf_scan_decoder decoder;
+    size_t first, step, pages;
+    char (*results)[64]; /* per page: "DOCID/PAGE/PAGES" or "-" */
+    double t_read, t_qr;
+    int rc;
+} decode_job;
+
+static void *decode_pages(void *arg)
+{
+    decode_job *job = arg;
+    cf_diag *diag = cf_diag_new();
+    cf_scan_source *src = NULL;
+    if (diag == NULL || cf_scan_source_open(job->path, &src, diag) != CF_OK) {
+        job->rc = 1;
+        cf_diag_free(diag);
+        return NULL;
+    }
+    for (size_t p = job->first; p < job->pages; p += job->step) {
+        cf_scan_image image = {0};
+        cf_scan_qr qr;
+        unsigned char digest[CF_SHA256_SIZE];
+        double t0 = now();
+        cf_status st = cf_scan_source_read_page(src, p, &image, diag);
+        double t1 = now();
+        if (st == CF_OK) {
+            /* what the filing command does with each page: its digest and its QR */
+            cf_sha256 h;
+            cf_sha256_init(&h);
+            cf_sha256_update(&h, image.pixels, (size_t)image.width * image.height);
+            cf_sha256_final(&h, digest);
+            st = cf_scan_qr_find(&image, job->decoder, &qr);
+        }
+        job->t_read += t1 - t0;
+        job->t_qr += now() - t1;
+        if (st == CF_OK)
+            snprintf(job->results[p], sizeof job->results[p], "%s/%u/%u", qr.payload.document_id,
+                     qr.payload.page, qr.payload.pages);
+        else
+            snprintf(job->results[p], sizeof job->results[p], "-");
+        cf_scan_image_cleanup(&image);
+    }
+    cf_scan_source_free(src);
+    cf_diag_free(diag);
+    return NULL;
+}
+
 static int decode(int argc, char **argv)
 {
+    size_t jobs = 1;
+    if (argc >= 2 && strcmp(argv[0], "--jobs") == 0) {
+        jobs = (size_t)atoi(argv[1]);
+        argc -= 2;
+        argv += 2;
+        if (jobs < 1 || jobs > 64 || argc < 1) {
+            fprintf(stderr, "scan_probe: --jobs takes 1 to 64\n");
+            return 2;
+        }
+    }
     cf_scan_decoder decoder;
     if (strcmp(argv[0], "zbar") == 0)
         decoder = CF_SCAN_DECODER_ZBAR;
@@ -95,47 +157,55 @@ static int decode(int argc, char **argv)
         fprintf(stderr, "scan_probe: unknown decoder %s\n", argv[0]);
         return 2;
     }
-    cf_diag *diag = cf_diag_new();
-    if (diag == NULL)
-        return 1;
-    cf_diag_set_echo(diag, stderr);
     size_t pages = 0, found = 0;
     double t_read = 0, t_qr = 0, start = now();
     int rc = 0;
     for (int f = 1; f < argc; f++) {
+        cf_diag *diag = cf_diag_new();
         cf_scan_source *src = NULL;
-        if (cf_scan_source_open(argv[f], &src, diag) != CF_OK) {
+        if (diag == NULL)
+            return 1;
+        cf_diag_set_echo(diag, stderr);
+        cf_status st = cf_scan_source_open(argv[f], &src, diag);
+        size_t n = st == CF_OK ? cf_scan_source_get_pages(src) : 0;
+        cf_scan_source_free(src);
+        cf_diag_free(diag);
+        if (st != CF_OK) {
             rc = 1;
             continue;
         }
-        for (size_t p = 0; p < cf_scan_source_get_pages(src); p++) {
-            cf_scan_image image = {0};
-            cf_scan_qr qr;
-            pages++;
-            double t0 = now();
-            cf_status st = cf_scan_source_read_page(src, p, &image, diag);
-            double t1 = now();
-            if (st == CF_OK)
-                st = cf_scan_qr_find(&image, decoder, &qr);
-            t_read += t1 - t0;
-            t_qr += now() - t1;
-            if (st == CF_OK) {
-                found++;
-                printf("%s %zu %s/%u/%u\n", argv[f], p + 1, qr.payload.document_id, qr.payload.page,
-                       qr.payload.pages);
-            } else {
-                printf("%s %zu -\n", argv[f], p + 1);
-            }
-            cf_scan_image_cleanup(&image);
+        char(*results)[64] = calloc(n > 0 ? n : 1, sizeof *results);
+        decode_job *job = calloc(jobs, sizeof *job);
+        pthread_t *threads = calloc(jobs, sizeof *threads);
+        if (results == NULL || job == NULL || threads == NULL)
+            return 1;
+        for (size_t t = 0; t < jobs; t++) {
+            job[t] = (decode_job){argv[f], decoder, t, jobs, n, results, 0, 0, 0};
+            if (pthread_create(&threads[t], NULL, decode_pages, &job[t]) != 0)
+                return 1;
         }
-        cf_scan_source_free(src);
+        for (size_t t = 0; t < jobs; t++) {
+            pthread_join(threads[t], NULL);
+            t_read += job[t].t_read;
+            t_qr += job[t].t_qr;
+            rc |= job[t].rc;
+        }
+        for (size_t p = 0; p < n; p++) {
+            printf("%s %zu %s\n", argv[f], p + 1, results[p]);
+            found += strcmp(results[p], "-") != 0;
+        }
+        pages += n;
+        free(results);
+        free(job);
+        free(threads);
     }
     double total = now() - start;
     fprintf(stderr,
-            "scan_probe: %s: %zu of %zu pages decoded; %.1f s (read %.1f, qr %.1f), "
-            "%.1f pages/s\n",
-            argv[0], found, pages, total, t_read, t_qr, total > 0 ? (double)pages / total : 0);
-    cf_diag_free(diag);
+            "scan_probe: %s: %zu of %zu pages decoded; %.2f s, %.1f pages/s; per page %.1f ms "
+            "reading, %.1f ms QR (thread time)\n",
+            argv[0], found, pages, total, total > 0 ? (double)pages / total : 0,
+            pages > 0 ? t_read * 1000 / (double)pages : 0,
+            pages > 0 ? t_qr * 1000 / (double)pages : 0);
     return rc;
 }
 
@@ -146,6 +216,6 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "decode") == 0)
         return decode(argc - 2, argv + 2);
     fprintf(stderr, "usage: scan_probe areas FORM.xml [KEY=VALUE]...\n"
-                    "       scan_probe decode zbar|zxing FILE...\n");
+                    "       scan_probe decode [--jobs N] zbar|zxing FILE...\n");
     return 2;
 }

@@ -166,9 +166,11 @@ typedef struct ink_range {
 } ink_range;
 
 /* Reads every page of the stack in file, checks QR against the truth, the signatures, and the
- * grouping. */
-static void check_stack(const char *name, cf_scan_decoder decoder, ink_range *ink)
+ * grouping. Not strict: pages whose QR is not read are passed over and not grouped (a decoder
+ * that misses some pages still places every page it reads and its signature lines). */
+static void check_stack(const char *name, cf_scan_decoder decoder, bool strict, ink_range *ink)
 {
+    size_t read = 0;
     char path[1200];
     cf_diag *diag = cf_diag_new();
     cf_scan_source *src = NULL;
@@ -190,6 +192,11 @@ static void check_stack(const char *name, cf_scan_decoder decoder, ink_range *in
         pages[k].source = path;
         pages[k].source_page = k + 1;
         cf_status st = cf_scan_qr_find(&image, decoder, &qr);
+        if (!strict && st != CF_OK) {
+            cf_scan_image_cleanup(&image);
+            continue;
+        }
+        read += st == CF_OK;
         if (ts->blotted) {
             assert_int_equal(st, CF_ERR_DATA);
         } else {
@@ -226,6 +233,13 @@ static void check_stack(const char *name, cf_scan_decoder decoder, ink_range *in
         cf_scan_image_cleanup(&image);
     }
     cf_scan_source_free(src);
+    if (!strict) {
+        fprintf(stderr, "%s: %zu of %zu QR codes read\n", name, read, n);
+        assert_true(read > n / 2);
+        free(pages);
+        cf_diag_free(diag);
+        return;
+    }
 
     cf_scan_report *report = NULL;
     assert_int_equal(cf_scan_group(pages, n, &report), CF_OK);
@@ -305,7 +319,7 @@ static void test_stack_200_jpeg_pdf(void **state)
 {
     (void)state;
     ink_range ink = {1, 0, 0};
-    check_stack("stack-200-jpeg.pdf", CF_SCAN_DECODER_DEFAULT, &ink);
+    check_stack("stack-200-jpeg.pdf", CF_SCAN_DECODER_DEFAULT, /*strict*/ true, &ink);
     report_ink("200 dpi JPEG", &ink);
     assert_true(ink.checked > 100);
 }
@@ -314,9 +328,20 @@ static void test_stack_300_g4_tiff(void **state)
 {
     (void)state;
     ink_range ink = {1, 0, 0};
-    check_stack("stack-300-g4.tif", CF_SCAN_DECODER_DEFAULT, &ink);
+    check_stack("stack-300-g4.tif", CF_SCAN_DECODER_DEFAULT, /*strict*/ true, &ink);
     report_ink("300 dpi G4", &ink);
     assert_true(ink.checked > 100);
+}
+
+/* zbar reads fewer pages (README), but gives the QR's corners in the same order: every page
+ * it reads is placed right and its signature lines are found. */
+static void test_stack_zbar(void **state)
+{
+    (void)state;
+    ink_range ink = {1, 0, 0};
+    check_stack("stack-200-jpeg.pdf", CF_SCAN_DECODER_ZBAR, /*strict*/ false, &ink);
+    report_ink("200 dpi JPEG, zbar", &ink);
+    assert_true(ink.checked > 50);
 }
 
 /* The CCITT data inside a PDF decodes to the same pixels as from the TIFF it came from. */
@@ -629,11 +654,9 @@ int main(void)
         cmocka_unit_test(test_areas),
     };
     const struct CMUnitTest set[] = {
-        cmocka_unit_test(test_stack_200_jpeg_pdf),
-        cmocka_unit_test(test_stack_300_g4_tiff),
-        cmocka_unit_test(test_ccitt_pdf_matches_tiff),
-        cmocka_unit_test(test_single_files_and_raw),
-        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_stack_200_jpeg_pdf),   cmocka_unit_test(test_stack_300_g4_tiff),
+        cmocka_unit_test(test_stack_zbar),           cmocka_unit_test(test_ccitt_pdf_matches_tiff),
+        cmocka_unit_test(test_single_files_and_raw), cmocka_unit_test(test_bad_files),
     };
     int failed = cmocka_run_group_tests_name("scan", unit, NULL, NULL);
     failed += cmocka_run_group_tests_name("scan test set", set, setup_scans, NULL);
