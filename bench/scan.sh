@@ -4,7 +4,8 @@
 # grey, hashed, its QR found - with 1 and 2 threads, and reports pages per second, the share of
 # pages decoded and peak RSS; then the same over a stack of about 1,000 pages (the stack
 # repeated), to show that memory does not grow with the stack.
-# Goal (2 cores): at least 10 pages/s at 200 dpi.
+# Goal (2 cores): at least 10 pages/s at 200 dpi. Besides wall time it prints the CPU time per
+# page and the rate two idle cores would give, which holds on a machine shared with other work.
 #   bench/scan.sh [zxing|zbar]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +25,13 @@ run() { # label jobs file
     local pages found
     pages=$(wc -l < "$tmp/out")
     found=$(grep -vc ' -$' "$tmp/out" || true)
-    awk -v l="$1" -v j="$2" -v s="$secs" -v r="$rss" -v n="$pages" -v f="$found" 'BEGIN {
-        printf "%-28s jobs=%d  %5d pages  %6.1f s  %5.1f pages/s  %d/%d QR read  peak RSS %5.1f MB\n",
-               l, j, n, s, n / s, f, n, r / 1024 }'
+    # CPU milliseconds per page (reading + QR): pages/s on 2 idle cores = 2000 / that.
+    local cpu
+    cpu=$(sed -n 's/.*per page \([0-9.]*\) ms reading, \([0-9.]*\) ms QR.*/\1 \2/p' "$tmp/err")
+    awk -v l="$1" -v j="$2" -v s="$secs" -v r="$rss" -v n="$pages" -v f="$found" -v c="$cpu" 'BEGIN {
+        split(c, ms, " ")
+        printf "%-26s jobs=%d %5d pages %6.1f s %5.1f pages/s  CPU/page %4.0f ms read + %4.0f ms QR (2 idle cores: %4.1f pages/s)  %d/%d QR read  peak RSS %5.1f MB\n",
+               l, j, n, s, n / s, ms[1], ms[2], 2000 / (ms[1] + ms[2]), f, n, r / 1024 }'
 }
 
 echo "decoder: $decoder" >&2
