@@ -613,7 +613,7 @@ static void test_bad_files(void **state)
     cf_diag_clear(diag);
     /* an issued PDF (an electronic copy, no scanned image): its pages are not scans */
     snprintf(path, sizeof path, "%s/doc-electronic.pdf", scans_dir);
-    char cmd[4096];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd,
              "'%s' render nerve-root-injection -o '%s' --force --patient-name 'CHAN Tai Man' "
              "--hospital-no 'HN12345678(9)' --episode-no HE1234567 2>/dev/null",
@@ -625,6 +625,30 @@ static void test_bad_files(void **state)
     assert_int_equal(cf_scan_source_read_page(src, 1, &image, diag), CF_ERR_DATA);
     assert_null(image.pixels);
     assert_true(cf_diag_contains(diag, "page 2: no scanned image"));
+    cf_scan_source_free(src);
+    /* One page that is not a scan, in the middle of a stack, never stops the stack: the pages
+     * after it read as before. */
+    char stack[1200], mixed[1200];
+    scan_path(stack, sizeof stack, "stack-200-jpeg.pdf");
+    scan_path(mixed, sizeof mixed, "mixed.pdf");
+    snprintf(cmd, sizeof cmd, "qpdf --empty --pages '%s' 1-2 '%s' 1 '%s' 3 -- '%s'", stack, path,
+             stack, mixed);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cf_scan_source_open(mixed, &src, diag), CF_OK);
+    assert_int_equal(cf_scan_source_get_pages(src), 4);
+    for (size_t k = 0; k < 4; k++) {
+        cf_scan_qr qr;
+        cf_status st = cf_scan_source_read_page(src, k, &image, diag);
+        if (k == 2) {
+            assert_int_equal(st, CF_ERR_DATA);
+            assert_true(cf_diag_contains(diag, "page 3: no scanned image"));
+            continue;
+        }
+        assert_int_equal(st, CF_OK);
+        assert_int_equal(cf_scan_qr_find(&image, CF_SCAN_DECODER_DEFAULT, &qr), CF_OK);
+        assert_string_equal(qr.payload.document_id, the_truth.sheets[k == 3 ? 2 : k].id);
+        cf_scan_image_cleanup(&image);
+    }
     cf_scan_source_free(src);
     /* a truncated JPEG is a bad page, not a crash */
     char jpg[1200];
