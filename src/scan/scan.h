@@ -157,6 +157,16 @@ typedef struct cf_scan_report {
     size_t n_problems;
 } cf_scan_report;
 
+/* Reads page (0-based) of source, hashes its image and looks for our QR with decoder: page gets
+ * the source's path (owned by source: keep the source open while page is used), the 1-based
+ * page number, the digest, and decoded/payload; qr (may be NULL) gets the QR's corners; image
+ * (may be NULL) keeps the page image for the signature check (caller cleans it up with
+ * cf_scan_image_cleanup). A page without a readable QR is CF_OK with decoded false; a page that
+ * cannot be decoded at all is CF_ERR_DATA (message in diag) with page still filled (decoded
+ * false), so that it can go to the inbox; the other pages stay readable. */
+cf_status cf_scan_page_read(cf_scan_source *source, size_t page, cf_scan_decoder decoder,
+                            cf_scan_page *out, cf_scan_qr *qr, cf_scan_image *image, cf_diag *diag);
+
 /* Groups n pages by document id, in page order, and lists every problem. An identical second
  * copy of a page (same digest) is not a problem and not used twice. Caller frees *out with
  * cf_scan_report_free. */

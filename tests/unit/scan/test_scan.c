@@ -184,14 +184,9 @@ static void check_stack(const char *name, cf_scan_decoder decoder, bool strict, 
         const truth_sheet *ts = &the_truth.sheets[k];
         cf_scan_image image = {0};
         cf_scan_qr qr;
-        assert_int_equal(cf_scan_source_read_page(src, k, &image, diag), CF_OK);
-        cf_sha256 h;
-        cf_sha256_init(&h);
-        cf_sha256_update(&h, image.pixels, (size_t)image.width * image.height);
-        cf_sha256_final(&h, pages[k].digest);
-        pages[k].source = path;
-        pages[k].source_page = k + 1;
-        cf_status st = cf_scan_qr_find(&image, decoder, &qr);
+        assert_int_equal(cf_scan_page_read(src, k, decoder, &pages[k], &qr, &image, diag), CF_OK);
+        assert_int_equal(pages[k].source_page, k + 1);
+        cf_status st = pages[k].decoded ? CF_OK : CF_ERR_DATA;
         if (!strict && st != CF_OK) {
             cf_scan_image_cleanup(&image);
             continue;
@@ -209,8 +204,6 @@ static void check_stack(const char *name, cf_scan_decoder decoder, bool strict, 
                 fail_msg("%s is not in truth.tsv", ts->id);
             else
                 assert_int_equal(qr.payload.pages, td->pages);
-            pages[k].decoded = true;
-            pages[k].payload = qr.payload;
             /* Every signature line of the page: ink exactly where a pen went. */
             const cf_sign_qr_place *place = truth_qr(ts->id, ts->page);
             assert_non_null(place);
@@ -232,10 +225,10 @@ static void check_stack(const char *name, cf_scan_decoder decoder, bool strict, 
         }
         cf_scan_image_cleanup(&image);
     }
-    cf_scan_source_free(src);
     if (!strict) {
         fprintf(stderr, "%s: %zu of %zu QR codes read\n", name, read, n);
         assert_true(read > n / 2);
+        cf_scan_source_free(src);
         free(pages);
         cf_diag_free(diag);
         return;
@@ -282,6 +275,7 @@ static void check_stack(const char *name, cf_scan_decoder decoder, bool strict, 
             undecodable++;
             assert_true(the_truth.sheets[pr->page].blotted);
             assert_string_equal(pages[pr->page].source, path);
+            assert_int_equal(pages[pr->page].source_page, pr->page + 1);
         } else if (pr->kind == CF_SCAN_MISSING_PAGE) {
             missing++;
             bool known = false;
@@ -304,6 +298,7 @@ static void check_stack(const char *name, cf_scan_decoder decoder, bool strict, 
     /* three left out, the blotted one, and document 31's other two pages */
     assert_int_equal(missing, the_truth.n_missing + 1 + 2);
     cf_scan_report_free(report);
+    cf_scan_source_free(src);
     free(pages);
     cf_diag_free(diag);
 }
