@@ -24,8 +24,6 @@ const char *cf_scan_problem_name(cf_scan_problem_kind kind)
 typedef struct grouping {
     cf_scan_report *report;
     size_t docs_cap, problems_cap;
-    bool *bad; /* per document: a duplicate or inconsistent page was seen */
-    size_t bad_cap;
 } grouping;
 
 static cf_status add_problem(grouping *g, cf_scan_problem_kind kind, size_t page,
@@ -61,10 +59,6 @@ static cf_scan_doc *document_of(grouping *g, const cf_scan_payload *payload, siz
     if (grown == NULL)
         return NULL;
     r->docs = grown;
-    bool *bad = cf_grow_array(g->bad, &g->bad_cap, r->n_docs + 1, sizeof *bad, 16);
-    if (bad == NULL)
-        return NULL;
-    g->bad = bad;
     cf_scan_doc *d = &r->docs[r->n_docs];
     memset(d, 0, sizeof *d);
     d->page_index = cf_malloc(payload->pages * sizeof *d->page_index);
@@ -76,7 +70,6 @@ static cf_scan_doc *document_of(grouping *g, const cf_scan_payload *payload, siz
     d->pages = payload->pages;
     d->form_id = payload->form_id;
     d->version = payload->version;
-    g->bad[r->n_docs] = false;
     *index = r->n_docs++;
     return d;
 }
@@ -93,7 +86,7 @@ static cf_status place(grouping *g, const cf_scan_page *pages, size_t i)
         return CF_ERR_NOMEM;
     if (pl->pages != d->pages || strcmp(pl->form_id, d->form_id) != 0 ||
         strcmp(pl->version, d->version) != 0) {
-        g->bad[di] = true;
+        d->conflicting = true;
         return add_problem(g, CF_SCAN_INCONSISTENT, i, pl->document_id, pl->page);
     }
     size_t *slot = &d->page_index[pl->page - 1];
@@ -105,7 +98,7 @@ static cf_status place(grouping *g, const cf_scan_page *pages, size_t i)
      * which of the two is the signed page is a person's decision. */
     if (memcmp(pages[*slot].digest, page->digest, sizeof page->digest) == 0)
         return CF_OK;
-    g->bad[di] = true;
+    d->conflicting = true;
     return add_problem(g, CF_SCAN_DUPLICATE, i, pl->document_id, pl->page);
 }
 
@@ -121,7 +114,7 @@ cf_status cf_scan_group(const cf_scan_page *pages, size_t n, cf_scan_report **ou
         st = place(&g, pages, i);
     for (size_t di = 0; di < g.report->n_docs && st == CF_OK; di++) {
         cf_scan_doc *d = &g.report->docs[di];
-        bool complete = !g.bad[di];
+        bool complete = !d->conflicting;
         for (unsigned p = 0; p < d->pages && st == CF_OK; p++) {
             if (d->page_index[p] != NO_PAGE)
                 continue;
@@ -130,7 +123,6 @@ cf_status cf_scan_group(const cf_scan_page *pages, size_t n, cf_scan_report **ou
         }
         d->complete = complete;
     }
-    cf_free(g.bad);
     if (st != CF_OK) {
         cf_scan_report_free(g.report);
         return st;

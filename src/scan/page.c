@@ -10,7 +10,7 @@ cf_status cf_scan_page_read(cf_scan_source *source, size_t page, cf_scan_decoder
 {
     cf_scan_image own = {0};
     cf_scan_image *img = image != NULL ? image : &own;
-    cf_scan_qr found;
+    cf_scan_qr found = {0};
     memset(out, 0, sizeof *out);
     out->source = cf_scan_source_get_path(source);
     out->source_page = page + 1;

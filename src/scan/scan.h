@@ -147,7 +147,8 @@ typedef struct cf_scan_doc {
     const char *form_id; /* points into that page's payload */
     const char *version;
     size_t *page_index; /* [pages]: input index of page n+1, or (size_t)-1 when missing */
-    bool complete;      /* every page present, no duplicate or inconsistent page */
+    bool conflicting;   /* a different duplicate or an inconsistent page was seen */
+    bool complete;      /* every page present, not conflicting */
 } cf_scan_doc;
 
 typedef struct cf_scan_report {

@@ -208,7 +208,9 @@ static void snap_to_rule(const cf_scan_image *image, page_map *m, const cf_sign_
     double hx = (x1 - x0) * 0.45, hy = (y1 - y0) * 0.45;
     double best = -1, best_t = 0, best_a = 0;
     int steps = (int)ceil(RULE_SEARCH * scale);
-    for (double deg = -RULE_TURN; deg <= RULE_TURN + 1e-9; deg += 0.25) {
+    int turns = (int)(RULE_TURN * 4); /* quarter degrees */
+    for (int q = -turns; q <= turns; q++) {
+        double deg = q * 0.25;
         double c = cos(deg * M_PI / 180), s = sin(deg * M_PI / 180);
         double ex = c * hx - s * hy, ey = s * hx + c * hy;
         for (int k = -steps; k <= steps; k++) {

@@ -286,7 +286,9 @@ cf_status cf_scan_ccitt_decode(const cf_scan_raw *raw, cf_scan_image *out)
         return CF_ERR_NOMEM;
     /* Little-endian header, one directory, then the strip. */
     unsigned char *d = m.data;
-    memcpy(d, "II*\0", 4);
+    d[0] = 'I';
+    d[1] = 'I';
+    put16(d + 2, 42);
     put32(d + 4, HEADER);
     unsigned char *e = d + HEADER;
     put16(e, N_TAGS);

@@ -493,7 +493,9 @@ static void test_group(void **state)
     assert_int_equal(r->docs[0].page_index[0], 3);
     assert_int_equal(r->docs[0].page_index[1], 0);
     assert_int_equal(r->docs[0].page_index[2], 5);
+    assert_false(r->docs[0].conflicting);
     assert_false(r->docs[1].complete);
+    assert_true(r->docs[1].conflicting);
     static const struct {
         cf_scan_problem_kind kind;
         size_t page;
