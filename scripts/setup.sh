@@ -12,6 +12,8 @@ packages=(
   libqrencode-dev nettle-dev libcmocka-dev libicu-dev
   # archive: JSON record objects (jansson); checking filed scans parse as what they claim
   libjansson-dev libqpdf-dev libpng-dev libjpeg62-turbo-dev libtiff-dev
+  # reading scans (src/scan/): QR decoders (zxing-cpp is C++, behind a C shim)
+  g++ libzbar-dev libzxing-dev
   # printing (src/render/print.c)
   libcups2-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
@@ -20,6 +22,8 @@ packages=(
   poppler-utils qpdf ghostscript sqlite3 libxml2-utils valgrind locales zbar-tools
   # tests: SVG pages to PNG against the PDF's; a private CUPS scheduler with a file queue
   librsvg2-bin imagemagick cups-daemon cups-client cups-bsd cups-ipp-utils
+  # the scan test set (tests/scan/make_scans.sh)
+  img2pdf libtiff-tools
   # manual pages (scdoc), bash completion (its pkg-config file says where completions go), man(1)
   # for `consentform help COMMAND` and the man page test
   scdoc bash-completion man-db
