@@ -1274,6 +1274,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
         sum->stopped_by = (int)*o->stop;
     sum->encoding = e.encoding;
     sum->delimiter = e.delimiter;
+    sum->overrides = e.overrides;
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
     cf_free(e.names.slots);

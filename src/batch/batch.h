@@ -80,6 +80,7 @@ typedef struct cf_batch_summary {
     cf_status rows_status; /* worst status of a failed row (CF_OK when none) */
     cf_csv_encoding encoding; /* the encoding the list was read in (auto resolved) */
     char delimiter;           /* the delimiter the list was read with */
+    unsigned overrides;       /* CF_FORM_ALLOW_* the run's documents were issued under */
 } cf_batch_summary;
 
 /* Runs the batch. Returns CF_OK when the list was read, the outputs could be written and the

@@ -313,6 +313,9 @@ int cf_cmd_batch(int argc, char **argv)
                 sum.empty, sum.not_printed, t, t > 0 ? (double)done / t : 0.0,
                 cf_csv_encoding_name(sum.encoding), cf_csv_delimiter_name(sum.delimiter),
                 sum.failed > 0 || sum.not_printed > 0 ? "; see manifest.csv" : "");
+        if (sum.overrides != 0)
+            fprintf(stderr, "consentform: issued under override: %s (see manifest.csv)\n",
+                    cf_form_override_name(sum.overrides));
         if (sum.not_printed > 0)
             fprintf(stderr,
                     "consentform: %zu row%s not printed (interrupted); continue with "

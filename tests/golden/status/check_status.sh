@@ -124,6 +124,11 @@ if pdftotext "$tmp/d.pdf" - 2>/dev/null | grep -q 'DRAFT'; then ok "draft: pages
 variant draft-expired '<status state="draft"/><review-by>2026-01-01</review-by>'
 run 0 "" "draft and expired: batch with both flags" -- $(batch b-both draft-expired --allow-draft --allow-expired)
 if tr -d '\r' <"$tmp/b-both/manifest.csv" | grep -q ',"draft,expired"$'; then ok "draft and expired: manifest says draft,expired"; else fail "both: $(cat "$tmp/b-both/manifest.csv")"; fi
+grep -q 'override: draft,expired' "$tmp/err" && ok "draft and expired: the summary names the override" || fail "summary: $(cat "$tmp/err")"
+# --resume keeps the files and the override they were issued under.
+run 0 "" "draft and expired: --resume keeps the files" -- $(batch b-both draft-expired --allow-draft --allow-expired --resume)
+m=$(tr -d '\r' <"$tmp/b-both/manifest.csv")
+if [ "$(echo "$m" | grep -c 'kept from the earlier run.*,"draft,expired"$')" -eq 2 ]; then ok "resume: kept rows keep their override"; else fail "resume manifest: $m"; fi
 
 # validate: an approval after today and a review-by before the effective date are errors.
 run 65 "2030-01-01 is in the future" "validate refuses an approval date in the future" -- validate "$tmp/approved-later/$form.xml"
