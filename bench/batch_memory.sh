@@ -29,12 +29,12 @@ echo "list: $rows rows, $(du -h "$tmp/list.csv" | cut -f1)"
 rss() { awk -F': ' '/Maximum resident set size/ { printf "%.1f MB", $2 / 1024 }' "$1"; }
 secs() { awk -F': ' '/Elapsed \(wall clock\)/ { print $2 }' "$1"; }
 
-/usr/bin/time -v "$bin" batch nerve-root-injection --csv "$tmp/list.csv" --out-dir "$tmp/check" \
+/usr/bin/time -v "$bin" batch nerve-root-injection --allow-draft --csv "$tmp/list.csv" --out-dir "$tmp/check" \
     --check 2>"$tmp/check.err" || true
 echo "--check of $rows rows: max RSS $(rss "$tmp/check.err"), $(secs "$tmp/check.err") wall;" \
     "manifest rows: $(($(wc -l <"$tmp/check/manifest.csv") - 1))"
 
-/usr/bin/time -v "$bin" batch nerve-root-injection --csv "$tmp/print.csv" --out-dir "$tmp/print" \
+/usr/bin/time -v "$bin" batch nerve-root-injection --allow-draft --csv "$tmp/print.csv" --out-dir "$tmp/print" \
     --jobs 2 2>"$tmp/print.err" || true
 echo "--jobs 2 of $print_rows rows: max RSS $(rss "$tmp/print.err"), $(secs "$tmp/print.err") wall;" \
     "PDFs: $(find "$tmp/print" -name '*.pdf' | wc -l)"

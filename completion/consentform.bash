@@ -17,7 +17,7 @@ _consentform()
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD-1]}
     local bin=${COMP_WORDS[0]}
-    local commands="list validate render batch archive help"
+    local commands="list validate render batch archive diff help"
     COMPREPLY=()
 
     if ((COMP_CWORD == 1)); then
@@ -64,8 +64,25 @@ _consentform()
         COMPREPLY=($(compgen -W "auto utf-8 utf-16 big5 big5-hkscs" -- "$cur"))
         return 0
         ;;
+    --delimiter)
+        COMPREPLY=($(compgen -W ", ; tab auto" -- "$cur"))
+        return 0
+        ;;
+    --format)
+        if [[ $command == render ]]; then
+            COMPREPLY=($(compgen -W "pdf svg" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "text html" -- "$cur"))
+        fi
+        return 0
+        ;;
+    --print)
+        # CUPS queues, when the lpstat client is there
+        COMPREPLY=($(compgen -W "$(lpstat -e 2>/dev/null)" -- "$cur"))
+        return 0
+        ;;
     --patient-name | --hospital-no | --episode-no | --set | --jobs | --name | --operator | \
-        --doc-id | --reason | --form | --map | --delimiter)
+        --doc-id | --reason | --form | --map)
         return 0 # free text
         ;;
     esac
@@ -75,13 +92,18 @@ _consentform()
     list) options="--forms-dir" ;;
     validate) options="" ;;
     render)
-        options="--output --patient-name --hospital-no --episode-no --set --blank --paper
-                 --forms-dir --force --archive --operator --help"
+        # render's own options, then those render and batch share (cf_cli_issue_getopt)
+        options="--output --patient-name --hospital-no --episode-no --set --blank --format
+                 --help --paper --archive --operator --force --forms-dir --private --allow-draft
+                 --allow-expired --print"
         ;;
     batch)
-        options="--csv --out-dir --encoding --name --combined --only-combined --duplex --jobs
-                 --paper --archive --operator --force --help"
+        options="--csv --out-dir --encoding --delimiter --name --map --map-file --combined
+                 --simplex --only-combined --jobs --check --resume --help
+                 --paper --archive --operator --force --forms-dir --private --allow-draft
+                 --allow-expired --print"
         ;;
+    diff) options="--format --help" ;;
     archive)
         options="--doc-id --operator --unregistered --form --patient-name --hospital-no
                  --episode-no --unsigned --record --reason --output --force --help"
@@ -99,7 +121,7 @@ _consentform()
     fi
 
     case $command in
-    render | batch | validate)
+    render | batch | validate | diff)
         # A form: an id, or a path to a .xml file.
         compopt -o filenames 2>/dev/null
         if [[ $cur == */* || $cur == .* ]]; then

@@ -98,11 +98,11 @@ consentform list | tee \$out/list
 grep -q '^# /usr/share/consentform/forms (installed)' \$out/list
 grep -q '^nerve-root-injection ' \$out/list
 ! grep -q 'source tree' \$out/list
-consentform render nerve-root-injection -o \$out/one.pdf --patient-name 陳大文 \
+consentform render nerve-root-injection --allow-draft -o \$out/one.pdf --patient-name 陳大文 \
     --hospital-no 'HN12345678(9)' --episode-no HE1234567
 head -c 5 \$out/one.pdf | grep -q '%PDF-'
 printf '%s\n' '$sample_csv' >\$out/list.csv
-consentform batch nerve-root-injection --csv \$out/list.csv --out-dir \$out/batch
+consentform batch nerve-root-injection --allow-draft --csv \$out/list.csv --out-dir \$out/batch
 test \$(ls \$out/batch/*.pdf | wc -l) -eq 2
 test -s \$out/batch/manifest.csv
 consentform validate nerve-root-injection

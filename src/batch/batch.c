@@ -43,7 +43,7 @@ typedef struct engine {
     cf_batch_records *rs;
     cf_buf template_buf;
     const char *name_template;
-    long last_row; /* row number of the list's last row: {row} is padded to its width */
+    long last_row;            /* row number of the list's last row: {row} is padded to its width */
     cf_csv_encoding encoding; /* what the list was read as, for the summary */
     char delimiter;
     char **extras; /* header names of the list's extra columns, for the manifest */
@@ -60,6 +60,9 @@ typedef struct engine {
     size_t next, done, total;
     bool stopped;
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
+    /* the form's status: judged once, on one day, for the whole run */
+    char today[CF_FORM_DATE_SIZE];
+    unsigned overrides; /* CF_FORM_ALLOW_* this run's documents are issued under */
 } engine;
 
 static uint32_t hash_key(const char *s)
@@ -128,7 +131,6 @@ static cf_status hash_fd(int fd, char hex[CF_SHA256_HEX_SIZE])
     cf_sha256_to_hex(digest, hex);
     return CF_OK;
 }
-
 
 /* Keeps the header names of the list's extra columns (Ward, Bed ...): the manifest copies them
  * after its own columns. */
@@ -495,7 +497,8 @@ typedef struct resume_state {
     cf_csv_reader *reader;
     const char *const *f;
     size_t n;
-    long row; /* row number of the manifest row in f, LONG_MAX at the end */
+    long row;          /* row number of the manifest row in f, LONG_MAX at the end */
+    bool has_override; /* the earlier manifest has the override column (index 9) */
 } resume_state;
 
 static cf_status resume_advance(resume_state *rs)
@@ -530,6 +533,10 @@ static cf_status resume_row(engine *e, resume_state *rs, size_t i, cf_batch_row 
         return CF_OK;
     row->state = CF_BATCH_ROW_PRINTED;
     row->kept = 1;
+    /* A kept file keeps the override it was issued under. */
+    unsigned earlier = 0;
+    if (rs->has_override && rs->n > 9 && cf_form_override_parse(rs->f[9], &earlier))
+        row->overrides = (uint8_t)earlier;
     snprintf(row->document_id, sizeof row->document_id, "%s", rs->f[3]);
     memcpy(row->sha256, hex, sizeof hex);
     row->pages = (uint32_t)strtoul(rs->f[5], NULL, 10);
@@ -576,6 +583,8 @@ static cf_status name_rows(engine *e)
                                     e->diag);
         if (st == CF_OK)
             st = resume_advance(&resume); /* header */
+        resume.has_override =
+            st == CF_OK && resume.f != NULL && resume.n > 9 && strcmp(resume.f[9], "override") == 0;
         if (st == CF_OK)
             st = resume_advance(&resume);
         if (st != CF_OK)
@@ -772,6 +781,8 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .operator_name = o->operator_name,
         .force = o->force || o->resume,
         .in_run = true,
+        .allow = o->allow,
+        .today = e->today,
     };
     cf_issue_result result;
     cf_status st = row_name(e, record, &name, e->diag);
@@ -1081,8 +1092,10 @@ static cf_status write_source(engine *e)
 static cf_status write_manifest(engine *e, cf_batch_summary *sum)
 {
     const cf_batch_options *o = e->o;
-    static const char *const head[] = {"row",   "status",  "file",         "document_id", "sha256",
-                                       "pages", "message", "patient_name", "hospital_no"};
+    static const char *const head[] = {"row",         "status",  "file",    "document_id",
+                                       "sha256",      "pages",   "message", "patient_name",
+                                       "hospital_no", "override"};
+    enum { N_OWN = sizeof head / sizeof head[0] };
     cf_atomic_file *file = NULL;
     cf_buf out, name;
     cf_buf_init(&out, (size_t)1 << 24);
@@ -1091,14 +1104,14 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
     cf_status st = path != NULL ? cf_atomic_file_open(path, o->force || o->resume, &file, e->diag)
                                 : CF_ERR_NOMEM;
     /* The manifest's own columns, then the list's extra columns as they were headed. */
-    size_t n_cells = 9 + e->n_extras;
+    size_t n_cells = N_OWN + e->n_extras;
     const char **cells = cf_calloc(n_cells, sizeof *cells);
     if (cells == NULL && st == CF_OK)
         st = CF_ERR_NOMEM;
     if (st == CF_OK) {
         memcpy(cells, head, sizeof head);
         for (size_t j = 0; j < e->n_extras; j++)
-            cells[9 + j] = e->extras[j];
+            cells[N_OWN + j] = e->extras[j];
         cf_csv_write_row(&out, cells, n_cells);
     }
     size_t n = cf_batch_records_count(e->rs);
@@ -1114,7 +1127,7 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
         snprintf(number, sizeof number, "%ld", row.row);
         snprintf(pages, sizeof pages, "%u", row.pages);
         const char *status = "error", *file_name = "", *message = "", *docid = "", *sha = "",
-                   *page_cell = "";
+                   *page_cell = "", *override = "";
         switch ((cf_batch_state)row.state) {
         case CF_BATCH_ROW_PRINTED:
         case CF_BATCH_ROW_READY: /* --check: would be printed */
@@ -1124,6 +1137,7 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
             } else if (row_name(e, record, &name, NULL) == CF_OK) {
                 file_name = name.data;
             }
+            override = cf_form_override_name(row.kept ? row.overrides : e->overrides);
             if (row.state == CF_BATCH_ROW_READY) {
                 message = "checked; not printed (--check)";
                 sum->printed++;
@@ -1159,16 +1173,17 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
         }
         const char *pn = record != NULL ? cf_record_get(record, "patient_name") : NULL;
         const char *hn = record != NULL ? cf_record_get(record, "hospital_no") : NULL;
-        const char *own[] = {number, status, file_name, docid, sha, page_cell, message, pn, hn};
+        const char *own[N_OWN] = {number,    status,  file_name, docid, sha,
+                                  page_cell, message, pn,        hn,    override};
         memcpy(cells, own, sizeof own);
         for (size_t j = 0; j < e->n_extras; j++)
-            cells[9 + j] = "";
+            cells[N_OWN + j] = "";
         for (size_t k = 0; record != NULL && k < cf_record_size(record); k++) {
             if (!cf_record_is_extra(record, k))
                 continue;
             for (size_t j = 0; j < e->n_extras; j++)
                 if (strcmp(cf_record_key(record, k), e->extras[j]) == 0)
-                    cells[9 + j] = cf_record_value(record, k);
+                    cells[N_OWN + j] = cf_record_value(record, k);
         }
         cf_csv_write_row(&out, cells, n_cells);
         cf_record_free(record);
@@ -1198,7 +1213,17 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     cf_buf_init(&e.template_buf, 4096);
     e.name_template = o->name_template;
     cf_status st = CF_OK;
-    if (e.name_template == NULL) {
+    /* The form's status first: a form that may not be issued today stops the run before the
+     * list is read, and the overrides it needs are this run's, recorded on every row. */
+    if (o->today != NULL)
+        snprintf(e.today, sizeof e.today, "%s", o->today);
+    else
+        st = cf_form_today(e.today, diag);
+    if (st == CF_OK) {
+        cf_issue_options status_check = {.allow = o->allow, .today = e.today};
+        st = cf_issue_check_form(o->form, &status_check, &e.overrides, diag);
+    }
+    if (st == CF_OK && e.name_template == NULL) {
         const char *keys[64];
         size_t n = o->form->n_label_fields < 64 ? o->form->n_label_fields : 64;
         for (size_t i = 0; i < n; i++)
@@ -1249,6 +1274,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
         sum->stopped_by = (int)*o->stop;
     sum->encoding = e.encoding;
     sum->delimiter = e.delimiter;
+    sum->overrides = e.overrides;
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
     cf_free(e.names.slots);

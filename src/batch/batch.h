@@ -34,12 +34,12 @@
 #define CF_BATCH_MANIFEST_SOURCE "manifest-source.csv"
 
 typedef struct cf_batch_options {
-    const cf_form *form;       /* loaded and preflighted */
-    const char *form_path;     /* input: never an output */
-    const cf_fontset *fonts;   /* the form's fonts */
-    const char *csv_path;      /* the list */
-    cf_csv_encoding encoding;  /* --encoding */
-    char delimiter;            /* --delimiter: ',', ';' or '\t'; 0 = found in the header row */
+    const cf_form *form;      /* loaded and preflighted */
+    const char *form_path;    /* input: never an output */
+    const cf_fontset *fonts;  /* the form's fonts */
+    const char *csv_path;     /* the list */
+    cf_csv_encoding encoding; /* --encoding */
+    char delimiter;           /* --delimiter: ',', ';' or '\t'; 0 = found in the header row */
     /* --map / --map-file: columns the form's keys, captions and aliases do not settle; may be
      * NULL. Borrowed for the run. */
     const cf_csv_mappings *mappings;
@@ -57,6 +57,9 @@ typedef struct cf_batch_options {
     const char *archive_dir;   /* the store's folder (an input) */
     const char *operator_name; /* for the archive */
     long long created;         /* cf_document_time() */
+    unsigned allow;            /* CF_FORM_ALLOW_*: --allow-draft, --allow-expired */
+    const char *today;         /* YYYY-MM-DD the form's status is judged on, for every row;
+                                  NULL: cf_form_today() once at the start */
     /* Polled before each row is taken; non-zero stops the batch (the signal number, e.g.
      * SIGINT). Rows in flight are finished; the rest are "not-printed". May be NULL. */
     const volatile sig_atomic_t *stop;
@@ -77,6 +80,7 @@ typedef struct cf_batch_summary {
     cf_status rows_status; /* worst status of a failed row (CF_OK when none) */
     cf_csv_encoding encoding; /* the encoding the list was read in (auto resolved) */
     char delimiter;           /* the delimiter the list was read with */
+    unsigned overrides;       /* CF_FORM_ALLOW_* the run's documents were issued under */
 } cf_batch_summary;
 
 /* Runs the batch. Returns CF_OK when the list was read, the outputs could be written and the

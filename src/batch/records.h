@@ -31,6 +31,7 @@ typedef struct cf_batch_row {
     uint8_t status;    /* cf_status of a failure */
     uint8_t kept;      /* --resume: the file of an earlier run was kept */
     uint8_t checked;   /* --check: would be printed, was not */
+    uint8_t overrides; /* --resume: CF_FORM_ALLOW_* a kept file was issued under */
     uint32_t pages;
     uint32_t message; /* 1-based index of the message (cf_batch_records_message); 0 = none */
     char document_id[CF_DOCUMENT_ID_SIZE];

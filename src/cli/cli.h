@@ -2,6 +2,8 @@
 #ifndef CF_CLI_H
 #define CF_CLI_H
 
+#include "layout/layout.h"
+
 #include <getopt.h>
 #include <stdbool.h>
 
@@ -41,6 +43,48 @@ int cf_cli_wants_help(int argc, char **argv);
  * mean --patient-name?") that the command's next cf_cli_usage_error prints instead of its own. */
 int cf_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
                   int *longindex);
+/* The options of every command that issues documents (render, batch), declared once in
+ * util.c and parsed by cf_cli_issue_getopt, so the commands cannot drift apart. A new shared
+ * option is one row of that table, one field here and one case of its parser. */
+typedef struct cf_cli_issue_options {
+    cf_paper paper;            /* --paper a4|letter (default a4) */
+    const char *archive_dir;   /* --archive STORE */
+    const char *operator_name; /* --operator NAME (NULL: cf_cli_operator's default) */
+    const char *forms_dir;     /* --forms-dir DIR */
+    bool force;                /* -f, --force */
+    bool private_files;        /* --private */
+    unsigned allow;            /* CF_FORM_ALLOW_*: --allow-draft, --allow-expired */
+    const char *print_queue;   /* --print QUEUE: send the written PDF to this CUPS queue */
+} cf_cli_issue_options;
+
+/* getopt values of the identity options (render's alone): what cf_cli_issue_getopt returns
+ * for them when the parser accepts them. */
+enum {
+    CF_CLI_OPT_PATIENT_NAME = 0x1000,
+    CF_CLI_OPT_HOSPITAL_NO,
+    CF_CLI_OPT_EPISODE_NO,
+};
+
+/* One command's parser: its own options, and whether it takes a patient's identity. */
+typedef struct cf_cli_issue_parser {
+    const char *command;          /* "render", for messages */
+    const char *shortopts;        /* the command's own short options */
+    const struct option *options; /* the command's own long options, {NULL} ended */
+    bool identity;                /* accepts --patient-name, --hospital-no, --episode-no;
+                                     otherwise they are refused with the reason */
+    /* Filled on the first call: the command's options, the shared ones, the identity ones. */
+    struct option table[64];
+    char shorts[64];
+} cf_cli_issue_parser;
+
+/* cf_cli_getopt over the parser's options plus the shared ones: a shared option is applied to
+ * *shared and parsing goes on; returns the command's own options and (with identity) the
+ * CF_CLI_OPT_* identity values as getopt would, -1 at the end, and '?' on any error (a shared
+ * option's bad value, an identity option the command does not take), with the message pending
+ * for cf_cli_usage_error. *longindex indexes p->table. Start with optind = 1 as for getopt. */
+int cf_cli_issue_getopt(cf_cli_issue_parser *p, int argc, char **argv, cf_cli_issue_options *shared,
+                        int *longindex);
+
 /* Prints "consentform: message" (or the pending message of cf_cli_getopt), the synopsis line of
  * usage and where the full help is, to stderr (a usage error); returns EX_USAGE. */
 int cf_cli_usage_error(const char *usage, const char *fmt, ...)

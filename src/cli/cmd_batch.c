@@ -27,84 +27,98 @@
 const char cf_usage_batch[] =
     "usage: consentform batch FORM --csv FILE --out-dir DIR [options]\n"
     "\n"
-    "Prints FORM for every patient of a CSV list: one PDF per row in DIR and DIR/manifest.csv\n"
-    "with every row's status. The list is read once; every row and output path is checked\n"
-    "before anything is written; rows with problems are skipped and the exit status is 65.\n"
-    "Columns match a field by key, caption or the form's aliases (HN, Patient Name, 姓名 ...);\n"
-    "other columns are kept for --name and the manifest. The whole story: man consentform-batch.\n"
+    "Prints FORM for every patient of a CSV list: one PDF per row in DIR, named by --name,\n"
+    "and DIR/manifest.csv listing every row with its status. Every row and output path is\n"
+    "checked before anything is written; rows with problems are reported by row number and\n"
+    "skipped, every good row is printed, and the exit status is 65 when any row failed.\n"
+    "\n"
+    "A column feeds a field when its header is the field's key, caption or an alias the form\n"
+    "declares (HN, Patient Name, 姓名 ...), ignoring case, width, spaces, '_', '-' and '.';\n"
+    "--map settles the rest. Other columns (Ward, Bed ...) are kept for --name and copied\n"
+    "into manifest.csv after its own columns.\n"
     "\n"
     "options:\n"
-    "  --csv FILE            the list: UTF-8 (BOM optional), UTF-16 with BOM, Big5-HKSCS or Big5;\n"
-    "                        comma, tab or semicolon\n"
+    "  --csv FILE            the list: UTF-8, UTF-16 with BOM (Excel's Unicode Text),\n"
+    "                        Big5-HKSCS or Big5; comma, tab or semicolon separated\n"
     "  --out-dir DIR         where the PDFs and manifest.csv go (created if missing)\n"
-    "  --encoding ENC        auto (default), utf-8, utf-16, big5-hkscs (Hong Kong), big5\n"
-    "                        (Taiwan cp950, user-defined characters refused; big5 meant\n"
-    "                        big5-hkscs before 2026)\n"
+    "  --encoding ENC        auto (default: UTF-16 by its BOM, UTF-8, or Big5-HKSCS when\n"
+    "                        Hong Kong and Taiwan read the file alike), utf-8, utf-16,\n"
+    "                        big5-hkscs (Hong Kong) or big5 (Taiwan cp950)\n"
     "  --delimiter C         , ; or tab (default: found in the header row, or Excel's sep=)\n"
-    "  --name TEMPLATE       file names; default: the form's label fields but the name, then\n"
-    "                        {form}; placeholders: any field or column, {form}, {version}, {row}\n"
+    "  --name TEMPLATE       file name template (default: the form's label fields but the\n"
+    "                        name, then {form}); any field key or column name, {form},\n"
+    "                        {version}, {row} (zero-padded)\n"
     "  --map COLUMN=FIELD    the column COLUMN holds the field FIELD (repeatable)\n"
-    "  --map-file FILE       COLUMN,FIELD rows kept for a site's exports ($CONSENTFORM_MAP)\n"
-    "  --combined FILE.pdf   also one PDF of all patients for one print job, each padded to an\n"
+    "  --map-file FILE       COLUMN,FIELD rows kept for a site's exports (default:\n"
+    "                        $CONSENTFORM_MAP); --map wins over it\n"
+    "  --combined FILE.pdf   also all patients in one PDF, in list order, each padded to an\n"
     "                        even page count (此頁空白) so no sheet carries two patients\n"
-    "  --simplex             with --combined: no padding (--duplex: accepted, the default)\n"
+    "  --simplex             with --combined: no padding (single-sided printers)\n"
     "  --only-combined       with --combined: write only the combined PDF\n"
-    "  --print QUEUE         send the combined PDF to a CUPS queue, duplex, after it is written\n"
-    "                        and archived; needs --combined\n"
+    "  --print QUEUE         send the combined PDF to a CUPS queue, duplex, once it is written\n"
+    "                        and archived (needs --combined)\n"
     "  --jobs N              rows rendered in parallel (default: number of processors)\n"
+    "  --check               check and name every row and write the manifest; no PDF\n"
+    "  --resume              continue from DIR/manifest.csv (after an interruption or\n"
+    "                        --check): files there with the manifest's sha256 are kept\n"
     "  --paper a4|letter     paper size (default a4)\n"
-    "  --archive STORE       keep every PDF in the archive; a PDF gets its name only after its\n"
-    "                        record is committed\n"
+    "  --archive STORE       also keep every PDF in the archive store STORE; a PDF gets its\n"
+    "                        name only after its archive record is committed\n"
     "  --operator NAME       who issued them, for the archive (default: $USER)\n"
-    "  --check               check and name every row, write the manifest, no PDF\n"
-    "  --resume              continue from DIR/manifest.csv (same list and form version only)\n"
+    "  --forms-dir DIR       look for form ids in DIR first\n"
+    "  --allow-draft         print a draft form (for trial; pages say DRAFT)\n"
+    "  --allow-expired       print a form whose review-by date has passed\n"
     "  --private             files 0600 and folders 0700 (default 0644 / 0755 at most)\n"
-    "  --force               replace regular files that exist (never links or devices)\n"
+    "  -f, --force           replace regular files that already exist (never links or\n"
+    "                        special files)\n"
     "\n"
-    "SIGINT or SIGTERM: rows in flight finish, the manifest says not-printed for the rest, and\n"
-    "the exit status is 130 or 143; continue with --resume.\n";
+    "A retired form, or one not yet effective, is never printed; a draft or expired one only\n"
+    "with the option above, named in manifest.csv's override column and in each archive\n"
+    "record. --patient-name, --hospital-no and --episode-no are render's: a batch takes\n"
+    "every value from the list.\n"
+    "\n"
+    "On SIGINT or SIGTERM no new row is started, rows in flight are finished, the manifest\n"
+    "is written (rows not reached: not-printed) and the exit status is 130 or 143.\n";
 
 typedef struct batch {
     cf_batch_options o;
     const char *form_arg;
-    const char *queue; /* --print */
+    const char *forms_dir; /* --forms-dir */
+    const char *queue;     /* --print */
     bool private_files;
     cf_csv_mappings *mappings; /* --map, then --map-file / $CONSENTFORM_MAP */
     const char *map_file;
 } batch;
 
+/* batch's own options; the shared ones (--paper, --archive, --forms-dir ...) come from
+ * cf_cli_issue_getopt, which refuses the identity options for a batch. */
+static const struct option batch_options[] = {
+    {"csv", required_argument, NULL, 'c'},
+    {"out-dir", required_argument, NULL, 'o'},
+    {"combined", required_argument, NULL, 'C'},
+    {"only-combined", no_argument, NULL, 'O'},
+    {"duplex", no_argument, NULL, 'D'},
+    {"simplex", no_argument, NULL, 'S'},
+    {"check", no_argument, NULL, 'K'},
+    {"resume", no_argument, NULL, 'R'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"encoding", required_argument, NULL, 'e'},
+    {"name", required_argument, NULL, 'n'},
+    {"map", required_argument, NULL, 'm'},
+    {"map-file", required_argument, NULL, 'M'},
+    {"delimiter", required_argument, NULL, 'd'},
+    {NULL, 0, NULL, 0},
+};
+
 static int parse_options(batch *b, int argc, char **argv)
 {
-    /* One option a line (clang-format would pack the table into columns). */
-    // clang-format off
-    static const struct option options[] = {
-        {"csv", required_argument, NULL, 'c'},
-        {"out-dir", required_argument, NULL, 'o'},
-        {"combined", required_argument, NULL, 'C'},
-        {"only-combined", no_argument, NULL, 'O'},
-        {"duplex", no_argument, NULL, 'D'},
-        {"simplex", no_argument, NULL, 'S'},
-        {"check", no_argument, NULL, 'K'},
-        {"resume", no_argument, NULL, 'R'},
-        {"private", no_argument, NULL, 'P'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"encoding", required_argument, NULL, 'e'},
-        {"name", required_argument, NULL, 'n'},
-        {"paper", required_argument, NULL, 'p'},
-        {"archive", required_argument, NULL, 'A'},
-        {"operator", required_argument, NULL, 'U'},
-        {"force", no_argument, NULL, 'f'},
-        {"map", required_argument, NULL, 'm'},
-        {"map-file", required_argument, NULL, 'M'},
-        {"delimiter", required_argument, NULL, 'd'},
-        {"print", required_argument, NULL, 'Q'},
-        {NULL, 0, NULL, 0},
-    };
-    // clang-format on
+    cf_cli_issue_parser parser = {
+        .command = "batch", .shortopts = "j:o:", .options = batch_options, .identity = false};
+    cf_cli_issue_options shared = {.paper = CF_PAPER_A4};
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = cf_cli_getopt(argc, argv, "j:o:", options, NULL)) != -1) {
+    while ((c = cf_cli_issue_getopt(&parser, argc, argv, &shared, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'c':
@@ -131,17 +145,6 @@ static int parse_options(batch *b, int argc, char **argv)
         case 'R':
             b->o.resume = true;
             break;
-        case 'P':
-            b->private_files = true;
-            break;
-        case 'f':
-            b->o.force = true;
-            break;
-        case 'Q':
-            b->queue = optarg;
-            if (b->queue[0] == '\0')
-                return cf_cli_usage_error(cf_usage_batch, "batch: --print names a queue");
-            break;
         case 'n':
             b->o.name_template = optarg;
             break;
@@ -161,9 +164,6 @@ static int parse_options(batch *b, int argc, char **argv)
             if (!cf_csv_delimiter_parse(optarg, &b->o.delimiter))
                 return cf_cli_usage_error(cf_usage_batch, "batch: --delimiter is , ; tab or auto");
             break;
-        case 'A':
-            b->o.archive_dir = optarg;
-            break;
         case 'm':
             if (cf_csv_mappings_add(b->mappings, optarg, NULL) != CF_OK)
                 return cf_cli_usage_error(cf_usage_batch,
@@ -174,22 +174,19 @@ static int parse_options(batch *b, int argc, char **argv)
         case 'M':
             b->map_file = optarg;
             break;
-        case 'U':
-            b->o.operator_name = optarg;
-            break;
-        case 'p':
-            if (strcmp(optarg, "a4") == 0 || strcmp(optarg, "A4") == 0)
-                b->o.paper = CF_PAPER_A4;
-            else if (strcmp(optarg, "letter") == 0)
-                b->o.paper = CF_PAPER_LETTER;
-            else
-                return cf_cli_usage_error(cf_usage_batch, "batch: --paper is a4 or letter");
-            break;
         default:
             return cf_cli_usage_error(cf_usage_batch, "batch: unknown or incomplete option \"%s\"",
                                       argv[optind - 1]);
         }
     }
+    b->o.paper = shared.paper;
+    b->o.archive_dir = shared.archive_dir;
+    b->o.operator_name = shared.operator_name;
+    b->o.force = shared.force;
+    b->o.allow = shared.allow;
+    b->forms_dir = shared.forms_dir;
+    b->private_files = shared.private_files;
+    b->queue = shared.print_queue;
     if (optind >= argc)
         return cf_cli_usage_error(cf_usage_batch, "batch: name the form to print");
     b->form_arg = argv[optind];
@@ -268,9 +265,8 @@ int cf_cmd_batch(int argc, char **argv)
         cf_csv_mappings_free(b.mappings);
         return usage;
     }
-    const char *site_map = getenv("CONSENTFORM_MAP");
-    if (!b.map_file && site_map != NULL && *site_map != '\0')
-        b.map_file = site_map;
+    if (!b.map_file && getenv("CONSENTFORM_MAP") && *getenv("CONSENTFORM_MAP"))
+        b.map_file = getenv("CONSENTFORM_MAP");
 
     cf_diag *diag = cf_diag_new();
     if (diag == NULL)
@@ -295,7 +291,7 @@ int cf_cmd_batch(int argc, char **argv)
 
     cf_form *form = NULL;
     cf_archive *archive = NULL;
-    char *form_path = cf_form_resolve(b.form_arg, NULL, diag);
+    char *form_path = cf_form_resolve(b.form_arg, b.forms_dir, diag);
     cf_status st = form_path != NULL ? CF_OK : CF_ERR_NOINPUT;
     if (st == CF_OK && b.map_file)
         st = cf_csv_mappings_load(b.mappings, b.map_file, diag);
@@ -329,6 +325,9 @@ int cf_cmd_batch(int argc, char **argv)
                 sum.empty, sum.not_printed, t, t > 0 ? (double)done / t : 0.0,
                 cf_csv_encoding_name(sum.encoding), cf_csv_delimiter_name(sum.delimiter),
                 sum.failed > 0 || sum.not_printed > 0 ? "; see manifest.csv" : "");
+        if (sum.overrides != 0)
+            fprintf(stderr, "consentform: issued under override: %s (see manifest.csv)\n",
+                    cf_form_override_name(sum.overrides));
         if (sum.not_printed > 0)
             fprintf(stderr,
                     "consentform: %zu row%s not printed (interrupted); continue with "

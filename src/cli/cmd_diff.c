@@ -54,7 +54,7 @@ int cf_cmd_diff(int argc, char **argv)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+    while ((c = cf_cli_getopt(argc, argv, "h", long_options, NULL)) != -1) {
         switch (c) {
         case 'h':
             fputs(cf_usage_diff, stdout);

@@ -87,7 +87,7 @@ static int print_form(const char *dir, const char *name)
     int status = EX_OK;
     if (form) {
         printf("%-28s %-6s %-8s %-8s %s\n", form->id, form->version,
-               form->state == CF_FORM_STATE_APPROVED ? "approved" : "draft",
+               cf_form_state_name(form->state),
                form->kind == CF_FORM_KIND_CONSENT ? "consent" : "leaflet", form->title);
     } else {
         size_t stem = strlen(name) - 4;

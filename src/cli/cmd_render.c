@@ -45,15 +45,16 @@ const char cf_usage_render[] =
     "                           committed, and its document id is always unique\n"
     "      --private            write OUT readable by its owner only (0600)\n"
     "      --operator NAME      who issued it, for the archive (default: $USER)\n"
-    "      --print QUEUE        after OUT is written (and archived), send it to the CUPS\n"
-    "                           queue QUEUE as one job: two-sided (long edge), on the\n"
-    "                           --paper size; the job id is reported on stderr\n"
-    "      --format pdf|svg     pdf (default), or svg: a preview, one SVG file per page with\n"
-    "                           the text drawn as outlines (no font needed to view it);\n"
-    "                           -o DIR/ (or an existing folder) writes DIR/page-1.svg,\n"
-    "                           DIR/page-2.svg, ...; -o PREFIX writes PREFIX-1.svg,\n"
-    "                           PREFIX-2.svg, ... (a final .svg of PREFIX is dropped).\n"
-    "                           A preview is never archived or printed: no --archive, --print\n"
+    "      --allow-draft        issue a draft form (for trial; pages say DRAFT)\n"
+    "      --allow-expired      issue a form whose review-by date has passed\n"
+    "      --print QUEUE        send OUT, once written and archived, to a CUPS queue (duplex)\n"
+    "      --format pdf|svg     svg: a preview, one file per page (-o DIR/ gives\n"
+    "                           DIR/page-1.svg ...; -o PREFIX gives PREFIX-1.svg ...), text as\n"
+    "                           outlines; never archived or printed\n"
+    "\n"
+    "A retired form, or one whose effective date is still to come, is never issued; a draft\n"
+    "or an expired form only with the option above, recorded in the archive record\n"
+    "(\"_override\") of the document.\n"
     "\n"
     "Every value is checked before anything is drawn: a character the font lacks, a line\n"
     "break in a label value or a malformed date is an error naming the field, and no file\n"
@@ -61,35 +62,18 @@ const char cf_usage_render[] =
     "73 output exists (without --force) or cannot be created, 74 I/O error.\n";
 
 enum {
-    OPT_PATIENT_NAME = 256,
-    OPT_HOSPITAL_NO,
-    OPT_EPISODE_NO,
-    OPT_SET,
+    OPT_SET = 256,
     OPT_BLANK,
-    OPT_PAPER,
-    OPT_FORMS_DIR,
-    OPT_ARCHIVE,
-    OPT_OPERATOR,
-    OPT_PRIVATE,
-    OPT_PRINT,
     OPT_FORMAT,
 };
 
+/* render's own options; the shared ones (--paper, --archive, --force ...) and the identity
+ * ones come from cf_cli_issue_getopt. */
 static const struct option long_options[] = {
     {"output", required_argument, NULL, 'o'},
-    {"patient-name", required_argument, NULL, OPT_PATIENT_NAME},
-    {"hospital-no", required_argument, NULL, OPT_HOSPITAL_NO},
-    {"episode-no", required_argument, NULL, OPT_EPISODE_NO},
     {"set", required_argument, NULL, OPT_SET},
     {"blank", no_argument, NULL, OPT_BLANK},
-    {"paper", required_argument, NULL, OPT_PAPER},
-    {"forms-dir", required_argument, NULL, OPT_FORMS_DIR},
-    {"archive", required_argument, NULL, OPT_ARCHIVE},
-    {"operator", required_argument, NULL, OPT_OPERATOR},
-    {"private", no_argument, NULL, OPT_PRIVATE},
-    {"print", required_argument, NULL, OPT_PRINT},
     {"format", required_argument, NULL, OPT_FORMAT},
-    {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -145,10 +129,11 @@ static cf_status write_svg_preview(const cf_form *form, const cf_record *record,
 
 int cf_cmd_render(int argc, char **argv)
 {
-    const char *output = NULL, *forms_dir = NULL, *archive_dir = NULL, *operator_name = NULL;
-    const char *queue = NULL;
-    bool blank = false, force = false, any_value = false, svg = false;
-    cf_paper paper = CF_PAPER_A4;
+    const char *output = NULL;
+    bool blank = false, any_value = false, svg = false;
+    cf_cli_issue_options shared = {.paper = CF_PAPER_A4};
+    cf_cli_issue_parser parser = {
+        .command = "render", .shortopts = "o:h", .options = long_options, .identity = true};
     cf_record *record = cf_record_new(NULL, 0);
     /* For each field given, the option that gave it: a field given twice, by an option or by
      * --set in any case, is a usage error naming both. */
@@ -162,28 +147,25 @@ int cf_cmd_render(int argc, char **argv)
     optind = 1;
     int c, option_index = -1;
     while (status == EX_OK &&
-           (c = cf_cli_getopt(argc, argv, "o:fh", long_options, &option_index)) != -1) {
+           (c = cf_cli_issue_getopt(&parser, argc, argv, &shared, &option_index)) != -1) {
         const char *key = NULL;
         char *value = NULL;
         switch (c) {
         case 'o':
             output = optarg;
             break;
-        case 'f':
-            force = true;
-            break;
         case 'h':
             fputs(cf_usage_render, stdout);
             cf_record_free(record);
             cf_record_free(given_by);
             return EX_OK;
-        case OPT_PATIENT_NAME:
+        case CF_CLI_OPT_PATIENT_NAME:
             key = "patient_name";
             break;
-        case OPT_HOSPITAL_NO:
+        case CF_CLI_OPT_HOSPITAL_NO:
             key = "hospital_no";
             break;
-        case OPT_EPISODE_NO:
+        case CF_CLI_OPT_EPISODE_NO:
             key = "episode_no";
             break;
         case OPT_SET:
@@ -201,37 +183,9 @@ int cf_cmd_render(int argc, char **argv)
         case OPT_BLANK:
             blank = true;
             break;
-        case OPT_PAPER:
-            if (strcmp(optarg, "a4") == 0 || strcmp(optarg, "A4") == 0)
-                paper = CF_PAPER_A4;
-            else if (strcmp(optarg, "letter") == 0)
-                paper = CF_PAPER_LETTER;
-            else
-                status = cf_cli_usage_error(cf_usage_render,
-                                            "render: --paper is a4 or letter, not \"%s\"", optarg);
-            break;
-        case OPT_FORMS_DIR:
-            forms_dir = optarg;
-            break;
-        case OPT_ARCHIVE:
-            archive_dir = optarg;
-            break;
-        case OPT_PRIVATE:
-            cf_file_set_private(true);
-            break;
-        case OPT_OPERATOR:
-            operator_name = optarg;
-            break;
-        case OPT_PRINT:
-            queue = optarg;
-            if (queue[0] == '\0')
-                status = cf_cli_usage_error(cf_usage_render, "render: --print names a queue");
-            break;
         case OPT_FORMAT:
-            if (strcmp(optarg, "svg") == 0)
-                svg = true;
-            else if (strcmp(optarg, "pdf") == 0)
-                svg = false;
+            if (strcmp(optarg, "svg") == 0 || strcmp(optarg, "pdf") == 0)
+                svg = strcmp(optarg, "svg") == 0;
             else
                 status = cf_cli_usage_error(cf_usage_render,
                                             "render: --format is pdf or svg, not \"%s\"", optarg);
@@ -244,11 +198,13 @@ int cf_cmd_render(int argc, char **argv)
             break;
         }
         if (key != NULL) {
-            status = set_field(record, given_by, key, optarg, long_options[option_index].name);
+            status = set_field(record, given_by, key, optarg, parser.table[option_index].name);
             any_value = true;
         }
     }
     cf_record_free(given_by);
+    if (shared.private_files)
+        cf_file_set_private(true);
     if (status != EX_OK) {
         cf_record_free(record);
         return status;
@@ -270,14 +226,15 @@ int cf_cmd_render(int argc, char **argv)
                                                    "drop --patient-name, --hospital-no, "
                                                    "--episode-no and --set");
     }
-    if (svg && (archive_dir != NULL || queue != NULL || strcmp(output, "-") == 0)) {
+    const char *queue = shared.print_queue;
+    if (svg && (shared.archive_dir != NULL || queue != NULL || strcmp(output, "-") == 0)) {
         cf_record_free(record);
         return cf_cli_usage_error(cf_usage_render,
                                   "render: --format svg writes a preview to files (-o DIR/ or "
                                   "-o PREFIX); it is never archived or printed: drop %s",
-                                  archive_dir != NULL ? "--archive"
-                                  : queue != NULL     ? "--print"
-                                                      : "-o -");
+                                  shared.archive_dir != NULL ? "--archive"
+                                  : queue != NULL            ? "--print"
+                                                             : "-o -");
     }
     if (queue != NULL && strcmp(output, "-") == 0) {
         cf_record_free(record);
@@ -300,12 +257,23 @@ int cf_cmd_render(int argc, char **argv)
     const cf_fontset *fonts = NULL;
     cf_archive *archive = NULL;
     cf_status st = CF_ERR_NOINPUT;
-    char *path = cf_form_resolve(argv[optind], forms_dir, diag);
+    char *path = cf_form_resolve(argv[optind], shared.forms_dir, diag);
     if (path != NULL)
         st = cf_form_load(path, NULL, &form, diag);
     /* A missing or unwritable store stops the job before anything is printed. */
-    if (st == CF_OK && archive_dir != NULL)
-        st = cf_archive_open(archive_dir, false, &archive, diag);
+    /* A form that may not be issued today is refused before anything else is checked. */
+    cf_issue_options options = {
+        .document = {.paper = shared.paper, .blank = blank, .created = cf_document_time()},
+        .operator_name = cf_cli_operator(shared.operator_name),
+        .path = strcmp(output, "-") == 0 ? NULL : output,
+        .fd = STDOUT_FILENO,
+        .force = shared.force,
+        .allow = shared.allow,
+    };
+    if (st == CF_OK)
+        st = cf_issue_check_form(form, &options, NULL, diag);
+    if (st == CF_OK && shared.archive_dir != NULL)
+        st = cf_archive_open(shared.archive_dir, false, &archive, diag);
     if (st == CF_OK)
         st = cf_fontset_get(form->region, &fonts, diag);
     if (st == CF_OK)
@@ -321,28 +289,26 @@ int cf_cmd_render(int argc, char **argv)
     }
     cf_issue_result result = {0};
     if (st == CF_OK && svg) {
-        st = write_svg_preview(form, record, fonts, paper, blank, output, force, diag);
+        st = write_svg_preview(form, record, fonts, shared.paper, blank, output, shared.force,
+                               diag);
     } else if (st == CF_OK) {
-        bool to_stdout = strcmp(output, "-") == 0;
-        cf_issue_options options = {
-            .document = {.paper = paper, .blank = blank, .created = cf_document_time()},
-            .archive = archive,
-            .operator_name = cf_cli_operator(operator_name),
-            .path = to_stdout ? NULL : output,
-            .fd = STDOUT_FILENO,
-            .force = force,
-        };
+        options.archive = archive;
         st = cf_issue_document(form, record, fonts, &options, &result, diag);
     }
     if (st == CF_OK && !svg && strcmp(output, "-") != 0)
-        fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s)\n", output,
-                result.pages, result.pages == 1 ? "" : "s", result.document_id);
+        fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s%s%s)\n", output,
+                result.pages, result.pages == 1 ? "" : "s", result.document_id,
+                result.overrides != 0 ? "; override: " : "",
+                cf_form_override_name(result.overrides));
     if (st == CF_OK && queue != NULL) { /* never with svg (refused above) */
         /* The job name says which form and document, never whose. */
         char title[128];
         snprintf(title, sizeof title, "%s %s", form->id, blank ? "blank" : result.document_id);
-        cf_print_request request = {
-            .queue = queue, .path = output, .title = title, .paper = paper, .duplex = true};
+        cf_print_request request = {.queue = queue,
+                                    .path = output,
+                                    .title = title,
+                                    .paper = shared.paper,
+                                    .duplex = true};
         int job = 0;
         st = cf_print_file(&request, &job, diag);
         if (st == CF_OK)

@@ -40,7 +40,7 @@ int cf_cmd_validate(int argc, char **argv)
             st = cf_form_load(path, NULL, &form, diag);
         if (st == CF_OK)
             printf("%s: ok (%s %s, %s)\n", path, form->id, form->version,
-                   form->state == CF_FORM_STATE_APPROVED ? "approved" : "draft");
+                   cf_form_state_name(form->state));
         else if (status == EX_OK || st == CF_ERR_NOINPUT)
             status = cf_status_exit_code(st);
         cf_form_free(form);

@@ -3,6 +3,7 @@
 
 #include "base/paths.h"
 #include "base/suggest.h"
+#include "form/form.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +195,133 @@ int cf_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
     else
         option_error(command, "unknown option \"%s\"", element);
     return c;
+}
+
+/* The options shared by the commands that issue documents (render, batch): one table, one
+ * parser (cf_cli_issue_getopt). */
+enum {
+    OPT_PAPER = 0x1100,
+    OPT_ARCHIVE,
+    OPT_OPERATOR,
+    OPT_FORMS_DIR,
+    OPT_PRIVATE,
+    OPT_ALLOW_DRAFT,
+    OPT_ALLOW_EXPIRED,
+    OPT_PRINT,
+};
+
+static const struct option issue_options[] = {
+    {"paper", required_argument, NULL, OPT_PAPER},
+    {"archive", required_argument, NULL, OPT_ARCHIVE},
+    {"operator", required_argument, NULL, OPT_OPERATOR},
+    {"force", no_argument, NULL, 'f'},
+    {"forms-dir", required_argument, NULL, OPT_FORMS_DIR},
+    {"private", no_argument, NULL, OPT_PRIVATE},
+    {"allow-draft", no_argument, NULL, OPT_ALLOW_DRAFT},
+    {"allow-expired", no_argument, NULL, OPT_ALLOW_EXPIRED},
+    {"print", required_argument, NULL, OPT_PRINT},
+    {NULL, 0, NULL, 0},
+};
+static const char issue_shortopts[] = "f";
+
+/* The options that carry one patient's identity: render's alone, refused by batch. */
+static const struct option identity_option_table[] = {
+    {"patient-name", required_argument, NULL, CF_CLI_OPT_PATIENT_NAME},
+    {"hospital-no", required_argument, NULL, CF_CLI_OPT_HOSPITAL_NO},
+    {"episode-no", required_argument, NULL, CF_CLI_OPT_EPISODE_NO},
+    {NULL, 0, NULL, 0},
+};
+
+/* Appends the {NULL}-ended options from to p->table at *n; false when the table is full. */
+static bool append_options(cf_cli_issue_parser *p, size_t *n, const struct option *from)
+{
+    const size_t cap = sizeof p->table / sizeof p->table[0] - 1; /* room for the end */
+    for (const struct option *o = from; o != NULL && o->name != NULL; o++) {
+        if (*n >= cap)
+            return false;
+        p->table[(*n)++] = *o;
+    }
+    p->table[*n] = (struct option){NULL, 0, NULL, 0};
+    return true;
+}
+
+/* Fills p->table and p->shorts: the command's options, then the identity and shared ones. */
+static bool build_parser(cf_cli_issue_parser *p)
+{
+    size_t n = 0;
+    if (!append_options(p, &n, p->options) || !append_options(p, &n, identity_option_table) ||
+        !append_options(p, &n, issue_options))
+        return false;
+    int w = snprintf(p->shorts, sizeof p->shorts, "%s%s", p->shortopts ? p->shortopts : "",
+                     issue_shortopts);
+    return w > 0 && (size_t)w < sizeof p->shorts;
+}
+
+int cf_cli_issue_getopt(cf_cli_issue_parser *p, int argc, char **argv, cf_cli_issue_options *shared,
+                        int *longindex)
+{
+    if (p->table[0].name == NULL && !build_parser(p)) {
+        option_error(p->command, "too many options for one command (internal error)");
+        return '?';
+    }
+    for (;;) {
+        int index = -1;
+        int c = cf_cli_getopt(argc, argv, p->shorts, p->table, &index);
+        if (longindex != NULL)
+            *longindex = index;
+        switch (c) {
+        case OPT_PAPER:
+            if (strcmp(optarg, "a4") == 0 || strcmp(optarg, "A4") == 0) {
+                shared->paper = CF_PAPER_A4;
+            } else if (strcmp(optarg, "letter") == 0) {
+                shared->paper = CF_PAPER_LETTER;
+            } else {
+                option_error(p->command, "--paper is a4 or letter, not \"%s\"", optarg);
+                return '?';
+            }
+            break;
+        case OPT_ARCHIVE:
+            shared->archive_dir = optarg;
+            break;
+        case OPT_OPERATOR:
+            shared->operator_name = optarg;
+            break;
+        case 'f':
+            shared->force = true;
+            break;
+        case OPT_FORMS_DIR:
+            shared->forms_dir = optarg;
+            break;
+        case OPT_PRIVATE:
+            shared->private_files = true;
+            break;
+        case OPT_ALLOW_DRAFT:
+            shared->allow |= CF_FORM_ALLOW_DRAFT;
+            break;
+        case OPT_ALLOW_EXPIRED:
+            shared->allow |= CF_FORM_ALLOW_EXPIRED;
+            break;
+        case OPT_PRINT:
+            if (optarg[0] == '\0') {
+                option_error(p->command, "--print names a printer queue");
+                return '?';
+            }
+            shared->print_queue = optarg;
+            break;
+        case CF_CLI_OPT_PATIENT_NAME:
+        case CF_CLI_OPT_HOSPITAL_NO:
+        case CF_CLI_OPT_EPISODE_NO:
+            if (p->identity)
+                return c;
+            option_error(p->command,
+                         "--%s is render's option for one patient; here each patient's values "
+                         "come from the list's columns (one value would print on every row)",
+                         index >= 0 ? p->table[index].name : "patient-name");
+            return '?';
+        default:
+            return c;
+        }
+    }
 }
 
 /* "consentform CMD" from the first line of a usage text ("usage: consentform CMD ..."). */

@@ -648,9 +648,22 @@ static void check_metadata(checker *c, bool from_file)
     if (form->effective_date && form->review_date && cf_form_date_is_valid(form->effective_date) &&
         cf_form_date_is_valid(form->review_date) &&
         strcmp(form->review_date, form->effective_date) < 0)
-        cf_diag_warning(c->diag, c->file, in->review_line,
-                        "review-by date %s comes before the effective date %s", form->review_date,
-                        form->effective_date);
+        check_error(c, in->review_line,
+                    "review-by date %s comes before the effective date %s; a form is reviewed "
+                    "after it takes effect (correct one of the dates)",
+                    form->review_date, form->effective_date);
+    /* An approval cannot have happened after today: a future date is a typing error or a
+     * form marked approved before the committee met. */
+    char today[CF_FORM_DATE_SIZE];
+    if (form->approved_date && cf_form_date_is_valid(form->approved_date)) {
+        if (cf_form_today(today, c->diag) != CF_OK)
+            c->errors++;
+        else if (strcmp(form->approved_date, today) > 0)
+            check_error(c, in->status_line,
+                        "status date %s is in the future (today is %s); write the date the "
+                        "committee approved the form, or keep it state=\"draft\" until then",
+                        form->approved_date, today);
+    }
 
     if (from_file && form->id) {
         const char *base = strrchr(c->file, '/');

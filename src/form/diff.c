@@ -478,7 +478,7 @@ static void flatten_meta(differ *d, part *p, const cf_form *f)
          f->state == CF_FORM_STATE_APPROVED
              ? printf_kept(d, "approved by %s on %s", or_none(f->approved_by),
                            or_none(f->approved_date))
-             : "draft",
+             : cf_form_state_name(f->state),
          -1);
     push(d, p, "effective", or_none(f->effective_date), -1);
     push(d, p, "review-by", or_none(f->review_date), -1);

@@ -305,7 +305,7 @@ cf_status cf_form_dump(const cf_form *form, char **out, size_t *len)
     put_word_line(&buf, 1, "kind", form->kind == CF_FORM_KIND_CONSENT ? "consent" : "leaflet");
     put_word_line(&buf, 1, "lang", form->lang);
     put_word_line(&buf, 1, "region", form->region);
-    put_word_line(&buf, 1, "state", form->state == CF_FORM_STATE_APPROVED ? "approved" : "draft");
+    put_word_line(&buf, 1, "state", cf_form_state_name(form->state));
     put_string_line(&buf, 1, "approved-by", form->approved_by);
     put_word_line(&buf, 1, "approved-date", form->approved_date);
     put_string_line(&buf, 1, "title", form->title);

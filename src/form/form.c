@@ -33,6 +33,19 @@ const char *cf_frequency_name(cf_frequency frequency)
     return frequency_names[frequency];
 }
 
+const char *cf_form_state_name(cf_form_state state)
+{
+    switch (state) {
+    case CF_FORM_STATE_APPROVED:
+        return "approved";
+    case CF_FORM_STATE_RETIRED:
+        return "retired";
+    case CF_FORM_STATE_DRAFT:
+    default:
+        return "draft";
+    }
+}
+
 bool cf_frequency_parse(const char *name, cf_frequency *out)
 {
     for (int f = 0; name && f < CF_FREQ_COUNT; f++) {

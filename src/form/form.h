@@ -19,6 +19,7 @@ typedef enum cf_form_kind {
 typedef enum cf_form_state {
     CF_FORM_STATE_DRAFT,
     CF_FORM_STATE_APPROVED,
+    CF_FORM_STATE_RETIRED, /* withdrawn: never issued again */
 } cf_form_state;
 
 /* Risk frequency bands, in the order they are printed. */
@@ -230,8 +231,8 @@ typedef struct cf_form {
     const char *id;      /* e.g. "nerve-root-injection" (matches the file name) */
     const char *version; /* e.g. "1.0" */
     cf_form_state state;
-    const char *approved_by;   /* CF_FORM_STATE_APPROVED only */
-    const char *approved_date; /* YYYY-MM-DD, CF_FORM_STATE_APPROVED only */
+    const char *approved_by;   /* approved (required) or retired (optional) only */
+    const char *approved_date; /* YYYY-MM-DD, approved (required) or retired (optional) only */
     cf_form_kind kind;
     const char *lang;   /* full tag, e.g. "zh-Hant-HK" */
     const char *region; /* "HK" or "TW" (from lang) */
@@ -280,6 +281,38 @@ bool cf_form_band_is_sourced(const cf_form *form, cf_frequency band);
  * show-meaning off, no meaning given, or a risk of the band cites no reference. The "unknown"
  * band's meaning says there is no number, so it needs no citation. */
 const char *cf_form_band_meaning(const cf_form *form, cf_frequency band);
+
+/* "draft", "approved" or "retired" (as written in <status state>). */
+const char *cf_form_state_name(cf_form_state state);
+
+/* ---- Form status at issue time (governance.c) ---- */
+
+/* The overrides an issuer may give for a form that is not plainly in force. */
+enum {
+    CF_FORM_ALLOW_DRAFT = 1u << 0,   /* --allow-draft: a draft may be issued (pages say DRAFT) */
+    CF_FORM_ALLOW_EXPIRED = 1u << 1, /* --allow-expired: its review-by date has passed */
+};
+#define CF_FORM_DATE_SIZE 11 /* "YYYY-MM-DD" and its NUL */
+
+/* Today's local date as YYYY-MM-DD, against which status dates are judged. The test hook
+ * $CONSENTFORM_TODAY (YYYY-MM-DD; for tests only, not a user setting) replaces it; a malformed
+ * value is CF_ERR_USAGE with a message. */
+cf_status cf_form_today(char out[CF_FORM_DATE_SIZE], cf_diag *diag);
+
+/* Whether form may be issued on the day today (YYYY-MM-DD) with the overrides allowed
+ * (CF_FORM_ALLOW_*): a retired form or one effective after today is refused whatever is
+ * allowed; a form whose review-by date is before today needs CF_FORM_ALLOW_EXPIRED, a draft
+ * CF_FORM_ALLOW_DRAFT. Every refusal is reported ("FILE:LINE: ..." naming the option that
+ * would allow it) and gives CF_ERR_DATA. *used (may be NULL) receives the overrides the
+ * issue depends on (0 for a form in force), to be recorded with each document. */
+cf_status cf_form_check_issuable(const cf_form *form, const char *today, unsigned allowed,
+                                 unsigned *used, cf_diag *diag);
+
+/* The overrides as recorded in manifests and archive records: "draft", "expired",
+ * "draft,expired", or "" for none. Static storage. */
+const char *cf_form_override_name(unsigned overrides);
+/* The reverse of cf_form_override_name; false for any other text. */
+bool cf_form_override_parse(const char *name, unsigned *overrides);
 
 /* Field by key, or NULL. */
 /* True for the keys whose values are identifiers when the form does not say (identifier=):

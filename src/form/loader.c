@@ -2023,7 +2023,7 @@ static void build_meta(builder *b, const xmlNode *n)
             form->subtitle = build_plain(b, c, false);
             break;
         case 2: {
-            static const char *const states[] = {"draft", "approved", NULL};
+            static const char *const states[] = {"draft", "approved", "retired", NULL};
             static const attr_spec specs[] = {
                 {"state", ATTR_ENUM, true, states},
                 {"by", ATTR_TEXT, false, NULL},
@@ -2033,8 +2033,10 @@ static void build_meta(builder *b, const xmlNode *n)
             read_attrs(b, c, specs, 3, values);
             expect_empty(b, c);
             b->internal->status_line = node_line(c);
-            if (values[0] && strcmp(values[0], "approved") == 0) {
-                form->state = CF_FORM_STATE_APPROVED;
+            if (values[0] && strcmp(values[0], "draft") != 0) {
+                /* A retired form may keep the approval it had. */
+                form->state = strcmp(values[0], "approved") == 0 ? CF_FORM_STATE_APPROVED
+                                                                 : CF_FORM_STATE_RETIRED;
                 form->approved_by = values[1];
                 if (values[2])
                     form->approved_date = bstrdup(b, values[2]);

@@ -24,17 +24,23 @@ static bool write_all(int fd, const unsigned char *data, size_t len)
     return true;
 }
 
-/* The archive record of the document: its label fields as printed. */
+/* The archive record of the document: its label fields as printed, and the overrides of the
+ * form's status it was issued under. */
 static cf_status register_document(const cf_form *form, const cf_record *record,
-                                   const cf_issue_options *o, const cf_document *doc, cf_diag *diag)
+                                   const cf_issue_options *o, const cf_document *doc,
+                                   unsigned overrides, cf_diag *diag)
 {
-    cf_archive_label labels[64];
+    cf_archive_label labels[64]; /* the store's limit */
     size_t n = 0;
-    for (size_t i = 0; record != NULL && i < form->n_label_fields && n < 64; i++) {
+    for (size_t i = 0; record != NULL && i < form->n_label_fields && n < 63; i++) {
         const char *v = cf_record_get(record, form->fields[i].key);
         if (v != NULL && !o->document.blank)
             labels[n++] = (cf_archive_label){form->fields[i].key, v};
     }
+    /* Until the store has a column of its own, an override travels as a label whose key no
+     * form field can have (keys start with a letter). */
+    if (overrides != 0)
+        labels[n++] = (cf_archive_label){"_override", cf_form_override_name(overrides)};
     /* Archive events carry the real clock; SOURCE_DATE_EPOCH is for the PDF bytes only. */
     return cf_archive_register_issued(o->archive, doc->document_id, form->id, form->version, labels,
                                       n, doc->pdf, doc->pdf_len, (long long)time(NULL),
@@ -57,6 +63,20 @@ static void void_undelivered(const cf_issue_options *o, const char *document_id,
                       document_id);
 }
 
+cf_status cf_issue_check_form(const cf_form *form, const cf_issue_options *options,
+                              unsigned *overrides, cf_diag *diag)
+{
+    char today[CF_FORM_DATE_SIZE];
+    const char *day = options->today;
+    if (day == NULL) {
+        cf_status st = cf_form_today(today, diag);
+        if (st != CF_OK)
+            return st;
+        day = today;
+    }
+    return cf_form_check_issuable(form, day, options->allow, overrides, diag);
+}
+
 cf_status cf_issue_document(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
                             const cf_issue_options *options, cf_issue_result *result, cf_diag *diag)
 {
@@ -66,7 +86,9 @@ cf_status cf_issue_document(const cf_form *form, const cf_record *record, const 
     cf_document_options dopt = options->document;
     if (options->archive != NULL && !dopt.blank)
         dopt.unique_id = true;
-    cf_status st = cf_document_render(form, record, fonts, &dopt, &doc, diag);
+    cf_status st = cf_issue_check_form(form, options, &result->overrides, diag);
+    if (st == CF_OK)
+        st = cf_document_render(form, record, fonts, &dopt, &doc, diag);
     if (st != CF_OK)
         goto done;
     memcpy(result->document_id, doc.document_id, sizeof result->document_id);
@@ -88,7 +110,7 @@ cf_status cf_issue_document(const cf_form *form, const cf_record *record, const 
         }
     }
     if (options->archive != NULL && !dopt.blank) {
-        st = register_document(form, record, options, &doc, diag);
+        st = register_document(form, record, options, &doc, result->overrides, diag);
         if (st != CF_OK) {
             cf_diag_error(diag, options->path != NULL ? options->path : "output", 0,
                           "not written: the archive did not take the document");

@@ -5,7 +5,8 @@
  * write to the descriptor. A delivery that fails after the record was committed is recorded in
  * the archive as a void with the reason "not delivered: ...", so the archive never claims a
  * document was handed out when it was not. With an archive, the document id always keeps its
- * random part (two issues never share an id, whatever SOURCE_DATE_EPOCH says). */
+ * random part (two issues never share an id, whatever SOURCE_DATE_EPOCH says). Before any of
+ * it, the form's status is checked (retired, not yet effective, expired, draft). */
 #ifndef CF_ISSUE_H
 #define CF_ISSUE_H
 
@@ -30,6 +31,10 @@ typedef struct cf_issue_options {
     bool in_run;                  /* one of many files of a folder: the caller fsyncs it */
     bool no_delivery;             /* lay out and render only (batch --check): nothing written,
                                      nothing archived */
+    unsigned allow;               /* CF_FORM_ALLOW_*: overrides the issuer gave (--allow-draft,
+                                     --allow-expired) */
+    const char *today;            /* YYYY-MM-DD the form's status is judged on (one day for a
+                                     whole batch); NULL: cf_form_today() */
 } cf_issue_options;
 
 typedef struct cf_issue_result {
@@ -37,13 +42,23 @@ typedef struct cf_issue_result {
     char sha256[CF_SHA256_HEX_SIZE]; /* of the PDF delivered */
     size_t pages;
     size_t bytes;
-    bool archived; /* the archive holds the record */
-    bool voided;   /* ... marked "not delivered" after a failed delivery */
+    bool archived;      /* the archive holds the record */
+    bool voided;        /* ... marked "not delivered" after a failed delivery */
+    unsigned overrides; /* CF_FORM_ALLOW_* the issue depended on, recorded with the document */
 } cf_issue_result;
 
+/* The form-status gate of the issue path (cf_form_check_issuable on options->today, or today):
+ * called by cf_issue_document before anything is drawn, and by issuers of many documents
+ * (batch, its combined job) once before the first. *overrides (may be NULL) receives the
+ * overrides the issue depends on. Refusals are reported to diag (CF_ERR_DATA). */
+cf_status cf_issue_check_form(const cf_form *form, const cf_issue_options *options,
+                              unsigned *overrides, cf_diag *diag);
+
 /* Issues form for record (already checked with cf_record_check; NULL only with a blank
- * document). On failure nothing exists at path that did not before, and *result says whether
- * an archive record was made (then voided). Messages go to diag. */
+ * document), once cf_issue_check_form allows it; an override it depends on is recorded in the
+ * archive record as the label "_override" ("draft", "expired" or "draft,expired"). On failure
+ * nothing exists at path that did not before, and *result says whether an archive record was made
+ * (then voided). Messages go to diag. */
 cf_status cf_issue_document(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
                             const cf_issue_options *options, cf_issue_result *result,
                             cf_diag *diag);

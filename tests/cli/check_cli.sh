@@ -34,56 +34,56 @@ id=(--patient-name 陳大文 --hospital-no 'HN12345678(9)' --episode-no HE123456
 form=nerve-root-injection
 
 # The baseline renders, so that the refusals below are about the options alone.
-expect 0 "" "baseline render" -- render $form -o "$out" "${id[@]}"
+expect 0 "" "baseline render" -- render --allow-draft $form -o "$out" "${id[@]}"
 rm -f "$out"
 
 # Issue 11 item 4: no abbreviations; identity fields given once; values that look like options.
 expect 64 "did you mean --patient-name?" "--pat after --patient-name refused" -- \
-    render $form -o "$out" "${id[@]}" --pat 陳小文
+    render --allow-draft $form -o "$out" "${id[@]}" --pat 陳小文
 expect 64 "did you mean --patient-name?" "--pat alone refused" -- \
-    render $form -o "$out" --pat 陳小文 --hospital-no 'HN12345678(9)' --episode-no HE1234567
+    render --allow-draft $form -o "$out" --pat 陳小文 --hospital-no 'HN12345678(9)' --episode-no HE1234567
 expect 64 "--hospital-no" "--hospital abbreviation refused" -- \
-    render $form -o "$out" --patient-name 陳大文 --hospital 'HN12345678(9)' --episode-no HE1234567
+    render --allow-draft $form -o "$out" --patient-name 陳大文 --hospital 'HN12345678(9)' --episode-no HE1234567
 expect 64 "--force" "--for (an abbreviation of a non-identity option) refused" -- \
-    render $form -o "$out" "${id[@]}" --for
+    render --allow-draft $form -o "$out" "${id[@]}" --for
 expect 64 "given twice" "--patient-name twice refused" -- \
-    render $form -o "$out" "${id[@]}" --patient-name 陳小文
+    render --allow-draft $form -o "$out" "${id[@]}" --patient-name 陳小文
 expect 64 "given twice" "--set PATIENT_NAME= after --patient-name refused" -- \
-    render $form -o "$out" "${id[@]}" --set PATIENT_NAME=
+    render --allow-draft $form -o "$out" "${id[@]}" --set PATIENT_NAME=
 expect 64 "given twice" "--set patient_name=x after --patient-name refused" -- \
-    render $form -o "$out" "${id[@]}" --set patient_name=陳小文
+    render --allow-draft $form -o "$out" "${id[@]}" --set patient_name=陳小文
 expect 64 "given twice" "--patient-name after --set Patient_Name= refused" -- \
-    render $form -o "$out" --set Patient_Name=陳小文 "${id[@]}"
+    render --allow-draft $form -o "$out" --set Patient_Name=陳小文 "${id[@]}"
 dpn_sets=(--set procedures=d5w --set site=tarsal_tunnel --set procedure_date=2026-12-01)
 expect 64 "given twice" "the same --set field twice refused" -- \
-    render dpn-injection-consent -o "$out" "${id[@]}" "${dpn_sets[@]}" --set side=left --set SIDE=right
+    render --allow-draft dpn-injection-consent -o "$out" "${id[@]}" "${dpn_sets[@]}" --set side=left --set SIDE=right
 expect 64 "--patient-name=-o" "--patient-name -o refused" -- \
-    render $form -o "$out" --patient-name -o "$tmp/x.pdf" --hospital-no 'HN12345678(9)' --episode-no HE1234567
+    render --allow-draft $form -o "$out" --patient-name -o "$tmp/x.pdf" --hospital-no 'HN12345678(9)' --episode-no HE1234567
 expect 64 "--hospital-no=-" "--hospital-no -1 refused" -- \
-    render $form -o "$out" --patient-name 陳大文 --hospital-no -1 --episode-no HE1234567
+    render --allow-draft $form -o "$out" --patient-name 陳大文 --hospital-no -1 --episode-no HE1234567
 [ -e "$out" ] && fail "a refused render wrote $out" || ok "no refused render wrote a file"
 # Written with '=', a value may start with '-' (it then meets the field rules like any other).
-"$bin" render $form -o "$out" --patient-name=-陳大文 --hospital-no 'HN12345678(9)' --episode-no HE1234567 \
+"$bin" render --allow-draft $form -o "$out" --patient-name=-陳大文 --hospital-no 'HN12345678(9)' --episode-no HE1234567 \
     >/dev/null 2>"$tmp/err"
 grep -q "looks like an option" "$tmp/err" && fail "--patient-name=-x refused as an option" ||
     ok "--patient-name=-x is taken as a value"
 rm -f "$out"
 expect 64 "did you mean --patient-name?" "archive list --pat refused" -- archive list "$tmp/store" --pat x
 expect 64 "--forms-dir" "list --forms refused" -- list --forms "$src/forms"
-expect 64 "--csv" "batch --cs refused" -- batch $form --cs x.csv --out-dir "$tmp/b"
+expect 64 "--csv" "batch --cs refused" -- batch --allow-draft $form --cs x.csv --out-dir "$tmp/b"
 
 # Issue 16 item 4: -V, help, did you mean, short usage errors.
 expect 0 "consentform " "-V prints the version" -- -V
 [ "$(cat "$tmp/out")" = "$("$bin" --version)" ] && ok "-V = --version" || fail "-V differs from --version"
 expect 64 "did you mean render?" "mistyped command rendr" -- rendr
 expect 64 "did you mean validate?" "mistyped command valdiate" -- valdiate
-expect 64 "did you mean --blank?" "mistyped option --blnk" -- render $form -o "$out" --blnk
-expect 64 "did you mean --patient-name or --paper?" "ambiguous --pa lists both" -- render $form -o "$out" --pa x
-expect 64 "a4 or letter" "bad --paper names its values" -- render $form -o "$out" "${id[@]}" --paper a5
+expect 64 "did you mean --blank?" "mistyped option --blnk" -- render --allow-draft $form -o "$out" --blnk
+expect 64 "did you mean --patient-name or --paper?" "ambiguous --pa lists both" -- render --allow-draft $form -o "$out" --pa x
+expect 64 "a4 or letter" "bad --paper names its values" -- render --allow-draft $form -o "$out" "${id[@]}" --paper a5
 if grep -q -- "--archive STORE" "$tmp/err"; then fail "a bad value printed the whole help"; else ok "a bad value prints no whole help"; fi
 expect 64 "--forms-dir needs a value" "missing value named" -- list --forms-dir
 expect 66 "did you mean nerve-root-injection?" "mistyped form id" -- \
-    render nerve-root-injecton -o "$out" "${id[@]}"
+    render --allow-draft nerve-root-injecton -o "$out" "${id[@]}"
 expect 66 "did you mean nerve-root-injection?" "mistyped form id in validate" -- validate nerve-root-injectio
 expect 64 "did you mean render?" "help with a mistyped command" -- help rendr
 
@@ -114,7 +114,7 @@ if grep -q "^# $tmp/forms (--forms-dir)" "$tmp/out" && grep -q "^    shadows $sr
 else
     fail "list: $(cat "$tmp/out" "$tmp/err")"
 fi
-CONSENTFORM_FORMS=$src/forms "$bin" render $form --forms-dir "$tmp/forms" -o "$out" "${id[@]}" >/dev/null 2>"$tmp/err"
+CONSENTFORM_FORMS=$src/forms "$bin" render --allow-draft $form --forms-dir "$tmp/forms" -o "$out" "${id[@]}" >/dev/null 2>"$tmp/err"
 if grep -q "exists in more than one place" "$tmp/err" && grep -qF "$src/forms/$form.xml" "$tmp/err"; then
     ok "render warns about a form id found twice"
 else
@@ -122,7 +122,7 @@ else
 fi
 rm -f "$out"
 printf 'patient_name,hospital_no,episode_no\n陳大文,HN12345678(9),HE1234567\n' >"$tmp/list.csv"
-CONSENTFORM_FORMS=$tmp/forms "$bin" batch $form --csv "$tmp/list.csv" --out-dir "$tmp/batch" >/dev/null 2>"$tmp/err"
+CONSENTFORM_FORMS=$tmp/forms "$bin" batch --allow-draft $form --csv "$tmp/list.csv" --out-dir "$tmp/batch" >/dev/null 2>"$tmp/err"
 if grep -q "exists in more than one place" "$tmp/err" && grep -qF "$tmp/forms/$form.xml" "$tmp/err"; then
     ok "batch warns about a form id found twice"
 else
@@ -137,7 +137,7 @@ if grep -qF "$src/forms" "$tmp/out" || grep -q "source tree" "$tmp/out"; then
 else
     ok "a copied binary does not look at the source tree"
 fi
-env -u CONSENTFORM_FORMS "$tmp/consentform-copy" render $form -o "$out" "${id[@]}" >/dev/null 2>"$tmp/err"
+env -u CONSENTFORM_FORMS "$tmp/consentform-copy" render --allow-draft $form -o "$out" "${id[@]}" >/dev/null 2>"$tmp/err"
 st=$?
 if [ $st -ne 0 ] && [ ! -e "$out" ]; then ok "a copied binary does not render a source-tree form (exit $st)"; else fail "a copied binary rendered from the source tree"; fi
 # The schema belongs to the program: a forms folder with its own schema/ (here one that refuses

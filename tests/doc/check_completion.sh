@@ -62,5 +62,27 @@ expect "--out-dir completes a folder" "$tmp/forms" "$bin" batch x --out-dir "$tm
 complete_line "$bin" render x --patient-name ""
 [ "$reply" = "  " ] && ok "a patient value completes nothing" || fail "--patient-name completed [$reply]"
 
+# The options of this version: the new ones complete, with their values, and every option that
+# `render --help` and `batch --help` define is offered (the completion cannot fall behind).
+expect "consentform batch x --allow-d<TAB>" --allow-draft "$bin" batch x --allow-d
+expect "consentform render x --allow-e<TAB>" --allow-expired "$bin" render x --allow-e
+expect "consentform batch x --forms<TAB>" --forms-dir "$bin" batch x --forms
+expect "consentform batch x --map-<TAB>" --map-file "$bin" batch x --map-
+expect "consentform batch x --encoding <TAB>" utf-16 "$bin" batch x --encoding ""
+expect "consentform batch x --delimiter <TAB>" tab "$bin" batch x --delimiter ""
+expect "consentform diff a b --format <TAB>" html "$bin" diff a b --format ""
+for command in render batch; do
+    complete_line "$bin" "$command" x --
+    missing=""
+    for option in $("$bin" "$command" --help | grep -E '^ +(-[a-z], )?--[a-z]' |
+        grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+        # only the first option named on each definition line counts
+        [[ $reply == *" $option "* ]] || missing="$missing $option"
+    done
+    [ -z "$missing" ] && ok "$command: every option of --help completes" || fail "$command: not completed:$missing"
+done
+complete_line "$bin" batch x --pat
+[ "$reply" = "  " ] && ok "batch does not offer --patient-name" || fail "batch offers [$reply]"
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

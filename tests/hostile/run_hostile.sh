@@ -88,7 +88,7 @@ read_only_folder() {
         chmod 0555 "$tmp/out"
         "$bin" "$@"; s=$?
     elif chmod 0755 "$tmp" && "${nobody[@]}" test -r "$src/samples/patients.csv" 2>/dev/null &&
-        "${nobody[@]}" "$bin" render nerve-root-injection -o - "${patient[@]}" >/dev/null 2>&1; then
+        "${nobody[@]}" "$bin" render --allow-draft nerve-root-injection -o - "${patient[@]}" >/dev/null 2>&1; then
         chmod 0555 "$tmp/out"
         "${nobody[@]}" "$bin" "$@"; s=$?
     elif mount -t tmpfs -o ro,size=64k tmpfs "$tmp/out" 2>/dev/null; then
@@ -110,30 +110,30 @@ special() {
     local csv=$src/samples/patients.csv
     case $1 in
     name-template)
-        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name '../{hospital_no}.pdf' ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name '../{hospital_no}.pdf' ;;
     existing-output)
         mkdir -p "$tmp/out" && printf 'keep' >"$tmp/out/keep.pdf"
-        "$bin" render nerve-root-injection -o "$tmp/out/keep.pdf" "${patient[@]}"
+        "$bin" render --allow-draft nerve-root-injection -o "$tmp/out/keep.pdf" "${patient[@]}"
         local s=$?
         [ "$(cat "$tmp/out/keep.pdf")" = keep ] || echo "hostile: the existing file was changed" >&2
         rm -f "$tmp/out/keep.pdf"
         return $s ;;
     read-only-dir)
-        read_only_folder render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
+        read_only_folder render --allow-draft nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
     read-only-dir-batch)
-        read_only_folder batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" ;;
+        read_only_folder batch --allow-draft nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" ;;
     missing-parent)
-        "$bin" render nerve-root-injection -o "$tmp/out/no/such/dir/a.pdf" "${patient[@]}" ;;
+        "$bin" render --allow-draft nerve-root-injection -o "$tmp/out/no/such/dir/a.pdf" "${patient[@]}" ;;
     missing-parent-batch)
-        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out/no/such/dir" ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out/no/such/dir" ;;
     name-dotdot)
-        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name '../x' ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name '../x' ;;
     name-absolute)
-        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name "$tmp/escape-{row}.pdf" ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out" --name "$tmp/escape-{row}.pdf" ;;
     existing-output-batch)
         # One of the batch's files exists: nothing at all is written, the file is kept.
         mkdir -p "$tmp/out" && printf 'keep' >"$tmp/out/HN20000003(A)_HE2000003_nerve-root-injection.pdf"
-        "$bin" batch nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out"
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --csv "$csv" --out-dir "$tmp/out"
         local s=$?
         [ "$(cat "$tmp/out/HN20000003(A)_HE2000003_nerve-root-injection.pdf")" = keep ] ||
             echo "hostile: the existing file was changed" >&2
@@ -143,7 +143,7 @@ special() {
     write-failure-batch)
         # The write fails part-way through the batch: the files finished before it are whole
         # PDFs; the one being written and all later ones leave nothing (no temporary file).
-        CONSENTFORM_FAIL_WRITE_AFTER=250000 "$bin" batch nerve-root-injection --csv "$csv" --out-dir "$tmp/out" --jobs 1
+        CONSENTFORM_FAIL_WRITE_AFTER=250000 "$bin" batch --allow-draft nerve-root-injection --csv "$csv" --out-dir "$tmp/out" --jobs 1
         local s=$? f
         for f in "$tmp"/out/*.pdf; do
             [ -e "$f" ] || continue
@@ -158,20 +158,20 @@ special() {
             "$bin" archive init "$tmp/out/store" >/dev/null 2>&1
             head -c 300000 /dev/zero >"$tmp/out/filler"
             # The PDF on the full disk fails; then the PDF elsewhere and the store full.
-            "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}"
+            "$bin" render --allow-draft nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}"
             local s=$?
             [ $s -eq 74 ] || echo "hostile: a PDF on a full disk gave exit $s" >&2
             mkdir -p "$tmp/kept"
-            "$bin" render nerve-root-injection -o "$tmp/kept/a.pdf" --archive "$tmp/out/store" "${patient[@]}"
+            "$bin" render --allow-draft nerve-root-injection -o "$tmp/kept/a.pdf" --archive "$tmp/out/store" "${patient[@]}"
             s=$?
             "$bin" archive verify "$tmp/out/store" >/dev/null || echo "hostile: the store is not consistent" >&2
             umount "$tmp/out"
             return $s
         fi
-        CONSENTFORM_FAIL_WRITE_AFTER=1000 "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
+        CONSENTFORM_FAIL_WRITE_AFTER=1000 "$bin" render --allow-draft nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
     write-failure)
         mkdir -p "$tmp/out"
-        CONSENTFORM_FAIL_WRITE_AFTER=1000 "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
+        CONSENTFORM_FAIL_WRITE_AFTER=1000 "$bin" render --allow-draft nerve-root-injection -o "$tmp/out/a.pdf" "${patient[@]}" ;;
     esac
 }
 
@@ -185,20 +185,20 @@ while IFS=$'\t' read -r name how input want phrase; do
         "$bin" validate "$(input_path "$input")" >/dev/null 2>"$tmp/err"; st=$? ;;
     render-form)
         mkdir -p "$tmp/out"
-        "$bin" render "$(input_path "$input")" -o "$tmp/out/a.pdf" "${patient[@]}" >/dev/null 2>"$tmp/err"; st=$? ;;
+        "$bin" render --allow-draft "$(input_path "$input")" -o "$tmp/out/a.pdf" "${patient[@]}" >/dev/null 2>"$tmp/err"; st=$? ;;
     render-name)
         mkdir -p "$tmp/out"
         value=$(input_path "$input")
-        "$bin" render nerve-root-injection -o "$tmp/out/a.pdf" --patient-name "$value" \
+        "$bin" render --allow-draft nerve-root-injection -o "$tmp/out/a.pdf" --patient-name "$value" \
             --hospital-no 'HN12345678(9)' --episode-no HE1234567 >/dev/null 2>"$tmp/err"; st=$? ;;
     batch)
-        "$bin" batch nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     batch-rows) # row errors: the good rows and manifest.csv are written, the status is 65
-        "$bin" batch nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     batch-semicolon)
-        "$bin" batch nerve-root-injection --jobs 2 --delimiter ';' --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --delimiter ';' --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     batch-big5)
-        "$bin" batch nerve-root-injection --jobs 2 --encoding big5 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
+        "$bin" batch --allow-draft nerve-root-injection --jobs 2 --encoding big5 --csv "$(input_path "$input")" --out-dir "$tmp/out" >/dev/null 2>"$tmp/err"; st=$? ;;
     special)
         special "$input" >/dev/null 2>"$tmp/err"; st=$? ;;
     esac

@@ -19,7 +19,7 @@ store=$tmp/store
 "$bin" archive init "$store" 2>/dev/null && ok "archive init" || fail "archive init"
 "$bin" archive init "$store" 2>"$tmp/err"; st=$?
 [ $st -eq 73 ] && grep -q 'already an archive store' "$tmp/err" && ok "init twice: exit 73" || fail "init twice: exit $st"
-"$bin" batch nerve-root-injection --csv "$src/samples/patients.csv" --out-dir "$tmp/out" \
+"$bin" batch --allow-draft nerve-root-injection --csv "$src/samples/patients.csv" --out-dir "$tmp/out" \
     --archive "$store" --operator ward7 2>"$tmp/err"
 [ $? -eq 0 ] && ok "batch of 13 with --archive" || fail "batch --archive: $(cat "$tmp/err")"
 row=$(tr -d '\r' < "$tmp/out/manifest.csv" | sed -n 3p)
@@ -73,7 +73,7 @@ name=objects/$(basename "$(dirname "$victim")")/$(basename "$victim")
 # Crash safety: kill -9 at random points of `archive add`; completed adds must all be there.
 crash=$tmp/crash
 "$bin" archive init "$crash" 2>/dev/null
-"$bin" render nerve-root-injection -o "$tmp/one.pdf" --archive "$crash" --patient-name 陳大文 \
+"$bin" render --allow-draft nerve-root-injection -o "$tmp/one.pdf" --archive "$crash" --patient-name 陳大文 \
     --hospital-no 'HN12345678(9)' --episode-no HE1234567 2>"$tmp/err"
 cid=$(grep -o 'document ID [0-9A-Z]*' "$tmp/err" | cut -d' ' -f3)
 head -c 300000 /dev/urandom >"$tmp/noise"
@@ -88,7 +88,7 @@ for i in $(seq 1 40); do
     wait "$pid" 2>/dev/null && completed=$((completed + 1))
 done
 # A batch with --archive killed half-way.
-"$bin" batch nerve-root-injection --csv "$src/samples/patients.csv" --out-dir "$tmp/out2" \
+"$bin" batch --allow-draft nerve-root-injection --csv "$src/samples/patients.csv" --out-dir "$tmp/out2" \
     --archive "$crash" --jobs 2 >/dev/null 2>&1 &
 pid=$!
 sleep 0.15

@@ -19,7 +19,7 @@ fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 store=$tmp/store
 
 "$bin" archive init "$store" 2>/dev/null || { echo "archive init failed"; exit 1; }
-"$bin" batch nerve-root-injection --csv "$src/samples/patients.csv" --out-dir "$tmp/out" \
+"$bin" batch --allow-draft nerve-root-injection --csv "$src/samples/patients.csv" --out-dir "$tmp/out" \
     --archive "$store" --operator ward7 >/dev/null 2>&1 || fail "batch --archive"
 ids=$(tr -d '\r' <"$tmp/out/manifest.csv" | sed 1d | cut -d, -f4 | grep -v '^$')
 first=$(echo "$ids" | sed -n 1p)

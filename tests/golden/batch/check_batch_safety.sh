@@ -34,7 +34,7 @@ printf 'patient_name,hospital_no,episode_no\r\n王五,HN90000001(1),E1\r\n趙六
 mkfifo "$tmp/list.csv"
 ( cat "$tmp/A.csv" >"$tmp/list.csv"; for _ in 1 2 3 4 5; do cat "$tmp/B.csv" >"$tmp/list.csv"; done ) &
 writer=$!
-timeout 120 "$bin" batch "$form" --csv "$tmp/list.csv" --out-dir "$tmp/fifo" --combined "$tmp/fifo/all.pdf" --jobs 2 2>"$tmp/err"
+timeout 120 "$bin" batch --allow-draft "$form" --csv "$tmp/list.csv" --out-dir "$tmp/fifo" --combined "$tmp/fifo/all.pdf" --jobs 2 2>"$tmp/err"
 st=$?
 # Let the writer finish (each open of the FIFO takes one copy of B).
 for _ in 1 2 3 4 5; do kill -0 "$writer" 2>/dev/null || break; timeout 2 cat "$tmp/list.csv" >/dev/null 2>&1; done
@@ -68,54 +68,54 @@ else
 fi
 
 # 2. --combined naming one of the rows' files: refused before anything is written.
-"$bin" batch "$form" --csv "$csv" --out-dir "$tmp/c1" --combined "$tmp/c1/HN12345678(9)_HE1234567_$form.pdf" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$csv" --out-dir "$tmp/c1" --combined "$tmp/c1/HN12345678(9)_HE1234567_$form.pdf" 2>"$tmp/err"
 st=$?
 if [ $st -eq 73 ] && [ -z "$(ls -A "$tmp/c1" 2>/dev/null)" ] && grep -q 'also the file of row' "$tmp/err"; then ok "--combined over a row's file: exit 73, nothing written"; else fail "--combined over a row: exit $st: $(cat "$tmp/err"); $(ls "$tmp/c1" 2>/dev/null | head -3)"; fi
 mkdir -p "$tmp/c2"
-"$bin" batch "$form" --csv "$csv" --out-dir "$tmp/c2" 2>/dev/null
+"$bin" batch --allow-draft "$form" --csv "$csv" --out-dir "$tmp/c2" 2>/dev/null
 cp -r "$tmp/c2" "$tmp/c2.before"
-"$bin" batch "$form" --csv "$csv" --out-dir "$tmp/c2" --force --combined "$tmp/c2/./HN12345678(9)_HE1234567_$form.pdf" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$csv" --out-dir "$tmp/c2" --force --combined "$tmp/c2/./HN12345678(9)_HE1234567_$form.pdf" 2>"$tmp/err"
 st=$?
 if [ $st -eq 73 ] && diff -r "$tmp/c2" "$tmp/c2.before" >/dev/null; then ok "--force --combined over a row's file: exit 73, every file as it was"; else fail "--force --combined over a row: exit $st"; fi
 # The list itself (a hard link in the output folder) is never an output.
 mkdir -p "$tmp/c3"
 ln "$tmp/A.csv" "$tmp/c3/manifest.csv"
-"$bin" batch "$form" --csv "$tmp/A.csv" --out-dir "$tmp/c3" --force 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/A.csv" --out-dir "$tmp/c3" --force 2>"$tmp/err"
 st=$?
 if [ $st -eq 73 ] && cmp -s "$tmp/A.csv" "$tmp/c3/manifest.csv" && grep -q 'is the patient list' "$tmp/err"; then ok "manifest.csv that is the list (hard link): exit 73, list intact"; else fail "manifest = list: exit $st: $(cat "$tmp/err")"; fi
 
 # 3. Dangling symbolic links named like an output file or manifest.csv: found before any write.
 mkdir -p "$tmp/s1" "$tmp/s2"
 ln -s "$tmp/nowhere.pdf" "$tmp/s1/HN12345678(9)_HE1234567_$form.pdf"
-"$bin" batch "$form" --csv "$csv" --out-dir "$tmp/s1" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$csv" --out-dir "$tmp/s1" 2>"$tmp/err"
 st=$?
 if [ $st -eq 73 ] && [ "$(ls "$tmp/s1" | wc -l)" -eq 1 ] && [ ! -e "$tmp/nowhere.pdf" ]; then ok "dangling link named like a row's file: exit 73, nothing written"; else fail "dangling link: exit $st, $(ls "$tmp/s1" | wc -l) files"; fi
 ln -s "$tmp/nowhere.csv" "$tmp/s2/manifest.csv"
-"$bin" batch "$form" --csv "$csv" --out-dir "$tmp/s2" --force 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$csv" --out-dir "$tmp/s2" --force 2>"$tmp/err"
 st=$?
 if [ $st -eq 73 ] && [ "$(ls "$tmp/s2" | wc -l)" -eq 1 ] && [ ! -e "$tmp/nowhere.csv" ]; then ok "dangling link as manifest.csv (even with --force): exit 73, nothing written"; else fail "dangling manifest link: exit $st, $(ls "$tmp/s2" | wc -l) files"; fi
 
 # 4. Only regular files are ever replaced: a FIFO (or a device) at -o with --force stays.
 mkfifo "$tmp/pipe.pdf"
-"$bin" render "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/pipe.pdf" --force 2>"$tmp/err"
+"$bin" render --allow-draft "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/pipe.pdf" --force 2>"$tmp/err"
 st=$?
 if [ $st -eq 73 ] && [ -p "$tmp/pipe.pdf" ] && [ -z "$(ls -A "$tmp" | grep '^\.pipe')" ]; then ok "render -o FIFO --force: exit 73, the FIFO is still there"; else fail "render -o FIFO --force: exit $st"; fi
 if [ "$(id -u)" -eq 0 ]; then
     mknod "$tmp/null.pdf" c 1 3
-    "$bin" render "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/null.pdf" --force 2>/dev/null
+    "$bin" render --allow-draft "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/null.pdf" --force 2>/dev/null
     st=$?
     [ $st -eq 73 ] && [ -c "$tmp/null.pdf" ] && ok "render -o DEVICE --force as root: the device node stays" || fail "device node replaced (exit $st)"
 fi
 
 cp "$src/forms/$form.xml" "$tmp/$form.xml"
-"$bin" render "$tmp/$form.xml" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/$form.xml" --force 2>/dev/null
+"$bin" render --allow-draft "$tmp/$form.xml" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/$form.xml" --force 2>/dev/null
 st=$?
 [ $st -eq 73 ] && cmp -s "$src/forms/$form.xml" "$tmp/$form.xml" && ok "render -o FORM --force: exit 73, the form intact" || fail "render over its form: exit $st"
 
 # 5. Permissions: at most 0644/0755 under umask 000; 0600/0700 with --private.
-( umask 000; "$bin" batch "$form" --csv "$tmp/A.csv" --out-dir "$tmp/p1" 2>/dev/null
-  "$bin" batch "$form" --csv "$tmp/A.csv" --out-dir "$tmp/p2" --private 2>/dev/null
-  "$bin" render "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/p3.pdf" 2>/dev/null )
+( umask 000; "$bin" batch --allow-draft "$form" --csv "$tmp/A.csv" --out-dir "$tmp/p1" 2>/dev/null
+  "$bin" batch --allow-draft "$form" --csv "$tmp/A.csv" --out-dir "$tmp/p2" --private 2>/dev/null
+  "$bin" render --allow-draft "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/p3.pdf" 2>/dev/null )
 m1=$(stat -c %a "$tmp/p1" "$tmp/p1"/*.pdf "$tmp/p1/manifest.csv" | sort -u | tr '\n' ' ')
 m2=$(stat -c %a "$tmp/p2" "$tmp/p2"/*.pdf "$tmp/p2/manifest.csv" | sort -u | tr '\n' ' ')
 m3=$(stat -c %a "$tmp/p3.pdf")
@@ -126,32 +126,32 @@ if [ "$m1" = "644 755 " ] && [ "$m2" = "600 700 " ] && [ "$m3" = 644 ]; then ok 
 store=$tmp/store
 "$bin" archive init "$store" 2>/dev/null
 long=$(printf 'x%.0s' $(seq 1 300))
-"$bin" render "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/a1.pdf" --archive "$store" --operator "$long" 2>"$tmp/err"
+"$bin" render --allow-draft "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/a1.pdf" --archive "$store" --operator "$long" 2>"$tmp/err"
 st=$?
 if [ $st -ne 0 ] && [ ! -e "$tmp/a1.pdf" ] && [ -z "$(ls -A "$tmp" | grep '^\.a1')" ]; then ok "render: archive refuses, no PDF (exit $st)"; else fail "render with a refusing store: exit $st, file: $(ls "$tmp/a1.pdf" 2>&1)"; fi
-"$bin" batch "$form" --csv "$tmp/A.csv" --out-dir "$tmp/a2" --archive "$store" --operator "$long" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/A.csv" --out-dir "$tmp/a2" --archive "$store" --operator "$long" 2>"$tmp/err"
 st=$?
 if [ $st -ne 0 ] && [ -z "$(find "$tmp/a2" -name '*.pdf' 2>/dev/null)" ] && [ "$(tr -d '\r' <"$tmp/a2/manifest.csv" | grep -c ',error,')" -eq 3 ]; then ok "batch: archive refuses, rows fail, no PDF (exit $st)"; else fail "batch with a refusing store: exit $st: $(ls "$tmp/a2")"; fi
 if [ -w /dev/full ]; then
-    "$bin" render "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o - --archive "$store" --operator ward7 >/dev/full 2>"$tmp/err"
+    "$bin" render --allow-draft "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o - --archive "$store" --operator ward7 >/dev/full 2>"$tmp/err"
     st=$?
     id=$("$bin" archive list "$store" 2>/dev/null | grep -o '^[0-9A-Z]\{13\}' | head -1)
     if [ $st -eq 74 ] && [ -n "$id" ] && "$bin" archive show "$store" "$id" 2>/dev/null | grep -q 'not delivered'; then ok "-o - to a full device: exit 74, the archive says not delivered"; else fail "undelivered: exit $st, id '$id': $(cat "$tmp/err")"; fi
 fi
-"$bin" render "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/u1.pdf" --archive "$store" --operator ward7 2>"$tmp/e1"
-"$bin" render "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/u2.pdf" --archive "$store" --operator ward7 2>"$tmp/e2"
+"$bin" render --allow-draft "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/u1.pdf" --archive "$store" --operator ward7 2>"$tmp/e1"
+"$bin" render --allow-draft "$form" --patient-name 陳大文 --hospital-no 'HN1(1)' --episode-no E1 -o "$tmp/u2.pdf" --archive "$store" --operator ward7 2>"$tmp/e2"
 i1=$(grep -o 'document ID [0-9A-Z]*' "$tmp/e1"); i2=$(grep -o 'document ID [0-9A-Z]*' "$tmp/e2")
 if [ -n "$i1" ] && [ "$i1" != "$i2" ]; then ok "two issues under SOURCE_DATE_EPOCH with --archive: two ids"; else fail "ids: '$i1' '$i2'"; fi
 
 # 7. Manifest cells that a spreadsheet would run get a leading '.
 printf 'patient_name,hospital_no,episode_no\r\n=1+2,HN1(1),E1\r\n@SUM(A1),HN2(2),E2\r\n' >"$tmp/inj.csv"
-"$bin" batch "$form" --csv "$tmp/inj.csv" --out-dir "$tmp/inj" 2>/dev/null
+"$bin" batch --allow-draft "$form" --csv "$tmp/inj.csv" --out-dir "$tmp/inj" 2>/dev/null
 m=$(tr -d '\r' <"$tmp/inj/manifest.csv")
 if echo "$m" | grep -q ",'=1+2," && echo "$m" | grep -q ",'@SUM(A1)," && ! echo "$m" | grep -q ',=1+2,'; then ok "manifest: =, @ cells written with a leading '"; else fail "manifest injection: $m"; fi
 
 # 8. One list: a hospital number with two names fails both rows; the same patient twice, the second.
 printf 'patient_name,hospital_no,episode_no\r\n陳大文,HN1(1),E1\r\n李小明,HN1(1),E2\r\n張美玲,HN3(3),E3\r\n張美玲,HN3(3),E4\r\n' >"$tmp/dup.csv"
-"$bin" batch "$form" --csv "$tmp/dup.csv" --out-dir "$tmp/dup" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/dup.csv" --out-dir "$tmp/dup" 2>"$tmp/err"
 st=$?
 m=$(tr -d '\r' <"$tmp/dup/manifest.csv")
 if [ $st -eq 65 ] && echo "$m" | grep -q '^2,error,' && echo "$m" | grep -q '^3,error,' && echo "$m" | grep -q '^4,ok,' && echo "$m" | grep -q '^5,error,.*same patient'; then ok "hospital number with two names: both rows fail; same patient twice: the second"; else fail "identity conflicts: exit $st: $m"; fi
@@ -161,19 +161,19 @@ mkdir -p "$tmp/noepisode"
 # The element may span lines (aliases=...): delete from its start to its "/>".
 sed '/label-field key="episode_no"/,/\/>/d' "$src/forms/$form.xml" >"$tmp/noepisode/$form.xml"
 printf 'patient_name,hospital_no\r\n陳大文,HN1(1)\r\n' >"$tmp/noep.csv"
-"$bin" batch "$tmp/noepisode/$form.xml" --csv "$tmp/noep.csv" --out-dir "$tmp/noep" 2>"$tmp/err"
+"$bin" batch --allow-draft "$tmp/noepisode/$form.xml" --csv "$tmp/noep.csv" --out-dir "$tmp/noep" 2>"$tmp/err"
 st=$?
 if [ $st -eq 0 ] && [ -e "$tmp/noep/HN1(1)_$form.pdf" ]; then ok "form without episode_no: default name HN1(1)_$form.pdf"; else fail "no episode_no: exit $st: $(ls "$tmp/noep" 2>&1) $(cat "$tmp/err")"; fi
 awk 'NR == 1 { print; next } NR == 2 { row = $0 } END { for (i = 0; i < 11; i++) { r = row; sub(/HN[0-9]+/, sprintf("HN%08d", 40000000 + i), r); print r } }' "$csv" >"$tmp/eleven.csv"
-"$bin" batch "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/rows" --name '{row}_{form}.pdf' --check 2>/dev/null
+"$bin" batch --allow-draft "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/rows" --name '{row}_{form}.pdf' --check 2>/dev/null
 if tr -d '\r' <"$tmp/rows/manifest.csv" | grep -q "^2,ok,02_$form.pdf," && tr -d '\r' <"$tmp/rows/manifest.csv" | grep -q "^12,ok,12_$form.pdf,"; then ok "{row} zero-padded to the last row's width"; else fail "{row}: $(head -3 "$tmp/rows/manifest.csv")"; fi
 
 # 10. --check: every row checked and named, the manifest written, no PDF.
 if [ -z "$(find "$tmp/rows" -name '*.pdf')" ] && [ "$(tr -d '\r' <"$tmp/rows/manifest.csv" | grep -c ',ok,.*--check')" -eq 11 ]; then ok "--check: 11 rows ok in the manifest, no PDF"; else fail "--check: $(ls "$tmp/rows")"; fi
-"$bin" batch "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/chk2" --check --archive "$tmp/nostore" 2>/dev/null
+"$bin" batch --allow-draft "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/chk2" --check --archive "$tmp/nostore" 2>/dev/null
 st=$?
 if [ $st -ne 0 ] && [ ! -e "$tmp/chk2" ]; then ok "--check with a folder that is no store: exit $st, nothing written"; else fail "--check, no store: exit $st"; fi
-"$bin" batch "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/rows" --name '{row}_{form}.pdf' --resume 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/eleven.csv" --out-dir "$tmp/rows" --name '{row}_{form}.pdf' --resume 2>"$tmp/err"
 st=$?
 if [ $st -eq 0 ] && [ "$(find "$tmp/rows" -name '*.pdf' | wc -l)" -eq 11 ]; then ok "--resume after --check prints the 11 rows"; else fail "resume after check: exit $st: $(cat "$tmp/err")"; fi
 
@@ -182,7 +182,7 @@ if [ $st -eq 0 ] && [ "$(find "$tmp/rows" -name '*.pdf' | wc -l)" -eq 11 ]; then
 awk 'NR == 1 { print; next } NR == 2 { row = $0 } END { for (i = 0; i < 150; i++) { r = row; sub(/HN[0-9]+/, sprintf("HN%08d", 50000000 + i), r); print r } }' "$csv" >"$tmp/long.csv"
 store2=$tmp/store2
 "$bin" archive init "$store2" 2>/dev/null
-"$bin" batch "$form" --csv "$tmp/long.csv" --out-dir "$tmp/int" --jobs 1 --archive "$store2" --operator ward7 2>"$tmp/err" &
+"$bin" batch --allow-draft "$form" --csv "$tmp/long.csv" --out-dir "$tmp/int" --jobs 1 --archive "$store2" --operator ward7 2>"$tmp/err" &
 pid=$!
 for _ in $(seq 1 200); do [ "$(find "$tmp/int" -name '*.pdf' 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.05; done
 kill -INT $pid
@@ -196,7 +196,7 @@ if [ $st -eq 130 ] && [ "$n_ok" -ge 3 ] && [ "$n_np" -ge 1 ] && [ $((n_ok + n_np
 else
     fail "SIGINT: exit $st, ok $n_ok, not-printed $n_np: $(tail -2 "$tmp/err")"
 fi
-"$bin" batch "$form" --csv "$tmp/long.csv" --out-dir "$tmp/int" --jobs 2 --archive "$store2" --operator ward7 --resume 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/long.csv" --out-dir "$tmp/int" --jobs 2 --archive "$store2" --operator ward7 --resume 2>"$tmp/err"
 st=$?
 docs=$("$bin" archive list "$store2" 2>/dev/null | grep -c '^[0-9A-Z]\{13\}')
 kept=$(tr -d '\r' <"$tmp/int/manifest.csv" | grep -c 'kept from the earlier run')
@@ -206,7 +206,7 @@ else
     fail "--resume: exit $st, kept $kept, archive $docs: $(tail -3 "$tmp/err")"
 fi
 printf 'patient_name,hospital_no,episode_no\r\n陳大文,HN1(1),E1\r\n' >"$tmp/other.csv"
-"$bin" batch "$form" --csv "$tmp/other.csv" --out-dir "$tmp/int" --resume 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/other.csv" --out-dir "$tmp/int" --resume 2>"$tmp/err"
 st=$?
 if [ $st -eq 65 ] && grep -q 'SHA-256 differs' "$tmp/err"; then ok "--resume with another list: refused (exit 65)"; else fail "--resume other list: exit $st: $(cat "$tmp/err")"; fi
 

@@ -23,7 +23,7 @@ form=nerve-root-injection
 } >"$tmp/export.csv"
 
 # 1. No flag but --csv: every row printed, extra columns no error and no warning.
-"$bin" batch "$form" --csv "$tmp/export.csv" --out-dir "$tmp/a" --jobs 1 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/export.csv" --out-dir "$tmp/a" --jobs 1 2>"$tmp/err"
 st=$?
 n_pdf=$(find "$tmp/a" -name '*.pdf' | wc -l)
 if [ $st -eq 0 ] && [ "$n_pdf" -eq 3 ] && [ -e "$tmp/a/HN00012345_HE123_$form.pdf" ] &&
@@ -34,8 +34,8 @@ else
 fi
 # The manifest carries the row's name and hospital number and every extra column, in order.
 m=$(tr -d '\r' <"$tmp/a/manifest.csv")
-if echo "$m" | head -1 | grep -q '^row,status,file,document_id,sha256,pages,message,patient_name,hospital_no,Ward,Bed,Sex,DOB$' &&
-    echo "$m" | grep -q '^3,ok,HN00023456_HE456_[^,]*,.*,李小明,HN00023456,3A,14,F,1960-03-04$'; then
+if echo "$m" | head -1 | grep -q '^row,status,file,document_id,sha256,pages,message,patient_name,hospital_no,override,Ward,Bed,Sex,DOB$' &&
+    echo "$m" | grep -q '^3,ok,HN00023456_HE456_[^,]*,.*,李小明,HN00023456,draft,3A,14,F,1960-03-04$'; then
     ok "manifest.csv: name, hospital number and the extra columns of each row"
 else
     fail "manifest extras: $(echo "$m" | head -3)"
@@ -45,7 +45,7 @@ fi
     printf 'Ward,Bed,HN,Patient Name,Episode No\r\n'
     printf '7C,9,HN00099999,,HE999\r\n'
 } >"$tmp/bad.csv"
-"$bin" batch "$form" --csv "$tmp/bad.csv" --out-dir "$tmp/bad" --jobs 1 2>/dev/null
+"$bin" batch --allow-draft "$form" --csv "$tmp/bad.csv" --out-dir "$tmp/bad" --jobs 1 2>/dev/null
 if tr -d '\r' <"$tmp/bad/manifest.csv" | grep -q '^2,error,.*,7C,9$'; then
     ok "a failed row keeps its extra columns in the manifest"
 else
@@ -58,7 +58,7 @@ else
 fi
 
 # 2. --name with extra columns and an alias column's own name.
-"$bin" batch "$form" --csv "$tmp/export.csv" --out-dir "$tmp/b" --jobs 1 \
+"$bin" batch --allow-draft "$form" --csv "$tmp/export.csv" --out-dir "$tmp/b" --jobs 1 \
     --name '{ward}-{bed}-{hn}.pdf' 2>"$tmp/err"
 st=$?
 if [ $st -eq 0 ] && [ -e "$tmp/b/3A-12-HN00012345.pdf" ] && [ -e "$tmp/b/3A-14-HN00023456.pdf" ] &&
@@ -72,14 +72,14 @@ if cmp -s "$tmp/a/HN00012345_HE123_$form.pdf" "$tmp/b/3A-12-HN00012345.pdf"; the
 else
     fail "PDF differs with --name"
 fi
-"$bin" batch "$form" --csv "$tmp/export.csv" --out-dir "$tmp/b2" --jobs 1 \
+"$bin" batch --allow-draft "$form" --csv "$tmp/export.csv" --out-dir "$tmp/b2" --jobs 1 \
     --name '{WARD}_{Episode No}_{dob}.pdf' 2>"$tmp/err"
 if [ $? -eq 0 ] && [ -e "$tmp/b2/3A_HE123_1950-01-02.pdf" ]; then
     ok "placeholders match columns ignoring case and spaces"
 else
     fail "{WARD}_{Episode No}_{dob}: $(ls "$tmp/b2" 2>/dev/null | tr '\n' ' ') $(cat "$tmp/err")"
 fi
-"$bin" batch "$form" --csv "$tmp/export.csv" --out-dir "$tmp/b3" --name '{room}.pdf' 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/export.csv" --out-dir "$tmp/b3" --name '{room}.pdf' 2>"$tmp/err"
 st=$?
 if [ $st -eq 65 ] && grep -q '{room}, which is neither a field of the form nor a column' "$tmp/err"; then
     ok "a placeholder naming no column is refused, naming it"
@@ -92,7 +92,7 @@ fi
     printf 'HN,Name,中文姓名,Episode\r\n'
     printf 'HN1,CHAN TAI MAN,陳大文,E1\r\n'
 } >"$tmp/two.csv"
-"$bin" batch "$form" --csv "$tmp/two.csv" --out-dir "$tmp/c" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/two.csv" --out-dir "$tmp/c" 2>"$tmp/err"
 st=$?
 if [ $st -eq 65 ] && grep -q 'column 2 (Name) and column 3 (中文姓名) could both be patient_name' "$tmp/err" &&
     grep -q -- '--map "Name=patient_name"' "$tmp/err" && [ ! -e "$tmp/c/manifest.csv" ]; then
@@ -100,7 +100,7 @@ if [ $st -eq 65 ] && grep -q 'column 2 (Name) and column 3 (中文姓名) could 
 else
     fail "two name columns: exit $st: $(cat "$tmp/err")"
 fi
-"$bin" batch "$form" --csv "$tmp/two.csv" --out-dir "$tmp/d" --map '中文姓名=patient_name' \
+"$bin" batch --allow-draft "$form" --csv "$tmp/two.csv" --out-dir "$tmp/d" --map '中文姓名=patient_name' \
     --name '{hn}-{name}.pdf' 2>"$tmp/err"
 st=$?
 if [ $st -eq 0 ] && [ -e "$tmp/d/HN1-CHAN_TAI_MAN.pdf" ] &&
@@ -116,11 +116,11 @@ fi
     printf 'HN7,王小二,V7\r\n'
 } >"$tmp/site.csv"
 printf 'column,field\nPID,hospital_no\nPt,patient_name\nVisit,episode_no\n出生日期,birth_date\n' >"$tmp/site-map.csv"
-"$bin" batch "$form" --csv "$tmp/site.csv" --out-dir "$tmp/e" --map-file "$tmp/site-map.csv" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/site.csv" --out-dir "$tmp/e" --map-file "$tmp/site-map.csv" 2>"$tmp/err"
 if [ $? -eq 0 ] && [ -e "$tmp/e/HN7_V7_$form.pdf" ]; then ok "--map-file"; else fail "--map-file: $(cat "$tmp/err")"; fi
-CONSENTFORM_MAP="$tmp/site-map.csv" "$bin" batch "$form" --csv "$tmp/site.csv" --out-dir "$tmp/f" 2>"$tmp/err"
+CONSENTFORM_MAP="$tmp/site-map.csv" "$bin" batch --allow-draft "$form" --csv "$tmp/site.csv" --out-dir "$tmp/f" 2>"$tmp/err"
 if [ $? -eq 0 ] && cmp -s "$tmp/e/HN7_V7_$form.pdf" "$tmp/f/HN7_V7_$form.pdf"; then ok "\$CONSENTFORM_MAP"; else fail "\$CONSENTFORM_MAP: $(cat "$tmp/err")"; fi
-"$bin" batch "$form" --csv "$tmp/site.csv" --out-dir "$tmp/g" 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/site.csv" --out-dir "$tmp/g" 2>"$tmp/err"
 st=$?
 if [ $st -eq 65 ] && grep -q 'needs a column hospital_no' "$tmp/err" && grep -q -- '--map "COLUMN=hospital_no"' "$tmp/err" &&
     grep -q 'its columns are: PID, Pt, Visit' "$tmp/err"; then
@@ -128,10 +128,10 @@ if [ $st -eq 65 ] && grep -q 'needs a column hospital_no' "$tmp/err" && grep -q 
 else
     fail "no map: exit $st: $(cat "$tmp/err")"
 fi
-CONSENTFORM_MAP="$tmp/nowhere.csv" "$bin" batch "$form" --csv "$tmp/site.csv" --out-dir "$tmp/h" 2>"$tmp/err"
+CONSENTFORM_MAP="$tmp/nowhere.csv" "$bin" batch --allow-draft "$form" --csv "$tmp/site.csv" --out-dir "$tmp/h" 2>"$tmp/err"
 st=$?
 if [ $st -eq 66 ] && grep -q 'nowhere.csv' "$tmp/err"; then ok "a missing map file: exit 66 naming it"; else fail "missing map file: exit $st: $(cat "$tmp/err")"; fi
-"$bin" batch "$form" --csv "$tmp/site.csv" --out-dir "$tmp/i" --map 'PID' 2>"$tmp/err"
+"$bin" batch --allow-draft "$form" --csv "$tmp/site.csv" --out-dir "$tmp/i" --map 'PID' 2>"$tmp/err"
 st=$?
 if [ $st -eq 64 ] && grep -q 'COLUMN=FIELD' "$tmp/err"; then ok "--map without '=': usage error"; else fail "--map PID: exit $st: $(cat "$tmp/err")"; fi
 

@@ -90,5 +90,12 @@ if [ "$rc" = 64 ]; then ok "one form only: exit 64"; else fail "one form only: e
 "$bin" diff "$old" "$new" --format pdf >/dev/null 2>&1
 rc=$?
 if [ "$rc" = 64 ]; then ok "--format pdf: exit 64"; else fail "--format pdf: exit $rc"; fi
+# Options follow the rules of every command (cf_cli_getopt): written in full, with a hint.
+"$bin" diff "$old" "$new" --form html >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 64 ] && grep -q 'did you mean --format' "$tmp/err"; then ok "--form is not --format: exit 64, did you mean"; else fail "--form: exit $rc: $(cat "$tmp/err")"; fi
+"$bin" diff "$old" "$new" --colour >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 64 ] && grep -q 'unknown option "--colour"' "$tmp/err"; then ok "unknown option named"; else fail "--colour: exit $rc: $(cat "$tmp/err")"; fi
 
 [ "$failures" = 0 ] || { echo "$failures check(s) failed"; exit 1; }

@@ -21,7 +21,7 @@ awk -v dir="$tmp" '
 
 # Drafts need --allow-draft where the program enforces form status.
 allow=()
-if "$bin" render --help 2>/dev/null | grep -q -- '--allow-draft'; then allow=(--allow-draft); fi
+if "$bin" render --allow-draft --help 2>/dev/null | grep -q -- '--allow-draft'; then allow=(--allow-draft); fi
 
 for form in example-leaflet example-consent; do
     xml=$tmp/$form.xml
@@ -39,14 +39,14 @@ for form in example-leaflet example-consent; do
              --set procedures=ha --set procedure_date=2026-12-01 --set fee=3000)
         third=1950-03-02
     fi
-    if "$bin" render "$xml" -o "$tmp/$form.pdf" "${allow[@]}" "${who[@]}" 2>"$tmp/err" &&
+    if "$bin" render --allow-draft "$xml" -o "$tmp/$form.pdf" "${allow[@]}" "${who[@]}" 2>"$tmp/err" &&
         text=$(pdftotext -enc UTF-8 "$tmp/$form.pdf" - 2>/dev/null) &&
         [[ "$text" == *陳大文* && "$text" == *"$third"* ]]; then
         ok "$form: renders for a patient"
     else
         fail "$form: render: $(cat "$tmp/err")"
     fi
-    if "$bin" render "$xml" -o "$tmp/$form-blank.pdf" "${allow[@]}" --blank 2>"$tmp/err"; then
+    if "$bin" render --allow-draft "$xml" -o "$tmp/$form-blank.pdf" "${allow[@]}" --blank 2>"$tmp/err"; then
         ok "$form: renders blank"
     else
         fail "$form: render --blank: $(cat "$tmp/err")"

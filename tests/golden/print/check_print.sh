@@ -182,7 +182,7 @@ patient=(--patient-name "$name" --hospital-no 'HN12345678(9)' --episode-no HE123
 
 # 1. render --print: written and archived first, then one job, duplex A4, the same bytes.
 "$bin" archive init store 2>/dev/null || fail "archive init"
-"$bin" render nerve-root-injection -o form.pdf "${patient[@]}" --archive store --print ward \
+"$bin" render --allow-draft nerve-root-injection -o form.pdf "${patient[@]}" --archive store --print ward \
     2>"$tmp/err"
 rc=$?
 job=$(job_id)
@@ -191,7 +191,7 @@ if [ $rc -eq 0 ] && [ -n "$job" ] && [ -s form.pdf ]; then
 else
     fail "render --print: exit $rc: $(cat "$tmp/err")"
 fi
-docid=$(sed -n 's/.*document ID \([0-9A-Z]*\)).*/\1/p' "$tmp/err")
+docid=$(sed -n 's/.*document ID \([0-9A-Z]*\)[;)].*/\1/p' "$tmp/err")
 "$bin" archive show store "$docid" >/dev/null 2>&1 && ok "render --print: document $docid archived" ||
     fail "render --print: $docid not in the archive"
 if [ -n "$job" ] && wait_job "$job"; then
@@ -219,7 +219,7 @@ else
 fi
 
 # 2. --paper letter asks for Letter.
-"$bin" render nerve-root-injection -o letter.pdf "${patient[@]}" --paper letter --print ward \
+"$bin" render --allow-draft nerve-root-injection -o letter.pdf "${patient[@]}" --paper letter --print ward \
     2>"$tmp/err"
 job=$(job_id)
 if [ -n "$job" ] && wait_job "$job" && [[ $(job_options "$job") == *media=na_letter_8.5x11in* ]]; then
@@ -231,7 +231,7 @@ fi
 # 3. batch --combined --only-combined --print: one job, the combined file, every patient.
 csv=$src/samples/patients.csv
 rows=$(($(wc -l <"$csv") - 1))
-"$bin" batch nerve-root-injection --csv "$csv" --out-dir out --combined out/all.pdf --only-combined \
+"$bin" batch --allow-draft nerve-root-injection --csv "$csv" --out-dir out --combined out/all.pdf --only-combined \
     --print ward --jobs 2 2>"$tmp/err"
 rc=$?
 job=$(job_id)
@@ -261,7 +261,7 @@ manifest_rows=$(($(wc -l <out/manifest.csv) - 1))
 # 4. --simplex prints one-sided.
 # With --archive, every row is in the store before the job is sent.
 "$bin" archive init store2 2>/dev/null || fail "archive init store2"
-"$bin" batch nerve-root-injection --csv "$csv" --out-dir simplex --combined simplex/all.pdf \
+"$bin" batch --allow-draft nerve-root-injection --csv "$csv" --out-dir simplex --combined simplex/all.pdf \
     --simplex --archive store2 --print ward --jobs 2 2>"$tmp/err"
 job=$(job_id)
 if [ -n "$job" ] && wait_job "$job" && [[ $(job_options "$job") == *sides=one-sided* ]]; then
@@ -274,19 +274,19 @@ archived=$("$bin" archive list store2 2>/dev/null | grep -c nerve-root-injection
     fail "batch --archive --print: $archived documents in the store for $rows rows"
 
 # 5. batch --print without a combined job is a usage error, before anything is written.
-"$bin" batch nerve-root-injection --csv "$csv" --out-dir nocombined --print ward 2>"$tmp/err"
+"$bin" batch --allow-draft nerve-root-injection --csv "$csv" --out-dir nocombined --print ward 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 64 ] && grep -q -- '--combined' "$tmp/err" && [ ! -e nocombined ]; then
     ok "batch --print without --combined: exit 64, says to add --combined"
 else
     fail "batch --print without --combined: exit $rc: $(cat "$tmp/err")"
 fi
-"$bin" render nerve-root-injection -o - "${patient[@]}" --print ward 2>"$tmp/err" >/dev/null
+"$bin" render --allow-draft nerve-root-injection -o - "${patient[@]}" --print ward 2>"$tmp/err" >/dev/null
 [ $? -eq 64 ] && ok "render -o - --print: exit 64" || fail "render -o - --print: $(cat "$tmp/err")"
 
 # 6. A queue that does not exist: the file is still written (and kept), the exit status says
 # it was not printed.
-"$bin" render nerve-root-injection -o nowhere.pdf "${patient[@]}" --print no-such-queue 2>"$tmp/err"
+"$bin" render --allow-draft nerve-root-injection -o nowhere.pdf "${patient[@]}" --print no-such-queue 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 74 ] && [ -s nowhere.pdf ] && grep -q 'written, but not printed' "$tmp/err" &&
     grep -q 'has no queue "no-such-queue"' "$tmp/err"; then
@@ -296,7 +296,7 @@ else
 fi
 
 # 7. A server that cannot be reached (nothing listens on port 9 of loopback) is told apart.
-CUPS_SERVER=127.0.0.1:9 "$bin" render nerve-root-injection -o unreachable.pdf "${patient[@]}" \
+CUPS_SERVER=127.0.0.1:9 "$bin" render --allow-draft nerve-root-injection -o unreachable.pdf "${patient[@]}" \
     --print ward 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 74 ] && [ -s unreachable.pdf ] && grep -q '127.0.0.1:9 cannot be reached' "$tmp/err"; then

@@ -29,7 +29,7 @@ dpn_sets=(--set procedures=d5w --set site=tarsal_tunnel --set side=left --set pr
 render() { # form out [args...]
     local form=$1 out=$2
     shift 2
-    "$bin" render "$form" -o "$out" "$@" 2>"$tmp/stderr"
+    "$bin" render --allow-draft "$form" -o "$out" "$@" 2>"$tmp/stderr"
 }
 
 for form in nerve-root-injection dpn-injection-consent; do
@@ -102,7 +102,7 @@ for form in nerve-root-injection dpn-injection-consent; do
     render "$form" "$tmp/$form-again.pdf" "${who[@]}" "${extra[@]}"
     if cmp -s "$pdf" "$tmp/$form-again.pdf"; then ok "$form: byte-identical on a second run"; else fail "$form: second run differs"; fi
     if locale -a 2>/dev/null | grep -qi '^de_DE.utf-\?8$'; then
-        LC_ALL=de_DE.UTF-8 "$bin" render "$form" -o "$tmp/$form-de.pdf" "${who[@]}" "${extra[@]}" 2>/dev/null
+        LC_ALL=de_DE.UTF-8 "$bin" render --allow-draft "$form" -o "$tmp/$form-de.pdf" "${who[@]}" "${extra[@]}" 2>/dev/null
         if cmp -s "$pdf" "$tmp/$form-de.pdf"; then ok "$form: identical under LC_ALL=de_DE.UTF-8"; else fail "$form: de_DE.UTF-8 output differs"; fi
     fi
 done
@@ -155,7 +155,7 @@ reject() { # want_status phrase description args...
     local want=$1 phrase=$2 what=$3
     shift 3
     rm -f "$tmp/rejected.pdf"
-    "$bin" render "$@" 2>"$tmp/stderr" >/dev/null
+    "$bin" render --allow-draft "$@" 2>"$tmp/stderr" >/dev/null
     local got=$?
     if [ "$got" -ne "$want" ]; then fail "$what: exit $got, wanted $want: $(cat "$tmp/stderr")"
     elif ! grep -qF -- "$phrase" "$tmp/stderr"; then fail "$what: message lacks \"$phrase\": $(cat "$tmp/stderr")"
@@ -182,13 +182,13 @@ reject 66 no-such-form "unknown form" no-such-form "${out[@]}" "${patient[@]}"
 reject 64 --blank "--blank with patient values" nerve-root-injection "${out[@]}" --blank --patient-name "$name"
 reject 64 "-o" "no output" nerve-root-injection "${patient[@]}"
 printf 'keep me' >"$tmp/exists.pdf"
-"$bin" render nerve-root-injection -o "$tmp/exists.pdf" "${patient[@]}" 2>"$tmp/stderr"
+"$bin" render --allow-draft nerve-root-injection -o "$tmp/exists.pdf" "${patient[@]}" 2>"$tmp/stderr"
 st=$?
 if [ "$st" -eq 73 ] && [ "$(cat "$tmp/exists.pdf")" = "keep me" ]; then ok "existing file kept without --force (exit 73)"; else fail "existing file: exit $st"; fi
-if "$bin" render nerve-root-injection -o "$tmp/exists.pdf" --force "${patient[@]}" 2>/dev/null && head -c 5 "$tmp/exists.pdf" | grep -q '%PDF-'; then ok "--force replaces it"; else fail "--force did not replace the file"; fi
+if "$bin" render --allow-draft nerve-root-injection -o "$tmp/exists.pdf" --force "${patient[@]}" 2>/dev/null && head -c 5 "$tmp/exists.pdf" | grep -q '%PDF-'; then ok "--force replaces it"; else fail "--force did not replace the file"; fi
 
 # -o - writes the PDF to stdout; --blank renders without patient values.
-if "$bin" render nerve-root-injection -o - "${patient[@]}" 2>/dev/null >"$tmp/stdout.pdf" && cmp -s "$tmp/stdout.pdf" "$tmp/nerve-root-injection.pdf"; then
+if "$bin" render --allow-draft nerve-root-injection -o - "${patient[@]}" 2>/dev/null >"$tmp/stdout.pdf" && cmp -s "$tmp/stdout.pdf" "$tmp/nerve-root-injection.pdf"; then
     ok "-o - writes the same PDF to stdout"
 else
     fail "-o - output differs"

@@ -43,12 +43,12 @@ for form in nerve-root-injection dpn-injection-consent; do
     # The Taiwan label has a birth date instead of an episode number.
     [ "$form" = dpn-injection-consent ] && who=("${tw_patient[@]}") && extra=("${dpn_sets[@]}")
     out=$tmp/$form
-    if ! "$bin" render "$form" -o "$out.pdf" "${who[@]}" "${extra[@]}" 2>"$tmp/err"; then
+    if ! "$bin" render --allow-draft "$form" -o "$out.pdf" "${who[@]}" "${extra[@]}" 2>"$tmp/err"; then
         fail "$form: PDF render failed: $(cat "$tmp/err")"
         continue
     fi
     t0=$(now_ms)
-    if ! "$bin" render "$form" --format svg -o "$out/" "${who[@]}" "${extra[@]}" 2>"$tmp/err"; then
+    if ! "$bin" render --allow-draft "$form" --format svg -o "$out/" "${who[@]}" "${extra[@]}" 2>"$tmp/err"; then
         fail "$form: SVG render failed: $(cat "$tmp/err")"
         continue
     fi
@@ -105,7 +105,7 @@ for form in nerve-root-injection dpn-injection-consent; do
 done
 
 # Naming: a prefix gives PREFIX-N.svg; a final .svg is dropped.
-if "$bin" render nerve-root-injection --format svg -o "$tmp/leaflet.svg" "${patient[@]}" 2>"$tmp/err" &&
+if "$bin" render --allow-draft nerve-root-injection --format svg -o "$tmp/leaflet.svg" "${patient[@]}" 2>"$tmp/err" &&
     [ -f "$tmp/leaflet-1.svg" ] && [ ! -e "$tmp/leaflet.svg" ]; then
     ok "prefix naming: leaflet.svg gives leaflet-1.svg"
 else
@@ -114,7 +114,7 @@ fi
 # All or nothing: one existing page stops the write, and nothing else appears.
 mkdir "$tmp/again"
 echo older >"$tmp/again/page-2.svg"
-"$bin" render nerve-root-injection --format svg -o "$tmp/again" "${patient[@]}" 2>"$tmp/err"
+"$bin" render --allow-draft nerve-root-injection --format svg -o "$tmp/again" "${patient[@]}" 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 73 ] && [ ! -e "$tmp/again/page-1.svg" ] && [ "$(cat "$tmp/again/page-2.svg")" = older ] &&
     grep -q 'page-2.svg: exists' "$tmp/err"; then
@@ -122,12 +122,12 @@ if [ $rc -eq 73 ] && [ ! -e "$tmp/again/page-1.svg" ] && [ "$(cat "$tmp/again/pa
 else
     fail "an existing page: exit $rc, $(ls "$tmp/again"), $(cat "$tmp/err")"
 fi
-"$bin" render nerve-root-injection --format svg -o "$tmp/again" --force "${patient[@]}" 2>/dev/null &&
+"$bin" render --allow-draft nerve-root-injection --format svg -o "$tmp/again" --force "${patient[@]}" 2>/dev/null &&
     [ -s "$tmp/again/page-1.svg" ] && ok "--force replaces the pages" || fail "--force"
 # A preview is neither archived nor printed, and is not written to stdout.
 for bad in "--archive $tmp/store" "--print ward" "-o -"; do
     # shellcheck disable=SC2086
-    "$bin" render nerve-root-injection --format svg -o "$tmp/x/" $bad "${patient[@]}" 2>"$tmp/err" >/dev/null
+    "$bin" render --allow-draft nerve-root-injection --format svg -o "$tmp/x/" $bad "${patient[@]}" 2>"$tmp/err" >/dev/null
     rc=$?
     if [ $rc -eq 64 ] && [ ! -e "$tmp/x" ]; then
         ok "--format svg $bad: usage error"
@@ -135,7 +135,7 @@ for bad in "--archive $tmp/store" "--print ward" "-o -"; do
         fail "--format svg $bad: exit $rc: $(cat "$tmp/err")"
     fi
 done
-"$bin" render nerve-root-injection --format png -o "$tmp/y" "${patient[@]}" 2>/dev/null
+"$bin" render --allow-draft nerve-root-injection --format png -o "$tmp/y" "${patient[@]}" 2>/dev/null
 [ $? -eq 64 ] && ok "--format png: usage error" || fail "--format png accepted"
 
 if [ $failures -ne 0 ]; then

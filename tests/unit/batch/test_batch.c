@@ -225,6 +225,8 @@ static cf_batch_options options_for(const fixture *fx)
         .paper = CF_PAPER_A4,
         .jobs = 2,
         .created = 1767225600,
+        .allow = CF_FORM_ALLOW_DRAFT, /* the shipped forms are drafts */
+        .today = "2026-12-01",
     };
 }
 
@@ -258,10 +260,11 @@ static void test_batch_reads_the_list_once(void **state)
     const char *m = read_text(path);
     assert_non_null(m);
     assert_non_null(strstr(m, "row,status,file,document_id,sha256,pages,message,patient_name,"
-                              "hospital_no\r\n"));
-    /* The rows as read once, whatever the file says now; the = cell is guarded. */
-    assert_non_null(strstr(m, ",陳大文,HN10000001(1)\r\n"));
-    assert_non_null(strstr(m, ",'=李小明,HN10000002(2)\r\n"));
+                              "hospital_no,override\r\n"));
+    /* The rows as read once, whatever the file says now; the = cell is guarded; each row
+     * says it was printed from a draft. */
+    assert_non_null(strstr(m, ",陳大文,HN10000001(1),draft\r\n"));
+    assert_non_null(strstr(m, ",'=李小明,HN10000002(2),draft\r\n"));
     assert_non_null(strstr(m, "HN10000003(3)_E3_nerve-root-injection.pdf"));
     assert_null(strstr(m, "HN9000000"));
     snprintf(path, sizeof path, "%s/HN10000002(2)_E2_nerve-root-injection.pdf", fx->out);
@@ -308,6 +311,26 @@ static void test_batch_check_only(void **state)
     assert_int_not_equal(stat(path, &st), 0);
 }
 
+/* A draft without CF_FORM_ALLOW_DRAFT is refused before anything is written, naming the
+ * option; so is a retired form whatever is allowed. */
+static void test_batch_refuses_form_status(void **state)
+{
+    fixture *fx = *state;
+    cf_batch_options o = options_for(fx);
+    o.allow = CF_FORM_ALLOW_EXPIRED;
+    cf_batch_summary sum;
+    assert_int_equal(cf_batch_run(&o, &sum, fx->diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(fx->diag, "--allow-draft"));
+    struct stat st;
+    assert_int_not_equal(stat(fx->out, &st), 0); /* nothing written, not even the folder */
+    fx->form->state = CF_FORM_STATE_RETIRED;
+    o.allow = CF_FORM_ALLOW_DRAFT | CF_FORM_ALLOW_EXPIRED;
+    o.check_only = true;
+    assert_int_equal(cf_batch_run(&o, &sum, fx->diag), CF_ERR_DATA);
+    assert_true(cf_diag_contains(fx->diag, "is retired"));
+    assert_int_not_equal(stat(fx->out, &st), 0);
+}
+
 static void test_batch_stop(void **state)
 {
     fixture *fx = *state;
@@ -334,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_combined_over_row_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_check_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_refuses_form_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

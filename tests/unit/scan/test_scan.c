@@ -619,7 +619,7 @@ static void test_bad_files(void **state)
     snprintf(path, sizeof path, "%s/doc-electronic.pdf", scans_dir);
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
-             "'%s' render nerve-root-injection -o '%s' --force --patient-name 'CHAN Tai Man' "
+             "'%s' render nerve-root-injection --allow-draft -o '%s' --force --patient-name 'CHAN Tai Man' "
              "--hospital-no 'HN12345678(9)' --episode-no HE1234567 2>/dev/null",
              getenv("CF_BINARY"), path);
     assert_int_equal(system(cmd), 0);
