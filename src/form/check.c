@@ -369,8 +369,10 @@ static void check_block_references(checker *c, const cf_block *block)
         break;
     case CF_BLOCK_CHECKBOXES: {
         const char *key = block->u.checkboxes.field;
-        const cf_field *f = find_field(c, key);
-        if (!f)
+        const cf_field *f = key ? find_field(c, key) : NULL;
+        if (!key)
+            ; /* a structural error, reported by the loader */
+        else if (!f)
             check_error(c, block->line,
                         "checkboxes field=\"%s\" names no declared field; declare it in "
                         "<fields> as a choice or multi-choice field",
@@ -627,7 +629,7 @@ static void check_metadata(checker *c, bool from_file)
 {
     const cf_form *form = c->form;
     const struct cf_form_internal *in = c->internal;
-    if (form->state == CF_FORM_STATE_APPROVED) {
+    if (form->state == CF_FORM_STATE_APPROVED && !in->status_bad) {
         if (!form->approved_by)
             check_error(c, in->status_line,
                         "an approved form needs by=\"…\" on <status> (who approved it)");

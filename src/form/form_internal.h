@@ -16,6 +16,7 @@ struct cf_form_internal {
     cf_arena *arena;
     long form_line;   /* <form> */
     long status_line; /* <status> */
+    bool status_bad;  /* the loader reported an attribute of <status>: its checks are done */
     long effective_line;
     long review_line;
     long bands_line;                /* <risk-bands>; 0 when the form has none */

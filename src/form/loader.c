@@ -314,23 +314,32 @@ static cf_status check_bytes(const char *data, size_t len, const char *file, cf_
     if (st)
         return st;
 
+    /* Every bad byte and control character is reported (up to the cap), not only the
+     * first: the parser cannot run on such a file, so this stage must say it all. */
     long line = 1, col = 1;
-    size_t pos = start;
+    size_t pos = start, found = 0;
+    bool bad_run = false; /* the byte before was not UTF-8 either: one message per run */
     while (pos < len) {
         uint32_t cp;
         size_t used = cf_utf8_decode(data + pos, len - pos, &cp);
         if (used == 0) {
-            cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
-                        "the file is not valid UTF-8 here (byte 0x%02X); forms must be saved "
-                        "as UTF-8",
-                        (unsigned)u[pos]);
-            return CF_ERR_DATA;
+            bool run = bad_run;
+            bad_run = true;
+            if (!run && found++ < FORM_MAX_ERRORS)
+                cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
+                            "the file is not valid UTF-8 here (byte 0x%02X); forms must be "
+                            "saved as UTF-8",
+                            (unsigned)u[pos]);
+            pos++;
+            col++;
+            continue;
         }
+        bad_run = false;
         if (cp != '\t' && cp != '\n' && cp != '\r' && cf_text_is_control(cp)) {
-            cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
-                        "control character U+%04X is not allowed in a form; remove it",
-                        (unsigned)cp);
-            return CF_ERR_DATA;
+            if (found++ < FORM_MAX_ERRORS)
+                cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
+                            "control character U+%04X is not allowed in a form; remove it",
+                            (unsigned)cp);
         }
         if (cp == '\n') {
             line++;
@@ -340,6 +349,12 @@ static cf_status check_bytes(const char *data, size_t len, const char *file, cf_
         }
         pos += used;
     }
+    if (found > FORM_MAX_ERRORS)
+        cf_diag_add(diag, CF_DIAG_NOTE, file, 0, 0,
+                    "%zu more bad bytes or control characters are not listed",
+                    found - FORM_MAX_ERRORS);
+    if (found)
+        return CF_ERR_DATA;
     return check_attribute_counts(data + start, len - start, file, diag);
 }
 
@@ -355,16 +370,20 @@ typedef struct parse_state {
     unsigned children[FORM_MAX_DEPTH + 2]; /* child elements of each open element */
     bool refused;      /* stopped by one of our own checks; its message is already in diag */
     cf_status refusal; /* ... and the status it gives */
-    char *first_error; /* first well-formedness error, translated */
-    long first_line, first_col;
+    size_t errors;     /* well-formedness errors reported to diag so far */
+    long last_line, last_col;
+    bool broken;     /* an error in the tags themselves: the recovered tree is a guess */
     char *eof_error; /* "unexpected end of file" when the parser ran out inside an element */
     long eof_line;
 } parse_state;
 
-/* Line of the '<' that starts the tag the parser has just read: libxml2 gives the line where
- * the tag ends, which differs for a start tag spread over several lines. */
-static long tag_start_line(xmlParserCtxtPtr ctxt)
+/* Line (and, when col is given, column in characters) of the '<' that starts the tag the
+ * parser has just read: libxml2 gives the line where the tag ends, which differs for a start
+ * tag spread over several lines. */
+static long tag_start(xmlParserCtxtPtr ctxt, long *col)
 {
+    if (col)
+        *col = 0;
     xmlParserInputPtr in = ctxt->input;
     if (!in)
         return 0;
@@ -374,12 +393,53 @@ static long tag_start_line(xmlParserCtxtPtr ctxt)
     const xmlChar *p = in->cur;
     while (p > in->base) {
         p--;
-        if (*p == '<')
+        if (*p == '<') {
+            if (col) {
+                long n = 1;
+                for (const xmlChar *q = p; q > in->base && q[-1] != '\n'; q--)
+                    n += (q[-1] & 0xC0) != 0x80; /* count characters, not bytes */
+                *col = n;
+            }
             return line > 0 ? line : in->line;
+        }
         if (*p == '\n')
             line--;
     }
     return in->line;
+}
+
+static long tag_start_line(xmlParserCtxtPtr ctxt)
+{
+    return tag_start(ctxt, NULL);
+}
+
+/* An element's start position rides in its node's _private field (the node's own line field
+ * is a short; psvi belongs to the RELAX NG validator): the line in the high bits and, where a
+ * pointer has 64 bits, the column in the low 24. */
+#define POS_COL_BITS 24
+#define POS_WIDE (UINTPTR_MAX > 0xFFFFFFFFu)
+
+static void *pos_pack(long line, long col)
+{
+    if (line < 0)
+        line = 0;
+    if (!POS_WIDE)
+        return (void *)(uintptr_t)line;
+    if (col < 0 || col >= (1L << POS_COL_BITS))
+        col = 0;
+    return (void *)(((uintptr_t)line << POS_COL_BITS) | (uintptr_t)col);
+}
+
+static long pos_line(const void *packed)
+{
+    uintptr_t v = (uintptr_t)packed;
+    return (long)(POS_WIDE ? v >> POS_COL_BITS : v);
+}
+
+static long pos_col(const void *packed)
+{
+    uintptr_t v = (uintptr_t)packed;
+    return POS_WIDE ? (long)(v & ((1u << POS_COL_BITS) - 1u)) : 0;
 }
 
 /* Reports one of our own refusals and stops the parser at once. */
@@ -455,7 +515,8 @@ static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar 
 {
     xmlParserCtxtPtr ctxt = ctx;
     parse_state *ps = ctxt->_private;
-    long line = tag_start_line(ctxt);
+    long col;
+    long line = tag_start(ctxt, &col);
     if (++ps->depth > FORM_MAX_DEPTH) {
         char name[QUOTE_SIZE];
         refuse(ctxt, CF_ERR_LIMIT, line,
@@ -486,10 +547,8 @@ static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar 
     xmlNodePtr parent = ctxt->node;
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
-    /* The node's own line field is a short; the start line goes into _private instead (psvi
-     * belongs to the RELAX NG validator). */
     if (ctxt->node && ctxt->node != parent && ctxt->node->type == XML_ELEMENT_NODE)
-        ctxt->node->_private = (void *)(intptr_t)line;
+        ctxt->node->_private = pos_pack(line, col);
 }
 
 static void on_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
@@ -521,8 +580,68 @@ static char *translate_parse_error(const xmlError *err, bool at_eof)
                  "element");
         break;
     case XML_ERR_TAG_NAME_MISMATCH:
-        snprintf(text, sizeof text, "</%s> does not close <%s>, which was opened on line %d",
-                 quote(s2, b), quote(s1, a), err->int1);
+        snprintf(text, sizeof text,
+                 "</%s> on line %d does not close <%s>, which was opened on line %d; close "
+                 "<%s> with </%s> first",
+                 quote(s2, b), err->line, quote(s1, a), err->int1, a, a);
+        break;
+    case XML_ERR_NAME_REQUIRED:
+        if (strstr(detail, "EntityRef"))
+            snprintf(text, sizeof text,
+                     "a bare \"&\": to print an ampersand write &amp; (an & always starts a "
+                     "reference such as &amp; or &#x6CBB;)");
+        else if (strstr(detail, "StartTag"))
+            snprintf(text, sizeof text,
+                     "a bare \"<\" that starts no tag: to print a less-than sign write &lt;");
+        else
+            snprintf(text, sizeof text, "not well-formed XML: %s", detail);
+        break;
+    case XML_ERR_ENTITYREF_SEMICOL_MISSING:
+        snprintf(text, sizeof text,
+                 "an \"&\" without a closing \";\": to print an ampersand write &amp;; a "
+                 "reference ends with \";\", as in &#x6CBB;");
+        break;
+    case XML_ERR_LT_IN_ATTRIBUTE:
+        snprintf(text, sizeof text,
+                 "a \"<\" inside an attribute value: write &lt; (or close the quote of the "
+                 "value before the next tag)");
+        break;
+    case XML_ERR_LT_REQUIRED:
+    case XML_ERR_GT_REQUIRED:
+        snprintf(text, sizeof text,
+                 "a start tag is not closed: end it with \">\" (or \"/>\" for an element "
+                 "without content); check for a missing quote in an attribute value");
+        break;
+    case XML_ERR_LTSLASH_REQUIRED:
+        snprintf(text, sizeof text,
+                 "an end tag is missing or broken here: close each element with </name>");
+        break;
+    case XML_ERR_ATTRIBUTE_NOT_STARTED:
+    case XML_ERR_ATTRIBUTE_WITHOUT_VALUE:
+        snprintf(text, sizeof text,
+                 "an attribute without a quoted value: write name=\"value\" (in double or "
+                 "single quotes)");
+        break;
+    case XML_ERR_ATTRIBUTE_NOT_FINISHED:
+        snprintf(text, sizeof text,
+                 "an attribute value is not closed: end it with the quote it starts with");
+        break;
+    case XML_ERR_EQUAL_REQUIRED:
+        snprintf(text, sizeof text, "an attribute name without \"=\": write name=\"value\"");
+        break;
+    case XML_ERR_SPACE_REQUIRED:
+        snprintf(text, sizeof text,
+                 "attributes must be separated by a space: write a=\"1\" b=\"2\" (%s)", detail);
+        break;
+    case XML_ERR_HYPHEN_IN_COMMENT:
+    case XML_ERR_COMMENT_NOT_FINISHED:
+        snprintf(text, sizeof text,
+                 "a comment is broken: write <!-- text --> with no \"--\" inside the text");
+        break;
+    case XML_ERR_RESERVED_XML_NAME:
+        snprintf(text, sizeof text,
+                 "the <?xml …?> declaration must be the very first thing in the file; remove "
+                 "what stands before it");
         break;
     case XML_ERR_UNDECLARED_ENTITY:
     case XML_WAR_UNDECLARED_ENTITY:
@@ -549,6 +668,28 @@ static char *translate_parse_error(const xmlError *err, bool at_eof)
     return cf_strdup(text);
 }
 
+/* An error confined to a character, a reference or an attribute, after which the parser's
+ * recovered tree is what the author meant. */
+static bool is_local_error(const xmlError *err)
+{
+    switch (err->code) {
+    case XML_ERR_ENTITYREF_SEMICOL_MISSING:
+    case XML_ERR_UNDECLARED_ENTITY:
+    case XML_WAR_UNDECLARED_ENTITY:
+    case XML_ERR_ATTRIBUTE_REDEFINED:
+    case XML_ERR_INVALID_CHAR:
+    case XML_ERR_INVALID_CHARREF:
+    case XML_ERR_INVALID_DEC_CHARREF:
+    case XML_ERR_INVALID_HEX_CHARREF:
+        return true;
+    case XML_ERR_NAME_REQUIRED: /* a bare & or <: the parser skips just that character */
+        return err->message &&
+               (strstr(err->message, "EntityRef") || strstr(err->message, "StartTag"));
+    default:
+        return false;
+    }
+}
+
 static void on_parse_error(void *ctx, xmlErrorPtr err)
 {
     xmlParserCtxtPtr ctxt = ctx;
@@ -559,7 +700,7 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
     bool at_eof =
         ctxt->input && ctxt->input->cur && ctxt->input->end && ctxt->input->cur >= ctxt->input->end;
     if (err->code == XML_ERR_TAG_NOT_FINISHED) {
-        if (!ps->eof_error) {
+        if (!ps->eof_error && !ps->broken) { /* after a broken tag: its consequence */
             char text[MESSAGE_SIZE], name[QUOTE_SIZE];
             snprintf(text, sizeof text,
                      "unexpected end of file (is the file cut short?): <%s>, opened on line %d, "
@@ -567,28 +708,48 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
                      quote(err->str1 ? err->str1 : "?", name), err->int1);
             ps->eof_error = cf_strdup(text);
             ps->eof_line = err->line;
+            ps->broken = true;
         }
         return;
     }
-    if (!ps->first_error) {
-        ps->first_error = translate_parse_error(err, at_eof);
-        ps->first_line = err->line;
-        ps->first_col = err->int2;
-    }
+    /* In recovery libxml2 raises several errors for one mistake at one place (keep the first),
+     * and after a broken tag every later tag error is a consequence of its guess (keep only
+     * errors confined to a character or an entity, which its guess cannot cause). */
+    if (err->line == ps->last_line && err->int2 == ps->last_col)
+        return;
+    bool local = is_local_error(err);
+    if (ps->broken && !local)
+        return;
+    ps->last_line = err->line;
+    ps->last_col = err->int2;
+    if (!local)
+        ps->broken = true;
+    if (ps->errors++ >= FORM_MAX_ERRORS)
+        return;
+    char *text = translate_parse_error(err, at_eof);
+    cf_diag_add(ps->diag, CF_DIAG_ERROR, ps->file, err->line, err->int2, "%s",
+                text ? text : "not well-formed XML");
+    cf_free(text);
 }
 
-/* Parses data into a tree with the hooks above. On failure returns CF_ERR_DATA (not
- * well-formed, or a DOCTYPE), CF_ERR_LIMIT (one of the caps) or CF_ERR_NOMEM, with the message
- * in diag, and *doc is NULL; the caller frees *doc with xmlFreeDoc. */
+/* Parses data into a tree with the hooks above, in libxml2's recovery mode so that the later
+ * stages can still look at a form that is not well-formed. Returns CF_OK; CF_ERR_DATA when
+ * the file is not well-formed (every error is in diag, and *doc is the recovered tree or NULL
+ * when nothing could be recovered; *broken when the tags themselves are wrong, so that the
+ * tree is the parser's guess); or CF_ERR_DATA, CF_ERR_LIMIT or CF_ERR_NOMEM for a
+ * refusal (DOCTYPE, one of the caps), with *doc NULL. The caller frees *doc with xmlFreeDoc. */
 static cf_status parse(const char *data, size_t len, const char *file, cf_diag *diag,
-                       xmlDocPtr *doc)
+                       xmlDocPtr *doc, bool *refused, bool *broken)
 {
     *doc = NULL;
+    *refused = false;
+    *broken = false;
     parse_state ps = {.file = file, .diag = diag};
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt || !ctxt->sax) {
         xmlFreeParserCtxt(ctxt);
         cf_diag_error(diag, file, 0, "out of memory while starting the XML parser");
+        *refused = true;
         return CF_ERR_NOMEM;
     }
     ctxt->_private = &ps;
@@ -604,27 +765,33 @@ static cf_status parse(const char *data, size_t len, const char *file, cf_diag *
     sax->serror = on_parse_error;
 
     /* No NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE, ever. IGNORE_ENC with "UTF-8": the bytes
-     * were checked to be UTF-8 above and are never converted from anything else. */
-    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING;
+     * were checked to be UTF-8 above and are never converted from anything else. RECOVER:
+     * a tree is kept after a well-formedness error so that every stage can report. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING |
+                  XML_PARSE_RECOVER;
     xmlDocPtr result = xmlCtxtReadMemory(ctxt, data, (int)len, file, "UTF-8", options);
-    bool failed = ps.refused || ps.first_error || ps.eof_error || !result || !ctxt->wellFormed;
     cf_status st = CF_OK;
-    if (failed) {
-        st = CF_ERR_DATA;
-        if (ps.refused) {
-            st = ps.refusal; /* its message is in diag already */
-        } else if (ps.eof_error) {
-            cf_diag_error(diag, file, ps.eof_line, "%s", ps.eof_error);
-        } else if (ps.first_error) {
-            cf_diag_add(diag, CF_DIAG_ERROR, file, ps.first_line, ps.first_col, "%s",
-                        ps.first_error);
-        } else {
-            cf_diag_error(diag, file, 0, "the file is not well-formed XML");
-        }
+    if (ps.refused) {
+        st = ps.refusal; /* its message is in diag already */
+        *refused = true;
         xmlFreeDoc(result);
         result = NULL;
+    } else if (ps.errors || ps.eof_error || !result || !ctxt->wellFormed) {
+        st = CF_ERR_DATA;
+        if (ps.eof_error)
+            cf_diag_error(diag, file, ps.eof_line, "%s", ps.eof_error);
+        if (ps.errors > FORM_MAX_ERRORS)
+            cf_diag_add(diag, CF_DIAG_NOTE, file, 0, 0,
+                        "%zu more XML errors are not listed; fix these and validate again",
+                        ps.errors - FORM_MAX_ERRORS);
+        if (!ps.errors && !ps.eof_error)
+            cf_diag_error(diag, file, 0, "the file is not well-formed XML");
+        if (result && !xmlDocGetRootElement(result)) {
+            xmlFreeDoc(result);
+            result = NULL;
+        }
     }
-    cf_free(ps.first_error);
+    *broken = ps.broken;
     cf_free(ps.eof_error);
     ctxt->_private = NULL;
     xmlFreeParserCtxt(ctxt);
@@ -720,8 +887,16 @@ static long node_line(const xmlNode *node)
     if (!node)
         return 0;
     if (node->type == XML_ELEMENT_NODE && node->_private)
-        return (long)(intptr_t)node->_private;
+        return pos_line(node->_private);
     return xmlGetLineNo(node);
+}
+
+/* Column of an element's '<' (0 when unknown). */
+static long node_col(const xmlNode *node)
+{
+    if (!node || node->type != XML_ELEMENT_NODE || !node->_private)
+        return 0;
+    return pos_col(node->_private);
 }
 
 static void on_validity_error(void *ctx, xmlErrorPtr err)
@@ -767,7 +942,7 @@ static void on_validity_error(void *ctx, xmlErrorPtr err)
         snprintf(text, sizeof text, "does not match the form schema: %s", detail);
         break;
     }
-    cf_diag_error(to, rr->file, line, "%s", text);
+    cf_diag_add(to, CF_DIAG_ERROR, rr->file, line, node ? node_col(node) : 0, "%s", text);
 }
 
 /* Validates doc; schema messages go to report (the caller decides whether to show them).
@@ -815,21 +990,20 @@ typedef struct builder {
     size_t n_label_fields;
     cf_field *fill_fields;
     size_t n_fill_fields;
+    bool checkable; /* the root is a <form>: the semantic checks may look at the model */
 } builder;
 
-static void berror(builder *b, long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void vberror(builder *b, long line, long col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
-static void berror(builder *b, long line, const char *fmt, ...)
+/* Reports one structural problem at line:col (col 0: the line only). */
+static void vberror(builder *b, long line, long col, const char *fmt, va_list ap)
 {
     char text[MESSAGE_SIZE];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     if (b->errors >= FORM_MAX_ERRORS)
         return;
-    cf_diag_error(b->diag, b->file, line, "%s", text);
+    cf_diag_add(b->diag, CF_DIAG_ERROR, b->file, line, col, "%s", text);
     if (++b->errors == FORM_MAX_ERRORS) {
         cf_diag_add(b->diag, CF_DIAG_NOTE, b->file, 0, 0,
                     "stopped after %d problems; fix these and validate the form again",
@@ -837,6 +1011,29 @@ static void berror(builder *b, long line, const char *fmt, ...)
         if (!b->fatal)
             b->fatal = CF_ERR_DATA;
     }
+}
+
+static void berror(builder *b, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void berror(builder *b, long line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vberror(b, line, 0, fmt, ap);
+    va_end(ap);
+}
+
+static void berror_node(builder *b, const xmlNode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reports a problem at the start tag of n. */
+static void berror_node(builder *b, const xmlNode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vberror(b, node_line(n), node_col(n), fmt, ap);
+    va_end(ap);
 }
 
 /* Records an arena failure once; the walk stops after it. */
@@ -959,11 +1156,11 @@ static void bad_child(builder *b, const xmlNode *parent, const xmlNode *child)
     char c[QUOTE_SIZE];
     const char *home = home_of(name_of(child));
     if (home)
-        berror(b, node_line(child), "<%s> is not allowed inside <%s> (it belongs in %s)",
-               quote(name_of(child), c), name_of(parent), home);
+        berror_node(b, child, "<%s> is not allowed inside <%s> (it belongs in %s)",
+                    quote(name_of(child), c), name_of(parent), home);
     else
-        berror(b, node_line(child), "unknown element <%s> inside <%s>", quote(name_of(child), c),
-               name_of(parent));
+        berror_node(b, child, "unknown element <%s> inside <%s>", quote(name_of(child), c),
+                    name_of(parent));
 }
 
 /* Reports text where only elements may stand (once per parent). */
@@ -1001,8 +1198,8 @@ static void expect_empty(builder *b, const xmlNode *n)
             bad_child(b, n, c);
     for (const xmlNode *c = n->children; c; c = c->next) {
         if (is_text(c) && !blank((const char *)c->content)) {
-            berror(b, node_line(n), "<%s> takes no text, only attributes; write <%s .../>",
-                   name_of(n), name_of(n));
+            berror_node(b, n, "<%s> takes no text, only attributes; write <%s .../>", name_of(n),
+                        name_of(n));
             return;
         }
     }
@@ -1203,8 +1400,7 @@ static const char *attr_raw(builder *b, const xmlAttr *a)
 }
 
 /* Checks one value against its spec; false (message given) when it does not fit. */
-static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, const char *value,
-                        long line)
+static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, const char *value)
 {
     char v[QUOTE_SIZE], list[256];
     const char *el = name_of(n);
@@ -1217,52 +1413,55 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
             if (strcmp(value, spec->values[i]) == 0)
                 return true;
         list_values(spec->values, list, sizeof list);
-        berror(b, line, "%s has %s \"%s\"; use one of %s", el, spec->name, v, list);
+        berror_node(b, n, "%s has %s \"%s\"; use one of %s", el, spec->name, v, list);
         return false;
     case ATTR_ID:
         if (matches_id(value))
             return true;
-        berror(b, line,
-               "%s has %s \"%s\"; an id is lower-case letters, digits and \"-\", starting with "
-               "a letter or digit",
-               el, spec->name, v);
+        berror_node(
+            b, n,
+            "%s has %s \"%s\"; an id is lower-case letters, digits and \"-\", starting with "
+            "a letter or digit",
+            el, spec->name, v);
         return false;
     case ATTR_KEY:
         if (matches_key(value))
             return true;
-        berror(b, line,
-               "%s has %s \"%s\"; a key is a lower-case letter followed by lower-case letters, "
-               "digits or \"_\"",
-               el, spec->name, v);
+        berror_node(
+            b, n,
+            "%s has %s \"%s\"; a key is a lower-case letter followed by lower-case letters, "
+            "digits or \"_\"",
+            el, spec->name, v);
         return false;
     case ATTR_VERSION:
         if (matches_dotted_digits(value, true, 16))
             return true;
-        berror(b, line, "%s has %s \"%s\"; a version is digits and dots, e.g. 1.0", el, spec->name,
-               v);
+        berror_node(b, n, "%s has %s \"%s\"; a version is digits and dots, e.g. 1.0", el,
+                    spec->name, v);
         return false;
     case ATTR_DATE:
         if (matches_date_shape(value))
             return true;
-        berror(b, line, "%s has %s \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01", el,
-               spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01", el,
+                    spec->name, v);
         return false;
     case ATTR_BOOL:
         if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
             return true;
-        berror(b, line, "%s has %s \"%s\"; use true or false", el, spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; use true or false", el, spec->name, v);
         return false;
     case ATTR_START:
         if (matches_start(value))
             return true;
-        berror(b, line, "%s has %s \"%s\"; use a whole number from 1 to 999999", el, spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; use a whole number from 1 to 999999", el, spec->name,
+                    v);
         return false;
     case ATTR_WIDTH:
         if (matches_dotted_digits(value, true, 2) && parse_width(value) > 0.0 &&
             parse_width(value) < 1e6)
             return true;
-        berror(b, line, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
-               spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
+                    spec->name, v);
         return false;
     case ATTR_PATTERN: {
         regex_t re;
@@ -1274,17 +1473,17 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
         char why[128] = "it is empty";
         if (value[0])
             regerror(rc, NULL, why, sizeof why);
-        berror(b, line,
-               "%s has %s \"%s\", which is not a POSIX extended regular expression (%s); e.g. "
-               "pattern=\"HN[0-9]{8}\\([0-9A]\\)\"",
-               el, spec->name, v, why);
+        berror_node(b, n,
+                    "%s has %s \"%s\", which is not a POSIX extended regular expression (%s); e.g. "
+                    "pattern=\"HN[0-9]{8}\\([0-9A]\\)\"",
+                    el, spec->name, v, why);
         return false;
     }
     case ATTR_LANG:
         if (matches_lang(value))
             return true;
-        berror(b, line, "%s has %s \"%s\"; use a language tag such as en or zh-Hant", el,
-               spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; use a language tag such as en or zh-Hant", el,
+                    spec->name, v);
         return false;
     }
     return false;
@@ -1316,17 +1515,17 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
                 len += (size_t)w;
             }
             if (n_specs)
-                berror(b, line, "%s does not take an attribute \"%s\" (it takes %s)", name_of(n),
-                       name, allowed);
+                berror_node(b, n, "%s does not take an attribute \"%s\" (it takes %s)", name_of(n),
+                            name, allowed);
             else
-                berror(b, line, "%s does not take an attribute \"%s\" (it takes none)", name_of(n),
-                       name);
+                berror_node(b, n, "%s does not take an attribute \"%s\" (it takes none)",
+                            name_of(n), name);
             continue;
         }
         const char *raw = attr_raw(b, a);
         if (!raw)
             return;
-        if (!check_value(b, n, &specs[i], raw, line))
+        if (!check_value(b, n, &specs[i], raw))
             continue;
         if (specs[i].kind == ATTR_TEXT) {
             const char *text;
@@ -1341,8 +1540,8 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
                 return;
             }
             if (text[0] == '\0') {
-                berror(b, line, "%s has an empty %s; write the text to print", name_of(n),
-                       specs[i].name);
+                berror_node(b, n, "%s has an empty %s; write the text to print", name_of(n),
+                            specs[i].name);
                 continue;
             }
             values[i] = text;
@@ -1359,8 +1558,8 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
             present = strcmp(attr_name(a, name, sizeof name), specs[i].name) == 0;
         }
         if (!present)
-            berror(b, line, "%s is missing the required attribute \"%s\"", name_of(n),
-                   specs[i].name);
+            berror_node(b, n, "%s is missing the required attribute \"%s\"", name_of(n),
+                        specs[i].name);
     }
 }
 
@@ -1400,7 +1599,7 @@ static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, 
                 push_piece(b, s, strlen(s), NULL, bold);
         } else if (is_named(c, "b")) {
             if (bold)
-                berror(b, node_line(c), "<b> inside <b>: bold text does not nest");
+                berror_node(b, c, "<b> inside <b>: bold text does not nest");
             read_attrs(b, c, NULL, 0, NULL);
             collect_inline(b, holder, c, true);
         } else if (is_named(c, "field")) {
@@ -1416,13 +1615,13 @@ static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, 
         } else if (is_element(c)) {
             char name[QUOTE_SIZE];
             if (home_of(name_of(c)))
-                berror(b, node_line(c),
-                       "<%s> is not allowed inside <%s>; text there may hold only <b> and "
-                       "<field ref=\"…\"/>",
-                       quote(name_of(c), name), name_of(holder));
+                berror_node(b, c,
+                            "<%s> is not allowed inside <%s>; text there may hold only <b> and "
+                            "<field ref=\"…\"/>",
+                            quote(name_of(c), name), name_of(holder));
             else
-                berror(b, node_line(c), "unknown element <%s> inside <%s>", quote(name_of(c), name),
-                       name_of(holder));
+                berror_node(b, c, "unknown element <%s> inside <%s>", quote(name_of(c), name),
+                            name_of(holder));
         }
     }
 }
@@ -1451,7 +1650,7 @@ static const cf_text *build_inline(builder *b, const xmlNode *n, const char *lan
         return NULL;
     }
     if (!allow_empty && text->n_spans == 0)
-        berror(b, text->line, "<%s> is empty; write its text or remove it", name_of(n));
+        berror_node(b, n, "<%s> is empty; write its text or remove it", name_of(n));
     return text;
 }
 
@@ -1466,13 +1665,13 @@ static const char *build_plain(builder *b, const xmlNode *n, bool allow_empty)
         if (is_text(c) && c->content) {
             if (cf_buf_append_str(&b->plain, (const char *)c->content)) {
                 b->fatal = CF_ERR_NOMEM;
-                berror(b, node_line(n), "out of memory while loading the form");
+                berror_node(b, n, "out of memory while loading the form");
                 return NULL;
             }
         } else if (is_element(c)) {
             char name[QUOTE_SIZE];
-            berror(b, node_line(c), "<%s> holds plain text only; <%s> is not allowed inside it",
-                   name_of(n), quote(name_of(c), name));
+            berror_node(b, c, "<%s> holds plain text only; <%s> is not allowed inside it",
+                        name_of(n), quote(name_of(c), name));
             ok = false;
         }
     }
@@ -1490,7 +1689,7 @@ static const char *build_plain(builder *b, const xmlNode *n, bool allow_empty)
         return NULL;
     }
     if (!allow_empty && text[0] == '\0') {
-        berror(b, node_line(n), "<%s> is empty; write its text or remove it", name_of(n));
+        berror_node(b, n, "<%s> is empty; write its text or remove it", name_of(n));
         return NULL;
     }
     return text;
@@ -1520,7 +1719,7 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, boo
     no_text(b, n);
     size_t count = count_children(n, item_name);
     if (count == 0) {
-        berror(b, node_line(n), "<%s> has no <%s>; give it at least one", name_of(n), item_name);
+        berror_node(b, n, "<%s> has no <%s>; give it at least one", name_of(n), item_name);
         return;
     }
     const cf_text **array = balloc(b, count, sizeof *array);
@@ -1595,10 +1794,10 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
             continue;
         }
         if (this_rank < rank) {
-            berror(b, node_line(c),
-                   "<%s> is out of order: a table gives its <col> widths first, then an "
-                   "optional <thead>, then its <row>s",
-                   name_of(c));
+            berror_node(b, c,
+                        "<%s> is out of order: a table gives its <col> widths first, then an "
+                        "optional <thead>, then its <row>s",
+                        name_of(c));
             continue;
         }
         rank = this_rank;
@@ -1613,8 +1812,8 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
         const xmlNode *row = c;
         if (this_rank == 1) {
             if (thead_line) {
-                berror(b, node_line(c),
-                       "a table has one <thead> at most (the first is on line %ld)", thead_line);
+                berror_node(b, c, "a table has one <thead> at most (the first is on line %ld)",
+                            thead_line);
                 continue;
             }
             thead_line = node_line(c);
@@ -1631,7 +1830,7 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
                     row = r;
             }
             if (in_head != 1) {
-                berror(b, node_line(c), "<thead> holds exactly one <row>, not %zu", in_head);
+                berror_node(b, c, "<thead> holds exactly one <row>, not %zu", in_head);
                 continue;
             }
         }
@@ -1656,17 +1855,18 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
                 cells[k++] = text;
         }
         if (n_cells == 0) {
-            berror(b, node_line(row), "<row> has no <cell>; give it at least one");
+            berror_node(b, row, "<row> has no <cell>; give it at least one");
             continue;
         }
         if (columns == 0) {
             columns = n_cells;
             first_row_line = node_line(row);
         } else if (n_cells != columns) {
-            berror(b, node_line(row),
-                   "this row has %zu cells but the table's first row (line %ld) has %zu; every "
-                   "row needs the same number",
-                   n_cells, first_row_line, columns);
+            berror_node(
+                b, row,
+                "this row has %zu cells but the table's first row (line %ld) has %zu; every "
+                "row needs the same number",
+                n_cells, first_row_line, columns);
             continue;
         }
         if (this_rank == 1)
@@ -1677,12 +1877,12 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
     if (b->fatal)
         return;
     if (n_rows == 0) {
-        berror(b, node_line(n), "<table> has no <row>; give it at least one");
+        berror_node(b, n, "<table> has no <row>; give it at least one");
         return;
     }
     if (cols_seen && columns && cols_seen != columns) {
-        berror(b, node_line(n), "the table gives %zu <col> widths but has %zu columns", cols_seen,
-               columns);
+        berror_node(b, n, "the table gives %zu <col> widths but has %zu columns", cols_seen,
+                    columns);
         return;
     }
     double *widths = balloc(b, columns, sizeof *widths);
@@ -1715,8 +1915,8 @@ static void build_checkboxes(builder *b, const xmlNode *n, cf_block *block)
         if (!is_named(c, "prompt")) {
             bad_child(b, n, c);
         } else if (prompt_line) {
-            berror(b, node_line(c),
-                   "<checkboxes> has one <prompt> at most (the first is on line %ld)", prompt_line);
+            berror_node(b, c, "<checkboxes> has one <prompt> at most (the first is on line %ld)",
+                        prompt_line);
         } else {
             prompt_line = node_line(c);
             read_attrs(b, c, NULL, 0, NULL);
@@ -1762,10 +1962,10 @@ static void read_cites(builder *b, const xmlNode *n, const char *list, cf_risk *
             *space = '\0';
         if (!matches_id(p)) {
             char v[QUOTE_SIZE];
-            berror(b, node_line(n),
-                   "risk has cites=\"%s\"; cite references by their ids (lower-case letters, "
-                   "digits and \"-\"), separated by spaces",
-                   quote(list, v));
+            berror_node(b, n,
+                        "risk has cites=\"%s\"; cite references by their ids (lower-case letters, "
+                        "digits and \"-\"), separated by spaces",
+                        quote(list, v));
             return;
         }
         ids[k++] = p;
@@ -1781,7 +1981,7 @@ static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
     no_text(b, n);
     size_t count = count_children(n, "risk");
     if (count == 0) {
-        berror(b, node_line(n), "<risks> has no <risk>; give it at least one");
+        berror_node(b, n, "<risks> has no <risk>; give it at least one");
         return;
     }
     cf_risk *array = balloc(b, count, sizeof *array);
@@ -1826,7 +2026,7 @@ static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
     no_text(b, n);
     size_t count = count_children(n, "signature");
     if (count == 0) {
-        berror(b, node_line(n), "<signatures> has no <signature>; give it at least one");
+        berror_node(b, n, "<signatures> has no <signature>; give it at least one");
         return;
     }
     cf_signature_block *array = balloc(b, count, sizeof *array);
@@ -1860,9 +2060,9 @@ static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
             if (!is_named(s, "statement")) {
                 bad_child(b, c, s);
             } else if (statement_line) {
-                berror(b, node_line(s),
-                       "<signature> has one <statement> at most (the first is on line %ld)",
-                       statement_line);
+                berror_node(b, s,
+                            "<signature> has one <statement> at most (the first is on line %ld)",
+                            statement_line);
             } else {
                 statement_line = node_line(s);
                 read_attrs(b, s, NULL, 0, NULL);
@@ -2010,8 +2210,8 @@ static void build_meta(builder *b, const xmlNode *n)
             continue;
         }
         if (seen[i]) {
-            berror(b, node_line(c), "<%s> is given twice in <meta> (first on line %ld)", names[i],
-                   seen[i]);
+            berror_node(b, c, "<%s> is given twice in <meta> (first on line %ld)", names[i],
+                        seen[i]);
             continue;
         }
         seen[i] = node_line(c);
@@ -2030,7 +2230,9 @@ static void build_meta(builder *b, const xmlNode *n)
                 {"date", ATTR_DATE, false, NULL},
             };
             const char *values[3];
+            size_t errors_before = b->errors;
             read_attrs(b, c, specs, 3, values);
+            b->internal->status_bad = b->errors != errors_before;
             expect_empty(b, c);
             b->internal->status_line = node_line(c);
             if (values[0] && strcmp(values[0], "approved") == 0) {
@@ -2039,12 +2241,12 @@ static void build_meta(builder *b, const xmlNode *n)
                 if (values[2])
                     form->approved_date = bstrdup(b, values[2]);
             } else if (values[0] && (values[1] || values[2])) {
-                berror(b, node_line(c),
-                       "status is \"draft\" but names %s; only an approved form has by and "
-                       "date (set state=\"approved\" or remove them)",
-                       values[1] && values[2] ? "by and date"
-                       : values[1]            ? "by"
-                                              : "date");
+                berror_node(b, c,
+                            "status is \"draft\" but names %s; only an approved form has by and "
+                            "date (set state=\"approved\" or remove them)",
+                            values[1] && values[2] ? "by and date"
+                            : values[1]            ? "by"
+                                                   : "date");
             }
             break;
         }
@@ -2056,10 +2258,10 @@ static void build_meta(builder *b, const xmlNode *n)
             const char *date = build_plain(b, c, false);
             char v[QUOTE_SIZE];
             if (date && !matches_date_shape(date)) {
-                berror(b, node_line(c),
-                       "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. "
-                       "2024-05-01",
-                       names[i], quote(date, v));
+                berror_node(b, c,
+                            "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. "
+                            "2024-05-01",
+                            names[i], quote(date, v));
                 break;
             }
             if (i == 4) {
@@ -2076,11 +2278,11 @@ static void build_meta(builder *b, const xmlNode *n)
         }
     }
     if (!seen[0])
-        berror(b, node_line(n), "<meta> has no <title>; every form needs one");
+        berror_node(b, n, "<meta> has no <title>; every form needs one");
     if (!seen[2])
-        berror(b, node_line(n),
-               "<meta> has no <status>; write <status state=\"draft\"/> or <status "
-               "state=\"approved\" by=\"…\" date=\"YYYY-MM-DD\"/>");
+        berror_node(b, n,
+                    "<meta> has no <status>; write <status state=\"draft\"/> or <status "
+                    "state=\"approved\" by=\"…\" date=\"YYYY-MM-DD\"/>");
 }
 
 /* Splits the aliases attribute (normalised text) at ';' into field's alias list, each trimmed
@@ -2205,8 +2407,7 @@ static void build_label(builder *b, const xmlNode *n)
     no_text(b, n);
     size_t count = count_children(n, "label-field");
     if (count == 0) {
-        berror(b, node_line(n),
-               "<label> has no <label-field>; give it at least one (e.g. patient_name)");
+        berror_node(b, n, "<label> has no <label-field>; give it at least one (e.g. patient_name)");
         return;
     }
     cf_field *fields = balloc(b, count, sizeof *fields);
@@ -2261,7 +2462,7 @@ static void build_bands(builder *b, const xmlNode *n)
     b->internal->bands_line = node_line(n);
     no_text(b, n);
     if (count_children(n, "band") == 0)
-        berror(b, node_line(n), "<risk-bands> has no <band>; give it at least one");
+        berror_node(b, n, "<risk-bands> has no <band>; give it at least one");
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
         if (!is_element(c))
             continue;
@@ -2281,8 +2482,8 @@ static void build_bands(builder *b, const xmlNode *n)
         if (!values[0] || !cf_frequency_parse(values[0], &f))
             continue;
         if (b->internal->band_lines[f]) {
-            berror(b, node_line(c), "band has frequency \"%s\" a second time (first on line %ld)",
-                   values[0], b->internal->band_lines[f]);
+            berror_node(b, c, "band has frequency \"%s\" a second time (first on line %ld)",
+                        values[0], b->internal->band_lines[f]);
             continue;
         }
         b->internal->band_lines[f] = node_line(c);
@@ -2308,7 +2509,7 @@ static void build_body(builder *b, const xmlNode *n)
     no_text(b, n);
     size_t count = count_children(n, "section");
     if (count == 0) {
-        berror(b, node_line(n), "<body> has no <section>; give it at least one");
+        berror_node(b, n, "<body> has no <section>; give it at least one");
         return;
     }
     cf_section *sections = balloc(b, count, sizeof *sections);
@@ -2335,11 +2536,11 @@ static bool check_namespaces(builder *b, const xmlNode *root)
     while (n) {
         if (is_element(n) && n->ns) {
             char name[QUOTE_SIZE], uri[QUOTE_SIZE];
-            berror(b, node_line(n),
-                   "<%s> is in the namespace \"%s\"; form elements have no namespace (remove "
-                   "the xmlns declaration)",
-                   quote(name_of(n), name),
-                   quote(n->ns->href ? (const char *)n->ns->href : "", uri));
+            berror_node(b, n,
+                        "<%s> is in the namespace \"%s\"; form elements have no namespace (remove "
+                        "the xmlns declaration)",
+                        quote(name_of(n), name),
+                        quote(n->ns->href ? (const char *)n->ns->href : "", uri));
             return false;
         }
         if (n->children && is_element(n)) {
@@ -2363,10 +2564,11 @@ static void build_form(builder *b, const xmlNode *root)
         return;
     if (!is_named(root, "form")) {
         char name[QUOTE_SIZE];
-        berror(b, node_line(root), "the root element is <%s>; a form's root element is <form>",
-               quote(name_of(root), name));
+        berror_node(b, root, "the root element is <%s>; a form's root element is <form>",
+                    quote(name_of(root), name));
         return;
     }
+    b->checkable = true;
     static const char *const kinds[] = {"leaflet", "consent", NULL};
     static const char *const langs[] = {"zh-Hant-HK", "zh-Hant-TW", NULL};
     static const attr_spec specs[] = {
@@ -2404,15 +2606,15 @@ static void build_form(builder *b, const xmlNode *root)
             continue;
         }
         if (seen[i]) {
-            berror(b, node_line(c), "<%s> is given twice (first on line %ld)", order[i], seen[i]);
+            berror_node(b, c, "<%s> is given twice (first on line %ld)", order[i], seen[i]);
             continue;
         }
         seen[i] = node_line(c);
         if (i < last) {
-            berror(b, node_line(c),
-                   "<%s> is out of order: <form> holds <meta>, <label>, <fields>, "
-                   "<risk-bands>, <layout> and <body> in that order",
-                   order[i]);
+            berror_node(b, c,
+                        "<%s> is out of order: <form> holds <meta>, <label>, <fields>, "
+                        "<risk-bands>, <layout> and <body> in that order",
+                        order[i]);
             continue;
         }
         last = i;
@@ -2438,11 +2640,11 @@ static void build_form(builder *b, const xmlNode *root)
         }
     }
     if (!seen[0])
-        berror(b, node_line(root), "<form> has no <meta>; it comes first and holds the title");
+        berror_node(b, root, "<form> has no <meta>; it comes first and holds the title");
     if (!seen[1])
-        berror(b, node_line(root), "<form> has no <label> (the patient label box)");
+        berror_node(b, root, "<form> has no <label> (the patient label box)");
     if (!seen[5])
-        berror(b, node_line(root), "<form> has no <body>");
+        berror_node(b, root, "<form> has no <body>");
     if (b->fatal)
         return;
 
@@ -2460,10 +2662,14 @@ static void build_form(builder *b, const xmlNode *root)
     form->n_label_fields = b->n_label_fields;
 }
 
-/* Builds the model of doc into a new arena; *out is set only when no error was found. */
-static cf_status build(xmlDocPtr doc, const char *file, cf_diag *diag, cf_form **out)
+/* Builds the model of doc into a new arena. *out is the form (caller frees with cf_form_free)
+ * when no error was found, and also after errors when *checkable: then it holds what could
+ * be built, for the semantic checks to look at, and must never be used otherwise. */
+static cf_status build(xmlDocPtr doc, const char *file, cf_diag *diag, cf_form **out,
+                       bool *checkable)
 {
     *out = NULL;
+    *checkable = false;
     builder b = {.file = file, .diag = diag};
     cf_buf_init(&b.plain, 2 * FORM_MAX_BYTES);
     cf_status st = CF_OK;
@@ -2496,8 +2702,9 @@ static cf_status build(xmlDocPtr doc, const char *file, cf_diag *diag, cf_form *
 done:
     cf_buf_cleanup(&b.plain);
     cf_free(b.pieces);
-    if (st == CF_OK) {
+    if (st == CF_OK || (st == CF_ERR_DATA && !b.fatal && b.checkable)) {
         *out = b.form;
+        *checkable = true;
     } else {
         cf_arena_free(b.arena);
     }
@@ -2516,33 +2723,120 @@ static int compare_lines(const void *a, const void *b)
     long xl = x->line > 0 ? x->line : LONG_MAX, yl = y->line > 0 ? y->line : LONG_MAX;
     if (xl != yl)
         return xl < yl ? -1 : 1;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
     return x < y ? -1 : x > y; /* entries sit in one array: keeps the order they came in */
 }
 
-/* Copies every entry of from into to, ordered by line. */
-static void copy_sorted(const cf_diag *from, cf_diag *to)
+/* Where each line of the form starts, to give a column to messages that know only their
+ * line (the semantic checks): the first character on the line that is not a space, which is
+ * where the element the message is about starts. */
+typedef struct line_index {
+    const char *data;
+    size_t len;
+    size_t *starts; /* starts[i]: offset of line i + 1; NULL when out of memory */
+    size_t n;
+} line_index;
+
+static void line_index_init(line_index *li, const char *data, size_t len)
 {
-    size_t n = cf_diag_size(from);
+    *li = (line_index){.data = data, .len = len};
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += data[i] == '\n';
+    li->starts = cf_calloc(n, sizeof *li->starts);
+    if (!li->starts)
+        return;
+    li->starts[li->n++] = 0;
+    for (size_t i = 0; i < len; i++)
+        if (data[i] == '\n')
+            li->starts[li->n++] = i + 1;
+}
+
+/* Column (1-based, in characters) of the first non-blank character of line; 0 if unknown. */
+static long line_index_col(const line_index *li, long line)
+{
+    if (!li->starts || line < 1 || (size_t)line > li->n)
+        return 0;
+    size_t p = li->starts[line - 1];
+    long col = 1;
+    while (p < li->len && (li->data[p] == ' ' || li->data[p] == '\t')) {
+        p++;
+        col++;
+    }
+    if (p >= li->len || li->data[p] == '\n' || li->data[p] == '\r')
+        return 0;
+    return col;
+}
+
+/* Copies every entry of the stages into to, ordered by position; an entry with a line but no
+ * column gets the column of the line's first element. */
+static void copy_sorted(cf_diag *const *from, size_t n_from, const line_index *li, cf_diag *to)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < n_from; k++)
+        n += from[k] ? cf_diag_size(from[k]) : 0;
     if (n == 0)
         return;
     const cf_diag_entry **order = cf_calloc(n, sizeof *order);
-    for (size_t i = 0; i < n; i++) {
-        if (order)
-            order[i] = cf_diag_get(from, i);
-        else {
-            const cf_diag_entry *e = cf_diag_get(from, i);
-            cf_diag_add(to, e->severity, e->file, e->line, e->col, "%s", e->message);
+    size_t m = 0;
+    for (size_t k = 0; k < n_from; k++) {
+        for (size_t i = 0; from[k] && i < cf_diag_size(from[k]); i++) {
+            const cf_diag_entry *e = cf_diag_get(from[k], i);
+            if (order)
+                order[m++] = e;
+            else /* out of memory: unsorted rather than lost */
+                cf_diag_add(to, e->severity, e->file, e->line, e->col, "%s", e->message);
         }
     }
     if (!order)
         return;
-    qsort(order, n, sizeof *order, compare_lines);
-    for (size_t i = 0; i < n; i++)
-        cf_diag_add(to, order[i]->severity, order[i]->file, order[i]->line, order[i]->col, "%s",
-                    order[i]->message);
+    qsort(order, m, sizeof *order, compare_lines);
+    for (size_t i = 0; i < m; i++) {
+        const cf_diag_entry *e = order[i];
+        long col = e->col > 0 || e->line <= 0 ? e->col : line_index_col(li, e->line);
+        cf_diag_add(to, e->severity, e->file, e->line, col, "%s", e->message);
+    }
     cf_free(order);
 }
 
+/* True when some error of d points at line. */
+static bool has_error_on_line(const cf_diag *d, long line)
+{
+    for (size_t i = 0; i < cf_diag_size(d); i++) {
+        const cf_diag_entry *e = cf_diag_get(d, i);
+        if (e->severity == CF_DIAG_ERROR && e->line == line)
+            return true;
+    }
+    return false;
+}
+
+/* The schema's own messages, when our walk of the tree (which words the same rules in plain
+ * words, and more precisely) and the semantic checks (which word the schema's co-occurrence
+ * rules) found nothing: then they name a rule only the schema knows. Its
+ * bare summary ("element X failed to validate content") only when it has nothing specific. */
+static void pick_schema_messages(const rng_report *report, const cf_diag *wf, const cf_diag *walk,
+                                 const cf_diag *semantic, cf_diag *out)
+{
+    if (cf_diag_error_count(walk) || cf_diag_error_count(semantic))
+        return;
+    const cf_diag *from =
+        cf_diag_error_count(report->specific) ? report->specific : report->summary;
+    for (size_t i = 0; i < cf_diag_size(from); i++) {
+        const cf_diag_entry *e = cf_diag_get(from, i);
+        /* A line the XML errors explain is a recovered guess of the parser's. */
+        if (has_error_on_line(wf, e->line) || (e->line <= 0 && cf_diag_error_count(wf)))
+            continue;
+        cf_diag_add(out, e->severity, e->file, e->line, e->col, "%s", e->message);
+    }
+}
+
+/* Every stage that can run does, and the form's problems are reported together, ordered by
+ * position: the bytes (a file that is not UTF-8 stops here: nothing else can read it), XML
+ * well-formedness (libxml2 recovers a tree where it can: a bare & or <, an unknown entity, an
+ * attribute given twice; a broken tag ends here), the RELAX NG schema and our walk of
+ * the tree (which words the schema's rules in plain words), then the semantic checks on the
+ * model as far as it could be built. A refusal (DOCTYPE, a cap) stops at once. */
 static cf_status load(const char *data, size_t len, const char *file, const char *schema_path,
                       bool from_file, cf_form **out, cf_diag *diag)
 {
@@ -2562,41 +2856,55 @@ static cf_status load(const char *data, size_t len, const char *file, const char
 
     xmlDocPtr doc = NULL;
     cf_form *form = NULL;
-    cf_diag *found = cf_diag_new();
+    line_index li = {0};
+    cf_diag *wf = cf_diag_new(), *walk = cf_diag_new(), *schema = cf_diag_new();
+    cf_diag *semantic = cf_diag_new();
     rng_report report = {.file = file, .specific = cf_diag_new(), .summary = cf_diag_new()};
-    if (!found || !report.specific || !report.summary) {
+    if (!wf || !walk || !schema || !semantic || !report.specific || !report.summary) {
         cf_diag_error(diag, file, 0, "out of memory while loading the form");
         st = CF_ERR_NOMEM;
         goto done;
     }
-    st = parse(data, len, file, diag, &doc);
-    if (st)
+    bool refused, broken;
+    cf_status parse_st = parse(data, len, file, wf, &doc, &refused, &broken);
+    if (refused) {
+        cf_diag *stages[] = {wf};
+        copy_sorted(stages, 1, &li, diag);
+        st = parse_st;
         goto done;
-    st = validate(schema_path, doc, &report, diag);
-    if (st)
-        goto done;
-    /* Our own walk names the problem in plain words; the schema's messages are shown only
-     * when the walk and the semantic checks found nothing (a rule only the schema knows). */
-    st = build(doc, file, found, &form);
-    if (st == CF_OK)
-        st = cf_form_check(form, file, from_file, found);
-    if (st || cf_diag_error_count(found)) {
-        copy_sorted(found, diag);
-        if (!st)
-            st = CF_ERR_DATA;
-    } else if (cf_diag_error_count(report.specific) || cf_diag_error_count(report.summary)) {
-        copy_sorted(cf_diag_error_count(report.specific) ? report.specific : report.summary, diag);
-        st = CF_ERR_DATA;
-    } else {
-        copy_sorted(found, diag); /* warnings */
     }
-    if (st == CF_OK && sink.count)
+    cf_status build_st = CF_OK, check_st = CF_OK;
+    /* After a broken tag the tree is the parser's guess, and what the later stages would say
+     * about it would mislead more than help. */
+    if (doc && !broken) {
+        st = validate(schema_path, doc, &report, diag);
+        if (st)
+            goto done; /* the schema itself cannot be had */
+        bool checkable;
+        build_st = build(doc, file, walk, &form, &checkable);
+        if (checkable)
+            check_st = cf_form_check(form, file, from_file, semantic);
+        pick_schema_messages(&report, wf, walk, semantic, schema);
+    }
+    line_index_init(&li, data, len);
+    cf_diag *stages[] = {wf, schema, walk, semantic};
+    copy_sorted(stages, 4, &li, diag);
+    /* Running out of memory or over a cap outranks bad data. */
+    if (build_st != CF_OK && build_st != CF_ERR_DATA)
+        st = build_st;
+    else if (check_st != CF_OK && check_st != CF_ERR_DATA)
+        st = check_st;
+    else if (parse_st || build_st || check_st || cf_diag_error_count(schema) || sink.count)
         st = CF_ERR_DATA;
 
 done:
     restore_errors(&saved);
     xmlFreeDoc(doc);
-    cf_diag_free(found);
+    cf_free(li.starts);
+    cf_diag_free(wf);
+    cf_diag_free(walk);
+    cf_diag_free(schema);
+    cf_diag_free(semantic);
     cf_diag_free(report.specific);
     cf_diag_free(report.summary);
     if (st) {
