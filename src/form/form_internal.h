@@ -51,7 +51,4 @@ cf_status cf_form_text_plain(cf_arena *arena, const char *raw, size_t len, const
  * Messages go to diag as "FILE:LINE: ..."; CF_ERR_DATA when any error was found. */
 cf_status cf_form_check(const cf_form *form, const char *file, bool from_file, cf_diag *diag);
 
-/* True when s is a real calendar date written YYYY-MM-DD (years 1000-9999). */
-bool cf_form_date_is_valid(const char *s);
-
 #endif

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/date.h"
 #include "base/file.h"
 #include "base/utf8.h"
 #include "text/normalize.h"
@@ -450,12 +451,10 @@ static void refuse(xmlParserCtxtPtr ctxt, cf_status status, long line, const cha
 {
     parse_state *ps = ctxt->_private;
     if (!ps->refused) {
-        char text[MESSAGE_SIZE];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(text, sizeof text, fmt, ap);
+        cf_diag_vadd(ps->diag, CF_DIAG_ERROR, ps->file, line, 0, fmt, ap);
         va_end(ap);
-        cf_diag_error(ps->diag, ps->file, line, "%s", text);
         ps->refused = true;
         ps->refusal = status;
     }
@@ -999,11 +998,9 @@ static void vberror(builder *b, long line, long col, const char *fmt, va_list ap
 /* Reports one structural problem at line:col (col 0: the line only). */
 static void vberror(builder *b, long line, long col, const char *fmt, va_list ap)
 {
-    char text[MESSAGE_SIZE];
-    vsnprintf(text, sizeof text, fmt, ap);
     if (b->errors >= FORM_MAX_ERRORS)
         return;
-    cf_diag_add(b->diag, CF_DIAG_ERROR, b->file, line, col, "%s", text);
+    cf_diag_vadd(b->diag, CF_DIAG_ERROR, b->file, line, col, fmt, ap);
     if (++b->errors == FORM_MAX_ERRORS) {
         cf_diag_add(b->diag, CF_DIAG_NOTE, b->file, 0, 0,
                     "stopped after %d problems; fix these and validate the form again",
@@ -1285,16 +1282,6 @@ static bool matches_dotted_digits(const char *s, bool dotted, size_t max_groups)
     }
 }
 
-static bool matches_date_shape(const char *s)
-{
-    for (int i = 0; i < 10; i++) {
-        bool dash = i == 4 || i == 7;
-        if (dash ? s[i] != '-' : !is_digit(s[i]))
-            return false;
-    }
-    return s[10] == '\0';
-}
-
 static bool matches_start(const char *s)
 {
     size_t n = strlen(s);
@@ -1440,7 +1427,7 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
                     spec->name, v);
         return false;
     case ATTR_DATE:
-        if (matches_date_shape(value))
+        if (cf_date_has_shape(value))
             return true;
         berror_node(b, n, "%s has %s \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01", el,
                     spec->name, v);
@@ -2257,7 +2244,7 @@ static void build_meta(builder *b, const xmlNode *n)
         case 5: {
             const char *date = build_plain(b, c, false);
             char v[QUOTE_SIZE];
-            if (date && !matches_date_shape(date)) {
+            if (date && !cf_date_has_shape(date)) {
                 berror_node(b, c,
                             "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. "
                             "2024-05-01",
@@ -2299,11 +2286,8 @@ static void build_aliases(builder *b, const char *list, long line, cf_field *fie
     for (const char *p = list;;) {
         const char *end = strchr(p, ';');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        size_t start = 0;
-        while (start < len && p[start] == ' ')
-            start++;
-        while (len > start && p[len - 1] == ' ')
-            len--;
+        size_t start = cf_utf8_space_prefix(p, len);
+        len -= cf_utf8_space_suffix(p + start, len - start);
         if (len == start) {
             berror(b, line,
                    "field %s has an empty name in aliases; separate the names with single ';'",
