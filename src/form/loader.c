@@ -3,6 +3,7 @@
  * RELAX NG schema, then walked element by element with precise plain-words checks while the
  * model is built into the form's arena; the semantic checks (check.c) run last. */
 #include "form/form.h"
+#include "form/content_model.h"
 #include "form/form_internal.h"
 
 #include "base/alloc.h"
@@ -1094,57 +1095,11 @@ static bool blank(const char *s)
     return true;
 }
 
-/* Where an element belongs, for "not allowed here" messages. */
+/* Where an element belongs, for "not allowed here" messages (the content model says). */
 static const char *home_of(const char *name)
 {
-    static const struct {
-        const char *name, *home;
-    } homes[] = {
-        {"form", "the root of the file"},
-        {"meta", "<form>"},
-        {"label", "<form>"},
-        {"fields", "<form>"},
-        {"risk-bands", "<form>"},
-        {"body", "<form>"},
-        {"title", "<meta>"},
-        {"subtitle", "<meta>"},
-        {"status", "<meta>"},
-        {"source", "<meta>"},
-        {"effective", "<meta>"},
-        {"review-by", "<meta>"},
-        {"label-field", "<label>"},
-        {"option", "a <field> of type choice or multi-choice"},
-        {"band", "<risk-bands>"},
-        {"section", "<body>"},
-        {"h", "<section>"},
-        {"p", "<section> or <note>"},
-        {"ul", "<section>"},
-        {"ol", "<section>"},
-        {"li", "<ul>, <ol>, <instructions> or <declarations>"},
-        {"table", "<section>"},
-        {"col", "<table>"},
-        {"thead", "<table>"},
-        {"row", "<table> or <thead>"},
-        {"cell", "<row>"},
-        {"checkboxes", "<section>"},
-        {"prompt", "<checkboxes>"},
-        {"note", "<section>"},
-        {"risks", "<section>"},
-        {"risk", "<risks>"},
-        {"instructions", "<section>"},
-        {"declarations", "<section>"},
-        {"signatures", "<section>"},
-        {"signature", "<signatures>"},
-        {"statement", "<signature>"},
-        {"references", "<section>"},
-        {"ref", "<references>"},
-        {"b", "text such as <p> or <li>"},
-        {"field", "<fields>, or inside text as <field ref=\"…\"/>"},
-    };
-    for (size_t i = 0; i < sizeof homes / sizeof homes[0]; i++)
-        if (strcmp(homes[i].name, name) == 0)
-            return homes[i].home;
-    return NULL;
+    const cf_element_rule *rule = cf_content_model_find(name);
+    return rule ? rule->home : NULL;
 }
 
 /* An element that may not stand where it is: unknown, or known but misplaced. */
@@ -1206,28 +1161,7 @@ static void expect_empty(builder *b, const xmlNode *n)
 /* Attributes                                                                               */
 /* ---------------------------------------------------------------------------------------- */
 
-typedef enum attr_kind {
-    ATTR_TEXT,    /* caption-like text: not empty; normalised into the arena */
-    ATTR_ID,      /* [a-z0-9][a-z0-9-]* */
-    ATTR_KEY,     /* [a-z][a-z0-9_]* */
-    ATTR_VERSION, /* [0-9]+(.[0-9]+)* */
-    ATTR_DATE,    /* [0-9]{4}-[0-9]{2}-[0-9]{2} (the calendar is a semantic check) */
-    ATTR_BOOL,    /* true | false */
-    ATTR_START,   /* 1..999999 */
-    ATTR_WIDTH,   /* [0-9]+(.[0-9]+)? */
-    ATTR_LANG,    /* BCP 47-like tag */
-    ATTR_ENUM,    /* one of values */
-    ATTR_PATTERN, /* a POSIX extended regular expression that compiles */
-} attr_kind;
-
-typedef struct attr_spec {
-    const char *name; /* "xml:lang" for the XML namespace's lang */
-    attr_kind kind;
-    bool required;
-    const char *const *values; /* ATTR_ENUM: NULL-terminated */
-} attr_spec;
-
-#define MAX_ATTRS 10
+typedef cf_attr_spec attr_spec; /* the content model's (content_model.h) */
 
 static bool is_lower(char c)
 {
@@ -1393,16 +1327,16 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
     const char *el = name_of(n);
     quote(value, v);
     switch (spec->kind) {
-    case ATTR_TEXT:
+    case CF_ATTR_TEXT:
         return true; /* checked after normalisation */
-    case ATTR_ENUM:
+    case CF_ATTR_ENUM:
         for (size_t i = 0; spec->values[i]; i++)
             if (strcmp(value, spec->values[i]) == 0)
                 return true;
         list_values(spec->values, list, sizeof list);
         berror_node(b, n, "%s has %s \"%s\"; use one of %s", el, spec->name, v, list);
         return false;
-    case ATTR_ID:
+    case CF_ATTR_ID:
         if (matches_id(value))
             return true;
         berror_node(
@@ -1411,7 +1345,7 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
             "a letter or digit",
             el, spec->name, v);
         return false;
-    case ATTR_KEY:
+    case CF_ATTR_KEY:
         if (matches_key(value))
             return true;
         berror_node(
@@ -1420,37 +1354,32 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
             "digits or \"_\"",
             el, spec->name, v);
         return false;
-    case ATTR_VERSION:
+    case CF_ATTR_VERSION:
         if (matches_dotted_digits(value, true, 16))
             return true;
         berror_node(b, n, "%s has %s \"%s\"; a version is digits and dots, e.g. 1.0", el,
                     spec->name, v);
         return false;
-    case ATTR_DATE:
+    case CF_ATTR_DATE:
         if (cf_date_has_shape(value))
             return true;
         berror_node(b, n, "%s has %s \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01", el,
                     spec->name, v);
         return false;
-    case ATTR_BOOL:
-        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
-            return true;
-        berror_node(b, n, "%s has %s \"%s\"; use true or false", el, spec->name, v);
-        return false;
-    case ATTR_START:
+    case CF_ATTR_START:
         if (matches_start(value))
             return true;
         berror_node(b, n, "%s has %s \"%s\"; use a whole number from 1 to 999999", el, spec->name,
                     v);
         return false;
-    case ATTR_WIDTH:
+    case CF_ATTR_WIDTH:
         if (matches_dotted_digits(value, true, 2) && parse_width(value) > 0.0 &&
             parse_width(value) < 1e6)
             return true;
         berror_node(b, n, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
                     spec->name, v);
         return false;
-    case ATTR_PATTERN: {
+    case CF_ATTR_PATTERN: {
         regex_t re;
         int rc = value[0] ? regcomp(&re, value, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
         if (rc == 0) {
@@ -1466,7 +1395,7 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
                     el, spec->name, v, why);
         return false;
     }
-    case ATTR_LANG:
+    case CF_ATTR_LANG:
         if (matches_lang(value))
             return true;
         berror_node(b, n, "%s has %s \"%s\"; use a language tag such as en or zh-Hant", el,
@@ -1477,7 +1406,7 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
 }
 
 /* Reads n's attributes against specs: unknown ones, missing required ones and wrong values
- * are reported. values[i] is the checked value of specs[i] (ATTR_TEXT: normalised, in the
+ * are reported. values[i] is the checked value of specs[i] (CF_ATTR_TEXT: normalised, in the
  * arena; others: as written, valid while the tree lives) or NULL when absent or wrong. */
 static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, size_t n_specs,
                        const char **values)
@@ -1514,7 +1443,7 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
             return;
         if (!check_value(b, n, &specs[i], raw))
             continue;
-        if (specs[i].kind == ATTR_TEXT) {
+        if (specs[i].kind == CF_ATTR_TEXT) {
             const char *text;
             cf_status st = cf_form_text_plain(b->arena, raw, strlen(raw), b->file, line, name_of(n),
                                               b->diag, &text);
@@ -1548,6 +1477,114 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
             berror_node(b, n, "%s is missing the required attribute \"%s\"", name_of(n),
                         specs[i].name);
     }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The content model: containment, order, counts and attributes from one table               */
+/* ---------------------------------------------------------------------------------------- */
+
+#define MAX_CHILD_RULES 16
+
+/* The row of element n in the content model: its parents decide (an <li> of <instructions>
+ * takes applies-to, one of <ul> does not). NULL where some ancestor may not contain it. */
+static const cf_element_rule *rule_of(const xmlNode *n)
+{
+    if (!n || !is_element(n))
+        return NULL;
+    const xmlNode *parent = n->parent && is_element(n->parent) ? n->parent : NULL;
+    if (!parent)
+        return cf_content_model_child(NULL, name_of(n));
+    const cf_element_rule *outer = rule_of(parent);
+    return outer ? cf_content_model_child(outer, name_of(n)) : NULL;
+}
+
+/* Reads n's attributes as its row of the table lists them: values[i] for rule->attrs[i]. */
+static const cf_element_rule *read_own_attrs(builder *b, const xmlNode *n, const char **values)
+{
+    const cf_element_rule *rule = rule_of(n);
+    if (!rule) /* never: the builder walks only what the model allows */
+        return NULL;
+    read_attrs(b, n, rule->attrs, rule->n_attrs, values);
+    return rule;
+}
+
+/* "<a>, <b> and <c>" of a row's children, for the out-of-order message. */
+static void list_children(const cf_element_rule *rule, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < rule->n_children; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == rule->n_children ? " and " : ", ";
+        int w = snprintf(out + len, size - len, "%s<%s>", sep, rule->children[i].name);
+        if (w < 0 || (size_t)w >= size - len)
+            return;
+        len += (size_t)w;
+    }
+}
+
+/* Checks what n holds against its row: for elements-only content, text between them, unknown
+ * or misplaced children, children given more often than allowed, out of order, or missing;
+ * for empty content, anything at all. Text and inline content are read by build_plain and
+ * build_inline. */
+static void check_content(builder *b, const xmlNode *n, const cf_element_rule *rule)
+{
+    if (!rule)
+        return;
+    if (rule->content == CF_CONTENT_EMPTY) {
+        expect_empty(b, n);
+        return;
+    }
+    if (rule->content != CF_CONTENT_ELEMENTS)
+        return;
+    no_text(b, n);
+    long first[MAX_CHILD_RULES] = {0};
+    unsigned count[MAX_CHILD_RULES] = {0};
+    size_t last = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        size_t k = 0;
+        while (k < rule->n_children && strcmp(rule->children[k].name, name_of(c)) != 0)
+            k++;
+        if (k == rule->n_children || k >= MAX_CHILD_RULES) {
+            bad_child(b, n, c);
+            continue;
+        }
+        const cf_child_rule *cr = &rule->children[k];
+        if (cr->max && count[k] >= cr->max) {
+            if (cr->max == 1)
+                berror_node(b, c, "<%s> is given twice in <%s> (first on line %ld)", cr->name,
+                            rule->name, first[k]);
+            else
+                berror_node(b, c, "<%s> holds at most %u <%s>", rule->name, cr->max, cr->name);
+            continue;
+        }
+        if (count[k]++ == 0)
+            first[k] = node_line(c);
+        if (rule->ordered && k < last) {
+            char order[256];
+            list_children(rule, order, sizeof order);
+            berror_node(b, c, "<%s> is out of order: <%s> holds %s in that order", cr->name,
+                        rule->name, order);
+            continue;
+        }
+        last = k;
+    }
+    for (size_t k = 0; k < rule->n_children && k < MAX_CHILD_RULES && !b->fatal; k++) {
+        const cf_child_rule *cr = &rule->children[k];
+        if (count[k] < cr->min)
+            berror_node(b, n, "<%s> has no <%s>%s", rule->name, cr->name,
+                        cr->missing_hint ? cr->missing_hint : "; give it at least one");
+    }
+}
+
+/* The first child element of n named name, or NULL. */
+static const xmlNode *first_child(const xmlNode *n, const char *name)
+{
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if (is_named(c, name))
+            return c;
+    return NULL;
 }
 
 static const char *const BOOL_VALUES[] = {"true", "false", NULL};
@@ -1590,7 +1627,7 @@ static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, 
             read_attrs(b, c, NULL, 0, NULL);
             collect_inline(b, holder, c, true);
         } else if (is_named(c, "field")) {
-            static const attr_spec specs[] = {{"ref", ATTR_KEY, true, NULL}};
+            static const attr_spec specs[] = {{"ref", CF_ATTR_KEY, true, NULL}};
             const char *values[1];
             read_attrs(b, c, specs, 1, values);
             expect_empty(b, c);
@@ -1725,7 +1762,7 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, boo
         const char *values[2] = {NULL, NULL};
         size_t n_specs = 0;
         if (with_lang)
-            specs[n_specs++] = (attr_spec){"xml:lang", ATTR_LANG, false, NULL};
+            specs[n_specs++] = (attr_spec){"xml:lang", CF_ATTR_LANG, false, NULL};
         if (extra)
             specs[n_specs++] = *extra;
         read_attrs(b, c, n_specs ? specs : NULL, n_specs, n_specs ? values : NULL);
@@ -1789,7 +1826,7 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
         }
         rank = this_rank;
         if (this_rank == 0) {
-            static const attr_spec specs[] = {{"width", ATTR_WIDTH, true, NULL}};
+            static const attr_spec specs[] = {{"width", CF_ATTR_WIDTH, true, NULL}};
             const char *width;
             read_attrs(b, c, specs, 1, &width);
             expect_empty(b, c);
@@ -1889,7 +1926,7 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
 
 static void build_checkboxes(builder *b, const xmlNode *n, cf_block *block)
 {
-    static const attr_spec specs[] = {{"field", ATTR_KEY, true, NULL}};
+    static const attr_spec specs[] = {{"field", CF_ATTR_KEY, true, NULL}};
     const char *field;
     read_attrs(b, n, specs, 1, &field);
     no_text(b, n);
@@ -1916,9 +1953,9 @@ static void build_note(builder *b, const xmlNode *n, cf_note *note)
 {
     static const char *const kinds[] = {"info", "warning", NULL};
     static const attr_spec specs[] = {
-        {"kind", ATTR_ENUM, false, kinds},
-        {"title", ATTR_TEXT, false, NULL},
-        {"applies-to", ATTR_KEY, false, NULL},
+        {"kind", CF_ATTR_ENUM, false, kinds},
+        {"title", CF_ATTR_TEXT, false, NULL},
+        {"applies-to", CF_ATTR_KEY, false, NULL},
     };
     const char *values[3];
     read_attrs(b, n, specs, 3, values);
@@ -1983,10 +2020,10 @@ static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
             continue;
         }
         static const attr_spec specs[] = {
-            {"frequency", ATTR_ENUM, true, FREQUENCY_VALUES},
-            {"rate", ATTR_TEXT, false, NULL},
-            {"applies-to", ATTR_KEY, false, NULL},
-            {"cites", ATTR_TEXT, false, NULL},
+            {"frequency", CF_ATTR_ENUM, true, FREQUENCY_VALUES},
+            {"rate", CF_ATTR_TEXT, false, NULL},
+            {"applies-to", CF_ATTR_KEY, false, NULL},
+            {"cites", CF_ATTR_TEXT, false, NULL},
         };
         const char *values[4];
         read_attrs(b, c, specs, 4, values);
@@ -2030,10 +2067,10 @@ static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
         static const char *const roles[] = {"patient",  "doctor",      "witness",
                                             "guardian", "interpreter", NULL};
         static const attr_spec specs[] = {
-            {"role", ATTR_ENUM, true, roles},         {"caption", ATTR_TEXT, true, NULL},
-            {"sign", ATTR_TEXT, true, NULL},          {"date", ATTR_TEXT, true, NULL},
-            {"name", ATTR_TEXT, false, NULL},         {"time", ATTR_TEXT, false, NULL},
-            {"relationship", ATTR_TEXT, false, NULL}, {"language", ATTR_TEXT, false, NULL},
+            {"role", CF_ATTR_ENUM, true, roles},         {"caption", CF_ATTR_TEXT, true, NULL},
+            {"sign", CF_ATTR_TEXT, true, NULL},          {"date", CF_ATTR_TEXT, true, NULL},
+            {"name", CF_ATTR_TEXT, false, NULL},         {"time", CF_ATTR_TEXT, false, NULL},
+            {"relationship", CF_ATTR_TEXT, false, NULL}, {"language", CF_ATTR_TEXT, false, NULL},
         };
         const char *values[8];
         read_attrs(b, c, specs, 8, values);
@@ -2079,8 +2116,8 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
 {
     const char *name = name_of(n);
     block->line = node_line(n);
-    static const attr_spec lang_spec[] = {{"xml:lang", ATTR_LANG, false, NULL}};
-    static const attr_spec start_spec[] = {{"start", ATTR_START, false, NULL}};
+    static const attr_spec lang_spec[] = {{"xml:lang", CF_ATTR_LANG, false, NULL}};
+    static const attr_spec start_spec[] = {{"start", CF_ATTR_START, false, NULL}};
     if (strcmp(name, "h") == 0) {
         block->kind = CF_BLOCK_HEADING;
         read_attrs(b, n, NULL, 0, NULL);
@@ -2103,7 +2140,7 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
     } else if (strcmp(name, "references") == 0) {
         block->kind = CF_BLOCK_REFERENCES;
         read_attrs(b, n, NULL, 0, NULL);
-        static const attr_spec id_spec = {"id", ATTR_ID, false, NULL};
+        static const attr_spec id_spec = {"id", CF_ATTR_ID, false, NULL};
         build_items(b, n, "ref", false, &id_spec, &block->u.list.ids, &block->u.list.items,
                     &block->u.list.n_items);
     } else if (strcmp(name, "table") == 0) {
@@ -2120,13 +2157,13 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
         build_risks(b, n, &block->u.risks);
     } else if (strcmp(name, "instructions") == 0) {
         static const char *const whens[] = {"before", "after", NULL};
-        static const attr_spec specs[] = {{"when", ATTR_ENUM, true, whens}};
+        static const attr_spec specs[] = {{"when", CF_ATTR_ENUM, true, whens}};
         const char *when;
         block->kind = CF_BLOCK_INSTRUCTIONS;
         read_attrs(b, n, specs, 1, &when);
         block->u.instructions.when =
             when && strcmp(when, "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
-        static const attr_spec applies_spec = {"applies-to", ATTR_KEY, false, NULL};
+        static const attr_spec applies_spec = {"applies-to", CF_ATTR_KEY, false, NULL};
         build_items(b, n, "li", true, &applies_spec, &block->u.instructions.applies_to,
                     &block->u.instructions.items, &block->u.instructions.n_items);
     } else if (strcmp(name, "signatures") == 0) {
@@ -2142,9 +2179,9 @@ static void build_section(builder *b, const xmlNode *n, cf_section *section)
 {
     static const char *const roles[] = {"body", "disclaimer", "references", "signing", NULL};
     static const attr_spec specs[] = {
-        {"id", ATTR_ID, false, NULL},
-        {"title", ATTR_TEXT, false, NULL},
-        {"role", ATTR_ENUM, false, roles},
+        {"id", CF_ATTR_ID, false, NULL},
+        {"title", CF_ATTR_TEXT, false, NULL},
+        {"role", CF_ATTR_ENUM, false, roles},
     };
     const char *values[3];
     read_attrs(b, n, specs, 3, values);
@@ -2181,95 +2218,55 @@ static void build_section(builder *b, const xmlNode *n, cf_section *section)
 static void build_meta(builder *b, const xmlNode *n)
 {
     cf_form *form = b->form;
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
-    static const char *const names[] = {"title",     "subtitle",  "status", "source",
-                                        "effective", "review-by", NULL};
-    long seen[6] = {0};
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        size_t i = 0;
-        while (names[i] && !is_named(c, names[i]))
-            i++;
-        if (!names[i]) {
-            bad_child(b, n, c);
-            continue;
-        }
-        if (seen[i]) {
-            berror_node(b, c, "<%s> is given twice in <meta> (first on line %ld)", names[i],
-                        seen[i]);
-            continue;
-        }
-        seen[i] = node_line(c);
-        switch (i) {
-        case 0:
-            form->title = build_plain(b, c, false);
-            break;
-        case 1:
-            form->subtitle = build_plain(b, c, false);
-            break;
-        case 2: {
-            static const char *const states[] = {"draft", "approved", NULL};
-            static const attr_spec specs[] = {
-                {"state", ATTR_ENUM, true, states},
-                {"by", ATTR_TEXT, false, NULL},
-                {"date", ATTR_DATE, false, NULL},
-            };
-            const char *values[3];
-            size_t errors_before = b->errors;
-            read_attrs(b, c, specs, 3, values);
-            b->internal->status_bad = b->errors != errors_before;
-            expect_empty(b, c);
-            b->internal->status_line = node_line(c);
-            if (values[0] && strcmp(values[0], "approved") == 0) {
-                form->state = CF_FORM_STATE_APPROVED;
-                form->approved_by = values[1];
-                if (values[2])
-                    form->approved_date = bstrdup(b, values[2]);
-            } else if (values[0] && (values[1] || values[2])) {
-                berror_node(b, c,
-                            "status is \"draft\" but names %s; only an approved form has by and "
-                            "date (set state=\"approved\" or remove them)",
-                            values[1] && values[2] ? "by and date"
-                            : values[1]            ? "by"
-                                                   : "date");
-            }
-            break;
-        }
-        case 3:
-            form->source = build_plain(b, c, false);
-            break;
-        case 4:
-        case 5: {
-            const char *date = build_plain(b, c, false);
-            char v[QUOTE_SIZE];
-            if (date && !cf_date_has_shape(date)) {
-                berror_node(b, c,
-                            "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. "
-                            "2024-05-01",
-                            names[i], quote(date, v));
-                break;
-            }
-            if (i == 4) {
-                form->effective_date = date;
-                b->internal->effective_line = node_line(c);
-            } else {
-                form->review_date = date;
-                b->internal->review_line = node_line(c);
-            }
-            break;
-        }
-        default:
-            break;
+    check_content(b, n, read_own_attrs(b, n, NULL));
+    const xmlNode *c;
+    if ((c = first_child(n, "title")))
+        form->title = build_plain(b, c, false);
+    if ((c = first_child(n, "subtitle")))
+        form->subtitle = build_plain(b, c, false);
+    if ((c = first_child(n, "source")))
+        form->source = build_plain(b, c, false);
+    if ((c = first_child(n, "status"))) {
+        const char *values[3]; /* state, by, date */
+        size_t errors_before = b->errors;
+        const cf_element_rule *rule = read_own_attrs(b, c, values);
+        b->internal->status_bad = b->errors != errors_before;
+        check_content(b, c, rule);
+        b->internal->status_line = node_line(c);
+        if (values[0] && strcmp(values[0], "approved") == 0) {
+            form->state = CF_FORM_STATE_APPROVED;
+            form->approved_by = values[1];
+            if (values[2])
+                form->approved_date = bstrdup(b, values[2]);
+        } else if (values[0] && (values[1] || values[2])) {
+            berror_node(b, c,
+                        "status is \"%s\" but names %s; only an approved form has by and date "
+                        "(set state=\"approved\" or remove them)",
+                        values[0],
+                        values[1] && values[2] ? "by and date"
+                        : values[1]            ? "by"
+                                               : "date");
         }
     }
-    if (!seen[0])
-        berror_node(b, n, "<meta> has no <title>; every form needs one");
-    if (!seen[2])
-        berror_node(b, n,
-                    "<meta> has no <status>; write <status state=\"draft\"/> or <status "
-                    "state=\"approved\" by=\"…\" date=\"YYYY-MM-DD\"/>");
+    static const char *const dates[] = {"effective", "review-by"};
+    for (size_t i = 0; i < 2 && !b->fatal; i++) {
+        if (!(c = first_child(n, dates[i])))
+            continue;
+        const char *date = build_plain(b, c, false);
+        char v[QUOTE_SIZE];
+        if (date && !cf_date_has_shape(date)) {
+            berror_node(b, c, "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01",
+                        dates[i], quote(date, v));
+            continue;
+        }
+        if (i == 0) {
+            form->effective_date = date;
+            b->internal->effective_line = node_line(c);
+        } else {
+            form->review_date = date;
+            b->internal->review_line = node_line(c);
+        }
+    }
 }
 
 /* Splits the aliases attribute (normalised text) at ';' into field's alias list, each trimmed
@@ -2313,19 +2310,19 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
 {
     static const char *const types[] = {"text", "date", "choice", "multi-choice", NULL};
     static const attr_spec label_specs[] = {
-        {"key", ATTR_KEY, true, NULL},
-        {"caption", ATTR_TEXT, true, NULL},
-        {"required", ATTR_ENUM, false, BOOL_VALUES},
-        {"aliases", ATTR_TEXT, false, NULL},
-        {"pattern", ATTR_PATTERN, false, NULL},
-        {"identifier", ATTR_ENUM, false, BOOL_VALUES},
+        {"key", CF_ATTR_KEY, true, NULL},
+        {"caption", CF_ATTR_TEXT, true, NULL},
+        {"required", CF_ATTR_ENUM, false, BOOL_VALUES},
+        {"aliases", CF_ATTR_TEXT, false, NULL},
+        {"pattern", CF_ATTR_PATTERN, false, NULL},
+        {"identifier", CF_ATTR_ENUM, false, BOOL_VALUES},
     };
     static const attr_spec field_specs[] = {
-        {"key", ATTR_KEY, true, NULL},
-        {"caption", ATTR_TEXT, true, NULL},
-        {"required", ATTR_ENUM, false, BOOL_VALUES},
-        {"aliases", ATTR_TEXT, false, NULL},
-        {"type", ATTR_ENUM, true, types},
+        {"key", CF_ATTR_KEY, true, NULL},
+        {"caption", CF_ATTR_TEXT, true, NULL},
+        {"required", CF_ATTR_ENUM, false, BOOL_VALUES},
+        {"aliases", CF_ATTR_TEXT, false, NULL},
+        {"type", CF_ATTR_ENUM, true, types},
     };
     /* values[0..3]: key, caption, required, aliases; then type (field_specs) or pattern and
      * identifier (label_specs). */
@@ -2367,8 +2364,8 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
             continue;
         }
         static const attr_spec specs[] = {
-            {"key", ATTR_KEY, true, NULL},
-            {"other", ATTR_ENUM, false, BOOL_VALUES},
+            {"key", CF_ATTR_KEY, true, NULL},
+            {"other", CF_ATTR_ENUM, false, BOOL_VALUES},
         };
         const char *ov[2];
         read_attrs(b, c, specs, 2, ov);
@@ -2386,7 +2383,7 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
 
 static void build_label(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"caption", ATTR_TEXT, true, NULL}};
+    static const attr_spec specs[] = {{"caption", CF_ATTR_TEXT, true, NULL}};
     read_attrs(b, n, specs, 1, &b->form->label_caption);
     no_text(b, n);
     size_t count = count_children(n, "label-field");
@@ -2439,7 +2436,7 @@ static void build_fields(builder *b, const xmlNode *n)
 
 static void build_bands(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"show-meaning", ATTR_ENUM, false, BOOL_VALUES}};
+    static const attr_spec specs[] = {{"show-meaning", CF_ATTR_ENUM, false, BOOL_VALUES}};
     const char *show;
     read_attrs(b, n, specs, 1, &show);
     b->form->show_band_meaning = show && parse_bool(show);
@@ -2455,9 +2452,9 @@ static void build_bands(builder *b, const xmlNode *n)
             continue;
         }
         static const attr_spec band_specs[] = {
-            {"frequency", ATTR_ENUM, true, FREQUENCY_VALUES},
-            {"caption", ATTR_TEXT, true, NULL},
-            {"meaning", ATTR_TEXT, false, NULL},
+            {"frequency", CF_ATTR_ENUM, true, FREQUENCY_VALUES},
+            {"caption", CF_ATTR_TEXT, true, NULL},
+            {"meaning", CF_ATTR_TEXT, false, NULL},
         };
         const char *values[3];
         read_attrs(b, c, band_specs, 3, values);
@@ -2479,7 +2476,7 @@ static void build_bands(builder *b, const xmlNode *n)
 /* <layout max-pages="N"/>: how the form asks to be printed. */
 static void build_layout(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"max-pages", ATTR_START, false, NULL}};
+    static const attr_spec specs[] = {{"max-pages", CF_ATTR_START, false, NULL}};
     const char *max_pages;
     read_attrs(b, n, specs, 1, &max_pages);
     expect_empty(b, n);
@@ -2553,16 +2550,8 @@ static void build_form(builder *b, const xmlNode *root)
         return;
     }
     b->checkable = true;
-    static const char *const kinds[] = {"leaflet", "consent", NULL};
-    static const char *const langs[] = {"zh-Hant-HK", "zh-Hant-TW", NULL};
-    static const attr_spec specs[] = {
-        {"id", ATTR_ID, true, NULL},
-        {"version", ATTR_VERSION, true, NULL},
-        {"kind", ATTR_ENUM, true, kinds},
-        {"xml:lang", ATTR_ENUM, true, langs},
-    };
-    const char *values[4];
-    read_attrs(b, root, specs, 4, values);
+    const char *values[4]; /* id, version, kind, xml:lang */
+    const cf_element_rule *rule = read_own_attrs(b, root, values);
     if (values[0])
         form->id = bstrdup(b, values[0]);
     if (values[1])
@@ -2573,62 +2562,20 @@ static void build_form(builder *b, const xmlNode *root)
         form->lang = bstrdup(b, values[3]);
         form->region = bstrdup(b, values[3] + strlen(values[3]) - 2); /* "HK" or "TW" */
     }
-    no_text(b, root);
-
-    static const char *const order[] = {"meta",   "label", "fields", "risk-bands",
-                                        "layout", "body",  NULL};
-    long seen[6] = {0};
-    size_t last = 0;
-    for (const xmlNode *c = root->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        size_t i = 0;
-        while (order[i] && !is_named(c, order[i]))
-            i++;
-        if (!order[i]) {
-            bad_child(b, root, c);
-            continue;
-        }
-        if (seen[i]) {
-            berror_node(b, c, "<%s> is given twice (first on line %ld)", order[i], seen[i]);
-            continue;
-        }
-        seen[i] = node_line(c);
-        if (i < last) {
-            berror_node(b, c,
-                        "<%s> is out of order: <form> holds <meta>, <label>, <fields>, "
-                        "<risk-bands>, <layout> and <body> in that order",
-                        order[i]);
-            continue;
-        }
-        last = i;
-        switch (i) {
-        case 0:
-            build_meta(b, c);
-            break;
-        case 1:
-            build_label(b, c);
-            break;
-        case 2:
-            build_fields(b, c);
-            break;
-        case 3:
-            build_bands(b, c);
-            break;
-        case 4:
-            build_layout(b, c);
-            break;
-        default:
-            build_body(b, c);
-            break;
-        }
-    }
-    if (!seen[0])
-        berror_node(b, root, "<form> has no <meta>; it comes first and holds the title");
-    if (!seen[1])
-        berror_node(b, root, "<form> has no <label> (the patient label box)");
-    if (!seen[5])
-        berror_node(b, root, "<form> has no <body>");
+    check_content(b, root, rule);
+    const xmlNode *c;
+    if ((c = first_child(root, "meta")))
+        build_meta(b, c);
+    if ((c = first_child(root, "label")))
+        build_label(b, c);
+    if ((c = first_child(root, "fields")))
+        build_fields(b, c);
+    if ((c = first_child(root, "risk-bands")))
+        build_bands(b, c);
+    if ((c = first_child(root, "layout")))
+        build_layout(b, c);
+    if ((c = first_child(root, "body")))
+        build_body(b, c);
     if (b->fatal)
         return;
 
