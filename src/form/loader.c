@@ -1484,6 +1484,7 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
 /* ---------------------------------------------------------------------------------------- */
 
 #define MAX_CHILD_RULES 16
+#define MAX_ATTRS 10 /* attributes of one element in the table */
 
 /* The row of element n in the content model: its parents decide (an <li> of <instructions>
  * takes applies-to, one of <ul> does not). NULL where some ancestor may not contain it. */
@@ -1587,10 +1588,6 @@ static const xmlNode *first_child(const xmlNode *n, const char *name)
     return NULL;
 }
 
-static const char *const BOOL_VALUES[] = {"true", "false", NULL};
-static const char *const FREQUENCY_VALUES[] = {"very-common", "common",  "uncommon", "rare",
-                                               "very-rare",   "unknown", NULL};
-
 /* ---------------------------------------------------------------------------------------- */
 /* Text                                                                                      */
 /* ---------------------------------------------------------------------------------------- */
@@ -1624,13 +1621,11 @@ static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, 
         } else if (is_named(c, "b")) {
             if (bold)
                 berror_node(b, c, "<b> inside <b>: bold text does not nest");
-            read_attrs(b, c, NULL, 0, NULL);
+            read_own_attrs(b, c, NULL);
             collect_inline(b, holder, c, true);
         } else if (is_named(c, "field")) {
-            static const attr_spec specs[] = {{"ref", CF_ATTR_KEY, true, NULL}};
-            const char *values[1];
-            read_attrs(b, c, specs, 1, values);
-            expect_empty(b, c);
+            const char *values[1]; /* ref */
+            check_content(b, c, read_own_attrs(b, c, values));
             if (values[0]) {
                 const char *key = bstrdup(b, values[0]);
                 if (key)
@@ -1729,45 +1724,34 @@ static size_t count_children(const xmlNode *n, const char *name)
     return count;
 }
 
-/* Items (<li>, <ref>) of a list-like element: at least one, nothing else inside. When extra is
- * given, each item may carry that one more attribute; *extra_values gets its value per item
- * (NULL where absent), in the arena. */
-static void build_items(builder *b, const xmlNode *n, const char *item_name, bool with_lang,
-                        const attr_spec *extra, const char *const **extra_values,
-                        const cf_text *const **items, size_t *n_items)
+/* The items (<li>, <ref>, a note's <p>) of n, whose content check_content has judged: each
+ * item's attributes as its row lists them. When extra_name is given, *extra_values gets each
+ * item's value of that attribute (NULL where absent), in the arena. */
+static void build_items(builder *b, const xmlNode *n, const char *item_name, const char *extra_name,
+                        const char *const **extra_values, const cf_text *const **items,
+                        size_t *n_items)
 {
     *items = NULL;
     *n_items = 0;
     if (extra_values)
         *extra_values = NULL;
-    no_text(b, n);
     size_t count = count_children(n, item_name);
-    if (count == 0) {
-        berror_node(b, n, "<%s> has no <%s>; give it at least one", name_of(n), item_name);
+    if (count == 0)
         return;
-    }
     const cf_text **array = balloc(b, count, sizeof *array);
-    const char **extras = extra ? balloc(b, count, sizeof *extras) : NULL;
-    if (!array || (extra && !extras))
+    const char **extras = extra_name ? balloc(b, count, sizeof *extras) : NULL;
+    if (!array || (extra_name && !extras))
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, item_name))
             continue;
-        if (!is_named(c, item_name)) {
-            bad_child(b, n, c);
-            continue;
-        }
-        attr_spec specs[2];
-        const char *values[2] = {NULL, NULL};
-        size_t n_specs = 0;
-        if (with_lang)
-            specs[n_specs++] = (attr_spec){"xml:lang", CF_ATTR_LANG, false, NULL};
-        if (extra)
-            specs[n_specs++] = *extra;
-        read_attrs(b, c, n_specs ? specs : NULL, n_specs, n_specs ? values : NULL);
-        const char *lang = with_lang ? values[0] : NULL;
-        const char *more = extra ? values[n_specs - 1] : NULL;
+        const char *values[MAX_ATTRS] = {NULL};
+        const cf_element_rule *rule = read_own_attrs(b, c, values);
+        size_t at = 0;
+        const char *lang = cf_content_model_attr(rule, "xml:lang", &at) ? values[at] : NULL;
+        const char *more =
+            extra_name && cf_content_model_attr(rule, extra_name, &at) ? values[at] : NULL;
         const cf_text *text = build_inline(b, c, lang, false);
         if (!text)
             continue;
@@ -1790,8 +1774,7 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, boo
 
 static void build_table(builder *b, const xmlNode *n, cf_table *table)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t n_cols = count_children(n, "col"), n_rows = count_children(n, "row");
     double *widths_given = balloc(b, n_cols, sizeof *widths_given);
     const cf_text ***rows = balloc(b, n_rows, sizeof *rows);
@@ -1800,110 +1783,62 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
     const cf_text **header = NULL;
     size_t cols_seen = 0, rows_seen = 0, columns = 0;
     long first_row_line = 0;
-    int rank = 0; /* col (0), thead (1), row (2) come in this order */
-    long thead_line = 0;
+    bool thead_seen = false;
 
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        int this_rank = -1;
-        if (is_named(c, "col"))
-            this_rank = 0;
-        else if (is_named(c, "thead"))
-            this_rank = 1;
-        else if (is_named(c, "row"))
-            this_rank = 2;
-        if (this_rank < 0) {
-            bad_child(b, n, c);
-            continue;
-        }
-        if (this_rank < rank) {
-            berror_node(b, c,
-                        "<%s> is out of order: a table gives its <col> widths first, then an "
-                        "optional <thead>, then its <row>s",
-                        name_of(c));
-            continue;
-        }
-        rank = this_rank;
-        if (this_rank == 0) {
-            static const attr_spec specs[] = {{"width", CF_ATTR_WIDTH, true, NULL}};
+        if (is_named(c, "col")) {
             const char *width;
-            read_attrs(b, c, specs, 1, &width);
-            expect_empty(b, c);
+            check_content(b, c, read_own_attrs(b, c, &width));
             widths_given[cols_seen++] = width ? parse_width(width) : 1.0;
             continue;
         }
         const xmlNode *row = c;
-        if (this_rank == 1) {
-            if (thead_line) {
-                berror_node(b, c, "a table has one <thead> at most (the first is on line %ld)",
-                            thead_line);
+        bool is_head = is_named(c, "thead");
+        if (is_head) {
+            if (thead_seen) /* reported by check_content */
                 continue;
-            }
-            thead_line = node_line(c);
-            read_attrs(b, c, NULL, 0, NULL);
-            no_text(b, c);
-            row = NULL;
-            size_t in_head = 0;
-            for (const xmlNode *r = c->children; r; r = r->next) {
-                if (!is_element(r))
-                    continue;
-                if (!is_named(r, "row"))
-                    bad_child(b, c, r);
-                else if (in_head++ == 0)
-                    row = r;
-            }
-            if (in_head != 1) {
-                berror_node(b, c, "<thead> holds exactly one <row>, not %zu", in_head);
+            thead_seen = true;
+            check_content(b, c, read_own_attrs(b, c, NULL));
+            if (count_children(c, "row") != 1)
                 continue;
-            }
+            row = first_child(c, "row");
+        } else if (!is_named(c, "row")) {
+            continue;
         }
         /* A row: its cells. */
-        read_attrs(b, row, NULL, 0, NULL);
-        no_text(b, row);
+        check_content(b, row, read_own_attrs(b, row, NULL));
         size_t n_cells = count_children(row, "cell");
         const cf_text **cells = balloc(b, n_cells, sizeof *cells);
         if (!cells)
             return;
         size_t k = 0;
         for (const xmlNode *cell = row->children; cell && !b->fatal; cell = cell->next) {
-            if (!is_element(cell))
+            if (!is_named(cell, "cell"))
                 continue;
-            if (!is_named(cell, "cell")) {
-                bad_child(b, row, cell);
-                continue;
-            }
-            read_attrs(b, cell, NULL, 0, NULL);
+            read_own_attrs(b, cell, NULL);
             const cf_text *text = build_inline(b, cell, NULL, /*allow_empty*/ true);
             if (text)
                 cells[k++] = text;
         }
-        if (n_cells == 0) {
-            berror_node(b, row, "<row> has no <cell>; give it at least one");
+        if (n_cells == 0)
             continue;
-        }
         if (columns == 0) {
             columns = n_cells;
             first_row_line = node_line(row);
         } else if (n_cells != columns) {
-            berror_node(
-                b, row,
-                "this row has %zu cells but the table's first row (line %ld) has %zu; every "
-                "row needs the same number",
-                n_cells, first_row_line, columns);
+            berror_node(b, row,
+                        "this row has %zu cells but the table's first row (line %ld) has %zu; "
+                        "every row needs the same number",
+                        n_cells, first_row_line, columns);
             continue;
         }
-        if (this_rank == 1)
+        if (is_head)
             header = cells;
         else
             rows[rows_seen++] = cells;
     }
-    if (b->fatal)
+    if (b->fatal || n_rows == 0)
         return;
-    if (n_rows == 0) {
-        berror_node(b, n, "<table> has no <row>; give it at least one");
-        return;
-    }
     if (cols_seen && columns && cols_seen != columns) {
         berror_node(b, n, "the table gives %zu <col> widths but has %zu columns", cols_seen,
                     columns);
@@ -1926,44 +1861,26 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
 
 static void build_checkboxes(builder *b, const xmlNode *n, cf_block *block)
 {
-    static const attr_spec specs[] = {{"field", CF_ATTR_KEY, true, NULL}};
     const char *field;
-    read_attrs(b, n, specs, 1, &field);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, &field));
     if (field)
         block->u.checkboxes.field = bstrdup(b, field);
-    long prompt_line = 0;
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        if (!is_named(c, "prompt")) {
-            bad_child(b, n, c);
-        } else if (prompt_line) {
-            berror_node(b, c, "<checkboxes> has one <prompt> at most (the first is on line %ld)",
-                        prompt_line);
-        } else {
-            prompt_line = node_line(c);
-            read_attrs(b, c, NULL, 0, NULL);
-            block->u.checkboxes.prompt = build_inline(b, c, NULL, false);
-        }
+    const xmlNode *prompt = first_child(n, "prompt");
+    if (prompt) {
+        read_own_attrs(b, prompt, NULL);
+        block->u.checkboxes.prompt = build_inline(b, prompt, NULL, false);
     }
 }
 
 static void build_note(builder *b, const xmlNode *n, cf_note *note)
 {
-    static const char *const kinds[] = {"info", "warning", NULL};
-    static const attr_spec specs[] = {
-        {"kind", CF_ATTR_ENUM, false, kinds},
-        {"title", CF_ATTR_TEXT, false, NULL},
-        {"applies-to", CF_ATTR_KEY, false, NULL},
-    };
-    const char *values[3];
-    read_attrs(b, n, specs, 3, values);
+    const char *values[3]; /* kind, title, applies-to */
+    check_content(b, n, read_own_attrs(b, n, values));
     if (values[2] && !(note->applies_to = bstrdup(b, values[2])))
         return;
     note->kind = values[0] && strcmp(values[0], "warning") == 0 ? CF_NOTE_WARNING : CF_NOTE_INFO;
     note->title = values[1];
-    build_items(b, n, "p", /*with_lang*/ true, NULL, NULL, &note->paragraphs, &note->n_paragraphs);
+    build_items(b, n, "p", NULL, NULL, &note->paragraphs, &note->n_paragraphs);
 }
 
 /* Splits cites="id id ..." (already normalised: single spaces) into risk->cites; each must be
@@ -2001,32 +1918,19 @@ static void read_cites(builder *b, const xmlNode *n, const char *list, cf_risk *
 
 static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "risk");
-    if (count == 0) {
-        berror_node(b, n, "<risks> has no <risk>; give it at least one");
+    if (count == 0)
         return;
-    }
     cf_risk *array = balloc(b, count, sizeof *array);
     if (!array)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "risk"))
             continue;
-        if (!is_named(c, "risk")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const attr_spec specs[] = {
-            {"frequency", CF_ATTR_ENUM, true, FREQUENCY_VALUES},
-            {"rate", CF_ATTR_TEXT, false, NULL},
-            {"applies-to", CF_ATTR_KEY, false, NULL},
-            {"cites", CF_ATTR_TEXT, false, NULL},
-        };
-        const char *values[4];
-        read_attrs(b, c, specs, 4, values);
+        const char *values[4]; /* frequency, rate, applies-to, cites */
+        read_own_attrs(b, c, values);
         cf_risk *risk = &array[k];
         if (values[3])
             read_cites(b, c, values[3], risk);
@@ -2046,57 +1950,31 @@ static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
 
 static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "signature");
-    if (count == 0) {
-        berror_node(b, n, "<signatures> has no <signature>; give it at least one");
+    if (count == 0)
         return;
-    }
     cf_signature_block *array = balloc(b, count, sizeof *array);
     if (!array)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "signature"))
             continue;
-        if (!is_named(c, "signature")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const char *const roles[] = {"patient",  "doctor",      "witness",
-                                            "guardian", "interpreter", NULL};
-        static const attr_spec specs[] = {
-            {"role", CF_ATTR_ENUM, true, roles},         {"caption", CF_ATTR_TEXT, true, NULL},
-            {"sign", CF_ATTR_TEXT, true, NULL},          {"date", CF_ATTR_TEXT, true, NULL},
-            {"name", CF_ATTR_TEXT, false, NULL},         {"time", CF_ATTR_TEXT, false, NULL},
-            {"relationship", CF_ATTR_TEXT, false, NULL}, {"language", CF_ATTR_TEXT, false, NULL},
-        };
+        /* role, caption, sign, date, name, time, relationship, language */
         const char *values[8];
-        read_attrs(b, c, specs, 8, values);
+        check_content(b, c, read_own_attrs(b, c, values));
         cf_signature_block *sig = &array[k];
         sig->line = node_line(c);
-        no_text(b, c);
-        long statement_line = 0;
-        for (const xmlNode *s = c->children; s && !b->fatal; s = s->next) {
-            if (!is_element(s))
-                continue;
-            if (!is_named(s, "statement")) {
-                bad_child(b, c, s);
-            } else if (statement_line) {
-                berror_node(b, s,
-                            "<signature> has one <statement> at most (the first is on line %ld)",
-                            statement_line);
-            } else {
-                statement_line = node_line(s);
-                read_attrs(b, s, NULL, 0, NULL);
-                sig->statement = build_inline(b, s, NULL, false);
-            }
+        const xmlNode *statement = first_child(c, "statement");
+        if (statement) {
+            read_own_attrs(b, statement, NULL);
+            sig->statement = build_inline(b, statement, NULL, false);
         }
         if (!values[0] || !values[1] || !values[2] || !values[3])
             continue;
-        for (size_t r = 0; roles[r]; r++)
-            if (strcmp(values[0], roles[r]) == 0)
+        for (size_t r = 0; cf_model_role_values[r]; r++)
+            if (strcmp(values[0], cf_model_role_values[r]) == 0)
                 sig->role = (cf_signer_role)r;
         sig->caption = values[1];
         sig->signature_caption = values[2];
@@ -2116,32 +1994,28 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
 {
     const char *name = name_of(n);
     block->line = node_line(n);
-    static const attr_spec lang_spec[] = {{"xml:lang", CF_ATTR_LANG, false, NULL}};
-    static const attr_spec start_spec[] = {{"start", CF_ATTR_START, false, NULL}};
+    const char *values[MAX_ATTRS] = {NULL};
     if (strcmp(name, "h") == 0) {
         block->kind = CF_BLOCK_HEADING;
-        read_attrs(b, n, NULL, 0, NULL);
+        read_own_attrs(b, n, NULL);
         block->u.text = build_inline(b, n, NULL, false);
     } else if (strcmp(name, "p") == 0) {
-        const char *lang;
         block->kind = CF_BLOCK_PARAGRAPH;
-        read_attrs(b, n, lang_spec, 1, &lang);
-        block->u.text = build_inline(b, n, lang, false);
+        read_own_attrs(b, n, values);
+        block->u.text = build_inline(b, n, values[0], false);
     } else if (strcmp(name, "ul") == 0) {
         block->kind = CF_BLOCK_BULLETS;
-        read_attrs(b, n, NULL, 0, NULL);
-        build_items(b, n, "li", true, NULL, NULL, &block->u.list.items, &block->u.list.n_items);
+        check_content(b, n, read_own_attrs(b, n, NULL));
+        build_items(b, n, "li", NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "ol") == 0 || strcmp(name, "declarations") == 0) {
-        const char *start;
         block->kind = name[0] == 'o' ? CF_BLOCK_NUMBERED : CF_BLOCK_DECLARATIONS;
-        read_attrs(b, n, start_spec, 1, &start);
-        block->u.list.start = start ? parse_start(start) : 1u;
-        build_items(b, n, "li", true, NULL, NULL, &block->u.list.items, &block->u.list.n_items);
+        check_content(b, n, read_own_attrs(b, n, values));
+        block->u.list.start = values[0] ? parse_start(values[0]) : 1u;
+        build_items(b, n, "li", NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "references") == 0) {
         block->kind = CF_BLOCK_REFERENCES;
-        read_attrs(b, n, NULL, 0, NULL);
-        static const attr_spec id_spec = {"id", CF_ATTR_ID, false, NULL};
-        build_items(b, n, "ref", false, &id_spec, &block->u.list.ids, &block->u.list.items,
+        check_content(b, n, read_own_attrs(b, n, NULL));
+        build_items(b, n, "ref", "id", &block->u.list.ids, &block->u.list.items,
                     &block->u.list.n_items);
     } else if (strcmp(name, "table") == 0) {
         block->kind = CF_BLOCK_TABLE;
@@ -2156,15 +2030,11 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
         block->kind = CF_BLOCK_RISKS;
         build_risks(b, n, &block->u.risks);
     } else if (strcmp(name, "instructions") == 0) {
-        static const char *const whens[] = {"before", "after", NULL};
-        static const attr_spec specs[] = {{"when", CF_ATTR_ENUM, true, whens}};
-        const char *when;
         block->kind = CF_BLOCK_INSTRUCTIONS;
-        read_attrs(b, n, specs, 1, &when);
+        check_content(b, n, read_own_attrs(b, n, values));
         block->u.instructions.when =
-            when && strcmp(when, "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
-        static const attr_spec applies_spec = {"applies-to", CF_ATTR_KEY, false, NULL};
-        build_items(b, n, "li", true, &applies_spec, &block->u.instructions.applies_to,
+            values[0] && strcmp(values[0], "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
+        build_items(b, n, "li", "applies-to", &block->u.instructions.applies_to,
                     &block->u.instructions.items, &block->u.instructions.n_items);
     } else if (strcmp(name, "signatures") == 0) {
         block->kind = CF_BLOCK_SIGNATURES;
@@ -2177,36 +2047,26 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
 
 static void build_section(builder *b, const xmlNode *n, cf_section *section)
 {
-    static const char *const roles[] = {"body", "disclaimer", "references", "signing", NULL};
-    static const attr_spec specs[] = {
-        {"id", CF_ATTR_ID, false, NULL},
-        {"title", CF_ATTR_TEXT, false, NULL},
-        {"role", CF_ATTR_ENUM, false, roles},
-    };
-    const char *values[3];
-    read_attrs(b, n, specs, 3, values);
+    const char *values[3]; /* id, title, role */
+    const cf_element_rule *rule = read_own_attrs(b, n, values);
     section->line = node_line(n);
     if (values[0])
         section->id = bstrdup(b, values[0]);
     section->title = values[1];
     section->role = CF_SECTION_BODY;
-    for (size_t r = 0; values[2] && roles[r]; r++)
-        if (strcmp(values[2], roles[r]) == 0)
+    for (size_t r = 0; values[2] && cf_model_section_role_values[r]; r++)
+        if (strcmp(values[2], cf_model_section_role_values[r]) == 0)
             section->role = (cf_section_role)r;
-    no_text(b, n);
+    check_content(b, n, rule);
     size_t count = count_children(n, NULL);
     cf_block *blocks = balloc(b, count, sizeof *blocks);
     if (!blocks)
         return;
     size_t k = 0;
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        if (build_block(b, c, &blocks[k]))
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next)
+        if (is_element(c) && cf_content_model_child(rule, name_of(c)) &&
+            build_block(b, c, &blocks[k]))
             k++;
-        else
-            bad_child(b, n, c);
-    }
     section->blocks = blocks;
     section->n_blocks = k;
 }
@@ -2308,26 +2168,10 @@ static void build_aliases(builder *b, const char *list, long line, cf_field *fie
 /* Reads one <label-field> or <field> into field. */
 static void build_field(builder *b, const xmlNode *n, cf_field *field, bool label)
 {
-    static const char *const types[] = {"text", "date", "choice", "multi-choice", NULL};
-    static const attr_spec label_specs[] = {
-        {"key", CF_ATTR_KEY, true, NULL},
-        {"caption", CF_ATTR_TEXT, true, NULL},
-        {"required", CF_ATTR_ENUM, false, BOOL_VALUES},
-        {"aliases", CF_ATTR_TEXT, false, NULL},
-        {"pattern", CF_ATTR_PATTERN, false, NULL},
-        {"identifier", CF_ATTR_ENUM, false, BOOL_VALUES},
-    };
-    static const attr_spec field_specs[] = {
-        {"key", CF_ATTR_KEY, true, NULL},
-        {"caption", CF_ATTR_TEXT, true, NULL},
-        {"required", CF_ATTR_ENUM, false, BOOL_VALUES},
-        {"aliases", CF_ATTR_TEXT, false, NULL},
-        {"type", CF_ATTR_ENUM, true, types},
-    };
-    /* values[0..3]: key, caption, required, aliases; then type (field_specs) or pattern and
-     * identifier (label_specs). */
-    const char *values[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-    read_attrs(b, n, label ? label_specs : field_specs, label ? 6 : 5, values);
+    /* values[0..3]: key, caption, required, aliases (the same in both rows); then type
+     * (<field>) or pattern and identifier (<label-field>). */
+    const char *values[MAX_ATTRS] = {NULL};
+    const cf_element_rule *rule = read_own_attrs(b, n, values);
     field->line = node_line(n);
     field->label = label;
     field->type = CF_FIELD_TEXT;
@@ -2337,38 +2181,28 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
     field->required = values[2] && parse_bool(values[2]);
     if (values[3])
         build_aliases(b, values[3], field->line, field);
-    for (size_t t = 0; !label && values[4] && types[t]; t++)
-        if (strcmp(values[4], types[t]) == 0)
+    for (size_t t = 0; !label && values[4] && cf_model_field_type_values[t]; t++)
+        if (strcmp(values[4], cf_model_field_type_values[t]) == 0)
             field->type = (cf_field_type)t;
+    check_content(b, n, rule);
     if (label) {
-        /* values[4] and values[5] are label_specs' pattern and identifier. */
         if (values[4])
             field->pattern = bstrdup(b, values[4]);
         field->identifier =
             values[5] ? parse_bool(values[5]) : cf_field_key_is_identifier(field->key);
-        expect_empty(b, n);
         return;
     }
     /* Options are kept for any type: the semantic checks say which types may have them. */
-    no_text(b, n);
     size_t count = count_children(n, "option");
     cf_option *options = balloc(b, count, sizeof *options);
     if (!options)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "option"))
             continue;
-        if (!is_named(c, "option")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const attr_spec specs[] = {
-            {"key", CF_ATTR_KEY, true, NULL},
-            {"other", CF_ATTR_ENUM, false, BOOL_VALUES},
-        };
-        const char *ov[2];
-        read_attrs(b, c, specs, 2, ov);
+        const char *ov[2]; /* key, other */
+        read_own_attrs(b, c, ov);
         const cf_text *text = build_inline(b, c, NULL, false);
         if (!ov[0] || !text)
             continue;
@@ -2383,25 +2217,17 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
 
 static void build_label(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"caption", CF_ATTR_TEXT, true, NULL}};
-    read_attrs(b, n, specs, 1, &b->form->label_caption);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, &b->form->label_caption));
     size_t count = count_children(n, "label-field");
-    if (count == 0) {
-        berror_node(b, n, "<label> has no <label-field>; give it at least one (e.g. patient_name)");
+    if (count == 0)
         return;
-    }
     cf_field *fields = balloc(b, count, sizeof *fields);
     if (!fields)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "label-field"))
             continue;
-        if (!is_named(c, "label-field")) {
-            bad_child(b, n, c);
-            continue;
-        }
         build_field(b, c, &fields[k], /*label*/ true);
         if (fields[k].key && fields[k].caption)
             k++;
@@ -2412,20 +2238,15 @@ static void build_label(builder *b, const xmlNode *n)
 
 static void build_fields(builder *b, const xmlNode *n)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "field");
     cf_field *fields = balloc(b, count, sizeof *fields);
     if (!fields)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "field"))
             continue;
-        if (!is_named(c, "field")) {
-            bad_child(b, n, c);
-            continue;
-        }
         build_field(b, c, &fields[k], /*label*/ false);
         if (fields[k].key && fields[k].caption)
             k++;
@@ -2436,29 +2257,15 @@ static void build_fields(builder *b, const xmlNode *n)
 
 static void build_bands(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"show-meaning", CF_ATTR_ENUM, false, BOOL_VALUES}};
     const char *show;
-    read_attrs(b, n, specs, 1, &show);
+    check_content(b, n, read_own_attrs(b, n, &show));
     b->form->show_band_meaning = show && parse_bool(show);
     b->internal->bands_line = node_line(n);
-    no_text(b, n);
-    if (count_children(n, "band") == 0)
-        berror_node(b, n, "<risk-bands> has no <band>; give it at least one");
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "band"))
             continue;
-        if (!is_named(c, "band")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const attr_spec band_specs[] = {
-            {"frequency", CF_ATTR_ENUM, true, FREQUENCY_VALUES},
-            {"caption", CF_ATTR_TEXT, true, NULL},
-            {"meaning", CF_ATTR_TEXT, false, NULL},
-        };
-        const char *values[3];
-        read_attrs(b, c, band_specs, 3, values);
-        expect_empty(b, c);
+        const char *values[3]; /* frequency, caption, meaning */
+        check_content(b, c, read_own_attrs(b, c, values));
         cf_frequency f;
         if (!values[0] || !cf_frequency_parse(values[0], &f))
             continue;
@@ -2476,36 +2283,25 @@ static void build_bands(builder *b, const xmlNode *n)
 /* <layout max-pages="N"/>: how the form asks to be printed. */
 static void build_layout(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"max-pages", CF_ATTR_START, false, NULL}};
     const char *max_pages;
-    read_attrs(b, n, specs, 1, &max_pages);
-    expect_empty(b, n);
+    check_content(b, n, read_own_attrs(b, n, &max_pages));
     if (max_pages)
         b->form->max_pages = parse_start(max_pages);
 }
 
 static void build_body(builder *b, const xmlNode *n)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "section");
-    if (count == 0) {
-        berror_node(b, n, "<body> has no <section>; give it at least one");
+    if (count == 0)
         return;
-    }
     cf_section *sections = balloc(b, count, sizeof *sections);
     if (!sections)
         return;
     size_t k = 0;
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        if (!is_named(c, "section")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        build_section(b, c, &sections[k++]);
-    }
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next)
+        if (is_named(c, "section"))
+            build_section(b, c, &sections[k++]);
     b->form->sections = sections;
     b->form->n_sections = k;
 }
