@@ -3,12 +3,15 @@
  * the schema with this table). */
 #include "form/content_model.h"
 
+#include "form/form.h"
+
 #include <string.h>
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *const cf_model_frequency_values[] = {"very-common", "common",  "uncommon", "rare",
                                                  "very-rare",   "unknown", NULL};
+/* In cf_form_state order: the loader sets the state by its index here. */
 const char *const cf_model_state_values[] = {"draft", "approved", NULL};
 const char *const cf_model_role_values[] = {"patient",  "doctor",      "witness",
                                             "guardian", "interpreter", NULL};
@@ -16,6 +19,8 @@ const char *const cf_model_section_role_values[] = {"body", "disclaimer", "refer
                                                     NULL};
 const char *const cf_model_field_type_values[] = {"text", "date", "choice", "multi-choice", NULL};
 const char *const cf_model_bool_values[] = {"true", "false", NULL};
+_Static_assert(N(cf_model_frequency_values) == CF_FREQ_COUNT + 1,
+               "one frequency name per cf_frequency, in its order");
 static const char *const form_kinds[] = {"leaflet", "consent", NULL};
 static const char *const form_langs[] = {"zh-Hant-HK", "zh-Hant-TW", NULL};
 static const char *const note_kinds[] = {"info", "warning", NULL};

@@ -2093,8 +2093,10 @@ static void build_meta(builder *b, const xmlNode *n)
         b->internal->status_bad = b->errors != errors_before;
         check_content(b, c, rule);
         b->internal->status_line = node_line(c);
-        if (values[0] && strcmp(values[0], "approved") == 0) {
-            form->state = CF_FORM_STATE_APPROVED;
+        for (size_t i = 0; values[0] && cf_model_state_values[i]; i++)
+            if (strcmp(values[0], cf_model_state_values[i]) == 0)
+                form->state = (cf_form_state)i;
+        if (form->state == CF_FORM_STATE_APPROVED) {
             form->approved_by = values[1];
             if (values[2])
                 form->approved_date = bstrdup(b, values[2]);
