@@ -1,7 +1,9 @@
 /* The form loader, and the only file that includes libxml2. A form is read safely (size cap,
- * UTF-8 only, no DOCTYPE or entity declarations, an element nesting cap), validated against the
- * RELAX NG schema, then walked element by element with precise plain-words checks while the
- * model is built into the form's arena; the semantic checks (check.c) run last. */
+ * UTF-8 only, no DOCTYPE or entity declarations, an element nesting cap) in libxml2's recovery
+ * mode, validated against the RELAX NG schema, then walked element by element while the model
+ * is built into the form's arena: what each element may hold and which attributes it takes come
+ * from the content-model table (content_model.c). The semantic checks (check.c) run last, and
+ * every stage's messages are reported together, at FILE:LINE:COL (see load()). */
 #include "form/form.h"
 #include "form/content_model.h"
 #include "form/form_internal.h"
