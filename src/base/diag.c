@@ -180,6 +180,14 @@ void cf_diag_add(cf_diag *diag, cf_diag_severity severity, const char *file, lon
     diag_push(diag, severity, file, line, col, message);
 }
 
+void cf_diag_vadd(cf_diag *diag, cf_diag_severity severity, const char *file, long line, long col,
+                  const char *fmt, va_list ap)
+{
+    if (!diag)
+        return;
+    diag_push(diag, severity, file, line, col, vformat(fmt, ap));
+}
+
 void cf_diag_error(cf_diag *diag, const char *file, long line, const char *fmt, ...)
 {
     if (!diag)

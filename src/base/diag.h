@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 typedef enum cf_diag_severity {
@@ -33,6 +34,10 @@ void cf_diag_set_echo(cf_diag *diag, FILE *echo);
 /* Adds a message. diag may be NULL (message dropped). file may be NULL. */
 void cf_diag_add(cf_diag *diag, cf_diag_severity severity, const char *file, long line, long col,
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The same with a va_list: for a module's own reporting helper (which adds its cap or
+ * context) so that every message is still formatted here, once. */
+void cf_diag_vadd(cf_diag *diag, cf_diag_severity severity, const char *file, long line, long col,
+                  const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 /* Shorthands for CF_DIAG_ERROR / CF_DIAG_WARNING. */
 void cf_diag_error(cf_diag *diag, const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

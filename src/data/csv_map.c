@@ -71,39 +71,11 @@ static char *fold(const char *s, cf_status *st)
     return folded;
 }
 
-/* Length of the white space (space, tab, U+3000) at the start of s[0, len). */
-static size_t space_prefix(const char *s, size_t len)
-{
-    size_t i = 0;
-    for (;;) {
-        if (i < len && (s[i] == ' ' || s[i] == '\t'))
-            i++;
-        else if (len - i >= 3 && memcmp(s + i, "\xE3\x80\x80", 3) == 0)
-            i += 3;
-        else
-            return i;
-    }
-}
-
-/* Length of the white space at the end of s[0, len). */
-static size_t space_suffix(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (;;) {
-        if (n < len && (s[len - n - 1] == ' ' || s[len - n - 1] == '\t'))
-            n++;
-        else if (len - n >= 3 && memcmp(s + len - n - 3, "\xE3\x80\x80", 3) == 0)
-            n += 3;
-        else
-            return n;
-    }
-}
-
 /* New string: s[0, len) without surrounding white space. */
 static char *trimmed(const char *s, size_t len)
 {
-    size_t start = space_prefix(s, len);
-    size_t end = len - space_suffix(s + start, len - start);
+    size_t start = cf_utf8_space_prefix(s, len);
+    size_t end = len - cf_utf8_space_suffix(s + start, len - start);
     return cf_strndup(s + start, end - start);
 }
 
@@ -185,7 +157,7 @@ cf_status cf_csv_mappings_load(cf_csv_mappings *mappings, const char *path, cf_d
         bool header = !header_done && n == 2 && cf_text_same_name(fields[0], "column") &&
                       cf_text_same_name(fields[1], "field");
         header_done = true;
-        if (header || fields[0][space_prefix(fields[0], strlen(fields[0]))] == '#')
+        if (header || fields[0][cf_utf8_space_prefix(fields[0], strlen(fields[0]))] == '#')
             continue;
         if (n != 2) {
             cf_diag_error(diag, path, row,

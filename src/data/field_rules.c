@@ -135,29 +135,6 @@ static const char *ignorable_name(uint32_t cp)
     }
 }
 
-bool cf_date_is_valid(const char *value)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (!value || strlen(value) != 10 || value[4] != '-' || value[7] != '-')
-        return false;
-    int digits[8], k = 0;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7)
-            continue;
-        if (value[i] < '0' || value[i] > '9')
-            return false;
-        digits[k++] = value[i] - '0';
-    }
-    int year = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3];
-    int month = digits[4] * 10 + digits[5];
-    int day = digits[6] * 10 + digits[7];
-    if (year < 1000 || month < 1 || month > 12 || day < 1)
-        return false;
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    int most = days[month - 1] + (month == 2 && leap ? 1 : 0);
-    return day <= most;
-}
-
 /* Code points collected for one message, each once. */
 typedef struct cp_list {
     uint32_t cps[LIST_MAX];
@@ -482,10 +459,7 @@ static cf_status check_value(check_ctx *ctx, const cf_field *field, const char *
         break;
     case CF_FIELD_DATE:
         if (!cf_date_is_valid(s)) {
-            bool shaped = n == 10 && s[4] == '-' && s[7] == '-';
-            for (size_t i = 0; shaped && i < n; i++)
-                if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-                    shaped = false;
+            bool shaped = cf_date_has_shape(s);
             cf_buf_reset(t);
             append_quoted(t, s, n);
             if (shaped)

@@ -3,6 +3,7 @@
 #ifndef CF_FIELD_RULES_H
 #define CF_FIELD_RULES_H
 
+#include "base/date.h" /* cf_date_is_valid, which the date fields use */
 #include "base/diag.h"
 #include "base/status.h"
 #include "data/record.h"
@@ -51,8 +52,5 @@ cf_status cf_record_check(const cf_form *form, cf_record *record, const cf_fonts
  * On CF_OK *out is the new string (caller frees with cf_free); CF_ERR_DATA when value is not
  * UTF-8; CF_ERR_NOMEM. */
 cf_status cf_identifier_normalize(const char *value, char **out);
-
-/* True when value is a real date written YYYY-MM-DD (years 1000 to 9999). */
-bool cf_date_is_valid(const char *value);
 
 #endif

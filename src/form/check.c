@@ -3,6 +3,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/date.h"
 #include "text/fold.h"
 
 #include <stdarg.h>
@@ -31,11 +32,6 @@ static void check_error(checker *c, long line, const char *fmt, ...)
 
 static void check_error(checker *c, long line, const char *fmt, ...)
 {
-    char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     if (c->errors > CHECK_MAX_ERRORS)
         return;
     if (c->errors == CHECK_MAX_ERRORS) {
@@ -44,7 +40,10 @@ static void check_error(checker *c, long line, const char *fmt, ...)
         c->errors++;
         return;
     }
-    cf_diag_error(c->diag, c->file, line, "%s", text);
+    va_list ap;
+    va_start(ap, fmt);
+    cf_diag_vadd(c->diag, CF_DIAG_ERROR, c->file, line, 0, fmt, ap);
+    va_end(ap);
     c->errors++;
 }
 
@@ -53,29 +52,6 @@ static void out_of_memory(checker *c)
     if (!c->fatal)
         cf_diag_error(c->diag, c->file, 0, "out of memory while checking the form");
     c->fatal = CF_ERR_NOMEM;
-}
-
-bool cf_form_date_is_valid(const char *s)
-{
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    int digits[8], k = 0;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7)
-            continue;
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        digits[k++] = s[i] - '0';
-    }
-    int year = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3];
-    int month = digits[4] * 10 + digits[5];
-    int day = digits[6] * 10 + digits[7];
-    static const int days_in[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (year < 1000 || month < 1 || month > 12 || day < 1)
-        return false;
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    int limit = days_in[month - 1] + (month == 2 && leap ? 1 : 0);
-    return day <= limit;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -369,8 +345,10 @@ static void check_block_references(checker *c, const cf_block *block)
         break;
     case CF_BLOCK_CHECKBOXES: {
         const char *key = block->u.checkboxes.field;
-        const cf_field *f = find_field(c, key);
-        if (!f)
+        const cf_field *f = key ? find_field(c, key) : NULL;
+        if (!key)
+            ; /* a structural error, reported by the loader */
+        else if (!f)
             check_error(c, block->line,
                         "checkboxes field=\"%s\" names no declared field; declare it in "
                         "<fields> as a choice or multi-choice field",
@@ -627,7 +605,7 @@ static void check_metadata(checker *c, bool from_file)
 {
     const cf_form *form = c->form;
     const struct cf_form_internal *in = c->internal;
-    if (form->state == CF_FORM_STATE_APPROVED) {
+    if (form->state == CF_FORM_STATE_APPROVED && !in->status_bad) {
         if (!form->approved_by)
             check_error(c, in->status_line,
                         "an approved form needs by=\"…\" on <status> (who approved it)");
@@ -635,18 +613,18 @@ static void check_metadata(checker *c, bool from_file)
             check_error(c, in->status_line,
                         "an approved form needs date=\"YYYY-MM-DD\" on <status> (when it was "
                         "approved)");
-        else if (!cf_form_date_is_valid(form->approved_date))
+        else if (!cf_date_is_valid(form->approved_date))
             check_error(c, in->status_line, "status date \"%s\" is not a real calendar date",
                         form->approved_date);
     }
-    if (form->effective_date && !cf_form_date_is_valid(form->effective_date))
+    if (form->effective_date && !cf_date_is_valid(form->effective_date))
         check_error(c, in->effective_line, "effective date \"%s\" is not a real calendar date",
                     form->effective_date);
-    if (form->review_date && !cf_form_date_is_valid(form->review_date))
+    if (form->review_date && !cf_date_is_valid(form->review_date))
         check_error(c, in->review_line, "review-by date \"%s\" is not a real calendar date",
                     form->review_date);
-    if (form->effective_date && form->review_date && cf_form_date_is_valid(form->effective_date) &&
-        cf_form_date_is_valid(form->review_date) &&
+    if (form->effective_date && form->review_date && cf_date_is_valid(form->effective_date) &&
+        cf_date_is_valid(form->review_date) &&
         strcmp(form->review_date, form->effective_date) < 0)
         check_error(c, in->review_line,
                     "review-by date %s comes before the effective date %s; a form is reviewed "
@@ -655,7 +633,7 @@ static void check_metadata(checker *c, bool from_file)
     /* An approval cannot have happened after today: a future date is a typing error or a
      * form marked approved before the committee met. */
     char today[CF_FORM_DATE_SIZE];
-    if (form->approved_date && cf_form_date_is_valid(form->approved_date)) {
+    if (form->approved_date && cf_date_is_valid(form->approved_date)) {
         if (cf_form_today(today, c->diag) != CF_OK)
             c->errors++;
         else if (strcmp(form->approved_date, today) > 0)

@@ -1,6 +1,7 @@
 /* The form model's small helpers: frequency names, field lookup, freeing, and where forms and
  * the schema are found. */
 #include "form/form.h"
+#include "form/content_model.h"
 #include "form/form_internal.h"
 
 #include "base/alloc.h"
@@ -20,11 +21,8 @@
 
 #define SCHEMA_RELATIVE "schema/consent-form.rng"
 
-static const char *const frequency_names[CF_FREQ_COUNT] = {
-    [CF_FREQ_VERY_COMMON] = "very-common", [CF_FREQ_COMMON] = "common",
-    [CF_FREQ_UNCOMMON] = "uncommon",       [CF_FREQ_RARE] = "rare",
-    [CF_FREQ_VERY_RARE] = "very-rare",     [CF_FREQ_UNKNOWN] = "unknown",
-};
+/* The names are the content model's (content_model.c), in cf_frequency order. */
+static const char *const *const frequency_names = cf_model_frequency_values;
 
 const char *cf_frequency_name(cf_frequency frequency)
 {

@@ -16,6 +16,7 @@ struct cf_form_internal {
     cf_arena *arena;
     long form_line;   /* <form> */
     long status_line; /* <status> */
+    bool status_bad;  /* the loader reported an attribute of <status>: its checks are done */
     long effective_line;
     long review_line;
     long bands_line;                /* <risk-bands>; 0 when the form has none */
@@ -49,8 +50,5 @@ cf_status cf_form_text_plain(cf_arena *arena, const char *raw, size_t len, const
  * consent needs, signer lines, calendar dates, the id matching the file name when from_file).
  * Messages go to diag as "FILE:LINE: ..."; CF_ERR_DATA when any error was found. */
 cf_status cf_form_check(const cf_form *form, const char *file, bool from_file, cf_diag *diag);
-
-/* True when s is a real calendar date written YYYY-MM-DD (years 1000-9999). */
-bool cf_form_date_is_valid(const char *s);
 
 #endif

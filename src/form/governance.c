@@ -2,6 +2,7 @@
  * (draft, expired) the issue depends on. The one check that render, batch and every later
  * issuer share (see form.h). */
 #include "form/form.h"
+#include "base/date.h"
 #include "form/form_internal.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@ cf_status cf_form_today(char out[CF_FORM_DATE_SIZE], cf_diag *diag)
      * makes output bytes reproducible and must not make an expired form printable. */
     const char *hook = getenv("CONSENTFORM_TODAY");
     if (hook != NULL && hook[0] != '\0') {
-        if (!cf_form_date_is_valid(hook)) {
+        if (!cf_date_is_valid(hook)) {
             cf_diag_error(diag, "CONSENTFORM_TODAY", 0,
                           "\"%.40s\" is not a date; the test hook is written YYYY-MM-DD", hook);
             out[0] = '\0';

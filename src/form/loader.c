@@ -1,13 +1,17 @@
 /* The form loader, and the only file that includes libxml2. A form is read safely (size cap,
- * UTF-8 only, no DOCTYPE or entity declarations, an element nesting cap), validated against the
- * RELAX NG schema, then walked element by element with precise plain-words checks while the
- * model is built into the form's arena; the semantic checks (check.c) run last. */
+ * UTF-8 only, no DOCTYPE or entity declarations, an element nesting cap) in libxml2's recovery
+ * mode, validated against the RELAX NG schema, then walked element by element while the model
+ * is built into the form's arena: what each element may hold and which attributes it takes come
+ * from the content-model table (content_model.c). The semantic checks (check.c) run last, and
+ * every stage's messages are reported together, at FILE:LINE:COL (see load()). */
 #include "form/form.h"
+#include "form/content_model.h"
 #include "form/form_internal.h"
 
 #include "base/alloc.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/date.h"
 #include "base/file.h"
 #include "base/utf8.h"
 #include "text/normalize.h"
@@ -314,23 +318,32 @@ static cf_status check_bytes(const char *data, size_t len, const char *file, cf_
     if (st)
         return st;
 
+    /* Every bad byte and control character is reported (up to the cap), not only the
+     * first: the parser cannot run on such a file, so this stage must say it all. */
     long line = 1, col = 1;
-    size_t pos = start;
+    size_t pos = start, found = 0;
+    bool bad_run = false; /* the byte before was not UTF-8 either: one message per run */
     while (pos < len) {
         uint32_t cp;
         size_t used = cf_utf8_decode(data + pos, len - pos, &cp);
         if (used == 0) {
-            cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
-                        "the file is not valid UTF-8 here (byte 0x%02X); forms must be saved "
-                        "as UTF-8",
-                        (unsigned)u[pos]);
-            return CF_ERR_DATA;
+            bool run = bad_run;
+            bad_run = true;
+            if (!run && found++ < FORM_MAX_ERRORS)
+                cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
+                            "the file is not valid UTF-8 here (byte 0x%02X); forms must be "
+                            "saved as UTF-8",
+                            (unsigned)u[pos]);
+            pos++;
+            col++;
+            continue;
         }
+        bad_run = false;
         if (cp != '\t' && cp != '\n' && cp != '\r' && cf_text_is_control(cp)) {
-            cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
-                        "control character U+%04X is not allowed in a form; remove it",
-                        (unsigned)cp);
-            return CF_ERR_DATA;
+            if (found++ < FORM_MAX_ERRORS)
+                cf_diag_add(diag, CF_DIAG_ERROR, file, line, col,
+                            "control character U+%04X is not allowed in a form; remove it",
+                            (unsigned)cp);
         }
         if (cp == '\n') {
             line++;
@@ -340,6 +353,12 @@ static cf_status check_bytes(const char *data, size_t len, const char *file, cf_
         }
         pos += used;
     }
+    if (found > FORM_MAX_ERRORS)
+        cf_diag_add(diag, CF_DIAG_NOTE, file, 0, 0,
+                    "%zu more bad bytes or control characters are not listed",
+                    found - FORM_MAX_ERRORS);
+    if (found)
+        return CF_ERR_DATA;
     return check_attribute_counts(data + start, len - start, file, diag);
 }
 
@@ -355,16 +374,20 @@ typedef struct parse_state {
     unsigned children[FORM_MAX_DEPTH + 2]; /* child elements of each open element */
     bool refused;      /* stopped by one of our own checks; its message is already in diag */
     cf_status refusal; /* ... and the status it gives */
-    char *first_error; /* first well-formedness error, translated */
-    long first_line, first_col;
+    size_t errors;     /* well-formedness errors reported to diag so far */
+    long last_line, last_col;
+    bool broken;     /* an error in the tags themselves: the recovered tree is a guess */
     char *eof_error; /* "unexpected end of file" when the parser ran out inside an element */
     long eof_line;
 } parse_state;
 
-/* Line of the '<' that starts the tag the parser has just read: libxml2 gives the line where
- * the tag ends, which differs for a start tag spread over several lines. */
-static long tag_start_line(xmlParserCtxtPtr ctxt)
+/* Line (and, when col is given, column in characters) of the '<' that starts the tag the
+ * parser has just read: libxml2 gives the line where the tag ends, which differs for a start
+ * tag spread over several lines. */
+static long tag_start(xmlParserCtxtPtr ctxt, long *col)
 {
+    if (col)
+        *col = 0;
     xmlParserInputPtr in = ctxt->input;
     if (!in)
         return 0;
@@ -374,12 +397,53 @@ static long tag_start_line(xmlParserCtxtPtr ctxt)
     const xmlChar *p = in->cur;
     while (p > in->base) {
         p--;
-        if (*p == '<')
+        if (*p == '<') {
+            if (col) {
+                long n = 1;
+                for (const xmlChar *q = p; q > in->base && q[-1] != '\n'; q--)
+                    n += (q[-1] & 0xC0) != 0x80; /* count characters, not bytes */
+                *col = n;
+            }
             return line > 0 ? line : in->line;
+        }
         if (*p == '\n')
             line--;
     }
     return in->line;
+}
+
+static long tag_start_line(xmlParserCtxtPtr ctxt)
+{
+    return tag_start(ctxt, NULL);
+}
+
+/* An element's start position rides in its node's _private field (the node's own line field
+ * is a short; psvi belongs to the RELAX NG validator): the line in the high bits and, where a
+ * pointer has 64 bits, the column in the low 24. */
+#define POS_COL_BITS 24
+#define POS_WIDE (UINTPTR_MAX > 0xFFFFFFFFu)
+
+static void *pos_pack(long line, long col)
+{
+    if (line < 0)
+        line = 0;
+    if (!POS_WIDE)
+        return (void *)(uintptr_t)line;
+    if (col < 0 || col >= (1L << POS_COL_BITS))
+        col = 0;
+    return (void *)(((uintptr_t)line << POS_COL_BITS) | (uintptr_t)col);
+}
+
+static long pos_line(const void *packed)
+{
+    uintptr_t v = (uintptr_t)packed;
+    return (long)(POS_WIDE ? v >> POS_COL_BITS : v);
+}
+
+static long pos_col(const void *packed)
+{
+    uintptr_t v = (uintptr_t)packed;
+    return POS_WIDE ? (long)(v & ((1u << POS_COL_BITS) - 1u)) : 0;
 }
 
 /* Reports one of our own refusals and stops the parser at once. */
@@ -390,12 +454,10 @@ static void refuse(xmlParserCtxtPtr ctxt, cf_status status, long line, const cha
 {
     parse_state *ps = ctxt->_private;
     if (!ps->refused) {
-        char text[MESSAGE_SIZE];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(text, sizeof text, fmt, ap);
+        cf_diag_vadd(ps->diag, CF_DIAG_ERROR, ps->file, line, 0, fmt, ap);
         va_end(ap);
-        cf_diag_error(ps->diag, ps->file, line, "%s", text);
         ps->refused = true;
         ps->refusal = status;
     }
@@ -455,7 +517,8 @@ static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar 
 {
     xmlParserCtxtPtr ctxt = ctx;
     parse_state *ps = ctxt->_private;
-    long line = tag_start_line(ctxt);
+    long col;
+    long line = tag_start(ctxt, &col);
     if (++ps->depth > FORM_MAX_DEPTH) {
         char name[QUOTE_SIZE];
         refuse(ctxt, CF_ERR_LIMIT, line,
@@ -486,10 +549,8 @@ static void on_start_element(void *ctx, const xmlChar *localname, const xmlChar 
     xmlNodePtr parent = ctxt->node;
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
-    /* The node's own line field is a short; the start line goes into _private instead (psvi
-     * belongs to the RELAX NG validator). */
     if (ctxt->node && ctxt->node != parent && ctxt->node->type == XML_ELEMENT_NODE)
-        ctxt->node->_private = (void *)(intptr_t)line;
+        ctxt->node->_private = pos_pack(line, col);
 }
 
 static void on_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
@@ -521,8 +582,68 @@ static char *translate_parse_error(const xmlError *err, bool at_eof)
                  "element");
         break;
     case XML_ERR_TAG_NAME_MISMATCH:
-        snprintf(text, sizeof text, "</%s> does not close <%s>, which was opened on line %d",
-                 quote(s2, b), quote(s1, a), err->int1);
+        snprintf(text, sizeof text,
+                 "</%s> on line %d does not close <%s>, which was opened on line %d; close "
+                 "<%s> with </%s> first",
+                 quote(s2, b), err->line, quote(s1, a), err->int1, a, a);
+        break;
+    case XML_ERR_NAME_REQUIRED:
+        if (strstr(detail, "EntityRef"))
+            snprintf(text, sizeof text,
+                     "a bare \"&\": to print an ampersand write &amp; (an & always starts a "
+                     "reference such as &amp; or &#x6CBB;)");
+        else if (strstr(detail, "StartTag"))
+            snprintf(text, sizeof text,
+                     "a bare \"<\" that starts no tag: to print a less-than sign write &lt;");
+        else
+            snprintf(text, sizeof text, "not well-formed XML: %s", detail);
+        break;
+    case XML_ERR_ENTITYREF_SEMICOL_MISSING:
+        snprintf(text, sizeof text,
+                 "an \"&\" without a closing \";\": to print an ampersand write &amp;; a "
+                 "reference ends with \";\", as in &#x6CBB;");
+        break;
+    case XML_ERR_LT_IN_ATTRIBUTE:
+        snprintf(text, sizeof text,
+                 "a \"<\" inside an attribute value: write &lt; (or close the quote of the "
+                 "value before the next tag)");
+        break;
+    case XML_ERR_LT_REQUIRED:
+    case XML_ERR_GT_REQUIRED:
+        snprintf(text, sizeof text,
+                 "a start tag is not closed: end it with \">\" (or \"/>\" for an element "
+                 "without content); check for a missing quote in an attribute value");
+        break;
+    case XML_ERR_LTSLASH_REQUIRED:
+        snprintf(text, sizeof text,
+                 "an end tag is missing or broken here: close each element with </name>");
+        break;
+    case XML_ERR_ATTRIBUTE_NOT_STARTED:
+    case XML_ERR_ATTRIBUTE_WITHOUT_VALUE:
+        snprintf(text, sizeof text,
+                 "an attribute without a quoted value: write name=\"value\" (in double or "
+                 "single quotes)");
+        break;
+    case XML_ERR_ATTRIBUTE_NOT_FINISHED:
+        snprintf(text, sizeof text,
+                 "an attribute value is not closed: end it with the quote it starts with");
+        break;
+    case XML_ERR_EQUAL_REQUIRED:
+        snprintf(text, sizeof text, "an attribute name without \"=\": write name=\"value\"");
+        break;
+    case XML_ERR_SPACE_REQUIRED:
+        snprintf(text, sizeof text,
+                 "attributes must be separated by a space: write a=\"1\" b=\"2\" (%s)", detail);
+        break;
+    case XML_ERR_HYPHEN_IN_COMMENT:
+    case XML_ERR_COMMENT_NOT_FINISHED:
+        snprintf(text, sizeof text,
+                 "a comment is broken: write <!-- text --> with no \"--\" inside the text");
+        break;
+    case XML_ERR_RESERVED_XML_NAME:
+        snprintf(text, sizeof text,
+                 "the <?xml …?> declaration must be the very first thing in the file; remove "
+                 "what stands before it");
         break;
     case XML_ERR_UNDECLARED_ENTITY:
     case XML_WAR_UNDECLARED_ENTITY:
@@ -549,6 +670,28 @@ static char *translate_parse_error(const xmlError *err, bool at_eof)
     return cf_strdup(text);
 }
 
+/* An error confined to a character, a reference or an attribute, after which the parser's
+ * recovered tree is what the author meant. */
+static bool is_local_error(const xmlError *err)
+{
+    switch (err->code) {
+    case XML_ERR_ENTITYREF_SEMICOL_MISSING:
+    case XML_ERR_UNDECLARED_ENTITY:
+    case XML_WAR_UNDECLARED_ENTITY:
+    case XML_ERR_ATTRIBUTE_REDEFINED:
+    case XML_ERR_INVALID_CHAR:
+    case XML_ERR_INVALID_CHARREF:
+    case XML_ERR_INVALID_DEC_CHARREF:
+    case XML_ERR_INVALID_HEX_CHARREF:
+        return true;
+    case XML_ERR_NAME_REQUIRED: /* a bare & or <: the parser skips just that character */
+        return err->message &&
+               (strstr(err->message, "EntityRef") || strstr(err->message, "StartTag"));
+    default:
+        return false;
+    }
+}
+
 static void on_parse_error(void *ctx, xmlErrorPtr err)
 {
     xmlParserCtxtPtr ctxt = ctx;
@@ -559,7 +702,7 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
     bool at_eof =
         ctxt->input && ctxt->input->cur && ctxt->input->end && ctxt->input->cur >= ctxt->input->end;
     if (err->code == XML_ERR_TAG_NOT_FINISHED) {
-        if (!ps->eof_error) {
+        if (!ps->eof_error && !ps->broken) { /* after a broken tag: its consequence */
             char text[MESSAGE_SIZE], name[QUOTE_SIZE];
             snprintf(text, sizeof text,
                      "unexpected end of file (is the file cut short?): <%s>, opened on line %d, "
@@ -567,28 +710,48 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
                      quote(err->str1 ? err->str1 : "?", name), err->int1);
             ps->eof_error = cf_strdup(text);
             ps->eof_line = err->line;
+            ps->broken = true;
         }
         return;
     }
-    if (!ps->first_error) {
-        ps->first_error = translate_parse_error(err, at_eof);
-        ps->first_line = err->line;
-        ps->first_col = err->int2;
-    }
+    /* In recovery libxml2 raises several errors for one mistake at one place (keep the first),
+     * and after a broken tag every later tag error is a consequence of its guess (keep only
+     * errors confined to a character or an entity, which its guess cannot cause). */
+    if (err->line == ps->last_line && err->int2 == ps->last_col)
+        return;
+    bool local = is_local_error(err);
+    if (ps->broken && !local)
+        return;
+    ps->last_line = err->line;
+    ps->last_col = err->int2;
+    if (!local)
+        ps->broken = true;
+    if (ps->errors++ >= FORM_MAX_ERRORS)
+        return;
+    char *text = translate_parse_error(err, at_eof);
+    cf_diag_add(ps->diag, CF_DIAG_ERROR, ps->file, err->line, err->int2, "%s",
+                text ? text : "not well-formed XML");
+    cf_free(text);
 }
 
-/* Parses data into a tree with the hooks above. On failure returns CF_ERR_DATA (not
- * well-formed, or a DOCTYPE), CF_ERR_LIMIT (one of the caps) or CF_ERR_NOMEM, with the message
- * in diag, and *doc is NULL; the caller frees *doc with xmlFreeDoc. */
+/* Parses data into a tree with the hooks above, in libxml2's recovery mode so that the later
+ * stages can still look at a form that is not well-formed. Returns CF_OK; CF_ERR_DATA when
+ * the file is not well-formed (every error is in diag, and *doc is the recovered tree or NULL
+ * when nothing could be recovered; *broken when the tags themselves are wrong, so that the
+ * tree is the parser's guess); or CF_ERR_DATA, CF_ERR_LIMIT or CF_ERR_NOMEM for a
+ * refusal (DOCTYPE, one of the caps), with *doc NULL. The caller frees *doc with xmlFreeDoc. */
 static cf_status parse(const char *data, size_t len, const char *file, cf_diag *diag,
-                       xmlDocPtr *doc)
+                       xmlDocPtr *doc, bool *refused, bool *broken)
 {
     *doc = NULL;
+    *refused = false;
+    *broken = false;
     parse_state ps = {.file = file, .diag = diag};
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt || !ctxt->sax) {
         xmlFreeParserCtxt(ctxt);
         cf_diag_error(diag, file, 0, "out of memory while starting the XML parser");
+        *refused = true;
         return CF_ERR_NOMEM;
     }
     ctxt->_private = &ps;
@@ -604,27 +767,33 @@ static cf_status parse(const char *data, size_t len, const char *file, cf_diag *
     sax->serror = on_parse_error;
 
     /* No NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE, ever. IGNORE_ENC with "UTF-8": the bytes
-     * were checked to be UTF-8 above and are never converted from anything else. */
-    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING;
+     * were checked to be UTF-8 above and are never converted from anything else. RECOVER:
+     * a tree is kept after a well-formedness error so that every stage can report. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | XML_PARSE_NOWARNING |
+                  XML_PARSE_RECOVER;
     xmlDocPtr result = xmlCtxtReadMemory(ctxt, data, (int)len, file, "UTF-8", options);
-    bool failed = ps.refused || ps.first_error || ps.eof_error || !result || !ctxt->wellFormed;
     cf_status st = CF_OK;
-    if (failed) {
-        st = CF_ERR_DATA;
-        if (ps.refused) {
-            st = ps.refusal; /* its message is in diag already */
-        } else if (ps.eof_error) {
-            cf_diag_error(diag, file, ps.eof_line, "%s", ps.eof_error);
-        } else if (ps.first_error) {
-            cf_diag_add(diag, CF_DIAG_ERROR, file, ps.first_line, ps.first_col, "%s",
-                        ps.first_error);
-        } else {
-            cf_diag_error(diag, file, 0, "the file is not well-formed XML");
-        }
+    if (ps.refused) {
+        st = ps.refusal; /* its message is in diag already */
+        *refused = true;
         xmlFreeDoc(result);
         result = NULL;
+    } else if (ps.errors || ps.eof_error || !result || !ctxt->wellFormed) {
+        st = CF_ERR_DATA;
+        if (ps.eof_error)
+            cf_diag_error(diag, file, ps.eof_line, "%s", ps.eof_error);
+        if (ps.errors > FORM_MAX_ERRORS)
+            cf_diag_add(diag, CF_DIAG_NOTE, file, 0, 0,
+                        "%zu more XML errors are not listed; fix these and validate again",
+                        ps.errors - FORM_MAX_ERRORS);
+        if (!ps.errors && !ps.eof_error)
+            cf_diag_error(diag, file, 0, "the file is not well-formed XML");
+        if (result && !xmlDocGetRootElement(result)) {
+            xmlFreeDoc(result);
+            result = NULL;
+        }
     }
-    cf_free(ps.first_error);
+    *broken = ps.broken;
     cf_free(ps.eof_error);
     ctxt->_private = NULL;
     xmlFreeParserCtxt(ctxt);
@@ -720,8 +889,16 @@ static long node_line(const xmlNode *node)
     if (!node)
         return 0;
     if (node->type == XML_ELEMENT_NODE && node->_private)
-        return (long)(intptr_t)node->_private;
+        return pos_line(node->_private);
     return xmlGetLineNo(node);
+}
+
+/* Column of an element's '<' (0 when unknown). */
+static long node_col(const xmlNode *node)
+{
+    if (!node || node->type != XML_ELEMENT_NODE || !node->_private)
+        return 0;
+    return pos_col(node->_private);
 }
 
 static void on_validity_error(void *ctx, xmlErrorPtr err)
@@ -767,7 +944,7 @@ static void on_validity_error(void *ctx, xmlErrorPtr err)
         snprintf(text, sizeof text, "does not match the form schema: %s", detail);
         break;
     }
-    cf_diag_error(to, rr->file, line, "%s", text);
+    cf_diag_add(to, CF_DIAG_ERROR, rr->file, line, node ? node_col(node) : 0, "%s", text);
 }
 
 /* Validates doc; schema messages go to report (the caller decides whether to show them).
@@ -815,21 +992,18 @@ typedef struct builder {
     size_t n_label_fields;
     cf_field *fill_fields;
     size_t n_fill_fields;
+    bool checkable; /* the root is a <form>: the semantic checks may look at the model */
 } builder;
 
-static void berror(builder *b, long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void vberror(builder *b, long line, long col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
-static void berror(builder *b, long line, const char *fmt, ...)
+/* Reports one structural problem at line:col (col 0: the line only). */
+static void vberror(builder *b, long line, long col, const char *fmt, va_list ap)
 {
-    char text[MESSAGE_SIZE];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     if (b->errors >= FORM_MAX_ERRORS)
         return;
-    cf_diag_error(b->diag, b->file, line, "%s", text);
+    cf_diag_vadd(b->diag, CF_DIAG_ERROR, b->file, line, col, fmt, ap);
     if (++b->errors == FORM_MAX_ERRORS) {
         cf_diag_add(b->diag, CF_DIAG_NOTE, b->file, 0, 0,
                     "stopped after %d problems; fix these and validate the form again",
@@ -837,6 +1011,29 @@ static void berror(builder *b, long line, const char *fmt, ...)
         if (!b->fatal)
             b->fatal = CF_ERR_DATA;
     }
+}
+
+static void berror(builder *b, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void berror(builder *b, long line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vberror(b, line, 0, fmt, ap);
+    va_end(ap);
+}
+
+static void berror_node(builder *b, const xmlNode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reports a problem at the start tag of n. */
+static void berror_node(builder *b, const xmlNode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vberror(b, node_line(n), node_col(n), fmt, ap);
+    va_end(ap);
 }
 
 /* Records an arena failure once; the walk stops after it. */
@@ -900,57 +1097,11 @@ static bool blank(const char *s)
     return true;
 }
 
-/* Where an element belongs, for "not allowed here" messages. */
+/* Where an element belongs, for "not allowed here" messages (the content model says). */
 static const char *home_of(const char *name)
 {
-    static const struct {
-        const char *name, *home;
-    } homes[] = {
-        {"form", "the root of the file"},
-        {"meta", "<form>"},
-        {"label", "<form>"},
-        {"fields", "<form>"},
-        {"risk-bands", "<form>"},
-        {"body", "<form>"},
-        {"title", "<meta>"},
-        {"subtitle", "<meta>"},
-        {"status", "<meta>"},
-        {"source", "<meta>"},
-        {"effective", "<meta>"},
-        {"review-by", "<meta>"},
-        {"label-field", "<label>"},
-        {"option", "a <field> of type choice or multi-choice"},
-        {"band", "<risk-bands>"},
-        {"section", "<body>"},
-        {"h", "<section>"},
-        {"p", "<section> or <note>"},
-        {"ul", "<section>"},
-        {"ol", "<section>"},
-        {"li", "<ul>, <ol>, <instructions> or <declarations>"},
-        {"table", "<section>"},
-        {"col", "<table>"},
-        {"thead", "<table>"},
-        {"row", "<table> or <thead>"},
-        {"cell", "<row>"},
-        {"checkboxes", "<section>"},
-        {"prompt", "<checkboxes>"},
-        {"note", "<section>"},
-        {"risks", "<section>"},
-        {"risk", "<risks>"},
-        {"instructions", "<section>"},
-        {"declarations", "<section>"},
-        {"signatures", "<section>"},
-        {"signature", "<signatures>"},
-        {"statement", "<signature>"},
-        {"references", "<section>"},
-        {"ref", "<references>"},
-        {"b", "text such as <p> or <li>"},
-        {"field", "<fields>, or inside text as <field ref=\"…\"/>"},
-    };
-    for (size_t i = 0; i < sizeof homes / sizeof homes[0]; i++)
-        if (strcmp(homes[i].name, name) == 0)
-            return homes[i].home;
-    return NULL;
+    const cf_element_rule *rule = cf_content_model_find(name);
+    return rule ? rule->home : NULL;
 }
 
 /* An element that may not stand where it is: unknown, or known but misplaced. */
@@ -959,11 +1110,11 @@ static void bad_child(builder *b, const xmlNode *parent, const xmlNode *child)
     char c[QUOTE_SIZE];
     const char *home = home_of(name_of(child));
     if (home)
-        berror(b, node_line(child), "<%s> is not allowed inside <%s> (it belongs in %s)",
-               quote(name_of(child), c), name_of(parent), home);
+        berror_node(b, child, "<%s> is not allowed inside <%s> (it belongs in %s)",
+                    quote(name_of(child), c), name_of(parent), home);
     else
-        berror(b, node_line(child), "unknown element <%s> inside <%s>", quote(name_of(child), c),
-               name_of(parent));
+        berror_node(b, child, "unknown element <%s> inside <%s>", quote(name_of(child), c),
+                    name_of(parent));
 }
 
 /* Reports text where only elements may stand (once per parent). */
@@ -1001,8 +1152,8 @@ static void expect_empty(builder *b, const xmlNode *n)
             bad_child(b, n, c);
     for (const xmlNode *c = n->children; c; c = c->next) {
         if (is_text(c) && !blank((const char *)c->content)) {
-            berror(b, node_line(n), "<%s> takes no text, only attributes; write <%s .../>",
-                   name_of(n), name_of(n));
+            berror_node(b, n, "<%s> takes no text, only attributes; write <%s .../>", name_of(n),
+                        name_of(n));
             return;
         }
     }
@@ -1012,28 +1163,7 @@ static void expect_empty(builder *b, const xmlNode *n)
 /* Attributes                                                                               */
 /* ---------------------------------------------------------------------------------------- */
 
-typedef enum attr_kind {
-    ATTR_TEXT,    /* caption-like text: not empty; normalised into the arena */
-    ATTR_ID,      /* [a-z0-9][a-z0-9-]* */
-    ATTR_KEY,     /* [a-z][a-z0-9_]* */
-    ATTR_VERSION, /* [0-9]+(.[0-9]+)* */
-    ATTR_DATE,    /* [0-9]{4}-[0-9]{2}-[0-9]{2} (the calendar is a semantic check) */
-    ATTR_BOOL,    /* true | false */
-    ATTR_START,   /* 1..999999 */
-    ATTR_WIDTH,   /* [0-9]+(.[0-9]+)? */
-    ATTR_LANG,    /* BCP 47-like tag */
-    ATTR_ENUM,    /* one of values */
-    ATTR_PATTERN, /* a POSIX extended regular expression that compiles */
-} attr_kind;
-
-typedef struct attr_spec {
-    const char *name; /* "xml:lang" for the XML namespace's lang */
-    attr_kind kind;
-    bool required;
-    const char *const *values; /* ATTR_ENUM: NULL-terminated */
-} attr_spec;
-
-#define MAX_ATTRS 10
+typedef cf_attr_spec attr_spec; /* the content model's (content_model.h) */
 
 static bool is_lower(char c)
 {
@@ -1086,16 +1216,6 @@ static bool matches_dotted_digits(const char *s, bool dotted, size_t max_groups)
             return false;
         s++;
     }
-}
-
-static bool matches_date_shape(const char *s)
-{
-    for (int i = 0; i < 10; i++) {
-        bool dash = i == 4 || i == 7;
-        if (dash ? s[i] != '-' : !is_digit(s[i]))
-            return false;
-    }
-    return s[10] == '\0';
 }
 
 static bool matches_start(const char *s)
@@ -1203,68 +1323,65 @@ static const char *attr_raw(builder *b, const xmlAttr *a)
 }
 
 /* Checks one value against its spec; false (message given) when it does not fit. */
-static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, const char *value,
-                        long line)
+static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, const char *value)
 {
     char v[QUOTE_SIZE], list[256];
     const char *el = name_of(n);
     quote(value, v);
     switch (spec->kind) {
-    case ATTR_TEXT:
+    case CF_ATTR_TEXT:
         return true; /* checked after normalisation */
-    case ATTR_ENUM:
+    case CF_ATTR_ENUM:
         for (size_t i = 0; spec->values[i]; i++)
             if (strcmp(value, spec->values[i]) == 0)
                 return true;
         list_values(spec->values, list, sizeof list);
-        berror(b, line, "%s has %s \"%s\"; use one of %s", el, spec->name, v, list);
+        berror_node(b, n, "%s has %s \"%s\"; use one of %s", el, spec->name, v, list);
         return false;
-    case ATTR_ID:
+    case CF_ATTR_ID:
         if (matches_id(value))
             return true;
-        berror(b, line,
-               "%s has %s \"%s\"; an id is lower-case letters, digits and \"-\", starting with "
-               "a letter or digit",
-               el, spec->name, v);
+        berror_node(
+            b, n,
+            "%s has %s \"%s\"; an id is lower-case letters, digits and \"-\", starting with "
+            "a letter or digit",
+            el, spec->name, v);
         return false;
-    case ATTR_KEY:
+    case CF_ATTR_KEY:
         if (matches_key(value))
             return true;
-        berror(b, line,
-               "%s has %s \"%s\"; a key is a lower-case letter followed by lower-case letters, "
-               "digits or \"_\"",
-               el, spec->name, v);
+        berror_node(
+            b, n,
+            "%s has %s \"%s\"; a key is a lower-case letter followed by lower-case letters, "
+            "digits or \"_\"",
+            el, spec->name, v);
         return false;
-    case ATTR_VERSION:
+    case CF_ATTR_VERSION:
         if (matches_dotted_digits(value, true, 16))
             return true;
-        berror(b, line, "%s has %s \"%s\"; a version is digits and dots, e.g. 1.0", el, spec->name,
-               v);
+        berror_node(b, n, "%s has %s \"%s\"; a version is digits and dots, e.g. 1.0", el,
+                    spec->name, v);
         return false;
-    case ATTR_DATE:
-        if (matches_date_shape(value))
+    case CF_ATTR_DATE:
+        if (cf_date_has_shape(value))
             return true;
-        berror(b, line, "%s has %s \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01", el,
-               spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01", el,
+                    spec->name, v);
         return false;
-    case ATTR_BOOL:
-        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
-            return true;
-        berror(b, line, "%s has %s \"%s\"; use true or false", el, spec->name, v);
-        return false;
-    case ATTR_START:
+    case CF_ATTR_START:
         if (matches_start(value))
             return true;
-        berror(b, line, "%s has %s \"%s\"; use a whole number from 1 to 999999", el, spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; use a whole number from 1 to 999999", el, spec->name,
+                    v);
         return false;
-    case ATTR_WIDTH:
+    case CF_ATTR_WIDTH:
         if (matches_dotted_digits(value, true, 2) && parse_width(value) > 0.0 &&
             parse_width(value) < 1e6)
             return true;
-        berror(b, line, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
-               spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; a width is a number above 0, such as 1 or 2.5", el,
+                    spec->name, v);
         return false;
-    case ATTR_PATTERN: {
+    case CF_ATTR_PATTERN: {
         regex_t re;
         int rc = value[0] ? regcomp(&re, value, REG_EXTENDED | REG_NOSUB) : REG_BADPAT;
         if (rc == 0) {
@@ -1274,24 +1391,24 @@ static bool check_value(builder *b, const xmlNode *n, const attr_spec *spec, con
         char why[128] = "it is empty";
         if (value[0])
             regerror(rc, NULL, why, sizeof why);
-        berror(b, line,
-               "%s has %s \"%s\", which is not a POSIX extended regular expression (%s); e.g. "
-               "pattern=\"HN[0-9]{8}\\([0-9A]\\)\"",
-               el, spec->name, v, why);
+        berror_node(b, n,
+                    "%s has %s \"%s\", which is not a POSIX extended regular expression (%s); e.g. "
+                    "pattern=\"HN[0-9]{8}\\([0-9A]\\)\"",
+                    el, spec->name, v, why);
         return false;
     }
-    case ATTR_LANG:
+    case CF_ATTR_LANG:
         if (matches_lang(value))
             return true;
-        berror(b, line, "%s has %s \"%s\"; use a language tag such as en or zh-Hant", el,
-               spec->name, v);
+        berror_node(b, n, "%s has %s \"%s\"; use a language tag such as en or zh-Hant", el,
+                    spec->name, v);
         return false;
     }
     return false;
 }
 
 /* Reads n's attributes against specs: unknown ones, missing required ones and wrong values
- * are reported. values[i] is the checked value of specs[i] (ATTR_TEXT: normalised, in the
+ * are reported. values[i] is the checked value of specs[i] (CF_ATTR_TEXT: normalised, in the
  * arena; others: as written, valid while the tree lives) or NULL when absent or wrong. */
 static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, size_t n_specs,
                        const char **values)
@@ -1316,19 +1433,19 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
                 len += (size_t)w;
             }
             if (n_specs)
-                berror(b, line, "%s does not take an attribute \"%s\" (it takes %s)", name_of(n),
-                       name, allowed);
+                berror_node(b, n, "%s does not take an attribute \"%s\" (it takes %s)", name_of(n),
+                            name, allowed);
             else
-                berror(b, line, "%s does not take an attribute \"%s\" (it takes none)", name_of(n),
-                       name);
+                berror_node(b, n, "%s does not take an attribute \"%s\" (it takes none)",
+                            name_of(n), name);
             continue;
         }
         const char *raw = attr_raw(b, a);
         if (!raw)
             return;
-        if (!check_value(b, n, &specs[i], raw, line))
+        if (!check_value(b, n, &specs[i], raw))
             continue;
-        if (specs[i].kind == ATTR_TEXT) {
+        if (specs[i].kind == CF_ATTR_TEXT) {
             const char *text;
             cf_status st = cf_form_text_plain(b->arena, raw, strlen(raw), b->file, line, name_of(n),
                                               b->diag, &text);
@@ -1341,8 +1458,8 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
                 return;
             }
             if (text[0] == '\0') {
-                berror(b, line, "%s has an empty %s; write the text to print", name_of(n),
-                       specs[i].name);
+                berror_node(b, n, "%s has an empty %s; write the text to print", name_of(n),
+                            specs[i].name);
                 continue;
             }
             values[i] = text;
@@ -1359,14 +1476,119 @@ static void read_attrs(builder *b, const xmlNode *n, const attr_spec *specs, siz
             present = strcmp(attr_name(a, name, sizeof name), specs[i].name) == 0;
         }
         if (!present)
-            berror(b, line, "%s is missing the required attribute \"%s\"", name_of(n),
-                   specs[i].name);
+            berror_node(b, n, "%s is missing the required attribute \"%s\"", name_of(n),
+                        specs[i].name);
     }
 }
 
-static const char *const BOOL_VALUES[] = {"true", "false", NULL};
-static const char *const FREQUENCY_VALUES[] = {"very-common", "common",  "uncommon", "rare",
-                                               "very-rare",   "unknown", NULL};
+/* ---------------------------------------------------------------------------------------- */
+/* The content model: containment, order, counts and attributes from one table               */
+/* ---------------------------------------------------------------------------------------- */
+
+#define MAX_CHILD_RULES 16
+#define MAX_ATTRS 10 /* attributes of one element in the table */
+
+/* The row of element n in the content model: its parents decide (an <li> of <instructions>
+ * takes applies-to, one of <ul> does not). NULL where some ancestor may not contain it. */
+static const cf_element_rule *rule_of(const xmlNode *n)
+{
+    if (!n || !is_element(n))
+        return NULL;
+    const xmlNode *parent = n->parent && is_element(n->parent) ? n->parent : NULL;
+    if (!parent)
+        return cf_content_model_child(NULL, name_of(n));
+    const cf_element_rule *outer = rule_of(parent);
+    return outer ? cf_content_model_child(outer, name_of(n)) : NULL;
+}
+
+/* Reads n's attributes as its row of the table lists them: values[i] for rule->attrs[i]. */
+static const cf_element_rule *read_own_attrs(builder *b, const xmlNode *n, const char **values)
+{
+    const cf_element_rule *rule = rule_of(n);
+    if (!rule) /* never: the builder walks only what the model allows */
+        return NULL;
+    read_attrs(b, n, rule->attrs, rule->n_attrs, values);
+    return rule;
+}
+
+/* "<a>, <b> and <c>" of a row's children, for the out-of-order message. */
+static void list_children(const cf_element_rule *rule, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < rule->n_children; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == rule->n_children ? " and " : ", ";
+        int w = snprintf(out + len, size - len, "%s<%s>", sep, rule->children[i].name);
+        if (w < 0 || (size_t)w >= size - len)
+            return;
+        len += (size_t)w;
+    }
+}
+
+/* Checks what n holds against its row: for elements-only content, text between them, unknown
+ * or misplaced children, children given more often than allowed, out of order, or missing;
+ * for empty content, anything at all. Text and inline content are read by build_plain and
+ * build_inline. */
+static void check_content(builder *b, const xmlNode *n, const cf_element_rule *rule)
+{
+    if (!rule)
+        return;
+    if (rule->content == CF_CONTENT_EMPTY) {
+        expect_empty(b, n);
+        return;
+    }
+    if (rule->content != CF_CONTENT_ELEMENTS)
+        return;
+    no_text(b, n);
+    long first[MAX_CHILD_RULES] = {0};
+    unsigned count[MAX_CHILD_RULES] = {0};
+    size_t last = 0;
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
+        if (!is_element(c))
+            continue;
+        size_t k = 0;
+        while (k < rule->n_children && strcmp(rule->children[k].name, name_of(c)) != 0)
+            k++;
+        if (k == rule->n_children || k >= MAX_CHILD_RULES) {
+            bad_child(b, n, c);
+            continue;
+        }
+        const cf_child_rule *cr = &rule->children[k];
+        if (cr->max && count[k] >= cr->max) {
+            if (cr->max == 1)
+                berror_node(b, c, "<%s> is given twice in <%s> (first on line %ld)", cr->name,
+                            rule->name, first[k]);
+            else
+                berror_node(b, c, "<%s> holds at most %u <%s>", rule->name, cr->max, cr->name);
+            continue;
+        }
+        if (count[k]++ == 0)
+            first[k] = node_line(c);
+        if (rule->ordered && k < last) {
+            char order[256];
+            list_children(rule, order, sizeof order);
+            berror_node(b, c, "<%s> is out of order: <%s> holds %s in that order", cr->name,
+                        rule->name, order);
+            continue;
+        }
+        last = k;
+    }
+    for (size_t k = 0; k < rule->n_children && k < MAX_CHILD_RULES && !b->fatal; k++) {
+        const cf_child_rule *cr = &rule->children[k];
+        if (count[k] < cr->min)
+            berror_node(b, n, "<%s> has no <%s>%s", rule->name, cr->name,
+                        cr->missing_hint ? cr->missing_hint : "; give it at least one");
+    }
+}
+
+/* The first child element of n named name, or NULL. */
+static const xmlNode *first_child(const xmlNode *n, const char *name)
+{
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if (is_named(c, name))
+            return c;
+    return NULL;
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Text                                                                                      */
@@ -1400,14 +1622,12 @@ static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, 
                 push_piece(b, s, strlen(s), NULL, bold);
         } else if (is_named(c, "b")) {
             if (bold)
-                berror(b, node_line(c), "<b> inside <b>: bold text does not nest");
-            read_attrs(b, c, NULL, 0, NULL);
+                berror_node(b, c, "<b> inside <b>: bold text does not nest");
+            read_own_attrs(b, c, NULL);
             collect_inline(b, holder, c, true);
         } else if (is_named(c, "field")) {
-            static const attr_spec specs[] = {{"ref", ATTR_KEY, true, NULL}};
-            const char *values[1];
-            read_attrs(b, c, specs, 1, values);
-            expect_empty(b, c);
+            const char *values[1]; /* ref */
+            check_content(b, c, read_own_attrs(b, c, values));
             if (values[0]) {
                 const char *key = bstrdup(b, values[0]);
                 if (key)
@@ -1416,13 +1636,13 @@ static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, 
         } else if (is_element(c)) {
             char name[QUOTE_SIZE];
             if (home_of(name_of(c)))
-                berror(b, node_line(c),
-                       "<%s> is not allowed inside <%s>; text there may hold only <b> and "
-                       "<field ref=\"…\"/>",
-                       quote(name_of(c), name), name_of(holder));
+                berror_node(b, c,
+                            "<%s> is not allowed inside <%s>; text there may hold only <b> and "
+                            "<field ref=\"…\"/>",
+                            quote(name_of(c), name), name_of(holder));
             else
-                berror(b, node_line(c), "unknown element <%s> inside <%s>", quote(name_of(c), name),
-                       name_of(holder));
+                berror_node(b, c, "unknown element <%s> inside <%s>", quote(name_of(c), name),
+                            name_of(holder));
         }
     }
 }
@@ -1451,7 +1671,7 @@ static const cf_text *build_inline(builder *b, const xmlNode *n, const char *lan
         return NULL;
     }
     if (!allow_empty && text->n_spans == 0)
-        berror(b, text->line, "<%s> is empty; write its text or remove it", name_of(n));
+        berror_node(b, n, "<%s> is empty; write its text or remove it", name_of(n));
     return text;
 }
 
@@ -1466,13 +1686,13 @@ static const char *build_plain(builder *b, const xmlNode *n, bool allow_empty)
         if (is_text(c) && c->content) {
             if (cf_buf_append_str(&b->plain, (const char *)c->content)) {
                 b->fatal = CF_ERR_NOMEM;
-                berror(b, node_line(n), "out of memory while loading the form");
+                berror_node(b, n, "out of memory while loading the form");
                 return NULL;
             }
         } else if (is_element(c)) {
             char name[QUOTE_SIZE];
-            berror(b, node_line(c), "<%s> holds plain text only; <%s> is not allowed inside it",
-                   name_of(n), quote(name_of(c), name));
+            berror_node(b, c, "<%s> holds plain text only; <%s> is not allowed inside it",
+                        name_of(n), quote(name_of(c), name));
             ok = false;
         }
     }
@@ -1490,7 +1710,7 @@ static const char *build_plain(builder *b, const xmlNode *n, bool allow_empty)
         return NULL;
     }
     if (!allow_empty && text[0] == '\0') {
-        berror(b, node_line(n), "<%s> is empty; write its text or remove it", name_of(n));
+        berror_node(b, n, "<%s> is empty; write its text or remove it", name_of(n));
         return NULL;
     }
     return text;
@@ -1506,45 +1726,34 @@ static size_t count_children(const xmlNode *n, const char *name)
     return count;
 }
 
-/* Items (<li>, <ref>) of a list-like element: at least one, nothing else inside. When extra is
- * given, each item may carry that one more attribute; *extra_values gets its value per item
- * (NULL where absent), in the arena. */
-static void build_items(builder *b, const xmlNode *n, const char *item_name, bool with_lang,
-                        const attr_spec *extra, const char *const **extra_values,
-                        const cf_text *const **items, size_t *n_items)
+/* The items (<li>, <ref>, a note's <p>) of n, whose content check_content has judged: each
+ * item's attributes as its row lists them. When extra_name is given, *extra_values gets each
+ * item's value of that attribute (NULL where absent), in the arena. */
+static void build_items(builder *b, const xmlNode *n, const char *item_name, const char *extra_name,
+                        const char *const **extra_values, const cf_text *const **items,
+                        size_t *n_items)
 {
     *items = NULL;
     *n_items = 0;
     if (extra_values)
         *extra_values = NULL;
-    no_text(b, n);
     size_t count = count_children(n, item_name);
-    if (count == 0) {
-        berror(b, node_line(n), "<%s> has no <%s>; give it at least one", name_of(n), item_name);
+    if (count == 0)
         return;
-    }
     const cf_text **array = balloc(b, count, sizeof *array);
-    const char **extras = extra ? balloc(b, count, sizeof *extras) : NULL;
-    if (!array || (extra && !extras))
+    const char **extras = extra_name ? balloc(b, count, sizeof *extras) : NULL;
+    if (!array || (extra_name && !extras))
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, item_name))
             continue;
-        if (!is_named(c, item_name)) {
-            bad_child(b, n, c);
-            continue;
-        }
-        attr_spec specs[2];
-        const char *values[2] = {NULL, NULL};
-        size_t n_specs = 0;
-        if (with_lang)
-            specs[n_specs++] = (attr_spec){"xml:lang", ATTR_LANG, false, NULL};
-        if (extra)
-            specs[n_specs++] = *extra;
-        read_attrs(b, c, n_specs ? specs : NULL, n_specs, n_specs ? values : NULL);
-        const char *lang = with_lang ? values[0] : NULL;
-        const char *more = extra ? values[n_specs - 1] : NULL;
+        const char *values[MAX_ATTRS] = {NULL};
+        const cf_element_rule *rule = read_own_attrs(b, c, values);
+        size_t at = 0;
+        const char *lang = cf_content_model_attr(rule, "xml:lang", &at) ? values[at] : NULL;
+        const char *more =
+            extra_name && cf_content_model_attr(rule, extra_name, &at) ? values[at] : NULL;
         const cf_text *text = build_inline(b, c, lang, false);
         if (!text)
             continue;
@@ -1567,8 +1776,7 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, boo
 
 static void build_table(builder *b, const xmlNode *n, cf_table *table)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t n_cols = count_children(n, "col"), n_rows = count_children(n, "row");
     double *widths_given = balloc(b, n_cols, sizeof *widths_given);
     const cf_text ***rows = balloc(b, n_rows, sizeof *rows);
@@ -1577,112 +1785,65 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
     const cf_text **header = NULL;
     size_t cols_seen = 0, rows_seen = 0, columns = 0;
     long first_row_line = 0;
-    int rank = 0; /* col (0), thead (1), row (2) come in this order */
-    long thead_line = 0;
+    bool thead_seen = false;
 
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        int this_rank = -1;
-        if (is_named(c, "col"))
-            this_rank = 0;
-        else if (is_named(c, "thead"))
-            this_rank = 1;
-        else if (is_named(c, "row"))
-            this_rank = 2;
-        if (this_rank < 0) {
-            bad_child(b, n, c);
-            continue;
-        }
-        if (this_rank < rank) {
-            berror(b, node_line(c),
-                   "<%s> is out of order: a table gives its <col> widths first, then an "
-                   "optional <thead>, then its <row>s",
-                   name_of(c));
-            continue;
-        }
-        rank = this_rank;
-        if (this_rank == 0) {
-            static const attr_spec specs[] = {{"width", ATTR_WIDTH, true, NULL}};
+        if (is_named(c, "col")) {
             const char *width;
-            read_attrs(b, c, specs, 1, &width);
-            expect_empty(b, c);
+            check_content(b, c, read_own_attrs(b, c, &width));
             widths_given[cols_seen++] = width ? parse_width(width) : 1.0;
             continue;
         }
         const xmlNode *row = c;
-        if (this_rank == 1) {
-            if (thead_line) {
-                berror(b, node_line(c),
-                       "a table has one <thead> at most (the first is on line %ld)", thead_line);
+        bool is_head = is_named(c, "thead");
+        if (is_head) {
+            if (thead_seen) /* reported by check_content */
                 continue;
-            }
-            thead_line = node_line(c);
-            read_attrs(b, c, NULL, 0, NULL);
-            no_text(b, c);
-            row = NULL;
-            size_t in_head = 0;
-            for (const xmlNode *r = c->children; r; r = r->next) {
-                if (!is_element(r))
-                    continue;
-                if (!is_named(r, "row"))
-                    bad_child(b, c, r);
-                else if (in_head++ == 0)
-                    row = r;
-            }
-            if (in_head != 1) {
-                berror(b, node_line(c), "<thead> holds exactly one <row>, not %zu", in_head);
+            thead_seen = true;
+            check_content(b, c, read_own_attrs(b, c, NULL));
+            if (count_children(c, "row") != 1)
                 continue;
-            }
+            row = first_child(c, "row");
+        } else if (!is_named(c, "row")) {
+            continue;
         }
         /* A row: its cells. */
-        read_attrs(b, row, NULL, 0, NULL);
-        no_text(b, row);
+        check_content(b, row, read_own_attrs(b, row, NULL));
         size_t n_cells = count_children(row, "cell");
         const cf_text **cells = balloc(b, n_cells, sizeof *cells);
         if (!cells)
             return;
         size_t k = 0;
         for (const xmlNode *cell = row->children; cell && !b->fatal; cell = cell->next) {
-            if (!is_element(cell))
+            if (!is_named(cell, "cell"))
                 continue;
-            if (!is_named(cell, "cell")) {
-                bad_child(b, row, cell);
-                continue;
-            }
-            read_attrs(b, cell, NULL, 0, NULL);
+            read_own_attrs(b, cell, NULL);
             const cf_text *text = build_inline(b, cell, NULL, /*allow_empty*/ true);
             if (text)
                 cells[k++] = text;
         }
-        if (n_cells == 0) {
-            berror(b, node_line(row), "<row> has no <cell>; give it at least one");
+        if (n_cells == 0)
             continue;
-        }
         if (columns == 0) {
             columns = n_cells;
             first_row_line = node_line(row);
         } else if (n_cells != columns) {
-            berror(b, node_line(row),
-                   "this row has %zu cells but the table's first row (line %ld) has %zu; every "
-                   "row needs the same number",
-                   n_cells, first_row_line, columns);
+            berror_node(b, row,
+                        "this row has %zu cells but the table's first row (line %ld) has %zu; "
+                        "every row needs the same number",
+                        n_cells, first_row_line, columns);
             continue;
         }
-        if (this_rank == 1)
+        if (is_head)
             header = cells;
         else
             rows[rows_seen++] = cells;
     }
-    if (b->fatal)
+    if (b->fatal || n_rows == 0)
         return;
-    if (n_rows == 0) {
-        berror(b, node_line(n), "<table> has no <row>; give it at least one");
-        return;
-    }
     if (cols_seen && columns && cols_seen != columns) {
-        berror(b, node_line(n), "the table gives %zu <col> widths but has %zu columns", cols_seen,
-               columns);
+        berror_node(b, n, "the table gives %zu <col> widths but has %zu columns", cols_seen,
+                    columns);
         return;
     }
     double *widths = balloc(b, columns, sizeof *widths);
@@ -1702,44 +1863,26 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
 
 static void build_checkboxes(builder *b, const xmlNode *n, cf_block *block)
 {
-    static const attr_spec specs[] = {{"field", ATTR_KEY, true, NULL}};
     const char *field;
-    read_attrs(b, n, specs, 1, &field);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, &field));
     if (field)
         block->u.checkboxes.field = bstrdup(b, field);
-    long prompt_line = 0;
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        if (!is_named(c, "prompt")) {
-            bad_child(b, n, c);
-        } else if (prompt_line) {
-            berror(b, node_line(c),
-                   "<checkboxes> has one <prompt> at most (the first is on line %ld)", prompt_line);
-        } else {
-            prompt_line = node_line(c);
-            read_attrs(b, c, NULL, 0, NULL);
-            block->u.checkboxes.prompt = build_inline(b, c, NULL, false);
-        }
+    const xmlNode *prompt = first_child(n, "prompt");
+    if (prompt) {
+        read_own_attrs(b, prompt, NULL);
+        block->u.checkboxes.prompt = build_inline(b, prompt, NULL, false);
     }
 }
 
 static void build_note(builder *b, const xmlNode *n, cf_note *note)
 {
-    static const char *const kinds[] = {"info", "warning", NULL};
-    static const attr_spec specs[] = {
-        {"kind", ATTR_ENUM, false, kinds},
-        {"title", ATTR_TEXT, false, NULL},
-        {"applies-to", ATTR_KEY, false, NULL},
-    };
-    const char *values[3];
-    read_attrs(b, n, specs, 3, values);
+    const char *values[3]; /* kind, title, applies-to */
+    check_content(b, n, read_own_attrs(b, n, values));
     if (values[2] && !(note->applies_to = bstrdup(b, values[2])))
         return;
     note->kind = values[0] && strcmp(values[0], "warning") == 0 ? CF_NOTE_WARNING : CF_NOTE_INFO;
     note->title = values[1];
-    build_items(b, n, "p", /*with_lang*/ true, NULL, NULL, &note->paragraphs, &note->n_paragraphs);
+    build_items(b, n, "p", NULL, NULL, &note->paragraphs, &note->n_paragraphs);
 }
 
 /* Splits cites="id id ..." (already normalised: single spaces) into risk->cites; each must be
@@ -1762,10 +1905,10 @@ static void read_cites(builder *b, const xmlNode *n, const char *list, cf_risk *
             *space = '\0';
         if (!matches_id(p)) {
             char v[QUOTE_SIZE];
-            berror(b, node_line(n),
-                   "risk has cites=\"%s\"; cite references by their ids (lower-case letters, "
-                   "digits and \"-\"), separated by spaces",
-                   quote(list, v));
+            berror_node(b, n,
+                        "risk has cites=\"%s\"; cite references by their ids (lower-case letters, "
+                        "digits and \"-\"), separated by spaces",
+                        quote(list, v));
             return;
         }
         ids[k++] = p;
@@ -1777,32 +1920,19 @@ static void read_cites(builder *b, const xmlNode *n, const char *list, cf_risk *
 
 static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "risk");
-    if (count == 0) {
-        berror(b, node_line(n), "<risks> has no <risk>; give it at least one");
+    if (count == 0)
         return;
-    }
     cf_risk *array = balloc(b, count, sizeof *array);
     if (!array)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "risk"))
             continue;
-        if (!is_named(c, "risk")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const attr_spec specs[] = {
-            {"frequency", ATTR_ENUM, true, FREQUENCY_VALUES},
-            {"rate", ATTR_TEXT, false, NULL},
-            {"applies-to", ATTR_KEY, false, NULL},
-            {"cites", ATTR_TEXT, false, NULL},
-        };
-        const char *values[4];
-        read_attrs(b, c, specs, 4, values);
+        const char *values[4]; /* frequency, rate, applies-to, cites */
+        read_own_attrs(b, c, values);
         cf_risk *risk = &array[k];
         if (values[3])
             read_cites(b, c, values[3], risk);
@@ -1822,57 +1952,31 @@ static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
 
 static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "signature");
-    if (count == 0) {
-        berror(b, node_line(n), "<signatures> has no <signature>; give it at least one");
+    if (count == 0)
         return;
-    }
     cf_signature_block *array = balloc(b, count, sizeof *array);
     if (!array)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "signature"))
             continue;
-        if (!is_named(c, "signature")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const char *const roles[] = {"patient",  "doctor",      "witness",
-                                            "guardian", "interpreter", NULL};
-        static const attr_spec specs[] = {
-            {"role", ATTR_ENUM, true, roles},         {"caption", ATTR_TEXT, true, NULL},
-            {"sign", ATTR_TEXT, true, NULL},          {"date", ATTR_TEXT, true, NULL},
-            {"name", ATTR_TEXT, false, NULL},         {"time", ATTR_TEXT, false, NULL},
-            {"relationship", ATTR_TEXT, false, NULL}, {"language", ATTR_TEXT, false, NULL},
-        };
+        /* role, caption, sign, date, name, time, relationship, language */
         const char *values[8];
-        read_attrs(b, c, specs, 8, values);
+        check_content(b, c, read_own_attrs(b, c, values));
         cf_signature_block *sig = &array[k];
         sig->line = node_line(c);
-        no_text(b, c);
-        long statement_line = 0;
-        for (const xmlNode *s = c->children; s && !b->fatal; s = s->next) {
-            if (!is_element(s))
-                continue;
-            if (!is_named(s, "statement")) {
-                bad_child(b, c, s);
-            } else if (statement_line) {
-                berror(b, node_line(s),
-                       "<signature> has one <statement> at most (the first is on line %ld)",
-                       statement_line);
-            } else {
-                statement_line = node_line(s);
-                read_attrs(b, s, NULL, 0, NULL);
-                sig->statement = build_inline(b, s, NULL, false);
-            }
+        const xmlNode *statement = first_child(c, "statement");
+        if (statement) {
+            read_own_attrs(b, statement, NULL);
+            sig->statement = build_inline(b, statement, NULL, false);
         }
         if (!values[0] || !values[1] || !values[2] || !values[3])
             continue;
-        for (size_t r = 0; roles[r]; r++)
-            if (strcmp(values[0], roles[r]) == 0)
+        for (size_t r = 0; cf_model_role_values[r]; r++)
+            if (strcmp(values[0], cf_model_role_values[r]) == 0)
                 sig->role = (cf_signer_role)r;
         sig->caption = values[1];
         sig->signature_caption = values[2];
@@ -1892,32 +1996,28 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
 {
     const char *name = name_of(n);
     block->line = node_line(n);
-    static const attr_spec lang_spec[] = {{"xml:lang", ATTR_LANG, false, NULL}};
-    static const attr_spec start_spec[] = {{"start", ATTR_START, false, NULL}};
+    const char *values[MAX_ATTRS] = {NULL};
     if (strcmp(name, "h") == 0) {
         block->kind = CF_BLOCK_HEADING;
-        read_attrs(b, n, NULL, 0, NULL);
+        read_own_attrs(b, n, NULL);
         block->u.text = build_inline(b, n, NULL, false);
     } else if (strcmp(name, "p") == 0) {
-        const char *lang;
         block->kind = CF_BLOCK_PARAGRAPH;
-        read_attrs(b, n, lang_spec, 1, &lang);
-        block->u.text = build_inline(b, n, lang, false);
+        read_own_attrs(b, n, values);
+        block->u.text = build_inline(b, n, values[0], false);
     } else if (strcmp(name, "ul") == 0) {
         block->kind = CF_BLOCK_BULLETS;
-        read_attrs(b, n, NULL, 0, NULL);
-        build_items(b, n, "li", true, NULL, NULL, &block->u.list.items, &block->u.list.n_items);
+        check_content(b, n, read_own_attrs(b, n, NULL));
+        build_items(b, n, "li", NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "ol") == 0 || strcmp(name, "declarations") == 0) {
-        const char *start;
         block->kind = name[0] == 'o' ? CF_BLOCK_NUMBERED : CF_BLOCK_DECLARATIONS;
-        read_attrs(b, n, start_spec, 1, &start);
-        block->u.list.start = start ? parse_start(start) : 1u;
-        build_items(b, n, "li", true, NULL, NULL, &block->u.list.items, &block->u.list.n_items);
+        check_content(b, n, read_own_attrs(b, n, values));
+        block->u.list.start = values[0] ? parse_start(values[0]) : 1u;
+        build_items(b, n, "li", NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "references") == 0) {
         block->kind = CF_BLOCK_REFERENCES;
-        read_attrs(b, n, NULL, 0, NULL);
-        static const attr_spec id_spec = {"id", ATTR_ID, false, NULL};
-        build_items(b, n, "ref", false, &id_spec, &block->u.list.ids, &block->u.list.items,
+        check_content(b, n, read_own_attrs(b, n, NULL));
+        build_items(b, n, "ref", "id", &block->u.list.ids, &block->u.list.items,
                     &block->u.list.n_items);
     } else if (strcmp(name, "table") == 0) {
         block->kind = CF_BLOCK_TABLE;
@@ -1932,15 +2032,11 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
         block->kind = CF_BLOCK_RISKS;
         build_risks(b, n, &block->u.risks);
     } else if (strcmp(name, "instructions") == 0) {
-        static const char *const whens[] = {"before", "after", NULL};
-        static const attr_spec specs[] = {{"when", ATTR_ENUM, true, whens}};
-        const char *when;
         block->kind = CF_BLOCK_INSTRUCTIONS;
-        read_attrs(b, n, specs, 1, &when);
+        check_content(b, n, read_own_attrs(b, n, values));
         block->u.instructions.when =
-            when && strcmp(when, "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
-        static const attr_spec applies_spec = {"applies-to", ATTR_KEY, false, NULL};
-        build_items(b, n, "li", true, &applies_spec, &block->u.instructions.applies_to,
+            values[0] && strcmp(values[0], "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
+        build_items(b, n, "li", "applies-to", &block->u.instructions.applies_to,
                     &block->u.instructions.items, &block->u.instructions.n_items);
     } else if (strcmp(name, "signatures") == 0) {
         block->kind = CF_BLOCK_SIGNATURES;
@@ -1953,36 +2049,26 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
 
 static void build_section(builder *b, const xmlNode *n, cf_section *section)
 {
-    static const char *const roles[] = {"body", "disclaimer", "references", "signing", NULL};
-    static const attr_spec specs[] = {
-        {"id", ATTR_ID, false, NULL},
-        {"title", ATTR_TEXT, false, NULL},
-        {"role", ATTR_ENUM, false, roles},
-    };
-    const char *values[3];
-    read_attrs(b, n, specs, 3, values);
+    const char *values[3]; /* id, title, role */
+    const cf_element_rule *rule = read_own_attrs(b, n, values);
     section->line = node_line(n);
     if (values[0])
         section->id = bstrdup(b, values[0]);
     section->title = values[1];
     section->role = CF_SECTION_BODY;
-    for (size_t r = 0; values[2] && roles[r]; r++)
-        if (strcmp(values[2], roles[r]) == 0)
+    for (size_t r = 0; values[2] && cf_model_section_role_values[r]; r++)
+        if (strcmp(values[2], cf_model_section_role_values[r]) == 0)
             section->role = (cf_section_role)r;
-    no_text(b, n);
+    check_content(b, n, rule);
     size_t count = count_children(n, NULL);
     cf_block *blocks = balloc(b, count, sizeof *blocks);
     if (!blocks)
         return;
     size_t k = 0;
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        if (build_block(b, c, &blocks[k]))
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next)
+        if (is_element(c) && cf_content_model_child(rule, name_of(c)) &&
+            build_block(b, c, &blocks[k]))
             k++;
-        else
-            bad_child(b, n, c);
-    }
     section->blocks = blocks;
     section->n_blocks = k;
 }
@@ -1994,95 +2080,58 @@ static void build_section(builder *b, const xmlNode *n, cf_section *section)
 static void build_meta(builder *b, const xmlNode *n)
 {
     cf_form *form = b->form;
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
-    static const char *const names[] = {"title",     "subtitle",  "status", "source",
-                                        "effective", "review-by", NULL};
-    long seen[6] = {0};
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        size_t i = 0;
-        while (names[i] && !is_named(c, names[i]))
-            i++;
-        if (!names[i]) {
-            bad_child(b, n, c);
-            continue;
-        }
-        if (seen[i]) {
-            berror(b, node_line(c), "<%s> is given twice in <meta> (first on line %ld)", names[i],
-                   seen[i]);
-            continue;
-        }
-        seen[i] = node_line(c);
-        switch (i) {
-        case 0:
-            form->title = build_plain(b, c, false);
-            break;
-        case 1:
-            form->subtitle = build_plain(b, c, false);
-            break;
-        case 2: {
-            static const char *const states[] = {"draft", "approved", "retired", NULL};
-            static const attr_spec specs[] = {
-                {"state", ATTR_ENUM, true, states},
-                {"by", ATTR_TEXT, false, NULL},
-                {"date", ATTR_DATE, false, NULL},
-            };
-            const char *values[3];
-            read_attrs(b, c, specs, 3, values);
-            expect_empty(b, c);
-            b->internal->status_line = node_line(c);
-            if (values[0] && strcmp(values[0], "draft") != 0) {
-                /* A retired form may keep the approval it had. */
-                form->state = strcmp(values[0], "approved") == 0 ? CF_FORM_STATE_APPROVED
-                                                                 : CF_FORM_STATE_RETIRED;
-                form->approved_by = values[1];
-                if (values[2])
-                    form->approved_date = bstrdup(b, values[2]);
-            } else if (values[0] && (values[1] || values[2])) {
-                berror(b, node_line(c),
-                       "status is \"draft\" but names %s; only an approved form has by and "
-                       "date (set state=\"approved\" or remove them)",
-                       values[1] && values[2] ? "by and date"
-                       : values[1]            ? "by"
-                                              : "date");
-            }
-            break;
-        }
-        case 3:
-            form->source = build_plain(b, c, false);
-            break;
-        case 4:
-        case 5: {
-            const char *date = build_plain(b, c, false);
-            char v[QUOTE_SIZE];
-            if (date && !matches_date_shape(date)) {
-                berror(b, node_line(c),
-                       "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. "
-                       "2024-05-01",
-                       names[i], quote(date, v));
-                break;
-            }
-            if (i == 4) {
-                form->effective_date = date;
-                b->internal->effective_line = node_line(c);
-            } else {
-                form->review_date = date;
-                b->internal->review_line = node_line(c);
-            }
-            break;
-        }
-        default:
-            break;
+    check_content(b, n, read_own_attrs(b, n, NULL));
+    const xmlNode *c;
+    if ((c = first_child(n, "title")))
+        form->title = build_plain(b, c, false);
+    if ((c = first_child(n, "subtitle")))
+        form->subtitle = build_plain(b, c, false);
+    if ((c = first_child(n, "source")))
+        form->source = build_plain(b, c, false);
+    if ((c = first_child(n, "status"))) {
+        const char *values[3]; /* state, by, date */
+        size_t errors_before = b->errors;
+        const cf_element_rule *rule = read_own_attrs(b, c, values);
+        b->internal->status_bad = b->errors != errors_before;
+        check_content(b, c, rule);
+        b->internal->status_line = node_line(c);
+        for (size_t i = 0; values[0] && cf_model_state_values[i]; i++)
+            if (strcmp(values[0], cf_model_state_values[i]) == 0)
+                form->state = (cf_form_state)i;
+        /* An approved form names who approved it and when; a retired one may keep that. */
+        if (form->state == CF_FORM_STATE_APPROVED || form->state == CF_FORM_STATE_RETIRED) {
+            form->approved_by = values[1];
+            if (values[2])
+                form->approved_date = bstrdup(b, values[2]);
+        } else if (values[0] && (values[1] || values[2])) {
+            berror_node(b, c,
+                        "status is \"%s\" but names %s; only an approved form has by and date "
+                        "(set state=\"approved\" or remove them)",
+                        values[0],
+                        values[1] && values[2] ? "by and date"
+                        : values[1]            ? "by"
+                                               : "date");
         }
     }
-    if (!seen[0])
-        berror(b, node_line(n), "<meta> has no <title>; every form needs one");
-    if (!seen[2])
-        berror(b, node_line(n),
-               "<meta> has no <status>; write <status state=\"draft\"/> or <status "
-               "state=\"approved\" by=\"…\" date=\"YYYY-MM-DD\"/>");
+    static const char *const dates[] = {"effective", "review-by"};
+    for (size_t i = 0; i < 2 && !b->fatal; i++) {
+        if (!(c = first_child(n, dates[i])))
+            continue;
+        const char *date = build_plain(b, c, false);
+        char v[QUOTE_SIZE];
+        if (date && !cf_date_has_shape(date)) {
+            berror_node(b, c, "<%s> holds \"%s\"; write a date as YYYY-MM-DD, e.g. 2024-05-01",
+                        dates[i], quote(date, v));
+            continue;
+        }
+        if (i == 0) {
+            form->effective_date = date;
+            b->internal->effective_line = node_line(c);
+        } else {
+            form->review_date = date;
+            b->internal->review_line = node_line(c);
+        }
+    }
 }
 
 /* Splits the aliases attribute (normalised text) at ';' into field's alias list, each trimmed
@@ -2099,11 +2148,8 @@ static void build_aliases(builder *b, const char *list, long line, cf_field *fie
     for (const char *p = list;;) {
         const char *end = strchr(p, ';');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        size_t start = 0;
-        while (start < len && p[start] == ' ')
-            start++;
-        while (len > start && p[len - 1] == ' ')
-            len--;
+        size_t start = cf_utf8_space_prefix(p, len);
+        len -= cf_utf8_space_suffix(p + start, len - start);
         if (len == start) {
             berror(b, line,
                    "field %s has an empty name in aliases; separate the names with single ';'",
@@ -2127,26 +2173,10 @@ static void build_aliases(builder *b, const char *list, long line, cf_field *fie
 /* Reads one <label-field> or <field> into field. */
 static void build_field(builder *b, const xmlNode *n, cf_field *field, bool label)
 {
-    static const char *const types[] = {"text", "date", "choice", "multi-choice", NULL};
-    static const attr_spec label_specs[] = {
-        {"key", ATTR_KEY, true, NULL},
-        {"caption", ATTR_TEXT, true, NULL},
-        {"required", ATTR_ENUM, false, BOOL_VALUES},
-        {"aliases", ATTR_TEXT, false, NULL},
-        {"pattern", ATTR_PATTERN, false, NULL},
-        {"identifier", ATTR_ENUM, false, BOOL_VALUES},
-    };
-    static const attr_spec field_specs[] = {
-        {"key", ATTR_KEY, true, NULL},
-        {"caption", ATTR_TEXT, true, NULL},
-        {"required", ATTR_ENUM, false, BOOL_VALUES},
-        {"aliases", ATTR_TEXT, false, NULL},
-        {"type", ATTR_ENUM, true, types},
-    };
-    /* values[0..3]: key, caption, required, aliases; then type (field_specs) or pattern and
-     * identifier (label_specs). */
-    const char *values[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-    read_attrs(b, n, label ? label_specs : field_specs, label ? 6 : 5, values);
+    /* values[0..3]: key, caption, required, aliases (the same in both rows); then type
+     * (<field>) or pattern and identifier (<label-field>). */
+    const char *values[MAX_ATTRS] = {NULL};
+    const cf_element_rule *rule = read_own_attrs(b, n, values);
     field->line = node_line(n);
     field->label = label;
     field->type = CF_FIELD_TEXT;
@@ -2156,38 +2186,28 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
     field->required = values[2] && parse_bool(values[2]);
     if (values[3])
         build_aliases(b, values[3], field->line, field);
-    for (size_t t = 0; !label && values[4] && types[t]; t++)
-        if (strcmp(values[4], types[t]) == 0)
+    for (size_t t = 0; !label && values[4] && cf_model_field_type_values[t]; t++)
+        if (strcmp(values[4], cf_model_field_type_values[t]) == 0)
             field->type = (cf_field_type)t;
+    check_content(b, n, rule);
     if (label) {
-        /* values[4] and values[5] are label_specs' pattern and identifier. */
         if (values[4])
             field->pattern = bstrdup(b, values[4]);
         field->identifier =
             values[5] ? parse_bool(values[5]) : cf_field_key_is_identifier(field->key);
-        expect_empty(b, n);
         return;
     }
     /* Options are kept for any type: the semantic checks say which types may have them. */
-    no_text(b, n);
     size_t count = count_children(n, "option");
     cf_option *options = balloc(b, count, sizeof *options);
     if (!options)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "option"))
             continue;
-        if (!is_named(c, "option")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const attr_spec specs[] = {
-            {"key", ATTR_KEY, true, NULL},
-            {"other", ATTR_ENUM, false, BOOL_VALUES},
-        };
-        const char *ov[2];
-        read_attrs(b, c, specs, 2, ov);
+        const char *ov[2]; /* key, other */
+        read_own_attrs(b, c, ov);
         const cf_text *text = build_inline(b, c, NULL, false);
         if (!ov[0] || !text)
             continue;
@@ -2202,26 +2222,17 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
 
 static void build_label(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"caption", ATTR_TEXT, true, NULL}};
-    read_attrs(b, n, specs, 1, &b->form->label_caption);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, &b->form->label_caption));
     size_t count = count_children(n, "label-field");
-    if (count == 0) {
-        berror(b, node_line(n),
-               "<label> has no <label-field>; give it at least one (e.g. patient_name)");
+    if (count == 0)
         return;
-    }
     cf_field *fields = balloc(b, count, sizeof *fields);
     if (!fields)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "label-field"))
             continue;
-        if (!is_named(c, "label-field")) {
-            bad_child(b, n, c);
-            continue;
-        }
         build_field(b, c, &fields[k], /*label*/ true);
         if (fields[k].key && fields[k].caption)
             k++;
@@ -2232,20 +2243,15 @@ static void build_label(builder *b, const xmlNode *n)
 
 static void build_fields(builder *b, const xmlNode *n)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "field");
     cf_field *fields = balloc(b, count, sizeof *fields);
     if (!fields)
         return;
     size_t k = 0;
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "field"))
             continue;
-        if (!is_named(c, "field")) {
-            bad_child(b, n, c);
-            continue;
-        }
         build_field(b, c, &fields[k], /*label*/ false);
         if (fields[k].key && fields[k].caption)
             k++;
@@ -2256,35 +2262,21 @@ static void build_fields(builder *b, const xmlNode *n)
 
 static void build_bands(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"show-meaning", ATTR_ENUM, false, BOOL_VALUES}};
     const char *show;
-    read_attrs(b, n, specs, 1, &show);
+    check_content(b, n, read_own_attrs(b, n, &show));
     b->form->show_band_meaning = show && parse_bool(show);
     b->internal->bands_line = node_line(n);
-    no_text(b, n);
-    if (count_children(n, "band") == 0)
-        berror(b, node_line(n), "<risk-bands> has no <band>; give it at least one");
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
+        if (!is_named(c, "band"))
             continue;
-        if (!is_named(c, "band")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        static const attr_spec band_specs[] = {
-            {"frequency", ATTR_ENUM, true, FREQUENCY_VALUES},
-            {"caption", ATTR_TEXT, true, NULL},
-            {"meaning", ATTR_TEXT, false, NULL},
-        };
-        const char *values[3];
-        read_attrs(b, c, band_specs, 3, values);
-        expect_empty(b, c);
+        const char *values[3]; /* frequency, caption, meaning */
+        check_content(b, c, read_own_attrs(b, c, values));
         cf_frequency f;
         if (!values[0] || !cf_frequency_parse(values[0], &f))
             continue;
         if (b->internal->band_lines[f]) {
-            berror(b, node_line(c), "band has frequency \"%s\" a second time (first on line %ld)",
-                   values[0], b->internal->band_lines[f]);
+            berror_node(b, c, "band has frequency \"%s\" a second time (first on line %ld)",
+                        values[0], b->internal->band_lines[f]);
             continue;
         }
         b->internal->band_lines[f] = node_line(c);
@@ -2296,36 +2288,25 @@ static void build_bands(builder *b, const xmlNode *n)
 /* <layout max-pages="N"/>: how the form asks to be printed. */
 static void build_layout(builder *b, const xmlNode *n)
 {
-    static const attr_spec specs[] = {{"max-pages", ATTR_START, false, NULL}};
     const char *max_pages;
-    read_attrs(b, n, specs, 1, &max_pages);
-    expect_empty(b, n);
+    check_content(b, n, read_own_attrs(b, n, &max_pages));
     if (max_pages)
         b->form->max_pages = parse_start(max_pages);
 }
 
 static void build_body(builder *b, const xmlNode *n)
 {
-    read_attrs(b, n, NULL, 0, NULL);
-    no_text(b, n);
+    check_content(b, n, read_own_attrs(b, n, NULL));
     size_t count = count_children(n, "section");
-    if (count == 0) {
-        berror(b, node_line(n), "<body> has no <section>; give it at least one");
+    if (count == 0)
         return;
-    }
     cf_section *sections = balloc(b, count, sizeof *sections);
     if (!sections)
         return;
     size_t k = 0;
-    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        if (!is_named(c, "section")) {
-            bad_child(b, n, c);
-            continue;
-        }
-        build_section(b, c, &sections[k++]);
-    }
+    for (const xmlNode *c = n->children; c && !b->fatal; c = c->next)
+        if (is_named(c, "section"))
+            build_section(b, c, &sections[k++]);
     b->form->sections = sections;
     b->form->n_sections = k;
 }
@@ -2337,11 +2318,11 @@ static bool check_namespaces(builder *b, const xmlNode *root)
     while (n) {
         if (is_element(n) && n->ns) {
             char name[QUOTE_SIZE], uri[QUOTE_SIZE];
-            berror(b, node_line(n),
-                   "<%s> is in the namespace \"%s\"; form elements have no namespace (remove "
-                   "the xmlns declaration)",
-                   quote(name_of(n), name),
-                   quote(n->ns->href ? (const char *)n->ns->href : "", uri));
+            berror_node(b, n,
+                        "<%s> is in the namespace \"%s\"; form elements have no namespace (remove "
+                        "the xmlns declaration)",
+                        quote(name_of(n), name),
+                        quote(n->ns->href ? (const char *)n->ns->href : "", uri));
             return false;
         }
         if (n->children && is_element(n)) {
@@ -2365,20 +2346,13 @@ static void build_form(builder *b, const xmlNode *root)
         return;
     if (!is_named(root, "form")) {
         char name[QUOTE_SIZE];
-        berror(b, node_line(root), "the root element is <%s>; a form's root element is <form>",
-               quote(name_of(root), name));
+        berror_node(b, root, "the root element is <%s>; a form's root element is <form>",
+                    quote(name_of(root), name));
         return;
     }
-    static const char *const kinds[] = {"leaflet", "consent", NULL};
-    static const char *const langs[] = {"zh-Hant-HK", "zh-Hant-TW", NULL};
-    static const attr_spec specs[] = {
-        {"id", ATTR_ID, true, NULL},
-        {"version", ATTR_VERSION, true, NULL},
-        {"kind", ATTR_ENUM, true, kinds},
-        {"xml:lang", ATTR_ENUM, true, langs},
-    };
-    const char *values[4];
-    read_attrs(b, root, specs, 4, values);
+    b->checkable = true;
+    const char *values[4]; /* id, version, kind, xml:lang */
+    const cf_element_rule *rule = read_own_attrs(b, root, values);
     if (values[0])
         form->id = bstrdup(b, values[0]);
     if (values[1])
@@ -2389,62 +2363,20 @@ static void build_form(builder *b, const xmlNode *root)
         form->lang = bstrdup(b, values[3]);
         form->region = bstrdup(b, values[3] + strlen(values[3]) - 2); /* "HK" or "TW" */
     }
-    no_text(b, root);
-
-    static const char *const order[] = {"meta",   "label", "fields", "risk-bands",
-                                        "layout", "body",  NULL};
-    long seen[6] = {0};
-    size_t last = 0;
-    for (const xmlNode *c = root->children; c && !b->fatal; c = c->next) {
-        if (!is_element(c))
-            continue;
-        size_t i = 0;
-        while (order[i] && !is_named(c, order[i]))
-            i++;
-        if (!order[i]) {
-            bad_child(b, root, c);
-            continue;
-        }
-        if (seen[i]) {
-            berror(b, node_line(c), "<%s> is given twice (first on line %ld)", order[i], seen[i]);
-            continue;
-        }
-        seen[i] = node_line(c);
-        if (i < last) {
-            berror(b, node_line(c),
-                   "<%s> is out of order: <form> holds <meta>, <label>, <fields>, "
-                   "<risk-bands>, <layout> and <body> in that order",
-                   order[i]);
-            continue;
-        }
-        last = i;
-        switch (i) {
-        case 0:
-            build_meta(b, c);
-            break;
-        case 1:
-            build_label(b, c);
-            break;
-        case 2:
-            build_fields(b, c);
-            break;
-        case 3:
-            build_bands(b, c);
-            break;
-        case 4:
-            build_layout(b, c);
-            break;
-        default:
-            build_body(b, c);
-            break;
-        }
-    }
-    if (!seen[0])
-        berror(b, node_line(root), "<form> has no <meta>; it comes first and holds the title");
-    if (!seen[1])
-        berror(b, node_line(root), "<form> has no <label> (the patient label box)");
-    if (!seen[5])
-        berror(b, node_line(root), "<form> has no <body>");
+    check_content(b, root, rule);
+    const xmlNode *c;
+    if ((c = first_child(root, "meta")))
+        build_meta(b, c);
+    if ((c = first_child(root, "label")))
+        build_label(b, c);
+    if ((c = first_child(root, "fields")))
+        build_fields(b, c);
+    if ((c = first_child(root, "risk-bands")))
+        build_bands(b, c);
+    if ((c = first_child(root, "layout")))
+        build_layout(b, c);
+    if ((c = first_child(root, "body")))
+        build_body(b, c);
     if (b->fatal)
         return;
 
@@ -2462,10 +2394,14 @@ static void build_form(builder *b, const xmlNode *root)
     form->n_label_fields = b->n_label_fields;
 }
 
-/* Builds the model of doc into a new arena; *out is set only when no error was found. */
-static cf_status build(xmlDocPtr doc, const char *file, cf_diag *diag, cf_form **out)
+/* Builds the model of doc into a new arena. *out is the form (caller frees with cf_form_free)
+ * when no error was found, and also after errors when *checkable: then it holds what could
+ * be built, for the semantic checks to look at, and must never be used otherwise. */
+static cf_status build(xmlDocPtr doc, const char *file, cf_diag *diag, cf_form **out,
+                       bool *checkable)
 {
     *out = NULL;
+    *checkable = false;
     builder b = {.file = file, .diag = diag};
     cf_buf_init(&b.plain, 2 * FORM_MAX_BYTES);
     cf_status st = CF_OK;
@@ -2498,8 +2434,9 @@ static cf_status build(xmlDocPtr doc, const char *file, cf_diag *diag, cf_form *
 done:
     cf_buf_cleanup(&b.plain);
     cf_free(b.pieces);
-    if (st == CF_OK) {
+    if (st == CF_OK || (st == CF_ERR_DATA && !b.fatal && b.checkable)) {
         *out = b.form;
+        *checkable = true;
     } else {
         cf_arena_free(b.arena);
     }
@@ -2518,33 +2455,120 @@ static int compare_lines(const void *a, const void *b)
     long xl = x->line > 0 ? x->line : LONG_MAX, yl = y->line > 0 ? y->line : LONG_MAX;
     if (xl != yl)
         return xl < yl ? -1 : 1;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
     return x < y ? -1 : x > y; /* entries sit in one array: keeps the order they came in */
 }
 
-/* Copies every entry of from into to, ordered by line. */
-static void copy_sorted(const cf_diag *from, cf_diag *to)
+/* Where each line of the form starts, to give a column to messages that know only their
+ * line (the semantic checks): the first character on the line that is not a space, which is
+ * where the element the message is about starts. */
+typedef struct line_index {
+    const char *data;
+    size_t len;
+    size_t *starts; /* starts[i]: offset of line i + 1; NULL when out of memory */
+    size_t n;
+} line_index;
+
+static void line_index_init(line_index *li, const char *data, size_t len)
 {
-    size_t n = cf_diag_size(from);
+    *li = (line_index){.data = data, .len = len};
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += data[i] == '\n';
+    li->starts = cf_calloc(n, sizeof *li->starts);
+    if (!li->starts)
+        return;
+    li->starts[li->n++] = 0;
+    for (size_t i = 0; i < len; i++)
+        if (data[i] == '\n')
+            li->starts[li->n++] = i + 1;
+}
+
+/* Column (1-based, in characters) of the first non-blank character of line; 0 if unknown. */
+static long line_index_col(const line_index *li, long line)
+{
+    if (!li->starts || line < 1 || (size_t)line > li->n)
+        return 0;
+    size_t p = li->starts[line - 1];
+    long col = 1;
+    while (p < li->len && (li->data[p] == ' ' || li->data[p] == '\t')) {
+        p++;
+        col++;
+    }
+    if (p >= li->len || li->data[p] == '\n' || li->data[p] == '\r')
+        return 0;
+    return col;
+}
+
+/* Copies every entry of the stages into to, ordered by position; an entry with a line but no
+ * column gets the column of the line's first element. */
+static void copy_sorted(cf_diag *const *from, size_t n_from, const line_index *li, cf_diag *to)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < n_from; k++)
+        n += from[k] ? cf_diag_size(from[k]) : 0;
     if (n == 0)
         return;
     const cf_diag_entry **order = cf_calloc(n, sizeof *order);
-    for (size_t i = 0; i < n; i++) {
-        if (order)
-            order[i] = cf_diag_get(from, i);
-        else {
-            const cf_diag_entry *e = cf_diag_get(from, i);
-            cf_diag_add(to, e->severity, e->file, e->line, e->col, "%s", e->message);
+    size_t m = 0;
+    for (size_t k = 0; k < n_from; k++) {
+        for (size_t i = 0; from[k] && i < cf_diag_size(from[k]); i++) {
+            const cf_diag_entry *e = cf_diag_get(from[k], i);
+            if (order)
+                order[m++] = e;
+            else /* out of memory: unsorted rather than lost */
+                cf_diag_add(to, e->severity, e->file, e->line, e->col, "%s", e->message);
         }
     }
     if (!order)
         return;
-    qsort(order, n, sizeof *order, compare_lines);
-    for (size_t i = 0; i < n; i++)
-        cf_diag_add(to, order[i]->severity, order[i]->file, order[i]->line, order[i]->col, "%s",
-                    order[i]->message);
+    qsort(order, m, sizeof *order, compare_lines);
+    for (size_t i = 0; i < m; i++) {
+        const cf_diag_entry *e = order[i];
+        long col = e->col > 0 || e->line <= 0 ? e->col : line_index_col(li, e->line);
+        cf_diag_add(to, e->severity, e->file, e->line, col, "%s", e->message);
+    }
     cf_free(order);
 }
 
+/* True when some error of d points at line. */
+static bool has_error_on_line(const cf_diag *d, long line)
+{
+    for (size_t i = 0; i < cf_diag_size(d); i++) {
+        const cf_diag_entry *e = cf_diag_get(d, i);
+        if (e->severity == CF_DIAG_ERROR && e->line == line)
+            return true;
+    }
+    return false;
+}
+
+/* The schema's own messages, when our walk of the tree (which words the same rules in plain
+ * words, and more precisely) and the semantic checks (which word the schema's co-occurrence
+ * rules) found nothing: then they name a rule only the schema knows. Its
+ * bare summary ("element X failed to validate content") only when it has nothing specific. */
+static void pick_schema_messages(const rng_report *report, const cf_diag *wf, const cf_diag *walk,
+                                 const cf_diag *semantic, cf_diag *out)
+{
+    if (cf_diag_error_count(walk) || cf_diag_error_count(semantic))
+        return;
+    const cf_diag *from =
+        cf_diag_error_count(report->specific) ? report->specific : report->summary;
+    for (size_t i = 0; i < cf_diag_size(from); i++) {
+        const cf_diag_entry *e = cf_diag_get(from, i);
+        /* A line the XML errors explain is a recovered guess of the parser's. */
+        if (has_error_on_line(wf, e->line) || (e->line <= 0 && cf_diag_error_count(wf)))
+            continue;
+        cf_diag_add(out, e->severity, e->file, e->line, e->col, "%s", e->message);
+    }
+}
+
+/* Every stage that can run does, and the form's problems are reported together, ordered by
+ * position: the bytes (a file that is not UTF-8 stops here: nothing else can read it), XML
+ * well-formedness (libxml2 recovers a tree where it can: a bare & or <, an unknown entity, an
+ * attribute given twice; a broken tag ends here), the RELAX NG schema and our walk of
+ * the tree (which words the schema's rules in plain words), then the semantic checks on the
+ * model as far as it could be built. A refusal (DOCTYPE, a cap) stops at once. */
 static cf_status load(const char *data, size_t len, const char *file, const char *schema_path,
                       bool from_file, cf_form **out, cf_diag *diag)
 {
@@ -2564,41 +2588,55 @@ static cf_status load(const char *data, size_t len, const char *file, const char
 
     xmlDocPtr doc = NULL;
     cf_form *form = NULL;
-    cf_diag *found = cf_diag_new();
+    line_index li = {0};
+    cf_diag *wf = cf_diag_new(), *walk = cf_diag_new(), *schema = cf_diag_new();
+    cf_diag *semantic = cf_diag_new();
     rng_report report = {.file = file, .specific = cf_diag_new(), .summary = cf_diag_new()};
-    if (!found || !report.specific || !report.summary) {
+    if (!wf || !walk || !schema || !semantic || !report.specific || !report.summary) {
         cf_diag_error(diag, file, 0, "out of memory while loading the form");
         st = CF_ERR_NOMEM;
         goto done;
     }
-    st = parse(data, len, file, diag, &doc);
-    if (st)
+    bool refused, broken;
+    cf_status parse_st = parse(data, len, file, wf, &doc, &refused, &broken);
+    if (refused) {
+        cf_diag *stages[] = {wf};
+        copy_sorted(stages, 1, &li, diag);
+        st = parse_st;
         goto done;
-    st = validate(schema_path, doc, &report, diag);
-    if (st)
-        goto done;
-    /* Our own walk names the problem in plain words; the schema's messages are shown only
-     * when the walk and the semantic checks found nothing (a rule only the schema knows). */
-    st = build(doc, file, found, &form);
-    if (st == CF_OK)
-        st = cf_form_check(form, file, from_file, found);
-    if (st || cf_diag_error_count(found)) {
-        copy_sorted(found, diag);
-        if (!st)
-            st = CF_ERR_DATA;
-    } else if (cf_diag_error_count(report.specific) || cf_diag_error_count(report.summary)) {
-        copy_sorted(cf_diag_error_count(report.specific) ? report.specific : report.summary, diag);
-        st = CF_ERR_DATA;
-    } else {
-        copy_sorted(found, diag); /* warnings */
     }
-    if (st == CF_OK && sink.count)
+    cf_status build_st = CF_OK, check_st = CF_OK;
+    /* After a broken tag the tree is the parser's guess, and what the later stages would say
+     * about it would mislead more than help. */
+    if (doc && !broken) {
+        st = validate(schema_path, doc, &report, diag);
+        if (st)
+            goto done; /* the schema itself cannot be had */
+        bool checkable;
+        build_st = build(doc, file, walk, &form, &checkable);
+        if (checkable)
+            check_st = cf_form_check(form, file, from_file, semantic);
+        pick_schema_messages(&report, wf, walk, semantic, schema);
+    }
+    line_index_init(&li, data, len);
+    cf_diag *stages[] = {wf, schema, walk, semantic};
+    copy_sorted(stages, 4, &li, diag);
+    /* Running out of memory or over a cap outranks bad data. */
+    if (build_st != CF_OK && build_st != CF_ERR_DATA)
+        st = build_st;
+    else if (check_st != CF_OK && check_st != CF_ERR_DATA)
+        st = check_st;
+    else if (parse_st || build_st || check_st || cf_diag_error_count(schema) || sink.count)
         st = CF_ERR_DATA;
 
 done:
     restore_errors(&saved);
     xmlFreeDoc(doc);
-    cf_diag_free(found);
+    cf_free(li.starts);
+    cf_diag_free(wf);
+    cf_diag_free(walk);
+    cf_diag_free(schema);
+    cf_diag_free(semantic);
     cf_diag_free(report.specific);
     cf_diag_free(report.summary);
     if (st) {

@@ -153,5 +153,17 @@ else
     fail "validate with a forms folder's own schema: exit $st: $(head -3 "$tmp/err")"
 fi
 
+# Issue 13 item 4: validate reports the problems of every stage in one run, exit 65.
+three=$src/tests/data/form/bad/three-stages.xml
+"$bin" validate "$three" >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 65 ] && grep -qF "three-stages.xml:23:5: section does not take" "$tmp/err" &&
+    grep -qF "three-stages.xml:24:16: a bare \"&\": to print an ampersand write &amp;" "$tmp/err" &&
+    grep -qF "three-stages.xml:29:5: section id \"intro\" is used twice" "$tmp/err"; then
+    ok "validate reports an XML, a schema and a semantic problem in one run"
+else
+    fail "validate of three-stages.xml: exit $st: $(cat "$tmp/err")"
+fi
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -820,6 +820,56 @@ static void test_reject(void **state)
     cf_diag_free(diag);
 }
 
+/* One validate run reports a problem of every stage, each at its line and column, in order:
+ * the schema's (an attribute <section> does not take), the XML's (a bare &) and the semantic
+ * checks' (a section id given twice). Before, the bare & alone was reported. */
+static void test_all_stages_in_one_run(void **state)
+{
+    (void)state;
+    char path[1024];
+    test_source_path(path, sizeof path, "tests/data/form/bad/three-stages.xml");
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = (cf_form *)1;
+    expect_status(cf_form_load(path, NULL, &form, diag), CF_ERR_DATA, diag);
+    assert_null(form);
+    static const struct {
+        long line, col;
+        const char *phrase;
+    } want[] = {
+        {23, 5, "section does not take an attribute \"colour\" (it takes id, title, role)"},
+        {24, 16, "a bare \"&\": to print an ampersand write &amp;"},
+        {29, 5, "section id \"intro\" is used twice (first on line 23)"},
+    };
+    assert_int_equal(cf_diag_error_count(diag), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const cf_diag_entry *e = cf_diag_get(diag, i);
+        expect_message(diag, path, want[i].line, want[i].phrase);
+        assert_int_equal(e->line, want[i].line);
+        assert_int_equal(e->col, want[i].col);
+        assert_non_null(strstr(e->message, want[i].phrase));
+    }
+    char text[2048], expected[1200];
+    cf_diag_format(cf_diag_get(diag, 1), text, sizeof text);
+    snprintf(expected, sizeof expected, "consentform: %s:24:16: a bare", path);
+    assert_non_null(strstr(text, expected));
+    cf_diag_free(diag);
+}
+
+/* A broken tag ends the run at the XML stage: the parser's guess at the tree would only give
+ * consequences of the one mistake. */
+static void test_broken_tag_stops_at_xml(void **state)
+{
+    (void)state;
+    char path[1024];
+    test_source_path(path, sizeof path, "tests/data/form/bad/tag-mismatch.xml");
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = NULL;
+    expect_status(cf_form_load(path, NULL, &form, diag), CF_ERR_DATA, diag);
+    assert_int_equal(cf_diag_error_count(diag), 1);
+    assert_int_equal(cf_diag_get(diag, 0)->col, 25);
+    cf_diag_free(diag);
+}
+
 /* Reads cases.tsv into a new array; *n set. */
 static reject_case *read_cases(size_t *n)
 {
@@ -1211,7 +1261,7 @@ static void test_load_memory(void **state)
     expect_message(diag, "pasted form", 81, "risk has frequency \"rar\"; use one of");
     char text[4096];
     cf_diag_format(cf_diag_get(diag, 0), text, sizeof text);
-    assert_non_null(strstr(text, "consentform: pasted form:81: risk has frequency"));
+    assert_non_null(strstr(text, "consentform: pasted form:81:9: risk has frequency"));
     cf_diag_free(diag);
     free(data);
 }
@@ -1236,9 +1286,9 @@ static void test_uncited_numbers_warn(void **state)
     memset(cite, ' ', strlen(" cites=\"twpmr2022\""));
     form = NULL;
     expect_status(cf_form_load_memory(data, len, "pasted form", NULL, &form, diag), CF_OK, diag);
-    assert_true(cf_diag_contains(diag, "pasted form:37: warning: band \"rare\" asks to print its "
+    assert_true(cf_diag_contains(diag, "pasted form:37:5: warning: band \"rare\" asks to print its "
                                        "numbers"));
-    assert_true(cf_diag_contains(diag, "pasted form:81: warning: risk gives rate=\"約 1/10,000\" "
+    assert_true(cf_diag_contains(diag, "pasted form:81:9: warning: risk gives rate=\"約 1/10,000\" "
                                        "but cites no reference"));
     assert_null(cf_form_band_meaning(form, CF_FREQ_RARE));
     assert_non_null(cf_form_band_meaning(form, CF_FREQ_COMMON));
@@ -1544,6 +1594,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nothing_on_stderr),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_all_stages_in_one_run),
+        cmocka_unit_test(test_broken_tag_stops_at_xml),
     };
     const size_t n_fixed = sizeof fixed / sizeof fixed[0];
     size_t n_cases = 0;
