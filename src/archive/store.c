@@ -2345,6 +2345,7 @@ static int by_hex(const void *x, const void *y)
 static found_record *find_record(found_record *array, size_t n, const char *hex)
 {
     found_record key;
+    memset(&key, 0, sizeof key);
     snprintf(key.hex, sizeof key.hex, "%s", hex);
     return bsearch(&key, array, n, sizeof *array, by_hex);
 }

@@ -4,6 +4,7 @@
 
 #include "archive/archive.h"
 #include "base/alloc.h"
+#include "base/date.h"
 #include "data/field_rules.h"
 #include "base/alloc.h"
 #include "base/diag.h"
@@ -199,10 +200,12 @@ static bool document_id_arg(const char *typed, char out[CF_DOCUMENT_ID_SIZE], cf
 /* Midnight at the start of a local date YYYY-MM-DD (plus days), or -1 when date is not one. */
 static long long local_day(const char *date, int days)
 {
-    int y = 0, m = 0, d = 0;
-    char end = 0;
-    if (date == NULL || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || y < 1970 || m < 1 ||
-        m > 12 || d < 1 || d > 31)
+    /* The one date validator (a real calendar date written YYYY-MM-DD), then its numbers. */
+    if (date == NULL || !cf_date_is_valid(date))
+        return -1;
+    int y = (int)strtol(date, NULL, 10), m = (int)strtol(date + 5, NULL, 10),
+        d = (int)strtol(date + 8, NULL, 10);
+    if (y < 1970)
         return -1;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + days, .tm_isdst = -1};
     time_t t = mktime(&tm);

@@ -265,8 +265,9 @@ int cf_cmd_batch(int argc, char **argv)
         cf_csv_mappings_free(b.mappings);
         return usage;
     }
-    if (!b.map_file && getenv("CONSENTFORM_MAP") && *getenv("CONSENTFORM_MAP"))
-        b.map_file = getenv("CONSENTFORM_MAP");
+    const char *site_map = getenv("CONSENTFORM_MAP");
+    if (!b.map_file && site_map != NULL && *site_map != '\0')
+        b.map_file = site_map;
 
     cf_diag *diag = cf_diag_new();
     if (diag == NULL)

@@ -1502,12 +1502,22 @@ static const cf_element_rule *rule_of(const xmlNode *n)
 }
 
 /* Reads n's attributes as its row of the table lists them: values[i] for rule->attrs[i]. */
-static const cf_element_rule *read_own_attrs(builder *b, const xmlNode *n, const char **values)
+static const cf_element_rule *read_own_attrs(builder *b, const xmlNode *n, const char **values,
+                                             size_t n_values)
 {
+    for (size_t i = 0; i < n_values; i++)
+        values[i] = NULL;
     const cf_element_rule *rule = rule_of(n);
-    if (!rule) /* never: the builder walks only what the model allows */
+    /* Never: the builder walks only what the model allows, with room for its attributes. */
+    if (!rule || (rule->n_attrs > 0 && (values == NULL || n_values < rule->n_attrs))) {
+        berror(b, node_line(n), "internal error: this element has no row of its own in the "
+                                "content model");
         return NULL;
-    read_attrs(b, n, rule->attrs, rule->n_attrs, values);
+    }
+    if (rule->n_attrs > 0)
+        read_attrs(b, n, rule->attrs, rule->n_attrs, values);
+    else
+        read_attrs(b, n, NULL, 0, NULL);
     return rule;
 }
 
@@ -1623,11 +1633,11 @@ static void collect_inline(builder *b, const xmlNode *holder, const xmlNode *n, 
         } else if (is_named(c, "b")) {
             if (bold)
                 berror_node(b, c, "<b> inside <b>: bold text does not nest");
-            read_own_attrs(b, c, NULL);
+            read_own_attrs(b, c, NULL, 0);
             collect_inline(b, holder, c, true);
         } else if (is_named(c, "field")) {
             const char *values[1]; /* ref */
-            check_content(b, c, read_own_attrs(b, c, values));
+            check_content(b, c, read_own_attrs(b, c, values, sizeof values / sizeof *values));
             if (values[0]) {
                 const char *key = bstrdup(b, values[0]);
                 if (key)
@@ -1749,7 +1759,7 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, con
         if (!is_named(c, item_name))
             continue;
         const char *values[MAX_ATTRS] = {NULL};
-        const cf_element_rule *rule = read_own_attrs(b, c, values);
+        const cf_element_rule *rule = read_own_attrs(b, c, values, sizeof values / sizeof *values);
         size_t at = 0;
         const char *lang = cf_content_model_attr(rule, "xml:lang", &at) ? values[at] : NULL;
         const char *more =
@@ -1776,7 +1786,7 @@ static void build_items(builder *b, const xmlNode *n, const char *item_name, con
 
 static void build_table(builder *b, const xmlNode *n, cf_table *table)
 {
-    check_content(b, n, read_own_attrs(b, n, NULL));
+    check_content(b, n, read_own_attrs(b, n, NULL, 0));
     size_t n_cols = count_children(n, "col"), n_rows = count_children(n, "row");
     double *widths_given = balloc(b, n_cols, sizeof *widths_given);
     const cf_text ***rows = balloc(b, n_rows, sizeof *rows);
@@ -1790,7 +1800,7 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
         if (is_named(c, "col")) {
             const char *width;
-            check_content(b, c, read_own_attrs(b, c, &width));
+            check_content(b, c, read_own_attrs(b, c, &width, 1));
             widths_given[cols_seen++] = width ? parse_width(width) : 1.0;
             continue;
         }
@@ -1800,15 +1810,17 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
             if (thead_seen) /* reported by check_content */
                 continue;
             thead_seen = true;
-            check_content(b, c, read_own_attrs(b, c, NULL));
+            check_content(b, c, read_own_attrs(b, c, NULL, 0));
             if (count_children(c, "row") != 1)
                 continue;
             row = first_child(c, "row");
+            if (row == NULL)
+                continue;
         } else if (!is_named(c, "row")) {
             continue;
         }
         /* A row: its cells. */
-        check_content(b, row, read_own_attrs(b, row, NULL));
+        check_content(b, row, read_own_attrs(b, row, NULL, 0));
         size_t n_cells = count_children(row, "cell");
         const cf_text **cells = balloc(b, n_cells, sizeof *cells);
         if (!cells)
@@ -1817,7 +1829,7 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
         for (const xmlNode *cell = row->children; cell && !b->fatal; cell = cell->next) {
             if (!is_named(cell, "cell"))
                 continue;
-            read_own_attrs(b, cell, NULL);
+            read_own_attrs(b, cell, NULL, 0);
             const cf_text *text = build_inline(b, cell, NULL, /*allow_empty*/ true);
             if (text)
                 cells[k++] = text;
@@ -1864,12 +1876,12 @@ static void build_table(builder *b, const xmlNode *n, cf_table *table)
 static void build_checkboxes(builder *b, const xmlNode *n, cf_block *block)
 {
     const char *field;
-    check_content(b, n, read_own_attrs(b, n, &field));
+    check_content(b, n, read_own_attrs(b, n, &field, 1));
     if (field)
         block->u.checkboxes.field = bstrdup(b, field);
     const xmlNode *prompt = first_child(n, "prompt");
     if (prompt) {
-        read_own_attrs(b, prompt, NULL);
+        read_own_attrs(b, prompt, NULL, 0);
         block->u.checkboxes.prompt = build_inline(b, prompt, NULL, false);
     }
 }
@@ -1877,7 +1889,7 @@ static void build_checkboxes(builder *b, const xmlNode *n, cf_block *block)
 static void build_note(builder *b, const xmlNode *n, cf_note *note)
 {
     const char *values[3]; /* kind, title, applies-to */
-    check_content(b, n, read_own_attrs(b, n, values));
+    check_content(b, n, read_own_attrs(b, n, values, sizeof values / sizeof *values));
     if (values[2] && !(note->applies_to = bstrdup(b, values[2])))
         return;
     note->kind = values[0] && strcmp(values[0], "warning") == 0 ? CF_NOTE_WARNING : CF_NOTE_INFO;
@@ -1920,7 +1932,7 @@ static void read_cites(builder *b, const xmlNode *n, const char *list, cf_risk *
 
 static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
 {
-    check_content(b, n, read_own_attrs(b, n, NULL));
+    check_content(b, n, read_own_attrs(b, n, NULL, 0));
     size_t count = count_children(n, "risk");
     if (count == 0)
         return;
@@ -1932,7 +1944,7 @@ static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
         if (!is_named(c, "risk"))
             continue;
         const char *values[4]; /* frequency, rate, applies-to, cites */
-        read_own_attrs(b, c, values);
+        read_own_attrs(b, c, values, sizeof values / sizeof *values);
         cf_risk *risk = &array[k];
         if (values[3])
             read_cites(b, c, values[3], risk);
@@ -1952,7 +1964,7 @@ static void build_risks(builder *b, const xmlNode *n, cf_risks *risks)
 
 static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
 {
-    check_content(b, n, read_own_attrs(b, n, NULL));
+    check_content(b, n, read_own_attrs(b, n, NULL, 0));
     size_t count = count_children(n, "signature");
     if (count == 0)
         return;
@@ -1965,12 +1977,12 @@ static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
             continue;
         /* role, caption, sign, date, name, time, relationship, language */
         const char *values[8];
-        check_content(b, c, read_own_attrs(b, c, values));
+        check_content(b, c, read_own_attrs(b, c, values, sizeof values / sizeof *values));
         cf_signature_block *sig = &array[k];
         sig->line = node_line(c);
         const xmlNode *statement = first_child(c, "statement");
         if (statement) {
-            read_own_attrs(b, statement, NULL);
+            read_own_attrs(b, statement, NULL, 0);
             sig->statement = build_inline(b, statement, NULL, false);
         }
         if (!values[0] || !values[1] || !values[2] || !values[3])
@@ -1999,24 +2011,24 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
     const char *values[MAX_ATTRS] = {NULL};
     if (strcmp(name, "h") == 0) {
         block->kind = CF_BLOCK_HEADING;
-        read_own_attrs(b, n, NULL);
+        read_own_attrs(b, n, NULL, 0);
         block->u.text = build_inline(b, n, NULL, false);
     } else if (strcmp(name, "p") == 0) {
         block->kind = CF_BLOCK_PARAGRAPH;
-        read_own_attrs(b, n, values);
+        read_own_attrs(b, n, values, sizeof values / sizeof *values);
         block->u.text = build_inline(b, n, values[0], false);
     } else if (strcmp(name, "ul") == 0) {
         block->kind = CF_BLOCK_BULLETS;
-        check_content(b, n, read_own_attrs(b, n, NULL));
+        check_content(b, n, read_own_attrs(b, n, NULL, 0));
         build_items(b, n, "li", NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "ol") == 0 || strcmp(name, "declarations") == 0) {
         block->kind = name[0] == 'o' ? CF_BLOCK_NUMBERED : CF_BLOCK_DECLARATIONS;
-        check_content(b, n, read_own_attrs(b, n, values));
+        check_content(b, n, read_own_attrs(b, n, values, sizeof values / sizeof *values));
         block->u.list.start = values[0] ? parse_start(values[0]) : 1u;
         build_items(b, n, "li", NULL, NULL, &block->u.list.items, &block->u.list.n_items);
     } else if (strcmp(name, "references") == 0) {
         block->kind = CF_BLOCK_REFERENCES;
-        check_content(b, n, read_own_attrs(b, n, NULL));
+        check_content(b, n, read_own_attrs(b, n, NULL, 0));
         build_items(b, n, "ref", "id", &block->u.list.ids, &block->u.list.items,
                     &block->u.list.n_items);
     } else if (strcmp(name, "table") == 0) {
@@ -2033,7 +2045,7 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
         build_risks(b, n, &block->u.risks);
     } else if (strcmp(name, "instructions") == 0) {
         block->kind = CF_BLOCK_INSTRUCTIONS;
-        check_content(b, n, read_own_attrs(b, n, values));
+        check_content(b, n, read_own_attrs(b, n, values, sizeof values / sizeof *values));
         block->u.instructions.when =
             values[0] && strcmp(values[0], "after") == 0 ? CF_WHEN_AFTER : CF_WHEN_BEFORE;
         build_items(b, n, "li", "applies-to", &block->u.instructions.applies_to,
@@ -2050,7 +2062,7 @@ static bool build_block(builder *b, const xmlNode *n, cf_block *block)
 static void build_section(builder *b, const xmlNode *n, cf_section *section)
 {
     const char *values[3]; /* id, title, role */
-    const cf_element_rule *rule = read_own_attrs(b, n, values);
+    const cf_element_rule *rule = read_own_attrs(b, n, values, sizeof values / sizeof *values);
     section->line = node_line(n);
     if (values[0])
         section->id = bstrdup(b, values[0]);
@@ -2080,7 +2092,7 @@ static void build_section(builder *b, const xmlNode *n, cf_section *section)
 static void build_meta(builder *b, const xmlNode *n)
 {
     cf_form *form = b->form;
-    check_content(b, n, read_own_attrs(b, n, NULL));
+    check_content(b, n, read_own_attrs(b, n, NULL, 0));
     const xmlNode *c;
     if ((c = first_child(n, "title")))
         form->title = build_plain(b, c, false);
@@ -2091,7 +2103,7 @@ static void build_meta(builder *b, const xmlNode *n)
     if ((c = first_child(n, "status"))) {
         const char *values[3]; /* state, by, date */
         size_t errors_before = b->errors;
-        const cf_element_rule *rule = read_own_attrs(b, c, values);
+        const cf_element_rule *rule = read_own_attrs(b, c, values, sizeof values / sizeof *values);
         b->internal->status_bad = b->errors != errors_before;
         check_content(b, c, rule);
         b->internal->status_line = node_line(c);
@@ -2176,7 +2188,7 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
     /* values[0..3]: key, caption, required, aliases (the same in both rows); then type
      * (<field>) or pattern and identifier (<label-field>). */
     const char *values[MAX_ATTRS] = {NULL};
-    const cf_element_rule *rule = read_own_attrs(b, n, values);
+    const cf_element_rule *rule = read_own_attrs(b, n, values, sizeof values / sizeof *values);
     field->line = node_line(n);
     field->label = label;
     field->type = CF_FIELD_TEXT;
@@ -2207,7 +2219,7 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
         if (!is_named(c, "option"))
             continue;
         const char *ov[2]; /* key, other */
-        read_own_attrs(b, c, ov);
+        read_own_attrs(b, c, ov, sizeof ov / sizeof *ov);
         const cf_text *text = build_inline(b, c, NULL, false);
         if (!ov[0] || !text)
             continue;
@@ -2222,7 +2234,7 @@ static void build_field(builder *b, const xmlNode *n, cf_field *field, bool labe
 
 static void build_label(builder *b, const xmlNode *n)
 {
-    check_content(b, n, read_own_attrs(b, n, &b->form->label_caption));
+    check_content(b, n, read_own_attrs(b, n, &b->form->label_caption, 1));
     size_t count = count_children(n, "label-field");
     if (count == 0)
         return;
@@ -2243,7 +2255,7 @@ static void build_label(builder *b, const xmlNode *n)
 
 static void build_fields(builder *b, const xmlNode *n)
 {
-    check_content(b, n, read_own_attrs(b, n, NULL));
+    check_content(b, n, read_own_attrs(b, n, NULL, 0));
     size_t count = count_children(n, "field");
     cf_field *fields = balloc(b, count, sizeof *fields);
     if (!fields)
@@ -2263,14 +2275,14 @@ static void build_fields(builder *b, const xmlNode *n)
 static void build_bands(builder *b, const xmlNode *n)
 {
     const char *show;
-    check_content(b, n, read_own_attrs(b, n, &show));
+    check_content(b, n, read_own_attrs(b, n, &show, 1));
     b->form->show_band_meaning = show && parse_bool(show);
     b->internal->bands_line = node_line(n);
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
         if (!is_named(c, "band"))
             continue;
         const char *values[3]; /* frequency, caption, meaning */
-        check_content(b, c, read_own_attrs(b, c, values));
+        check_content(b, c, read_own_attrs(b, c, values, sizeof values / sizeof *values));
         cf_frequency f;
         if (!values[0] || !cf_frequency_parse(values[0], &f))
             continue;
@@ -2289,14 +2301,14 @@ static void build_bands(builder *b, const xmlNode *n)
 static void build_layout(builder *b, const xmlNode *n)
 {
     const char *max_pages;
-    check_content(b, n, read_own_attrs(b, n, &max_pages));
+    check_content(b, n, read_own_attrs(b, n, &max_pages, 1));
     if (max_pages)
         b->form->max_pages = parse_start(max_pages);
 }
 
 static void build_body(builder *b, const xmlNode *n)
 {
-    check_content(b, n, read_own_attrs(b, n, NULL));
+    check_content(b, n, read_own_attrs(b, n, NULL, 0));
     size_t count = count_children(n, "section");
     if (count == 0)
         return;
@@ -2352,7 +2364,7 @@ static void build_form(builder *b, const xmlNode *root)
     }
     b->checkable = true;
     const char *values[4]; /* id, version, kind, xml:lang */
-    const cf_element_rule *rule = read_own_attrs(b, root, values);
+    const cf_element_rule *rule = read_own_attrs(b, root, values, sizeof values / sizeof *values);
     if (values[0])
         form->id = bstrdup(b, values[0]);
     if (values[1])
