@@ -57,6 +57,49 @@ else
     fail "李小明 not on its form"
 fi
 
+# 1b. The same list as Excel's other shapes: Unicode Text (UTF-16LE with BOM, tabs) and Big5.
+# Every one prints with no flag but --csv, and gives the same PDFs byte for byte.
+{
+    printf '\xff\xfe'
+    tail -c +4 "$tmp/export.csv" | tr ',' '\t' | iconv -f UTF-8 -t UTF-16LE
+} >"$tmp/export-utf16.txt"
+tail -c +4 "$tmp/export.csv" | iconv -f UTF-8 -t BIG5-HKSCS >"$tmp/export-big5.csv"
+for shape in utf16.txt big5.csv; do
+    "$bin" batch --allow-draft "$form" --csv "$tmp/export-$shape" --out-dir "$tmp/s-$shape" \
+        --jobs 1 --name '{ward}-{bed}-{hn}.pdf' 2>"$tmp/err"
+    st=$?
+    same=0
+    # Each file of this run beside the same patient's file of the UTF-8 run (default names).
+    for pair in 3A-12-HN00012345:HN00012345_HE123 3A-14-HN00023456:HN00023456_HE456 \
+        5B-2-HN00034567:HN00034567_HE789; do
+        cmp -s "$tmp/s-$shape/${pair%%:*}.pdf" "$tmp/a/${pair#*:}_$form.pdf" && same=$((same + 1))
+    done
+    if [ $st -eq 0 ] && [ $same -eq 3 ]; then
+        ok "the export as $shape: 3 rows printed with no flag but --csv, the same PDFs byte for byte"
+    else
+        fail "the export as $shape: exit $st, $same of 3 PDFs the same: $(cat "$tmp/err")"
+    fi
+done
+# A Hong Kong name beyond U+FFFF (李𠝹明, U+20779): printed, given back by pdftotext, and the
+# same name in the manifest and in the archive record.
+"$bin" archive init "$tmp/store" 2>/dev/null
+{
+    printf 'Ward,Bed,HN,Patient Name,Episode No\r\n'
+    printf '3A,15,HN00045678,李\xf0\xa0\x9d\xb9明,HE321\r\n'
+} >"$tmp/hkscs.csv"
+"$bin" batch --allow-draft "$form" --csv "$tmp/hkscs.csv" --out-dir "$tmp/h" --jobs 1 \
+    --archive "$tmp/store" 2>"$tmp/err"
+st=$?
+name=$(printf '李\xf0\xa0\x9d\xb9明')
+doc=$(tr -d '\r' <"$tmp/h/manifest.csv" | awk -F, 'NR == 2 { print $4 }')
+if [ $st -eq 0 ] && pdftotext "$tmp/h/HN00045678_HE321_$form.pdf" - 2>/dev/null | grep -q "$name" &&
+    tr -d '\r' <"$tmp/h/manifest.csv" | grep -q ",$name,HN00045678," &&
+    "$bin" archive show "$tmp/store" "$doc" 2>/dev/null | grep -q "$name"; then
+    ok "李𠝹明: printed, pdftotext gives U+20779 back, the manifest and the archive hold the name"
+else
+    fail "李𠝹明: exit $st: $(cat "$tmp/err")"
+fi
+
 # 2. --name with extra columns and an alias column's own name.
 "$bin" batch --allow-draft "$form" --csv "$tmp/export.csv" --out-dir "$tmp/b" --jobs 1 \
     --name '{ward}-{bed}-{hn}.pdf' 2>"$tmp/err"
