@@ -48,7 +48,7 @@ cf_status cf_scan_jbig2_decode(const cf_scan_raw *raw, cf_scan_image *out)
         const unsigned char *bits = page->data + (size_t)y * page->stride;
         unsigned char *row = out->pixels + (size_t)y * page->width;
         for (uint32_t x = 0; x < page->width; x++)
-            row[x] = ((bits[x >> 3] >> (7 - (x & 7))) & 1u) ? 0 : 255;
+            row[x] = (((unsigned)bits[x >> 3] >> (7u - (x & 7u))) & 1u) ? 0 : 255;
     }
 done:
     if (page != NULL)

@@ -240,7 +240,7 @@ static cf_status samples_to_grey(const cf_scan_raw *raw, cf_scan_image *out)
         unsigned char *row = out->pixels + (size_t)y * raw->width;
         for (unsigned x = 0; x < raw->width; x++) {
             if (raw->bits == 1)
-                row[x] = ((s[x >> 3] >> (7 - (x & 7))) & 1u) ? 255 : 0;
+                row[x] = (((unsigned)s[x >> 3] >> (7u - (x & 7u))) & 1u) ? 255 : 0;
             else if (comps == 1)
                 row[x] = s[x];
             else

@@ -34,7 +34,7 @@ static void expand_bits(const unsigned char *bits, unsigned char *row, unsigned 
                         unsigned black_bit)
 {
     for (unsigned x = 0; x < width; x++) {
-        unsigned bit = (bits[x >> 3] >> (7 - (x & 7))) & 1u;
+        unsigned bit = ((unsigned)bits[x >> 3] >> (7u - (x & 7u))) & 1u;
         row[x] = bit == black_bit ? 0 : 255;
     }
 }
