@@ -38,9 +38,10 @@ printf 'patient_name,hospital_no,episode_no\r\n王五,HN90000001(1),E1\r\n趙六
 mkfifo "$tmp/list.csv"
 timeout 120 "$bin" batch --allow-draft "$form" --csv "$tmp/list.csv" --out-dir "$tmp/fifo" --combined "$tmp/fifo/all.pdf" --jobs 2 2>"$tmp/err" &
 batch=$!
-holds_list() {
+fifo_id=$(stat -c %d:%i "$tmp/list.csv")
+holds_list() { # by device and inode: the path a link in /proc shows may be spelled otherwise
     local l
-    for l in /proc/"$1"/fd/*; do [ "$(readlink "$l" 2>/dev/null)" = "$tmp/list.csv" ] && return 0; done
+    for l in /proc/"$1"/fd/*; do [ "$(stat -L -c %d:%i "$l" 2>/dev/null)" = "$fifo_id" ] && return 0; done
     return 1
 }
 (
