@@ -31,10 +31,32 @@ ok_rows() { tr -d '\r' <"$1" | awk -F, '$2 == "ok" { print $1 "|" $3 "|" $4 "|" 
 #    every page carries the identity its file name, manifest row and document id say.
 printf 'patient_name,hospital_no,episode_no\r\n陳大文,HN10000001(1),E1\r\n李小明,HN10000002(2),E2\r\n張美玲,HN10000003(3),E3\r\n' >"$tmp/A.csv"
 printf 'patient_name,hospital_no,episode_no\r\n王五,HN90000001(1),E1\r\n趙六,HN90000002(2),E2\r\n孫七,HN90000003(3),E3\r\n' >"$tmp/B.csv"
+#    The writer must not open the FIFO for B while the batch still holds its first open: a reader
+#    that has not yet seen the end of A would then read A and B through that one open (the
+#    bytes of two writers in one stream, which no reader can tell apart). So B is served only
+#    once the batch has closed the list (seen in /proc), and from then on to every open.
 mkfifo "$tmp/list.csv"
-( cat "$tmp/A.csv" >"$tmp/list.csv"; for _ in 1 2 3 4 5; do cat "$tmp/B.csv" >"$tmp/list.csv"; done ) &
+timeout 120 "$bin" batch --allow-draft "$form" --csv "$tmp/list.csv" --out-dir "$tmp/fifo" --combined "$tmp/fifo/all.pdf" --jobs 2 2>"$tmp/err" &
+batch=$!
+fifo_id=$(stat -c %d:%i "$tmp/list.csv")
+holds_list() { # by device and inode: the path a link in /proc shows may be spelled otherwise
+    local l
+    for l in /proc/"$1"/fd/*; do [ "$(stat -L -c %d:%i "$l" 2>/dev/null)" = "$fifo_id" ] && return 0; done
+    return 1
+}
+(
+    cat "$tmp/A.csv" >"$tmp/list.csv"
+    # The first open is the timeout's child (the batch); wait until no process of it holds the list.
+    while kill -0 "$batch" 2>/dev/null; do
+        held=0
+        for p in "$batch" $(pgrep -P "$batch"); do holds_list "$p" && held=1; done
+        [ $held -eq 0 ] && break
+        sleep 0.02
+    done
+    for _ in 1 2 3 4 5; do cat "$tmp/B.csv" >"$tmp/list.csv"; done
+) &
 writer=$!
-timeout 120 "$bin" batch --allow-draft "$form" --csv "$tmp/list.csv" --out-dir "$tmp/fifo" --combined "$tmp/fifo/all.pdf" --jobs 2 2>"$tmp/err"
+wait "$batch"
 st=$?
 # Let the writer finish (each open of the FIFO takes one copy of B).
 for _ in 1 2 3 4 5; do kill -0 "$writer" 2>/dev/null || break; timeout 2 cat "$tmp/list.csv" >/dev/null 2>&1; done
