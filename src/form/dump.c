@@ -5,15 +5,36 @@
  * text), with **bold** marking, {field:key} for field spans and \*, \{ and \\ escaping those
  * characters when they are literal. The file is given by its last path component only, so
  * that the dump does not depend on where the tree lives. Numbers are printed with integer
- * arithmetic: the locale never changes the output. */
+ * arithmetic: the locale never changes the output.
+ *
+ * The content dump (cf_form_dump_content) leaves out the file name and every @LINE: what is
+ * left is what the form says, which re-indenting, attribute order and comments do not change.
+ * Its SHA-256 is the form's fingerprint. */
 #include "form/form.h"
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/hash.h"
 
 #include <string.h>
 
 #define DUMP_LIMIT (64u * 1024u * 1024u)
+
+/* The dump being written: the buffer first, so that the cf_buf * every writer below takes is
+ * also a pointer to its dumper (C11 6.7.2.1: a pointer to a struct converts to one to its
+ * first member and back). */
+typedef struct dumper {
+    cf_buf buf;
+    bool places; /* write the file name and the @LINE of each item */
+} dumper;
+
+/* " @LINE" of an item, in a dump with places. */
+static void put_place(cf_buf *out, long line)
+{
+    const dumper *d = (const dumper *)(const void *)out;
+    if (d->places)
+        cf_buf_printf(out, " @%ld", line);
+}
 
 static void indent(cf_buf *out, int depth)
 {
@@ -75,7 +96,8 @@ static void put_text_line(cf_buf *out, int depth, const char *what, const cf_tex
         cf_buf_printf(out, "%s (none)\n", what);
         return;
     }
-    cf_buf_printf(out, "%s @%ld", what, text->line);
+    cf_buf_append_str(out, what);
+    put_place(out, text->line);
     if (text->lang)
         cf_buf_printf(out, " [%s]", text->lang);
     if (text->n_spans == 0) {
@@ -148,7 +170,9 @@ static const char *section_role_name(cf_section_role role)
 static void dump_field(cf_buf *out, const cf_field *f)
 {
     indent(out, 2);
-    cf_buf_printf(out, "field %s @%ld\n", f->key ? f->key : "?", f->line);
+    cf_buf_printf(out, "field %s", f->key ? f->key : "?");
+    put_place(out, f->line);
+    cf_buf_putc(out, '\n');
     put_word_line(out, 3, "type", field_type_name(f->type));
     put_string_line(out, 3, "caption", f->caption);
     for (size_t k = 0; k < f->n_aliases; k++)
@@ -191,7 +215,9 @@ static void dump_table(cf_buf *out, int depth, const cf_table *t)
 static void dump_signature(cf_buf *out, int depth, const cf_signature_block *s)
 {
     indent(out, depth);
-    cf_buf_printf(out, "signature %s @%ld\n", role_name(s->role), s->line);
+    cf_buf_printf(out, "signature %s", role_name(s->role));
+    put_place(out, s->line);
+    cf_buf_putc(out, '\n');
     put_string_line(out, depth + 1, "caption", s->caption);
     put_string_line(out, depth + 1, "name", s->name_caption);
     put_string_line(out, depth + 1, "sign", s->signature_caption);
@@ -214,34 +240,42 @@ static void dump_block(cf_buf *out, int depth, const cf_block *b)
     case CF_BLOCK_PARAGRAPH:
         return; /* written above */
     case CF_BLOCK_BULLETS:
-        cf_buf_printf(out, "bullets @%ld\n", b->line);
+        cf_buf_append_str(out, "bullets");
+        put_place(out, b->line);
+        cf_buf_putc(out, '\n');
         put_texts(out, depth + 1, "item", b->u.list.items, b->u.list.n_items);
         return;
     case CF_BLOCK_NUMBERED:
     case CF_BLOCK_DECLARATIONS:
-        cf_buf_printf(out, "%s @%ld start=%u\n",
-                      b->kind == CF_BLOCK_NUMBERED ? "numbered" : "declarations", b->line,
-                      b->u.list.start);
+        cf_buf_append_str(out, b->kind == CF_BLOCK_NUMBERED ? "numbered" : "declarations");
+        put_place(out, b->line);
+        cf_buf_printf(out, " start=%u\n", b->u.list.start);
         put_texts(out, depth + 1, "item", b->u.list.items, b->u.list.n_items);
         return;
     case CF_BLOCK_REFERENCES:
-        cf_buf_printf(out, "references @%ld\n", b->line);
+        cf_buf_append_str(out, "references");
+        put_place(out, b->line);
+        cf_buf_putc(out, '\n');
         put_tagged_texts(out, depth + 1, "ref", "id", b->u.list.items, b->u.list.ids,
                          b->u.list.n_items);
         return;
     case CF_BLOCK_TABLE:
-        cf_buf_printf(out, "table @%ld columns=%zu rows=%zu\n", b->line, b->u.table.n_columns,
-                      b->u.table.n_rows);
+        cf_buf_append_str(out, "table");
+        put_place(out, b->line);
+        cf_buf_printf(out, " columns=%zu rows=%zu\n", b->u.table.n_columns, b->u.table.n_rows);
         dump_table(out, depth + 1, &b->u.table);
         return;
     case CF_BLOCK_CHECKBOXES:
-        cf_buf_printf(out, "checkboxes @%ld field=%s\n", b->line,
-                      b->u.checkboxes.field ? b->u.checkboxes.field : "?");
+        cf_buf_append_str(out, "checkboxes");
+        put_place(out, b->line);
+        cf_buf_printf(out, " field=%s\n", b->u.checkboxes.field ? b->u.checkboxes.field : "?");
         put_text_line(out, depth + 1, "prompt", b->u.checkboxes.prompt);
         return;
     case CF_BLOCK_NOTE:
-        cf_buf_printf(out, "note @%ld kind=%s title=", b->line,
-                      b->u.note.kind == CF_NOTE_WARNING ? "warning" : "info");
+        cf_buf_append_str(out, "note");
+        put_place(out, b->line);
+        cf_buf_printf(out,
+                      " kind=%s title=", b->u.note.kind == CF_NOTE_WARNING ? "warning" : "info");
         put_quoted(out, b->u.note.title);
         if (b->u.note.applies_to)
             cf_buf_printf(out, " applies-to=%s", b->u.note.applies_to);
@@ -249,12 +283,16 @@ static void dump_block(cf_buf *out, int depth, const cf_block *b)
         put_texts(out, depth + 1, "paragraph", b->u.note.paragraphs, b->u.note.n_paragraphs);
         return;
     case CF_BLOCK_RISKS:
-        cf_buf_printf(out, "risks @%ld\n", b->line);
+        cf_buf_append_str(out, "risks");
+        put_place(out, b->line);
+        cf_buf_putc(out, '\n');
         for (size_t i = 0; i < b->u.risks.n_risks; i++) {
             const cf_risk *r = &b->u.risks.risks[i];
             const char *freq = cf_frequency_name(r->frequency);
             indent(out, depth + 1);
-            cf_buf_printf(out, "risk %s @%ld rate=", freq ? freq : "?", r->line);
+            cf_buf_printf(out, "risk %s", freq ? freq : "?");
+            put_place(out, r->line);
+            cf_buf_append_str(out, " rate=");
             put_quoted(out, r->rate);
             cf_buf_printf(out, " applies-to=%s", r->applies_to ? r->applies_to : "(none)");
             for (size_t k = 0; k < r->n_cites; k++)
@@ -264,24 +302,32 @@ static void dump_block(cf_buf *out, int depth, const cf_block *b)
         }
         return;
     case CF_BLOCK_INSTRUCTIONS:
-        cf_buf_printf(out, "instructions @%ld when=%s\n", b->line,
+        cf_buf_append_str(out, "instructions");
+        put_place(out, b->line);
+        cf_buf_printf(out, " when=%s\n",
                       b->u.instructions.when == CF_WHEN_AFTER ? "after" : "before");
         put_tagged_texts(out, depth + 1, "item", "applies-to", b->u.instructions.items,
                          b->u.instructions.applies_to, b->u.instructions.n_items);
         return;
     case CF_BLOCK_SIGNATURES:
-        cf_buf_printf(out, "signatures @%ld\n", b->line);
+        cf_buf_append_str(out, "signatures");
+        put_place(out, b->line);
+        cf_buf_putc(out, '\n');
         for (size_t i = 0; i < b->u.signatures.n_blocks; i++)
             dump_signature(out, depth + 1, &b->u.signatures.blocks[i]);
         return;
     }
-    cf_buf_printf(out, "block ? @%ld\n", b->line);
+    cf_buf_append_str(out, "block ?");
+    put_place(out, b->line);
+    cf_buf_putc(out, '\n');
 }
 
 static void dump_section(cf_buf *out, size_t index, const cf_section *s)
 {
     indent(out, 2);
-    cf_buf_printf(out, "section %zu @%ld\n", index, s->line);
+    cf_buf_printf(out, "section %zu", index);
+    put_place(out, s->line);
+    cf_buf_putc(out, '\n');
     put_word_line(out, 3, "role", section_role_name(s->role));
     put_word_line(out, 3, "id", s->id);
     put_string_line(out, 3, "title", s->title);
@@ -289,62 +335,87 @@ static void dump_section(cf_buf *out, size_t index, const cf_section *s)
         dump_block(out, 3, &s->blocks[i]);
 }
 
-cf_status cf_form_dump(const cf_form *form, char **out, size_t *len)
+/* The dump, with or without places. */
+static cf_status dump_form(const cf_form *form, bool places, char **out, size_t *len)
 {
     *out = NULL;
     if (len)
         *len = 0;
-    cf_buf buf;
-    cf_buf_init(&buf, DUMP_LIMIT);
+    dumper d = {.places = places};
+    cf_buf *const buf = &d.buf;
+    cf_buf_init(buf, DUMP_LIMIT);
     const char *base = form->path ? strrchr(form->path, '/') : NULL;
     base = base ? base + 1 : form->path;
 
-    cf_buf_printf(&buf, "form %s\n", form->id ? form->id : "?");
-    put_string_line(&buf, 1, "file", base);
-    put_word_line(&buf, 1, "version", form->version);
-    put_word_line(&buf, 1, "kind", form->kind == CF_FORM_KIND_CONSENT ? "consent" : "leaflet");
-    put_word_line(&buf, 1, "lang", form->lang);
-    put_word_line(&buf, 1, "region", form->region);
-    put_word_line(&buf, 1, "state", cf_form_state_name(form->state));
-    put_string_line(&buf, 1, "approved-by", form->approved_by);
-    put_word_line(&buf, 1, "approved-date", form->approved_date);
-    put_string_line(&buf, 1, "title", form->title);
-    put_string_line(&buf, 1, "subtitle", form->subtitle);
-    put_string_line(&buf, 1, "source", form->source);
-    put_word_line(&buf, 1, "effective", form->effective_date);
-    put_word_line(&buf, 1, "review-by", form->review_date);
-    put_string_line(&buf, 1, "label-caption", form->label_caption);
+    cf_buf_printf(buf, "form %s\n", form->id ? form->id : "?");
+    if (places)
+        put_string_line(buf, 1, "file", base);
+    put_word_line(buf, 1, "version", form->version);
+    put_word_line(buf, 1, "kind", form->kind == CF_FORM_KIND_CONSENT ? "consent" : "leaflet");
+    put_word_line(buf, 1, "lang", form->lang);
+    put_word_line(buf, 1, "region", form->region);
+    put_word_line(buf, 1, "state", cf_form_state_name(form->state));
+    put_string_line(buf, 1, "approved-by", form->approved_by);
+    put_word_line(buf, 1, "approved-date", form->approved_date);
+    put_string_line(buf, 1, "title", form->title);
+    put_string_line(buf, 1, "subtitle", form->subtitle);
+    put_string_line(buf, 1, "source", form->source);
+    put_word_line(buf, 1, "effective", form->effective_date);
+    put_word_line(buf, 1, "review-by", form->review_date);
+    put_string_line(buf, 1, "label-caption", form->label_caption);
 
-    cf_buf_printf(&buf, "  fields %zu label=%zu\n", form->n_fields, form->n_label_fields);
+    cf_buf_printf(buf, "  fields %zu label=%zu\n", form->n_fields, form->n_label_fields);
     for (size_t i = 0; i < form->n_fields; i++)
-        dump_field(&buf, &form->fields[i]);
+        dump_field(buf, &form->fields[i]);
 
-    cf_buf_printf(&buf, "  bands show-meaning=%s\n", yes_no(form->show_band_meaning));
+    cf_buf_printf(buf, "  bands show-meaning=%s\n", yes_no(form->show_band_meaning));
     for (int f = 0; f < CF_FREQ_COUNT; f++) {
-        indent(&buf, 2);
-        cf_buf_printf(&buf, "%s caption=", cf_frequency_name((cf_frequency)f));
-        put_quoted(&buf, form->bands[f].caption);
-        cf_buf_append_str(&buf, " meaning=");
-        put_quoted(&buf, form->bands[f].meaning);
-        cf_buf_putc(&buf, '\n');
+        indent(buf, 2);
+        cf_buf_printf(buf, "%s caption=", cf_frequency_name((cf_frequency)f));
+        put_quoted(buf, form->bands[f].caption);
+        cf_buf_append_str(buf, " meaning=");
+        put_quoted(buf, form->bands[f].meaning);
+        cf_buf_putc(buf, '\n');
     }
 
     if (form->max_pages)
-        cf_buf_printf(&buf, "  layout max-pages=%u\n", form->max_pages);
-    cf_buf_printf(&buf, "  sections %zu\n", form->n_sections);
+        cf_buf_printf(buf, "  layout max-pages=%u\n", form->max_pages);
+    cf_buf_printf(buf, "  sections %zu\n", form->n_sections);
     for (size_t i = 0; i < form->n_sections; i++)
-        dump_section(&buf, i + 1, &form->sections[i]);
+        dump_section(buf, i + 1, &form->sections[i]);
 
-    if (buf.error) {
-        cf_status st = buf.error;
-        cf_buf_cleanup(&buf);
+    if (buf->error) {
+        cf_status st = buf->error;
+        cf_buf_cleanup(buf);
         return st;
     }
-    *out = cf_buf_take(&buf, len);
+    *out = cf_buf_take(buf, len);
     if (!*out) {
         /* An empty dump is impossible (the first line is always written); treat as memory. */
-        cf_buf_cleanup(&buf);
+        cf_buf_cleanup(buf);
         return CF_ERR_NOMEM;
     }
     return CF_OK;
+}
+
+cf_status cf_form_dump(const cf_form *form, char **out, size_t *len)
+{
+    return dump_form(form, /*places*/ true, out, len);
+}
+
+cf_status cf_form_dump_content(const cf_form *form, char **out, size_t *len)
+{
+    return dump_form(form, /*places*/ false, out, len);
+}
+
+cf_status cf_form_fingerprint(const cf_form *form, char hex[CF_SHA256_HEX_SIZE])
+{
+    hex[0] = '\0';
+    char *text = NULL;
+    size_t len = 0;
+    cf_status st = cf_form_dump_content(form, &text, &len);
+    if (st == CF_OK)
+        cf_sha256_hex(text, len, hex);
+    cf_free(text);
+    return st;
 }

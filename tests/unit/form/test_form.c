@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/diag.h"
+#include "base/hash.h"
 #include "base/status.h"
 #include "form/form.h"
 #include "test_util.h"
@@ -1430,6 +1431,139 @@ static void test_whitespace_table(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* Every line of text but the first (the XML declaration) indented more by pad (malloc'd; *len
+ * updated). */
+static char *indent_lines(const char *text, size_t *len, const char *pad)
+{
+    size_t lines = 1;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    size_t pad_len = strlen(pad);
+    char *out = malloc(*len + lines * pad_len + 1);
+    assert_non_null(out);
+    size_t n = 0;
+    bool at_start = false;
+    for (const char *p = text; *p; p++) {
+        if (at_start && *p != '\n') {
+            memcpy(out + n, pad, pad_len);
+            n += pad_len;
+        }
+        out[n++] = *p;
+        at_start = *p == '\n';
+    }
+    out[n] = '\0';
+    *len = n;
+    return out;
+}
+
+/* The fingerprint of form text loaded from memory as name (which must load). */
+static void fingerprint_of(const char *xml, size_t len, const char *name,
+                           char hex[CF_SHA256_HEX_SIZE])
+{
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = NULL;
+    expect_status(cf_form_load_memory(xml, len, name, NULL, &form, diag), CF_OK, diag);
+    assert_int_equal(cf_form_fingerprint(form, hex), CF_OK);
+    cf_form_free(form);
+    cf_diag_free(diag);
+}
+
+/* Issue 13.2: the fingerprint is what the form says: tests/data/form/fingerprint.tsv. */
+static void test_fingerprint_table(void **state)
+{
+    (void)state;
+    char path[1024];
+    test_source_path(path, sizeof path, "tests/data/form/sample-consent.xml");
+    size_t base_len = 0;
+    char *base = read_all(path, &base_len);
+    assert_non_null(base);
+
+    /* The file's name and place do not count: loaded from the file and from memory under
+     * another name, the fingerprint is the same; it is the SHA-256 of the content dump. */
+    cf_diag *diag = cf_diag_new();
+    cf_form *form = NULL;
+    expect_status(cf_form_load(path, NULL, &form, diag), CF_OK, diag);
+    char want[CF_SHA256_HEX_SIZE], again[CF_SHA256_HEX_SIZE], dumped[CF_SHA256_HEX_SIZE];
+    assert_int_equal(cf_form_fingerprint(form, want), CF_OK);
+    assert_int_equal(strlen(want), 64);
+    assert_int_equal(strspn(want, "0123456789abcdef"), 64);
+    char *content = NULL;
+    size_t content_len = 0;
+    assert_int_equal(cf_form_dump_content(form, &content, &content_len), CF_OK);
+    cf_sha256_hex(content, content_len, dumped);
+    assert_string_equal(want, dumped);
+    /* The content dump has no places; the full dump keeps them for the golden tests. */
+    assert_null(strstr(content, " @"));
+    assert_null(strstr(content, "sample-consent.xml"));
+    char *full = NULL;
+    assert_int_equal(cf_form_dump(form, &full, NULL), CF_OK);
+    assert_non_null(strstr(full, "file \"sample-consent.xml\""));
+    assert_non_null(strstr(full, "paragraph @"));
+    cf_free(full);
+    cf_free(content);
+    cf_form_free(form);
+    cf_diag_free(diag);
+    fingerprint_of(base, base_len, "elsewhere/renamed.xml", again);
+    assert_string_equal(want, again);
+
+    test_source_path(path, sizeof path, "tests/data/form/fingerprint.tsv");
+    char *table = read_all(path, NULL);
+    assert_non_null(table);
+    size_t cases = 0, failures = 0, row = 0, same = 0, different = 0;
+    char *rest = table;
+    for (char *line = next_line(&rest); line; line = next_line(&rest)) {
+        row++;
+        if (line[0] == '#')
+            continue;
+        char *find = strchr(line, '\t');
+        assert_non_null(find);
+        *find++ = '\0';
+        char *repl = strchr(find, '\t');
+        assert_non_null(repl);
+        *repl++ = '\0';
+        bool want_same = strcmp(line, "same") == 0;
+        assert_true(want_same || strcmp(line, "different") == 0);
+        size_t len = base_len;
+        char *xml;
+        if (strcmp(find, "(indent)") == 0) {
+            char pad[64];
+            if (strcmp(repl, "tab") == 0)
+                snprintf(pad, sizeof pad, "\t");
+            else
+                snprintf(pad, sizeof pad, "%*s", atoi(repl), "");
+            xml = indent_lines(base, &len, pad);
+        } else {
+            char *from = unescape(find), *to = unescape(repl);
+            char *first = strstr(base, from);
+            assert_non_null(first);
+            assert_null(strstr(first + 1, from)); /* exactly once */
+            xml = malloc(base_len + 1);
+            assert_non_null(xml);
+            memcpy(xml, base, base_len + 1);
+            xml = replace_once(xml, &len, from, to);
+            free(from);
+            free(to);
+        }
+        assert_true(len != base_len || memcmp(xml, base, len) != 0); /* an edit was made */
+        char got[CF_SHA256_HEX_SIZE];
+        fingerprint_of(xml, len, "sample-consent.xml", got);
+        cases++;
+        same += want_same;
+        different += !want_same;
+        if ((strcmp(got, want) == 0) != want_same) {
+            failures++;
+            print_error("fingerprint.tsv:%zu: %s -> %s: expected the %s fingerprint\n", row, find,
+                        repl, want_same ? "same" : "a different");
+        }
+        free(xml);
+    }
+    free(table);
+    free(base);
+    print_message("%zu fingerprint cases\n", cases);
+    assert_true(same >= 10 && different >= 5);
+    assert_int_equal(failures, 0);
+}
+
 /* libxml2 must never write to stderr: every message goes to the diagnostics sink. */
 static void test_nothing_on_stderr(void **state)
 {
@@ -1591,6 +1725,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_uncited_numbers_warn),
         cmocka_unit_test(test_label_field_pattern),
         cmocka_unit_test(test_whitespace_table),
+        cmocka_unit_test(test_fingerprint_table),
         cmocka_unit_test(test_nothing_on_stderr),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_threads),
