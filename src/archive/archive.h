@@ -32,6 +32,7 @@
 #define CF_ARCHIVE_H
 
 #include "base/diag.h"
+#include "base/hash.h"
 #include "base/status.h"
 
 #include <stdbool.h>
@@ -69,17 +70,28 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
 void cf_archive_close(cf_archive *archive);
 
 /* Registers an issued document: stores the PDF exactly as printed and records the document
- * (form id and version, the label fields as JSON, the time of issue from the real clock, the
- * PDF's hash) and an "issued" event by operator_name. Registering the same id again with the
+ * (form id and version, the form's fingerprint, the label fields as JSON, the time of issue from
+ * the real clock, the PDF's hash) and an "issued" event by operator_name. form_sha256 (64
+ * lower-case hex digits; NULL or "": not known) is the form's fingerprint: the first document
+ * of a form id@version registers it, and a new document whose form id@version is registered
+ * with another fingerprint is CF_ERR_DATA ("the text of ID VERSION changed: raise its
+ * version"), nothing written. Registering the same id again with the
  * same PDF is a second issue (printed again): another "issued" event is recorded, and a damaged
  * stored copy is repaired. With a different PDF it is CF_ERR_EXISTS and nothing is written.
  * CF_ERR_DATA for an id that is not [0-9A-Z-]{1,32}, labels that are not plain UTF-8 text
  * (at most 64 of them, values at most 1024 bytes), or bytes that are not a PDF. */
 cf_status cf_archive_register_issued(cf_archive *archive, const char *document_id,
                                      const char *form_id, const char *form_version,
-                                     const cf_archive_label *labels, size_t n_labels,
-                                     const unsigned char *pdf, size_t len, long long issued_at,
-                                     const char *operator_name, cf_diag *diag);
+                                     const char *form_sha256, const cf_archive_label *labels,
+                                     size_t n_labels, const unsigned char *pdf, size_t len,
+                                     long long issued_at, const char *operator_name, cf_diag *diag);
+
+/* The registry of form texts: the fingerprint (cf_form_fingerprint) form_id@version was first
+ * issued with into hex, and that document's id into first_document; both "" when the store has
+ * not issued the form id@version with a fingerprint yet. */
+cf_status cf_archive_form_fingerprint(cf_archive *archive, const char *form_id,
+                                      const char *form_version, char hex[CF_SHA256_HEX_SIZE],
+                                      char first_document[CF_ARCHIVE_ID_MAX + 1], cf_diag *diag);
 
 /* Files a signed copy (at most CF_ARCHIVE_SCAN_MAX bytes, else CF_ERR_LIMIT) for document_id.
  * It must be what it claims: a PDF that libqpdf opens with its pages, or a PNG, JPEG or TIFF
@@ -167,20 +179,21 @@ cf_status cf_archive_export(cf_archive *archive, const char *document_id, const 
                             bool force, cf_diag *diag);
 /* Checks the index (SQLite integrity_check), re-hashes every object, checks that every hash the
  * index names is there with its recorded size and that every file under objects/ is recorded,
- * compares every document and event row with its record object and checks the chain of
- * events. Each finding is printed to out as one line naming the object, and the document and
- * patient it concerns ("document ID (patient NAME, hospital no HN): ..."), then a summary. Objects
- * nobody refers to, leftovers of interrupted writes, writable objects and a store others may read
- * are notes; everything else is a problem. *problems gets their number (0 = the store is sound).
- * With record (and no problem), a "verified" event is appended for every document; that needs the
- * store open for writing. */
+ * compares every document and event row with its record object, checks the chain of events
+ * and the registry of form texts against the documents' fingerprints. Each finding is printed to
+ * out as one line naming the object, and the document and patient it concerns ("document ID
+ * (patient NAME, hospital no HN): ..."), then a summary. Objects nobody refers to, leftovers of
+ * interrupted writes, writable objects and a store others may read are notes; everything else is a
+ * problem. *problems gets their number (0 = the store is sound). With record (and no problem), a
+ * "verified" event is appended for every document; that needs the store open for writing. */
 cf_status cf_archive_verify(cf_archive *archive, FILE *out, bool record, long long at,
                             const char *operator_name, size_t *problems, cf_diag *diag);
 
 /* Rebuilds dir/index.sqlite from the record objects: the longest hash chain of event records
- * from the first event, the documents they name and the files those name. The index found
- * there (if any) is kept beside it as index.sqlite.replaced-TIME, never deleted; a sound index
- * of this store is replaced only with force (CF_ERR_EXISTS otherwise). Run it while nothing
+ * from the first event, the documents they name and the files those name, and the registry of
+ * form texts from the documents' fingerprints (the first document of a form id@version). The index
+ * found there (if any) is kept beside it as index.sqlite.replaced-TIME, never deleted; a sound
+ * index of this store is replaced only with force (CF_ERR_EXISTS otherwise). Run it while nothing
  * else uses the store. Findings (damaged or missing objects, records of changes cut off before
  * their commit) go to out as lines, then a summary; *documents and *events get what was
  * restored, *problems the number of problems found. */

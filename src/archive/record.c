@@ -99,6 +99,8 @@ static json_t *document_object(const cf_record_document *d)
         ok = set_int(o, "issued_at", d->issued_at);
     if (ok && d->issued_hash[0] != '\0')
         ok = set_str(o, "issued_sha256", d->issued_hash);
+    if (ok && d->form_sha256[0] != '\0')
+        ok = set_str(o, "form_sha256", d->form_sha256);
     json_decref(labels);
     if (!ok) {
         json_decref(o);
@@ -205,7 +207,8 @@ cf_status cf_record_document_read(const char *json, size_t len, cf_record_docume
         d->issued_at = json_is_integer(at) ? (long long)json_integer_value(at) : -1;
         d->registered = json_is_true(json_object_get(o, "registered"));
         if (d->id != NULL && d->form_id != NULL && d->form_version != NULL && d->labels != NULL &&
-            get_hash(o, "issued_sha256", d->issued_hash))
+            get_hash(o, "issued_sha256", d->issued_hash) &&
+            get_hash(o, "form_sha256", d->form_sha256))
             st = CF_OK;
     }
     json_decref(o);

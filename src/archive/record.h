@@ -26,6 +26,7 @@ typedef struct cf_record_document {
     char *labels;                         /* canonical JSON object of the label fields */
     long long issued_at;                  /* -1 when not issued from this store */
     char issued_hash[CF_SHA256_HEX_SIZE]; /* "" when none */
+    char form_sha256[CF_SHA256_HEX_SIZE]; /* the form's fingerprint; "" when not known */
     bool registered;
 } cf_record_document;
 

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STORE_ID_HEX 32 /* hex digits of a store id */
 #define LABELS_MAX 64
 #define LABEL_KEY_MAX 64
@@ -91,6 +91,23 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "ALTER TABLE events ADD COLUMN prev_hash TEXT;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "DROP TRIGGER events_append_only_update;",
+    /* 3: the form's fingerprint (form_sha256: the SHA-256 of what the form says) with each
+     * document issued, and the registry of form texts: the fingerprint each form id@version
+     * was first issued with, and by which document. The registry is derived from the document
+     * records (rebuild-index restores it, verify checks it), and is never changed. Documents
+     * issued before have no fingerprint: the first issue of a form after this update
+     * registers its text. */
+    "ALTER TABLE documents ADD COLUMN form_sha256 TEXT;"
+    "CREATE TABLE forms ("
+    "  form_id TEXT NOT NULL,"
+    "  form_version TEXT NOT NULL,"
+    "  form_sha256 TEXT NOT NULL,"
+    "  first_document TEXT NOT NULL REFERENCES documents(id),"
+    "  PRIMARY KEY (form_id, form_version));"
+    "CREATE TRIGGER forms_keep BEFORE DELETE ON forms"
+    "  BEGIN SELECT RAISE(ABORT, 'the registry of form texts is never changed'); END;"
+    "CREATE TRIGGER forms_no_update BEFORE UPDATE ON forms"
+    "  BEGIN SELECT RAISE(ABORT, 'the registry of form texts is never changed'); END;",
 };
 
 /* Run after migration 2's SQL and add_records(). */
@@ -990,13 +1007,15 @@ static cf_status scan_versions(cf_archive *a, const char *id, const char *hex, i
     return rc == SQLITE_ROW ? CF_OK : db_error(a, diag, "be read");
 }
 
-/* Inserts a documents row as d says, its record object named record. */
+/* Inserts a documents row as d says, its record object named record; a document with a form
+ * fingerprint registers it for its form id@version unless one is registered already (the
+ * callers compare: cf_archive_register_issued refuses another, rebuild-index reports it). */
 static cf_status insert_document_row(cf_archive *a, const cf_record_document *d, const char *record,
                                      cf_diag *diag)
 {
     sqlite3_stmt *s = prepare(a, "INSERT INTO documents(id, form_id, form_version, labels, "
-                                 "hospital_no, issued_at, issued_hash, registered, record_hash) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                 "hospital_no, issued_at, issued_hash, registered, record_hash, "
+                                 "form_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (s == NULL)
         return db_error(a, diag, "record a document");
     char hn[LABEL_VALUE_MAX + 1];
@@ -1013,8 +1032,72 @@ static cf_status insert_document_row(cf_archive *a, const cf_record_document *d,
         sqlite3_bind_text(s, 7, d->issued_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 8, d->registered ? 1 : 0);
     sqlite3_bind_text(s, 9, record, -1, SQLITE_STATIC);
+    if (d->form_sha256[0] != '\0')
+        sqlite3_bind_text(s, 10, d->form_sha256, -1, SQLITE_STATIC);
     cf_status st = sqlite3_step(s) == SQLITE_DONE ? CF_OK : db_error(a, diag, "record a document");
     sqlite3_finalize(s);
+    if (st != CF_OK || d->form_sha256[0] == '\0')
+        return st;
+    s = prepare(a, "INSERT OR IGNORE INTO forms(form_id, form_version, form_sha256, "
+                   "first_document) VALUES (?, ?, ?, ?)");
+    if (s == NULL)
+        return db_error(a, diag, "record a form's text");
+    sqlite3_bind_text(s, 1, d->form_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, d->form_version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, d->form_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, d->id, -1, SQLITE_STATIC);
+    st = sqlite3_step(s) == SQLITE_DONE ? CF_OK : db_error(a, diag, "record a form's text");
+    sqlite3_finalize(s);
+    return st;
+}
+
+/* The fingerprint the registry holds for form_id@version into hex and the document that
+ * registered it into first (both "" when none). Called under the lock. */
+static cf_status registered_form(cf_archive *a, const char *form_id, const char *version,
+                                 char hex[CF_SHA256_HEX_SIZE], char first[CF_ARCHIVE_ID_MAX + 1],
+                                 cf_diag *diag)
+{
+    hex[0] = first[0] = '\0';
+    sqlite3_stmt *s = prepare(a, "SELECT form_sha256, first_document FROM forms "
+                                 "WHERE form_id = ? AND form_version = ?");
+    if (s == NULL)
+        return db_error(a, diag, "be read");
+    sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, version, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        snprintf(hex, CF_SHA256_HEX_SIZE, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(first, CF_ARCHIVE_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "be read");
+}
+
+/* Refuses a document whose form text is not the one registered for its form id@version. */
+static cf_status same_form_text(cf_archive *a, const char *form_id, const char *version,
+                                const char *form_sha256, cf_diag *diag)
+{
+    char hex[CF_SHA256_HEX_SIZE], first[CF_ARCHIVE_ID_MAX + 1];
+    if (form_sha256 == NULL || form_sha256[0] == '\0')
+        return CF_OK;
+    cf_status st = registered_form(a, form_id, version, hex, first, diag);
+    if (st != CF_OK || hex[0] == '\0' || strcmp(hex, form_sha256) == 0)
+        return st;
+    cf_diag_error(diag, a->dir, 0,
+                  "the text of %s %s changed: raise its version (this text has fingerprint "
+                  "%.12s…, the store registered %.12s… with document %s); nothing was changed",
+                  form_id, version, form_sha256, hex, first);
+    return CF_ERR_DATA;
+}
+
+cf_status cf_archive_form_fingerprint(cf_archive *a, const char *form_id, const char *version,
+                                      char hex[CF_SHA256_HEX_SIZE],
+                                      char first_document[CF_ARCHIVE_ID_MAX + 1], cf_diag *diag)
+{
+    pthread_mutex_lock(&a->lock);
+    cf_status st =
+        registered_form(a, form_id, version != NULL ? version : "", hex, first_document, diag);
+    pthread_mutex_unlock(&a->lock);
     return st;
 }
 
@@ -1033,9 +1116,9 @@ static void draft_cleanup(document_draft *x)
 }
 
 static cf_status draft_document(const char *id, const char *form_id, const char *version,
-                                const cf_archive_label *labels, size_t n_labels,
-                                long long issued_at, const char *hash, bool registered,
-                                document_draft *x)
+                                const char *form_sha256, const cf_archive_label *labels,
+                                size_t n_labels, long long issued_at, const char *hash,
+                                bool registered, document_draft *x)
 {
     memset(x, 0, sizeof *x);
     x->d = (cf_record_document){.id = (char *)(uintptr_t)id,
@@ -1046,6 +1129,8 @@ static cf_status draft_document(const char *id, const char *form_id, const char 
                                 .registered = registered};
     if (hash != NULL)
         snprintf(x->d.issued_hash, sizeof x->d.issued_hash, "%s", hash);
+    if (form_sha256 != NULL)
+        snprintf(x->d.form_sha256, sizeof x->d.form_sha256, "%s", form_sha256);
     x->json = x->d.labels != NULL ? cf_record_document_write(&x->d, NULL) : NULL;
     if (x->json == NULL) {
         draft_cleanup(x);
@@ -1073,13 +1158,14 @@ static cf_status insert_draft(cf_archive *a, const document_draft *x, long long 
 
 /* Records a document: its record object first, then its row. */
 static cf_status insert_document(cf_archive *a, const char *id, const char *form_id,
-                                 const char *version, const cf_archive_label *labels,
-                                 size_t n_labels, long long issued_at, const char *hash,
-                                 bool registered, cf_diag *diag)
+                                 const char *version, const char *form_sha256,
+                                 const cf_archive_label *labels, size_t n_labels,
+                                 long long issued_at, const char *hash, bool registered,
+                                 cf_diag *diag)
 {
     document_draft x;
-    cf_status st =
-        draft_document(id, form_id, version, labels, n_labels, issued_at, hash, registered, &x);
+    cf_status st = draft_document(id, form_id, version, form_sha256, labels, n_labels, issued_at,
+                                  hash, registered, &x);
     if (st == CF_OK)
         st = write_draft(a, &x, diag);
     if (st == CF_OK)
@@ -1223,9 +1309,10 @@ static cf_status already_registered(const cf_archive *a, const char *id, const d
 }
 
 cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *form_id,
-                                     const char *form_version, const cf_archive_label *labels,
-                                     size_t n_labels, const unsigned char *pdf, size_t len,
-                                     long long issued_at, const char *op, cf_diag *diag)
+                                     const char *form_version, const char *form_sha256,
+                                     const cf_archive_label *labels, size_t n_labels,
+                                     const unsigned char *pdf, size_t len, long long issued_at,
+                                     const char *op, cf_diag *diag)
 {
     (void)issued_at; /* the PDF's own date; the archive records the real time (real_now) */
     cf_status st = check_change(a, id, op, diag);
@@ -1233,6 +1320,12 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
         st = check_text("form id", form_id, NAME_MAX_BYTES, /*may_be_empty*/ false, diag);
     if (st == CF_OK)
         st = check_text("form version", form_version, NAME_MAX_BYTES, /*may_be_empty*/ true, diag);
+    if (st == CF_OK && form_sha256 != NULL && form_sha256[0] != '\0' &&
+        (strlen(form_sha256) != CF_SHA256_HEX_SIZE - 1 ||
+         strspn(form_sha256, "0123456789abcdef") != CF_SHA256_HEX_SIZE - 1)) {
+        cf_diag_error(diag, NULL, 0, "document %s: the form's fingerprint is not a SHA-256", id);
+        st = CF_ERR_DATA;
+    }
     if (st == CF_OK)
         st = check_labels(labels, n_labels, /*need_visible*/ false, diag);
     if (st == CF_OK && (pdf == NULL || cf_archive_sniff(pdf, len) == NULL ||
@@ -1249,6 +1342,8 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
     /* A look first, so that a refused registration writes no object. */
     pthread_mutex_lock(&a->lock);
     st = find_document(a, id, &doc, diag);
+    if (st == CF_OK && !doc.known)
+        st = same_form_text(a, form_id, form_version, form_sha256, diag);
     pthread_mutex_unlock(&a->lock);
     if (st == CF_OK && doc.known)
         st = already_registered(a, id, &doc, hex, diag);
@@ -1261,7 +1356,7 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
     document_draft draft = {0};
     bool drafted = false;
     if (st == CF_OK && !doc.known) {
-        st = draft_document(id, form_id, form_version, labels, n_labels, now, hex,
+        st = draft_document(id, form_id, form_version, form_sha256, labels, n_labels, now, hex,
                             /*registered*/ true, &draft);
         drafted = st == CF_OK;
         if (st == CF_OK)
@@ -1281,13 +1376,16 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
             if (st == CF_OK)
                 st = add_event(a, id, "issued", now, op, hex, 0, NULL, diag);
         } else {
+            /* Another process may have registered the form's text meanwhile. */
+            if (st == CF_OK)
+                st = same_form_text(a, form_id, form_version, form_sha256, diag);
             if (st == CF_OK)
                 st = add_file_row(a, hex, len, "application/pdf", now, diag);
             if (st == CF_OK && drafted)
                 st = insert_draft(a, &draft, now, diag);
             else if (st == CF_OK)
-                st = insert_document(a, id, form_id, form_version, labels, n_labels, now, hex,
-                                     /*registered*/ true, diag);
+                st = insert_document(a, id, form_id, form_version, form_sha256, labels, n_labels,
+                                     now, hex, /*registered*/ true, diag);
             if (st == CF_OK)
                 st = add_event(a, id, "issued", now, op, hex, 0, NULL, diag);
         }
@@ -1485,7 +1583,7 @@ cf_status cf_archive_add_scan(cf_archive *a, const char *id, const unsigned char
         st = scan_plan(a, id, hex, unregistered, &proceed, version, &next, &doc, diag);
         if (st == CF_OK && proceed) {
             if (!doc.known)
-                st = insert_document(a, id, form_id, NULL, labels, n_labels, now, NULL,
+                st = insert_document(a, id, form_id, NULL, NULL, labels, n_labels, now, NULL,
                                      /*registered*/ false, diag);
             else if (unregistered)
                 st = same_patient(a, id, &doc, form_id, labels, n_labels, diag);
@@ -1692,12 +1790,12 @@ cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, 
 }
 
 /* Prepares the query of one document's record (form_id, form_version, labels, issued_at,
- * issued_hash, registered) and steps to its row; CF_ERR_NOINPUT for an unknown id. */
+ * issued_hash, registered, form_sha256) and steps to its row; CF_ERR_NOINPUT for an unknown id. */
 static cf_status query_document(cf_archive *a, const char *id, sqlite3_stmt **s, cf_diag *diag)
 {
     if (sqlite3_prepare_v2(a->db,
                            "SELECT form_id, form_version, labels, issued_at, issued_hash, "
-                           "registered FROM documents WHERE id = ?",
+                           "registered, form_sha256 FROM documents WHERE id = ?",
                            -1, s, NULL) != SQLITE_OK)
         return db_error(a, diag, "be read");
     sqlite3_bind_text(*s, 1, id, -1, SQLITE_STATIC);
@@ -1727,6 +1825,8 @@ cf_status cf_archive_show(cf_archive *a, const char *id, FILE *out, cf_diag *dia
             (const char *)sqlite3_column_text(s, 2), when);
     if (sqlite3_column_type(s, 4) != SQLITE_NULL)
         fprintf(out, "  issued PDF sha256 %s\n", (const char *)sqlite3_column_text(s, 4));
+    if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+        fprintf(out, "  form_sha256 %s\n", (const char *)sqlite3_column_text(s, 6));
     sqlite3_finalize(s);
     s = NULL;
     if (sqlite3_prepare_v2(a->db,
@@ -1786,7 +1886,7 @@ static cf_status export_object(cf_archive *a, const char *hex, const char *dir, 
  * from the statement, valid until its next step). */
 #define DOCUMENT_COLUMNS                                                                           \
     "id, form_id, form_version, labels, issued_at, issued_hash, registered, record_hash, "         \
-    "hospital_no"
+    "hospital_no, form_sha256"
 static void document_from_row(sqlite3_stmt *s, cf_record_document *d)
 {
     memset(d, 0, sizeof *d);
@@ -1799,6 +1899,9 @@ static void document_from_row(sqlite3_stmt *s, cf_record_document *d)
         snprintf(d->issued_hash, sizeof d->issued_hash, "%s",
                  (const char *)sqlite3_column_text(s, 5));
     d->registered = sqlite3_column_int(s, 6) != 0;
+    if (sqlite3_column_text(s, 9) != NULL)
+        snprintf(d->form_sha256, sizeof d->form_sha256, "%s",
+                 (const char *)sqlite3_column_text(s, 9));
 }
 
 /* Likewise for an event row (EVENT_COLUMNS); document_record is left "". */
@@ -1939,6 +2042,66 @@ static void patient_of(const char *id, const char *labels, char *out, size_t siz
     cf_record_labels_get(labels, "hospital_no", hn, sizeof hn);
     snprintf(out, size, "document %s (patient %s, hospital no %s)", id != NULL ? id : "?",
              name[0] != '\0' ? name : "?", hn[0] != '\0' ? hn : "?");
+}
+
+/* The registry of form texts against the documents: a line to out for every document whose
+ * form fingerprint is not the one registered for its form id@version (*problems counts them);
+ * with registered_too, also for every registry row that no document with its fingerprint
+ * backs (a row added or edited by hand). Used by verify and after rebuild-index. */
+static cf_status check_form_registry(cf_archive *a, FILE *out, bool registered_too,
+                                     size_t *problems, cf_diag *diag)
+{
+    sqlite3_stmt *s = prepare(
+        a, "SELECT d.id, d.labels, d.form_id, d.form_version, d.form_sha256, f.form_sha256, "
+           "f.first_document FROM documents d LEFT JOIN forms f ON f.form_id = d.form_id AND "
+           "f.form_version = d.form_version WHERE d.form_sha256 IS NOT NULL AND "
+           "(f.form_sha256 IS NULL OR f.form_sha256 <> d.form_sha256) ORDER BY d.id");
+    if (s == NULL)
+        return db_error(a, diag, "be read");
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char who[700];
+        patient_of((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+                   who, sizeof who);
+        const char *registered = (const char *)sqlite3_column_text(s, 5);
+        if (registered == NULL)
+            fprintf(out,
+                    "%s: its form %s %s (fingerprint %.12s…) is missing from the registry of "
+                    "form texts (the registry was edited by hand)\n",
+                    who, (const char *)sqlite3_column_text(s, 2),
+                    (const char *)sqlite3_column_text(s, 3),
+                    (const char *)sqlite3_column_text(s, 4));
+        else
+            fprintf(out,
+                    "%s: its form %s %s has fingerprint %.12s…, but the registry of form texts "
+                    "holds %.12s… (from document %s): two texts under one version\n",
+                    who, (const char *)sqlite3_column_text(s, 2),
+                    (const char *)sqlite3_column_text(s, 3),
+                    (const char *)sqlite3_column_text(s, 4), registered,
+                    (const char *)sqlite3_column_text(s, 6));
+        (*problems)++;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return db_error(a, diag, "be read");
+    if (!registered_too)
+        return CF_OK;
+    s = prepare(a, "SELECT f.form_id, f.form_version, f.form_sha256, f.first_document FROM forms f "
+                   "LEFT JOIN documents d ON d.id = f.first_document AND d.form_id = f.form_id "
+                   "AND d.form_version = f.form_version AND d.form_sha256 = f.form_sha256 "
+                   "WHERE d.id IS NULL ORDER BY f.form_id, f.form_version");
+    if (s == NULL)
+        return db_error(a, diag, "be read");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fprintf(out,
+                "registry of form texts: %s %s is registered with fingerprint %.12s… by "
+                "document %s, which has no such record (the registry was edited by hand)\n",
+                (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+                (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3));
+        (*problems)++;
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "be read");
 }
 
 /* The document (and patient) behind the object hash, as the index says; out gets "" when no
@@ -2085,6 +2248,8 @@ static const char *document_difference(const cf_record_document *row, const char
         return "issued PDF";
     if (row->registered != rec->registered)
         return "registration";
+    if (strcmp(row->form_sha256, rec->form_sha256) != 0)
+        return "form fingerprint";
     return NULL;
 }
 
@@ -2301,6 +2466,8 @@ cf_status cf_archive_verify(cf_archive *a, FILE *out, bool record, long long at,
             st = verify_documents(&v, diag);
         if (st == CF_OK)
             st = verify_events(&v, diag);
+        if (st == CF_OK)
+            st = check_form_registry(a, out, /*registered_too*/ true, &v.problems, diag);
         if (st == CF_OK && cf_object_scan_dir(a->objects, verify_entry, &v, diag) != CF_OK)
             finding(&v, false, "objects: cannot be read");
         (void)sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
@@ -2661,6 +2828,10 @@ cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_
         st = begin(a, diag);
     if (st == CF_OK) {
         st = restore_rows(&r, documents, events, diag);
+        /* The registry of form texts came back with the documents, the first of each form
+         * id@version registering its text; a later one with another text is reported. */
+        if (st == CF_OK)
+            st = check_form_registry(a, out, /*registered_too*/ false, &r.problems, diag);
         st = finish(a, st, diag);
     }
     sqlite3_close(a->db);

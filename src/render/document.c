@@ -69,14 +69,25 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
     snprintf(subject, sizeof subject, "%s %s", form->id, form->version);
     list->info.title = cf_display_list_strdup(list, form->title, strlen(form->title));
     list->info.subject = cf_display_list_strdup(list, subject, strlen(subject));
-    list->info.keywords = cf_display_list_strdup(list, document_id, strlen(document_id));
-    list->info.document_id = list->info.keywords;
+    /* Keywords: the document id, then the fingerprint of the form text it was printed from. */
+    char fingerprint[CF_SHA256_HEX_SIZE];
+    if (options->form_sha256 != NULL)
+        snprintf(fingerprint, sizeof fingerprint, "%s", options->form_sha256);
+    else if (cf_form_fingerprint(form, fingerprint) != CF_OK) {
+        cf_display_list_free(list);
+        return CF_ERR_NOMEM;
+    }
+    char keywords[CF_DOCUMENT_ID_SIZE + CF_SHA256_HEX_SIZE + 16];
+    snprintf(keywords, sizeof keywords, "%s%sform-sha256=%s", document_id,
+             document_id[0] != '\0' ? " " : "", fingerprint);
+    list->info.keywords = cf_display_list_strdup(list, keywords, strlen(keywords));
+    list->info.document_id = cf_display_list_strdup(list, document_id, strlen(document_id));
     list->info.author = form->source != NULL
                             ? cf_display_list_strdup(list, form->source, strlen(form->source))
                             : NULL;
     list->info.created = options->created;
     if (list->info.title == NULL || list->info.subject == NULL || list->info.keywords == NULL ||
-        (form->source != NULL && list->info.author == NULL)) {
+        list->info.document_id == NULL || (form->source != NULL && list->info.author == NULL)) {
         cf_display_list_free(list);
         return CF_ERR_NOMEM;
     }

@@ -24,10 +24,12 @@ typedef struct cf_document_options {
     bool keep_list;          /* keep the display list in the result */
     const char *document_id; /* NULL: made from the inputs (cf_docid_make); else used as is */
     const cf_render_options *render; /* font base and glyph cache for runs; may be NULL */
-    bool characters_only; /* cf_document_layout only for the characters drawn: no QR codes */
-    bool unique_id;       /* the id keeps its random part even under SOURCE_DATE_EPOCH (an
-                             archived document: two issues never share an id) */
-    bool pad_to_even;     /* an odd page count gets a 此頁空白 page (combined print jobs) */
+    bool characters_only;    /* cf_document_layout only for the characters drawn: no QR codes */
+    bool unique_id;          /* the id keeps its random part even under SOURCE_DATE_EPOCH (an
+                                archived document: two issues never share an id) */
+    bool pad_to_even;        /* an odd page count gets a 此頁空白 page (combined print jobs) */
+    const char *form_sha256; /* the form's fingerprint (cf_form_fingerprint) for the PDF's
+                                Keywords; NULL: computed here */
 } cf_document_options;
 
 typedef struct cf_document {
@@ -45,7 +47,8 @@ cf_status cf_document_render(const cf_form *form, const cf_record *record, const
 void cf_document_cleanup(cf_document *doc);
 
 /* Only the layout step of cf_document_render: the display list with its document information
- * (title, subject, keywords = document id, creation date), for a combined PDF. document_id
+ * (title, subject, keywords = "DOCUMENT-ID form-sha256=FINGERPRINT", creation
+ * date), for a combined PDF. document_id
  * receives the id used. Caller frees *out with cf_display_list_free. */
 cf_status cf_document_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
                              const cf_document_options *options,

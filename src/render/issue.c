@@ -28,7 +28,7 @@ static bool write_all(int fd, const unsigned char *data, size_t len)
  * form's status it was issued under. */
 static cf_status register_document(const cf_form *form, const cf_record *record,
                                    const cf_issue_options *o, const cf_document *doc,
-                                   unsigned overrides, cf_diag *diag)
+                                   unsigned overrides, const char *form_sha256, cf_diag *diag)
 {
     cf_archive_label labels[64]; /* the store's limit */
     size_t n = 0;
@@ -42,9 +42,9 @@ static cf_status register_document(const cf_form *form, const cf_record *record,
     if (overrides != 0)
         labels[n++] = (cf_archive_label){"_override", cf_form_override_name(overrides)};
     /* Archive events carry the real clock; SOURCE_DATE_EPOCH is for the PDF bytes only. */
-    return cf_archive_register_issued(o->archive, doc->document_id, form->id, form->version, labels,
-                                      n, doc->pdf, doc->pdf_len, (long long)time(NULL),
-                                      o->operator_name, diag);
+    return cf_archive_register_issued(o->archive, doc->document_id, form->id, form->version,
+                                      form_sha256, labels, n, doc->pdf, doc->pdf_len,
+                                      (long long)time(NULL), o->operator_name, diag);
 }
 
 /* Records in the archive that the registered document never reached its destination. */
@@ -63,6 +63,37 @@ static void void_undelivered(const cf_issue_options *o, const char *document_id,
                       document_id);
 }
 
+/* The form's fingerprint: the issuer's, or computed. */
+static cf_status fingerprint_of(const cf_form *form, const cf_issue_options *o,
+                                char hex[CF_SHA256_HEX_SIZE])
+{
+    if (o->form_sha256 == NULL)
+        return cf_form_fingerprint(form, hex);
+    snprintf(hex, CF_SHA256_HEX_SIZE, "%s", o->form_sha256);
+    return CF_OK;
+}
+
+/* Refuses a form whose id@version the store registered with another text. */
+static cf_status check_form_text(const cf_form *form, const cf_issue_options *o, cf_diag *diag)
+{
+    char mine[CF_SHA256_HEX_SIZE], registered[CF_SHA256_HEX_SIZE];
+    char first[CF_ARCHIVE_ID_MAX + 1];
+    cf_status st = fingerprint_of(form, o, mine);
+    if (st == CF_OK)
+        st = cf_archive_form_fingerprint(o->archive, form->id, form->version, registered, first,
+                                         diag);
+    if (st != CF_OK || registered[0] == '\0' || strcmp(registered, mine) == 0)
+        return st;
+    cf_diag_error(diag, form->path, 0,
+                  "the text of %s %s changed: raise its version (this text has fingerprint "
+                  "%.12s…, the archive's registry %.12s… from document %s); nothing was printed",
+                  form->id, form->version, mine, registered, first);
+    cf_diag_add(diag, CF_DIAG_NOTE, form->path, 0, 0,
+                "fingerprints in full: this text form-sha256=%s, the archive's form-sha256=%s",
+                mine, registered);
+    return CF_ERR_DATA;
+}
+
 cf_status cf_issue_check_form(const cf_form *form, const cf_issue_options *options,
                               unsigned *overrides, cf_diag *diag)
 {
@@ -74,7 +105,10 @@ cf_status cf_issue_check_form(const cf_form *form, const cf_issue_options *optio
             return st;
         day = today;
     }
-    return cf_form_check_issuable(form, day, options->allow, overrides, diag);
+    cf_status st = cf_form_check_issuable(form, day, options->allow, overrides, diag);
+    if (st == CF_OK && options->archive != NULL && !options->document.blank)
+        st = check_form_text(form, options, diag);
+    return st;
 }
 
 cf_status cf_issue_document(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
@@ -86,7 +120,12 @@ cf_status cf_issue_document(const cf_form *form, const cf_record *record, const 
     cf_document_options dopt = options->document;
     if (options->archive != NULL && !dopt.blank)
         dopt.unique_id = true;
-    cf_status st = cf_issue_check_form(form, options, &result->overrides, diag);
+    cf_issue_options checked = *options;
+    cf_status st = fingerprint_of(form, options, result->form_sha256);
+    checked.form_sha256 = result->form_sha256;
+    dopt.form_sha256 = result->form_sha256;
+    if (st == CF_OK)
+        st = cf_issue_check_form(form, &checked, &result->overrides, diag);
     if (st == CF_OK)
         st = cf_document_render(form, record, fonts, &dopt, &doc, diag);
     if (st != CF_OK)
@@ -110,7 +149,8 @@ cf_status cf_issue_document(const cf_form *form, const cf_record *record, const 
         }
     }
     if (options->archive != NULL && !dopt.blank) {
-        st = register_document(form, record, options, &doc, result->overrides, diag);
+        st = register_document(form, record, options, &doc, result->overrides, result->form_sha256,
+                               diag);
         if (st != CF_OK) {
             cf_diag_error(diag, options->path != NULL ? options->path : "output", 0,
                           "not written: the archive did not take the document");

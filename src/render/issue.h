@@ -6,7 +6,10 @@
  * the archive as a void with the reason "not delivered: ...", so the archive never claims a
  * document was handed out when it was not. With an archive, the document id always keeps its
  * random part (two issues never share an id, whatever SOURCE_DATE_EPOCH says). Before any of
- * it, the form's status is checked (retired, not yet effective, expired, draft). */
+ * it, the form's status is checked (retired, not yet effective, expired, draft) and, with an
+ * archive, its text: the form's fingerprint (cf_form_fingerprint) must be the one the store's
+ * registry holds for its id@version, if any. The fingerprint goes into the PDF's Keywords and
+ * the archive record. */
 #ifndef CF_ISSUE_H
 #define CF_ISSUE_H
 
@@ -35,11 +38,14 @@ typedef struct cf_issue_options {
                                      --allow-expired) */
     const char *today;            /* YYYY-MM-DD the form's status is judged on (one day for a
                                      whole batch); NULL: cf_form_today() */
+    const char *form_sha256;      /* the form's fingerprint, computed once by an issuer of many
+                                     documents; NULL: computed for each call */
 } cf_issue_options;
 
 typedef struct cf_issue_result {
     char document_id[CF_DOCUMENT_ID_SIZE];
-    char sha256[CF_SHA256_HEX_SIZE]; /* of the PDF delivered */
+    char sha256[CF_SHA256_HEX_SIZE];      /* of the PDF delivered */
+    char form_sha256[CF_SHA256_HEX_SIZE]; /* the form's fingerprint */
     size_t pages;
     size_t bytes;
     bool archived;      /* the archive holds the record */
@@ -47,8 +53,11 @@ typedef struct cf_issue_result {
     unsigned overrides; /* CF_FORM_ALLOW_* the issue depended on, recorded with the document */
 } cf_issue_result;
 
-/* The form-status gate of the issue path (cf_form_check_issuable on options->today, or today):
- * called by cf_issue_document before anything is drawn, and by issuers of many documents
+/* The form gate of the issue path: its status (cf_form_check_issuable on options->today, or
+ * today), then, with options->archive (and not a blank document), its text: a form id@version
+ * the store's registry holds with another fingerprint is refused ("FORM: the text of ID
+ * VERSION changed: raise its version", both fingerprints named, then in full in a note).
+ * Called by cf_issue_document before anything is drawn, and by issuers of many documents
  * (batch, its combined job) once before the first. *overrides (may be NULL) receives the
  * overrides the issue depends on. Refusals are reported to diag (CF_ERR_DATA). */
 cf_status cf_issue_check_form(const cf_form *form, const cf_issue_options *options,

@@ -232,8 +232,8 @@ static cf_archive *fresh(const char *name)
 static cf_status issue(cf_archive *a, const char *id, const unsigned char *pdf, size_t len,
                        cf_diag *diag)
 {
-    return cf_archive_register_issued(a, id, "nerve-root-injection", "1.0", labels, 3, pdf, len,
-                                      1767225600, "nurse", diag);
+    return cf_archive_register_issued(a, id, "nerve-root-injection", "1.0", /*form_sha256*/ NULL,
+                                      labels, 3, pdf, len, 1767225600, "nurse", diag);
 }
 
 typedef struct verify_result {
@@ -377,7 +377,7 @@ static void test_migrate_on_open(void **state)
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 2);
+    assert_int_equal(sqlite3_column_int(s, 0), 3);
     sqlite3_finalize(s);
     /* The index refuses changes at the SQL level too: no row is updated or deleted. */
     assert_int_not_equal(
@@ -476,8 +476,9 @@ static void test_life_of_a_document(void **state)
     assert_true(cf_diag_contains(diag, "not issued here"));
     /* A second issued document, then voided: neither it nor the signed one is "unsigned". */
     assert_int_equal(issue(a, ID_B, pdf_b.data, pdf_b.len, diag), CF_OK);
-    assert_int_equal(cf_archive_register_issued(a, ID_C, "dpn-injection-consent", "1.0", labels, 3,
-                                                pdf_a.data, pdf_a.len, 1767225600, "nurse", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_C, "dpn-injection-consent", "1.0",
+                                                /*form_sha256*/ NULL, labels, 3, pdf_a.data,
+                                                pdf_a.len, 1767225600, "nurse", diag),
                      CF_OK);
     assert_int_equal(
         cf_archive_void(a, ID_B, "printed for the wrong side", 1767300200, "ward", diag), CF_OK);
@@ -560,21 +561,21 @@ static void test_labels_checked_and_kept_private(void **state)
     const cf_archive_label bad_utf8[] = {{"patient_name", "\xe9\x99"}, {"hospital_no", "HN7"}};
     const cf_archive_label control[] = {{"patient_name", "陳大文\n"}, {"hospital_no", "HN7"}};
     const cf_archive_label no_key[] = {{"", "陳大文"}};
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", bad_utf8, 2, pdf_a.data,
-                                                pdf_a.len, 0, "nurse", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", /*form_sha256*/ NULL, bad_utf8,
+                                                2, pdf_a.data, pdf_a.len, 0, "nurse", diag),
                      CF_ERR_DATA);
     assert_true(cf_diag_contains(diag, "label field patient_name"));
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", control, 2, pdf_a.data,
-                                                pdf_a.len, 0, "nurse", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", /*form_sha256*/ NULL, control, 2,
+                                                pdf_a.data, pdf_a.len, 0, "nurse", diag),
                      CF_ERR_DATA);
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", no_key, 1, pdf_a.data, pdf_a.len,
-                                                0, "nurse", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", /*form_sha256*/ NULL, no_key, 1,
+                                                pdf_a.data, pdf_a.len, 0, "nurse", diag),
                      CF_ERR_DATA);
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "", "1", labels, 3, pdf_a.data, pdf_a.len,
-                                                0, "nurse", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "", "1", /*form_sha256*/ NULL, labels, 3,
+                                                pdf_a.data, pdf_a.len, 0, "nurse", diag),
                      CF_ERR_DATA);
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", labels, 3, pdf_a.data, pdf_a.len,
-                                                0, "", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", /*form_sha256*/ NULL, labels, 3,
+                                                pdf_a.data, pdf_a.len, 0, "", diag),
                      CF_ERR_DATA);
     assert_true(cf_diag_contains(diag, "operator name is missing"));
     /* Refusals and warnings of a registered document. */
@@ -831,8 +832,8 @@ static void *issue_and_file(void *arg)
         snprintf(id, sizeof id, "THREAD%c%c%c0000", alphabet[n / 32 % 32], alphabet[n % 32], 'X');
         int len = snprintf(pdf, sizeof pdf, "%%PDF-1.4 document %d", n);
         job->status =
-            cf_archive_register_issued(job->a, id, "f", "1", labels, 3, (const unsigned char *)pdf,
-                                       (size_t)len, n, "nurse", NULL);
+            cf_archive_register_issued(job->a, id, "f", "1", /*form_sha256*/ NULL, labels, 3,
+                                       (const unsigned char *)pdf, (size_t)len, n, "nurse", NULL);
         blob scan = variant(png, n % 7);
         for (int k = 0; k < 2 && job->status == CF_OK; k++) {
             int version = 0;
@@ -944,8 +945,9 @@ static void populate(const char *dir)
     assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
     assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
     const cf_archive_label other[] = {{"patient_name", "李小明"}, {"hospital_no", "HN22222222(2)"}};
-    assert_int_equal(cf_archive_register_issued(a, ID_B, "nerve-root-injection", "1.0", other, 2,
-                                                pdf_b.data, pdf_b.len, 0, "nurse", NULL),
+    assert_int_equal(cf_archive_register_issued(a, ID_B, "nerve-root-injection", "1.0",
+                                                /*form_sha256*/ NULL, other, 2, pdf_b.data,
+                                                pdf_b.len, 0, "nurse", NULL),
                      CF_OK);
     int version = 0;
     assert_int_equal(cf_archive_add_scan(a, ID_A, pdf_scan.data, pdf_scan.len, 0, "ward", NULL,
@@ -1192,8 +1194,8 @@ static void test_real_clock(void **state)
     setenv("SOURCE_DATE_EPOCH", "1000000000", 1);
     cf_archive *a = fresh("clock");
     long long before = (long long)time(NULL);
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", labels, 3, pdf_a.data, pdf_a.len,
-                                                1000000000, "nurse", NULL),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", /*form_sha256*/ NULL, labels, 3,
+                                                pdf_a.data, pdf_a.len, 1000000000, "nurse", NULL),
                      CF_OK);
     assert_int_equal(cf_archive_void(a, ID_A, "test", 1000000000, "nurse", NULL), CF_OK);
     cf_archive_close(a);
@@ -1283,6 +1285,114 @@ static void test_schema_1_migrated(void **state)
     assert_string_equal(text, migrated);
     free(text);
     free(migrated);
+}
+
+#define FP_1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define FP_2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+/* Issue 13.2: the registry of form texts. The first document of a form id@version registers
+ * its fingerprint; another text under the same id@version is refused with nothing written;
+ * show prints the fingerprint; rebuild-index restores the registry from the document records
+ * and verify finds a registry edited by hand. */
+static void test_form_registry(void **state)
+{
+    (void)state;
+    char *dir = path_in("registry");
+    cf_archive *a = fresh("registry");
+    cf_diag *diag = cf_diag_new();
+    char hex[CF_SHA256_HEX_SIZE], first[CF_ARCHIVE_ID_MAX + 1];
+    assert_int_equal(cf_archive_form_fingerprint(a, "f", "1", hex, first, diag), CF_OK);
+    assert_string_equal(hex, "");
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", FP_1, labels, 3, pdf_a.data,
+                                                pdf_a.len, 0, "nurse", diag),
+                     CF_OK);
+    assert_int_equal(cf_archive_form_fingerprint(a, "f", "1", hex, first, diag), CF_OK);
+    assert_string_equal(hex, FP_1);
+    assert_string_equal(first, ID_A);
+    /* The same document printed again is a second issue, as before. */
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", FP_1, labels, 3, pdf_a.data,
+                                                pdf_a.len, 0, "nurse", diag),
+                     CF_OK);
+    /* Another text under f 1: refused, and not even the PDF object is written. */
+    run("cd '%s' && find objects -type f | sort > ../registry.objects", dir);
+    assert_int_equal(cf_archive_register_issued(a, ID_B, "f", "1", FP_2, labels, 3, pdf_b.data,
+                                                pdf_b.len, 0, "nurse", diag),
+                     CF_ERR_DATA);
+    assert_true(cf_diag_contains(diag, "the text of f 1 changed: raise its version"));
+    assert_true(cf_diag_contains(diag, "222222222222…"));
+    assert_true(cf_diag_contains(diag, "111111111111…"));
+    run("cd '%s' && find objects -type f | sort | cmp -s - ../registry.objects", dir);
+    /* A raised version, a document without a fingerprint and a malformed one. */
+    assert_int_equal(cf_archive_register_issued(a, ID_B, "f", "2", FP_2, labels, 3, pdf_b.data,
+                                                pdf_b.len, 0, "nurse", diag),
+                     CF_OK);
+    assert_int_equal(cf_archive_register_issued(a, ID_C, "f", "1", NULL, labels, 3, pdf_scan.data,
+                                                pdf_scan.len, 0, "nurse", diag),
+                     CF_OK);
+    assert_int_equal(cf_archive_register_issued(a, "X1", "f", "1", "ABC", labels, 3, pdf_a.data,
+                                                pdf_a.len, 0, "nurse", diag),
+                     CF_ERR_DATA);
+    cf_archive_close(a);
+
+    char *show_a = show_dir(dir, ID_A);
+    assert_non_null(strstr(show_a, "  form_sha256 " FP_1 "\n"));
+    char *show_c = show_dir(dir, ID_C);
+    assert_null(strstr(show_c, "form_sha256"));
+    free(show_c);
+    verify_result r = verify_dir(dir);
+    assert_int_equal(r.problems, 0);
+    free(r.text);
+
+    /* The index lost: the registry comes back from the document records. */
+    run("rm -f '%s/index.sqlite'*", dir);
+    size_t documents = 0, events = 0, problems = 0;
+    FILE *out = fopen("/dev/null", "w");
+    assert_int_equal(
+        cf_archive_rebuild_index(dir, false, out, &documents, &events, &problems, diag), CF_OK);
+    fclose(out);
+    assert_int_equal(documents, 3);
+    assert_int_equal(problems, 0);
+    assert_int_equal(cf_archive_open(dir, false, &a, diag), CF_OK);
+    assert_int_equal(cf_archive_form_fingerprint(a, "f", "1", hex, first, diag), CF_OK);
+    assert_string_equal(hex, FP_1);
+    assert_string_equal(first, ID_A);
+    assert_int_equal(cf_archive_form_fingerprint(a, "f", "2", hex, first, diag), CF_OK);
+    assert_string_equal(hex, FP_2);
+    assert_int_equal(cf_archive_register_issued(a, "Y1", "f", "1", FP_2, labels, 3, pdf_b.data,
+                                                pdf_b.len, 0, "nurse", diag),
+                     CF_ERR_DATA);
+    cf_archive_close(a);
+    char *again = show_dir(dir, ID_A);
+    assert_string_equal(again, show_a);
+    free(again);
+    free(show_a);
+    r = verify_dir(dir);
+    assert_int_equal(r.problems, 0);
+    free(r.text);
+
+    /* The registry refuses changes at the SQL level. */
+    assert_int_not_equal(edit_index(dir, "DELETE FROM forms"), SQLITE_OK);
+    assert_int_not_equal(edit_index(dir, "UPDATE forms SET form_sha256 = '" FP_2 "'"), SQLITE_OK);
+    /* Edited by hand (triggers dropped): a registry row removed, one made up, one changed. */
+    assert_int_equal(edit_index(dir,
+                                "DROP TRIGGER forms_keep; DROP TRIGGER forms_no_update;"
+                                "DELETE FROM forms WHERE form_version = '2';"
+                                "INSERT INTO forms VALUES ('g', '1', '" FP_1 "', '" ID_A "');"),
+                     SQLITE_OK);
+    r = verify_dir(dir);
+    assert_int_equal(r.problems, 2);
+    assert_non_null(strstr(r.text, "its form f 2 (fingerprint 222222222222…) is missing from the "
+                                   "registry of form texts"));
+    assert_non_null(strstr(r.text, "registry of form texts: g 1 is registered"));
+    free(r.text);
+    assert_int_equal(edit_index(dir, "UPDATE forms SET form_sha256 = '" FP_2 "' WHERE "
+                                     "form_id = 'f' AND form_version = '1'"),
+                     SQLITE_OK);
+    r = verify_dir(dir);
+    assert_non_null(strstr(r.text, "two texts under one version"));
+    assert_true(r.problems >= 3);
+    free(r.text);
+    cf_diag_free(diag);
 }
 
 /* The store returns rows (the CLI prints them): filters by part of the patient's name, hospital
@@ -1375,12 +1485,12 @@ static void test_unknown_operator_refused(void **state)
     (void)state;
     cf_archive *a = fresh("operator");
     cf_diag *diag = cf_diag_new();
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", labels, 3, pdf_a.data, pdf_a.len,
-                                                0, "unknown", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", /*form_sha256*/ NULL, labels, 3,
+                                                pdf_a.data, pdf_a.len, 0, "unknown", diag),
                      CF_ERR_DATA);
     assert_true(cf_diag_contains(diag, "operator"));
-    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", labels, 3, pdf_a.data, pdf_a.len,
-                                                0, "Unknown", diag),
+    assert_int_equal(cf_archive_register_issued(a, ID_A, "f", "1", /*form_sha256*/ NULL, labels, 3,
+                                                pdf_a.data, pdf_a.len, 0, "Unknown", diag),
                      CF_ERR_DATA);
     assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, diag), CF_OK);
     assert_int_equal(cf_archive_void(a, ID_A, "x", 0, "unknown", diag), CF_ERR_DATA);
@@ -1410,6 +1520,7 @@ int main(void)
         cmocka_unit_test(test_real_clock),
         cmocka_unit_test(test_schema_1_migrated),
         cmocka_unit_test(test_query_filters),
+        cmocka_unit_test(test_form_registry),
         cmocka_unit_test(test_group_store),
         cmocka_unit_test(test_unknown_operator_refused),
     };
