@@ -63,6 +63,10 @@ typedef struct engine {
     /* the form's status: judged once, on one day, for the whole run */
     char today[CF_FORM_DATE_SIZE];
     unsigned overrides; /* CF_FORM_ALLOW_* this run's documents are issued under */
+    /* the form's fingerprint, computed once; and whether the earlier run's (--resume) is
+       known to be the same, so that the rows kept from it are credited with it */
+    char form_sha256[CF_SHA256_HEX_SIZE];
+    bool earlier_form_sha256_same;
 } engine;
 
 static uint32_t hash_key(const char *s)
@@ -474,6 +478,16 @@ static cf_status resume_check_source(engine *e)
                       form_ref);
         st = CF_ERR_DATA;
     }
+    /* A sidecar of an earlier consentform has no fingerprint: the rows it kept are then not
+     * credited with one. */
+    if (st == CF_OK && n > 4 && f[4][0] != '\0' && strcmp(f[4], e->form_sha256) != 0) {
+        cf_diag_error(e->diag, o->out_dir, 0,
+                      "the manifest was made with another text of the form %s (fingerprint "
+                      "%.12s…, now %.12s…); not resumed",
+                      form_ref, f[4], e->form_sha256);
+        st = CF_ERR_DATA;
+    }
+    e->earlier_form_sha256_same = st == CF_OK && n > 4 && f[4][0] != '\0';
     if (st == CF_ERR_NOINPUT)
         cf_diag_error(e->diag, o->out_dir, 0, "has no manifest of an earlier run to resume");
     cf_csv_reader_close(r);
@@ -783,6 +797,7 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .in_run = true,
         .allow = o->allow,
         .today = e->today,
+        .form_sha256 = e->form_sha256,
     };
     cf_issue_result result;
     cf_status st = row_name(e, record, &name, e->diag);
@@ -949,6 +964,7 @@ static cf_status combined_pass(engine *e, cf_codepoints *const sets[CF_FONT_STYL
             .characters_only = job == NULL,
             .unique_id = o->archive != NULL,
             .pad_to_even = !o->simplex,
+            .form_sha256 = e->form_sha256,
         };
         char id[CF_DOCUMENT_ID_SIZE];
         if (st == CF_OK)
@@ -1071,12 +1087,12 @@ static cf_status write_source(engine *e)
     char form_ref[512], rows[32];
     snprintf(form_ref, sizeof form_ref, "%s@%s", o->form->id, o->form->version);
     snprintf(rows, sizeof rows, "%zu", cf_batch_records_count(e->rs));
-    const char *head[] = {"list", "list_sha256", "form", "rows"};
-    const char *cells[] = {base_part(o->csv_path), e->list_sha256, form_ref, rows};
+    const char *head[] = {"list", "list_sha256", "form", "rows", "form_sha256"};
+    const char *cells[] = {base_part(o->csv_path), e->list_sha256, form_ref, rows, e->form_sha256};
     cf_buf out;
     cf_buf_init(&out, 1 << 16);
-    cf_csv_write_row(&out, head, 4);
-    cf_csv_write_row(&out, cells, 4);
+    cf_csv_write_row(&out, head, 5);
+    cf_csv_write_row(&out, cells, 5);
     char *path = out_path(e, CF_BATCH_MANIFEST_SOURCE);
     cf_status st = out.error;
     if (st == CF_OK)
@@ -1092,9 +1108,9 @@ static cf_status write_source(engine *e)
 static cf_status write_manifest(engine *e, cf_batch_summary *sum)
 {
     const cf_batch_options *o = e->o;
-    static const char *const head[] = {"row",         "status",  "file",    "document_id",
-                                       "sha256",      "pages",   "message", "patient_name",
-                                       "hospital_no", "override"};
+    static const char *const head[] = {"row",         "status",   "file",       "document_id",
+                                       "sha256",      "pages",    "message",    "patient_name",
+                                       "hospital_no", "override", "form_sha256"};
     enum { N_OWN = sizeof head / sizeof head[0] };
     cf_atomic_file *file = NULL;
     cf_buf out, name;
@@ -1127,7 +1143,7 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
         snprintf(number, sizeof number, "%ld", row.row);
         snprintf(pages, sizeof pages, "%u", row.pages);
         const char *status = "error", *file_name = "", *message = "", *docid = "", *sha = "",
-                   *page_cell = "", *override = "";
+                   *page_cell = "", *override = "", *form_sha = "";
         switch ((cf_batch_state)row.state) {
         case CF_BATCH_ROW_PRINTED:
         case CF_BATCH_ROW_READY: /* --check: would be printed */
@@ -1138,6 +1154,7 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
                 file_name = name.data;
             }
             override = cf_form_override_name(row.kept ? row.overrides : e->overrides);
+            form_sha = !row.kept || e->earlier_form_sha256_same ? e->form_sha256 : "";
             if (row.state == CF_BATCH_ROW_READY) {
                 message = "checked; not printed (--check)";
                 sum->printed++;
@@ -1173,8 +1190,8 @@ static cf_status write_manifest(engine *e, cf_batch_summary *sum)
         }
         const char *pn = record != NULL ? cf_record_get(record, "patient_name") : NULL;
         const char *hn = record != NULL ? cf_record_get(record, "hospital_no") : NULL;
-        const char *own[N_OWN] = {number,    status,  file_name, docid, sha,
-                                  page_cell, message, pn,        hn,    override};
+        const char *own[N_OWN] = {number,  status, file_name, docid,    sha,     page_cell,
+                                  message, pn,     hn,        override, form_sha};
         memcpy(cells, own, sizeof own);
         for (size_t j = 0; j < e->n_extras; j++)
             cells[N_OWN + j] = "";
@@ -1219,8 +1236,15 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
         snprintf(e.today, sizeof e.today, "%s", o->today);
     else
         st = cf_form_today(e.today, diag);
+    /* And, with an archive, its text: a form id@version the store registered with another
+     * fingerprint refuses the whole run before the first row. */
+    if (st == CF_OK)
+        st = cf_form_fingerprint(o->form, e.form_sha256);
     if (st == CF_OK) {
-        cf_issue_options status_check = {.allow = o->allow, .today = e.today};
+        cf_issue_options status_check = {.allow = o->allow,
+                                         .today = e.today,
+                                         .archive = o->archive,
+                                         .form_sha256 = e.form_sha256};
         st = cf_issue_check_form(o->form, &status_check, &e.overrides, diag);
     }
     if (st == CF_OK && e.name_template == NULL) {

@@ -21,10 +21,10 @@ st=$?
 n_pdf=$(find "$tmp/a" -name '*.pdf' | wc -l)
 n_ok=$(grep -c ',ok,' "$tmp/a/manifest.csv" 2>/dev/null)
 if [ "$st" -eq 0 ] && [ "$n_pdf" -eq 13 ] && [ "$n_ok" -eq 13 ]; then ok "sample CSV: 13 PDFs, 13 ok rows, exit 0"; else fail "sample CSV: exit $st, $n_pdf PDFs, $n_ok ok rows: $(cat "$tmp/err")"; fi
-if head -1 "$tmp/a/manifest.csv" | grep -q $'^row,status,file,document_id,sha256,pages,message,patient_name,hospital_no,override\r$'; then ok "manifest header (CRLF)"; else fail "manifest header: $(head -1 "$tmp/a/manifest.csv" | od -c | head -2)"; fi
+if head -1 "$tmp/a/manifest.csv" | grep -q $'^row,status,file,document_id,sha256,pages,message,patient_name,hospital_no,override,form_sha256\r$'; then ok "manifest header (CRLF)"; else fail "manifest header: $(head -1 "$tmp/a/manifest.csv" | od -c | head -2)"; fi
 # Every PDF's hash is in the manifest, and its text holds that row's patient.
 bad=0
-while IFS=, read -r row status file docid sha pages msg name hn override; do
+while IFS=, read -r row status file docid sha pages msg name hn override form_sha; do
     [ "$row" = row ] && continue
     [ "$(sha256sum "$tmp/a/$file" | cut -d' ' -f1)" = "$sha" ] || bad=1
     pdftotext "$tmp/a/$file" - 2>/dev/null | grep -q "$docid" || bad=1

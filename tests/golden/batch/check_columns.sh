@@ -34,8 +34,8 @@ else
 fi
 # The manifest carries the row's name and hospital number and every extra column, in order.
 m=$(tr -d '\r' <"$tmp/a/manifest.csv")
-if echo "$m" | head -1 | grep -q '^row,status,file,document_id,sha256,pages,message,patient_name,hospital_no,override,Ward,Bed,Sex,DOB$' &&
-    echo "$m" | grep -q '^3,ok,HN00023456_HE456_[^,]*,.*,李小明,HN00023456,draft,3A,14,F,1960-03-04$'; then
+if echo "$m" | head -1 | grep -q '^row,status,file,document_id,sha256,pages,message,patient_name,hospital_no,override,form_sha256,Ward,Bed,Sex,DOB$' &&
+    echo "$m" | grep -q '^3,ok,HN00023456_HE456_[^,]*,.*,李小明,HN00023456,draft,[0-9a-f]\{64\},3A,14,F,1960-03-04$'; then
     ok "manifest.csv: name, hospital number and the extra columns of each row"
 else
     fail "manifest extras: $(echo "$m" | head -3)"

@@ -63,7 +63,7 @@ batch() { # DIR FORMS-DIR [ARGS...]
 # An approved form in force prints with no flag; nothing is overridden.
 run 0 "" "approved form: render" -- render "$form" --forms-dir "$tmp/approved" -o "$tmp/a.pdf" "${id[@]}"
 run 0 "" "approved form: batch --forms-dir" -- $(batch b-approved approved)
-if tr -d '\r' <"$tmp/b-approved/manifest.csv" | grep -q '^2,ok,.*,HN12345678(9),$'; then ok "approved: manifest override empty"; else fail "approved manifest: $(cat "$tmp/b-approved/manifest.csv")"; fi
+if tr -d '\r' <"$tmp/b-approved/manifest.csv" | grep -q '^2,ok,.*,HN12345678(9),,[0-9a-f]\{64\}$'; then ok "approved: manifest override empty"; else fail "approved manifest: $(cat "$tmp/b-approved/manifest.csv")"; fi
 
 # Retired: refused by render and batch, whatever is allowed; nothing written.
 run 65 "is retired" "retired form: render refused" -- render "$form" --forms-dir "$tmp/retired" \
@@ -102,7 +102,7 @@ else
 fi
 run 0 "" "expired form: batch --allow-expired --archive" -- $(batch b-expired expired --allow-expired --archive "$store")
 m=$(tr -d '\r' <"$tmp/b-expired/manifest.csv" 2>/dev/null)
-if echo "$m" | head -1 | grep -q ',hospital_no,override$' && [ "$(echo "$m" | grep -c ',expired$')" -eq 2 ]; then
+if echo "$m" | head -1 | grep -q ',hospital_no,override,form_sha256$' && [ "$(echo "$m" | grep -c ',expired,[0-9a-f]\{64\}$')" -eq 2 ]; then
     ok "expired batch: manifest override column says expired on every row"
 else
     fail "expired batch manifest: $m"
@@ -123,12 +123,12 @@ run 0 "override: draft" "draft: render --allow-draft" -- render "$form" -o "$tmp
 if pdftotext "$tmp/d.pdf" - 2>/dev/null | grep -q 'DRAFT'; then ok "draft: pages say DRAFT"; else fail "draft: no DRAFT mark"; fi
 variant draft-expired '<status state="draft"/><review-by>2026-01-01</review-by>'
 run 0 "" "draft and expired: batch with both flags" -- $(batch b-both draft-expired --allow-draft --allow-expired)
-if tr -d '\r' <"$tmp/b-both/manifest.csv" | grep -q ',"draft,expired"$'; then ok "draft and expired: manifest says draft,expired"; else fail "both: $(cat "$tmp/b-both/manifest.csv")"; fi
+if tr -d '\r' <"$tmp/b-both/manifest.csv" | grep -q ',"draft,expired",[0-9a-f]\{64\}$'; then ok "draft and expired: manifest says draft,expired"; else fail "both: $(cat "$tmp/b-both/manifest.csv")"; fi
 grep -q 'override: draft,expired' "$tmp/err" && ok "draft and expired: the summary names the override" || fail "summary: $(cat "$tmp/err")"
 # --resume keeps the files and the override they were issued under.
 run 0 "" "draft and expired: --resume keeps the files" -- $(batch b-both draft-expired --allow-draft --allow-expired --resume)
 m=$(tr -d '\r' <"$tmp/b-both/manifest.csv")
-if [ "$(echo "$m" | grep -c 'kept from the earlier run.*,"draft,expired"$')" -eq 2 ]; then ok "resume: kept rows keep their override"; else fail "resume manifest: $m"; fi
+if [ "$(echo "$m" | grep -c 'kept from the earlier run.*,"draft,expired",[0-9a-f]\{64\}$')" -eq 2 ]; then ok "resume: kept rows keep their override"; else fail "resume manifest: $m"; fi
 
 # validate: an approval after today and a review-by before the effective date are errors.
 run 65 "2030-01-01 is in the future" "validate refuses an approval date in the future" -- validate "$tmp/approved-later/$form.xml"

@@ -260,11 +260,15 @@ static void test_batch_reads_the_list_once(void **state)
     const char *m = read_text(path);
     assert_non_null(m);
     assert_non_null(strstr(m, "row,status,file,document_id,sha256,pages,message,patient_name,"
-                              "hospital_no,override\r\n"));
+                              "hospital_no,override,form_sha256\r\n"));
     /* The rows as read once, whatever the file says now; the = cell is guarded; each row
-     * says it was printed from a draft. */
-    assert_non_null(strstr(m, ",陳大文,HN10000001(1),draft\r\n"));
-    assert_non_null(strstr(m, ",'=李小明,HN10000002(2),draft\r\n"));
+     * says it was printed from a draft, and from which text of the form. */
+    char fingerprint[CF_SHA256_HEX_SIZE], want[256];
+    assert_int_equal(cf_form_fingerprint(o.form, fingerprint), CF_OK);
+    snprintf(want, sizeof want, ",陳大文,HN10000001(1),draft,%s\r\n", fingerprint);
+    assert_non_null(strstr(m, want));
+    snprintf(want, sizeof want, ",'=李小明,HN10000002(2),draft,%s\r\n", fingerprint);
+    assert_non_null(strstr(m, want));
     assert_non_null(strstr(m, "HN10000003(3)_E3_nerve-root-injection.pdf"));
     assert_null(strstr(m, "HN9000000"));
     snprintf(path, sizeof path, "%s/HN10000002(2)_E2_nerve-root-injection.pdf", fx->out);
@@ -274,8 +278,10 @@ static void test_batch_reads_the_list_once(void **state)
     snprintf(path, sizeof path, "%s/manifest-source.csv", fx->out);
     m = read_text(path);
     assert_non_null(m);
-    assert_non_null(strstr(m, "list,list_sha256,form,rows\r\n"));
+    assert_non_null(strstr(m, "list,list_sha256,form,rows,form_sha256\r\n"));
     assert_non_null(strstr(m, "nerve-root-injection@"));
+    snprintf(want, sizeof want, ",3,%s\r\n", fingerprint);
+    assert_non_null(strstr(m, want));
 }
 
 static void test_batch_combined_over_row_file(void **state)
