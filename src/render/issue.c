@@ -85,9 +85,10 @@ static cf_status check_form_text(const cf_form *form, const cf_issue_options *o,
     if (st != CF_OK || registered[0] == '\0' || strcmp(registered, mine) == 0)
         return st;
     cf_diag_error(diag, form->path, 0,
-                  "the text of %s %s changed: raise its version (this text has fingerprint "
-                  "%.12s…, the archive's registry %.12s… from document %s); nothing was printed",
-                  form->id, form->version, mine, registered, first);
+                  "the text of %s %s changed: raise its version (its fingerprint is now "
+                  "%.12s…; the archive holds %s as %.12s…, first issued in document %s); nothing "
+                  "was printed",
+                  form->id, form->version, mine, form->version, registered, first);
     cf_diag_add(diag, CF_DIAG_NOTE, form->path, 0, 0,
                 "fingerprints in full: this text form-sha256=%s, the archive's form-sha256=%s",
                 mine, registered);
