@@ -202,8 +202,11 @@ size_t cf_csv_map_extra_column(const cf_csv_map *map, size_t j);
  * (cf_record_set_from_column, so the column's name is known too) and every extra column's value
  * as an extra entry (cf_record_set_extra), in header order, copied as they are (empty cells give
  * empty values); a column with no name is left out. A row with fewer or more fields than the header
- * is CF_ERR_DATA with a message naming the row and both counts. Caller frees *out with
- * cf_record_free. */
+ * is CF_ERR_DATA with a message naming the row and both counts. A header line among the rows is
+ * CF_ERR_DATA too, naming the row: a row whose identity cell (one feeding a label field) holds,
+ * folded as column names are, the name of a column feeding a label field or a key, caption or
+ * alias of a label field ("this row repeats the header line" when every cell is its column's
+ * name, else the cell). Caller frees *out with cf_record_free. */
 cf_status cf_csv_row_record(const cf_csv_map *map, const char *const *fields, size_t n_fields,
                             long row, cf_record **out, cf_diag *diag);
 

@@ -213,6 +213,11 @@ struct cf_csv_map {
     bool *extra;    /* per column: kept as an extra (a named column that feeds no field) */
     size_t *extras; /* the columns kept as extras, in header order */
     size_t n_extras;
+    /* A header line among the data rows (two exports joined, a list pasted twice): */
+    char **folded;      /* per column: its header name folded (owned) */
+    bool *identity;     /* per column: it feeds a label field (the patient's identity) */
+    char **field_names; /* every name (key, caption, alias) of every label field, folded */
+    size_t n_field_names;
 };
 
 void cf_csv_map_free(cf_csv_map *map)
@@ -225,10 +230,17 @@ void cf_csv_map_free(cf_csv_map *map)
         if (map->names)
             cf_free(map->names[i]);
     }
+    for (size_t i = 0; map->folded && i < map->n_columns; i++)
+        cf_free(map->folded[i]);
+    for (size_t k = 0; k < map->n_field_names; k++)
+        cf_free(map->field_names[k]);
     cf_free(map->keys);
     cf_free(map->names);
     cf_free(map->extra);
     cf_free(map->extras);
+    cf_free(map->folded);
+    cf_free(map->identity);
+    cf_free(map->field_names);
     cf_free(map->source);
     cf_free(map);
 }
@@ -732,6 +744,25 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
         bad = true;
     }
 
+    /* What a header line among the rows would say: every column's folded name (the map keeps
+     * them), and each label field's names, which an identity cell never holds. */
+    map->folded = cf_calloc(nc, sizeof *map->folded);
+    map->identity = cf_calloc(nc, sizeof *map->identity);
+    map->field_names = cf_calloc(n_names ? n_names : 1, sizeof *map->field_names);
+    if (!map->folded || !map->identity || !map->field_names)
+        goto done;
+    for (size_t c = 0; c < n_columns; c++) {
+        map->folded[c] = folded[c];
+        folded[c] = NULL;
+        map->identity[c] = claimed[c] < n_fields && form->fields[claimed[c]].label;
+    }
+    for (size_t k = 0; k < n_names; k++) {
+        if (!form->fields[names[k].field].label)
+            continue;
+        map->field_names[map->n_field_names++] = names[k].folded;
+        names[k].folded = NULL;
+    }
+
     if (text.error == CF_ERR_NOMEM)
         goto done;
     st = bad ? CF_ERR_DATA : CF_OK;
@@ -768,6 +799,104 @@ cf_status cf_csv_header_map(const cf_form *form, const char *const *header, size
     return cf_csv_map_build(form, NULL, header, n_columns, source, row, out, diag);
 }
 
+/* cf_text_fold_name of a cell made only of ASCII and CJK unified ideographs (the patients'
+ * names and numbers of nearly every row), without ICU: NFKC_Casefold leaves these ideographs
+ * as they are, composes nothing with them, and only lower-cases ASCII; the separators it drops
+ * in ASCII are space, TAB, CR, LF, VT, FF, '_', '-' and '.'. False for any other character, or a
+ * cell too long for out: then ICU folds it. */
+static bool fold_plain(const char *cell, char *out, size_t size)
+{
+    size_t n = 0, len = strlen(cell);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = cf_utf8_decode(cell + i, len - i, &cp);
+        if (k == 0)
+            return false;
+        bool ideograph = (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
+                         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2EBEF) ||
+                         (cp >= 0x30000 && cp <= 0x3134F);
+        if (cp >= 0x80 && !ideograph)
+            return false;
+        if (n + k + 1 > size)
+            return false;
+        if (cp >= 0x80) {
+            memcpy(out + n, cell + i, k);
+            n += k;
+        } else if (!strchr(" \t\r\n\v\f_-.", (int)cp) && cp != 0) {
+            out[n++] = (char)(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp);
+        }
+        i += k;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+/* The folded cell: in plain (fold_plain) or else in out (ICU); NULL when it does not fold (not
+ * UTF-8, too long). */
+static const char *fold_cell(const char *cell, char plain[FOLDED_MAX], cf_buf *out)
+{
+    if (fold_plain(cell, plain, FOLDED_MAX))
+        return plain;
+    cf_buf_reset(out);
+    return cf_text_fold_name(cell, strlen(cell), out) == CF_OK && out->data != NULL ? out->data
+                                                                                    : NULL;
+}
+
+/* True when folded is a column name of the list feeding a label field or a name of a label
+ * field of the form. */
+static bool is_identity_name(const cf_csv_map *map, const char *folded)
+{
+    for (size_t c = 0; c < map->n_columns; c++)
+        if (map->identity[c] && strcmp(map->folded[c], folded) == 0)
+            return true;
+    for (size_t k = 0; k < map->n_field_names; k++)
+        if (strcmp(map->field_names[k], folded) == 0)
+            return true;
+    return false;
+}
+
+/* A header line among the data rows is no patient: a row whose identity cell holds a column
+ * name or a label field's name is refused, saying whether the whole row repeats the header.
+ * Only the identity cells are folded for every row; the rest only for a row already caught. */
+static cf_status check_not_header(const cf_csv_map *map, const char *const *fields, long row,
+                                  cf_diag *diag)
+{
+    cf_buf folded;
+    cf_buf_init(&folded, FOLDED_MAX);
+    char plain[FOLDED_MAX];
+    size_t hit = SIZE_MAX;
+    for (size_t c = 0; c < map->n_columns && hit == SIZE_MAX; c++) {
+        if (!map->identity[c] || fields[c][0] == '\0' || strlen(fields[c]) > FOLDED_MAX / 4)
+            continue;
+        const char *f = fold_cell(fields[c], plain, &folded);
+        if (f != NULL && f[0] != '\0' && is_identity_name(map, f))
+            hit = c;
+    }
+    cf_status st = folded.error == CF_ERR_NOMEM ? CF_ERR_NOMEM : CF_OK;
+    if (hit != SIZE_MAX) {
+        bool whole = true;
+        for (size_t c = 0; c < map->n_columns && whole; c++) {
+            if (fields[c][0] == '\0')
+                continue;
+            const char *f = fold_cell(fields[c], plain, &folded);
+            whole = f != NULL && strcmp(f, map->folded[c]) == 0;
+        }
+        if (whole)
+            cf_diag_error(diag, map->source, row,
+                          "this row repeats the header line (two lists joined, or a list pasted "
+                          "twice?); it is not a patient and is not printed");
+        else
+            cf_diag_error(diag, map->source, row,
+                          "the %s cell (column %zu, %s) holds \"%s\", the name of a column, not a "
+                          "patient's; a header line among the rows? This row is not printed",
+                          map->keys[hit], hit + 1, map->names[hit],
+                          printable_name(fields[hit]) ? fields[hit] : "(a column name)");
+        st = folded.error == CF_ERR_NOMEM ? CF_ERR_NOMEM : CF_ERR_DATA;
+    }
+    cf_buf_cleanup(&folded);
+    return st;
+}
+
 cf_status cf_csv_row_record(const cf_csv_map *map, const char *const *fields, size_t n_fields,
                             long row, cf_record **out, cf_diag *diag)
 {
@@ -783,6 +912,9 @@ cf_status cf_csv_row_record(const cf_csv_map *map, const char *const *fields, si
         st = CF_ERR_DATA;
         goto done;
     }
+    st = check_not_header(map, fields, row, diag);
+    if (st != CF_OK)
+        goto done;
     record = cf_record_new(map->source, row);
     if (!record) {
         st = CF_ERR_NOMEM;

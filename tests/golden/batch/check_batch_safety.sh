@@ -232,5 +232,30 @@ printf 'patient_name,hospital_no,episode_no\r\n陳大文,HN1(1),E1\r\n' >"$tmp/o
 st=$?
 if [ $st -eq 65 ] && grep -q 'SHA-256 differs' "$tmp/err"; then ok "--resume with another list: refused (exit 65)"; else fail "--resume other list: exit $st: $(cat "$tmp/err")"; fi
 
+# A header line among the rows: two Excel exports joined (the second with its own BOM and
+# header), a list pasted twice, another export's header. Each is an error for its row (row
+# number, "this row repeats the header line" or the cell that holds a column name); no PDF for
+# a patient called "Patient Name"; the real patients of both halves print.
+{
+    printf '\xef\xbb\xbfPatient Name,HN,Episode No,Ward\r\n陳大文,HN10000001(1),E1,3A\r\n'
+    printf '\xef\xbb\xbfPatient Name,HN,Episode No,Ward\r\n李小明,HN10000002(2),E2,3B\r\n'
+    printf 'Patient Name,HN,Episode No,Ward\r\n姓名,病歷號碼,Case No,Ward\r\n張美玲,Hospital No,E3,3C\r\n'
+} >"$tmp/joined.csv"
+"$bin" batch --allow-draft "$form" --csv "$tmp/joined.csv" --out-dir "$tmp/joined" 2>"$tmp/err"
+st=$?
+m=$(tr -d '\r' <"$tmp/joined/manifest.csv" 2>/dev/null)
+n_pdf=$(find "$tmp/joined" -name '*.pdf' | wc -l)
+if [ $st -eq 65 ] && [ "$n_pdf" -eq 2 ] &&
+    echo "$m" | grep -q '^3,error,,,,,"this row repeats the header line' &&
+    echo "$m" | grep -q '^5,error,,,,,"this row repeats the header line' &&
+    echo "$m" | grep -q '^6,error,,,,,"the patient_name cell (column 1, Patient Name) holds ""姓名""' &&
+    echo "$m" | grep -q '^7,error,,,,,"the hospital_no cell (column 2, HN) holds ""Hospital No""' &&
+    grep -q 'joined.csv:3: this row repeats the header line' "$tmp/err" &&
+    ! find "$tmp/joined" -iname '*patient*' | grep -q . && ! grep -rqi 'Patient Name' "$tmp/joined"/*.pdf; then
+    ok "header line among the rows: rows 3, 5, 6, 7 refused (exit 65), the 2 patients printed"
+else
+    fail "header among rows: exit $st, $n_pdf PDFs: $m $(cat "$tmp/err")"
+fi
+
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
