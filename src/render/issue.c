@@ -76,8 +76,8 @@ static cf_status fingerprint_of(const cf_form *form, const cf_issue_options *o,
 /* Refuses a form whose id@version the store registered with another text. */
 static cf_status check_form_text(const cf_form *form, const cf_issue_options *o, cf_diag *diag)
 {
-    char mine[CF_SHA256_HEX_SIZE], registered[CF_SHA256_HEX_SIZE];
-    char first[CF_ARCHIVE_ID_MAX + 1];
+    char mine[CF_SHA256_HEX_SIZE], registered[CF_SHA256_HEX_SIZE] = "";
+    char first[CF_ARCHIVE_ID_MAX + 1] = "";
     cf_status st = fingerprint_of(form, o, mine);
     if (st == CF_OK)
         st = cf_archive_form_fingerprint(o->archive, form->id, form->version, registered, first,
