@@ -354,14 +354,21 @@ static cf_status dump_form(const cf_form *form, bool places, char **out, size_t 
     put_word_line(buf, 1, "kind", form->kind == CF_FORM_KIND_CONSENT ? "consent" : "leaflet");
     put_word_line(buf, 1, "lang", form->lang);
     put_word_line(buf, 1, "region", form->region);
-    put_word_line(buf, 1, "state", cf_form_state_name(form->state));
-    put_string_line(buf, 1, "approved-by", form->approved_by);
-    put_word_line(buf, 1, "approved-date", form->approved_date);
+    /* The approval and the review date are the committee's decisions about a text, not the
+     * text: approving a draft or extending its review does not need a new version. A draft's
+     * pages carry the DRAFT marking, but every document issued from a draft already records
+     * that override. What prints (the effective date, every word) counts. */
+    if (places) {
+        put_word_line(buf, 1, "state", cf_form_state_name(form->state));
+        put_string_line(buf, 1, "approved-by", form->approved_by);
+        put_word_line(buf, 1, "approved-date", form->approved_date);
+    }
     put_string_line(buf, 1, "title", form->title);
     put_string_line(buf, 1, "subtitle", form->subtitle);
     put_string_line(buf, 1, "source", form->source);
     put_word_line(buf, 1, "effective", form->effective_date);
-    put_word_line(buf, 1, "review-by", form->review_date);
+    if (places)
+        put_word_line(buf, 1, "review-by", form->review_date);
     put_string_line(buf, 1, "label-caption", form->label_caption);
 
     cf_buf_printf(buf, "  fields %zu label=%zu\n", form->n_fields, form->n_label_fields);

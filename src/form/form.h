@@ -324,13 +324,14 @@ const cf_field *cf_form_get_field(const cf_form *form, const char *key);
 /* Writes a stable, human-readable text dump of the whole model (for golden tests). The dump
  * has one item per line, indented by nesting; caller frees *out with cf_free. */
 cf_status cf_form_dump(const cf_form *form, char **out, size_t *len);
-/* The same dump without the file name and the source line of each item: what the form says,
- * which re-indenting the XML, the order of attributes and comments do not change. Caller frees
- * *out with cf_free. */
+/* The same dump without the file name and the source line of each item, and without the
+ * committee's approval (state, by, date) and review-by date: what the form says, which
+ * re-indenting the XML, the order of attributes and comments do not change. Caller frees *out
+ * with cf_free. */
 cf_status cf_form_dump_content(const cf_form *form, char **out, size_t *len);
 /* The form's fingerprint: the SHA-256 of cf_form_dump_content as 64 lower-case hex digits.
- * Any change of what the form says (a character of a statement, a caption, its status or
- * dates) changes it. CF_ERR_NOMEM (hex "") when out of memory. */
+ * Any change of what the form says (a character of a statement, a caption, the effective
+ * date) changes it; approving a draft or moving its review-by date does not. CF_ERR_NOMEM (hex "") when out of memory. */
 cf_status cf_form_fingerprint(const cf_form *form, char hex[CF_SHA256_HEX_SIZE]);
 
 /* A directory searched for form ids and why: "--forms-dir", "$CONSENTFORM_FORMS",
