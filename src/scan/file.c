@@ -286,7 +286,16 @@ static cf_status file_copy(cf_archive *a, const char *id, const known_doc *d,
     char missing[1024] = "";
     if (d->info.layout.pages > 0)
         missing_signatures(&d->info.layout, ink, missing, sizeof missing);
-    if (missing[0] != '\0' && !already)
+    /* The same copy filed again (a run cut off after filing it) gets its finding if it was
+     * not recorded yet. */
+    bool recorded = false;
+    if (missing[0] != '\0' && already) {
+        cf_archive_issued now;
+        st = cf_archive_issued_get(a, id, &now, diag);
+        recorded = st == CF_OK && now.signature_missing;
+        cf_archive_issued_cleanup(&now);
+    }
+    if (st == CF_OK && missing[0] != '\0' && !recorded)
         st = cf_archive_signature_missing(a, id, missing, op, diag);
     cf_scan_file_row *row = NULL;
     if (st == CF_OK)
