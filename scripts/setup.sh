@@ -16,6 +16,8 @@ packages=(
   g++ libzbar-dev libzxing-dev
   # printing (src/render/print.c)
   libcups2-dev
+  # consentform serve (src/web/): HTTP with TLS; its tests speak HTTP through libcurl
+  libmicrohttpd-dev libcurl4-openssl-dev python3
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
