@@ -18,6 +18,8 @@ packages=(
   libcups2-dev
   # consentform serve (src/web/): HTTP with TLS; its tests speak HTTP through libcurl
   libmicrohttpd-dev libcurl4-openssl-dev python3
+  # users of `serve`: Argon2id password hashes (src/web/auth.c)
+  libargon2-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs
   libstdc++-12-dev
   # tests: PDF inspection, schema checks, memory checks, locales
