@@ -242,6 +242,9 @@ static cf_status run_batch(cf_web_server *s, const cf_web_form *wf, const char *
         .encoding = CF_CSV_ENCODING_AUTO,
         .mappings = mappings,
         .out_dir = out_dir,
+        /* The row first, so that the ZIP lists the files in the list's order. */
+        .name_template = cf_form_get_field(wf->form, "hospital_no") ? "{row}-{hospital_no}.pdf"
+                                                                    : "{row}-{form}.pdf",
         .combined = combined,
         .force = true,
         .check_only = check_only,
