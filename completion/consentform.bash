@@ -17,7 +17,7 @@ _consentform()
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD-1]}
     local bin=${COMP_WORDS[0]}
-    local commands="list validate render batch archive diff help"
+    local commands="list validate render batch archive diff user help"
     COMPREPLY=()
 
     if ((COMP_CWORD == 1)); then
@@ -54,6 +54,10 @@ _consentform()
     --out-dir | --forms-dir | --archive)
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -d -- "$cur"))
+        return 0
+        ;;
+    --role)
+        COMPREPLY=($(compgen -W "nurse clerk admin" -- "$cur"))
         return 0
         ;;
     --paper)
@@ -108,6 +112,7 @@ _consentform()
         options="--doc-id --operator --unregistered --form --patient-name --hospital-no
                  --episode-no --unsigned --record --reason --output --force --help"
         ;;
+    user) options="--role --operator --help" ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0
@@ -137,6 +142,15 @@ _consentform()
         else
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
+        fi
+        ;;
+    user)
+        # user SUBCOMMAND STORE NAME: the store is a folder, a name is free text
+        if ((COMP_CWORD == 2)); then
+            COMPREPLY=($(compgen -W "add passwd disable list" -- "$cur"))
+        elif ((COMP_CWORD == 3)); then
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"))
         fi
         ;;
     esac

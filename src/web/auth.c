@@ -649,6 +649,44 @@ cf_status cf_auth_user_disable(cf_auth *a, const char *name, cf_diag *d)
     return change_user(a, name, NULL, d);
 }
 
+cf_status cf_auth_user_each(cf_auth *a, void (*fn)(void *ctx, const cf_auth_user_info *user),
+                            void *ctx, size_t *count, cf_diag *d)
+{
+    size_t n = 0;
+    sqlite3_stmt *s = NULL;
+    cf_status st = CF_OK;
+    pthread_mutex_lock(&a->mutex);
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT name, role, disabled, created_at, changed_at FROM users "
+                           "ORDER BY name",
+                           -1, &s, NULL) != SQLITE_OK) {
+        st = db_error(a, d, "be read");
+        goto done;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_auth_user_info u = {.name = (const char *)sqlite3_column_text(s, 0),
+                               .disabled = sqlite3_column_int(s, 2) != 0,
+                               .created_at = sqlite3_column_int64(s, 3),
+                               .changed_at = sqlite3_column_int64(s, 4)};
+        if (!cf_role_parse((const char *)sqlite3_column_text(s, 1), &u.role)) {
+            cf_diag_error(d, a->path, 0, "names an unknown role for user %s", u.name);
+            st = CF_ERR_DATA;
+            goto done;
+        }
+        fn(ctx, &u);
+        n++;
+    }
+    if (rc != SQLITE_DONE)
+        st = db_error(a, d, "be read");
+done:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&a->mutex);
+    if (count)
+        *count = n;
+    return st;
+}
+
 /* ---- lock-outs ---- */
 
 static void lock_key(char key[KEY_MAX], char kind, const char *s)

@@ -86,6 +86,19 @@ cf_status cf_auth_user_passwd(cf_auth *a, const char *name, const char *password
  * unknown user; disabling a disabled user is CF_OK with a note. */
 cf_status cf_auth_user_disable(cf_auth *a, const char *name, cf_diag *d);
 
+/* One user as cf_auth_user_each gives it; the strings are valid during the call only. */
+typedef struct cf_auth_user_info {
+    const char *name;
+    cf_role role;
+    bool disabled;
+    long long created_at, changed_at; /* seconds since 1970 */
+} cf_auth_user_info;
+
+/* Calls fn for every user, by name; *count (may be NULL) gets their number. fn runs with the
+ * cf_auth locked and must not call it. */
+cf_status cf_auth_user_each(cf_auth *a, void (*fn)(void *ctx, const cf_auth_user_info *user),
+                            void *ctx, size_t *count, cf_diag *d);
+
 typedef enum cf_login_result {
     CF_LOGIN_OK,
     CF_LOGIN_BAD,      /* unknown user or wrong password (the same answer for both) */

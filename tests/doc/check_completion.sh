@@ -51,6 +51,12 @@ expect "consentform render x --pat<TAB>" --patient-name "$bin" render x --pat
 expect "consentform render x --paper <TAB>" letter "$bin" render x --paper ""
 expect "consentform batch x --enc<TAB>" --encoding "$bin" batch x --enc
 expect "consentform archive ver<TAB>" verify "$bin" archive ver
+expect "consentform us<TAB>" user "$bin" us
+expect "consentform user dis<TAB>" disable "$bin" user dis
+expect "consentform user add s --role <TAB>" clerk "$bin" user add s anna --role ""
+expect "consentform user add s anna --ro<TAB>" --role "$bin" user add s anna --ro
+mkdir -p "$tmp/ward-store"
+expect "consentform user add <TAB> completes a store folder" "$tmp/ward-store" "$bin" user add "$tmp/ward-"
 
 # A form id from the --forms-dir of the line, and file names where a file is expected.
 mkdir -p "$tmp/forms"

@@ -13,7 +13,7 @@ fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 export LC_ALL=C.UTF-8 MANWIDTH=80 MANPAGER=cat PAGER=cat
 
 for page in consentform.1 consentform-list.1 consentform-validate.1 consentform-render.1 \
-    consentform-batch.1 consentform-archive.1 consentform-forms.5; do
+    consentform-batch.1 consentform-archive.1 consentform-user.1 consentform-forms.5; do
     file=$build/doc/$page
     if [ ! -f "$file" ]; then fail "$page not built"; continue; fi
     man --warnings -l "$file" >"$tmp/out" 2>"$tmp/err"
