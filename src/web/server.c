@@ -752,11 +752,12 @@ cf_status cf_server_run(const cf_server_options *options, cf_diag *diag)
         ;
     fprintf(stderr, "consentform: %s: finishing the requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    /* Stop accepting, let the connections in flight finish (at most a minute), then stop. */
+    /* Stop accepting, let the connections in flight finish (at most 25 s, within the unit's 30),
+     * then stop. */
     MHD_socket listener = MHD_quiesce_daemon(daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
-    for (int i = 0; i < 600; i++) {
+    for (int i = 0; i < 250; i++) {
         const union MHD_DaemonInfo *count =
             MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (count == NULL || count->num_connections == 0)
