@@ -35,7 +35,13 @@ packages=(
   debhelper dpkg-dev lintian debootstrap
   # benchmarks and static checks (fuzzing installs clang itself: scripts/fuzz.sh)
   time cppcheck clang-tidy
+  # browser tests of `serve` (tests/web): Debian's chromium, driven by playwright-core from npm,
+  # and CJK fonts for what the screenshots show
+  chromium fonts-noto-cjk
 )
+# Node.js and npm for tests/web: Debian's, unless a node with its npm is installed already
+# (NodeSource's nodejs carries npm and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -61,6 +67,16 @@ if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
     grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' >> /etc/locale.gen
     locale-gen >/dev/null
   fi
+fi
+
+# playwright-core for the browser tests, exactly as tests/web/package-lock.json pins it: `npm ci`
+# (network) when the lock file changed since the last install here.
+lock=tests/web/package-lock.json
+stamp=tests/web/node_modules/.consentform-lock.sha256
+if [ -f "$lock" ] && ! sha256sum --status -c "$stamp" 2>/dev/null; then
+    echo "setup: npm ci in tests/web (playwright-core)" >&2
+    (cd tests/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    sha256sum "$lock" >"$stamp"
 fi
 
 build=${BUILD_DIR:-build}
