@@ -383,6 +383,24 @@ static void form_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
     cf_html_page_end(b);
 }
 
+/* Back from the preview to the form, with the values kept. */
+static void edit_post(cf_web_server *s, cf_web_request *r, cf_web_response *out)
+{
+    const cf_web_form *wf = find_form(s, cf_web_arg(r, "form"));
+    if (wf == NULL) {
+        cf_html_error(out, r, MHD_HTTP_NOT_FOUND, "沒有此表格", "No such form", NULL);
+        return;
+    }
+    cf_buf *b = &out->body;
+    cf_html_page_begin(b, r, "列印表格", "Print a form");
+    form_header(b, wf->form, "/preview", r);
+    override_box(b, wf->form, r, cf_web_arg(r, "override") != NULL);
+    form_inputs(b, wf->form, r);
+    cf_html_raw(b, "<div class=\"actions\"><button type=\"submit\">預覽 Preview</button></div>\n"
+                   "</form>\n");
+    cf_html_page_end(b);
+}
+
 /* The checks before a preview or an issue: the form's status (with the admin's override), the
  * fonts, the values. */
 static cf_status prepare(const cf_form *form, cf_record *record, unsigned allow,
@@ -456,8 +474,6 @@ static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *o
     } else {
         cf_html_page_begin(b, r, "預覽", "Preview");
         cf_html_raw(b, "<p>");
-        cf_html_text(b, form->title);
-        cf_html_raw(b, " — ");
         char count[64];
         snprintf(count, sizeof count, "%zu 頁 <span class=\"en\">page%s</span>", pages.n,
                  pages.n == 1 ? "" : "s");
@@ -468,7 +484,8 @@ static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *o
         cf_html_raw(b, "<div class=\"actions\"><button type=\"submit\">");
         cf_html_raw(b, s->printer ? "發出並列印 Issue and print (duplex)"
                                   : "發出並開啟 PDF Issue and open the PDF");
-        cf_html_raw(b, "</button></div>\n</form>\n<div class=\"preview\">\n");
+        cf_html_raw(b, "</button> <button type=\"submit\" class=\"secondary\" formaction=\"/edit\">"
+                       "修改 Edit</button></div>\n</form>\n<div class=\"preview\">\n");
         for (size_t i = 0; i < pages.n; i++) {
             char caption[96];
             snprintf(caption, sizeof caption, "<figure role=\"img\" aria-label=\"page %zu\">",
@@ -812,9 +829,13 @@ static void find_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
 {
     cf_buf *b = &out->body;
     const char *status = cf_web_arg(r, "status");
+    /* A hospital number as the archive keeps it (NFKC, upper case), whatever was typed. */
+    char *hn = NULL;
+    if (nonempty(cf_web_arg(r, "hn")) && cf_identifier_normalize(cf_web_arg(r, "hn"), &hn) != CF_OK)
+        hn = NULL;
     cf_archive_filter filter = {
         .patient_name = nonempty(cf_web_arg(r, "name")),
-        .hospital_no = nonempty(cf_web_arg(r, "hn")),
+        .hospital_no = nonempty(hn),
         .form_id = nonempty(cf_web_arg(r, "form")),
         .issued_from = day_start(cf_web_arg(r, "from"), 0),
         .issued_before = day_start(cf_web_arg(r, "to"), 1),
@@ -879,6 +900,7 @@ static void find_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
         cf_archive_rows_cleanup(&rows);
         cf_diag_free(diag);
     }
+    cf_free(hn);
     cf_html_page_end(b);
 }
 
@@ -940,6 +962,7 @@ const cf_web_route cf_web_routes[] = {
     {"GET", "/", forms_page, CF_ROLE_NURSE, 0},
     {"GET", "/form", form_page, CF_ROLE_NURSE, 0},
     {"POST", "/preview", preview_post, CF_ROLE_NURSE, 0},
+    {"POST", "/edit", edit_post, CF_ROLE_NURSE, 0},
     {"POST", "/issue", issue_post, CF_ROLE_NURSE, 0},
     {"GET", "/list", cf_web_list_page, CF_ROLE_CLERK, 0},
     {"POST", "/list/upload", cf_web_list_upload, CF_ROLE_CLERK, CF_WEB_CSV_MAX},

@@ -358,8 +358,18 @@ static bool check_headers(request_state *st, enum MHD_Result *ret)
     /* DNS rebinding and cross-site requests: only our own name, only our own pages. */
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    if (!is_own(host, s->host, s->alt_host) ||
-        (origin != NULL && !is_own(origin, s->origin, s->alt_origin))) {
+    const char *fetch_site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    /* Under Referrer-Policy: no-referrer a browser sends "Origin: null" with its form posts;
+     * that is our own page only when the browser also says the request is same-origin (or a
+     * typed URL: "none"). A browser that says cross-site or same-site is refused whatever
+     * the Origin says. */
+    bool origin_ok = origin == NULL || is_own(origin, s->origin, s->alt_origin) ||
+                     (strcmp(origin, "null") == 0 && fetch_site != NULL &&
+                      (strcmp(fetch_site, "same-origin") == 0 || strcmp(fetch_site, "none") == 0));
+    if (fetch_site != NULL && strcmp(fetch_site, "same-origin") != 0 &&
+        strcmp(fetch_site, "none") != 0)
+        origin_ok = false;
+    if (!is_own(host, s->host, s->alt_host) || !origin_ok) {
         *ret = answer(st, MHD_HTTP_FORBIDDEN, "拒絕：來源不符", "Refused: foreign Host or Origin");
         return false;
     }

@@ -223,8 +223,8 @@ static bool login(const char *name, const char *password, char sid[65], char csr
 
 static const char *const get_routes[] = {
     "/", "/form?id=sample-consent", "/list", "/find", "/doc?id=X", "/doc/pdf?id=X", "/unsigned"};
-static const char *const post_routes[] = {"/logout", "/preview", "/issue", "/list/upload",
-                                          "/list/run"};
+static const char *const post_routes[] = {"/logout", "/preview",     "/edit",
+                                          "/issue",  "/list/upload", "/list/run"};
 
 static void test_without_login(void)
 {
@@ -280,6 +280,20 @@ static void test_host_origin(void)
                     .extra = foreign_origin},
          &r);
     CHECK(r.status == 403, "foreign Origin: %ld", r.status);
+    reply_free(&r);
+    /* "Origin: null" (a browser's form post under Referrer-Policy: no-referrer) only with
+     * Sec-Fetch-Site: same-origin; a browser saying cross-site is refused. */
+    const char *null_origin[] = {"Origin: null", NULL};
+    http(&(request){.method = "GET", .path = "/login", .extra = null_origin}, &r);
+    CHECK(r.status == 403, "Origin: null alone: %ld", r.status);
+    reply_free(&r);
+    const char *null_same[] = {"Origin: null", "Sec-Fetch-Site: same-origin", NULL};
+    http(&(request){.method = "GET", .path = "/login", .extra = null_same}, &r);
+    CHECK(r.status == 200, "Origin: null from the same origin: %ld", r.status);
+    reply_free(&r);
+    const char *cross[] = {"Sec-Fetch-Site: cross-site", NULL};
+    http(&(request){.method = "GET", .path = "/login", .extra = cross}, &r);
+    CHECK(r.status == 403, "Sec-Fetch-Site: cross-site: %ld", r.status);
     reply_free(&r);
     char own[160];
     snprintf(own, sizeof own, "Origin: %s", base);
@@ -421,7 +435,7 @@ static void test_pages(const char *sid, const char *csrf)
           r.status);
     reply_free(&r);
     /* Found by hospital number (an identifier: upper case), with its state. */
-    http(&(request){.method = "GET", .path = "/find?hn=HN12345", .cookie = sid}, &r);
+    http(&(request){.method = "GET", .path = "/find?hn=%20hn12345", .cookie = sid}, &r);
     CHECK(r.status == 200 && strstr(body(&r), id) != NULL && strstr(body(&r), "unsigned"),
           "find by hospital number");
     reply_free(&r);
