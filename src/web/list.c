@@ -29,14 +29,26 @@ void cf_web_list_run(cf_web_server *s, cf_web_request *r, cf_web_response *out);
 
 #define LIST_KEEP_SECONDS (2 * 60 * 60)
 
-static char *diag_lines(const cf_diag *diag)
+/* diag's messages as one text; the list's temporary path in them reads "list.csv" (the page
+ * shows no path of the server). Caller frees. */
+static char *diag_lines(const cf_diag *diag, const char *csv_path)
 {
     cf_buf b;
     cf_buf_init(&b, 1 << 20);
+    size_t plen = csv_path ? strlen(csv_path) : 0;
     for (size_t i = 0; diag && i < cf_diag_size(diag); i++) {
         char line[1024];
         cf_diag_format(cf_diag_get(diag, i), line, sizeof line);
-        cf_buf_append_str(&b, line);
+        for (const char *p = line; *p;) {
+            const char *at = plen ? strstr(p, csv_path) : NULL;
+            if (at == NULL) {
+                cf_buf_append_str(&b, p);
+                break;
+            }
+            cf_buf_append(&b, p, (size_t)(at - p));
+            cf_buf_append_str(&b, "list.csv");
+            p = at + plen;
+        }
         cf_buf_putc(&b, '\n');
     }
     char *text = cf_buf_take(&b, NULL);
@@ -318,18 +330,58 @@ static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *
         cf_html_raw(b, line);
         cf_html_raw(b, "<table>\n<caption>預檢 <span class=\"en\">Preflight, every row"
                        "</span></caption>\n");
+        /* The manifest's columns a clerk needs before printing: the row, ok or what is
+         * wrong, the label values and the list's own extra columns; not the file, hash and
+         * page columns of a run. */
+        static const char *const hidden[] = {"file",  "document_id", "sha256",
+                                             "pages", "override",    "message"};
+        bool show[256] = {false};
+        size_t status_col = (size_t)-1, message_col = (size_t)-1;
         const char *const *fields = NULL;
         size_t n = 0;
         bool head = true;
         while (cf_csv_next_row(reader, &fields, &n) == CF_OK && fields != NULL) {
-            cf_html_raw(b, head ? "<thead><tr>" : "<tr>");
-            for (size_t i = 0; i < n; i++) {
-                cf_html_raw(b, head ? "<th scope=\"col\">" : "<td>");
-                cf_html_text(b, fields[i]);
-                cf_html_raw(b, head ? "</th>" : "</td>");
+            if (head) {
+                cf_html_raw(b, "<thead><tr>");
+                for (size_t i = 0; i < n && i < 256; i++) {
+                    show[i] = true;
+                    for (size_t h = 0; h < sizeof hidden / sizeof *hidden; h++)
+                        show[i] = show[i] && strcmp(fields[i], hidden[h]) != 0;
+                    if (strcmp(fields[i], "status") == 0)
+                        status_col = i;
+                    if (strcmp(fields[i], "message") == 0)
+                        message_col = i;
+                    if (!show[i])
+                        continue;
+                    cf_html_raw(b, "<th scope=\"col\">");
+                    cf_html_text(b, fields[i]);
+                    cf_html_raw(b, "</th>");
+                }
+                cf_html_raw(b, "</tr></thead>\n<tbody>\n");
+                head = false;
+                continue;
             }
-            cf_html_raw(b, head ? "</tr></thead>\n<tbody>\n" : "</tr>\n");
-            head = false;
+            cf_html_raw(b, "<tr>");
+            for (size_t i = 0; i < n && i < 256; i++) {
+                if (!show[i])
+                    continue;
+                cf_html_raw(b, "<td>");
+                if (i == status_col && strcmp(fields[i], "ok") == 0) {
+                    cf_html_raw(b, "<span class=\"good\">可列印 ok</span>");
+                } else if (i == status_col) {
+                    cf_html_raw(b, "<span class=\"bad\">有問題 ");
+                    cf_html_text(b, fields[i]);
+                    cf_html_raw(b, "</span>");
+                    if (message_col < n) {
+                        cf_html_raw(b, "<br>");
+                        cf_html_text(b, fields[message_col]);
+                    }
+                } else {
+                    cf_html_text(b, fields[i]);
+                }
+                cf_html_raw(b, "</td>");
+            }
+            cf_html_raw(b, "</tr>\n");
         }
         cf_html_raw(b, "</tbody></table>\n");
     }
@@ -359,7 +411,7 @@ static void list_view(cf_web_server *s, cf_web_request *r, cf_web_response *out,
     if (st == CF_OK)
         st = show_preflight(s, b, wf, csv_path, mappings, r->session.user, &good, diag);
     if (st != CF_OK || cf_diag_size(diag) > 0) {
-        char *text = diag_lines(diag);
+        char *text = diag_lines(diag, csv_path);
         cf_html_raw(b, st != CF_OK ? "<div class=\"error\" role=\"alert\">"
                                    : "<div class=\"notice\">");
         cf_html_raw(b, "<pre>");
@@ -471,7 +523,7 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
         st = cf_zip_folder_pdfs(dir, zip_path, diag);
     remove_tree(dir);
     if (st != CF_OK) {
-        char *text = diag_lines(diag);
+        char *text = diag_lines(diag, csv_path);
         cf_html_error(out, r, MHD_HTTP_UNPROCESSABLE_CONTENT, "未能完成", "Not done", text);
         cf_free(text);
         unlink(zip_path);
