@@ -65,7 +65,7 @@ static const char *role_name(cf_role role)
 
 static void nav(cf_buf *b, const cf_web_request *r)
 {
-    if (!r->has_session)
+    if (r == NULL || !r->has_session)
         return;
     cf_html_raw(b, "<nav aria-label=\"主選單 Main\"><ul>"
                    "<li><a href=\"/\">表格 Forms</a></li>");

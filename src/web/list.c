@@ -458,7 +458,7 @@ void cf_web_list_upload(cf_web_server *s, cf_web_request *r, cf_web_response *ou
     }
     /* By content: text, not a PDF, image, archive or program (no NUL byte in the first block
      * unless it is UTF-16 with its byte-order mark). */
-    unsigned char head[4096];
+    unsigned char head[4096] = {0};
     ssize_t n = -1;
     int fd = open(csv->path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -504,7 +504,7 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
         snprintf(combined, sizeof combined, "%s/combined.pdf", dir);
         snprintf(zip_path, sizeof zip_path, "%s.zip", dir);
     }
-    cf_batch_summary summary;
+    cf_batch_summary summary = {0};
     if (st == CF_OK)
         st = run_batch(s, wf, csv_path, mappings, dir, print ? combined : NULL, r->session.user,
                        /*check_only*/ false, &summary, diag);
