@@ -110,7 +110,7 @@ _consentform()
     diff) options="--format --help" ;;
     archive)
         options="--doc-id --operator --unregistered --form --patient-name --hospital-no
-                 --episode-no --unsigned --record --reason --output --force --help"
+                 --episode-no --unsigned --record --reason --output --force --move --page --help"
         ;;
     user) options="--role --operator --help" ;;
     serve)
@@ -141,7 +141,7 @@ _consentform()
         ;;
     archive)
         if ((COMP_CWORD == 2)); then
-            COMPREPLY=($(compgen -W "init add list show export verify void" -- "$cur"))
+            COMPREPLY=($(compgen -W "init add file inbox assign list show export verify void" -- "$cur"))
         else
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))

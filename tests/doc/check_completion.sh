@@ -57,6 +57,8 @@ expect "consentform user add s --role <TAB>" clerk "$bin" user add s anna --role
 expect "consentform user add s anna --ro<TAB>" --role "$bin" user add s anna --ro
 mkdir -p "$tmp/ward-store"
 expect "consentform user add <TAB> completes a store folder" "$tmp/ward-store" "$bin" user add "$tmp/ward-"
+expect "consentform archive fi<TAB>" file "$bin" archive fi
+expect "consentform archive file STORE --mo<TAB>" --move "$bin" archive file STORE --mo
 
 # A form id from the --forms-dir of the line, and file names where a file is expected.
 mkdir -p "$tmp/forms"
