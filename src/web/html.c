@@ -70,7 +70,8 @@ static void nav(cf_buf *b, const cf_web_request *r)
     cf_html_raw(b, "<nav aria-label=\"主選單 Main\"><ul>"
                    "<li><a href=\"/\">表格 Forms</a></li>");
     if (r->session.role >= CF_ROLE_CLERK)
-        cf_html_raw(b, "<li><a href=\"/list\">明日名單 Tomorrow's list</a></li>");
+        cf_html_raw(b, "<li><a href=\"/list\">明日名單 Tomorrow's list</a></li>"
+                       "<li><a href=\"/scans\">歸檔掃描 File scans</a></li>");
     cf_html_raw(b, "<li><a href=\"/find\">尋找 Find</a></li>"
                    "<li><a href=\"/unsigned\">未簽署 Still unsigned</a></li>"
                    "</ul></nav>\n<p class=\"who\">");

@@ -965,6 +965,10 @@ static void unsigned_page(cf_web_server *s, cf_web_request *r, cf_web_response *
 void cf_web_list_page(cf_web_server *s, cf_web_request *r, cf_web_response *out);
 void cf_web_list_upload(cf_web_server *s, cf_web_request *r, cf_web_response *out);
 void cf_web_list_run(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+void cf_web_scans_page(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+void cf_web_scans_upload(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+void cf_web_scans_assign(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+void cf_web_scans_item(cf_web_server *s, cf_web_request *r, cf_web_response *out);
 
 const cf_web_route cf_web_routes[] = {
     {"GET", "/login", login_page, -1, 0},
@@ -982,5 +986,9 @@ const cf_web_route cf_web_routes[] = {
     {"GET", "/doc", doc_page, CF_ROLE_NURSE, 0},
     {"GET", "/doc/pdf", doc_pdf, CF_ROLE_NURSE, 0},
     {"GET", "/unsigned", unsigned_page, CF_ROLE_NURSE, 0},
+    {"GET", "/scans", cf_web_scans_page, CF_ROLE_CLERK, 0},
+    {"POST", "/scans/upload", cf_web_scans_upload, CF_ROLE_CLERK, CF_WEB_SCANS_MAX},
+    {"POST", "/scans/assign", cf_web_scans_assign, CF_ROLE_CLERK, 0},
+    {"GET", "/scans/item", cf_web_scans_item, CF_ROLE_CLERK, 0},
 };
 const size_t cf_web_n_routes = sizeof cf_web_routes / sizeof cf_web_routes[0];

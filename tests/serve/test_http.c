@@ -645,6 +645,77 @@ static void test_list(const char *sid, const char *csrf)
     reply_free(&r);
 }
 
+/* Filing scans: a blank page (no QR) goes to the inbox, its page opens as a PDF, typing a
+ * document id that does not exist is refused; a file that is not a scan is refused by its
+ * content; a nurse may not file. */
+static void test_scans(const char *sid, const char *csrf, const char *nurse, const char *nurse_csrf)
+{
+    char png[300], cmd[700];
+    snprintf(png, sizeof png, "%s/blank.png", dir);
+    snprintf(cmd, sizeof cmd, "convert -size 400x560 xc:white '%s'", png);
+    run(cmd);
+    FILE *f = fopen(png, "rb");
+    static char data[1 << 20];
+    size_t len = f ? fread(data, 1, sizeof data, f) : 0;
+    if (f)
+        fclose(f);
+    reply r;
+    http(&(request){.method = "GET", .path = "/scans", .cookie = nurse}, &r);
+    CHECK(r.status == 403, "a nurse on the scans page: %ld", r.status);
+    reply_free(&r);
+    file_part p = {.field = "scans", .data = data, .len = len, .csrf = nurse_csrf};
+    http(&(request){.method = "POST",
+                    .path = "/scans/upload",
+                    .cookie = nurse,
+                    .mime = make_mime,
+                    .mime_ctx = &p},
+         &r);
+    CHECK(r.status == 403, "a nurse filing scans: %ld", r.status);
+    reply_free(&r);
+    http(&(request){.method = "GET", .path = "/scans", .cookie = sid}, &r);
+    CHECK(r.status == 200 && strstr(body(&r), "multiple") != NULL, "the scans page: %ld", r.status);
+    reply_free(&r);
+    p = (file_part){.field = "scans", .data = "not a scan at all", .len = 17, .csrf = csrf};
+    http(&(request){.method = "POST",
+                    .path = "/scans/upload",
+                    .cookie = sid,
+                    .mime = make_mime,
+                    .mime_ctx = &p},
+         &r);
+    CHECK(r.status == 415, "text as a scan: %ld", r.status);
+    reply_free(&r);
+    p = (file_part){.field = "scans", .data = data, .len = len, .csrf = csrf};
+    http(&(request){.method = "POST",
+                    .path = "/scans/upload",
+                    .cookie = sid,
+                    .mime = make_mime,
+                    .mime_ctx = &p},
+         &r);
+    CHECK(r.status == 200 && strstr(body(&r), "inbox") != NULL, "a blank page: %ld %.2000s",
+          r.status, body(&r));
+    const char *at = strstr(body(&r), "/scans/item?id=");
+    char item[20] = "";
+    if (at)
+        sscanf(at + strlen("/scans/item?id="), "%12[0-9a-f]", item);
+    CHECK(strlen(item) == 12, "the inbox item is listed");
+    reply_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "/scans/item?id=%s", item);
+    http(&(request){.method = "GET", .path = path, .cookie = sid}, &r);
+    CHECK(r.status == 200 && r.len > 4 && memcmp(r.body, "%PDF", 4) == 0, "the inbox page: %ld",
+          r.status);
+    reply_free(&r);
+    char form[300];
+    snprintf(form, sizeof form, "csrf=%s&item=%s&doc=NOSUCHDOC1&page=1", csrf, item);
+    http(&(request){.method = "POST", .path = "/scans/assign", .cookie = sid, .body = form}, &r);
+    CHECK(r.status == 422 || r.status == 404, "assigning to an unknown document: %ld", r.status);
+    reply_free(&r);
+    snprintf(form, sizeof form, "csrf=%s&item=../../x&doc=A&page=1", csrf);
+    http(&(request){.method = "POST", .path = "/scans/assign", .cookie = sid, .body = form}, &r);
+    CHECK(r.status == 400, "an item that is a path: %ld", r.status);
+    reply_free(&r);
+}
+
 /* A client that sends half a request and waits is cut off after the timeout (2 s). */
 static void test_slow_loris(void)
 {
@@ -747,6 +818,7 @@ int main(void)
     test_admin_override(admin, admin_csrf);
     test_uploads(clerk, clerk_csrf);
     test_list(clerk, clerk_csrf);
+    test_scans(clerk, clerk_csrf, nurse, nurse_csrf);
     test_slow_loris();
     /* Logging out ends the session. */
     char form[128];
@@ -764,7 +836,36 @@ int main(void)
     snprintf(cmd, sizeof cmd, "! grep -e HN12345 -e hn12345 -e 'Li Ming' '%s/server.log'", dir);
     CHECK(system(cmd) == 0, "the access log names no patient");
 
+    /* SIGTERM while a request is in flight: its headers are in, its body comes after the
+     * signal; the request is still answered, then the server exits 0. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_port = htons((uint16_t)strtol(strchr(host, ':') + 1, NULL, 10));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s", strerror(errno));
+    char post[512], head[1024];
+    snprintf(post, sizeof post,
+             "csrf=%s&form=sample-consent&f_patient_name=A&f_hospital_no=H9&"
+             "f_procedure_date=2025-06-02&f_side=left",
+             nurse_csrf);
+    snprintf(head, sizeof head,
+             "POST /issue HTTP/1.1\r\nHost: %s\r\nCookie: cf_session=%s\r\nContent-Type: "
+             "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\nConnection: close"
+             "\r\n\r\n",
+             host, nurse, strlen(post));
+    CHECK(write(fd, head, strlen(head)) == (ssize_t)strlen(head), "write the headers");
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
     kill(server, SIGTERM);
+    nanosleep(&pause, NULL);
+    CHECK(write(fd, post, strlen(post)) == (ssize_t)strlen(post), "write the body");
+    char answer[256] = "";
+    struct timeval tv = {20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t got = read(fd, answer, sizeof answer - 1);
+    CHECK(got > 12 && strncmp(answer, "HTTP/1.1 200", 12) == 0,
+          "the request in flight at SIGTERM is answered: %.40s", got > 0 ? answer : "(nothing)");
+    close(fd);
     int status = 0;
     waitpid(server, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "SIGTERM: exit %d", status);
