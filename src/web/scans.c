@@ -87,7 +87,7 @@ static void inbox_table(cf_web_server *s, cf_web_request *r, cf_buf *b)
                            "<input type=\"text\" name=\"doc\" required size=\"14\" "
                            "autocomplete=\"off\"></label> <label>頁 <span class=\"en\">Page</span> "
                            "<input type=\"number\" name=\"page\" min=\"1\" max=\"99\" required "
-                           "style=\"width:4rem\"></label> <button type=\"submit\">歸檔 File"
+                           "class=\"page-no\"></label> <button type=\"submit\">歸檔 File"
                            "</button></form></td></tr>\n");
         }
         cf_html_raw(b, "</tbody></table>\n");

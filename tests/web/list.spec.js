@@ -21,6 +21,7 @@ run(async (t) => {
   fs.writeFileSync(file, '\ufeff' + csv);
 
   await t.login(process.env.CF_WEB_CLERK, process.env.CF_WEB_CLERK_PASSWORD);
+  await t.logoutControl().first().waitFor();
   await page.getByRole('link', { name: /明日名單/ }).click();
   await page.getByLabel(/表格 Form/).selectOption('sample-consent');
   await page.getByLabel(/CSV/).setInputFiles(file);
