@@ -193,6 +193,75 @@ static void start_server(const char *binary, const char *store, const char *form
     snprintf(base, sizeof base, "http://%s", host);
 }
 
+/* HTTPS: a self-signed certificate made with openssl, the server started with it on another
+ * ephemeral loopback port; the login page over TLS, a page without a session redirected. */
+static void test_tls(const char *binary, const char *store, const char *forms)
+{
+    char cert[300], key[300], log[300], cmd[1200];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(log, sizeof log, "%s/tls.log", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -keyout '%s' "
+             "-out '%s' 2>/dev/null",
+             key, cert);
+    run(cmd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stderr);
+        (void)f;
+        execl(binary, binary, "serve", "--store", store, "--forms-dir", forms, "--listen",
+              "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, (char *)NULL);
+        _exit(127);
+    }
+    char tls_host[64] = "";
+    for (int i = 0; i < 300 && tls_host[0] == '\0'; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        FILE *f = fopen(log, "r");
+        char line[512];
+        while (f && fgets(line, sizeof line, f)) {
+            const char *at = strstr(line, "serving on https://");
+            if (at) {
+                at += strlen("serving on https://");
+                snprintf(tls_host, sizeof tls_host, "%.*s", (int)strcspn(at, "/"), at);
+            }
+        }
+        if (f)
+            fclose(f);
+    }
+    CHECK(tls_host[0] != '\0', "the TLS server did not start (see %s)", log);
+    if (tls_host[0] != '\0') {
+        static const struct {
+            const char *path;
+            long status;
+        } cases[] = {{"/login", 200}, {"/", 303}, {"/find", 303}};
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            char url[160];
+            snprintf(url, sizeof url, "https://%s%s", tls_host, cases[i].path);
+            reply r = {0};
+            CURL *c = curl_easy_init();
+            curl_easy_setopt(c, CURLOPT_URL, url);
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+            curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+            curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+            CURLcode rc = curl_easy_perform(c);
+            if (rc == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+            curl_easy_cleanup(c);
+            CHECK(rc == CURLE_OK && r.status == cases[i].status, "https %s: %s %ld", cases[i].path,
+                  curl_easy_strerror(rc), r.status);
+            reply_free(&r);
+        }
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the TLS server on SIGTERM: %d", status);
+}
+
 /* ---- steps ---- */
 
 /* Logs in; returns the session id (static) or NULL; *csrf gets the page's token. */
@@ -804,6 +873,7 @@ int main(void)
     CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 64, "0.0.0.0 without TLS: %d", rc);
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    test_tls(binary, store, forms);
     start_server(binary, store, forms);
     test_without_login();
     test_host_origin();
