@@ -17,7 +17,7 @@ _consentform()
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD-1]}
     local bin=${COMP_WORDS[0]}
-    local commands="list validate render batch archive diff user help"
+    local commands="list validate render batch archive diff user serve help"
     COMPREPLY=()
 
     if ((COMP_CWORD == 1)); then
@@ -46,12 +46,12 @@ _consentform()
         [[ $prev == -o && $command == render ]] && COMPREPLY+=($(compgen -W "-" -- "$cur"))
         return 0
         ;;
-    --csv | --map-file)
+    --csv | --map-file | --tls-cert | --tls-key)
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -f -- "$cur"))
         return 0
         ;;
-    --out-dir | --forms-dir | --archive)
+    --out-dir | --forms-dir | --archive | --store)
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -d -- "$cur"))
         return 0
@@ -113,6 +113,9 @@ _consentform()
                  --episode-no --unsigned --record --reason --output --force --move --page --help"
         ;;
     user) options="--role --operator --help" ;;
+    serve)
+        options="--store --forms-dir --listen --printer --tls-cert --tls-key --timeout --help"
+        ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return 0

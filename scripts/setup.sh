@@ -16,6 +16,8 @@ packages=(
   g++ libzbar-dev libzxing-dev
   # printing (src/render/print.c)
   libcups2-dev
+  # consentform serve (src/web/): HTTP with TLS; its tests speak HTTP through libcurl
+  libmicrohttpd-dev libcurl4-openssl-dev python3
   # users of `serve`: Argon2id password hashes (src/web/auth.c)
   libargon2-dev
   # static libxml2, ICU and SQLite linked into the tool (meson.build): the C++ runtime ICU needs

@@ -21,6 +21,7 @@ int cf_cmd_render(int argc, char **argv);
 int cf_cmd_batch(int argc, char **argv);
 int cf_cmd_archive(int argc, char **argv);
 int cf_cmd_diff(int argc, char **argv);
+int cf_cmd_serve(int argc, char **argv);
 int cf_cmd_user(int argc, char **argv);
 
 extern const char cf_usage_list[];
@@ -29,6 +30,7 @@ extern const char cf_usage_render[];
 extern const char cf_usage_batch[];
 extern const char cf_usage_archive[];
 extern const char cf_usage_diff[];
+extern const char cf_usage_serve[];
 extern const char cf_usage_user[];
 
 /* The operator recorded with an archive change: given (--operator), else $USER, else

@@ -17,6 +17,8 @@ static const cf_command commands[] = {
     {"archive", "keep issued and signed copies: init, add, list, show, export, verify",
      cf_usage_archive, cf_cmd_archive},
     {"diff", "what changed between two versions of a form", cf_usage_diff, cf_cmd_diff},
+    {"serve", "serve the ward's web page: print, lists, find (log-in required)", cf_usage_serve,
+     cf_cmd_serve},
     {"user", "the users of serve: add, passwd, disable, list", cf_usage_user, cf_cmd_user},
 };
 

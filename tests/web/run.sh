@@ -56,8 +56,10 @@ export CONSENTFORM_TEST_ARGON2=fast
 store=$tmp/store
 "$bin" archive init "$store" 2>/dev/null || { echo "FAIL archive init"; exit 1; }
 nurse=chan.tm nurse_pw='nurse password 1' admin=it.admin admin_pw='admin password 1'
+clerk=wong.clerk clerk_pw='clerk password 1'
 printf '%s\n' "$nurse_pw" | "$bin" user add "$store" "$nurse" --role nurse 2>/dev/null &&
-    printf '%s\n' "$admin_pw" | "$bin" user add "$store" "$admin" --role admin 2>/dev/null ||
+    printf '%s\n' "$admin_pw" | "$bin" user add "$store" "$admin" --role admin 2>/dev/null &&
+    printf '%s\n' "$clerk_pw" | "$bin" user add "$store" "$clerk" --role clerk 2>/dev/null ||
     { echo "FAIL user add"; exit 1; }
 
 # A port nobody listens on now (bash's /dev/tcp connects only when someone does).
@@ -72,7 +74,10 @@ free_port() {
 port=""
 for attempt in 1 2 3 4 5; do
     port=$(free_port) || { echo "FAIL no free loopback port"; exit 1; }
-    "$bin" serve --store "$store" --listen "127.0.0.1:$port" >>"$logs/serve.log" 2>&1 &
+    # The test forms (tests/data/form: an approved consent with every kind of field, judged on
+    # a day it is in force) before the shipped drafts, which only an admin may issue.
+    CONSENTFORM_TODAY=2025-06-01 "$bin" serve --store "$store" --listen "127.0.0.1:$port" \
+        --forms-dir "${CF_SOURCE_DIR:?}/tests/data/form" >>"$logs/serve.log" 2>&1 &
     server=$!
     for ((i = 0; i < 100; i++)); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
@@ -88,7 +93,8 @@ done
 echo "serve listening on 127.0.0.1:$port (pid $server); screenshots in $logs"
 
 CF_WEB_URL=http://127.0.0.1:$port CF_WEB_USER=$nurse CF_WEB_PASSWORD=$nurse_pw \
-    CF_WEB_ADMIN=$admin CF_WEB_ADMIN_PASSWORD=$admin_pw CF_WEB_STORE=$store CF_WEB_SHOTS=$logs \
+    CF_WEB_ADMIN=$admin CF_WEB_ADMIN_PASSWORD=$admin_pw CF_WEB_CLERK=$clerk \
+    CF_WEB_CLERK_PASSWORD=$clerk_pw CF_WEB_STORE=$store CF_WEB_SHOTS=$logs \
     CF_CHROMIUM=$chromium NODE_PATH=$here/node_modules \
     node "$spec"
 st=$?

@@ -1,0 +1,570 @@
+/* Tomorrow's list in the browser: the CSV as exported is uploaded once and kept (under a random
+ * token, in STORE/tmp) while the clerk looks at how its columns were matched (cf_csv_map_build,
+ * editable with --map lines), the preflight of every row (cf_batch_run --check) and then prints
+ * the good rows as one duplex job or downloads them as a ZIP (cf_batch_run, archived). */
+#include "base/alloc.h"
+#include "base/diag.h"
+#include "batch/batch.h"
+#include "data/csv.h"
+#include "render/document.h"
+#include "render/print.h"
+#include "web/web_internal.h"
+#include "web/zip.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void cf_web_list_page(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+void cf_web_list_upload(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+void cf_web_list_run(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+
+#define LIST_KEEP_SECONDS (2 * 60 * 60)
+
+/* diag's messages as one text; the list's temporary path in them reads "list.csv" (the page
+ * shows no path of the server). Caller frees. */
+static char *diag_lines(const cf_diag *diag, const char *csv_path)
+{
+    cf_buf b;
+    cf_buf_init(&b, 1 << 20);
+    size_t plen = csv_path ? strlen(csv_path) : 0;
+    for (size_t i = 0; diag && i < cf_diag_size(diag); i++) {
+        char line[1024];
+        cf_diag_format(cf_diag_get(diag, i), line, sizeof line);
+        for (const char *p = line; *p;) {
+            const char *at = plen ? strstr(p, csv_path) : NULL;
+            if (at == NULL) {
+                cf_buf_append_str(&b, p);
+                break;
+            }
+            cf_buf_append(&b, p, (size_t)(at - p));
+            cf_buf_append_str(&b, "list.csv");
+            p = at + plen;
+        }
+        cf_buf_putc(&b, '\n');
+    }
+    char *text = cf_buf_take(&b, NULL);
+    cf_buf_cleanup(&b);
+    return text;
+}
+
+static const cf_web_form *form_by_id(const cf_web_server *s, const char *id)
+{
+    for (size_t i = 0; id && i < s->n_forms; i++)
+        if (strcmp(s->forms[i].form->id, id) == 0)
+            return &s->forms[i];
+    return NULL;
+}
+
+void cf_web_list_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
+{
+    cf_buf *b = &out->body;
+    cf_html_page_begin(b, r, "明日名單", "Tomorrow's list");
+    cf_html_raw(b, "<form method=\"post\" action=\"/list/upload\" enctype=\"multipart/form-data\">"
+                   "\n");
+    cf_html_csrf(b, r);
+    cf_html_raw(b, "<fieldset><legend>上載名單 <span class=\"en\">Upload the list</span>"
+                   "</legend>\n<div class=\"field\"><label for=\"form\">表格 <span class=\"en\">"
+                   "Form</span></label><select id=\"form\" name=\"form\" required>");
+    for (size_t i = 0; i < s->n_forms; i++) {
+        cf_html_raw(b, "<option value=\"");
+        cf_html_text(b, s->forms[i].form->id);
+        cf_html_raw(b, "\">");
+        cf_html_text(b, s->forms[i].form->title);
+        cf_html_raw(b, " (");
+        cf_html_text(b, s->forms[i].form->id);
+        cf_html_raw(b, ")</option>");
+    }
+    cf_html_raw(b, "</select></div>\n<div class=\"field\"><label for=\"csv\">CSV 檔案 "
+                   "<span class=\"en\">CSV file (as exported, up to 20 MB)</span></label>"
+                   "<input type=\"file\" id=\"csv\" name=\"csv\" accept=\".csv,.txt,text/csv\" "
+                   "required></div>\n<p><button type=\"submit\">上載並檢查 Upload and check"
+                   "</button></p></fieldset></form>\n");
+    cf_html_page_end(b);
+}
+
+/* Keeps the upload as a list of the session's user; returns its entry (token set) or NULL. */
+static const cf_web_list *keep_list(cf_web_server *s, const cf_web_request *r,
+                                    const cf_web_upload *upload, const cf_web_form *form)
+{
+    size_t len = strlen(s->tmp_dir) + 20;
+    char *path = cf_malloc(len);
+    if (path == NULL)
+        return NULL;
+    snprintf(path, len, "%s/list-XXXXXX", s->tmp_dir);
+    int fd = mkstemp(path);
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fd < 0 || rename(upload->path, path) != 0) {
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        cf_free(path);
+        return NULL;
+    }
+    close(fd);
+    unsigned char random[16];
+    if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random) {
+        unlink(path);
+        cf_free(path);
+        return NULL;
+    }
+    long long now = (long long)time(NULL);
+    const cf_web_list *kept = NULL;
+    pthread_mutex_lock(&s->lists_lock);
+    /* The oldest entry (or one past its time) makes room. */
+    size_t slot = 0;
+    for (size_t i = 0; i < CF_WEB_LISTS_MAX; i++) {
+        cf_web_list *l = &s->lists[i];
+        if (l->csv_path != NULL && now - l->created > LIST_KEEP_SECONDS) {
+            unlink(l->csv_path);
+            cf_free(l->csv_path);
+            l->csv_path = NULL;
+        }
+        if (l->csv_path == NULL ||
+            (s->lists[slot].csv_path != NULL && l->created < s->lists[slot].created))
+            slot = i;
+    }
+    cf_web_list *l = &s->lists[slot];
+    if (l->csv_path != NULL) {
+        unlink(l->csv_path);
+        cf_free(l->csv_path);
+    }
+    for (size_t i = 0; i < sizeof random; i++)
+        snprintf(l->token + 2 * i, 3, "%02x", random[i]);
+    snprintf(l->user, sizeof l->user, "%s", r->session.user);
+    l->csv_path = path;
+    l->form = form;
+    l->created = now;
+    kept = l;
+    pthread_mutex_unlock(&s->lists_lock);
+    return kept;
+}
+
+/* Copies the list with token of this user (path and form) out of the table; false when there
+ * is none (expired, another user's, never made). */
+static bool find_list(cf_web_server *s, const cf_web_request *r, const char *token, char **csv_path,
+                      const cf_web_form **form)
+{
+    bool found = false;
+    if (token == NULL || strlen(token) != 32)
+        return false;
+    pthread_mutex_lock(&s->lists_lock);
+    for (size_t i = 0; i < CF_WEB_LISTS_MAX; i++) {
+        cf_web_list *l = &s->lists[i];
+        if (l->csv_path != NULL && strcmp(l->token, token) == 0 &&
+            strcmp(l->user, r->session.user) == 0) {
+            *csv_path = cf_strdup(l->csv_path);
+            *form = l->form;
+            found = *csv_path != NULL;
+        }
+    }
+    pthread_mutex_unlock(&s->lists_lock);
+    return found;
+}
+
+/* The --map lines of the textarea "maps" as mappings (each line one COLUMN=FIELD). */
+static cf_status mappings_from(cf_web_request *r, cf_csv_mappings **out, cf_diag *diag)
+{
+    *out = cf_csv_mappings_new();
+    if (*out == NULL)
+        return CF_ERR_NOMEM;
+    const char *maps = cf_web_arg(r, "maps");
+    if (maps == NULL)
+        return CF_OK;
+    char *copy = cf_strdup(maps);
+    if (copy == NULL)
+        return CF_ERR_NOMEM;
+    cf_status st = CF_OK;
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\r\n", &save); line && st == CF_OK;
+         line = strtok_r(NULL, "\r\n", &save)) {
+        if (strspn(line, " \t") == strlen(line))
+            continue;
+        st = cf_csv_mappings_add(*out, line, diag);
+    }
+    cf_free(copy);
+    return st;
+}
+
+/* The column matching of the list's header: a table column -> field. */
+static cf_status show_matching(cf_buf *b, const cf_form *form, const char *csv_path,
+                               const cf_csv_mappings *mappings, cf_diag *diag)
+{
+    cf_csv_reader *reader = NULL;
+    cf_csv_map *map = NULL;
+    const char *const *header = NULL;
+    size_t n = 0;
+    cf_status st = cf_csv_reader_open(csv_path, CF_CSV_ENCODING_AUTO, NULL, &reader, diag);
+    if (st == CF_OK)
+        st = cf_csv_next_row(reader, &header, &n);
+    if (st == CF_OK)
+        st = cf_csv_map_build(form, mappings, header, n, "list", 1, &map, diag);
+    if (st == CF_OK) {
+        cf_html_raw(b, "<table>\n<caption>欄位配對 <span class=\"en\">How the columns were "
+                       "matched</span></caption>\n<thead><tr><th scope=\"col\">欄 Column</th>"
+                       "<th scope=\"col\">欄位 Field</th></tr></thead>\n<tbody>\n");
+        for (size_t i = 0; i < cf_csv_map_columns(map); i++) {
+            const char *key = cf_csv_map_get_key(map, i);
+            cf_html_raw(b, "<tr><td>");
+            cf_html_text(b, cf_csv_map_get_name(map, i));
+            cf_html_raw(b, "</td><td>");
+            if (key != NULL)
+                cf_html_text(b, key);
+            else
+                cf_html_raw(b, "<span class=\"en\">(不用 extra column)</span>");
+            cf_html_raw(b, "</td></tr>\n");
+        }
+        cf_html_raw(b, "</tbody></table>\n");
+    }
+    cf_csv_map_free(map);
+    cf_csv_reader_close(reader);
+    return st;
+}
+
+/* The preflight: cf_batch_run --check into a scratch folder, its manifest shown row by row. */
+static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *wf,
+                                const char *csv_path, const cf_csv_mappings *mappings,
+                                const char *operator_name, size_t *good, cf_diag *diag);
+
+/* Runs the batch for the list; check_only for the preflight. out_dir is made by the caller. */
+static cf_status run_batch(cf_web_server *s, const cf_web_form *wf, const char *csv_path,
+                           const cf_csv_mappings *mappings, const char *out_dir,
+                           const char *combined, const char *operator_name, bool check_only,
+                           cf_batch_summary *summary, cf_diag *diag)
+{
+    const cf_fontset *fonts = NULL;
+    cf_status st = cf_fontset_get(wf->form->region, &fonts, diag);
+    if (st != CF_OK)
+        return st;
+    cf_batch_options o = {
+        .form = wf->form,
+        .form_path = wf->path,
+        .fonts = fonts,
+        .csv_path = csv_path,
+        .encoding = CF_CSV_ENCODING_AUTO,
+        .mappings = mappings,
+        .out_dir = out_dir,
+        /* The row first, so that the ZIP lists the files in the list's order. */
+        .name_template = cf_form_get_field(wf->form, "hospital_no") ? "{row}-{hospital_no}.pdf"
+                                                                    : "{row}-{form}.pdf",
+        .combined = combined,
+        .force = true,
+        .check_only = check_only,
+        .paper = CF_PAPER_A4,
+        .jobs = 2,
+        .archive = check_only ? NULL : s->archive,
+        .archive_dir = s->store,
+        .operator_name = operator_name,
+        .created = cf_document_time(),
+    };
+    memset(summary, 0, sizeof *summary);
+    return cf_batch_run(&o, summary, diag);
+}
+
+static char *scratch_dir(const cf_web_server *s)
+{
+    size_t len = strlen(s->tmp_dir) + 20;
+    char *dir = cf_malloc(len);
+    if (dir == NULL)
+        return NULL;
+    snprintf(dir, len, "%s/batch-XXXXXX", s->tmp_dir);
+    if (mkdtemp(dir) == NULL) {
+        cf_free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+static void remove_tree(const char *dir)
+{
+    if (dir == NULL)
+        return;
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char path[4352];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *wf,
+                                const char *csv_path, const cf_csv_mappings *mappings,
+                                const char *operator_name, size_t *good, cf_diag *diag)
+{
+    char *dir = scratch_dir(s);
+    if (dir == NULL)
+        return CF_ERR_CANTCREAT;
+    cf_batch_summary summary;
+    cf_status st = run_batch(s, wf, csv_path, mappings, dir, NULL, operator_name,
+                             /*check_only*/ true, &summary, diag);
+    cf_csv_reader *reader = NULL;
+    if (st == CF_OK) {
+        char manifest[4300];
+        snprintf(manifest, sizeof manifest, "%s/%s", dir, CF_BATCH_MANIFEST);
+        st = cf_csv_reader_open(manifest, CF_CSV_ENCODING_UTF8, NULL, &reader, diag);
+    }
+    if (st == CF_OK) {
+        *good = summary.printed;
+        char line[256];
+        snprintf(line, sizeof line,
+                 "<p>%zu 行：<span class=\"good\">%zu 可列印 ok</span>，<span class=\"bad\">%zu "
+                 "有問題 with a problem</span> <span class=\"en\">(%zu rows)</span></p>\n",
+                 summary.rows, summary.printed, summary.failed, summary.rows);
+        cf_html_raw(b, line);
+        cf_html_raw(b, "<table>\n<caption>預檢 <span class=\"en\">Preflight, every row"
+                       "</span></caption>\n");
+        /* The manifest's columns a clerk needs before printing: the row, ok or what is
+         * wrong, the label values and the list's own extra columns; not the file, hash and
+         * page columns of a run. */
+        static const char *const hidden[] = {"file",  "document_id", "sha256",
+                                             "pages", "override",    "message"};
+        bool show[256] = {false};
+        size_t status_col = (size_t)-1, message_col = (size_t)-1;
+        const char *const *fields = NULL;
+        size_t n = 0;
+        bool head = true;
+        while (cf_csv_next_row(reader, &fields, &n) == CF_OK && fields != NULL) {
+            if (head) {
+                cf_html_raw(b, "<thead><tr>");
+                for (size_t i = 0; i < n && i < 256; i++) {
+                    show[i] = true;
+                    for (size_t h = 0; h < sizeof hidden / sizeof *hidden; h++)
+                        show[i] = show[i] && strcmp(fields[i], hidden[h]) != 0;
+                    if (strcmp(fields[i], "status") == 0)
+                        status_col = i;
+                    if (strcmp(fields[i], "message") == 0)
+                        message_col = i;
+                    if (!show[i])
+                        continue;
+                    cf_html_raw(b, "<th scope=\"col\">");
+                    cf_html_text(b, fields[i]);
+                    cf_html_raw(b, "</th>");
+                }
+                cf_html_raw(b, "</tr></thead>\n<tbody>\n");
+                head = false;
+                continue;
+            }
+            cf_html_raw(b, "<tr>");
+            for (size_t i = 0; i < n && i < 256; i++) {
+                if (!show[i])
+                    continue;
+                cf_html_raw(b, "<td>");
+                if (i == status_col && strcmp(fields[i], "ok") == 0) {
+                    cf_html_raw(b, "<span class=\"good\">可列印 ok</span>");
+                } else if (i == status_col) {
+                    cf_html_raw(b, "<span class=\"bad\">有問題 ");
+                    cf_html_text(b, fields[i]);
+                    cf_html_raw(b, "</span>");
+                    if (message_col < n) {
+                        cf_html_raw(b, "<br>");
+                        cf_html_text(b, fields[message_col]);
+                    }
+                } else {
+                    cf_html_text(b, fields[i]);
+                }
+                cf_html_raw(b, "</td>");
+            }
+            cf_html_raw(b, "</tr>\n");
+        }
+        cf_html_raw(b, "</tbody></table>\n");
+    }
+    cf_csv_reader_close(reader);
+    remove_tree(dir);
+    cf_free(dir);
+    return st;
+}
+
+/* The page of a kept list: matching, preflight, and the two ways to print. */
+static void list_view(cf_web_server *s, cf_web_request *r, cf_web_response *out, const char *token,
+                      const cf_web_form *wf, const char *csv_path)
+{
+    cf_buf *b = &out->body;
+    cf_diag *diag = cf_diag_new();
+    cf_csv_mappings *mappings = NULL;
+    cf_status st = diag ? mappings_from(r, &mappings, diag) : CF_ERR_NOMEM;
+    cf_html_page_begin(b, r, "明日名單", "Tomorrow's list");
+    cf_html_raw(b, "<p>");
+    cf_html_text(b, wf->form->title);
+    cf_html_raw(b, " <span class=\"en\">");
+    cf_html_text(b, wf->form->id);
+    cf_html_raw(b, "</span></p>\n");
+    size_t good = 0;
+    if (st == CF_OK)
+        st = show_matching(b, wf->form, csv_path, mappings, diag);
+    if (st == CF_OK)
+        st = show_preflight(s, b, wf, csv_path, mappings, r->session.user, &good, diag);
+    if (st != CF_OK || cf_diag_size(diag) > 0) {
+        char *text = diag_lines(diag, csv_path);
+        cf_html_raw(b, st != CF_OK ? "<div class=\"error\" role=\"alert\">"
+                                   : "<div class=\"notice\">");
+        cf_html_raw(b, "<pre>");
+        cf_html_text(b, text);
+        cf_html_raw(b, "</pre></div>\n");
+        cf_free(text);
+        if (st != CF_OK)
+            out->status = MHD_HTTP_UNPROCESSABLE_CONTENT;
+    }
+    /* The matching can be changed with --map lines and checked again. */
+    cf_html_raw(b, "<form method=\"post\" action=\"/list/run\">\n");
+    cf_html_csrf(b, r);
+    cf_html_raw(b, "<input type=\"hidden\" name=\"list\" value=\"");
+    cf_html_text(b, token);
+    cf_html_raw(b, "\">\n<fieldset><legend>更改配對 <span class=\"en\">Change the matching"
+                   "</span></legend>\n<div class=\"field\"><label for=\"maps\">每行一個 欄=欄位 "
+                   "<span class=\"en\">one COLUMN=field a line, as --map</span></label>"
+                   "<textarea id=\"maps\" name=\"maps\" rows=\"3\" cols=\"40\">");
+    cf_html_text(b, cf_web_arg(r, "maps"));
+    cf_html_raw(b, "</textarea></div>\n</fieldset>\n<div class=\"actions\">"
+                   "<button type=\"submit\" name=\"action\" value=\"check\" class=\"secondary\">"
+                   "再檢查 Check again</button>\n");
+    if (st == CF_OK && good > 0) {
+        if (s->printer != NULL)
+            cf_html_raw(b, "<button type=\"submit\" name=\"action\" value=\"print\">列印可列印的行"
+                           "（雙面，一個工作）Print the good rows (one duplex job)</button>\n");
+        cf_html_raw(b, "<button type=\"submit\" name=\"action\" value=\"zip\">下載 ZIP "
+                       "Download a ZIP of the PDFs</button>\n");
+    }
+    cf_html_raw(b, "</div>\n</form>\n");
+    cf_html_page_end(b);
+    cf_csv_mappings_free(mappings);
+    cf_diag_free(diag);
+}
+
+void cf_web_list_upload(cf_web_server *s, cf_web_request *r, cf_web_response *out)
+{
+    const cf_web_form *wf = form_by_id(s, cf_web_arg(r, "form"));
+    const cf_web_upload *csv = cf_web_file(r, "csv");
+    if (wf == NULL || csv == NULL || csv->size == 0) {
+        cf_html_error(out, r, MHD_HTTP_BAD_REQUEST, "請選擇表格及 CSV 檔案",
+                      "Choose a form and a CSV file", NULL);
+        return;
+    }
+    /* By content: text, not a PDF, image, archive or program (no NUL byte in the first block
+     * unless it is UTF-16 with its byte-order mark). */
+    unsigned char head[4096] = {0};
+    ssize_t n = -1;
+    int fd = open(csv->path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, head, sizeof head);
+        close(fd);
+    }
+    bool utf16 =
+        n >= 2 && ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF));
+    if (n <= 0 || (!utf16 && memchr(head, 0, (size_t)n) != NULL)) {
+        cf_html_error(out, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "這不是 CSV 檔案",
+                      "This is not a CSV file (text)", NULL);
+        return;
+    }
+    const cf_web_list *l = keep_list(s, r, csv, wf);
+    if (l == NULL) {
+        cf_html_error(out, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "未能保存名單",
+                      "The list could not be kept", NULL);
+        return;
+    }
+    char token[33];
+    snprintf(token, sizeof token, "%s", l->token);
+    char *path = NULL;
+    const cf_web_form *form = NULL;
+    if (!find_list(s, r, token, &path, &form)) {
+        cf_html_error(out, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "未能保存名單",
+                      "The list could not be kept", NULL);
+        return;
+    }
+    list_view(s, r, out, token, form, path);
+    cf_free(path);
+}
+
+/* Sends the good rows: one combined duplex job, or a ZIP of the single PDFs. */
+static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *out,
+                         const cf_web_form *wf, const char *csv_path, bool print)
+{
+    cf_diag *diag = cf_diag_new();
+    cf_csv_mappings *mappings = NULL;
+    char *dir = scratch_dir(s);
+    char combined[4300] = "", zip_path[4300] = "";
+    cf_status st = diag && dir ? mappings_from(r, &mappings, diag) : CF_ERR_NOMEM;
+    if (dir != NULL) {
+        snprintf(combined, sizeof combined, "%s/combined.pdf", dir);
+        snprintf(zip_path, sizeof zip_path, "%s.zip", dir);
+    }
+    cf_batch_summary summary = {0};
+    if (st == CF_OK)
+        st = run_batch(s, wf, csv_path, mappings, dir, print ? combined : NULL, r->session.user,
+                       /*check_only*/ false, &summary, diag);
+    int job = 0;
+    if (st == CF_OK && print) {
+        char title[128];
+        snprintf(title, sizeof title, "%s list (%zu)", wf->form->id, summary.printed);
+        cf_print_request request = {.queue = s->printer,
+                                    .path = combined,
+                                    .title = title,
+                                    .paper = CF_PAPER_A4,
+                                    .duplex = true};
+        st = cf_print_file(&request, &job, diag);
+    }
+    if (st == CF_OK && !print)
+        st = cf_zip_folder_pdfs(dir, zip_path, diag);
+    remove_tree(dir);
+    if (st != CF_OK) {
+        char *text = diag_lines(diag, csv_path);
+        cf_html_error(out, r, MHD_HTTP_UNPROCESSABLE_CONTENT, "未能完成", "Not done", text);
+        cf_free(text);
+        unlink(zip_path);
+    } else if (print) {
+        cf_buf *b = &out->body;
+        cf_html_page_begin(b, r, "已送往打印機", "Sent to the printer");
+        char line[256];
+        snprintf(line, sizeof line,
+                 "<p class=\"good\" role=\"status\">%zu 份文件已發出並存檔，打印工作 %d "
+                 "<span class=\"en\">documents issued and archived, print job %d</span></p>\n",
+                 summary.printed, job, job);
+        cf_html_raw(b, line);
+        cf_html_page_end(b);
+    } else {
+        out->content_type = "application/zip";
+        out->file_path = cf_strdup(zip_path);
+        out->remove_file = true;
+        snprintf(out->disposition, sizeof out->disposition, "attachment; filename=\"%s-list.zip\"",
+                 wf->form->id);
+    }
+    cf_free(dir);
+    cf_csv_mappings_free(mappings);
+    cf_diag_free(diag);
+}
+
+void cf_web_list_run(cf_web_server *s, cf_web_request *r, cf_web_response *out)
+{
+    const char *token = cf_web_arg(r, "list");
+    const char *action = cf_web_arg(r, "action");
+    char *path = NULL;
+    const cf_web_form *wf = NULL;
+    if (!find_list(s, r, token, &path, &wf)) {
+        cf_html_error(out, r, MHD_HTTP_NOT_FOUND, "名單已過期，請重新上載",
+                      "The list is gone (expired); upload it again", NULL);
+        return;
+    }
+    if (action != NULL && strcmp(action, "zip") == 0)
+        list_deliver(s, r, out, wf, path, false);
+    else if (action != NULL && strcmp(action, "print") == 0 && s->printer != NULL)
+        list_deliver(s, r, out, wf, path, true);
+    else
+        list_view(s, r, out, token, wf, path);
+    cf_free(path);
+}

@@ -1,0 +1,141 @@
+/* What the server (server.c) and its pages (pages.c, list.c) share: the request as a handler
+ * sees it, the response it fills, the route table. */
+#ifndef CF_WEB_INTERNAL_H
+#define CF_WEB_INTERNAL_H
+
+#include "archive/archive.h"
+#include "base/buf.h"
+#include "form/form.h"
+#include "web/auth.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CF_WEB_FIELDS_MAX 128           /* form fields of one POST */
+#define CF_WEB_FIELDS_BYTES (64 * 1024) /* their total size */
+#define CF_WEB_CSV_MAX ((size_t)20 * 1024 * 1024)
+#define CF_WEB_SCANS_MAX ((size_t)200 * 1024 * 1024)
+#define CF_WEB_LISTS_MAX 32 /* uploaded lists kept between the pages of the list flow */
+
+/* A form the server offers: loaded once at start. */
+typedef struct cf_web_form {
+    cf_form *form;
+    char *path;
+} cf_web_form;
+
+/* An uploaded patient list waiting for its print (kept under a random token). */
+typedef struct cf_web_list {
+    char token[33];
+    char user[64];
+    char *csv_path; /* in STORE/tmp, removed with the entry */
+    const cf_web_form *form;
+    long long created;
+} cf_web_list;
+
+typedef struct cf_web_server {
+    const char *store;
+    const char *printer;
+    char tmp_dir[4096];
+    cf_auth *auth;
+    cf_archive *archive;
+    cf_web_form *forms;
+    size_t n_forms;
+    char host[300];     /* Host the server answers to: ADDR:PORT */
+    char alt_host[300]; /* "localhost:PORT" on 127.0.0.1, else "" */
+    char origin[320];   /* scheme://host */
+    char alt_origin[320];
+    bool tls;
+    pthread_mutex_t lists_lock;
+    cf_web_list lists[CF_WEB_LISTS_MAX];
+} cf_web_server;
+
+/* One field of a submitted form (urlencoded or multipart without a file). */
+typedef struct cf_web_field {
+    char *name;
+    char *value;
+} cf_web_field;
+
+/* A file part of a multipart POST, streamed to a temporary file. */
+typedef struct cf_web_upload {
+    char *path; /* STORE/tmp/up-XXXXXX; removed when the request ends */
+    char *field;
+    size_t size;
+} cf_web_upload;
+
+#define CF_WEB_UPLOADS_MAX 64
+
+typedef struct cf_web_request {
+    const char *method;
+    const char *path;
+    struct MHD_Connection *connection;
+    bool has_session;
+    cf_session session;
+    char session_id[CF_AUTH_TOKEN_HEX];
+    char peer[64];
+    cf_web_field fields[CF_WEB_FIELDS_MAX];
+    size_t n_fields;
+    size_t fields_bytes;
+    cf_web_upload uploads[CF_WEB_UPLOADS_MAX];
+    size_t n_uploads;
+    size_t upload_bytes;
+    size_t upload_cap;
+    int upload_fd; /* the file being written, -1 when none */
+} cf_web_request;
+
+typedef struct cf_web_response {
+    unsigned status;
+    const char *content_type; /* static */
+    cf_buf body;
+    char *file_path; /* send this file instead of body, then remove it when remove_file */
+    bool remove_file;
+    char location[512]; /* redirect target (a path of this server) */
+    char set_cookie[256];
+    char disposition[160]; /* Content-Disposition */
+    bool cacheable;        /* static assets only; everything else is no-store */
+} cf_web_response;
+
+typedef void (*cf_web_handler)(cf_web_server *s, cf_web_request *r, cf_web_response *out);
+
+typedef struct cf_web_route {
+    const char *method;
+    const char *path;
+    cf_web_handler handler;
+    int min_role;      /* cf_role, or -1: no login needed */
+    size_t upload_cap; /* multipart file bytes allowed; 0: no files */
+} cf_web_route;
+
+extern const cf_web_route cf_web_routes[];
+extern const size_t cf_web_n_routes;
+
+/* ---- helpers (server.c) ---- */
+/* A GET query argument or POST field; NULL when absent. */
+const char *cf_web_arg(cf_web_request *r, const char *name);
+/* The upload of field name (the first), or NULL. */
+const cf_web_upload *cf_web_file(const cf_web_request *r, const char *name);
+/* A redirect (303) to a path of this server. */
+void cf_web_redirect(cf_web_response *out, const char *path);
+
+/* ---- HTML (html.c): the one escaper and the page shell ---- */
+void cf_html_text(cf_buf *b, const char *s); /* s escaped for text and quoted attributes */
+void cf_html_raw(cf_buf *b, const char *s);  /* markup of our own */
+void cf_html_page_begin(cf_buf *b, const cf_web_request *r, const char *title_zh,
+                        const char *title_en);
+void cf_html_page_end(cf_buf *b);
+/* A hidden input with the session's CSRF token, for every POST form. */
+void cf_html_csrf(cf_buf *b, const cf_web_request *r);
+/* An error page with status: the message in both languages, then diag's messages. */
+void cf_html_error(cf_web_response *out, const cf_web_request *r, unsigned status, const char *zh,
+                   const char *en, const char *detail);
+
+/* ---- embedded files of web/ (generated) ---- */
+typedef struct cf_web_asset {
+    const char *name;
+    const unsigned char *data;
+    size_t len;
+} cf_web_asset;
+extern const cf_web_asset cf_web_assets[];
+extern const size_t cf_web_n_assets;
+const cf_web_asset *cf_web_asset_get(const char *name);
+
+#endif
