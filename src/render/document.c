@@ -49,14 +49,16 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
     if (options->document_id != NULL) {
         if (options->document_id != document_id)
             snprintf(document_id, CF_DOCUMENT_ID_SIZE, "%s", options->document_id);
+    } else if (options->blank) {
+        document_id[0] = '\0'; /* a blank form is never issued: no id */
     } else {
-        cf_docid_make(form, options->blank ? NULL : record, options->created, options->sequence,
+        cf_docid_make(form, record, options->created, options->sequence,
                       options->unique_id || !cf_document_reproducible(), document_id);
     }
     cf_layout_options lo = {
         .paper = options->paper,
         .blank = options->blank,
-        .document_id = document_id,
+        .document_id = document_id[0] != '\0' ? document_id : NULL,
         .created = options->created,
         .characters_only = options->characters_only,
         .pad_to_even = options->pad_to_even,
@@ -69,8 +71,10 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
     snprintf(subject, sizeof subject, "%s %s", form->id, form->version);
     list->info.title = cf_display_list_strdup(list, form->title, strlen(form->title));
     list->info.subject = cf_display_list_strdup(list, subject, strlen(subject));
-    list->info.keywords = cf_display_list_strdup(list, document_id, strlen(document_id));
-    list->info.document_id = list->info.keywords;
+    /* A blank form's keywords say so instead of an id. */
+    const char *keywords = document_id[0] != '\0' ? document_id : "blank";
+    list->info.keywords = cf_display_list_strdup(list, keywords, strlen(keywords));
+    list->info.document_id = document_id[0] != '\0' ? list->info.keywords : NULL;
     list->info.author = form->source != NULL
                             ? cf_display_list_strdup(list, form->source, strlen(form->source))
                             : NULL;

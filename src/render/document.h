@@ -34,8 +34,8 @@ typedef struct cf_document {
     unsigned char *pdf; /* owned */
     size_t pdf_len;
     size_t pages;
-    char document_id[CF_DOCUMENT_ID_SIZE];
-    cf_display_list *list; /* only with keep_list; owned */
+    char document_id[CF_DOCUMENT_ID_SIZE]; /* "" for a blank form */
+    cf_display_list *list;                 /* only with keep_list; owned */
 } cf_document;
 
 /* Lays out and renders form for record (already checked with cf_record_check). On failure
@@ -46,7 +46,8 @@ void cf_document_cleanup(cf_document *doc);
 
 /* Only the layout step of cf_document_render: the display list with its document information
  * (title, subject, keywords = document id, creation date), for a combined PDF. document_id
- * receives the id used. Caller frees *out with cf_display_list_free. */
+ * receives the id used ("" for a blank form without options->document_id: never issued, no id).
+ * Caller frees *out with cf_display_list_free. */
 cf_status cf_document_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
                              const cf_document_options *options,
                              char document_id[CF_DOCUMENT_ID_SIZE], cf_display_list **out,
