@@ -1,6 +1,6 @@
 /* Unit tests of src/scan/: the QR payload (table of good and bad texts), grouping (table of
  * synthetic stacks), signature areas read from laid-out forms, a blank form's QR read back from
- * its print at 150 dpi, bad input files, and the
+ * its print at 150 dpi (and the image check of each kind on it), bad input files, and the
  * generated test set (tests/scan/make_scans.sh, made on first use into the build folder): the
  * shuffled 30-document stack at 200 dpi JPEG-in-PDF and at 300 dpi CCITT G4 (TIFF, and the
  * same in a PDF) read page by page; every QR but the blotted one decoded, 0 pages to a wrong
@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "archive/content.h"
 #include "base/alloc.h"
 #include "base/diag.h"
 #include "base/hash.h"
@@ -21,6 +22,7 @@
 #include "form/form.h"
 #include "layout/layout.h"
 #include "render/document.h"
+#include "scan/image_check.h"
 #include "scan/scan.h"
 #include "test_util.h"
 #include "text/font.h"
@@ -623,6 +625,106 @@ static void test_areas(void **state)
 
 /* ---- a blank form's QR, read back from its print ---- */
 
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    unsigned char *data = malloc((size_t)n);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return data;
+}
+
+/* The one decoder of each kind serves the scan reader and the archive's check
+ * (scan/image_check.h): the page as an RGB TIFF in tiles (libtiff's RGBA reader, a band at a
+ * time, top row first) still shows its QR; PNG, JPEG and TIFF pass the check whole and fail it
+ * cut short, with the archive's messages. */
+static void check_image_kinds(const char *dir, const char *png, cf_diag *diag)
+{
+    char cmd[8192], tif[1200], jpg[1200];
+    snprintf(tif, sizeof tif, "%s/page.tif", dir);
+    snprintf(jpg, sizeof jpg, "%s/page.jpg", dir);
+    snprintf(cmd, sizeof cmd,
+             "convert '%s' -type TrueColor -compress lzw -define tiff:tile-geometry=256x256 '%s' "
+             "&& convert '%s' -quality 80 '%s'",
+             png, tif, png, jpg);
+    assert_int_equal(system(cmd), 0);
+    cf_scan_source *src = NULL;
+    cf_scan_image image;
+    cf_scan_qr qr;
+    assert_int_equal(cf_scan_source_open(tif, &src, diag), CF_OK);
+    assert_int_equal(cf_scan_source_read_page(src, 0, &image, diag), CF_OK);
+    assert_int_equal(cf_scan_qr_find(&image, CF_SCAN_DECODER_DEFAULT, &qr), CF_OK);
+    assert_true(qr.payload.blank);
+    assert_int_equal(qr.payload.page, 1);
+    /* upright: the QR sits in the bottom right corner */
+    assert_true(qr.corners[0][1] > image.height / 2.0 && qr.corners[0][0] > image.width / 2.0);
+    cf_scan_image_cleanup(&image);
+    cf_scan_source_free(src);
+    static const struct {
+        const char *type;
+        int file;     /* 0 png, 1 jpg, 2 tif */
+        size_t keep;  /* bytes kept; 0 = all */
+        size_t spoil; /* bytes 100.. overwritten with 0xff */
+        bool ok;
+        const char *why;
+    } cases[] = {
+        {"image/png", 0, 0, 0, true, ""},
+        {"image/jpeg", 1, 0, 0, true, ""},
+        {"image/tiff", 2, 0, 0, true, ""},
+        {"image/png", 0, 100, 0, false, "its pixels cannot be decoded: "},
+        {"image/png", 0, 4, 0, false, "it is not a PNG image: "},
+        {"image/jpeg", 1, 2000, 0, false, "its pixels cannot all be decoded: "},
+        {"image/jpeg", 1, 2, 0, false, "it is not a JPEG image that decodes: "},
+        {"image/tiff", 2, 12, 0, false, "it is not a TIFF image: "},
+        {"image/tiff", 2, 0, 4000, false, "its pixels cannot all be decoded: "},
+        {"image/gif", 0, 0, 0, false, "it is not an image of a known kind"},
+        {"image/png", 0, 0, 0, false, "its size (1241 x 1754 pixels) is not that of a scan"},
+    };
+    const char *paths[] = {png, jpg, tif};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        unsigned char *data = read_file(paths[cases[i].file], &len);
+        char why[512] = "";
+        if (cases[i].keep != 0 && cases[i].keep < len)
+            len = cases[i].keep;
+        if (cases[i].spoil != 0 && 100 + cases[i].spoil < len)
+            memset(data + 100, 0xff, cases[i].spoil);
+        /* the last case: a picture bigger than allowed */
+        unsigned long long max = i + 1 == sizeof cases / sizeof cases[0] ? 1000000 : 64u << 20;
+        bool ok = cf_scan_image_check(cases[i].type, data, len, max, why, sizeof why);
+        if (ok != cases[i].ok || strncmp(why, cases[i].why, strlen(cases[i].why)) != 0)
+            fail_msg("case %zu (%s, %zu bytes): %s \"%s\"", i, cases[i].type, len,
+                     ok ? "accepted" : "refused", why);
+        free(data);
+    }
+    /* A TIFF read as a scan in the same process leaves the archive's check as strict as before:
+     * libtiff's error handlers are the program's one set (the scan reader used to put in its
+     * own, after which the check no longer heard of damaged TIFF data). */
+    snprintf(cmd, sizeof cmd, "convert '%s' -compress Fax '%s'", png, tif);
+    assert_int_equal(system(cmd), 0);
+    size_t len = 0;
+    unsigned char *data = read_file(tif, &len);
+    for (size_t i = 400; i < len && i < 4400; i += 97)
+        data[i] ^= 0x5a;
+    char why[512] = "";
+    assert_false(cf_content_image_check("image/tiff", data, len, why, sizeof why));
+    assert_int_equal(cf_scan_source_open(tif, &src, diag), CF_OK);
+    assert_int_equal(cf_scan_source_read_page(src, 0, &image, diag), CF_OK);
+    cf_scan_image_cleanup(&image);
+    cf_scan_source_free(src);
+    assert_false(cf_content_image_check("image/tiff", data, len, why, sizeof why));
+    free(data);
+    assert_int_equal(remove(tif), 0);
+    assert_int_equal(remove(jpg), 0);
+}
+
 /* render --blank: the PDF rasterised at 150 dpi (pdftoppm, as a scanner would see the paper)
  * gives back on every page the blank payload, with either decoder, and no document id. */
 static void test_blank_form_qr(void **state)
@@ -674,6 +776,8 @@ static void test_blank_form_qr(void **state)
             cf_scan_source_free(src);
         }
         snprintf(path, sizeof path, "%s/page-%0*zu.png", dir, doc.pages >= 10 ? 2 : 1, page);
+        if (page == 1)
+            check_image_kinds(dir, path, diag);
         assert_int_equal(remove(path), 0);
     }
     snprintf(path, sizeof path, "%s/blank.pdf", dir);
