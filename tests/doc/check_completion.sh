@@ -2,14 +2,8 @@
 # The bash completion (completion/consentform.bash, issue 16 item 3): sourced into a bash and
 # called as bash-completion would, with COMP_WORDS and COMP_CWORD set. Each check prints "ok" or
 # "FAIL: why". Needs $CF_BINARY, $CF_SOURCE_DIR and $CONSENTFORM_FORMS (set by meson).
-set -u
-bin=${CF_BINARY:?}
-src=${CF_SOURCE_DIR:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/check_prologue.sh
+source "${CF_SOURCE_DIR:?}/tests/check_prologue.sh"
 
 # shellcheck source=/dev/null
 source "$src/completion/consentform.bash"
@@ -84,5 +78,4 @@ done
 complete_line "$bin" batch x --pat
 [ "$reply" = "  " ] && ok "batch does not offer --patient-name" || fail "batch offers [$reply]"
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+check_summary
