@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -171,13 +172,12 @@ static cf_status hand_over(watcher *w, cf_scan_watch_fn fn, void *ctx,
             continue;
         }
         /* Looked at once more just before: a write since the last reading restarts the wait. */
-        char *path = cf_malloc(dir_len + strlen(f->name) + 2);
+        size_t size = dir_len + strlen(f->name) + 2;
+        char *path = cf_malloc(size);
         if (path == NULL)
             return CF_ERR_NOMEM;
-        strcpy(path, w->dir);
-        if (dir_len == 0 || w->dir[dir_len - 1] != '/')
-            strcat(path, "/");
-        strcat(path, f->name);
+        snprintf(path, size, "%s%s%s", w->dir,
+                 dir_len == 0 || w->dir[dir_len - 1] != '/' ? "/" : "", f->name);
         struct stat st;
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
             f->handled = true; /* gone: forgotten at the next reading */
