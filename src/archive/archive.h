@@ -81,6 +81,60 @@ cf_status cf_archive_register_issued(cf_archive *archive, const char *document_i
                                      const unsigned char *pdf, size_t len, long long issued_at,
                                      const char *operator_name, cf_diag *diag);
 
+/* Where a scan of an issued document is checked for signatures: per page, the QR square and
+ * the space above the signature and date (and time) lines of the form's required signature
+ * blocks, in PDF points (origin bottom-left), from the document's display list at issue time.
+ * Kept in the document's record object ("scan_layout"), so rebuild-index restores it. */
+#define CF_ARCHIVE_GROUP_MAX 32 /* bytes of a group name, with its NUL */
+typedef struct cf_archive_sign_line {
+    unsigned page;                    /* 1-based */
+    char role[16];                    /* the block's role: "patient", "guardian", "doctor", ... */
+    char group[CF_ARCHIVE_GROUP_MAX]; /* the block's required="GROUP" */
+    char line[12];                    /* "signature", "date" or "time" */
+    unsigned block;                   /* the signature block (form order): alternatives differ */
+    double x1, y1, x2, y2;            /* x1 < x2, y1 < y2 */
+} cf_archive_sign_line;
+
+typedef struct cf_archive_page_qr {
+    double x, y, side; /* bottom-left corner and side; side 0: the page has no QR */
+} cf_archive_page_qr;
+
+typedef struct cf_archive_scan_layout {
+    unsigned pages;
+    cf_archive_page_qr *qr;      /* [pages]; owned */
+    cf_archive_sign_line *lines; /* owned */
+    size_t n_lines;
+    char (*groups)[CF_ARCHIVE_GROUP_MAX]; /* the form's required groups, sorted; owned */
+    size_t n_groups;
+} cf_archive_scan_layout;
+
+void cf_archive_scan_layout_cleanup(cf_archive_scan_layout *layout);
+
+/* cf_archive_register_issued that also keeps layout (may be NULL: none) in the document's
+ * record. A second issue of the same id keeps the first record (the same PDF, the same lines). */
+cf_status cf_archive_register_issued_layout(cf_archive *archive, const char *document_id,
+                                            const char *form_id, const char *form_version,
+                                            const cf_archive_label *labels, size_t n_labels,
+                                            const unsigned char *pdf, size_t len,
+                                            const cf_archive_scan_layout *layout,
+                                            long long issued_at, const char *operator_name,
+                                            cf_diag *diag);
+
+/* What the filing of a scan needs to know of a document. */
+typedef struct cf_archive_issued {
+    char form_id[128], form_version[64];
+    bool registered; /* issued from this store */
+    bool voided;
+    int signed_copies;
+    cf_archive_scan_layout layout; /* pages 0 when the record keeps none */
+} cf_archive_issued;
+
+/* The document id as the index and its record object hold it, into *out (caller cleans up with
+ * cf_archive_issued_cleanup, also after a failure). CF_ERR_NOINPUT for an unknown id. */
+cf_status cf_archive_issued_get(cf_archive *archive, const char *document_id,
+                                cf_archive_issued *out, cf_diag *diag);
+void cf_archive_issued_cleanup(cf_archive_issued *issued);
+
 /* Files a signed copy (at most CF_ARCHIVE_SCAN_MAX bytes, else CF_ERR_LIMIT) for document_id.
  * It must be what it claims: a PDF that libqpdf opens with its pages, or a PNG, JPEG or TIFF
  * whose every pixel decodes (CF_ERR_DATA otherwise). The issued PDF itself, or a PDF with the
@@ -98,6 +152,57 @@ cf_status cf_archive_add_scan(cf_archive *archive, const char *document_id,
                               const cf_archive_label *labels, size_t n_labels, int *version,
                               bool *already_filed, cf_diag *diag);
 
+/* ---- the inbox: scanned pages that could not be filed ----
+ * An item is a page object (a one-page PDF of the scan's own image data) and a record object
+ * (source file, page, reason, the QR text if one was read), with a row in the index; verify
+ * checks them and rebuild-index restores them. Items are never removed: an item is assigned
+ * by hand (event "inbox-assigned" on the document) and leaves the list when its document is
+ * filed (event "inbox-filed"); both events name the item's record in their reason
+ * ("inbox HEX page N"). */
+#define CF_ARCHIVE_INBOX_ID 12 /* hex digits of an item id: the start of its record's name */
+
+typedef struct cf_archive_inbox_item {
+    char id[CF_ARCHIVE_INBOX_ID + 1];
+    char record[65];    /* its record object */
+    char file_hash[65]; /* its page object */
+    char *source;       /* the scan file it came from */
+    unsigned page;      /* 1-based page in that file */
+    char *reason;
+    char *payload; /* the QR text read; "" when none */
+    long long at;
+    char assigned_id[CF_ARCHIVE_ID_MAX + 1]; /* assigned by hand: document and page; "" / 0 */
+    unsigned assigned_page;
+} cf_archive_inbox_item;
+
+typedef struct cf_archive_inbox {
+    cf_archive_inbox_item *items;
+    size_t count;
+    size_t cap; /* private */
+} cf_archive_inbox;
+
+/* Adds a page to the inbox (page_pdf: the page as a one-page PDF) unless an open item holds
+ * the same page bytes already (then nothing is written); *id gets the item's id. */
+cf_status cf_archive_inbox_add(cf_archive *archive, const unsigned char *page_pdf, size_t len,
+                               const char *source, unsigned page, const char *reason,
+                               const char *payload, const char *operator_name,
+                               char id[CF_ARCHIVE_INBOX_ID + 1], cf_diag *diag);
+/* The open items (not filed), oldest first, into *out (caller frees with
+ * cf_archive_inbox_cleanup, also after a failure). */
+cf_status cf_archive_inbox_list(cf_archive *archive, cf_archive_inbox *out, cf_diag *diag);
+void cf_archive_inbox_cleanup(cf_archive_inbox *inbox);
+/* Records that the item whose record is item_record was assigned by hand to page of
+ * document_id (filed false) or filed in its signed copy (filed true). */
+cf_status cf_archive_inbox_mark(cf_archive *archive, const char *item_record,
+                                const char *document_id, unsigned page, bool filed,
+                                const char *operator_name, cf_diag *diag);
+/* Records that the signed copy just filed for document_id lacks a required signature (reason
+ * says which page and role); `archive list --unsigned` shows it until a later copy is filed. */
+cf_status cf_archive_signature_missing(cf_archive *archive, const char *document_id,
+                                       const char *reason, const char *operator_name,
+                                       cf_diag *diag);
+/* The path of the object hex in the store (for reading a page object back). */
+void cf_archive_object_path(const cf_archive *archive, const char *hex, char *out, size_t size);
+
 /* Records that document_id is void, with the reason (an event; nothing is removed).
  * CF_ERR_NOINPUT for an unknown id. */
 cf_status cf_archive_void(cf_archive *archive, const char *document_id, const char *reason,
@@ -112,7 +217,8 @@ typedef enum cf_archive_state {
     CF_ARCHIVE_STATE_ANY = 0,           /* a filter that takes every state */
     CF_ARCHIVE_STATE_ISSUED,            /* issued here, not void (signed or not) */
     CF_ARCHIVE_STATE_SIGNED,            /* not void, at least one signed copy filed */
-    CF_ARCHIVE_STATE_SIGNATURE_MISSING, /* issued here, not void, no signed copy yet */
+    CF_ARCHIVE_STATE_SIGNATURE_MISSING, /* issued here, not void, no signed copy yet, or the
+                                           last one filed lacks a required signature */
     CF_ARCHIVE_STATE_VOID,              /* voided */
 } cf_archive_state;
 
@@ -134,6 +240,8 @@ typedef struct cf_archive_row {
     long long issued_at;              /* -1 when not issued from this store */
     int signed_copies;
     bool voided;
+    bool signature_missing; /* the last signed copy filed lacks a required signature */
+    char *missing_reason;   /* what it lacks ("page 2: patient (consenter) not signed"); "" */
 } cf_archive_row;
 
 typedef struct cf_archive_rows {

@@ -4,6 +4,7 @@
 #include "base/alloc.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ void cf_record_document_cleanup(cf_record_document *d)
     cf_free(d->form_id);
     cf_free(d->form_version);
     cf_free(d->labels);
+    cf_free(d->scan_layout);
     memset(d, 0, sizeof *d);
 }
 
@@ -99,6 +101,11 @@ static json_t *document_object(const cf_record_document *d)
         ok = set_int(o, "issued_at", d->issued_at);
     if (ok && d->issued_hash[0] != '\0')
         ok = set_str(o, "issued_sha256", d->issued_hash);
+    if (ok && d->scan_layout != NULL) {
+        json_t *layout = json_loads(d->scan_layout, JSON_REJECT_DUPLICATES, NULL);
+        ok = json_is_object(layout) && json_object_set(o, "scan_layout", layout) == 0;
+        json_decref(layout);
+    }
     json_decref(labels);
     if (!ok) {
         json_decref(o);
@@ -161,6 +168,7 @@ char cf_record_kind(const char *json, size_t len)
     char kind = k == NULL                    ? 0
                 : strcmp(k, "document") == 0 ? 'd'
                 : strcmp(k, "event") == 0    ? 'e'
+                : strcmp(k, "inbox") == 0    ? 'i'
                                              : 0;
     json_decref(o);
     return kind;
@@ -204,6 +212,9 @@ cf_status cf_record_document_read(const char *json, size_t len, cf_record_docume
         json_t *at = json_object_get(o, "issued_at");
         d->issued_at = json_is_integer(at) ? (long long)json_integer_value(at) : -1;
         d->registered = json_is_true(json_object_get(o, "registered"));
+        json_t *layout = json_object_get(o, "scan_layout");
+        if (json_is_object(layout))
+            d->scan_layout = json_dumps(layout, JSON_COMPACT | JSON_SORT_KEYS);
         if (d->id != NULL && d->form_id != NULL && d->form_version != NULL && d->labels != NULL &&
             get_hash(o, "issued_sha256", d->issued_hash))
             st = CF_OK;
@@ -233,6 +244,203 @@ cf_status cf_record_event_read(const char *json, size_t len, cf_record_event *e)
             e->operator_name != NULL && get_hash(o, "sha256", e->file_hash) &&
             get_hash(o, "document_record", e->document_record) && e->document_record[0] != '\0' &&
             get_hash(o, "prev", e->prev))
+            st = CF_OK;
+    }
+    json_decref(o);
+    return st;
+}
+
+/* Points to hundredths of a point. */
+static json_t *centipoints(double v)
+{
+    return json_integer((json_int_t)llround(v * 100.0));
+}
+
+static json_t *box_array(double a, double b, double c, double d)
+{
+    json_t *box = json_array();
+    double v[4] = {a, b, c, d};
+    for (int i = 0; box != NULL && i < 4; i++)
+        if (json_array_append_new(box, centipoints(v[i])) != 0) {
+            json_decref(box);
+            box = NULL;
+        }
+    return box;
+}
+
+/* The lines of page p (1-based) as an array; NULL when out of memory. */
+static json_t *layout_lines(const cf_archive_scan_layout *l, unsigned p)
+{
+    json_t *lines = json_array();
+    for (size_t i = 0; lines != NULL && i < l->n_lines; i++) {
+        const cf_archive_sign_line *sl = &l->lines[i];
+        if (sl->page != p)
+            continue;
+        json_t *o = json_object();
+        bool ok = o != NULL && set_str(o, "role", sl->role) && set_str(o, "group", sl->group) &&
+                  set_str(o, "line", sl->line) && set_int(o, "block", sl->block) &&
+                  json_object_set_new(o, "box", box_array(sl->x1, sl->y1, sl->x2, sl->y2)) == 0 &&
+                  json_array_append(lines, o) == 0;
+        json_decref(o);
+        if (!ok) {
+            json_decref(lines);
+            lines = NULL;
+        }
+    }
+    return lines;
+}
+
+char *cf_record_scan_layout_write(const cf_archive_scan_layout *l)
+{
+    use_our_allocator();
+    json_t *o = json_object(), *pages = json_array(), *groups = json_array();
+    bool ok = o != NULL && pages != NULL && groups != NULL;
+    for (size_t g = 0; ok && g < l->n_groups; g++)
+        ok = json_array_append_new(groups, json_string(l->groups[g])) == 0;
+    for (unsigned p = 0; ok && p < l->pages; p++) {
+        json_t *page = json_object();
+        const cf_archive_page_qr *q = &l->qr[p];
+        ok = page != NULL &&
+             json_object_set_new(page, "qr", box_array(q->x, q->y, q->side, q->side)) == 0 &&
+             json_object_set_new(page, "lines", layout_lines(l, p + 1)) == 0 &&
+             json_array_append(pages, page) == 0;
+        json_decref(page);
+    }
+    ok = ok && json_object_set(o, "pages", pages) == 0 && json_object_set(o, "groups", groups) == 0;
+    json_decref(pages);
+    json_decref(groups);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return dump(o, JSON_COMPACT, NULL);
+}
+
+/* Four numbers in hundredths of a point from a box array; false when it is not one. */
+static bool read_box(json_t *box, double v[4])
+{
+    if (!json_is_array(box) || json_array_size(box) != 4)
+        return false;
+    for (size_t i = 0; i < 4; i++) {
+        json_t *n = json_array_get(box, i);
+        if (!json_is_integer(n))
+            return false;
+        v[i] = (double)json_integer_value(n) / 100.0;
+    }
+    return true;
+}
+
+/* A string member into out; false when absent, not a string or too long. */
+static bool read_word(json_t *o, const char *key, char *out, size_t size)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    if (v == NULL || strlen(v) >= size)
+        return false;
+    memcpy(out, v, strlen(v) + 1);
+    return true;
+}
+
+cf_status cf_record_scan_layout_read(const char *json, cf_archive_scan_layout *out)
+{
+    memset(out, 0, sizeof *out);
+    json_t *o = load(json, json != NULL ? strlen(json) : 0);
+    json_t *pages = json_object_get(o, "pages"), *groups = json_object_get(o, "groups");
+    cf_status st = CF_ERR_DATA;
+    size_t n_pages = json_array_size(pages), n_groups = json_array_size(groups), n_lines = 0;
+    if (!json_is_array(pages) || !json_is_array(groups) || n_pages == 0 || n_pages > 10000 ||
+        n_groups > 64)
+        goto done;
+    for (size_t p = 0; p < n_pages; p++)
+        n_lines += json_array_size(json_object_get(json_array_get(pages, p), "lines"));
+    out->qr = cf_calloc(n_pages, sizeof *out->qr);
+    out->lines = cf_calloc(n_lines + 1, sizeof *out->lines);
+    out->groups = cf_calloc(n_groups + 1, sizeof *out->groups);
+    if (out->qr == NULL || out->lines == NULL || out->groups == NULL) {
+        st = CF_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t g = 0; g < n_groups; g++) {
+        const char *v = json_string_value(json_array_get(groups, g));
+        if (v == NULL || strlen(v) >= CF_ARCHIVE_GROUP_MAX)
+            goto done;
+        memcpy(out->groups[g], v, strlen(v) + 1);
+    }
+    out->n_groups = n_groups;
+    out->pages = (unsigned)n_pages;
+    for (size_t p = 0; p < n_pages; p++) {
+        json_t *page = json_array_get(pages, p), *lines = json_object_get(page, "lines");
+        double v[4];
+        if (!read_box(json_object_get(page, "qr"), v) || !json_is_array(lines))
+            goto done;
+        out->qr[p] = (cf_archive_page_qr){v[0], v[1], v[2]};
+        for (size_t i = 0; i < json_array_size(lines); i++) {
+            json_t *line = json_array_get(lines, i), *block = json_object_get(line, "block");
+            cf_archive_sign_line *sl = &out->lines[out->n_lines];
+            if (!read_word(line, "role", sl->role, sizeof sl->role) ||
+                !read_word(line, "group", sl->group, sizeof sl->group) ||
+                !read_word(line, "line", sl->line, sizeof sl->line) || !json_is_integer(block) ||
+                json_integer_value(block) < 0 || !read_box(json_object_get(line, "box"), v))
+                goto done;
+            sl->page = (unsigned)p + 1;
+            sl->block = (unsigned)json_integer_value(block);
+            sl->x1 = v[0];
+            sl->y1 = v[1];
+            sl->x2 = v[2];
+            sl->y2 = v[3];
+            out->n_lines++;
+        }
+    }
+    st = CF_OK;
+done:
+    json_decref(o);
+    return st;
+}
+
+void cf_record_inbox_cleanup(cf_record_inbox *i)
+{
+    if (i == NULL)
+        return;
+    cf_free(i->source);
+    cf_free(i->reason);
+    cf_free(i->operator_name);
+    cf_free(i->payload);
+    memset(i, 0, sizeof *i);
+}
+
+char *cf_record_inbox_write(const cf_record_inbox *i, size_t *len)
+{
+    use_our_allocator();
+    json_t *o = json_object();
+    bool ok = o != NULL && set_str(o, "record", "inbox") && set_str(o, "source", i->source) &&
+              set_int(o, "page", i->page) && set_str(o, "reason", i->reason) &&
+              set_str(o, "operator", i->operator_name) && set_int(o, "at", i->at) &&
+              set_str(o, "sha256", i->file_hash);
+    if (ok && i->payload != NULL)
+        ok = set_str(o, "payload", i->payload);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return dump(o, JSON_COMPACT, len);
+}
+
+cf_status cf_record_inbox_read(const char *json, size_t len, cf_record_inbox *i)
+{
+    memset(i, 0, sizeof *i);
+    json_t *o = load(json, len);
+    const char *k = json_string_value(json_object_get(o, "record"));
+    cf_status st = CF_ERR_DATA;
+    if (k != NULL && strcmp(k, "inbox") == 0) {
+        json_t *page = json_object_get(o, "page"), *at = json_object_get(o, "at");
+        i->source = get_str(o, "source");
+        i->reason = get_str(o, "reason");
+        i->operator_name = get_str(o, "operator");
+        if (json_object_get(o, "payload") != NULL)
+            i->payload = get_str(o, "payload");
+        i->page = json_is_integer(page) ? (unsigned)json_integer_value(page) : 0;
+        i->at = json_is_integer(at) ? (long long)json_integer_value(at) : -1;
+        if (i->source != NULL && i->reason != NULL && i->operator_name != NULL && i->page > 0 &&
+            i->at >= 0 && get_hash(o, "sha256", i->file_hash) && i->file_hash[0] != '\0')
             st = CF_OK;
     }
     json_decref(o);

@@ -27,6 +27,7 @@ typedef struct cf_record_document {
     long long issued_at;                  /* -1 when not issued from this store */
     char issued_hash[CF_SHA256_HEX_SIZE]; /* "" when none */
     bool registered;
+    char *scan_layout; /* canonical JSON object (cf_record_scan_layout_write); NULL when none */
 } cf_record_document;
 
 /* An event as its record object holds it. Strings are owned (cf_record_event_cleanup). */
@@ -41,6 +42,20 @@ typedef struct cf_record_event {
     char prev[CF_SHA256_HEX_SIZE];            /* the event record before; "" for the first */
 } cf_record_event;
 
+/* An inbox item (a scanned page that could not be filed) as its record object holds it.
+ * Strings are owned (cf_record_inbox_cleanup). */
+typedef struct cf_record_inbox {
+    char *source, *reason, *operator_name;
+    char *payload; /* the QR text read; NULL when none */
+    unsigned page; /* 1-based, in source */
+    long long at;
+    char file_hash[CF_SHA256_HEX_SIZE]; /* the page object */
+} cf_record_inbox;
+
+void cf_record_inbox_cleanup(cf_record_inbox *i);
+char *cf_record_inbox_write(const cf_record_inbox *i, size_t *len);
+cf_status cf_record_inbox_read(const char *json, size_t len, cf_record_inbox *i);
+
 void cf_record_document_cleanup(cf_record_document *d);
 void cf_record_event_cleanup(cf_record_event *e);
 
@@ -48,7 +63,8 @@ void cf_record_event_cleanup(cf_record_event *e);
 char *cf_record_document_write(const cf_record_document *d, size_t *len);
 char *cf_record_event_write(const cf_record_event *e, size_t *len);
 
-/* Which record json is: 'd' (document), 'e' (event) or 0 (not a record of ours). */
+/* Which record json is: 'd' (document), 'e' (event), 'i' (inbox item) or 0 (not a record of ours).
+ */
 char cf_record_kind(const char *json, size_t len);
 /* Parses a record object into *d / *e (cleaned up by the caller even on failure). CF_ERR_DATA
  * when the bytes are not such a record. */
@@ -65,6 +81,14 @@ char *cf_record_labels_canonical(const char *labels_json);
 void cf_record_labels_get(const char *labels_json, const char *key, char *out, size_t size);
 /* True when two labels JSON objects hold the same fields and values. */
 bool cf_record_labels_equal(const char *a, const char *b);
+
+/* The canonical JSON object of a scan layout (caller frees with cf_free); NULL when out of
+ * memory. Positions are kept in hundredths of a point, as integers: the same layout always
+ * gives the same bytes. */
+char *cf_record_scan_layout_write(const cf_archive_scan_layout *layout);
+/* Parses a scan layout JSON object into *out (caller cleans up with
+ * cf_archive_scan_layout_cleanup, also after a failure). CF_ERR_DATA when it is not one. */
+cf_status cf_record_scan_layout_read(const char *json, cf_archive_scan_layout *out);
 
 /* record.json of `archive export`, built up a piece at a time. */
 typedef struct cf_record_export cf_record_export;

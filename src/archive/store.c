@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STORE_ID_HEX 32 /* hex digits of a store id */
 #define LABELS_MAX 64
 #define LABEL_KEY_MAX 64
@@ -91,6 +91,43 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "ALTER TABLE events ADD COLUMN prev_hash TEXT;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "DROP TRIGGER events_append_only_update;",
+    /* 3: events for filing scans (signature-missing, inbox-assigned, inbox-filed: the CHECK
+     * is part of the table, so the table is made again with the same rows), and the inbox. */
+    "CREATE TABLE events3 ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  document_id TEXT NOT NULL REFERENCES documents(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('issued', 'signed-copy-added', 'verified', 'voided',"
+    "    'signature-missing', 'inbox-assigned', 'inbox-filed')),"
+    "  at INTEGER NOT NULL,"
+    "  operator TEXT NOT NULL,"
+    "  file_hash TEXT REFERENCES files(hash),"
+    "  version INTEGER,"
+    "  reason TEXT,"
+    "  record_hash TEXT REFERENCES files(hash),"
+    "  prev_hash TEXT);"
+    "INSERT INTO events3 SELECT seq, document_id, kind, at, operator, file_hash, version, reason,"
+    "  record_hash, prev_hash FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events3 RENAME TO events;"
+    "CREATE INDEX events_document ON events(document_id);"
+    "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TABLE inbox ("
+    "  record_hash TEXT PRIMARY KEY REFERENCES files(hash),"
+    "  file_hash TEXT NOT NULL REFERENCES files(hash),"
+    "  source TEXT NOT NULL,"
+    "  page INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  payload TEXT,"
+    "  at INTEGER NOT NULL,"
+    "  operator TEXT NOT NULL);"
+    "CREATE INDEX inbox_file ON inbox(file_hash);"
+    "CREATE TRIGGER inbox_keep BEFORE DELETE ON inbox"
+    "  BEGIN SELECT RAISE(ABORT, 'inbox items are never deleted'); END;"
+    "CREATE TRIGGER inbox_no_update BEFORE UPDATE ON inbox"
+    "  BEGIN SELECT RAISE(ABORT, 'inbox items are never changed'); END;",
 };
 
 /* Run after migration 2's SQL and add_records(). */
@@ -314,6 +351,8 @@ static cf_status check_change(const cf_archive *a, const char *id, const char *o
 /* ---- opening -------------------------------------------------------------------------- */
 
 static cf_status add_records(cf_archive *a, cf_diag *diag);
+static cf_status insert_inbox_row(cf_archive *a, const cf_record_inbox *i, const char *record,
+                                  cf_diag *diag);
 static cf_status set_store_id(cf_archive *a, cf_diag *diag);
 
 /* Migrations run in one transaction, so a store is always at one schema version. */
@@ -1035,7 +1074,7 @@ static void draft_cleanup(document_draft *x)
 static cf_status draft_document(const char *id, const char *form_id, const char *version,
                                 const cf_archive_label *labels, size_t n_labels,
                                 long long issued_at, const char *hash, bool registered,
-                                document_draft *x)
+                                const char *layout, document_draft *x)
 {
     memset(x, 0, sizeof *x);
     x->d = (cf_record_document){.id = (char *)(uintptr_t)id,
@@ -1043,7 +1082,8 @@ static cf_status draft_document(const char *id, const char *form_id, const char 
                                 .form_version = (char *)(uintptr_t)(version != NULL ? version : ""),
                                 .labels = cf_record_labels_write(labels, n_labels),
                                 .issued_at = registered ? issued_at : -1,
-                                .registered = registered};
+                                .registered = registered,
+                                .scan_layout = (char *)(uintptr_t)layout};
     if (hash != NULL)
         snprintf(x->d.issued_hash, sizeof x->d.issued_hash, "%s", hash);
     x->json = x->d.labels != NULL ? cf_record_document_write(&x->d, NULL) : NULL;
@@ -1078,8 +1118,8 @@ static cf_status insert_document(cf_archive *a, const char *id, const char *form
                                  bool registered, cf_diag *diag)
 {
     document_draft x;
-    cf_status st =
-        draft_document(id, form_id, version, labels, n_labels, issued_at, hash, registered, &x);
+    cf_status st = draft_document(id, form_id, version, labels, n_labels, issued_at, hash,
+                                  registered, /*layout*/ NULL, &x);
     if (st == CF_OK)
         st = write_draft(a, &x, diag);
     if (st == CF_OK)
@@ -1222,12 +1262,56 @@ static cf_status already_registered(const cf_archive *a, const char *id, const d
     return CF_ERR_EXISTS;
 }
 
+static cf_status register_issued(cf_archive *a, const char *id, const char *form_id,
+                                 const char *form_version, const cf_archive_label *labels,
+                                 size_t n_labels, const unsigned char *pdf, size_t len,
+                                 const char *layout_json, const char *op, cf_diag *diag);
+
 cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *form_id,
                                      const char *form_version, const cf_archive_label *labels,
                                      size_t n_labels, const unsigned char *pdf, size_t len,
                                      long long issued_at, const char *op, cf_diag *diag)
 {
+    return cf_archive_register_issued_layout(a, id, form_id, form_version, labels, n_labels, pdf,
+                                             len, NULL, issued_at, op, diag);
+}
+
+void cf_archive_scan_layout_cleanup(cf_archive_scan_layout *layout)
+{
+    if (layout == NULL)
+        return;
+    cf_free(layout->qr);
+    cf_free(layout->lines);
+    cf_free(layout->groups);
+    memset(layout, 0, sizeof *layout);
+}
+
+cf_status cf_archive_register_issued_layout(cf_archive *a, const char *id, const char *form_id,
+                                            const char *form_version,
+                                            const cf_archive_label *labels, size_t n_labels,
+                                            const unsigned char *pdf, size_t len,
+                                            const cf_archive_scan_layout *layout,
+                                            long long issued_at, const char *op, cf_diag *diag)
+{
     (void)issued_at; /* the PDF's own date; the archive records the real time (real_now) */
+    char *layout_json = NULL;
+    if (layout != NULL && layout->pages > 0) {
+        layout_json = cf_record_scan_layout_write(layout);
+        if (layout_json == NULL)
+            return CF_ERR_NOMEM;
+    }
+    cf_status st = register_issued(a, id, form_id, form_version, labels, n_labels, pdf, len,
+                                   layout_json, op, diag);
+    cf_free(layout_json);
+    return st;
+}
+
+/* cf_archive_register_issued_layout with the layout as its JSON (NULL: none). */
+static cf_status register_issued(cf_archive *a, const char *id, const char *form_id,
+                                 const char *form_version, const cf_archive_label *labels,
+                                 size_t n_labels, const unsigned char *pdf, size_t len,
+                                 const char *layout_json, const char *op, cf_diag *diag)
+{
     cf_status st = check_change(a, id, op, diag);
     if (st == CF_OK)
         st = check_text("form id", form_id, NAME_MAX_BYTES, /*may_be_empty*/ false, diag);
@@ -1262,7 +1346,7 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
     bool drafted = false;
     if (st == CF_OK && !doc.known) {
         st = draft_document(id, form_id, form_version, labels, n_labels, now, hex,
-                            /*registered*/ true, &draft);
+                            /*registered*/ true, layout_json, &draft);
         drafted = st == CF_OK;
         if (st == CF_OK)
             st = write_draft(a, &draft, diag);
@@ -1557,6 +1641,73 @@ static void form_name(char *out, size_t size, const unsigned char *form,
         snprintf(out, size, "%s", f);
 }
 
+void cf_archive_issued_cleanup(cf_archive_issued *issued)
+{
+    if (issued == NULL)
+        return;
+    cf_archive_scan_layout_cleanup(&issued->layout);
+    memset(issued, 0, sizeof *issued);
+}
+
+cf_status cf_archive_issued_get(cf_archive *a, const char *id, cf_archive_issued *out,
+                                cf_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    cf_status st = check_id(a, id, diag);
+    if (st != CF_OK)
+        return st;
+    char record[CF_SHA256_HEX_SIZE] = "";
+    pthread_mutex_lock(&a->lock);
+    sqlite3_stmt *s = prepare(
+        a, "SELECT d.form_id, d.form_version, d.registered, d.record_hash,"
+           " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = 'voided'),"
+           " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = "
+           "'signed-copy-added') FROM documents d WHERE d.id = ?");
+    int rc = SQLITE_ERROR;
+    if (s != NULL) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+    }
+    if (rc == SQLITE_ROW) {
+        const unsigned char *f = sqlite3_column_text(s, 0), *v = sqlite3_column_text(s, 1),
+                            *r = sqlite3_column_text(s, 3);
+        snprintf(out->form_id, sizeof out->form_id, "%s", f != NULL ? (const char *)f : "");
+        snprintf(out->form_version, sizeof out->form_version, "%s",
+                 v != NULL ? (const char *)v : "");
+        out->registered = sqlite3_column_int(s, 2) != 0;
+        snprintf(record, sizeof record, "%s", r != NULL ? (const char *)r : "");
+        out->voided = sqlite3_column_int(s, 4) > 0;
+        out->signed_copies = sqlite3_column_int(s, 5);
+    } else if (rc == SQLITE_DONE) {
+        cf_diag_error(diag, NULL, 0, "document %s is not in the archive", id);
+        st = CF_ERR_NOINPUT;
+    } else {
+        st = db_error(a, diag, "be read");
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&a->lock);
+    if (st != CF_OK || record[0] == '\0')
+        return st;
+    /* The layout is kept in the document's record object only. */
+    char *json = NULL;
+    size_t len = 0;
+    st = cf_object_load(a->objects, record, &json, &len, diag);
+    cf_record_document d = {0};
+    if (st == CF_OK && cf_record_document_read(json, len, &d) != CF_OK) {
+        cf_diag_error(diag, NULL, 0, "document %s: its record object %s is damaged", id, record);
+        st = CF_ERR_DATA;
+    }
+    if (st == CF_OK && d.scan_layout != NULL &&
+        cf_record_scan_layout_read(d.scan_layout, &out->layout) != CF_OK) {
+        cf_archive_scan_layout_cleanup(&out->layout);
+        cf_diag_error(diag, NULL, 0, "document %s: its record's scan layout is damaged", id);
+        st = CF_ERR_DATA;
+    }
+    cf_record_document_cleanup(&d);
+    cf_free(json);
+    return st;
+}
+
 void cf_archive_rows_cleanup(cf_archive_rows *rows)
 {
     if (rows == NULL)
@@ -1566,6 +1717,7 @@ void cf_archive_rows_cleanup(cf_archive_rows *rows)
         cf_free(rows->rows[i].form_version);
         cf_free(rows->rows[i].patient_name);
         cf_free(rows->rows[i].hospital_no);
+        cf_free(rows->rows[i].missing_reason);
     }
     cf_free(rows->rows);
     memset(rows, 0, sizeof *rows);
@@ -1575,8 +1727,10 @@ cf_archive_state cf_archive_row_state(const cf_archive_row *r)
 {
     if (r->voided)
         return CF_ARCHIVE_STATE_VOID;
-    if (r->signed_copies > 0)
+    if (r->signed_copies > 0 && !r->signature_missing)
         return CF_ARCHIVE_STATE_SIGNED;
+    if (r->signature_missing)
+        return CF_ARCHIVE_STATE_SIGNATURE_MISSING;
     return r->issued_at >= 0 ? CF_ARCHIVE_STATE_SIGNATURE_MISSING : CF_ARCHIVE_STATE_ISSUED;
 }
 
@@ -1603,7 +1757,11 @@ cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive
         "SELECT d.id, d.form_id, d.form_version, d.issued_at, d.labels,"
         " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = "
         "'signed-copy-added'),"
-        " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = 'voided')"
+        " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = 'voided'),"
+        /* The reason of a signature-missing event that no signed copy filed later answers. */
+        " (SELECT m.reason FROM events m WHERE m.document_id = d.id AND m.kind = "
+        "'signature-missing' AND m.seq > (SELECT MAX(c.seq) FROM events c WHERE c.document_id = "
+        "d.id AND c.kind = 'signed-copy-added') ORDER BY m.seq DESC LIMIT 1)"
         " FROM documents d"
         " WHERE (?1 IS NULL OR d.hospital_no = ?1) AND (?2 IS NULL OR d.form_id = ?2)"
         " AND (?3 IS NULL OR d.issued_at >= ?3) AND (?4 IS NULL OR d.issued_at < ?4)"
@@ -1629,8 +1787,10 @@ cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive
         r.issued_at = sqlite3_column_type(s, 3) != SQLITE_NULL ? sqlite3_column_int64(s, 3) : -1;
         r.signed_copies = sqlite3_column_int(s, 5);
         r.voided = sqlite3_column_int(s, 6) > 0;
+        r.signature_missing = sqlite3_column_type(s, 7) != SQLITE_NULL;
         if (!state_matches(&r, want))
             continue;
+        const unsigned char *missing = sqlite3_column_text(s, 7);
         const char *labels = (const char *)sqlite3_column_text(s, 4);
         char name[LABEL_VALUE_MAX + 1], hn[LABEL_VALUE_MAX + 1];
         cf_record_labels_get(labels, "patient_name", name, sizeof name);
@@ -1642,10 +1802,12 @@ cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive
         r.form_version = cf_strdup(version != NULL ? (const char *)version : "");
         r.patient_name = cf_strdup(name);
         r.hospital_no = cf_strdup(hn);
+        r.missing_reason = cf_strdup(missing != NULL ? (const char *)missing : "");
         cf_archive_row *grown =
             cf_grow_array(rows->rows, &rows->cap, rows->count + 1, sizeof *grown, 16);
         if (grown == NULL || r.form_id == NULL || r.form_version == NULL ||
-            r.patient_name == NULL || r.hospital_no == NULL) {
+            r.patient_name == NULL || r.hospital_no == NULL || r.missing_reason == NULL) {
+            cf_free(r.missing_reason);
             cf_free(r.form_id);
             cf_free(r.form_version);
             cf_free(r.patient_name);
@@ -2232,6 +2394,48 @@ static cf_status verify_events(verify_run *v, cf_diag *diag)
 
 /* 6. Every file under objects/ is a recorded object. One the index does not name is what an
  * add cut off between its object and its row leaves: a note, not a problem. */
+/* Every inbox row against its record object. */
+static cf_status verify_inbox(verify_run *v, cf_diag *diag)
+{
+    sqlite3_stmt *s = prepare(v->a, "SELECT record_hash, file_hash, source, page, reason, "
+                                    "payload, at, operator FROM inbox ORDER BY record_hash");
+    if (s == NULL)
+        return db_error(v->a, diag, "be read");
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *record = (const char *)sqlite3_column_text(s, 0);
+        char *json = NULL;
+        size_t len = 0;
+        cf_record_inbox rec;
+        memset(&rec, 0, sizeof rec);
+        if (cf_object_load(v->a->objects, record, &json, &len, NULL) != CF_OK ||
+            cf_record_inbox_read(json, len, &rec) != CF_OK) {
+            finding(v, false, "inbox item %.12s: its record object is missing or damaged", record);
+        } else {
+            const unsigned char *payload = sqlite3_column_text(s, 5);
+            bool same = strcmp(rec.file_hash, (const char *)sqlite3_column_text(s, 1)) == 0 &&
+                        strcmp(rec.source, (const char *)sqlite3_column_text(s, 2)) == 0 &&
+                        rec.page == (unsigned)sqlite3_column_int64(s, 3) &&
+                        strcmp(rec.reason, (const char *)sqlite3_column_text(s, 4)) == 0 &&
+                        same_text(rec.payload, payload != NULL ? (const char *)payload : NULL) &&
+                        rec.at == sqlite3_column_int64(s, 6) &&
+                        strcmp(rec.operator_name, (const char *)sqlite3_column_text(s, 7)) == 0;
+            if (!same)
+                finding(v, false,
+                        "inbox item %.12s (%s page %u): the index differs from its record "
+                        "object (edited by hand)",
+                        record, rec.source, rec.page);
+            else if (!file_known(v->a, rec.file_hash))
+                finding(v, false, "inbox item %.12s (%s page %u): its page object is not recorded",
+                        record, rec.source, rec.page);
+        }
+        cf_record_inbox_cleanup(&rec);
+        cf_free(json);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? CF_OK : db_error(v->a, diag, "be read");
+}
+
 static bool verify_entry(void *context, cf_object_entry kind, const char *path, const char *hex)
 {
     verify_run *v = context;
@@ -2301,6 +2505,8 @@ cf_status cf_archive_verify(cf_archive *a, FILE *out, bool record, long long at,
             st = verify_documents(&v, diag);
         if (st == CF_OK)
             st = verify_events(&v, diag);
+        if (st == CF_OK)
+            st = verify_inbox(&v, diag);
         if (st == CF_OK && cf_object_scan_dir(a->objects, verify_entry, &v, diag) != CF_OK)
             finding(&v, false, "objects: cannot be read");
         (void)sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
@@ -2331,6 +2537,8 @@ typedef struct found_record {
 typedef struct rebuild_run {
     cf_archive *a;
     FILE *out;
+    char (*inbox)[CF_SHA256_HEX_SIZE]; /* inbox item records found */
+    size_t n_inbox, cap_inbox;
     found_record *documents, *events;
     size_t n_documents, n_events, cap_documents, cap_events;
     size_t problems, notes;
@@ -2400,6 +2608,15 @@ static bool collect_record(void *context, cf_object_entry kind, const char *path
         } else {
             r->events = grown;
             r->events[r->n_events++] = rec;
+        }
+    } else if (k == 'i') {
+        char(*grown)[CF_SHA256_HEX_SIZE] =
+            cf_grow_array(r->inbox, &r->cap_inbox, r->n_inbox + 1, sizeof *grown, 64);
+        if (grown == NULL) {
+            r->status = CF_ERR_NOMEM;
+        } else {
+            r->inbox = grown;
+            snprintf(r->inbox[r->n_inbox++], CF_SHA256_HEX_SIZE, "%s", hex);
         }
     } else {
         cf_record_document_cleanup(&rec.document);
@@ -2564,6 +2781,31 @@ static cf_status restore_rows(rebuild_run *r, size_t *documents, size_t *events,
     return st;
 }
 
+/* The inbox rows from their records (and the files rows of their pages). */
+static cf_status restore_inbox(rebuild_run *r, cf_diag *diag)
+{
+    cf_status st = CF_OK;
+    for (size_t i = 0; st == CF_OK && i < r->n_inbox; i++) {
+        char *json = NULL;
+        size_t len = 0;
+        cf_record_inbox rec;
+        memset(&rec, 0, sizeof rec);
+        if (cf_object_load(r->a->objects, r->inbox[i], &json, &len, NULL) == CF_OK &&
+            cf_record_inbox_read(json, len, &rec) == CF_OK) {
+            char whose[64];
+            snprintf(whose, sizeof whose, "inbox item %.12s", r->inbox[i]);
+            st = restore_file_row(r, rec.file_hash, rec.at, whose, diag);
+            if (st == CF_OK)
+                st = add_file_row(r->a, r->inbox[i], len, CF_RECORD_MEDIA_TYPE, rec.at, diag);
+            if (st == CF_OK)
+                st = insert_inbox_row(r->a, &rec, r->inbox[i], diag);
+        }
+        cf_record_inbox_cleanup(&rec);
+        cf_free(json);
+    }
+    return st;
+}
+
 /* Moves path (if it exists) aside to path.replaced-TIME: nothing is deleted. */
 static cf_status move_aside(const char *path, long long now, cf_diag *diag)
 {
@@ -2661,6 +2903,8 @@ cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_
         st = begin(a, diag);
     if (st == CF_OK) {
         st = restore_rows(&r, documents, events, diag);
+        if (st == CF_OK)
+            st = restore_inbox(&r, diag);
         st = finish(a, st, diag);
     }
     sqlite3_close(a->db);
@@ -2693,9 +2937,231 @@ done:
         cf_record_event_cleanup(&r.events[i].event);
     cf_free(r.documents);
     cf_free(r.events);
+    cf_free(r.inbox);
     *problems = r.problems;
     cf_free(a->index);
     a->index = final_index;
     cf_archive_close(a);
+    return st;
+}
+
+/* ---- the inbox -------------------------------------------------------------------------- */
+
+void cf_archive_object_path(const cf_archive *a, const char *hex, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%.2s/%s", a->objects, hex, hex + 2);
+}
+
+/* The open item whose page object is file_hash, its record into record ("" when none). */
+static cf_status open_item_of(cf_archive *a, const char *file_hash, char record[65], cf_diag *diag)
+{
+    record[0] = '\0';
+    sqlite3_stmt *s = prepare(a, "SELECT i.record_hash FROM inbox i WHERE i.file_hash = ? AND "
+                                 "NOT EXISTS (SELECT 1 FROM events e WHERE e.kind = "
+                                 "'inbox-filed' AND substr(e.reason, 7, 64) = i.record_hash)");
+    if (s == NULL)
+        return db_error(a, diag, "be read");
+    sqlite3_bind_text(s, 1, file_hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(record, 65, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "be read");
+}
+
+static cf_status insert_inbox_row(cf_archive *a, const cf_record_inbox *i, const char *record,
+                                  cf_diag *diag)
+{
+    sqlite3_stmt *s = prepare(a, "INSERT OR IGNORE INTO inbox(record_hash, file_hash, source, "
+                                 "page, reason, payload, at, operator) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (s == NULL)
+        return db_error(a, diag, "record an inbox item");
+    sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, i->file_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, i->source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, i->page);
+    sqlite3_bind_text(s, 5, i->reason, -1, SQLITE_STATIC);
+    if (i->payload != NULL)
+        sqlite3_bind_text(s, 6, i->payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, i->at);
+    sqlite3_bind_text(s, 8, i->operator_name, -1, SQLITE_STATIC);
+    cf_status st =
+        sqlite3_step(s) == SQLITE_DONE ? CF_OK : db_error(a, diag, "record an inbox item");
+    sqlite3_finalize(s);
+    return st;
+}
+
+cf_status cf_archive_inbox_add(cf_archive *a, const unsigned char *page_pdf, size_t len,
+                               const char *source, unsigned page, const char *reason,
+                               const char *payload, const char *op,
+                               char id[CF_ARCHIVE_INBOX_ID + 1], cf_diag *diag)
+{
+    id[0] = '\0';
+    cf_status st = check_change(a, "INBOX", op, diag);
+    if (st == CF_OK)
+        st = check_text("source file name", source, REASON_MAX, /*may_be_empty*/ false, diag);
+    if (st == CF_OK)
+        st = check_text("reason", reason, REASON_MAX, /*may_be_empty*/ false, diag);
+    if (st == CF_OK && payload != NULL)
+        st = check_text("QR text", payload, REASON_MAX, /*may_be_empty*/ true, diag);
+    if (st == CF_OK && (page_pdf == NULL || len == 0 || len > CF_ARCHIVE_SCAN_MAX || page == 0)) {
+        cf_diag_error(diag, source, 0, "page %u: no page to keep in the inbox", page);
+        st = CF_ERR_DATA;
+    }
+    if (st != CF_OK)
+        return st;
+    long long now = real_now();
+    cf_record_inbox item = {.source = (char *)(uintptr_t)source,
+                            .reason = (char *)(uintptr_t)reason,
+                            .operator_name = (char *)(uintptr_t)op,
+                            .payload = (char *)(uintptr_t)payload,
+                            .page = page,
+                            .at = now};
+    cf_sha256_hex(page_pdf, len, item.file_hash);
+    char record[65] = "";
+    pthread_mutex_lock(&a->lock);
+    st = open_item_of(a, item.file_hash, record, diag);
+    pthread_mutex_unlock(&a->lock);
+    if (st == CF_OK && record[0] != '\0') {
+        snprintf(id, CF_ARCHIVE_INBOX_ID + 1, "%s", record);
+        return CF_OK;
+    }
+    /* The objects first (outside the lock), then the rows in one transaction. */
+    char *json = st == CF_OK ? cf_record_inbox_write(&item, NULL) : NULL;
+    if (st == CF_OK && json == NULL)
+        st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_object_write(a->objects, item.file_hash, page_pdf, len, NULL, diag);
+    if (st == CF_OK) {
+        cf_sha256_hex(json, strlen(json), record);
+        st = cf_object_write(a->objects, record, (const unsigned char *)json, strlen(json), NULL,
+                             diag);
+    }
+    if (st == CF_OK) {
+        pthread_mutex_lock(&a->lock);
+        st = begin(a, diag);
+        if (st == CF_OK) {
+            st = add_file_row(a, item.file_hash, len, "application/pdf", now, diag);
+            if (st == CF_OK)
+                st = add_file_row(a, record, strlen(json), CF_RECORD_MEDIA_TYPE, now, diag);
+            if (st == CF_OK)
+                st = insert_inbox_row(a, &item, record, diag);
+            st = finish(a, st, diag);
+        }
+        pthread_mutex_unlock(&a->lock);
+    }
+    cf_free(json);
+    if (st == CF_OK)
+        snprintf(id, CF_ARCHIVE_INBOX_ID + 1, "%s", record);
+    return st;
+}
+
+void cf_archive_inbox_cleanup(cf_archive_inbox *inbox)
+{
+    if (inbox == NULL)
+        return;
+    for (size_t i = 0; i < inbox->count; i++) {
+        cf_free(inbox->items[i].source);
+        cf_free(inbox->items[i].reason);
+        cf_free(inbox->items[i].payload);
+    }
+    cf_free(inbox->items);
+    memset(inbox, 0, sizeof *inbox);
+}
+
+cf_status cf_archive_inbox_list(cf_archive *a, cf_archive_inbox *out, cf_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&a->lock);
+    sqlite3_stmt *s = prepare(
+        a, "SELECT i.record_hash, i.file_hash, i.source, i.page, i.reason, i.payload, i.at,"
+           " (SELECT e.document_id || ' ' || e.reason FROM events e WHERE e.kind = "
+           "'inbox-assigned' AND substr(e.reason, 7, 64) = i.record_hash ORDER BY e.seq DESC "
+           "LIMIT 1)"
+           " FROM inbox i WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.kind = "
+           "'inbox-filed' AND substr(e.reason, 7, 64) = i.record_hash)"
+           " ORDER BY i.at, i.source, i.page, i.record_hash");
+    cf_status st = s != NULL ? CF_OK : db_error(a, diag, "be read");
+    int rc = SQLITE_DONE;
+    while (st == CF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cf_archive_inbox_item *grown =
+            cf_grow_array(out->items, &out->cap, out->count + 1, sizeof *grown, 16);
+        if (grown == NULL) {
+            st = CF_ERR_NOMEM;
+            break;
+        }
+        out->items = grown;
+        cf_archive_inbox_item *it = &out->items[out->count];
+        memset(it, 0, sizeof *it);
+        const char *rec = (const char *)sqlite3_column_text(s, 0);
+        snprintf(it->record, sizeof it->record, "%s", rec);
+        snprintf(it->id, sizeof it->id, "%s", rec);
+        snprintf(it->file_hash, sizeof it->file_hash, "%s",
+                 (const char *)sqlite3_column_text(s, 1));
+        const unsigned char *payload = sqlite3_column_text(s, 5);
+        it->source = cf_strdup((const char *)sqlite3_column_text(s, 2));
+        it->page = (unsigned)sqlite3_column_int64(s, 3);
+        it->reason = cf_strdup((const char *)sqlite3_column_text(s, 4));
+        it->payload = cf_strdup(payload != NULL ? (const char *)payload : "");
+        it->at = sqlite3_column_int64(s, 6);
+        out->count++;
+        if (it->source == NULL || it->reason == NULL || it->payload == NULL)
+            st = CF_ERR_NOMEM;
+        /* "DOCID inbox HEX page N" */
+        const unsigned char *assigned = sqlite3_column_text(s, 7);
+        unsigned page = 0;
+        char doc[CF_ARCHIVE_ID_MAX + 1];
+        if (assigned != NULL &&
+            sscanf((const char *)assigned, "%32s inbox %*64s page %u", doc, &page) == 2) {
+            snprintf(it->assigned_id, sizeof it->assigned_id, "%s", doc);
+            it->assigned_page = page;
+        }
+    }
+    if (st == CF_OK && rc != SQLITE_DONE)
+        st = db_error(a, diag, "be read");
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&a->lock);
+    return st;
+}
+
+cf_status cf_archive_inbox_mark(cf_archive *a, const char *item_record, const char *id,
+                                unsigned page, bool filed, const char *op, cf_diag *diag)
+{
+    cf_status st = check_change(a, id, op, diag);
+    if (st != CF_OK)
+        return st;
+    if (!cf_object_is_hash(item_record)) {
+        cf_diag_error(diag, NULL, 0, "%s is not an inbox item", item_record);
+        return CF_ERR_DATA;
+    }
+    char reason[128];
+    snprintf(reason, sizeof reason, "inbox %s page %u", item_record, page);
+    pthread_mutex_lock(&a->lock);
+    st = begin(a, diag);
+    if (st == CF_OK) {
+        st = add_event(a, id, filed ? "inbox-filed" : "inbox-assigned", real_now(), op, NULL, 0,
+                       reason, diag);
+        st = finish(a, st, diag);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return st;
+}
+
+cf_status cf_archive_signature_missing(cf_archive *a, const char *id, const char *reason,
+                                       const char *op, cf_diag *diag)
+{
+    cf_status st = check_change(a, id, op, diag);
+    if (st == CF_OK)
+        st = check_text("reason", reason, REASON_MAX, /*may_be_empty*/ false, diag);
+    if (st != CF_OK)
+        return st;
+    pthread_mutex_lock(&a->lock);
+    st = begin(a, diag);
+    if (st == CF_OK) {
+        st = add_event(a, id, "signature-missing", real_now(), op, NULL, 0, reason, diag);
+        st = finish(a, st, diag);
+    }
+    pthread_mutex_unlock(&a->lock);
     return st;
 }

@@ -1,5 +1,5 @@
-/* consentform archive: init, add, list, show, export, verify, void and rebuild-index on an
- * archive store. */
+/* consentform archive: init, add, file, inbox, assign, list, show, export, verify, void and
+ * rebuild-index on an archive store. */
 #include "cli/cli.h"
 
 #include "archive/archive.h"
@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "render/docid.h"
 #include "render/document.h"
+#include "scan/file.h"
 
 #include <getopt.h>
 #include <grp.h>
@@ -26,6 +27,9 @@
 const char cf_usage_archive[] =
     "usage: consentform archive init STORE [--group GROUP]\n"
     "       consentform archive add STORE --doc-id ID SCAN [--operator NAME]\n"
+    "       consentform archive file STORE SCAN... [--doc-id ID] [--move] [--operator NAME]\n"
+    "       consentform archive inbox STORE\n"
+    "       consentform archive assign STORE ITEM --doc-id ID --page N [--operator NAME]\n"
     "                   [--unregistered --form ID --patient-name S --hospital-no S\n"
     "                    --episode-no S]\n"
     "       consentform archive list|find STORE [--patient-name PART] [--hospital-no HN]\n"
@@ -48,6 +52,14 @@ const char cf_usage_archive[] =
     "index.sqlite is restored from a backup, or rebuilt from the objects with `rebuild-index`\n"
     "(the old index is kept beside it). `init --group GROUP` makes a store that the members of\n"
     "GROUP share (folders setgid 2770, index 0660, objects 0440); otherwise it is private.\n"
+    "`file` reads the QR code on every page of scanner PDFs, TIFFs, PNG and JPEG files (a\n"
+    "folder: every file in it), groups the pages by document and files each complete\n"
+    "document as one signed copy, pages in order, checked for ink on its required signature\n"
+    "lines (status signed or signature-missing). Every other page (no readable QR, pages\n"
+    "missing, unknown document, a second different scan) goes to the inbox, listed by\n"
+    "`inbox` and resolved by `assign`. Exit 0 when everything was filed, 65 when anything\n"
+    "went to the inbox or could not be read. --move removes a scan file once every page of it\n"
+    "is filed or in the inbox; --doc-id refuses scans whose QR codes name another document.\n"
     "The operator is --operator, else $USER, else the account's name (never \"unknown\").\n"
     "Document ids may be typed in lower case and\n"
     "with hyphens.\n";
@@ -81,13 +93,16 @@ enum {
     OPT_TO,
     OPT_UTC,
     OPT_GROUP,
+    OPT_MOVE,
+    OPT_PAGE,
 };
 
 typedef struct archive_args {
     const char *doc_id, *operator_name, *form, *patient_name, *hospital_no, *episode_no;
     const char *output, *reason, *status, *from, *to, *group;
-    bool unregistered, unsigned_only, record, force, utc;
-    const char *positional[3];
+    const char *page;
+    bool unregistered, unsigned_only, record, force, utc, move;
+    char **positional; /* into argv */
     int n_positional;
 } archive_args;
 
@@ -109,6 +124,8 @@ static int parse(int argc, char **argv, archive_args *a)
         {"to", required_argument, NULL, OPT_TO},
         {"utc", no_argument, NULL, OPT_UTC},
         {"group", required_argument, NULL, OPT_GROUP},
+        {"move", no_argument, NULL, OPT_MOVE},
+        {"page", required_argument, NULL, OPT_PAGE},
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -164,6 +181,12 @@ static int parse(int argc, char **argv, archive_args *a)
         case OPT_GROUP:
             a->group = optarg;
             break;
+        case OPT_MOVE:
+            a->move = true;
+            break;
+        case OPT_PAGE:
+            a->page = optarg;
+            break;
         case 'o':
             a->output = optarg;
             break;
@@ -176,12 +199,12 @@ static int parse(int argc, char **argv, archive_args *a)
                                       argv[optind - 1]);
         }
     }
-    for (int i = optind; i < argc; i++) {
-        if (a->n_positional == 3)
-            return cf_cli_usage_error(cf_usage_archive, "archive: unexpected argument \"%s\"",
-                                      argv[i]);
-        a->positional[a->n_positional++] = argv[i];
-    }
+    /* Only `file` takes any number of scans. */
+    a->positional = argv + optind;
+    a->n_positional = argc - optind;
+    if (a->n_positional > 3 && strcmp(argv[0], "file") != 0)
+        return cf_cli_usage_error(cf_usage_archive, "archive: unexpected argument \"%s\"",
+                                  argv[optind + 3]);
     return EX_OK;
 }
 
@@ -269,8 +292,55 @@ static void print_row(const cf_archive_row *r, bool utc)
         snprintf(status, sizeof status, "issued");
         break;
     }
-    printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s\n", r->id, form, when, status, r->hospital_no,
+    printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s", r->id, form, when, status, r->hospital_no,
            r->patient_name);
+    /* A copy filed without a required signature: what it lacks. */
+    if (r->signature_missing && r->missing_reason != NULL && r->missing_reason[0] != '\0')
+        printf("  [%s]", r->missing_reason);
+    putchar('\n');
+}
+
+static const char *outcome_name(cf_scan_outcome o)
+{
+    switch (o) {
+    case CF_SCAN_OUTCOME_SIGNED:
+        return "signed";
+    case CF_SCAN_OUTCOME_SIGNATURE_MISSING:
+        return "signature-missing";
+    case CF_SCAN_OUTCOME_INBOX:
+        return "inbox";
+    default:
+        return "not-read";
+    }
+}
+
+/* The rows of `archive file` and `archive assign`: one line per document filed, per page put
+ * in the inbox and per file that could not be read, then a summary on stderr. */
+static void print_filing(const cf_scan_file_result *r)
+{
+    size_t filed = 0, inbox = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const cf_scan_file_row *row = &r->rows[i];
+        if (row->outcome == CF_SCAN_OUTCOME_INBOX) {
+            inbox++;
+            printf("inbox %s  %s page %u: %s\n", row->inbox_id, row->source, row->page,
+                   row->reason);
+        } else if (row->outcome == CF_SCAN_OUTCOME_FAILED) {
+            printf("not-read  %s: %s\n", row->source, row->reason);
+        } else {
+            filed++;
+            printf("%s %s  %u page%s, signed copy version %d%s%s%s\n", outcome_name(row->outcome),
+                   row->document_id, row->pages, row->pages == 1 ? "" : "s", row->version,
+                   row->already_filed ? " (filed before; nothing changed)" : "",
+                   row->reason[0] != '\0' ? ": " : "", row->reason);
+        }
+    }
+    fprintf(stderr, "consentform: %zu page%s read, %zu document%s filed, %zu page%s in the inbox",
+            r->pages_read, r->pages_read == 1 ? "" : "s", filed, filed == 1 ? "" : "s", inbox,
+            inbox == 1 ? "" : "s");
+    if (r->moved > 0)
+        fprintf(stderr, ", %zu file%s removed (--move)", r->moved, r->moved == 1 ? "" : "s");
+    fputc('\n', stderr);
 }
 
 /* archive list / find: the store's rows as a table with a header row. */
@@ -330,8 +400,8 @@ int cf_cmd_archive(int argc, char **argv)
 {
     if (argc < 2)
         return cf_cli_usage_error(cf_usage_archive, "archive: name what to do (init, add, "
-                                                    "list, show, export, verify, void, "
-                                                    "rebuild-index)");
+                                                    "file, inbox, assign, list, show, export, "
+                                                    "verify, void, rebuild-index)");
     const char *sub = argv[1];
     archive_args a;
     int rc = parse(argc - 1, argv + 1, &a);
@@ -437,6 +507,71 @@ int cf_cmd_archive(int argc, char **argv)
                 printf("%s: signed copy version %d filed (%zu bytes)\n", id, version, len);
         }
         cf_free(data);
+    } else if (strcmp(sub, "file") == 0) {
+        if (a.n_positional < 2) {
+            cf_diag_free(diag);
+            return cf_cli_usage_error(cf_usage_archive,
+                                      "archive file: give STORE and at least one SCAN");
+        }
+        if (a.doc_id != NULL && !document_id_arg(a.doc_id, id, diag))
+            st = CF_ERR_DATA;
+        if (st == CF_OK)
+            st = cf_archive_open(store, false, &ar, diag);
+        cf_scan_file_result result = {0};
+        if (st == CF_OK) {
+            cf_scan_file_options fo = {.document_id = a.doc_id != NULL ? id : NULL,
+                                       .move = a.move,
+                                       .operator_name = op,
+                                       .decoder = CF_SCAN_DECODER_DEFAULT};
+            st = cf_scan_file_paths(ar, (const char *const *)a.positional + 1,
+                                    (size_t)a.n_positional - 1, &fo, &result, diag);
+            print_filing(&result);
+        }
+        cf_scan_file_result_cleanup(&result);
+    } else if (strcmp(sub, "inbox") == 0) {
+        if (a.n_positional != 1) {
+            cf_diag_free(diag);
+            return cf_cli_usage_error(cf_usage_archive, "archive inbox: give STORE only");
+        }
+        cf_archive_inbox inbox = {0};
+        st = cf_archive_open(store, true, &ar, diag);
+        if (st == CF_OK)
+            st = cf_archive_inbox_list(ar, &inbox, diag);
+        if (st == CF_OK) {
+            printf("%-12s  %-40s  %5s  %s\n", "ITEM", "SOURCE", "PAGE", "REASON");
+            for (size_t i = 0; i < inbox.count; i++) {
+                const cf_archive_inbox_item *it = &inbox.items[i];
+                printf("%-12s  %-40s  %5u  %s", it->id, it->source, it->page, it->reason);
+                if (it->assigned_id[0] != '\0')
+                    printf(" [assigned to %s page %u]", it->assigned_id, it->assigned_page);
+                putchar('\n');
+            }
+            fprintf(stderr, "consentform: %zu item%s in the inbox\n", inbox.count,
+                    inbox.count == 1 ? "" : "s");
+        }
+        cf_archive_inbox_cleanup(&inbox);
+    } else if (strcmp(sub, "assign") == 0) {
+        char *end = NULL;
+        unsigned long page = a.page != NULL ? strtoul(a.page, &end, 10) : 0;
+        if (a.n_positional != 2 || a.doc_id == NULL || a.page == NULL || end == a.page ||
+            *end != '\0' || page == 0 || page > 9999) {
+            cf_diag_free(diag);
+            return cf_cli_usage_error(cf_usage_archive,
+                                      "archive assign: give STORE, the inbox ITEM, --doc-id ID "
+                                      "and --page N (from 1)");
+        }
+        if (!document_id_arg(a.doc_id, id, diag))
+            st = CF_ERR_DATA;
+        if (st == CF_OK)
+            st = cf_archive_open(store, false, &ar, diag);
+        cf_scan_file_result result = {0};
+        if (st == CF_OK)
+            st = cf_scan_inbox_assign(ar, a.positional[1], id, (unsigned)page, op, &result, diag);
+        if (st == CF_OK) {
+            printf("%s: assigned to document %s page %lu\n", a.positional[1], id, page);
+            print_filing(&result);
+        }
+        cf_scan_file_result_cleanup(&result);
     } else if (strcmp(sub, "list") == 0 || strcmp(sub, "find") == 0) {
         int code = list_documents(store, &a, diag);
         cf_diag_free(diag);

@@ -105,6 +105,7 @@ static const cf_attr_spec signature_attrs[] = {
     {"time", CF_ATTR_TEXT, false, NULL},
     {"relationship", CF_ATTR_TEXT, false, NULL}, /* guardian only: a semantic check */
     {"language", CF_ATTR_TEXT, false, NULL},     /* interpreter only: a semantic check */
+    {"required", CF_ATTR_KEY, false, NULL},      /* signature group the document needs */
 };
 static const cf_attr_spec ref_attrs[] = {{"id", CF_ATTR_ID, false, NULL}};
 static const cf_attr_spec field_ref_attrs[] = {{"ref", CF_ATTR_KEY, true, NULL}};

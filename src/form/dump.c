@@ -199,6 +199,7 @@ static void dump_signature(cf_buf *out, int depth, const cf_signature_block *s)
     put_string_line(out, depth + 1, "time", s->time_caption);
     put_string_line(out, depth + 1, "relationship", s->relationship_caption);
     put_string_line(out, depth + 1, "language", s->language_caption);
+    put_string_line(out, depth + 1, "required", s->required);
     put_text_line(out, depth + 1, "statement", s->statement);
 }
 

@@ -174,6 +174,9 @@ typedef struct cf_signature_block {
     const char *relationship_caption; /* guardian only, e.g. "與病人關係" */
     const char *language_caption;     /* interpreter only, e.g. "傳譯語言" */
     const cf_text *statement;         /* optional sentence printed above the lines; may be NULL */
+    /* required="GROUP": a signed copy needs, for each distinct group of the form, at least one
+     * block of that group signed (alternatives share a group); NULL = the block is optional. */
+    const char *required;
     long line;
 } cf_signature_block;
 

@@ -1510,8 +1510,9 @@ static const cf_element_rule *read_own_attrs(builder *b, const xmlNode *n, const
     const cf_element_rule *rule = rule_of(n);
     /* Never: the builder walks only what the model allows, with room for its attributes. */
     if (!rule || (rule->n_attrs > 0 && (values == NULL || n_values < rule->n_attrs))) {
-        berror(b, node_line(n), "internal error: this element has no row of its own in the "
-                                "content model");
+        berror(b, node_line(n),
+               "internal error: this element has no row of its own in the "
+               "content model");
         return NULL;
     }
     if (rule->n_attrs > 0)
@@ -1975,8 +1976,8 @@ static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
     for (const xmlNode *c = n->children; c && !b->fatal; c = c->next) {
         if (!is_named(c, "signature"))
             continue;
-        /* role, caption, sign, date, name, time, relationship, language */
-        const char *values[8];
+        /* role, caption, sign, date, name, time, relationship, language, required */
+        const char *values[9];
         check_content(b, c, read_own_attrs(b, c, values, sizeof values / sizeof *values));
         cf_signature_block *sig = &array[k];
         sig->line = node_line(c);
@@ -1997,6 +1998,7 @@ static void build_signatures(builder *b, const xmlNode *n, cf_block *block)
         sig->time_caption = values[5];
         sig->relationship_caption = values[6];
         sig->language_caption = values[7];
+        sig->required = values[8] ? bstrdup(b, values[8]) : NULL;
         k++;
     }
     block->u.signatures.blocks = array;

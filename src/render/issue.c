@@ -1,7 +1,10 @@
 /* Issuing one document (see issue.h). */
 #include "render/issue.h"
 
+#include "base/alloc.h"
 #include "base/file.h"
+#include "form/content_model.h"
+#include "scan/scan.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,8 +27,91 @@ static bool write_all(int fd, const unsigned char *data, size_t len)
     return true;
 }
 
-/* The archive record of the document: its label fields as printed, and the overrides of the
- * form's status it was issued under. */
+/* The required="GROUP" of signature block number block (form order, as cf_scan_areas_get
+ * counts them); NULL when the block is optional. */
+static const char *block_group(const cf_form *form, size_t block)
+{
+    size_t k = 0;
+    for (size_t s = 0; s < form->n_sections; s++) {
+        const cf_section *section = &form->sections[s];
+        for (size_t b = 0; b < section->n_blocks; b++) {
+            const cf_block *blk = &section->blocks[b];
+            if (blk->kind != CF_BLOCK_SIGNATURES)
+                continue;
+            for (size_t i = 0; i < blk->u.signatures.n_blocks; i++, k++)
+                if (k == block)
+                    return blk->u.signatures.blocks[i].required;
+        }
+    }
+    return NULL;
+}
+
+/* Adds group to the sorted set of layout's groups. */
+static void add_group(cf_archive_scan_layout *layout, const char *group)
+{
+    size_t i = 0;
+    while (i < layout->n_groups && strcmp(layout->groups[i], group) < 0)
+        i++;
+    if (i < layout->n_groups && strcmp(layout->groups[i], group) == 0)
+        return;
+    memmove(&layout->groups[i + 1], &layout->groups[i],
+            (layout->n_groups - i) * sizeof layout->groups[0]);
+    snprintf(layout->groups[i], CF_ARCHIVE_GROUP_MAX, "%s", group);
+    layout->n_groups++;
+}
+
+/* Where a scan of the document will be checked for signatures: the QR square of every page and
+ * the lines of the form's required signature blocks, from the document's display list. */
+static cf_status scan_layout_of(const cf_form *form, const cf_display_list *list,
+                                cf_archive_scan_layout *layout, cf_diag *diag)
+{
+    static const char *const line_names[] = {"signature", "date", "time"};
+    memset(layout, 0, sizeof *layout);
+    cf_sign_area *areas = NULL;
+    cf_sign_qr_place *qr = NULL;
+    size_t n = 0;
+    cf_status st = cf_scan_areas_get(form, list, &areas, &n, &qr);
+    if (st != CF_OK) {
+        cf_diag_error(diag, form->id, 0,
+                      "the signature lines of the laid-out document could not be found");
+        return st;
+    }
+    layout->pages = (unsigned)list->n_pages;
+    layout->qr = cf_calloc(list->n_pages > 0 ? list->n_pages : 1, sizeof *layout->qr);
+    layout->lines = cf_calloc(n > 0 ? n : 1, sizeof *layout->lines);
+    layout->groups = cf_calloc(n > 0 ? n : 1, sizeof *layout->groups);
+    if (layout->qr == NULL || layout->lines == NULL || layout->groups == NULL) {
+        st = CF_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t p = 0; p < list->n_pages; p++)
+        layout->qr[p] = (cf_archive_page_qr){qr[p].x, qr[p].y, qr[p].side};
+    for (size_t i = 0; i < n; i++) {
+        const char *group = block_group(form, areas[i].block);
+        if (group == NULL || strlen(group) >= CF_ARCHIVE_GROUP_MAX)
+            continue;
+        cf_archive_sign_line *l = &layout->lines[layout->n_lines++];
+        l->page = (unsigned)areas[i].page + 1;
+        snprintf(l->role, sizeof l->role, "%s", cf_model_role_values[areas[i].role]);
+        snprintf(l->group, sizeof l->group, "%s", group);
+        snprintf(l->line, sizeof l->line, "%s", line_names[areas[i].line]);
+        l->block = (unsigned)areas[i].block;
+        l->x1 = areas[i].x1;
+        l->y1 = areas[i].y1;
+        l->x2 = areas[i].x2;
+        l->y2 = areas[i].y2;
+        add_group(layout, group);
+    }
+done:
+    cf_free(areas);
+    cf_free(qr);
+    if (st != CF_OK)
+        cf_archive_scan_layout_cleanup(layout);
+    return st;
+}
+
+/* The archive record of the document: its label fields as printed, the overrides of the
+ * form's status it was issued under, and where its scan will be checked for signatures. */
 static cf_status register_document(const cf_form *form, const cf_record *record,
                                    const cf_issue_options *o, const cf_document *doc,
                                    unsigned overrides, cf_diag *diag)
@@ -41,10 +127,15 @@ static cf_status register_document(const cf_form *form, const cf_record *record,
      * form field can have (keys start with a letter). */
     if (overrides != 0)
         labels[n++] = (cf_archive_label){"_override", cf_form_override_name(overrides)};
+    cf_archive_scan_layout layout = {0};
+    cf_status st = doc->list != NULL ? scan_layout_of(form, doc->list, &layout, diag) : CF_OK;
     /* Archive events carry the real clock; SOURCE_DATE_EPOCH is for the PDF bytes only. */
-    return cf_archive_register_issued(o->archive, doc->document_id, form->id, form->version, labels,
-                                      n, doc->pdf, doc->pdf_len, (long long)time(NULL),
-                                      o->operator_name, diag);
+    if (st == CF_OK)
+        st = cf_archive_register_issued_layout(
+            o->archive, doc->document_id, form->id, form->version, labels, n, doc->pdf,
+            doc->pdf_len, &layout, (long long)time(NULL), o->operator_name, diag);
+    cf_archive_scan_layout_cleanup(&layout);
+    return st;
 }
 
 /* Records in the archive that the registered document never reached its destination. */
@@ -84,8 +175,10 @@ cf_status cf_issue_document(const cf_form *form, const cf_record *record, const 
     cf_document doc = {0};
     cf_atomic_file *file = NULL;
     cf_document_options dopt = options->document;
-    if (options->archive != NULL && !dopt.blank)
+    if (options->archive != NULL && !dopt.blank) {
         dopt.unique_id = true;
+        dopt.keep_list = true; /* for the signature lines the archive record keeps */
+    }
     cf_status st = cf_issue_check_form(form, options, &result->overrides, diag);
     if (st == CF_OK)
         st = cf_document_render(form, record, fonts, &dopt, &doc, diag);

@@ -532,10 +532,16 @@ static void test_sample_consent(void **state)
     assert_string_equal(sig[0].time_caption, "時間");
     assert_null(sig[0].name_caption);
     assert_null(sig[0].statement);
+    /* Signature requirements: the patient or the guardian, and the doctor. */
+    assert_string_equal(sig[0].required, "consenter");
+    assert_string_equal(sig[1].required, "consenter");
+    assert_null(sig[2].required);
+    assert_null(sig[3].required);
+    assert_string_equal(sig[4].required, "doctor");
     assert_int_equal(sig[1].role, CF_ROLE_GUARDIAN);
     assert_string_equal(sig[1].relationship_caption, "與病人關係");
     assert_string_equal(sig[1].name_caption, "姓名");
-    assert_int_equal(sig[1].line, 112); /* the line where the start tag begins */
+    assert_int_equal(sig[1].line, 113); /* the line where the start tag begins */
     expect_text(sig[1].statement, "病人無法親自簽署，由本人代為簽署。");
     assert_int_equal(sig[2].role, CF_ROLE_INTERPRETER);
     assert_string_equal(sig[2].language_caption, "翻譯語言");

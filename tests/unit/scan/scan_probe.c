@@ -4,6 +4,10 @@
  *       lays out FORM for the record as `consentform render` does (SOURCE_DATE_EPOCH) and
  *       prints "id DOCID PAGES", "qr PAGE X Y SIDE" and "area PAGE ROLE LINE X1 Y1 X2 Y2"
  *       (points, pages 1-based, role and line as numbers of cf_signer_role / cf_sign_line)
+ *   scan_probe issue STORE OUT.pdf FORM.xml [KEY=VALUE]...
+ *       issues FORM into the archive STORE through the one issue path, with the document id
+ *       `consentform render` gives it without an archive (SOURCE_DATE_EPOCH), so that the test
+ *       set's scans name documents of the store; prints "id DOCID PAGES"
  *   scan_probe decode [--jobs N] zbar|zxing FILE...
  *       reads every page of every FILE (N threads, each its own share of the pages), hashes
  *       it and finds its QR; prints "FILE PAGE DOCID/PAGE/PAGES" (BLANK for a blank form's id) or
@@ -14,7 +18,9 @@
 #include "data/field_rules.h"
 #include "data/record.h"
 #include "form/form.h"
+#include "archive/archive.h"
 #include "render/document.h"
+#include "render/issue.h"
 #include "scan/scan.h"
 #include "text/font.h"
 
@@ -221,8 +227,67 @@ static int decode(int argc, char **argv)
     return rc;
 }
 
+static int issue(int argc, char **argv)
+{
+    cf_diag *diag = cf_diag_new();
+    cf_record *record = cf_record_new(NULL, 0);
+    cf_form *form = NULL;
+    const cf_fontset *fonts = NULL;
+    cf_display_list *list = NULL;
+    cf_archive *archive = NULL;
+    char id[CF_DOCUMENT_ID_SIZE];
+    cf_status st = diag != NULL && record != NULL ? CF_OK : CF_ERR_NOMEM;
+    if (st == CF_OK) {
+        cf_diag_set_echo(diag, stderr);
+        st = cf_form_load(argv[2], NULL, &form, diag);
+    }
+    for (int i = 3; i < argc && st == CF_OK; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (eq == NULL) {
+            fprintf(stderr, "scan_probe: %s: not KEY=VALUE\n", argv[i]);
+            st = CF_ERR_USAGE;
+            break;
+        }
+        *eq = '\0';
+        st = cf_record_set(record, argv[i], eq + 1);
+    }
+    if (st == CF_OK)
+        st = cf_fontset_get(form->region, &fonts, diag);
+    if (st == CF_OK)
+        st = cf_record_check(form, record, fonts, false, diag);
+    cf_document_options options = {.created = cf_document_time(), .sequence = 0};
+    if (st == CF_OK)
+        st = cf_document_layout(form, record, fonts, &options, id, &list, diag);
+    if (st == CF_OK)
+        st = cf_archive_open(argv[0], false, &archive, diag);
+    cf_issue_result result;
+    if (st == CF_OK) {
+        cf_issue_options o = {.document = options,
+                              .archive = archive,
+                              .operator_name = "make_scans",
+                              .path = argv[1],
+                              .force = true,
+                              .allow = CF_FORM_ALLOW_DRAFT};
+        o.document.document_id = id;
+        st = cf_issue_document(form, record, fonts, &o, &result, diag);
+    }
+    if (st == CF_OK)
+        printf("id %s %zu\n", result.document_id, result.pages);
+    else
+        fprintf(stderr, "scan_probe: issue: %s\n", cf_status_message(st));
+    cf_archive_close(archive);
+    cf_display_list_free(list);
+    cf_form_free(form);
+    cf_record_free(record);
+    cf_diag_free(diag);
+    cf_fontset_release_all();
+    return st == CF_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 5 && strcmp(argv[1], "issue") == 0)
+        return issue(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "areas") == 0)
         return areas(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "decode") == 0)
