@@ -106,7 +106,7 @@ _consentform()
     diff) options="--format --help" ;;
     archive)
         options="--doc-id --operator --unregistered --form --patient-name --hospital-no
-                 --episode-no --unsigned --record --reason --output --force --help"
+                 --episode-no --unsigned --record --reason --output --force --move --page --watch --help"
         ;;
     help)
         ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
@@ -133,7 +133,7 @@ _consentform()
         ;;
     archive)
         if ((COMP_CWORD == 2)); then
-            COMPREPLY=($(compgen -W "init add list show export verify void" -- "$cur"))
+            COMPREPLY=($(compgen -W "init add file inbox assign list show export verify void" -- "$cur"))
         else
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))

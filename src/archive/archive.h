@@ -126,6 +126,7 @@ typedef struct cf_archive_issued {
     bool registered; /* issued from this store */
     bool voided;
     int signed_copies;
+    bool signature_missing; /* the last signed copy lacks a required signature */
     cf_archive_scan_layout layout; /* pages 0 when the record keeps none */
 } cf_archive_issued;
 

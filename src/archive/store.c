@@ -1662,7 +1662,11 @@ cf_status cf_archive_issued_get(cf_archive *a, const char *id, cf_archive_issued
         a, "SELECT d.form_id, d.form_version, d.registered, d.record_hash,"
            " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = 'voided'),"
            " (SELECT COUNT(*) FROM events e WHERE e.document_id = d.id AND e.kind = "
-           "'signed-copy-added') FROM documents d WHERE d.id = ?");
+           "'signed-copy-added'),"
+           " EXISTS (SELECT 1 FROM events m WHERE m.document_id = d.id AND m.kind = "
+           "'signature-missing' AND m.seq > (SELECT MAX(c.seq) FROM events c WHERE "
+           "c.document_id = d.id AND c.kind = 'signed-copy-added'))"
+           " FROM documents d WHERE d.id = ?");
     int rc = SQLITE_ERROR;
     if (s != NULL) {
         sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -1678,6 +1682,7 @@ cf_status cf_archive_issued_get(cf_archive *a, const char *id, cf_archive_issued
         snprintf(record, sizeof record, "%s", r != NULL ? (const char *)r : "");
         out->voided = sqlite3_column_int(s, 4) > 0;
         out->signed_copies = sqlite3_column_int(s, 5);
+        out->signature_missing = sqlite3_column_int(s, 6) != 0;
     } else if (rc == SQLITE_DONE) {
         cf_diag_error(diag, NULL, 0, "document %s is not in the archive", id);
         st = CF_ERR_NOINPUT;

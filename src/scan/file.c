@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,11 @@
 #include <unistd.h>
 
 #define NO_PAGE ((size_t)-1)
+/* Threads that read pages (decoding and the QR search are CPU work: one per core of the
+ * 2-core machines this runs on) and threads that commit signed copies and inbox items (their
+ * fsyncs overlap; only the short index transactions queue). */
+#define READERS 2
+#define COMMITTERS 4
 
 /* One page of the input. */
 typedef struct page_entry {
@@ -45,6 +51,7 @@ typedef struct run {
     known_doc *docs;
     size_t n_docs, cap_docs;
     bool anything_unfiled;
+    pthread_mutex_t lock; /* docs, while the readers run */
 } run;
 
 void cf_scan_file_result_cleanup(cf_scan_file_result *result)
@@ -87,7 +94,8 @@ static cf_status add_row(cf_scan_file_result *out, cf_scan_outcome outcome, cons
     return CF_OK;
 }
 
-/* The archive record of id (looked up once per run); NULL when out of memory. */
+/* The archive record of id (looked up once per run); NULL when out of memory. The array grows:
+ * readers call it under run.lock and use the entry only while they hold it. */
 static known_doc *known(run *r, const char *id)
 {
     for (size_t i = 0; i < r->n_docs; i++)
@@ -237,68 +245,127 @@ static void payload_text(const cf_scan_payload *p, char *out, size_t size)
              p->version);
 }
 
-/* Puts page e in the inbox with reason. */
-static cf_status to_inbox(run *r, page_entry *e, const char *reason)
+/* A signed copy or an inbox item made ready by the main thread and committed by a committer
+ * thread (the archive is thread-safe; a scan source is not, so the PDF is made beforehand). */
+typedef struct job {
+    cf_archive *archive;
+    const char *op;
+    cf_diag *diag;
+    unsigned char *pdf; /* owned */
+    size_t len;
+    /* a signed copy */
+    char id[CF_DOCUMENT_ID_SIZE];
+    const cf_archive_scan_layout *layout;
+    unsigned char *const *ink; /* [pages] */
+    unsigned pages;
+    const cf_scan_doc *doc;    /* its pages (place_pages); NULL from the inbox */
+    unsigned char **ink_owned; /* the ink array, freed with the job */
+    /* an inbox item */
+    page_entry *page;
+    const char *source;
+    char reason[1200];
+    char payload[200];
+    /* results */
+    cf_status st;
+    int version;
+    bool already;
+    char missing[1024];
+    char inbox_id[CF_ARCHIVE_INBOX_ID + 1];
+} job;
+
+/* Files a signed copy, then checks its required signatures. */
+static void commit_copy(job *j)
 {
-    unsigned char *pdf = NULL;
-    size_t len = 0;
-    cf_scan_source *src = r->sources[e->source];
-    cf_status st = cf_scan_pdf_write(&src, &e->index, 1, &pdf, &len, r->diag);
-    char payload[200] = "";
-    if (e->page.decoded)
-        payload_text(&e->page.payload, payload, sizeof payload);
-    char id[CF_ARCHIVE_INBOX_ID + 1] = "";
-    if (st == CF_OK)
-        st = cf_archive_inbox_add(r->archive, pdf, len, r->paths[e->source], (unsigned)e->index + 1,
-                                  reason, e->page.decoded ? payload : NULL, r->opt->operator_name,
-                                  id, r->diag);
-    cf_free(pdf);
-    if (st != CF_OK)
-        return st;
-    e->committed = true;
-    r->anything_unfiled = true;
+    j->st = cf_archive_add_scan(j->archive, j->id, j->pdf, j->len, (long long)time(NULL), j->op,
+                                NULL, NULL, 0, &j->version, &j->already, j->diag);
+    if (j->st != CF_OK)
+        return;
+    j->missing[0] = '\0';
+    if (j->layout != NULL && j->layout->pages > 0)
+        missing_signatures(j->layout, j->ink, j->missing, sizeof j->missing);
+    /* The same copy filed again (a run cut off after filing it) gets its finding if it was
+     * not recorded yet. */
+    bool recorded = false;
+    if (j->missing[0] != '\0' && j->already) {
+        cf_archive_issued now;
+        j->st = cf_archive_issued_get(j->archive, j->id, &now, j->diag);
+        recorded = j->st == CF_OK && now.signature_missing;
+        cf_archive_issued_cleanup(&now);
+    }
+    if (j->st == CF_OK && j->missing[0] != '\0' && !recorded)
+        j->st = cf_archive_signature_missing(j->archive, j->id, j->missing, j->op, j->diag);
+}
+
+static void *commit_job(void *arg)
+{
+    job *j = arg;
+    if (j->page != NULL)
+        j->st = cf_archive_inbox_add(
+            j->archive, j->pdf, j->len, j->source, (unsigned)j->page->index + 1, j->reason,
+            j->payload[0] != '\0' ? j->payload : NULL, j->op, j->inbox_id, j->diag);
+    else
+        commit_copy(j);
+    return NULL;
+}
+
+/* Commits jobs[0..n) on up to COMMITTERS threads at once. */
+static void commit_jobs(job *jobs, size_t n)
+{
+    pthread_t t[COMMITTERS];
+    bool started[COMMITTERS] = {false};
+    for (size_t k = 1; k < n && k < COMMITTERS; k++)
+        started[k] = pthread_create(&t[k], NULL, commit_job, &jobs[k]) == 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k < COMMITTERS && started[k])
+            pthread_join(t[k], NULL);
+        else
+            commit_job(&jobs[k]);
+    }
+}
+
+/* The row of a committed job. */
+static cf_status job_row(const job *j, cf_scan_file_result *out)
+{
     cf_scan_file_row *row = NULL;
-    st = add_row(r->out, CF_SCAN_OUTCOME_INBOX, e->page.decoded ? e->page.payload.document_id : "",
-                 r->paths[e->source], (unsigned)e->index + 1, reason, &row);
-    if (st == CF_OK)
-        snprintf(row->inbox_id, sizeof row->inbox_id, "%s", id);
+    cf_status st;
+    if (j->page != NULL) {
+        st = add_row(out, CF_SCAN_OUTCOME_INBOX,
+                     j->page->page.decoded ? j->page->page.payload.document_id : "", j->source,
+                     (unsigned)j->page->index + 1, j->reason, &row);
+        if (st == CF_OK)
+            snprintf(row->inbox_id, sizeof row->inbox_id, "%s", j->inbox_id);
+        return st;
+    }
+    st = add_row(out,
+                 j->missing[0] != '\0' ? CF_SCAN_OUTCOME_SIGNATURE_MISSING : CF_SCAN_OUTCOME_SIGNED,
+                 j->id, NULL, 0, j->missing, &row);
+    if (st == CF_OK) {
+        row->pages = j->pages;
+        row->version = j->version;
+        row->already_filed = j->already;
+    }
     return st;
 }
 
 /* Files a signed copy of id made of pages (sources[i], index[i]) with their ink results, then
- * records a missing signature. */
+ * records a missing signature; a row in out. */
 static cf_status file_copy(cf_archive *a, const char *id, const known_doc *d,
                            cf_scan_source *const *sources, const size_t *index,
                            unsigned char *const *ink, size_t n, const char *op,
                            cf_scan_file_result *out, cf_diag *diag)
 {
-    unsigned char *pdf = NULL;
-    size_t len = 0;
-    cf_status st = cf_scan_pdf_write(sources, index, n, &pdf, &len, diag);
-    int version = 0;
-    bool already = false;
-    if (st == CF_OK)
-        st = cf_archive_add_scan(a, id, pdf, len, (long long)time(NULL), op, NULL, NULL, 0,
-                                 &version, &already, diag);
-    cf_free(pdf);
-    if (st != CF_OK)
-        return st;
-    char missing[1024] = "";
-    if (d->info.layout.pages > 0)
-        missing_signatures(&d->info.layout, ink, missing, sizeof missing);
-    if (missing[0] != '\0' && !already)
-        st = cf_archive_signature_missing(a, id, missing, op, diag);
-    cf_scan_file_row *row = NULL;
-    if (st == CF_OK)
-        st = add_row(
-            out, missing[0] != '\0' ? CF_SCAN_OUTCOME_SIGNATURE_MISSING : CF_SCAN_OUTCOME_SIGNED,
-            id, NULL, 0, missing, &row);
-    if (st == CF_OK) {
-        row->pages = (unsigned)n;
-        row->version = version;
-        row->already_filed = already;
-    }
-    return st;
+    job j = {.archive = a,
+             .op = op,
+             .diag = diag,
+             .layout = &d->info.layout,
+             .ink = ink,
+             .pages = (unsigned)n};
+    snprintf(j.id, sizeof j.id, "%s", id);
+    j.st = cf_scan_pdf_write(sources, index, n, &j.pdf, &j.len, diag);
+    if (j.st == CF_OK)
+        commit_copy(&j);
+    cf_free(j.pdf);
+    return j.st == CF_OK ? job_row(&j, out) : j.st;
 }
 
 /* Why the document of payload p cannot take a scan ("" when it can). */
@@ -410,6 +477,68 @@ static cf_status complete_from_inbox(cf_archive *a, const char *id, const char *
     return st;
 }
 
+/* One reader's share of the pages: every READERS-th page of every source, through its own
+ * handle on each file. */
+typedef struct reader {
+    run *r;
+    size_t first; /* its first page index within each source */
+    cf_status st;
+} reader;
+
+/* Reads page e (QR, digest, and the ink on its document's required lines). */
+static cf_status read_one(run *r, cf_scan_source *src, page_entry *e)
+{
+    cf_scan_qr qr;
+    cf_scan_image image = {0};
+    cf_status st =
+        cf_scan_page_read(src, e->index, r->opt->decoder, &e->page, &qr, &image, r->diag);
+    e->page.source = cf_scan_source_get_path(r->sources[e->source]);
+    if (st == CF_ERR_DATA) {
+        e->unreadable = true;
+        st = CF_OK;
+    }
+    /* A blank form's page has no document to look up: it goes to the inbox. */
+    if (st == CF_OK && e->page.decoded && !e->page.payload.blank) {
+        pthread_mutex_lock(&r->lock);
+        known_doc *d = known(r, e->page.payload.document_id);
+        /* Under the lock: the array of documents may move when another reader adds one. */
+        if (d == NULL)
+            st = CF_ERR_NOMEM;
+        else if (d->status == CF_OK && d->info.layout.pages == e->page.payload.pages) {
+            e->ink = check_ink(&d->info.layout, &image, &qr, e->page.payload.page);
+            if (e->ink == NULL)
+                st = CF_ERR_NOMEM;
+        }
+        pthread_mutex_unlock(&r->lock);
+    }
+    cf_scan_image_cleanup(&image);
+    return st;
+}
+
+static void *read_share(void *arg)
+{
+    reader *w = arg;
+    run *r = w->r;
+    for (size_t i = 0; i < r->n_pages && w->st == CF_OK; i++) {
+        page_entry *e = &r->pages[i];
+        if (e->index % READERS != w->first)
+            continue;
+        /* This reader's own handle on the file (a source is not shared between threads). */
+        cf_scan_source *src = NULL;
+        if (cf_scan_source_open(r->paths[e->source], &src, NULL) != CF_OK) {
+            e->unreadable = true;
+            continue;
+        }
+        size_t s = e->source;
+        for (; i < r->n_pages && r->pages[i].source == s && w->st == CF_OK; i++)
+            if (r->pages[i].index % READERS == w->first)
+                w->st = read_one(r, src, &r->pages[i]);
+        i--;
+        cf_scan_source_free(src);
+    }
+    return NULL;
+}
+
 /* Reads every page of every source: QR, digest, and the ink on its document's lines. */
 static cf_status read_pages(run *r)
 {
@@ -436,35 +565,126 @@ static cf_status read_pages(run *r)
             memset(e, 0, sizeof *e);
             e->source = s;
             e->index = i;
-            cf_scan_qr qr;
-            cf_scan_image image = {0};
-            st = cf_scan_page_read(r->sources[s], i, r->opt->decoder, &e->page, &qr, &image,
-                                   r->diag);
-            r->out->pages_read++;
-            if (st == CF_ERR_DATA) {
-                e->unreadable = true;
-                st = CF_OK;
-            }
-            /* A blank form's page has no document to look up: it goes to the inbox. */
-            if (st == CF_OK && e->page.decoded && !e->page.payload.blank) {
-                known_doc *d = known(r, e->page.payload.document_id);
-                if (d == NULL)
-                    st = CF_ERR_NOMEM;
-                else if (d->status == CF_OK && d->info.layout.pages == e->page.payload.pages) {
-                    e->ink = check_ink(&d->info.layout, &image, &qr, e->page.payload.page);
-                    if (e->ink == NULL)
-                        st = CF_ERR_NOMEM;
-                }
-            }
-            cf_scan_image_cleanup(&image);
-            if (st != CF_OK)
-                return st;
         }
     }
-    return CF_OK;
+    reader w[READERS];
+    pthread_t t[READERS];
+    bool started[READERS] = {false};
+    for (size_t k = 0; k < READERS; k++) {
+        w[k] = (reader){r, k, CF_OK};
+        started[k] = k > 0 && pthread_create(&t[k], NULL, read_share, &w[k]) == 0;
+    }
+    cf_status st = CF_OK;
+    for (size_t k = 0; k < READERS; k++) {
+        if (started[k])
+            pthread_join(t[k], NULL);
+        else
+            read_share(&w[k]); /* the first share, or one no thread could be started for */
+        if (st == CF_OK)
+            st = w[k].st;
+    }
+    r->out->pages_read = r->n_pages;
+    return st;
 }
 
 /* Files or puts in the inbox every page read. */
+/* Jobs waiting for a committer thread. */
+typedef struct queue {
+    job jobs[COMMITTERS];
+    size_t n;
+} queue;
+
+/* Commits the queued jobs, then marks their pages committed and adds their rows in order. */
+static cf_status flush(run *r, queue *q)
+{
+    commit_jobs(q->jobs, q->n);
+    cf_status st = CF_OK;
+    for (size_t k = 0; k < q->n; k++) {
+        job *j = &q->jobs[k];
+        if (st == CF_OK)
+            st = j->st;
+        if (j->st == CF_OK && j->page != NULL) {
+            j->page->committed = true;
+            r->anything_unfiled = true;
+        } else if (j->st == CF_OK) {
+            for (unsigned p = 0; p < j->doc->pages; p++)
+                r->pages[j->doc->page_index[p]].committed = true;
+        }
+        if (st == CF_OK && j->st == CF_OK)
+            st = job_row(j, r->out);
+        cf_free(j->pdf);
+        cf_free(j->ink_owned);
+    }
+    memset(q, 0, sizeof *q);
+    return st;
+}
+
+/* A free job of the queue (committing the queue when it is full). */
+static cf_status next_job(run *r, queue *q, job **out)
+{
+    cf_status st = q->n == COMMITTERS ? flush(r, q) : CF_OK;
+    *out = &q->jobs[q->n];
+    memset(*out, 0, sizeof **out);
+    (*out)->archive = r->archive;
+    (*out)->op = r->opt->operator_name;
+    (*out)->diag = r->diag;
+    return st;
+}
+
+/* Queues page e for the inbox with reason. */
+static cf_status queue_inbox(run *r, queue *q, page_entry *e, const char *reason)
+{
+    job *j = NULL;
+    cf_status st = next_job(r, q, &j);
+    cf_scan_source *src = r->sources[e->source];
+    if (st == CF_OK)
+        st = cf_scan_pdf_write(&src, &e->index, 1, &j->pdf, &j->len, r->diag);
+    if (st != CF_OK)
+        return st;
+    j->page = e;
+    j->source = r->paths[e->source];
+    snprintf(j->reason, sizeof j->reason, "%s", reason);
+    if (e->page.decoded)
+        payload_text(&e->page.payload, j->payload, sizeof j->payload);
+    q->n++;
+    return CF_OK;
+}
+
+/* Queues the signed copy of a complete document. */
+static cf_status queue_copy(run *r, queue *q, const cf_scan_doc *doc, const known_doc *d)
+{
+    job *j = NULL;
+    cf_status st = next_job(r, q, &j);
+    cf_scan_source **sources = cf_calloc(doc->pages, sizeof *sources);
+    size_t *index = cf_calloc(doc->pages, sizeof *index);
+    j->ink_owned = cf_calloc(doc->pages, sizeof *j->ink_owned);
+    if (st == CF_OK && (sources == NULL || index == NULL || j->ink_owned == NULL))
+        st = CF_ERR_NOMEM;
+    for (unsigned p = 0; st == CF_OK && p < doc->pages; p++) {
+        page_entry *e = &r->pages[doc->page_index[p]];
+        sources[p] = r->sources[e->source];
+        index[p] = e->index;
+        j->ink_owned[p] = e->ink;
+    }
+    if (st == CF_OK)
+        st = cf_scan_pdf_write(sources, index, doc->pages, &j->pdf, &j->len, r->diag);
+    cf_free(sources);
+    cf_free(index);
+    if (st != CF_OK) {
+        cf_free(j->ink_owned);
+        cf_free(j->pdf);
+        memset(j, 0, sizeof *j);
+        return st;
+    }
+    snprintf(j->id, sizeof j->id, "%s", doc->document_id);
+    j->layout = &d->info.layout;
+    j->ink = j->ink_owned;
+    j->pages = doc->pages;
+    j->doc = doc;
+    q->n++;
+    return CF_OK;
+}
+
 static cf_status place_pages(run *r)
 {
     cf_scan_page *plain = cf_calloc(r->n_pages + 1, sizeof *plain);
@@ -476,6 +696,13 @@ static cf_status place_pages(run *r)
     cf_status st = cf_scan_group(plain, r->n_pages, &report);
     cf_free(plain);
     char reason[1200];
+    queue q;
+    memset(&q, 0, sizeof q);
+    /* Documents whose pages went to the inbox for missing pages: the inbox may complete them. */
+    const char **waiting = cf_calloc(report != NULL ? report->n_docs + 1 : 1, sizeof *waiting);
+    size_t n_waiting = 0;
+    if (waiting == NULL && st == CF_OK)
+        st = CF_ERR_NOMEM;
     /* Pages that cannot be placed: their own reason. */
     for (size_t k = 0; st == CF_OK && k < report->n_problems; k++) {
         const cf_scan_problem *p = &report->problems[k];
@@ -500,7 +727,7 @@ static cf_status place_pages(run *r)
                      "its QR disagrees with the other pages of document %s (page count or "
                      "form@version)",
                      p->document_id);
-        st = to_inbox(r, e, reason);
+        st = queue_inbox(r, &q, e, reason);
     }
     for (size_t k = 0; st == CF_OK && k < report->n_docs; k++) {
         const cf_scan_doc *doc = &report->docs[k];
@@ -516,25 +743,7 @@ static cf_status place_pages(run *r)
         }
         refusal(d, &r->pages[first].page.payload, reason, sizeof reason);
         if (reason[0] == '\0' && doc->complete) {
-            cf_scan_source **sources = cf_calloc(doc->pages, sizeof *sources);
-            size_t *index = cf_calloc(doc->pages, sizeof *index);
-            unsigned char **ink = cf_calloc(doc->pages, sizeof *ink);
-            if (sources == NULL || index == NULL || ink == NULL)
-                st = CF_ERR_NOMEM;
-            for (unsigned p = 0; st == CF_OK && p < doc->pages; p++) {
-                page_entry *e = &r->pages[doc->page_index[p]];
-                sources[p] = r->sources[e->source];
-                index[p] = e->index;
-                ink[p] = e->ink;
-            }
-            if (st == CF_OK)
-                st = file_copy(r->archive, doc->document_id, d, sources, index, ink, doc->pages,
-                               r->opt->operator_name, r->out, r->diag);
-            for (unsigned p = 0; st == CF_OK && p < doc->pages; p++)
-                r->pages[doc->page_index[p]].committed = true;
-            cf_free(sources);
-            cf_free(index);
-            cf_free(ink);
+            st = queue_copy(r, &q, doc, d);
             continue;
         }
         if (reason[0] == '\0') {
@@ -562,12 +771,17 @@ static cf_status place_pages(run *r)
             d->status == CF_OK && reason[0] != '\0' && strstr(reason, "missing") != NULL;
         for (unsigned p = 0; st == CF_OK && p < doc->pages; p++)
             if (doc->page_index[p] != NO_PAGE && !r->pages[doc->page_index[p]].committed)
-                st = to_inbox(r, &r->pages[doc->page_index[p]], reason);
-        /* Its missing pages may be in the inbox already (an earlier scan). */
-        if (st == CF_OK && was_known)
-            st = complete_from_inbox(r->archive, doc->document_id, r->opt->operator_name,
-                                     r->opt->decoder, r->out, r->diag);
+                st = queue_inbox(r, &q, &r->pages[doc->page_index[p]], reason);
+        if (was_known)
+            waiting[n_waiting++] = doc->document_id;
     }
+    if (st == CF_OK)
+        st = flush(r, &q);
+    /* The missing pages of a document may be in the inbox already (an earlier scan). */
+    for (size_t k = 0; st == CF_OK && k < n_waiting; k++)
+        st = complete_from_inbox(r->archive, waiting[k], r->opt->operator_name, r->opt->decoder,
+                                 r->out, r->diag);
+    cf_free(waiting);
     /* An identical second copy of a page is not used twice: it is committed with its twin. */
     for (size_t i = 0; st == CF_OK && i < r->n_pages; i++) {
         if (r->pages[i].committed)
@@ -577,8 +791,11 @@ static cf_status place_pages(run *r)
                 memcmp(r->pages[j].page.digest, r->pages[i].page.digest, 32) == 0)
                 r->pages[i].committed = true;
         if (!r->pages[i].committed)
-            st = to_inbox(r, &r->pages[i], "not placed with any document");
+            st = queue_inbox(r, &q, &r->pages[i], "not placed with any document");
     }
+    cf_status flushed = flush(r, &q);
+    if (st == CF_OK)
+        st = flushed;
     cf_scan_report_free(report);
     return st;
 }
@@ -589,6 +806,7 @@ cf_status cf_scan_file_paths(cf_archive *archive, const char *const *paths, size
 {
     memset(out, 0, sizeof *out);
     run r = {.archive = archive, .opt = opt, .out = out, .diag = diag};
+    pthread_mutex_init(&r.lock, NULL);
     cf_status st = CF_OK;
     for (size_t i = 0; st == CF_OK && i < n; i++)
         st = add_path(&r, paths[i]);
@@ -649,6 +867,7 @@ cf_status cf_scan_file_paths(cf_archive *archive, const char *const *paths, size
     for (size_t i = 0; i < r.n_docs; i++)
         cf_archive_issued_cleanup(&r.docs[i].info);
     cf_free(r.docs);
+    pthread_mutex_destroy(&r.lock);
     return st;
 }
 

@@ -50,6 +50,10 @@ static void pdf_close(void *impl)
 
 static long long int_key(qpdf_data q, qpdf_oh dict, const char *key, long long fallback)
 {
+    /* No dictionary (an image without /DecodeParms): asking it for a key would leave qpdf an
+     * error that fails the next read of the file. */
+    if (!qpdf_oh_is_dictionary(q, dict))
+        return fallback;
     qpdf_oh v = qpdf_oh_get_key(q, dict, key);
     return qpdf_oh_is_integer(q, v) ? qpdf_oh_get_int_value(q, v) : fallback;
 }

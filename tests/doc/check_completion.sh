@@ -45,6 +45,9 @@ expect "consentform render x --pat<TAB>" --patient-name "$bin" render x --pat
 expect "consentform render x --paper <TAB>" letter "$bin" render x --paper ""
 expect "consentform batch x --enc<TAB>" --encoding "$bin" batch x --enc
 expect "consentform archive ver<TAB>" verify "$bin" archive ver
+expect "consentform archive fi<TAB>" file "$bin" archive fi
+expect "consentform archive file STORE --mo<TAB>" --move "$bin" archive file STORE --mo
+expect "consentform archive file STORE --wa<TAB>" --watch "$bin" archive file STORE --wa
 
 # A form id from the --forms-dir of the line, and file names where a file is expected.
 mkdir -p "$tmp/forms"

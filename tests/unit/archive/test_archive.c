@@ -24,6 +24,7 @@
 #include "base/hash.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -1388,6 +1389,206 @@ static void test_unknown_operator_refused(void **state)
     cf_diag_free(diag);
 }
 
+/* Rebuilds the index of dir from its objects (force), expecting no problem. */
+static void rebuild(const char *dir)
+{
+    char *text = NULL;
+    size_t len = 0, documents = 0, events = 0, problems = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(cf_archive_rebuild_index(dir, true, out, &documents, &events, &problems, NULL),
+                     CF_OK);
+    fclose(out);
+    if (problems != 0)
+        fail_msg("rebuild-index: %s", text);
+    free(text);
+}
+
+/* The record of an issued document keeps where its scan is checked (issue 14); the index
+ * rebuilt from the objects gives it back. */
+static void test_scan_layout_kept(void **state)
+{
+    (void)state;
+    char *dir = path_in("layout");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    cf_archive_page_qr qr[2] = {{501.74, 25.51, 42.52}, {501.74, 25.51, 42.52}};
+    cf_archive_sign_line lines[3] = {
+        {2, "patient", "consenter", "signature", 0, 93.02, 535.87, 199.43, 553.87},
+        {2, "guardian", "consenter", "date", 1, 257.43, 424.87, 363.85, 442.87},
+        {2, "doctor", "doctor", "signature", 3, 93.02, 202.87, 199.43, 220.87},
+    };
+    char groups[2][CF_ARCHIVE_GROUP_MAX] = {"consenter", "doctor"};
+    cf_archive_scan_layout layout = {2, qr, lines, 3, groups, 2};
+    assert_int_equal(cf_archive_register_issued_layout(a, ID_A, "dpn-injection-consent", "1.1",
+                                                       labels, 3, pdf_a.data, pdf_a.len, &layout, 0,
+                                                       "nurse", NULL),
+                     CF_OK);
+    assert_int_equal(issue(a, ID_B, pdf_b.data, pdf_b.len, NULL), CF_OK);
+    cf_archive_close(a);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            rebuild(dir);
+        assert_int_equal(cf_archive_open(dir, true, &a, NULL), CF_OK);
+        cf_archive_issued got;
+        assert_int_equal(cf_archive_issued_get(a, ID_A, &got, NULL), CF_OK);
+        assert_string_equal(got.form_id, "dpn-injection-consent");
+        assert_string_equal(got.form_version, "1.1");
+        assert_true(got.registered);
+        assert_int_equal(got.layout.pages, 2);
+        assert_int_equal(got.layout.n_lines, 3);
+        assert_int_equal(got.layout.n_groups, 2);
+        assert_string_equal(got.layout.groups[1], "doctor");
+        for (size_t i = 0; i < 3; i++) {
+            const cf_archive_sign_line *g = &got.layout.lines[i], *w = &lines[i];
+            assert_int_equal(g->page, w->page);
+            assert_string_equal(g->role, w->role);
+            assert_string_equal(g->group, w->group);
+            assert_string_equal(g->line, w->line);
+            assert_int_equal(g->block, w->block);
+            assert_true(fabs(g->x1 - w->x1) < 0.006 && fabs(g->y2 - w->y2) < 0.006);
+        }
+        assert_true(fabs(got.layout.qr[1].side - 42.52) < 0.006);
+        cf_archive_issued_cleanup(&got);
+        /* A document issued without a layout has none; an unknown one is not there. */
+        assert_int_equal(cf_archive_issued_get(a, ID_B, &got, NULL), CF_OK);
+        assert_int_equal(got.layout.pages, 0);
+        cf_archive_issued_cleanup(&got);
+        assert_int_equal(cf_archive_issued_get(a, ID_C, &got, NULL), CF_ERR_NOINPUT);
+        cf_archive_issued_cleanup(&got);
+        cf_archive_close(a);
+    }
+}
+
+/* The inbox: items kept as objects, the same page not kept twice, assigned and filed items,
+ * verify and rebuild-index. */
+static void test_inbox(void **state)
+{
+    (void)state;
+    char *dir = path_in("inbox");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    char one[CF_ARCHIVE_INBOX_ID + 1], two[CF_ARCHIVE_INBOX_ID + 1], again[CF_ARCHIVE_INBOX_ID + 1];
+    assert_int_equal(cf_archive_inbox_add(a, pdf_scan.data, pdf_scan.len, "stack.pdf", 7,
+                                          "no QR code of ours could be read on the page", NULL,
+                                          "clerk", one, NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_inbox_add(a, pdf_b.data, pdf_b.len, "stack.pdf", 9,
+                                          "document P0MQ7266T32TK: page 1 of 2 missing",
+                                          ID_A "/2/2/nerve-root-injection@1.0", "clerk", two, NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_inbox_add(a, pdf_scan.data, pdf_scan.len, "stack.pdf", 7,
+                                          "no QR code of ours could be read on the page", NULL,
+                                          "clerk", again, NULL),
+                     CF_OK);
+    assert_string_equal(again, one); /* the same page again: nothing new */
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_archive_inbox_add(a, pdf_scan.data, pdf_scan.len, "stack.pdf", 7, "x", NULL,
+                                          "unknown", again, diag),
+                     CF_ERR_DATA);
+    cf_diag_free(diag);
+    cf_archive_inbox inbox;
+    assert_int_equal(cf_archive_inbox_list(a, &inbox, NULL), CF_OK);
+    assert_int_equal(inbox.count, 2);
+    const cf_archive_inbox_item *first =
+        strcmp(inbox.items[0].id, one) == 0 ? &inbox.items[0] : &inbox.items[1];
+    const cf_archive_inbox_item *second =
+        first == &inbox.items[0] ? &inbox.items[1] : &inbox.items[0];
+    assert_string_equal(first->source, "stack.pdf");
+    assert_int_equal(first->page, 7);
+    assert_string_equal(first->payload, "");
+    assert_string_equal(second->payload, ID_A "/2/2/nerve-root-injection@1.0");
+    char rec1[65], rec2[65];
+    snprintf(rec1, sizeof rec1, "%s", first->record);
+    snprintf(rec2, sizeof rec2, "%s", second->record);
+    cf_archive_inbox_cleanup(&inbox);
+    /* Assigned by hand: still listed, with the assignment; filed: gone. */
+    assert_int_equal(cf_archive_inbox_mark(a, rec1, ID_A, 1, false, "clerk", NULL), CF_OK);
+    assert_int_equal(cf_archive_inbox_mark(a, rec2, ID_A, 2, true, "clerk", NULL), CF_OK);
+    assert_int_equal(cf_archive_inbox_list(a, &inbox, NULL), CF_OK);
+    assert_int_equal(inbox.count, 1);
+    assert_string_equal(inbox.items[0].assigned_id, ID_A);
+    assert_int_equal(inbox.items[0].assigned_page, 1);
+    cf_archive_inbox_cleanup(&inbox);
+    verify_result v = verify(a);
+    if (v.problems != 0)
+        fail_msg("%s", v.text);
+    free(v.text);
+    cf_archive_close(a);
+    /* Rebuilt from the objects: the same inbox. */
+    rebuild(dir);
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(cf_archive_inbox_list(a, &inbox, NULL), CF_OK);
+    assert_int_equal(inbox.count, 1);
+    assert_string_equal(inbox.items[0].record, rec1);
+    assert_string_equal(inbox.items[0].assigned_id, ID_A);
+    cf_archive_inbox_cleanup(&inbox);
+    cf_archive_close(a);
+    /* An inbox row edited by hand is found. */
+    sqlite3 *db = NULL;
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE inbox SET page = 8", NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER inbox_no_update; UPDATE inbox SET page = 8",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    v = verify_dir(dir);
+    assert_true(v.problems > 0);
+    assert_non_null(strstr(v.text, "the index differs from its record object"));
+    free(v.text);
+}
+
+/* A copy filed without a required signature is signature-missing with its reason until a later
+ * copy is filed. */
+static void test_signature_missing(void **state)
+{
+    (void)state;
+    char *dir = path_in("missing");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    int version = 0;
+    assert_int_equal(cf_archive_add_scan(a, ID_A, pdf_scan.data, pdf_scan.len, 0, "clerk", NULL,
+                                         NULL, 0, &version, NULL, NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_signature_missing(a, ID_A,
+                                                  "patient not signed (page 2 patient "
+                                                  "signature empty)",
+                                                  "clerk", NULL),
+                     CF_OK);
+    for (int round = 0; round < 2; round++) {
+        cf_archive_rows rows;
+        cf_archive_filter f = {.unsigned_only = true};
+        assert_int_equal(cf_archive_query(a, &f, &rows, NULL), CF_OK);
+        assert_int_equal(rows.count, round == 0 ? 1 : 0);
+        if (round == 0) {
+            assert_int_equal(cf_archive_row_state(&rows.rows[0]),
+                             CF_ARCHIVE_STATE_SIGNATURE_MISSING);
+            assert_string_equal(rows.rows[0].missing_reason,
+                                "patient not signed (page 2 patient signature empty)");
+            cf_archive_issued got;
+            assert_int_equal(cf_archive_issued_get(a, ID_A, &got, NULL), CF_OK);
+            assert_true(got.signature_missing);
+            cf_archive_issued_cleanup(&got);
+            /* A later copy, signed. */
+            assert_int_equal(cf_archive_add_scan(a, ID_A, png.data, png.len, 0, "clerk", NULL, NULL,
+                                                 0, &version, NULL, NULL),
+                             CF_OK);
+        }
+        cf_archive_rows_cleanup(&rows);
+    }
+    verify_result v = verify(a);
+    assert_int_equal(v.problems, 0);
+    free(v.text);
+    cf_archive_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1412,6 +1613,9 @@ int main(void)
         cmocka_unit_test(test_query_filters),
         cmocka_unit_test(test_group_store),
         cmocka_unit_test(test_unknown_operator_refused),
+        cmocka_unit_test(test_scan_layout_kept),
+        cmocka_unit_test(test_inbox),
+        cmocka_unit_test(test_signature_missing),
     };
     return cmocka_run_group_tests_name("archive", tests, setup, teardown);
 }
