@@ -3115,12 +3115,17 @@ cf_status cf_archive_inbox_list(cf_archive *a, cf_archive_inbox *out, cf_diag *d
             st = CF_ERR_NOMEM;
         /* "DOCID inbox HEX page N" */
         const unsigned char *assigned = sqlite3_column_text(s, 7);
-        unsigned page = 0;
-        char doc[CF_ARCHIVE_ID_MAX + 1];
-        if (assigned != NULL &&
-            sscanf((const char *)assigned, "%32s inbox %*64s page %u", doc, &page) == 2) {
-            snprintf(it->assigned_id, sizeof it->assigned_id, "%s", doc);
-            it->assigned_page = page;
+        const char *text = (const char *)assigned;
+        const char *space = text != NULL ? strchr(text, ' ') : NULL;
+        const char *page = text != NULL ? strstr(text, " page ") : NULL;
+        if (space != NULL && page != NULL && (size_t)(space - text) <= CF_ARCHIVE_ID_MAX) {
+            char *end = NULL;
+            unsigned long n = strtoul(page + 6, &end, 10);
+            if (end != page + 6 && *end == '\0' && n > 0 && n < 100000) {
+                snprintf(it->assigned_id, sizeof it->assigned_id, "%.*s", (int)(space - text),
+                         text);
+                it->assigned_page = (unsigned)n;
+            }
         }
     }
     if (st == CF_OK && rc != SQLITE_DONE)

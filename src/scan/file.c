@@ -464,10 +464,10 @@ static cf_status complete_from_inbox(cf_archive *a, const char *id, const char *
         for (unsigned p = 0; st == CF_OK && p < pages; p++)
             st = cf_archive_inbox_mark(a, at[p]->record, id, p + 1, /*filed*/ true, op, diag);
     }
-    for (unsigned p = 0; sources != NULL && p < pages; p++) {
+    for (unsigned p = 0; sources != NULL && p < pages; p++)
         cf_scan_source_free(sources[p]);
+    for (unsigned p = 0; ink != NULL && p < pages; p++)
         cf_free(ink[p]);
-    }
     cf_free(sources);
     cf_free(index);
     cf_free(ink);
@@ -695,6 +695,10 @@ static cf_status place_pages(run *r)
     cf_scan_report *report = NULL;
     cf_status st = cf_scan_group(plain, r->n_pages, &report);
     cf_free(plain);
+    if (st != CF_OK || report == NULL) {
+        cf_scan_report_free(report);
+        return st != CF_OK ? st : CF_ERR_NOMEM;
+    }
     char reason[1200];
     queue q;
     memset(&q, 0, sizeof q);

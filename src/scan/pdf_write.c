@@ -205,7 +205,7 @@ cf_status cf_scan_pdf_write(cf_scan_source *const *sources, const size_t *pages,
     put(&w, "<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
     begin_object(&w, 2);
     put(&w, "<< /Type /Pages /Kids [");
-    for (size_t i = 0; w.st == CF_OK && i < n; i++)
+    for (size_t i = 0; w.st == CF_OK && kids != NULL && i < n; i++)
         w.st = cf_buf_printf(&w.out, "%s%zu 0 R", i ? " " : "", kids[i]);
     if (w.st == CF_OK)
         w.st = cf_buf_printf(&w.out, "] /Count %zu >>\nendobj\n", n);
