@@ -110,7 +110,7 @@ _consentform()
     diff) options="--format --help" ;;
     archive)
         options="--doc-id --operator --unregistered --form --patient-name --hospital-no
-                 --episode-no --unsigned --record --reason --output --force --move --page --help"
+                 --episode-no --unsigned --record --reason --output --force --move --page --watch --help"
         ;;
     user) options="--role --operator --help" ;;
     serve)

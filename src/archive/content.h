@@ -1,7 +1,8 @@
 /* What a filed file really is (private to src/archive): a PDF is opened with its pages by
  * libqpdf (content_pdf.c, the only file that includes qpdf), an image is decoded in full by
- * its decoder (content_image.c: libpng, libjpeg, libtiff). The first bytes alone (sniff.c)
- * are not trusted: a 5-byte "%PDF-" or a web page with a PDF header is not a signed form. */
+ * the decoder of its kind that also reads scans (content_image.c calls src/scan/image_check.h:
+ * libpng, libjpeg, libtiff). The first bytes alone (sniff.c) are not trusted: a 5-byte "%PDF-" or a
+ * web page with a PDF header is not a signed form. */
 #ifndef CF_ARCHIVE_CONTENT_H
 #define CF_ARCHIVE_CONTENT_H
 

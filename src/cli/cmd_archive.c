@@ -12,14 +12,17 @@
 #include "render/docid.h"
 #include "render/document.h"
 #include "scan/file.h"
+#include "scan/watch.h"
 
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +31,7 @@ const char cf_usage_archive[] =
     "usage: consentform archive init STORE [--group GROUP]\n"
     "       consentform archive add STORE --doc-id ID SCAN [--operator NAME]\n"
     "       consentform archive file STORE SCAN... [--doc-id ID] [--move] [--operator NAME]\n"
+    "       consentform archive file STORE --watch DIR [--operator NAME]\n"
     "       consentform archive inbox STORE\n"
     "       consentform archive assign STORE ITEM --doc-id ID --page N [--operator NAME]\n"
     "                   [--unregistered --form ID --patient-name S --hospital-no S\n"
@@ -60,6 +64,10 @@ const char cf_usage_archive[] =
     "`inbox` and resolved by `assign`. Exit 0 when everything was filed, 65 when anything\n"
     "went to the inbox or could not be read. --move removes a scan file once every page of it\n"
     "is filed or in the inbox; --doc-id refuses scans whose QR codes name another document.\n"
+    "`file --watch DIR` keeps filing what a scanner or copier drops into DIR (inotify, and the\n"
+    "folder read every 3 s for network mounts): each file once its size has held still for\n"
+    "2 s, as with --move, one line per file; names starting with '.' or '~' and *.tmp, *.part\n"
+    "are left alone. SIGTERM or SIGINT stops it (exit 0).\n"
     "The operator is --operator, else $USER, else the account's name (never \"unknown\").\n"
     "Document ids may be typed in lower case and\n"
     "with hyphens.\n";
@@ -95,12 +103,13 @@ enum {
     OPT_GROUP,
     OPT_MOVE,
     OPT_PAGE,
+    OPT_WATCH,
 };
 
 typedef struct archive_args {
     const char *doc_id, *operator_name, *form, *patient_name, *hospital_no, *episode_no;
     const char *output, *reason, *status, *from, *to, *group;
-    const char *page;
+    const char *page, *watch;
     bool unregistered, unsigned_only, record, force, utc, move;
     char **positional; /* into argv */
     int n_positional;
@@ -126,6 +135,7 @@ static int parse(int argc, char **argv, archive_args *a)
         {"group", required_argument, NULL, OPT_GROUP},
         {"move", no_argument, NULL, OPT_MOVE},
         {"page", required_argument, NULL, OPT_PAGE},
+        {"watch", required_argument, NULL, OPT_WATCH},
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -186,6 +196,9 @@ static int parse(int argc, char **argv, archive_args *a)
             break;
         case OPT_PAGE:
             a->page = optarg;
+            break;
+        case OPT_WATCH:
+            a->watch = optarg;
             break;
         case 'o':
             a->output = optarg;
@@ -341,6 +354,80 @@ static void print_filing(const cf_scan_file_result *r)
     if (r->moved > 0)
         fprintf(stderr, ", %zu file%s removed (--move)", r->moved, r->moved == 1 ? "" : "s");
     fputc('\n', stderr);
+}
+
+/* ---- archive file --watch ---- */
+
+static volatile sig_atomic_t watch_stop;
+
+static void on_stop_signal(int sig)
+{
+    watch_stop = sig;
+}
+
+typedef struct watch_ctx {
+    cf_archive *archive;
+    const char *operator_name;
+    cf_diag *diag;
+} watch_ctx;
+
+/* One file the watcher found complete: filed as with --move, then one line for it. */
+static cf_status file_one(const char *path, void *ctx)
+{
+    watch_ctx *w = ctx;
+    cf_scan_file_result result = {0};
+    cf_scan_file_options fo = {
+        .move = true, .operator_name = w->operator_name, .decoder = CF_SCAN_DECODER_DEFAULT};
+    cf_status st = cf_scan_file_paths(w->archive, &path, 1, &fo, &result, w->diag);
+    size_t filed = 0, inbox = 0, failed = 0;
+    char docs[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < result.count; i++) {
+        const cf_scan_file_row *row = &result.rows[i];
+        if (row->outcome == CF_SCAN_OUTCOME_INBOX) {
+            inbox++;
+        } else if (row->outcome == CF_SCAN_OUTCOME_FAILED) {
+            failed++;
+        } else {
+            filed++;
+            int n = snprintf(docs + used, sizeof docs - used, "%s%s %s", used > 0 ? ", " : "",
+                             row->document_id, outcome_name(row->outcome));
+            if (n > 0 && (size_t)n < sizeof docs - used)
+                used += (size_t)n;
+        }
+    }
+    struct stat gone;
+    bool removed = lstat(path, &gone) != 0;
+    printf("%s: %zu page%s read, %zu document%s filed%s%s%s, %zu page%s to the inbox%s; %s\n", path,
+           result.pages_read, result.pages_read == 1 ? "" : "s", filed, filed == 1 ? "" : "s",
+           used > 0 ? " (" : "", docs, used > 0 ? ")" : "", inbox, inbox == 1 ? "" : "s",
+           failed > 0 ? ", not readable" : "", removed ? "removed" : "left in place");
+    fflush(stdout);
+    cf_scan_file_result_cleanup(&result);
+    /* Its messages were printed as they came (echo): a watch that runs for months keeps none. */
+    cf_diag_clear(w->diag);
+    return st;
+}
+
+/* archive file STORE --watch DIR: files what lands in dir until SIGTERM or SIGINT. */
+static cf_status watch_folder(cf_archive *archive, const char *dir, const char *operator_name,
+                              cf_diag *diag)
+{
+    watch_ctx ctx = {archive, operator_name, diag};
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    watch_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    fprintf(stderr, "consentform: watching %s (stop with SIGTERM or Ctrl-C)\n", dir);
+    cf_status st = cf_scan_watch_run(dir, file_one, &ctx, &watch_stop, NULL, diag);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (st == CF_OK)
+        fprintf(stderr, "consentform: stopped watching %s\n", dir);
+    return st;
 }
 
 /* archive list / find: the store's rows as a table with a header row. */
@@ -507,6 +594,18 @@ int cf_cmd_archive(int argc, char **argv)
                 printf("%s: signed copy version %d filed (%zu bytes)\n", id, version, len);
         }
         cf_free(data);
+    } else if (strcmp(sub, "file") == 0 && a.watch != NULL) {
+        if (a.n_positional != 1 || a.doc_id != NULL || a.move) {
+            cf_diag_free(diag);
+            return cf_cli_usage_error(cf_usage_archive,
+                                      "archive file --watch: give STORE only (no SCAN, --doc-id "
+                                      "or --move: every file dropped into %s is filed on its "
+                                      "own QR codes and removed once committed)",
+                                      a.watch);
+        }
+        st = cf_archive_open(store, false, &ar, diag);
+        if (st == CF_OK)
+            st = watch_folder(ar, a.watch, op, diag);
     } else if (strcmp(sub, "file") == 0) {
         if (a.n_positional < 2) {
             cf_diag_free(diag);

@@ -36,7 +36,8 @@ const char cf_usage_render[] =
     "      --set KEY=VALUE      any other field of the form (repeatable), also a label field\n"
     "                           without an option of its own (Taiwan: birth_date), e.g.\n"
     "                           --set birth_date=1950-03-02 --set side=left\n"
-    "      --blank              leave the label box empty (for a gum label) and fields blank\n"
+    "      --blank              leave the label box empty (for a gum label) and fields blank;\n"
+    "                           no document id (the QR code says BLANK), never archived\n"
     "      --paper a4|letter    paper size (default a4)\n"
     "      --forms-dir DIR      look for form ids in DIR first\n"
     "  -f, --force              overwrite OUT if it exists\n"
@@ -70,12 +71,9 @@ enum {
 /* render's own options; the shared ones (--paper, --archive, --force ...) and the identity
  * ones come from cf_cli_issue_getopt. */
 static const struct option long_options[] = {
-    {"output", required_argument, NULL, 'o'},
-    {"set", required_argument, NULL, OPT_SET},
-    {"blank", no_argument, NULL, OPT_BLANK},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"output", required_argument, NULL, 'o'}, {"set", required_argument, NULL, OPT_SET},
+    {"blank", no_argument, NULL, OPT_BLANK},  {"format", required_argument, NULL, OPT_FORMAT},
+    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 };
 
 /* Sets key to value unless the field was given before (keys match in any case); option is the
@@ -226,6 +224,13 @@ int cf_cmd_render(int argc, char **argv)
                                                    "drop --patient-name, --hospital-no, "
                                                    "--episode-no and --set");
     }
+    if (blank && shared.archive_dir != NULL) {
+        cf_record_free(record);
+        return cf_cli_usage_error(
+            cf_usage_render, "render: --blank makes a form for a gum label, the same paper for "
+                             "every patient: it has no document id and is never archived; "
+                             "drop --archive (or --blank)");
+    }
     const char *queue = shared.print_queue;
     if (svg && (shared.archive_dir != NULL || queue != NULL || strcmp(output, "-") == 0)) {
         cf_record_free(record);
@@ -289,26 +294,23 @@ int cf_cmd_render(int argc, char **argv)
     }
     cf_issue_result result = {0};
     if (st == CF_OK && svg) {
-        st = write_svg_preview(form, record, fonts, shared.paper, blank, output, shared.force,
-                               diag);
+        st =
+            write_svg_preview(form, record, fonts, shared.paper, blank, output, shared.force, diag);
     } else if (st == CF_OK) {
         options.archive = archive;
         st = cf_issue_document(form, record, fonts, &options, &result, diag);
     }
     if (st == CF_OK && !svg && strcmp(output, "-") != 0)
-        fprintf(stderr, "consentform: wrote %s (%zu page%s, document ID %s%s%s)\n", output,
-                result.pages, result.pages == 1 ? "" : "s", result.document_id,
-                result.overrides != 0 ? "; override: " : "",
+        fprintf(stderr, "consentform: wrote %s (%zu page%s, %s%s%s%s)\n", output, result.pages,
+                result.pages == 1 ? "" : "s", blank ? "blank form, no document ID" : "document ID ",
+                blank ? "" : result.document_id, result.overrides != 0 ? "; override: " : "",
                 cf_form_override_name(result.overrides));
     if (st == CF_OK && queue != NULL) { /* never with svg (refused above) */
         /* The job name says which form and document, never whose. */
         char title[128];
         snprintf(title, sizeof title, "%s %s", form->id, blank ? "blank" : result.document_id);
-        cf_print_request request = {.queue = queue,
-                                    .path = output,
-                                    .title = title,
-                                    .paper = shared.paper,
-                                    .duplex = true};
+        cf_print_request request = {
+            .queue = queue, .path = output, .title = title, .paper = shared.paper, .duplex = true};
         int job = 0;
         st = cf_print_file(&request, &job, diag);
         if (st == CF_OK)

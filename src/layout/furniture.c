@@ -1,6 +1,7 @@
 /* Page furniture: page 1's title block and patient label box, the later pages' header with the
  * patient's identity, and every page's footer (form id, version, status, document id, page n of
- * N) with a QR code holding "document id/page/pages/form id@version". */
+ * N) with a QR code holding "document id/page/pages/form id@version" ("BLANK" in the id's place
+ * on a blank form). */
 #include "base/alloc.h"
 #include "layout/layout_internal.h"
 
@@ -290,11 +291,16 @@ static void add_abs_text(cf_layout_ctx *ctx, size_t page, const char *s, bool bo
 static void paint_qr(cf_layout_ctx *ctx, size_t page, size_t pages)
 {
     const cf_form *form = ctx->form;
-    if (ctx->options->document_id == NULL || ctx->options->characters_only)
+    if (ctx->options->characters_only)
+        return;
+    /* A blank form has no document id: its code says "BLANK" in the id's place (never an id:
+     * src/scan/qr.c), so that its scans are known as a blank form's and assigned by hand. */
+    const char *id = ctx->options->blank ? "BLANK" : ctx->options->document_id;
+    if (id == NULL)
         return;
     char content[256];
-    snprintf(content, sizeof content, "%s/%zu/%zu/%s@%s", ctx->options->document_id, page + 1,
-             pages, form->id, form->version);
+    snprintf(content, sizeof content, "%s/%zu/%zu/%s@%s", id, page + 1, pages, form->id,
+             form->version);
     QRcode *qr = QRcode_encodeString8bit(content, 0, QR_ECLEVEL_M);
     if (qr == NULL) {
         cf_diag_error(ctx->diag, NULL, 0, "cannot make the page's QR code (%zu bytes of content)",
@@ -343,7 +349,13 @@ static void paint_footer(cf_layout_ctx *ctx, size_t page, size_t pages)
              page + 1, pages, page + 1, pages); /* 第 n 頁，共 N 頁 */
     add_abs_text(ctx, page, line, true, 9, g->left, y);
     y += FOOTER_PITCH + 1;
-    if (ctx->options->document_id != NULL) {
+    if (ctx->options->blank && !ctx->options->characters_only) {
+        /* The same paper for every patient: no document id, and the line says why. */
+        add_abs_text(ctx, page,
+                     "\xe7\xa9\xba\xe7\x99\xbd\xe8\xa1\xa8\xe6\xa0\xbc Blank form, "
+                     "no document ID", /* 空白表格 */
+                     false, FOOTER_SIZE, g->left, y);
+    } else if (ctx->options->document_id != NULL) {
         snprintf(line, sizeof line,
                  "\xe6\x96\x87\xe4\xbb\xb6\xe7\xb7\xa8\xe8\x99\x9f Document ID %s",
                  ctx->options->document_id); /* 文件編號 */

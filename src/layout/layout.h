@@ -18,8 +18,10 @@ typedef enum cf_paper {
 
 typedef struct cf_layout_options {
     cf_paper paper;
-    bool blank;              /* empty label box at gum-label size, no patient values */
-    const char *document_id; /* printed in every footer; NULL = none */
+    bool blank;              /* empty label box at gum-label size, no patient values, no
+                                document id: the footer says "Blank form" and the QR code
+                                "BLANK/page/pages/form@version" (unless characters_only) */
+    const char *document_id; /* printed in every footer (not on a blank form); NULL = none */
     long long created;       /* for the PDF info; < 0 = none */
     bool characters_only;    /* the list is only read for its characters: no QR codes */
     bool pad_to_even;        /* an odd page count gets one more page that carries the patient

@@ -49,14 +49,16 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
     if (options->document_id != NULL) {
         if (options->document_id != document_id)
             snprintf(document_id, CF_DOCUMENT_ID_SIZE, "%s", options->document_id);
+    } else if (options->blank) {
+        document_id[0] = '\0'; /* a blank form is never issued: no id */
     } else {
-        cf_docid_make(form, options->blank ? NULL : record, options->created, options->sequence,
+        cf_docid_make(form, record, options->created, options->sequence,
                       options->unique_id || !cf_document_reproducible(), document_id);
     }
     cf_layout_options lo = {
         .paper = options->paper,
         .blank = options->blank,
-        .document_id = document_id,
+        .document_id = document_id[0] != '\0' ? document_id : NULL,
         .created = options->created,
         .characters_only = options->characters_only,
         .pad_to_even = options->pad_to_even,
@@ -69,7 +71,8 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
     snprintf(subject, sizeof subject, "%s %s", form->id, form->version);
     list->info.title = cf_display_list_strdup(list, form->title, strlen(form->title));
     list->info.subject = cf_display_list_strdup(list, subject, strlen(subject));
-    /* Keywords: the document id, then the fingerprint of the form text it was printed from. */
+    /* Keywords: the document id (a blank form says "blank": it has none), then the fingerprint
+     * of the form text it was printed from. */
     char fingerprint[CF_SHA256_HEX_SIZE];
     if (options->form_sha256 != NULL)
         snprintf(fingerprint, sizeof fingerprint, "%s", options->form_sha256);
@@ -78,16 +81,19 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
         return CF_ERR_NOMEM;
     }
     char keywords[CF_DOCUMENT_ID_SIZE + CF_SHA256_HEX_SIZE + 16];
-    snprintf(keywords, sizeof keywords, "%s%sform-sha256=%s", document_id,
-             document_id[0] != '\0' ? " " : "", fingerprint);
+    snprintf(keywords, sizeof keywords, "%s form-sha256=%s",
+             document_id[0] != '\0' ? document_id : "blank", fingerprint);
     list->info.keywords = cf_display_list_strdup(list, keywords, strlen(keywords));
-    list->info.document_id = cf_display_list_strdup(list, document_id, strlen(document_id));
+    list->info.document_id = document_id[0] != '\0'
+                                 ? cf_display_list_strdup(list, document_id, strlen(document_id))
+                                 : NULL;
     list->info.author = form->source != NULL
                             ? cf_display_list_strdup(list, form->source, strlen(form->source))
                             : NULL;
     list->info.created = options->created;
     if (list->info.title == NULL || list->info.subject == NULL || list->info.keywords == NULL ||
-        list->info.document_id == NULL || (form->source != NULL && list->info.author == NULL)) {
+        (document_id[0] != '\0' && list->info.document_id == NULL) ||
+        (form->source != NULL && list->info.author == NULL)) {
         cf_display_list_free(list);
         return CF_ERR_NOMEM;
     }

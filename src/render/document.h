@@ -36,8 +36,8 @@ typedef struct cf_document {
     unsigned char *pdf; /* owned */
     size_t pdf_len;
     size_t pages;
-    char document_id[CF_DOCUMENT_ID_SIZE];
-    cf_display_list *list; /* only with keep_list; owned */
+    char document_id[CF_DOCUMENT_ID_SIZE]; /* "" for a blank form */
+    cf_display_list *list;                 /* only with keep_list; owned */
 } cf_document;
 
 /* Lays out and renders form for record (already checked with cf_record_check). On failure
@@ -47,9 +47,10 @@ cf_status cf_document_render(const cf_form *form, const cf_record *record, const
 void cf_document_cleanup(cf_document *doc);
 
 /* Only the layout step of cf_document_render: the display list with its document information
- * (title, subject, keywords = "DOCUMENT-ID form-sha256=FINGERPRINT", creation
- * date), for a combined PDF. document_id
- * receives the id used. Caller frees *out with cf_display_list_free. */
+ * (title, subject, keywords = "DOCUMENT-ID form-sha256=FINGERPRINT", "blank form-sha256=..."
+ * for a blank form, creation date), for a combined PDF. document_id receives the id used (""
+ * for a blank form without options->document_id: never issued, no id). Caller frees *out
+ * with cf_display_list_free. */
 cf_status cf_document_layout(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
                              const cf_document_options *options,
                              char document_id[CF_DOCUMENT_ID_SIZE], cf_display_list **out,

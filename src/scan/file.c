@@ -497,7 +497,8 @@ static cf_status read_one(run *r, cf_scan_source *src, page_entry *e)
         e->unreadable = true;
         st = CF_OK;
     }
-    if (st == CF_OK && e->page.decoded) {
+    /* A blank form's page has no document to look up: it goes to the inbox. */
+    if (st == CF_OK && e->page.decoded && !e->page.payload.blank) {
         pthread_mutex_lock(&r->lock);
         known_doc *d = known(r, e->page.payload.document_id);
         /* Under the lock: the array of documents may move when another reader adds one. */
@@ -716,6 +717,12 @@ static cf_status place_pages(run *r)
             snprintf(reason, sizeof reason, "%s",
                      e->unreadable ? "the page image cannot be decoded"
                                    : "no QR code of ours could be read on the page");
+        else if (p->kind == CF_SCAN_BLANK_FORM)
+            snprintf(reason, sizeof reason,
+                     "a blank form (%s@%s page %u of %u): it has no document id; assign it by "
+                     "hand",
+                     e->page.payload.form_id, e->page.payload.version, e->page.payload.page,
+                     e->page.payload.pages);
         else if (p->kind == CF_SCAN_DUPLICATE)
             snprintf(reason, sizeof reason, "a second, different scan of page %u of document %s",
                      p->page_no, p->document_id);
@@ -821,7 +828,9 @@ cf_status cf_scan_file_paths(cf_archive *archive, const char *const *paths, size
     /* --doc-id: a scan whose QR codes name another document is refused whole. */
     for (size_t i = 0; st == CF_OK && opt->document_id != NULL && i < r.n_pages; i++) {
         const page_entry *e = &r.pages[i];
-        if (e->page.decoded && strcmp(e->page.payload.document_id, opt->document_id) != 0) {
+        /* A blank form's page names no document: it goes to the inbox, never refused. */
+        if (e->page.decoded && !e->page.payload.blank &&
+            strcmp(e->page.payload.document_id, opt->document_id) != 0) {
             cf_diag_error(diag, r.paths[e->source], 0,
                           "page %zu: its QR code names document %s, not %s; nothing was filed",
                           e->index + 1, e->page.payload.document_id, opt->document_id);

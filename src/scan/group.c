@@ -10,10 +10,9 @@
 #define NO_PAGE ((size_t)-1)
 
 static const char *const problem_names[CF_SCAN_PROBLEM_COUNT] = {
-    [CF_SCAN_UNDECODABLE] = "undecodable",
-    [CF_SCAN_MISSING_PAGE] = "missing-page",
-    [CF_SCAN_DUPLICATE] = "duplicate",
-    [CF_SCAN_INCONSISTENT] = "inconsistent",
+    [CF_SCAN_UNDECODABLE] = "undecodable", [CF_SCAN_MISSING_PAGE] = "missing-page",
+    [CF_SCAN_DUPLICATE] = "duplicate",     [CF_SCAN_INCONSISTENT] = "inconsistent",
+    [CF_SCAN_BLANK_FORM] = "blank-form",
 };
 
 const char *cf_scan_problem_name(cf_scan_problem_kind kind)
@@ -80,6 +79,9 @@ static cf_status place(grouping *g, const cf_scan_page *pages, size_t i)
     const cf_scan_payload *pl = &page->payload;
     if (!page->decoded || pl->page == 0 || pl->page > pl->pages)
         return add_problem(g, CF_SCAN_UNDECODABLE, i, NULL, 0);
+    /* A blank form is the same paper for every patient: only a person can say whose it is. */
+    if (pl->blank)
+        return add_problem(g, CF_SCAN_BLANK_FORM, i, NULL, pl->page);
     size_t di = 0;
     cf_scan_doc *d = document_of(g, pl, &di);
     if (d == NULL)

@@ -38,14 +38,20 @@ cf_status cf_scan_payload_parse(const char *text, size_t len, cf_scan_payload *o
     }
     if (memchr(field[3], '/', flen[3]) != NULL || memchr(text, '\0', len) != NULL)
         return CF_ERR_DATA;
-    /* The id exactly as printed (upper case, no separators) with a matching check character. */
+    /* A blank form's mark exactly as printed, or the id exactly as printed (upper case, no
+     * separators) with a matching check character. */
     char id[CF_DOCUMENT_ID_SIZE];
-    if (flen[0] != CF_DOCUMENT_ID_LEN)
-        return CF_ERR_DATA;
-    memcpy(id, field[0], CF_DOCUMENT_ID_LEN);
-    id[CF_DOCUMENT_ID_LEN] = '\0';
-    if (!cf_docid_normalize(id, out->document_id) || strcmp(id, out->document_id) != 0)
-        return CF_ERR_DATA;
+    if (flen[0] == strlen(CF_SCAN_BLANK_ID) &&
+        memcmp(field[0], CF_SCAN_BLANK_ID, strlen(CF_SCAN_BLANK_ID)) == 0) {
+        out->blank = true;
+    } else {
+        if (flen[0] != CF_DOCUMENT_ID_LEN)
+            return CF_ERR_DATA;
+        memcpy(id, field[0], CF_DOCUMENT_ID_LEN);
+        id[CF_DOCUMENT_ID_LEN] = '\0';
+        if (!cf_docid_normalize(id, out->document_id) || strcmp(id, out->document_id) != 0)
+            return CF_ERR_DATA;
+    }
     if (!parse_number(field[1], flen[1], &out->page) ||
         !parse_number(field[2], flen[2], &out->pages) || out->page > out->pages)
         return CF_ERR_DATA;
@@ -58,6 +64,8 @@ cf_status cf_scan_payload_parse(const char *text, size_t len, cf_scan_payload *o
         return CF_ERR_DATA;
     memcpy(out->form_id, field[3], id_len);
     memcpy(out->version, at + 1, v_len);
+    if (out->blank)
+        out->document_id[0] = '\0';
     return CF_OK;
 }
 

@@ -78,8 +78,14 @@ cf_status cf_scan_source_get_raw(cf_scan_source *source, size_t page, cf_scan_ra
 
 /* ---- QR codes ---- */
 
-/* What our QR code holds (src/layout/furniture.c): "DOCID/PAGE/PAGES/FORM@VERSION". */
+/* What our QR code holds (src/layout/furniture.c): "DOCID/PAGE/PAGES/FORM@VERSION" on an issued
+ * document, "BLANK/PAGE/PAGES/FORM@VERSION" on a blank form (render --blank: the same paper for
+ * every patient, photocopied, never issued, so no document id). "BLANK" is never a document id
+ * (5 characters, and L is not in the ids' alphabet): a blank form's page is never taken for a
+ * document's. */
+#define CF_SCAN_BLANK_ID "BLANK"
 typedef struct cf_scan_payload {
+    bool blank; /* a blank form's page: document_id is "", it belongs to no document */
     char document_id[CF_DOCUMENT_ID_SIZE];
     unsigned page;  /* 1-based */
     unsigned pages; /* pages of the document */
@@ -130,6 +136,8 @@ typedef enum cf_scan_problem_kind {
     CF_SCAN_DUPLICATE,    /* a different scan of a page already seen: page (the later one) */
     CF_SCAN_INCONSISTENT, /* QR disagrees with the document's other pages (page count or
                              form@version): page */
+    CF_SCAN_BLANK_FORM,   /* a page of a blank form (payload.blank): no document of its own, to
+                             be assigned by hand: page, page_no from its QR */
     CF_SCAN_PROBLEM_COUNT
 } cf_scan_problem_kind;
 
@@ -169,8 +177,9 @@ cf_status cf_scan_page_read(cf_scan_source *source, size_t page, cf_scan_decoder
                             cf_scan_page *out, cf_scan_qr *qr, cf_scan_image *image, cf_diag *diag);
 
 /* Groups n pages by document id, in page order, and lists every problem. An identical second
- * copy of a page (same digest) is not a problem and not used twice. Caller frees *out with
- * cf_scan_report_free. */
+ * copy of a page (same digest) is not a problem and not used twice. A blank form's page
+ * (payload.blank) joins no document: it is a CF_SCAN_BLANK_FORM problem, whatever its digest.
+ * Caller frees *out with cf_scan_report_free. */
 cf_status cf_scan_group(const cf_scan_page *pages, size_t n, cf_scan_report **out);
 void cf_scan_report_free(cf_scan_report *report);
 /* Short English name of a problem kind ("undecodable", "missing-page", ...). */

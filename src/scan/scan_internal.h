@@ -11,6 +11,32 @@
 /* Allocates image->pixels for width x height (CF_ERR_LIMIT when too big). */
 cf_status cf_scan_image_alloc(cf_scan_image *image, unsigned width, unsigned height);
 
+/* What a decoder (png.c, jpeg.c, tiff.c) does with a picture: decode it into image (8-bit grey,
+ * for reading a scan), or, with image NULL, only decode every pixel to find whether the data is
+ * sound (the archive's check of a filed image, image_check.h), a few rows at a time. */
+typedef struct cf_scan_sink {
+    cf_scan_image *image;          /* NULL: check only */
+    unsigned long long max_pixels; /* a bigger picture is CF_ERR_LIMIT */
+    bool strict;                   /* damaged data that the decoder can paper over (a JPEG's
+                                      corrupt-data warning, a libtiff error) fails the decode */
+    char *why;                     /* the reason of a failure for a person; may be NULL */
+    size_t why_size;
+} cf_scan_sink;
+
+/* Sets the reason of a failure (when the sink wants one). */
+void cf_scan_sink_why(const cf_scan_sink *sink, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A picture of width x height begins: refuses an empty or too big one (CF_ERR_LIMIT, "its size
+ * (W x H pixels) is not that of a scan"), allocates sink->image when there is one. */
+cf_status cf_scan_sink_start(const cf_scan_sink *sink, unsigned width, unsigned height);
+
+/* png.c (libpng): a whole PNG file into sink. */
+cf_status cf_scan_png_read(const unsigned char *data, size_t len, const cf_scan_sink *sink);
+/* jpeg.c (libjpeg-turbo): a whole JPEG file into sink (grey; a CMYK JPEG only checked). */
+cf_status cf_scan_jpeg_read(const unsigned char *data, size_t len, const cf_scan_sink *sink);
+/* tiff.c (libtiff): every page of a TIFF file in memory through sink (check only: image NULL). */
+cf_status cf_scan_tiff_check(const unsigned char *data, size_t len, const cf_scan_sink *sink);
+
 /* jpeg.c (libjpeg-turbo): a whole JPEG file to grey. */
 cf_status cf_scan_jpeg_decode(const unsigned char *data, size_t len, cf_scan_image *out);
 /* jpeg.c: a JPEG file's size, components and resolution into raw (encoding JPEG). */

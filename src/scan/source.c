@@ -5,6 +5,7 @@
 #include "base/alloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,30 @@ void cf_scan_image_cleanup(cf_scan_image *image)
     cf_free(image->pixels);
     image->pixels = NULL;
     image->width = image->height = 0;
+}
+
+void cf_scan_sink_why(const cf_scan_sink *sink, const char *fmt, ...)
+{
+    if (sink->why == NULL || sink->why_size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sink->why, sink->why_size, fmt, ap);
+    va_end(ap);
+}
+
+cf_status cf_scan_sink_start(const cf_scan_sink *sink, unsigned width, unsigned height)
+{
+    if (width == 0 || height == 0 || (unsigned long long)width * height > sink->max_pixels) {
+        cf_scan_sink_why(sink, "its size (%u x %u pixels) is not that of a scan", width, height);
+        return CF_ERR_LIMIT;
+    }
+    if (sink->image == NULL)
+        return CF_OK;
+    cf_status st = cf_scan_image_alloc(sink->image, width, height);
+    if (st == CF_ERR_NOMEM)
+        cf_scan_sink_why(sink, "out of memory");
+    return st;
 }
 
 cf_status cf_scan_image_alloc(cf_scan_image *image, unsigned width, unsigned height)

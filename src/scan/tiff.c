@@ -1,11 +1,14 @@
 /* TIFF scans (libtiff): every directory of the file is a page; bilevel and 8-bit grey pages are
  * read directly, anything else through libtiff's RGBA reader. Also decodes the CCITT data of a
- * PDF image by wrapping it as a one-strip TIFF in memory. */
+ * PDF image by wrapping it as a one-strip TIFF in memory, and checks every page of a TIFF in
+ * memory for the archive. The one file of the program that includes libtiff. */
 #include "scan/scan_internal.h"
 
 #include "base/alloc.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <tiffio.h>
 
@@ -15,18 +18,39 @@ typedef struct tiff_file {
     unsigned char *strip; /* raw strip of the last cf_scan_source_get_raw */
 } tiff_file;
 
-/* libtiff reports through global handlers; our messages are made by the callers. */
-static void quiet(const char *module, const char *fmt, va_list ap)
+/* libtiff reports through process-wide handlers: errors are counted, and the first one kept,
+ * per thread; nothing is printed (our messages are made by the callers). */
+static _Thread_local int tiff_errors;
+static _Thread_local char tiff_message[200];
+
+static void on_error(const char *module, const char *fmt, va_list ap)
+{
+    (void)module;
+    if (tiff_errors++ == 0)
+        vsnprintf(tiff_message, sizeof tiff_message, fmt, ap);
+}
+
+static void on_warning(const char *module, const char *fmt, va_list ap)
 {
     (void)module;
     (void)fmt;
     (void)ap;
 }
 
-static void silence(void)
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static void set_handlers(void)
 {
-    TIFFSetErrorHandler(quiet);
-    TIFFSetWarningHandler(quiet);
+    TIFFSetErrorHandler(on_error);
+    TIFFSetWarningHandler(on_warning);
+}
+
+/* Installs the handlers (once) and clears this thread's error count. */
+static void errors_reset(void)
+{
+    pthread_once(&handlers_once, set_handlers);
+    tiff_errors = 0;
+    tiff_message[0] = '\0';
 }
 
 /* Bits of a 1-bit row to grey: black_bit is the bit value printed black. */
@@ -39,8 +63,84 @@ static void expand_bits(const unsigned char *bits, unsigned char *row, unsigned 
     }
 }
 
-/* Reads the current directory of tif as grey. */
-static cf_status read_directory(TIFF *tif, cf_scan_image *out)
+/* A bilevel or 8-bit grey page, a row at a time. */
+static cf_status read_direct(TIFF *tif, const cf_scan_sink *sink, uint32_t width, uint32_t height,
+                             uint16_t bps, bool white_is_0)
+{
+    cf_status st = CF_OK;
+    tmsize_t size = TIFFScanlineSize(tif);
+    unsigned char *line = size > 0 ? cf_malloc((size_t)size) : NULL;
+    if (line == NULL) {
+        cf_scan_sink_why(sink, "out of memory");
+        return CF_ERR_NOMEM;
+    }
+    cf_scan_image *out = sink->image;
+    for (uint32_t y = 0; y < height && st == CF_OK; y++) {
+        if (TIFFReadScanline(tif, line, y, 0) < 0 || (sink->strict && tiff_errors > 0)) {
+            if (tiff_message[0] != '\0')
+                cf_scan_sink_why(sink, "its pixels cannot all be decoded: %s", tiff_message);
+            else
+                cf_scan_sink_why(sink, "its pixels cannot all be decoded: row %u of %u is damaged",
+                                 (unsigned)y + 1, (unsigned)height);
+            st = CF_ERR_DATA;
+        } else if (out == NULL) {
+            continue;
+        } else if (bps == 1) {
+            expand_bits(line, out->pixels + (size_t)y * width, width, white_is_0 ? 1u : 0u);
+        } else {
+            unsigned char *row = out->pixels + (size_t)y * width;
+            for (uint32_t x = 0; x < width; x++)
+                row[x] = white_is_0 ? (unsigned char)(255 - line[x]) : line[x];
+        }
+    }
+    cf_free(line);
+    return st;
+}
+
+/* Any other page, through libtiff's RGBA reader, a band of rows at a time. */
+static cf_status read_rgba(TIFF *tif, const cf_scan_sink *sink)
+{
+    TIFFRGBAImage img;
+    char emsg[1024] = "";
+    if (!TIFFRGBAImageOK(tif, emsg) || !TIFFRGBAImageBegin(&img, tif, 0, emsg)) {
+        cf_scan_sink_why(sink, "it is not a TIFF image that decodes: %s", emsg);
+        return CF_ERR_DATA;
+    }
+    cf_status st = cf_scan_sink_start(sink, img.width, img.height);
+    const uint32_t band = 64;
+    uint32_t *rows = st == CF_OK ? cf_malloc((size_t)img.width * band * sizeof *rows) : NULL;
+    if (st == CF_OK && rows == NULL) {
+        cf_scan_sink_why(sink, "out of memory");
+        st = CF_ERR_NOMEM;
+    }
+    img.req_orientation = ORIENTATION_TOPLEFT;
+    for (uint32_t y = 0; st == CF_OK && y < img.height; y += band) {
+        uint32_t h = img.height - y < band ? img.height - y : band;
+        img.row_offset = (int)y;
+        img.col_offset = 0;
+        if (!TIFFRGBAImageGet(&img, rows, img.width, h) || (sink->strict && tiff_errors > 0)) {
+            cf_scan_sink_why(sink, "its pixels cannot all be decoded: %s", tiff_message);
+            st = CF_ERR_DATA;
+            break;
+        }
+        if (sink->image == NULL)
+            continue;
+        unsigned char *out = sink->image->pixels + (size_t)y * img.width;
+        for (size_t i = 0; i < (size_t)img.width * h; i++) {
+            uint32_t p = rows[i];
+            out[i] =
+                (unsigned char)((TIFFGetR(p) * 77u + TIFFGetG(p) * 150u + TIFFGetB(p) * 29u) >> 8);
+        }
+    }
+    TIFFRGBAImageEnd(&img);
+    cf_free(rows);
+    if (st != CF_OK)
+        cf_scan_image_cleanup(sink->image);
+    return st;
+}
+
+/* Reads the current directory of tif into sink. */
+static cf_status read_directory(TIFF *tif, const cf_scan_sink *sink)
 {
     uint32_t width = 0, height = 0;
     uint16_t bps = 1, spp = 1, photometric = PHOTOMETRIC_MINISWHITE, unit = RESUNIT_INCH;
@@ -50,54 +150,27 @@ static cf_status read_directory(TIFF *tif, cf_scan_image *out)
     TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
     TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
-    cf_status st = cf_scan_image_alloc(out, width, height);
-    if (st != CF_OK)
-        return st;
+    double dpi = 0;
     if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres)) {
         TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
-        out->dpi = unit == RESUNIT_CENTIMETER ? (double)xres * 2.54
-                   : unit == RESUNIT_INCH     ? (double)xres
-                                              : 0;
+        dpi = unit == RESUNIT_CENTIMETER ? (double)xres * 2.54
+              : unit == RESUNIT_INCH     ? (double)xres
+                                         : 0;
     }
     bool direct = spp == 1 && (bps == 1 || bps == 8) && !TIFFIsTiled(tif) &&
                   (photometric == PHOTOMETRIC_MINISWHITE || photometric == PHOTOMETRIC_MINISBLACK);
-    if (direct) {
-        tmsize_t size = TIFFScanlineSize(tif);
-        unsigned char *line = size > 0 ? cf_malloc((size_t)size) : NULL;
-        if (line == NULL) {
-            cf_scan_image_cleanup(out);
-            return CF_ERR_NOMEM;
-        }
-        for (uint32_t y = 0; y < height && st == CF_OK; y++) {
-            unsigned char *row = out->pixels + (size_t)y * width;
-            if (TIFFReadScanline(tif, line, y, 0) < 0) {
-                st = CF_ERR_DATA;
-            } else if (bps == 1) {
-                expand_bits(line, row, width, photometric == PHOTOMETRIC_MINISWHITE ? 1u : 0u);
-            } else {
-                for (uint32_t x = 0; x < width; x++)
-                    row[x] = photometric == PHOTOMETRIC_MINISWHITE ? (unsigned char)(255 - line[x])
-                                                                   : line[x];
-            }
-        }
-        cf_free(line);
+    cf_status st = CF_OK;
+    if (!direct) {
+        st = read_rgba(tif, sink);
     } else {
-        uint32_t *rgba = cf_malloc((size_t)width * height * sizeof *rgba);
-        if (rgba == NULL) {
-            st = CF_ERR_NOMEM;
-        } else if (!TIFFReadRGBAImageOriented(tif, width, height, rgba, ORIENTATION_TOPLEFT, 0)) {
-            st = CF_ERR_DATA;
-        } else {
-            for (size_t i = 0; i < (size_t)width * height; i++) {
-                uint32_t p = rgba[i];
-                unsigned grey = (TIFFGetR(p) * 77u + TIFFGetG(p) * 150u + TIFFGetB(p) * 29u) >> 8;
-                out->pixels[i] = (unsigned char)grey;
-            }
-        }
-        cf_free(rgba);
+        st = cf_scan_sink_start(sink, width, height);
+        if (st == CF_OK)
+            st = read_direct(tif, sink, width, height, bps, photometric == PHOTOMETRIC_MINISWHITE);
+        if (st != CF_OK)
+            cf_scan_image_cleanup(sink->image);
     }
-    if (st != CF_OK)
-        cf_scan_image_cleanup(out);
+    if (st == CF_OK && sink->image != NULL)
+        sink->image->dpi = dpi;
     return st;
 }
 
@@ -126,8 +199,11 @@ static cf_status tiff_read(void *impl, size_t page, cf_scan_image *image, cf_dia
 {
     tiff_file *file = impl;
     cf_status st = select_page(file, page, diag);
+    cf_scan_sink sink = {.image = image, .max_pixels = CF_SCAN_MAX_PIXELS};
+    image->pixels = NULL;
+    errors_reset();
     if (st == CF_OK)
-        st = read_directory(file->tif, image);
+        st = read_directory(file->tif, &sink);
     if (st != CF_OK && st != CF_ERR_NOMEM)
         cf_diag_error(diag, file->path, 0, "page %zu: cannot decode the page image (%s)", page + 1,
                       cf_status_message(st));
@@ -197,7 +273,7 @@ static const cf_scan_reader tiff_reader = {tiff_close, tiff_raw, tiff_read};
 cf_status cf_scan_tiff_open(const char *path, const cf_scan_reader **reader, void **impl,
                             size_t *pages, cf_diag *diag)
 {
-    silence();
+    errors_reset();
     tiff_file *file = cf_calloc(1, sizeof *file);
     if (file == NULL || (file->path = cf_strdup(path)) == NULL) {
         cf_free(file);
@@ -218,7 +294,7 @@ cf_status cf_scan_tiff_open(const char *path, const cf_scan_reader **reader, voi
 /* ---- CCITT data of a PDF image, wrapped as a TIFF in memory ---- */
 
 typedef struct memory_tiff {
-    unsigned char *data;
+    const unsigned char *data;
     size_t len, pos;
 } memory_tiff;
 
@@ -246,9 +322,12 @@ static tmsize_t mem_write(thandle_t h, void *buf, tmsize_t size)
 static toff_t mem_seek(thandle_t h, toff_t off, int whence)
 {
     memory_tiff *m = h;
-    size_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
-    m->pos = base + (size_t)off;
-    return (toff_t)m->pos;
+    unsigned long long base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
+    unsigned long long to = base + off;
+    if (to > m->len)
+        return (toff_t)-1;
+    m->pos = (size_t)to;
+    return (toff_t)to;
 }
 
 static int mem_close(thandle_t h)
@@ -280,12 +359,12 @@ cf_status cf_scan_ccitt_decode(const cf_scan_raw *raw, cf_scan_image *out)
     out->pixels = NULL;
     if (raw->width == 0 || raw->height == 0 || raw->len > 0xffffffffu - HEADER - IFD)
         return CF_ERR_DATA;
-    silence();
-    memory_tiff m = {cf_malloc(HEADER + IFD + raw->len), HEADER + IFD + raw->len, 0};
-    if (m.data == NULL)
+    errors_reset();
+    unsigned char *d = cf_malloc(HEADER + IFD + raw->len);
+    memory_tiff m = {d, HEADER + IFD + raw->len, 0};
+    if (d == NULL)
         return CF_ERR_NOMEM;
     /* Little-endian header, one directory, then the strip. */
-    unsigned char *d = m.data;
     d[0] = 'I';
     d[1] = 'I';
     put16(d + 2, 42);
@@ -325,9 +404,34 @@ cf_status cf_scan_ccitt_decode(const cf_scan_raw *raw, cf_scan_image *out)
     TIFF *tif = TIFFClientOpen("ccitt", "rm", &m, mem_read, mem_write, mem_seek, mem_close,
                                mem_size, NULL, NULL);
     if (tif != NULL) {
-        st = read_directory(tif, out);
+        cf_scan_sink sink = {.image = out, .max_pixels = CF_SCAN_MAX_PIXELS};
+        st = read_directory(tif, &sink);
         TIFFClose(tif);
     }
-    cf_free(m.data);
+    cf_free(d);
+    return st;
+}
+
+/* ---- a TIFF file in memory, every page checked ---- */
+
+cf_status cf_scan_tiff_check(const unsigned char *data, size_t len, const cf_scan_sink *sink)
+{
+    errors_reset();
+    memory_tiff m = {data, len, 0};
+    TIFF *tif = TIFFClientOpen("scan", "rm", &m, mem_read, mem_write, mem_seek, mem_close, mem_size,
+                               NULL, NULL);
+    if (tif == NULL) {
+        cf_scan_sink_why(sink, "it is not a TIFF image: %s", tiff_message);
+        return CF_ERR_DATA;
+    }
+    cf_status st = CF_OK;
+    do
+        st = read_directory(tif, sink);
+    while (st == CF_OK && TIFFReadDirectory(tif));
+    if (st == CF_OK && tiff_errors > 0) {
+        cf_scan_sink_why(sink, "it is damaged: %s", tiff_message);
+        st = CF_ERR_DATA;
+    }
+    TIFFClose(tif);
     return st;
 }

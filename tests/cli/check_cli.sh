@@ -5,14 +5,8 @@
 # errors that name the option and its values. Each check prints "ok" or "FAIL: why".
 #
 # Needs: $CF_BINARY, $CF_SOURCE_DIR (set by meson).
-set -u
-bin=${CF_BINARY:?}
-src=${CF_SOURCE_DIR:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/check_prologue.sh
+source "${CF_SOURCE_DIR:?}/tests/check_prologue.sh"
 
 # expect STATUS "STDERR SUBSTRING" DESCRIPTION -- ARGS...: runs the binary, checks both.
 expect() {
@@ -165,5 +159,4 @@ else
     fail "validate of three-stages.xml: exit $st: $(cat "$tmp/err")"
 fi
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+check_summary

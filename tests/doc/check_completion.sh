@@ -2,14 +2,8 @@
 # The bash completion (completion/consentform.bash, issue 16 item 3): sourced into a bash and
 # called as bash-completion would, with COMP_WORDS and COMP_CWORD set. Each check prints "ok" or
 # "FAIL: why". Needs $CF_BINARY, $CF_SOURCE_DIR and $CONSENTFORM_FORMS (set by meson).
-set -u
-bin=${CF_BINARY:?}
-src=${CF_SOURCE_DIR:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/check_prologue.sh
+source "${CF_SOURCE_DIR:?}/tests/check_prologue.sh"
 
 # shellcheck source=/dev/null
 source "$src/completion/consentform.bash"
@@ -59,6 +53,7 @@ mkdir -p "$tmp/ward-store"
 expect "consentform user add <TAB> completes a store folder" "$tmp/ward-store" "$bin" user add "$tmp/ward-"
 expect "consentform archive fi<TAB>" file "$bin" archive fi
 expect "consentform archive file STORE --mo<TAB>" --move "$bin" archive file STORE --mo
+expect "consentform archive file STORE --wa<TAB>" --watch "$bin" archive file STORE --wa
 
 # A form id from the --forms-dir of the line, and file names where a file is expected.
 mkdir -p "$tmp/forms"
@@ -92,5 +87,4 @@ done
 complete_line "$bin" batch x --pat
 [ "$reply" = "  " ] && ok "batch does not offer --patient-name" || fail "batch offers [$reply]"
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+check_summary

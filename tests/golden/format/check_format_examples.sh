@@ -4,14 +4,8 @@
 # are extracted from FORMAT.md itself, so the guide cannot drift from what the program accepts.
 #
 # Needs: $CF_BINARY, $CF_SOURCE_DIR (set by meson), pdftotext.
-set -u
-bin=${CF_BINARY:?}
-src=${CF_SOURCE_DIR:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/check_prologue.sh
+source "${CF_SOURCE_DIR:?}/tests/check_prologue.sh"
 
 awk -v dir="$tmp" '
     /^```xml file=/ { f = dir "/" substr($2, 6); n++; next }
@@ -68,4 +62,4 @@ else
     fail "example-consent blank: no （適用於：…）"
 fi
 
-[ "$failures" = 0 ] || { echo "$failures check(s) failed"; exit 1; }
+check_summary

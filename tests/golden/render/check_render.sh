@@ -181,6 +181,11 @@ reject 65 nosuchfield "unknown --set field" nerve-root-injection "${out[@]}" "${
 reject 66 no-such-form "unknown form" no-such-form "${out[@]}" "${patient[@]}"
 reject 64 --blank "--blank with patient values" nerve-root-injection "${out[@]}" --blank --patient-name "$name"
 reject 64 "-o" "no output" nerve-root-injection "${patient[@]}"
+# A blank form is never issued: --blank --archive is refused before anything is written, and
+# the store is left as it was (not even created).
+reject 64 "never archived; drop --archive" "--blank with --archive" nerve-root-injection \
+    "${out[@]}" --blank --archive "$tmp/blank-store"
+if [ -e "$tmp/blank-store" ]; then fail "--blank --archive: the store was created"; else ok "--blank --archive: no store made"; fi
 printf 'keep me' >"$tmp/exists.pdf"
 "$bin" render --allow-draft nerve-root-injection -o "$tmp/exists.pdf" "${patient[@]}" 2>"$tmp/stderr"
 st=$?
@@ -198,6 +203,18 @@ if render dpn-injection-consent "$tmp/blank.pdf" --blank && qpdf --check "$tmp/b
     ok "--blank renders a valid PDF without patient values"
 else
     fail "--blank: $(cat "$tmp/stderr")"
+fi
+# No document id on a blank form: every footer says so, the PDF's keywords say "blank", and
+# the command's message names none (the QR code's BLANK payload: tests/unit/scan).
+blank_text=$(pdftotext -enc UTF-8 "$tmp/blank.pdf" - 2>/dev/null)
+blank_pages=$(pdfinfo "$tmp/blank.pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
+if [[ "$blank_text" != *"Document ID"* ]] &&
+    [ "$(grep -c "空白表格 Blank form, no document ID" <<<"$blank_text")" = "$blank_pages" ] &&
+    pdfinfo "$tmp/blank.pdf" 2>/dev/null | grep -q '^Keywords: *blank$' &&
+    grep -q "blank form, no document ID" "$tmp/stderr"; then
+    ok "--blank: no document id in the footers ($blank_pages pages say \"Blank form\"), keywords or message"
+else
+    fail "--blank shows a document id or lacks the blank-form footer: $(cat "$tmp/stderr")"
 fi
 if render nerve-root-injection "$tmp/letter.pdf" "${patient[@]}" --paper letter && pdfinfo "$tmp/letter.pdf" 2>/dev/null | grep -q '612 x 792'; then
     ok "--paper letter gives 612 x 792 pt pages"

@@ -10,8 +10,8 @@
  *       set's scans name documents of the store; prints "id DOCID PAGES"
  *   scan_probe decode [--jobs N] zbar|zxing FILE...
  *       reads every page of every FILE (N threads, each its own share of the pages), hashes
- *       it and finds its QR; prints "FILE PAGE DOCID/PAGE/PAGES" or "FILE PAGE -" (no QR of
- *       ours) in page order, then a summary line with the timings on stderr */
+ *       it and finds its QR; prints "FILE PAGE DOCID/PAGE/PAGES" (BLANK for a blank form's id) or
+ * "FILE PAGE -" (no QR of ours) in page order, then a summary line with the timings on stderr */
 #include "base/alloc.h"
 #include "base/diag.h"
 #include "base/hash.h"
@@ -142,8 +142,9 @@ static void *decode_pages(void *arg)
         job->t_read += t1 - t0;
         job->t_qr += cpu_now() - t1;
         if (st == CF_OK)
-            snprintf(job->results[p], sizeof job->results[p], "%s/%u/%u", qr.payload.document_id,
-                     qr.payload.page, qr.payload.pages);
+            snprintf(job->results[p], sizeof job->results[p], "%s/%u/%u",
+                     qr.payload.blank ? CF_SCAN_BLANK_ID : qr.payload.document_id, qr.payload.page,
+                     qr.payload.pages);
         else
             snprintf(job->results[p], sizeof job->results[p], "-");
         cf_scan_image_cleanup(&image);

@@ -1,5 +1,6 @@
 /* Unit tests of src/scan/: the QR payload (table of good and bad texts), grouping (table of
- * synthetic stacks), signature areas read from laid-out forms, bad input files, and the
+ * synthetic stacks), signature areas read from laid-out forms, a blank form's QR read back from
+ * its print at 150 dpi (and the image check of each kind on it), bad input files, and the
  * generated test set (tests/scan/make_scans.sh, made on first use into the build folder): the
  * shuffled 30-document stack at 200 dpi JPEG-in-PDF and at 300 dpi CCITT G4 (TIFF, and the
  * same in a PDF) read page by page; every QR but the blotted one decoded, 0 pages to a wrong
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "archive/content.h"
 #include "base/alloc.h"
 #include "base/diag.h"
 #include "base/hash.h"
@@ -19,7 +21,9 @@
 #include "data/record.h"
 #include "form/form.h"
 #include "layout/layout.h"
+#include "render/document.h"
 #include "scan/file.h"
+#include "scan/image_check.h"
 #include "scan/scan.h"
 #include "test_util.h"
 #include "text/font.h"
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- the generated test set ---- */
 
@@ -519,6 +524,13 @@ static void test_payload(void **state)
         {"FKAWQ7PT5Y944/1/3/x@", false},
         {"FKAWQ7PT5Y944/1/3/x@1@2", false},
         {"FKAWQ7PT5Y944/1", false},
+        {"BLANK/1/3/nerve-root-injection@1.0", true}, /* a blank form's page */
+        {"BLANK/4/3/nerve-root-injection@1.0", false},
+        {"BLANK/1/3/nerve-root-injection", false},
+        {"blank/1/3/nerve-root-injection@1.0", false},
+        {"BLANKX/1/3/nerve-root-injection@1.0", false},
+        {"BLAN/1/3/nerve-root-injection@1.0", false},
+        {"/1/3/nerve-root-injection@1.0", false},
         {"https://example.org/", false},
         {"", false},
     };
@@ -535,6 +547,16 @@ static void test_payload(void **state)
     assert_int_equal(p.pages, 3);
     assert_string_equal(p.form_id, "nerve-root-injection");
     assert_string_equal(p.version, "1.0");
+    assert_false(p.blank);
+    /* a blank form's page: no document id, never taken for a document */
+    const char *blank = "BLANK/2/3/dpn-injection-consent@1.1";
+    assert_int_equal(cf_scan_payload_parse(blank, strlen(blank), &p), CF_OK);
+    assert_true(p.blank);
+    assert_string_equal(p.document_id, "");
+    assert_int_equal(p.page, 2);
+    assert_int_equal(p.pages, 3);
+    assert_string_equal(p.form_id, "dpn-injection-consent");
+    assert_string_equal(p.version, "1.1");
     /* a NUL inside the text is not ours */
     assert_int_equal(cf_scan_payload_parse("FKAWQ7PT5Y944/1/3/a@1\0x", 23, &p), CF_ERR_DATA);
 }
@@ -560,17 +582,18 @@ static cf_scan_page page_of(const char *id, unsigned page, unsigned pages, const
 static void test_group(void **state)
 {
     (void)state;
-    cf_scan_page pages[] =
-        {
-            page_of(ID_A, 2, 3, "f@1", 1),
-            page_of(ID_B, 1, 2, "f@1", 2),
-            page_of(NULL, 0, 0, NULL, 3),
-            page_of(ID_A, 1, 3, "f@1", 4),
-            page_of(ID_A, 2, 3, "f@1", 1), /* the same scan again: harmless */
-            page_of(ID_A, 3, 3, "f@1", 5),
-            page_of(ID_B, 1, 2, "f@1", 6), /* a different scan of B's page 1 */
-            page_of(ID_B, 2, 3, "f@1", 7), /* B's page 2 says 3 pages */
-        };
+    cf_scan_page pages[] = {
+        page_of(ID_A, 2, 3, "f@1", 1),
+        page_of(ID_B, 1, 2, "f@1", 2),
+        page_of(NULL, 0, 0, NULL, 3),
+        page_of(ID_A, 1, 3, "f@1", 4),
+        page_of(ID_A, 2, 3, "f@1", 1), /* the same scan again: harmless */
+        page_of(ID_A, 3, 3, "f@1", 5),
+        page_of(ID_B, 1, 2, "f@1", 6),    /* a different scan of B's page 1 */
+        page_of(ID_B, 2, 3, "f@1", 7),    /* B's page 2 says 3 pages */
+        page_of("BLANK", 2, 2, "f@1", 8), /* a blank form's page 2: no document's */
+        page_of("BLANK", 2, 2, "f@1", 8), /* copied twice: still no document's */
+    };
     size_t n = sizeof pages / sizeof pages[0];
     for (size_t i = 0; i < n; i++)
         pages[i].source_page = i + 1;
@@ -590,18 +613,21 @@ static void test_group(void **state)
         size_t page;
         unsigned page_no;
     } want[] = {
-        {CF_SCAN_UNDECODABLE, 2, 0},
-        {CF_SCAN_DUPLICATE, 6, 1},
-        {CF_SCAN_INCONSISTENT, 7, 2},
-        {CF_SCAN_MISSING_PAGE, (size_t)-1, 2},
+        {CF_SCAN_UNDECODABLE, 2, 0},  {CF_SCAN_DUPLICATE, 6, 1},
+        {CF_SCAN_INCONSISTENT, 7, 2}, {CF_SCAN_BLANK_FORM, 8, 2},
+        {CF_SCAN_BLANK_FORM, 9, 2},   {CF_SCAN_MISSING_PAGE, (size_t)-1, 2},
     };
-    assert_int_equal(r->n_problems, 4);
-    for (size_t i = 0; i < 4; i++) {
+    size_t n_want = sizeof want / sizeof want[0];
+    assert_int_equal(r->n_problems, n_want);
+    for (size_t i = 0; i < n_want; i++) {
         assert_int_equal(r->problems[i].kind, want[i].kind);
         assert_int_equal(r->problems[i].page, want[i].page);
         assert_int_equal(r->problems[i].page_no, want[i].page_no);
+        if (want[i].kind == CF_SCAN_BLANK_FORM)
+            assert_string_equal(r->problems[i].document_id, "");
     }
     assert_string_equal(cf_scan_problem_name(CF_SCAN_MISSING_PAGE), "missing-page");
+    assert_string_equal(cf_scan_problem_name(CF_SCAN_BLANK_FORM), "blank-form");
     cf_scan_report_free(r);
     /* nothing in, nothing out */
     assert_int_equal(cf_scan_group(pages, 0, &r), CF_OK);
@@ -678,6 +704,172 @@ static void test_areas(void **state)
      * interpreter, the doctor and the witness */
     areas_of("forms/dpn-injection-consent.xml", tw, 10, 15, 3);
     cf_fontset_release_all();
+}
+
+/* ---- a blank form's QR, read back from its print ---- */
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    unsigned char *data = malloc((size_t)n);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return data;
+}
+
+/* The one decoder of each kind serves the scan reader and the archive's check
+ * (scan/image_check.h): the page as an RGB TIFF in tiles (libtiff's RGBA reader, a band at a
+ * time, top row first) still shows its QR; PNG, JPEG and TIFF pass the check whole and fail it
+ * cut short, with the archive's messages. */
+static void check_image_kinds(const char *dir, const char *png, cf_diag *diag)
+{
+    char cmd[8192], tif[1200], jpg[1200];
+    snprintf(tif, sizeof tif, "%s/page.tif", dir);
+    snprintf(jpg, sizeof jpg, "%s/page.jpg", dir);
+    snprintf(cmd, sizeof cmd,
+             "convert '%s' -type TrueColor -compress lzw -define tiff:tile-geometry=256x256 '%s' "
+             "&& convert '%s' -quality 80 '%s'",
+             png, tif, png, jpg);
+    assert_int_equal(system(cmd), 0);
+    cf_scan_source *src = NULL;
+    cf_scan_image image;
+    cf_scan_qr qr;
+    assert_int_equal(cf_scan_source_open(tif, &src, diag), CF_OK);
+    assert_int_equal(cf_scan_source_read_page(src, 0, &image, diag), CF_OK);
+    assert_int_equal(cf_scan_qr_find(&image, CF_SCAN_DECODER_DEFAULT, &qr), CF_OK);
+    assert_true(qr.payload.blank);
+    assert_int_equal(qr.payload.page, 1);
+    /* upright: the QR sits in the bottom right corner */
+    assert_true(qr.corners[0][1] > image.height / 2.0 && qr.corners[0][0] > image.width / 2.0);
+    cf_scan_image_cleanup(&image);
+    cf_scan_source_free(src);
+    static const struct {
+        const char *type;
+        int file;     /* 0 png, 1 jpg, 2 tif */
+        size_t keep;  /* bytes kept; 0 = all */
+        size_t spoil; /* bytes 100.. overwritten with 0xff */
+        bool ok;
+        const char *why;
+    } cases[] = {
+        {"image/png", 0, 0, 0, true, ""},
+        {"image/jpeg", 1, 0, 0, true, ""},
+        {"image/tiff", 2, 0, 0, true, ""},
+        {"image/png", 0, 100, 0, false, "its pixels cannot be decoded: "},
+        {"image/png", 0, 4, 0, false, "it is not a PNG image: "},
+        {"image/jpeg", 1, 2000, 0, false, "its pixels cannot all be decoded: "},
+        {"image/jpeg", 1, 2, 0, false, "it is not a JPEG image that decodes: "},
+        {"image/tiff", 2, 12, 0, false, "it is not a TIFF image: "},
+        {"image/tiff", 2, 0, 4000, false, "its pixels cannot all be decoded: "},
+        {"image/gif", 0, 0, 0, false, "it is not an image of a known kind"},
+        {"image/png", 0, 0, 0, false, "its size (1241 x 1754 pixels) is not that of a scan"},
+    };
+    const char *paths[] = {png, jpg, tif};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        unsigned char *data = read_file(paths[cases[i].file], &len);
+        char why[512] = "";
+        if (cases[i].keep != 0 && cases[i].keep < len)
+            len = cases[i].keep;
+        if (cases[i].spoil != 0 && 100 + cases[i].spoil < len)
+            memset(data + 100, 0xff, cases[i].spoil);
+        /* the last case: a picture bigger than allowed */
+        unsigned long long max = i + 1 == sizeof cases / sizeof cases[0] ? 1000000 : 64u << 20;
+        bool ok = cf_scan_image_check(cases[i].type, data, len, max, why, sizeof why);
+        if (ok != cases[i].ok || strncmp(why, cases[i].why, strlen(cases[i].why)) != 0)
+            fail_msg("case %zu (%s, %zu bytes): %s \"%s\"", i, cases[i].type, len,
+                     ok ? "accepted" : "refused", why);
+        free(data);
+    }
+    /* A TIFF read as a scan in the same process leaves the archive's check as strict as before:
+     * libtiff's error handlers are the program's one set (the scan reader used to put in its
+     * own, after which the check no longer heard of damaged TIFF data). */
+    snprintf(cmd, sizeof cmd, "convert '%s' -compress Fax '%s'", png, tif);
+    assert_int_equal(system(cmd), 0);
+    size_t len = 0;
+    unsigned char *data = read_file(tif, &len);
+    for (size_t i = 400; i < len && i < 4400; i += 97)
+        data[i] ^= 0x5a;
+    char why[512] = "";
+    assert_false(cf_content_image_check("image/tiff", data, len, why, sizeof why));
+    assert_int_equal(cf_scan_source_open(tif, &src, diag), CF_OK);
+    assert_int_equal(cf_scan_source_read_page(src, 0, &image, diag), CF_OK);
+    cf_scan_image_cleanup(&image);
+    cf_scan_source_free(src);
+    assert_false(cf_content_image_check("image/tiff", data, len, why, sizeof why));
+    free(data);
+    assert_int_equal(remove(tif), 0);
+    assert_int_equal(remove(jpg), 0);
+}
+
+/* render --blank: the PDF rasterised at 150 dpi (pdftoppm, as a scanner would see the paper)
+ * gives back on every page the blank payload, with either decoder, and no document id. */
+static void test_blank_form_qr(void **state)
+{
+    (void)state;
+    char path[1200], dir[1100], cmd[4096];
+    cf_diag *diag = cf_diag_new();
+    cf_diag_set_echo(diag, stderr);
+    cf_form *form = NULL;
+    const cf_fontset *fonts = NULL;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/cf-blank-XXXXXX", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(
+        cf_form_load(test_source_path(path, sizeof path, "forms/dpn-injection-consent.xml"), NULL,
+                     &form, diag),
+        CF_OK);
+    assert_int_equal(cf_fontset_get(form->region, &fonts, diag), CF_OK);
+    cf_document_options options = {.blank = true, .created = 0};
+    cf_document doc;
+    assert_int_equal(cf_document_render(form, NULL, fonts, &options, &doc, diag), CF_OK);
+    assert_string_equal(doc.document_id, "");
+    assert_true(doc.pages >= 2);
+    snprintf(path, sizeof path, "%s/blank.pdf", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(doc.pdf, 1, doc.pdf_len, f), doc.pdf_len);
+    assert_int_equal(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "pdftoppm -r 150 -gray -png '%s/blank.pdf' '%s/page'", dir, dir);
+    assert_int_equal(system(cmd), 0);
+    for (size_t page = 1; page <= doc.pages; page++) {
+        for (int d = 0; d < CF_SCAN_DECODER_COUNT; d++) {
+            cf_scan_source *src = NULL;
+            cf_scan_image image;
+            cf_scan_qr qr;
+            /* pdftoppm numbers pages with as many digits as the last page needs */
+            snprintf(path, sizeof path, "%s/page-%0*zu.png", dir, doc.pages >= 10 ? 2 : 1, page);
+            assert_int_equal(cf_scan_source_open(path, &src, diag), CF_OK);
+            assert_int_equal(cf_scan_source_read_page(src, 0, &image, diag), CF_OK);
+            assert_true(image.width > 1200 && image.width < 1300); /* A4 at 150 dpi */
+            assert_int_equal(cf_scan_qr_find(&image, (cf_scan_decoder)d, &qr), CF_OK);
+            assert_true(qr.payload.blank);
+            assert_string_equal(qr.payload.document_id, "");
+            assert_int_equal(qr.payload.page, page);
+            assert_int_equal(qr.payload.pages, doc.pages);
+            assert_string_equal(qr.payload.form_id, form->id);
+            assert_string_equal(qr.payload.version, form->version);
+            cf_scan_image_cleanup(&image);
+            cf_scan_source_free(src);
+        }
+        snprintf(path, sizeof path, "%s/page-%0*zu.png", dir, doc.pages >= 10 ? 2 : 1, page);
+        if (page == 1)
+            check_image_kinds(dir, path, diag);
+        assert_int_equal(remove(path), 0);
+    }
+    snprintf(path, sizeof path, "%s/blank.pdf", dir);
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+    cf_document_cleanup(&doc);
+    cf_form_free(form);
+    cf_fontset_release_all();
+    cf_diag_free(diag);
 }
 
 /* ---- bad input ---- */
@@ -766,6 +958,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_payload),
         cmocka_unit_test(test_group),
         cmocka_unit_test(test_areas),
+        cmocka_unit_test(test_blank_form_qr),
     };
     const struct CMUnitTest set[] = {
         cmocka_unit_test(test_stack_200_jpeg_pdf),
