@@ -60,6 +60,7 @@ typedef struct engine {
     size_t next, done, total;
     bool stopped;
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
+    cf_pdf_fonts *run_fonts; /* the fonts every document of the batch embeds; NULL: none */
     /* the form's status: judged once, on one day, for the whole run */
     char today[CF_FORM_DATE_SIZE];
     unsigned overrides; /* CF_FORM_ALLOW_* this run's documents are issued under */
@@ -771,6 +772,7 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
     cf_render_options render = {
         .base = {e->font_base[0], e->font_base[1]},
         .glyph_cache = cache,
+        .run_fonts = e->run_fonts,
     };
     cf_issue_options io = {
         .document = {.paper = o->paper,
@@ -844,6 +846,10 @@ static cf_status print_rows(engine *e)
             st = CF_ERR_NOMEM;
     if (st == CF_OK)
         st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
+    /* Subset, checked and compressed once for the whole batch. */
+    if (st == CF_OK && cf_pdf_fonts_enabled())
+        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
+                              e->diag);
     if (st != CF_OK)
         return st;
     long n_threads = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
@@ -1277,6 +1283,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     sum->overrides = e.overrides;
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
+    cf_pdf_fonts_free(e.run_fonts);
     cf_free(e.names.slots);
     cf_free(e.hospitals.slots);
     cf_batch_records_free(e.rs);
