@@ -909,36 +909,40 @@ static cf_status write_ops(renderer *r, HPDF_Page page)
     return CF_OK;
 }
 
-/* Dark modules as filled rectangles, one per horizontal run, in a single path. */
+/* The modules as one image mask (1 bit per module, rows padded to a byte, no interpolation)
+ * scaled to the symbol's square: 120 bytes for a version-3 symbol, where a path of its runs
+ * takes 6.6 KB of a 12 KB page stream. With /Decode [1 0] a set bit (a dark module) paints. */
 static cf_status paint_modules(renderer *r, HPDF_Page page, const cf_item *it)
 {
     unsigned n = it->u.modules.count;
     double m = it->u.modules.module;
     cf_buf *b = &r->text;
     cf_buf_reset(b);
-    cf_buf_append_str(b, "0 g\n");
+    if (n == 0)
+        return CF_OK;
+    cf_buf_append_str(b, "q 0 g\n");
+    put_number(b, (double)n * m);
+    cf_buf_append_str(b, " 0 0 ");
+    put_number(b, (double)n * m);
+    cf_buf_putc(b, ' ');
+    put_number(b, it->x);
+    cf_buf_putc(b, ' ');
+    put_number(b, it->y);
+    cf_buf_printf(b, " cm\nBI /W %u /H %u /IM true /BPC 1 /D [1 0] /I false ID ", n, n);
+    size_t row_bytes = (n + 7) / 8;
     for (unsigned row = 0; row < n; row++) {
-        double y = it->y + (double)(n - 1 - row) * m;
-        for (unsigned col = 0; col < n;) {
-            if (!it->u.modules.dark[(size_t)row * n + col]) {
-                col++;
-                continue;
+        const unsigned char *dark = it->u.modules.dark + (size_t)row * n;
+        for (size_t k = 0; k < row_bytes; k++) {
+            unsigned byte = 0;
+            for (unsigned bit = 0; bit < 8; bit++) {
+                size_t col = k * 8 + bit;
+                if (col < n && dark[col])
+                    byte |= 0x80u >> bit;
             }
-            unsigned end = col;
-            while (end < n && it->u.modules.dark[(size_t)row * n + end])
-                end++;
-            put_number(b, it->x + (double)col * m);
-            cf_buf_putc(b, ' ');
-            put_number(b, y);
-            cf_buf_putc(b, ' ');
-            put_number(b, (double)(end - col) * m);
-            cf_buf_putc(b, ' ');
-            put_number(b, m);
-            cf_buf_append_str(b, " re\n");
-            col = end;
+            cf_buf_putc(b, (char)byte);
         }
     }
-    cf_buf_append_str(b, "f\n");
+    cf_buf_append_str(b, "\nEI Q\n");
     return write_ops(r, page);
 }
 
