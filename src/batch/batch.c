@@ -61,6 +61,12 @@ typedef struct engine {
     bool stopped;
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
     cf_pdf_fonts *run_fonts; /* the fonts every document of the batch embeds; NULL: none */
+    /* The writer thread: PDFs written to their temporary files wait here (oldest at
+     * queue_head) to be synced and given their names, while the next rows are drawn. */
+    struct pending_file *queue;
+    size_t queue_head, queue_len;
+    bool writer_running, writer_quit;
+    pthread_cond_t queue_changed;
     /* the form's status: judged once, on one day, for the whole run */
     char today[CF_FORM_DATE_SIZE];
     unsigned overrides; /* CF_FORM_ALLOW_* this run's documents are issued under */
@@ -760,6 +766,108 @@ static bool next_job(engine *e, size_t *index, cf_batch_row *row, cf_record **re
     return found;
 }
 
+/* A row's PDF waiting for the writer thread. */
+typedef struct pending_file {
+    cf_atomic_file *file;
+    size_t index;
+    cf_batch_row row;
+    cf_issue_result result;
+    char *path; /* owned */
+} pending_file;
+
+/* Rows whose PDFs may wait for the disk at once (each holds an open temporary file). */
+#define WRITER_QUEUE 32
+
+/* What print_row tells its deliver hook. */
+typedef struct deliver_ctx {
+    engine *e;
+    size_t index;
+    const cf_batch_row *row;
+    const char *path;
+    bool queued;         /* the writer thread finishes the row */
+    cf_status commit_st; /* committed here instead (no memory to queue it) */
+} deliver_ctx;
+
+/* The row's state once its file is in place (the writer, or print_row without one). */
+static void row_printed(engine *e, size_t i, cf_batch_row *row, const cf_issue_result *result)
+{
+    row->state = CF_BATCH_ROW_PRINTED;
+    row->pages = (uint32_t)result->pages;
+    memcpy(row->document_id, result->document_id, sizeof row->document_id);
+    memcpy(row->sha256, result->sha256, sizeof row->sha256);
+    cf_batch_records_update(e->rs, i, row);
+}
+
+/* cf_issue_deliver_fn: queues the file for the writer thread (waiting while the queue is
+ * full); when the path cannot be copied, commits it here. */
+static void deliver(void *arg, cf_atomic_file *file, const cf_issue_result *result)
+{
+    deliver_ctx *d = arg;
+    engine *e = d->e;
+    char *path = cf_strdup(d->path);
+    if (path == NULL) {
+        cf_status st = cf_atomic_file_commit_in_run(file, e->diag);
+        if (st != CF_OK && result->archived) {
+            cf_issue_options o = {
+                .archive = e->o->archive, .operator_name = e->o->operator_name, .path = d->path};
+            cf_issue_result r = *result;
+            cf_issue_undelivered(&o, result->document_id,
+                                 "the PDF could not be written to its file", &r, e->diag);
+        }
+        d->commit_st = st;
+        return;
+    }
+    pthread_mutex_lock(&e->lock);
+    while (e->queue_len == WRITER_QUEUE)
+        pthread_cond_wait(&e->queue_changed, &e->lock);
+    e->queue[(e->queue_head + e->queue_len) % WRITER_QUEUE] = (pending_file){
+        .file = file, .index = d->index, .row = *d->row, .result = *result, .path = path};
+    e->queue_len++;
+    pthread_cond_broadcast(&e->queue_changed);
+    pthread_mutex_unlock(&e->lock);
+    d->queued = true;
+}
+
+/* The writer thread: syncs each queued PDF and moves it to its name, in the order queued; a
+ * failure voids the archive record (made before) and fails the row. */
+static void *writer(void *arg)
+{
+    engine *e = arg;
+    const cf_batch_options *o = e->o;
+    pthread_mutex_lock(&e->lock);
+    for (;;) {
+        while (e->queue_len == 0 && !e->writer_quit)
+            pthread_cond_wait(&e->queue_changed, &e->lock);
+        if (e->queue_len == 0)
+            break;
+        pending_file p = e->queue[e->queue_head];
+        pthread_mutex_unlock(&e->lock);
+        size_t mark = cf_diag_size(e->diag);
+        cf_status st = cf_atomic_file_commit_in_run(p.file, e->diag);
+        if (st != CF_OK && p.result.archived) {
+            cf_issue_options io = {
+                .archive = o->archive, .operator_name = o->operator_name, .path = p.path};
+            cf_issue_undelivered(&io, p.result.document_id,
+                                 "the PDF could not be written to its file", &p.result, e->diag);
+        }
+        pthread_mutex_lock(&e->lock);
+        if (st == CF_OK)
+            row_printed(e, p.index, &p.row, &p.result);
+        else
+            fail_row(e, p.index, st, mark);
+        e->done++;
+        if (o->progress != NULL)
+            o->progress(o->progress_ctx, e->done, e->total);
+        /* Taken off the queue only now: a full queue also waits for the disk. */
+        e->queue_head = (e->queue_head + 1) % WRITER_QUEUE;
+        e->queue_len--;
+        pthread_cond_broadcast(&e->queue_changed);
+        cf_free(p.path);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
 /* Issues one row's document to its file. */
 static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *record,
                       cf_glyph_cache *cache)
@@ -774,11 +882,14 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .glyph_cache = cache,
         .run_fonts = e->run_fonts,
     };
+    deliver_ctx dc = {.e = e, .index = i, .row = row};
     cf_issue_options io = {
         .document = {.paper = o->paper,
                      .created = o->created,
                      .sequence = (unsigned long)row->row,
                      .render = &render},
+        .deliver = e->writer_running ? deliver : NULL,
+        .deliver_ctx = &dc,
         .archive = o->archive,
         .operator_name = o->operator_name,
         .force = o->force || o->resume,
@@ -791,21 +902,23 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
     if (st == CF_OK && (path = out_path(e, name.data)) == NULL)
         st = CF_ERR_NOMEM;
     io.path = path;
+    dc.path = path;
     if (st == CF_OK)
         st = cf_issue_document(o->form, record, o->fonts, &io, &result, e->diag);
     pthread_mutex_lock(&e->lock);
-    if (st == CF_OK) {
-        row->state = CF_BATCH_ROW_PRINTED;
-        row->pages = (uint32_t)result.pages;
-        memcpy(row->document_id, result.document_id, sizeof row->document_id);
-        memcpy(row->sha256, result.sha256, sizeof row->sha256);
-        cf_batch_records_update(e->rs, i, row);
+    if (st == CF_OK)
+        st = dc.commit_st;
+    if (st == CF_OK && dc.queued) {
+        /* The writer thread finishes the row. */
     } else {
-        fail_row(e, i, st, mark);
+        if (st == CF_OK && !dc.queued)
+            row_printed(e, i, row, &result);
+        else if (st != CF_OK)
+            fail_row(e, i, st, mark);
+        e->done++;
+        if (o->progress != NULL)
+            o->progress(o->progress_ctx, e->done, e->total);
     }
-    e->done++;
-    if (o->progress != NULL)
-        o->progress(o->progress_ctx, e->done, e->total);
     pthread_mutex_unlock(&e->lock);
     cf_free(path);
     cf_buf_cleanup(&name);
@@ -853,8 +966,11 @@ static cf_status print_rows(engine *e)
     if (st != CF_OK)
         return st;
     long n_threads = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
-    pthread_t threads[64];
+    pthread_t threads[64], writer_thread;
     long started = 0;
+    /* Without a writer thread (no memory, no thread), each row is synced by its printer. */
+    e->queue = cf_calloc(WRITER_QUEUE, sizeof *e->queue);
+    e->writer_running = e->queue != NULL && pthread_create(&writer_thread, NULL, writer, e) == 0;
     for (long t = 1; t < n_threads; t++) {
         if (pthread_create(&threads[started], NULL, worker, e) != 0)
             break;
@@ -863,6 +979,16 @@ static cf_status print_rows(engine *e)
     worker(e);
     for (long t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
+    if (e->writer_running) {
+        pthread_mutex_lock(&e->lock);
+        e->writer_quit = true;
+        pthread_cond_broadcast(&e->queue_changed);
+        pthread_mutex_unlock(&e->lock);
+        pthread_join(writer_thread, NULL);
+        e->writer_running = false;
+    }
+    cf_free(e->queue);
+    e->queue = NULL;
     /* Each PDF's data were fsynced before it got its name; the names now, all at once. */
     if (e->done > 0)
         st = cf_file_sync_dir(o->out_dir, e->diag);
@@ -1425,6 +1551,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     memset(sum, 0, sizeof *sum);
     engine e = {.o = o, .diag = diag};
     pthread_mutex_init(&e.lock, NULL);
+    pthread_cond_init(&e.queue_changed, NULL);
     cf_buf_init(&e.template_buf, 4096);
     e.name_template = o->name_template;
     cf_status st = CF_OK;
@@ -1500,6 +1627,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
         cf_free(e.extras[j]);
     cf_free(e.extras);
     cf_buf_cleanup(&e.template_buf);
+    pthread_cond_destroy(&e.queue_changed);
     pthread_mutex_destroy(&e.lock);
     return st;
 }
