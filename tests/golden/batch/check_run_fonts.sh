@@ -47,9 +47,14 @@ else
 fi
 
 # Text and pixels of every row, both paths; two rows at a time.
+# The page images (about 1 MB each) go to memory when it can take them.
+shm=$tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && shm=$(mktemp -d /dev/shm/cf-run-fonts.XXXXXX)
+trap 'rm -rf "$tmp"; [ "$shm" = "$tmp" ] || rm -rf "$shm"' EXIT
+export shm
 compare_one() { # dir file: prints what differs
     local a=$1/cached/$2 b=$1/plain/$2 d
-    d=$(mktemp -d "$1/cmp.XXXXXX")
+    d=$(mktemp -d "$shm/cmp.XXXXXX")
     cmp -s <(pdftotext -layout "$a" -) <(pdftotext -layout "$b" -) || echo "$2: text differs"
     pdftoppm -r 100 -gray "$a" "$d/a" && pdftoppm -r 100 -gray "$b" "$d/b" || echo "$2: pdftoppm failed"
     local pa pb
@@ -106,6 +111,30 @@ if [[ "$fonts_2" == *CFSAAA* && "$fonts_2" =~ CFSAA[CD] && ! "$fonts_p" =~ CFSAA
     ok "the batch's font is the same in every PDF; a patient's new characters are a second subset ($fonts_2)"
 else
     fail "fonts: first row: $fonts_c; row 2: $fonts_2; uncached: $fonts_p; font file $h1 / $h2"
+fi
+
+# Every page's QR code (one image mask) decodes at 150 dpi to "id/page/pages/form@version".
+if command -v zbarimg >/dev/null; then
+    bad=0
+    checked=0
+    for f in $(cd "$tmp/cached" && ls -- *.pdf | head -n 12); do
+        id=$(pdfinfo "$tmp/cached/$f" | awk '/^Keywords:/ { print $2 }')
+        pages=$(pdfinfo "$tmp/cached/$f" | awk '/^Pages:/ { print $2 }')
+        rm -f "$tmp"/qr-*.pgm
+        pdftoppm -r 150 -gray "$tmp/cached/$f" "$tmp/qr"
+        for ((p = 1; p <= pages; p++)); do
+            img=$(ls "$tmp"/qr-*"$p".pgm | head -1)
+            checked=$((checked + 1))
+            [ "$(zbarimg -q --raw "$img" 2>/dev/null)" = "$id/$p/$pages/$form@1.1" ] || bad=$((bad + 1))
+        done
+    done
+    if [ "$checked" -gt 0 ] && [ "$bad" -eq 0 ]; then
+        ok "$checked pages: every QR code decodes at 150 dpi"
+    else
+        fail "$bad of $checked QR codes do not decode at 150 dpi"
+    fi
+else
+    echo "skip QR check (zbarimg not installed)"
 fi
 
 # The combined print job of the same list (parts made on two threads, joined in order): every
