@@ -66,6 +66,7 @@ typedef struct engine {
     struct pending_file *queue;
     size_t queue_head, queue_len;
     bool writer_running, writer_quit;
+    long fail_commit_row; /* $CONSENTFORM_FAIL_COMMIT_ROW: that row's commit fails (tests) */
     pthread_cond_t queue_changed;
     /* the form's status: judged once, on one day, for the whole run */
     char today[CF_FORM_DATE_SIZE];
@@ -843,7 +844,17 @@ static void *writer(void *arg)
         pending_file p = e->queue[e->queue_head];
         pthread_mutex_unlock(&e->lock);
         size_t mark = cf_diag_size(e->diag);
-        cf_status st = cf_atomic_file_commit_in_run(p.file, e->diag);
+        cf_status st;
+        if (p.row.row == e->fail_commit_row) {
+            /* A disk that fails at the last step, for the tests of what follows. */
+            cf_atomic_file_abort(p.file);
+            cf_diag_error(e->diag, p.path, 0,
+                          "cannot write: failure injected by CONSENTFORM_FAIL_COMMIT_ROW; no "
+                          "file was written");
+            st = CF_ERR_IO;
+        } else {
+            st = cf_atomic_file_commit_in_run(p.file, e->diag);
+        }
         if (st != CF_OK && p.result.archived) {
             cf_issue_options io = {
                 .archive = o->archive, .operator_name = o->operator_name, .path = p.path};
@@ -970,6 +981,8 @@ static cf_status print_rows(engine *e)
     long started = 0;
     /* Without a writer thread (no memory, no thread), each row is synced by its printer. */
     e->queue = cf_calloc(WRITER_QUEUE, sizeof *e->queue);
+    const char *fail_at = getenv("CONSENTFORM_FAIL_COMMIT_ROW");
+    e->fail_commit_row = fail_at != NULL ? strtol(fail_at, NULL, 10) : 0;
     e->writer_running = e->queue != NULL && pthread_create(&writer_thread, NULL, writer, e) == 0;
     for (long t = 1; t < n_threads; t++) {
         if (pthread_create(&threads[started], NULL, worker, e) != 0)
