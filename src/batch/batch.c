@@ -983,7 +983,8 @@ static cf_status print_rows(engine *e)
     e->queue = cf_calloc(WRITER_QUEUE, sizeof *e->queue);
     const char *fail_at = getenv("CONSENTFORM_FAIL_COMMIT_ROW");
     e->fail_commit_row = fail_at != NULL ? strtol(fail_at, NULL, 10) : 0;
-    e->writer_running = e->queue != NULL && pthread_create(&writer_thread, NULL, writer, e) == 0;
+    bool have_writer = e->queue != NULL && pthread_create(&writer_thread, NULL, writer, e) == 0;
+    e->writer_running = have_writer;
     for (long t = 1; t < n_threads; t++) {
         if (pthread_create(&threads[started], NULL, worker, e) != 0)
             break;
@@ -992,7 +993,7 @@ static cf_status print_rows(engine *e)
     worker(e);
     for (long t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
-    if (e->writer_running) {
+    if (have_writer) {
         pthread_mutex_lock(&e->lock);
         e->writer_quit = true;
         pthread_cond_broadcast(&e->queue_changed);
