@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Batch benchmark (not a test): generates N synthetic patients (default 1000), prints labelled
-# forms for all of them with 1 and 2 jobs and into one combined PDF, and reports wall time,
-# forms per second, ms per form, peak RSS and the average PDF size. With a second argument M it
-# also runs M patients, to show that memory does not grow with the list.
-# Targets (2 cores): 1000 two-page forms < 5 s with 2 jobs; 1000 combined < 3 s; RSS < 100 MB.
+# Batch benchmark (not a test): generates N synthetic patients, prints labelled forms for all of
+# them as separate PDFs with --jobs 1 and --jobs 2, with --combined, and as one --only-combined
+# PDF, and reports per run: wall time, ms per form (wall), CPU ms per form (user + system, all
+# threads), peak RSS and the average PDF size. Then, where a `typst` binary is installed, the
+# same N patients as Typst documents (one `typst compile` per patient, 1 and 2 at a time).
+#
+# usage: bench/batch.sh [N] [M]     N patients (default 1000); M: a second, larger list
+#        BENCH_LARGE=1 bench/batch.sh   also N = 100,000 (long: minutes per run)
+#        RUNS=k                     each run k times, medians printed (default 1)
+#        BENCH_ONLY=jobs1,jobs2,combined,only-combined,typst   a subset of the runs
+#        CONSENTFORM_NO_BATCH_FONTS=1 is passed through (the uncached path, for A/B runs)
+# Targets (issue 17, 2 cores): 1,000 leaflets --jobs 2 <= 1.2 s wall; <= 1.2 ms CPU per form
+# at --jobs 1; --only-combined 1,000 <= 0.6 s; <= 110 KB per leaflet; RSS < 100 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 form=${FORM:-nerve-root-injection}
+runs=${RUNS:-1}
+only=${BENCH_ONLY:-jobs1,jobs2,combined,only-combined,typst}
 ninja -C "$build" consentform >/dev/null
 bin=$build/consentform
+[ -x /usr/bin/time ] || { echo "bench/batch.sh: needs /usr/bin/time (Debian package time)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
+
+wanted() { [[ ",$only," == *",$1,"* ]]; }
 
 make_csv() { # n file
     awk -v n="$1" 'BEGIN {
@@ -25,30 +38,90 @@ make_csv() { # n file
     }' > "$2"
 }
 
+# Median of the numbers on stdin.
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# report label n "wall cpu rss" lines... : prints medians over the runs.
+report() { # label n pdfs bytes timesfile
+    local label=$1 n=$2 pdfs=$3 bytes=$4 f=$5
+    local secs cpu rss
+    secs=$(awk '{ print $1 }' "$f" | median)
+    cpu=$(awk '{ print $2 + $3 }' "$f" | median)
+    rss=$(awk '{ print $4 }' "$f" | median)
+    awk -v l="$label" -v n="$n" -v s="$secs" -v c="$cpu" -v r="$rss" -v p="$pdfs" -v b="$bytes" \
+        -v k="$(wc -l < "$f")" 'BEGIN {
+        printf "%-34s N=%-6d %7.2f s %7.3f ms/form  CPU %7.3f ms/form  RSS %6.1f MB", l, n, s, s * 1000 / n, c * 1000 / n, r / 1024
+        if (p > 0) printf "  %6.1f KB/PDF", b / p / 1024
+        if (k > 1) printf "  (medians of %d)", k
+        printf "\n" }'
+}
+
 run() { # label n args...
     local label=$1 n=$2
     shift 2
-    rm -rf "$tmp/out"
-    /usr/bin/time -f '%e %M' -o "$tmp/time" "$bin" batch "$form" --allow-draft --csv "$tmp/p$n.csv" \
-        --out-dir "$tmp/out" "$@" 2>/dev/null || true
-    read -r secs rss < <(tail -1 "$tmp/time")
-    local pdfs bytes
-    pdfs=$(find "$tmp/out" -name '*.pdf' ! -name all.pdf | wc -l)
-    bytes=$(find "$tmp/out" -name '*.pdf' ! -name all.pdf -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
-    awk -v l="$label" -v n="$n" -v s="$secs" -v r="$rss" -v p="$pdfs" -v b="$bytes" 'BEGIN {
-        printf "%-34s N=%-6d %6.2f s  %7.0f forms/s  %6.2f ms/form  peak RSS %5.1f MB", l, n, s, n / s, s * 1000 / n, r / 1024
-        if (p > 0) printf "  %5.1f KB/PDF", b / p / 1024
-        printf "\n" }'
+    : > "$tmp/times"
+    local pdfs=0 bytes=0
+    for ((k = 0; k < runs; k++)); do
+        rm -rf "$tmp/out"
+        /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$bin" batch "$form" --allow-draft \
+            --csv "$tmp/p$n.csv" --out-dir "$tmp/out" "$@" 2>"$tmp/err" ||
+            { echo "$label: consentform failed:" >&2; tail -5 "$tmp/err" >&2; }
+        tail -1 "$tmp/time" >> "$tmp/times"
+        pdfs=$(find "$tmp/out" -name '*.pdf' ! -name all.pdf | wc -l)
+        bytes=$(find "$tmp/out" -name '*.pdf' ! -name all.pdf -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    done
+    report "$label" "$n" "$pdfs" "$bytes" "$tmp/times"
     if [ -f "$tmp/out/all.pdf" ]; then
         echo "    combined PDF: $(pdfinfo "$tmp/out/all.pdf" | awk '/^Pages:/ { print $2 }') pages, $(( $(stat -c %s "$tmp/out/all.pdf") / 1024 )) KB"
     fi
 }
 
-echo "form $form, $(nproc) processors"
-for n in "${1:-1000}" ${2:-}; do
+# The same patients as Typst documents: the form's text (from a consentform PDF of it) with the
+# patient's label, one `typst compile` per patient, `jobs` at a time.
+typst_run() { # n jobs
+    local n=$1 jobs=$2 typst
+    typst=$(command -v typst) || return 0
+    mkdir -p "$tmp/typst"
+    if [ ! -f "$tmp/typst/body.txt" ]; then
+        "$bin" render "$form" --allow-draft --blank -o "$tmp/typst/form.pdf" --force 2>/dev/null
+        pdftotext -layout "$tmp/typst/form.pdf" - | sed 's/[\\#*_`$<>@=~/\[\]-]/\\&/g' > "$tmp/typst/body.txt"
+    fi
+    tail -n +2 "$tmp/p$n.csv" | tr -d '\r' | awk -F, -v dir="$tmp/typst" '{
+        f = sprintf("%s/%06d.typ", dir, NR)
+        printf "#set page(paper: \"a4\", margin: 2cm)\n#set text(font: (\"Noto Sans CJK TC\", \"Noto Sans\"), size: 10pt)\n" > f
+        printf "#box(stroke: 0.5pt, inset: 6pt)[%s #h(1em) %s #h(1em) %s]\n\n", $1, $2, $3 > f
+        printf "#raw(read(\"body.txt\"))\n" > f
+        close(f) }'
+    : > "$tmp/times"
+    for ((k = 0; k < runs; k++)); do
+        rm -f "$tmp"/typst/*.pdf
+        /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" sh -c \
+            'ls "$1"/*.typ | xargs -P "$2" -I{} "$3" compile {} >/dev/null 2>&1' sh "$tmp/typst" "$jobs" "$typst" || true
+        tail -1 "$tmp/time" >> "$tmp/times"
+    done
+    local pdfs bytes
+    pdfs=$(find "$tmp/typst" -name '*.pdf' ! -name form.pdf | wc -l)
+    bytes=$(find "$tmp/typst" -name '*.pdf' ! -name form.pdf -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    report "typst, $jobs at a time" "$n" "$pdfs" "$bytes" "$tmp/times"
+    rm -f "$tmp"/typst/[0-9]*.typ "$tmp"/typst/[0-9]*.pdf
+}
+
+echo "form $form, $(nproc) processors, load $(cut -d' ' -f1-3 /proc/loadavg)"
+sizes=("${1:-1000}")
+[ -n "${2:-}" ] && sizes+=("$2")
+[ "${BENCH_LARGE:-0}" = 1 ] && sizes+=(100000)
+for n in "${sizes[@]}"; do
     make_csv "$n" "$tmp/p$n.csv"
-    run "separate PDFs, 1 job" "$n" --jobs 1
-    run "separate PDFs, 2 jobs" "$n" --jobs 2
-    run "separate PDFs + --combined, 2 jobs" "$n" --jobs 2 --combined "$tmp/out/all.pdf"
-    run "--only-combined (one PDF), 2 jobs" "$n" --jobs 2 --combined "$tmp/out/all.pdf" --only-combined
+    wanted jobs1 && run "separate PDFs, 1 job" "$n" --jobs 1
+    wanted jobs2 && run "separate PDFs, 2 jobs" "$n" --jobs 2
+    wanted combined && run "separate PDFs + --combined, 2 jobs" "$n" --jobs 2 --combined "$tmp/out/all.pdf"
+    wanted only-combined && run "--only-combined (one PDF), 2 jobs" "$n" --jobs 2 --combined "$tmp/out/all.pdf" --only-combined
+    if wanted typst; then
+        if command -v typst >/dev/null; then
+            typst_run "$n" 1
+            typst_run "$n" 2
+        else
+            echo "typst: not installed, skipped"
+        fi
+    fi
 done

@@ -60,6 +60,14 @@ typedef struct engine {
     size_t next, done, total;
     bool stopped;
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
+    cf_pdf_fonts *run_fonts; /* the fonts every document of the batch embeds; NULL: none */
+    /* The writer thread: PDFs written to their temporary files wait here (oldest at
+     * queue_head) to be synced and given their names, while the next rows are drawn. */
+    struct pending_file *queue;
+    size_t queue_head, queue_len;
+    bool writer_running, writer_quit;
+    long fail_commit_row; /* $CONSENTFORM_FAIL_COMMIT_ROW: that row's commit fails (tests) */
+    pthread_cond_t queue_changed;
     /* the form's status: judged once, on one day, for the whole run */
     char today[CF_FORM_DATE_SIZE];
     unsigned overrides; /* CF_FORM_ALLOW_* this run's documents are issued under */
@@ -773,6 +781,118 @@ static bool next_job(engine *e, size_t *index, cf_batch_row *row, cf_record **re
     return found;
 }
 
+/* A row's PDF waiting for the writer thread. */
+typedef struct pending_file {
+    cf_atomic_file *file;
+    size_t index;
+    cf_batch_row row;
+    cf_issue_result result;
+    char *path; /* owned */
+} pending_file;
+
+/* Rows whose PDFs may wait for the disk at once (each holds an open temporary file). */
+#define WRITER_QUEUE 32
+
+/* What print_row tells its deliver hook. */
+typedef struct deliver_ctx {
+    engine *e;
+    size_t index;
+    const cf_batch_row *row;
+    const char *path;
+    bool queued;         /* the writer thread finishes the row */
+    cf_status commit_st; /* committed here instead (no memory to queue it) */
+} deliver_ctx;
+
+/* The row's state once its file is in place (the writer, or print_row without one). */
+static void row_printed(engine *e, size_t i, cf_batch_row *row, const cf_issue_result *result)
+{
+    row->state = CF_BATCH_ROW_PRINTED;
+    row->pages = (uint32_t)result->pages;
+    memcpy(row->document_id, result->document_id, sizeof row->document_id);
+    memcpy(row->sha256, result->sha256, sizeof row->sha256);
+    cf_batch_records_update(e->rs, i, row);
+}
+
+/* cf_issue_deliver_fn: queues the file for the writer thread (waiting while the queue is
+ * full); when the path cannot be copied, commits it here. */
+static void deliver(void *arg, cf_atomic_file *file, const cf_issue_result *result)
+{
+    deliver_ctx *d = arg;
+    engine *e = d->e;
+    char *path = cf_strdup(d->path);
+    if (path == NULL) {
+        cf_status st = cf_atomic_file_commit_in_run(file, e->diag);
+        if (st != CF_OK && result->archived) {
+            cf_issue_options o = {
+                .archive = e->o->archive, .operator_name = e->o->operator_name, .path = d->path};
+            cf_issue_result r = *result;
+            cf_issue_undelivered(&o, result->document_id,
+                                 "the PDF could not be written to its file", &r, e->diag);
+        }
+        d->commit_st = st;
+        return;
+    }
+    pthread_mutex_lock(&e->lock);
+    while (e->queue_len == WRITER_QUEUE)
+        pthread_cond_wait(&e->queue_changed, &e->lock);
+    e->queue[(e->queue_head + e->queue_len) % WRITER_QUEUE] = (pending_file){
+        .file = file, .index = d->index, .row = *d->row, .result = *result, .path = path};
+    e->queue_len++;
+    pthread_cond_broadcast(&e->queue_changed);
+    pthread_mutex_unlock(&e->lock);
+    d->queued = true;
+}
+
+/* The writer thread: syncs each queued PDF and moves it to its name, in the order queued; a
+ * failure voids the archive record (made before) and fails the row. */
+static void *writer(void *arg)
+{
+    engine *e = arg;
+    const cf_batch_options *o = e->o;
+    pthread_mutex_lock(&e->lock);
+    for (;;) {
+        while (e->queue_len == 0 && !e->writer_quit)
+            pthread_cond_wait(&e->queue_changed, &e->lock);
+        if (e->queue_len == 0)
+            break;
+        pending_file p = e->queue[e->queue_head];
+        pthread_mutex_unlock(&e->lock);
+        size_t mark = cf_diag_size(e->diag);
+        cf_status st;
+        if (p.row.row == e->fail_commit_row) {
+            /* A disk that fails at the last step, for the tests of what follows. */
+            cf_atomic_file_abort(p.file);
+            cf_diag_error(e->diag, p.path, 0,
+                          "cannot write: failure injected by CONSENTFORM_FAIL_COMMIT_ROW; no "
+                          "file was written");
+            st = CF_ERR_IO;
+        } else {
+            st = cf_atomic_file_commit_in_run(p.file, e->diag);
+        }
+        if (st != CF_OK && p.result.archived) {
+            cf_issue_options io = {
+                .archive = o->archive, .operator_name = o->operator_name, .path = p.path};
+            cf_issue_undelivered(&io, p.result.document_id,
+                                 "the PDF could not be written to its file", &p.result, e->diag);
+        }
+        pthread_mutex_lock(&e->lock);
+        if (st == CF_OK)
+            row_printed(e, p.index, &p.row, &p.result);
+        else
+            fail_row(e, p.index, st, mark);
+        e->done++;
+        if (o->progress != NULL)
+            o->progress(o->progress_ctx, e->done, e->total);
+        /* Taken off the queue only now: a full queue also waits for the disk. */
+        e->queue_head = (e->queue_head + 1) % WRITER_QUEUE;
+        e->queue_len--;
+        pthread_cond_broadcast(&e->queue_changed);
+        cf_free(p.path);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
 /* Issues one row's document to its file. */
 static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *record,
                       cf_glyph_cache *cache)
@@ -785,12 +905,16 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
     cf_render_options render = {
         .base = {e->font_base[0], e->font_base[1]},
         .glyph_cache = cache,
+        .run_fonts = e->run_fonts,
     };
+    deliver_ctx dc = {.e = e, .index = i, .row = row};
     cf_issue_options io = {
         .document = {.paper = o->paper,
                      .created = o->created,
                      .sequence = (unsigned long)row->row,
                      .render = &render},
+        .deliver = e->writer_running ? deliver : NULL,
+        .deliver_ctx = &dc,
         .archive = o->archive,
         .operator_name = o->operator_name,
         .force = o->force || o->resume,
@@ -804,21 +928,23 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
     if (st == CF_OK && (path = out_path(e, name.data)) == NULL)
         st = CF_ERR_NOMEM;
     io.path = path;
+    dc.path = path;
     if (st == CF_OK)
         st = cf_issue_document(o->form, record, o->fonts, &io, &result, e->diag);
     pthread_mutex_lock(&e->lock);
-    if (st == CF_OK) {
-        row->state = CF_BATCH_ROW_PRINTED;
-        row->pages = (uint32_t)result.pages;
-        memcpy(row->document_id, result.document_id, sizeof row->document_id);
-        memcpy(row->sha256, result.sha256, sizeof row->sha256);
-        cf_batch_records_update(e->rs, i, row);
+    if (st == CF_OK)
+        st = dc.commit_st;
+    if (st == CF_OK && dc.queued) {
+        /* The writer thread finishes the row. */
     } else {
-        fail_row(e, i, st, mark);
+        if (st == CF_OK && !dc.queued)
+            row_printed(e, i, row, &result);
+        else if (st != CF_OK)
+            fail_row(e, i, st, mark);
+        e->done++;
+        if (o->progress != NULL)
+            o->progress(o->progress_ctx, e->done, e->total);
     }
-    e->done++;
-    if (o->progress != NULL)
-        o->progress(o->progress_ctx, e->done, e->total);
     pthread_mutex_unlock(&e->lock);
     cf_free(path);
     cf_buf_cleanup(&name);
@@ -859,11 +985,21 @@ static cf_status print_rows(engine *e)
             st = CF_ERR_NOMEM;
     if (st == CF_OK)
         st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
+    /* Subset, checked and compressed once for the whole batch. */
+    if (st == CF_OK && cf_pdf_fonts_enabled())
+        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
+                              e->diag);
     if (st != CF_OK)
         return st;
     long n_threads = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
-    pthread_t threads[64];
+    pthread_t threads[64], writer_thread;
     long started = 0;
+    /* Without a writer thread (no memory, no thread), each row is synced by its printer. */
+    e->queue = cf_calloc(WRITER_QUEUE, sizeof *e->queue);
+    const char *fail_at = getenv("CONSENTFORM_FAIL_COMMIT_ROW");
+    e->fail_commit_row = fail_at != NULL ? strtol(fail_at, NULL, 10) : 0;
+    bool have_writer = e->queue != NULL && pthread_create(&writer_thread, NULL, writer, e) == 0;
+    e->writer_running = have_writer;
     for (long t = 1; t < n_threads; t++) {
         if (pthread_create(&threads[started], NULL, worker, e) != 0)
             break;
@@ -872,22 +1008,53 @@ static cf_status print_rows(engine *e)
     worker(e);
     for (long t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
+    if (have_writer) {
+        pthread_mutex_lock(&e->lock);
+        e->writer_quit = true;
+        pthread_cond_broadcast(&e->queue_changed);
+        pthread_mutex_unlock(&e->lock);
+        pthread_join(writer_thread, NULL);
+        e->writer_running = false;
+    }
+    cf_free(e->queue);
+    e->queue = NULL;
     /* Each PDF's data were fsynced before it got its name; the names now, all at once. */
     if (e->done > 0)
         st = cf_file_sync_dir(o->out_dir, e->diag);
     return st;
 }
 
-/* The combined print job is made in parts of this many patients, each a PDF of its own that
- * is joined to the file as soon as it is done: memory stays that of one part. */
+/* The combined print job is made in two passes over its rows, in parts of this many patients,
+ * on o->jobs threads. The first lays every row out for the characters it draws (and gives it
+ * its document id): every part is then written with the same fonts, as the join requires.
+ * The second makes each part a PDF of its own, joined to the file in list order as soon as it
+ * and the parts before it are done; threads work at most COMBINED_AHEAD parts each ahead of
+ * the join, so memory stays that of a few parts. */
 #define COMBINED_PART_PATIENTS 100
+#define COMBINED_AHEAD 2
+
+typedef struct combined_part {
+    unsigned char *pdf; /* owned until joined */
+    size_t len;
+    cf_status st;
+    bool done;
+} combined_part;
 
 typedef struct combined_job {
     engine *e;
-    const cf_codepoints *const *sets;
     cf_doc_info info;
-    cf_pdf_writer *writer;
-    size_t in_part;
+    bool scan;                                /* the first pass */
+    cf_codepoints *sets[CF_FONT_STYLE_COUNT]; /* the job's characters, from the first pass */
+    cf_status scan_st;                        /* the first pass's first failure */
+    size_t *rows;                             /* indices of the rows in the job, in list order */
+    size_t n_rows;
+    combined_part *parts;
+    size_t n_parts;
+    size_t next_part; /* the next part a thread takes */
+    size_t joined;    /* parts joined to the file so far */
+    size_t window;    /* how far ahead of the join threads may work */
+    bool abort;       /* a part failed or the join did: threads take no more parts */
+    pthread_cond_t changed;
     cf_pdf_join *join;
     cf_atomic_file *file;
     cf_sha256 sha;
@@ -900,93 +1067,265 @@ static cf_status combined_sink(void *ctx, const void *data, size_t len)
     return cf_atomic_file_write(cj->file, data, len);
 }
 
-static cf_status combined_flush(combined_job *cj)
+/* The rows in the combined job: the printed ones, or with --only-combined those ready to print
+ * (and those printed into an earlier attempt's job that was not kept). */
+static bool in_combined_job(const cf_batch_options *o, const cf_batch_row *row)
 {
-    if (cj->writer == NULL)
-        return CF_OK;
-    unsigned char *pdf = NULL;
-    size_t len = 0;
-    cf_status st = cf_pdf_writer_finish(cj->writer, &pdf, &len);
-    cj->writer = NULL;
-    cj->in_part = 0;
+    return o->only_combined ? row->state == CF_BATCH_ROW_READY ||
+                                  (row->state == CF_BATCH_ROW_PRINTED && !row->kept)
+                            : row->state == CF_BATCH_ROW_PRINTED;
+}
+
+/* Lays out row i of the job again from its checked values with the document id it was given
+ * (a new one, recorded, when it has none yet): in the first pass for its characters only, added
+ * to sets; in the second in full. */
+static cf_status combined_layout(combined_job *cj, size_t i, cf_codepoints *const *sets,
+                                 cf_display_list **list)
+{
+    engine *e = cj->e;
+    const cf_batch_options *o = e->o;
+    cf_batch_row row;
+    cf_record *record = NULL;
+    *list = NULL;
+    pthread_mutex_lock(&e->lock);
+    cf_status st = cf_batch_records_get(e->rs, i, &row, &record, o->csv_path);
+    pthread_mutex_unlock(&e->lock);
+    cf_document_options options = {
+        .paper = o->paper,
+        .created = o->created,
+        .sequence = (unsigned long)row.row,
+        .document_id = row.document_id[0] != '\0' ? row.document_id : NULL,
+        .characters_only = cj->scan,
+        .unique_id = o->archive != NULL,
+        .pad_to_even = !o->simplex,
+        .form_sha256 = e->form_sha256,
+    };
+    char id[CF_DOCUMENT_ID_SIZE];
     if (st == CF_OK)
-        st = cf_pdf_join_add(cj->join, pdf, len, cj->e->diag);
-    cf_free(pdf);
-    return st;
-}
-
-static cf_status combined_add(combined_job *cj, const cf_display_list *list)
-{
-    cf_status st = CF_OK;
-    if (cj->writer == NULL) {
-        st = cf_pdf_writer_new(cj->e->o->fonts, cj->sets, &cj->info, &cj->writer, cj->e->diag);
-        if (st != CF_OK)
-            return st;
-        cf_pdf_writer_set_pages_before(cj->writer, cf_pdf_join_pages(cj->join));
+        st = cf_document_layout(o->form, record, o->fonts, &options, id, list, e->diag);
+    bool changed = false;
+    if (st == CF_OK && cj->scan) {
+        cf_display_list_codepoints(*list, sets);
+        if (row.document_id[0] == '\0') {
+            memcpy(row.document_id, id, sizeof id);
+            changed = true;
+        }
     }
-    /* Padding to an even page count is done by layout (pad_to_even), with the patient's
-     * header on the padding page. */
-    st = cf_pdf_writer_add(cj->writer, list, /*duplex*/ false);
-    if (st == CF_OK && ++cj->in_part == COMBINED_PART_PATIENTS)
-        st = combined_flush(cj);
+    if (st == CF_OK && !cj->scan && o->only_combined) {
+        row.state = CF_BATCH_ROW_PRINTED;
+        row.pages = (uint32_t)(*list)->n_pages;
+        changed = true;
+    }
+    if (changed) {
+        pthread_mutex_lock(&e->lock);
+        st = cf_batch_records_update(e->rs, i, &row);
+        pthread_mutex_unlock(&e->lock);
+    }
+    cf_record_free(record);
     return st;
 }
 
-/* One pass over the records for the combined job: each row in it is laid out again from its
- * checked values with the document id it was given; the pass collects the characters drawn
- * (job NULL) or adds the pages. */
-static cf_status combined_pass(engine *e, cf_codepoints *const sets[CF_FONT_STYLE_COUNT],
-                               combined_job *job)
+/* The first pass over part p: the characters of its rows added to sets. */
+static cf_status combined_scan_part(combined_job *cj, size_t p, cf_codepoints *const *sets)
+{
+    size_t first = p * COMBINED_PART_PATIENTS;
+    size_t n =
+        cj->n_rows - first < COMBINED_PART_PATIENTS ? cj->n_rows - first : COMBINED_PART_PATIENTS;
+    cf_status st = CF_OK;
+    for (size_t k = 0; k < n && st == CF_OK; k++) {
+        if (cj->e->o->stop != NULL && *cj->e->o->stop != 0)
+            return CF_ERR_IO;
+        cf_display_list *list = NULL;
+        st = combined_layout(cj, cj->rows[first + k], sets, &list);
+        cf_display_list_free(list);
+    }
+    return st;
+}
+
+/* The second pass over part p: its rows laid out and painted into one PDF with the job's
+ * characters (the batch's fonts, and the job's characters beyond them in a second subset). */
+static cf_status combined_make_part(combined_job *cj, size_t p, cf_glyph_cache *cache,
+                                    unsigned char **pdf, size_t *len)
+{
+    engine *e = cj->e;
+    size_t first = p * COMBINED_PART_PATIENTS;
+    size_t n =
+        cj->n_rows - first < COMBINED_PART_PATIENTS ? cj->n_rows - first : COMBINED_PART_PATIENTS;
+    cf_render_options render = {
+        .base = {e->font_base[0], e->font_base[1]},
+        .glyph_cache = cache,
+        .run_fonts = e->run_fonts,
+    };
+    cf_pdf_writer *w = NULL;
+    cf_status st = cf_pdf_writer_new_with(e->o->fonts, (const cf_codepoints *const *)cj->sets,
+                                          &cj->info, &render, &w, e->diag);
+    for (size_t k = 0; k < n && st == CF_OK; k++) {
+        if (e->o->stop != NULL && *e->o->stop != 0) {
+            st = CF_ERR_IO;
+            break;
+        }
+        cf_display_list *list = NULL;
+        st = combined_layout(cj, cj->rows[first + k], NULL, &list);
+        /* Padding to an even page count is done by layout (pad_to_even), with the patient's
+         * header on the padding page. */
+        if (st == CF_OK)
+            st = cf_pdf_writer_add(w, list, /*duplex*/ false);
+        cf_display_list_free(list);
+    }
+    if (st == CF_OK)
+        st = cf_pdf_writer_finish(w, pdf, len);
+    else
+        cf_pdf_writer_free(w);
+    return st;
+}
+
+/* A thread of the first pass: its characters are merged into the job's at the end. */
+static void *combined_scan_worker(void *arg)
+{
+    combined_job *cj = arg;
+    engine *e = cj->e;
+    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
+    cf_status st = sets[0] != NULL && sets[1] != NULL ? CF_OK : CF_ERR_NOMEM;
+    pthread_mutex_lock(&e->lock);
+    while (st == CF_OK && cj->scan_st == CF_OK && cj->next_part < cj->n_parts) {
+        size_t p = cj->next_part++;
+        pthread_mutex_unlock(&e->lock);
+        st = combined_scan_part(cj, p, sets);
+        pthread_mutex_lock(&e->lock);
+    }
+    if (st != CF_OK && cj->scan_st == CF_OK)
+        cj->scan_st = st;
+    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
+        for (uint32_t cp = CF_CODEPOINTS_START; cf_codepoints_next(sets[f], &cp);)
+            cf_codepoints_add(cj->sets[f], cp);
+    pthread_mutex_unlock(&e->lock);
+    for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
+        cf_codepoints_free(sets[f]);
+    return NULL;
+}
+
+/* The first pass on o->jobs threads (on this one when none can be started). */
+static cf_status combined_scan(combined_job *cj)
+{
+    engine *e = cj->e;
+    long n_threads = e->o->jobs < 1 ? 1 : e->o->jobs > 64 ? 64 : e->o->jobs;
+    pthread_t threads[64];
+    long started = 0;
+    cj->scan = true;
+    cj->next_part = 0;
+    for (long t = 1; t < n_threads; t++) {
+        if (pthread_create(&threads[started], NULL, combined_scan_worker, cj) != 0)
+            break;
+        started++;
+    }
+    combined_scan_worker(cj);
+    for (long t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    cj->scan = false;
+    cj->next_part = 0;
+    if (e->o->stop != NULL && *e->o->stop != 0)
+        e->stopped = true;
+    return cj->scan_st;
+}
+
+static void *combined_worker(void *arg)
+{
+    combined_job *cj = arg;
+    engine *e = cj->e;
+    cf_glyph_cache *cache = cf_glyph_cache_new(); /* NULL: slower, same bytes */
+    pthread_mutex_lock(&e->lock);
+    for (;;) {
+        while (!cj->abort && cj->next_part < cj->n_parts &&
+               cj->next_part >= cj->joined + cj->window)
+            pthread_cond_wait(&cj->changed, &e->lock);
+        if (cj->abort || cj->next_part >= cj->n_parts)
+            break;
+        size_t p = cj->next_part++;
+        pthread_mutex_unlock(&e->lock);
+        unsigned char *pdf = NULL;
+        size_t len = 0;
+        cf_status st = combined_make_part(cj, p, cache, &pdf, &len);
+        pthread_mutex_lock(&e->lock);
+        cj->parts[p] = (combined_part){.pdf = pdf, .len = len, .st = st, .done = true};
+        if (st != CF_OK)
+            cj->abort = true;
+        pthread_cond_broadcast(&cj->changed);
+    }
+    pthread_mutex_unlock(&e->lock);
+    cf_glyph_cache_free(cache);
+    return NULL;
+}
+
+/* Makes the parts on o->jobs threads and joins them to the file in order on this one. */
+static cf_status combined_run(combined_job *cj)
+{
+    engine *e = cj->e;
+    long n_threads = e->o->jobs < 1 ? 1 : e->o->jobs > 64 ? 64 : e->o->jobs;
+    cj->window = (size_t)n_threads * COMBINED_AHEAD;
+    pthread_t threads[64];
+    long started = 0;
+    for (long t = 0; t < n_threads; t++) {
+        if (pthread_create(&threads[started], NULL, combined_worker, cj) != 0)
+            break;
+        started++;
+    }
+    cf_status st = CF_OK;
+    if (started == 0) {
+        /* No thread could be started: the parts are made here, one after the other. */
+        cj->window = 1;
+        for (size_t p = 0; p < cj->n_parts && st == CF_OK; p++) {
+            unsigned char *pdf = NULL;
+            size_t len = 0;
+            st = combined_make_part(cj, p, NULL, &pdf, &len);
+            if (st == CF_OK)
+                st = cf_pdf_join_add(cj->join, pdf, len, e->diag);
+            cf_free(pdf);
+        }
+        return st;
+    }
+    pthread_mutex_lock(&e->lock);
+    while (st == CF_OK && cj->joined < cj->n_parts) {
+        combined_part *part = &cj->parts[cj->joined];
+        if (!part->done) {
+            pthread_cond_wait(&cj->changed, &e->lock);
+            continue;
+        }
+        st = part->st;
+        pthread_mutex_unlock(&e->lock);
+        if (st == CF_OK)
+            st = cf_pdf_join_add(cj->join, part->pdf, part->len, e->diag);
+        pthread_mutex_lock(&e->lock);
+        cf_free(part->pdf);
+        part->pdf = NULL;
+        cj->joined++;
+        if (st != CF_OK)
+            cj->abort = true;
+        pthread_cond_broadcast(&cj->changed);
+    }
+    pthread_mutex_unlock(&e->lock);
+    for (long t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    if (e->o->stop != NULL && *e->o->stop != 0)
+        e->stopped = true;
+    return st;
+}
+
+/* The batch's fonts (cf_pdf_fonts), made on first use. */
+static cf_status make_run_fonts(engine *e)
 {
     const cf_batch_options *o = e->o;
-    size_t n = cf_batch_records_count(e->rs);
     cf_status st = CF_OK;
-    for (size_t i = 0; i < n && st == CF_OK; i++) {
-        if (o->stop != NULL && *o->stop != 0) {
-            e->stopped = true;
-            return CF_ERR_IO;
-        }
-        cf_batch_row row;
-        cf_record *record = NULL;
-        st = cf_batch_records_get(e->rs, i, &row, NULL, NULL);
-        bool in_job = o->only_combined ? row.state == CF_BATCH_ROW_READY ||
-                                             (row.state == CF_BATCH_ROW_PRINTED && !row.kept)
-                                       : row.state == CF_BATCH_ROW_PRINTED;
-        if (st != CF_OK || !in_job)
-            continue;
-        st = cf_batch_records_get(e->rs, i, &row, &record, o->csv_path);
-        cf_display_list *list = NULL;
-        cf_document_options options = {
-            .paper = o->paper,
-            .created = o->created,
-            .sequence = (unsigned long)row.row,
-            .document_id = row.document_id[0] != '\0' ? row.document_id : NULL,
-            .characters_only = job == NULL,
-            .unique_id = o->archive != NULL,
-            .pad_to_even = !o->simplex,
-            .form_sha256 = e->form_sha256,
-        };
-        char id[CF_DOCUMENT_ID_SIZE];
-        if (st == CF_OK)
-            st = cf_document_layout(o->form, record, o->fonts, &options, id, &list, e->diag);
-        if (st == CF_OK && job == NULL) {
-            cf_display_list_codepoints(list, sets);
-            if (row.document_id[0] == '\0') {
-                memcpy(row.document_id, id, sizeof id);
-                st = cf_batch_records_update(e->rs, i, &row);
-            }
-        }
-        if (st == CF_OK && job != NULL) {
-            st = combined_add(job, list);
-            if (st == CF_OK && o->only_combined) {
-                row.state = CF_BATCH_ROW_PRINTED;
-                row.pages = (uint32_t)list->n_pages;
-                st = cf_batch_records_update(e->rs, i, &row);
-            }
-        }
-        cf_display_list_free(list);
-        cf_record_free(record);
-    }
+    if (e->font_base[0] != NULL)
+        return CF_OK;
+    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
+        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
+            st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
+    /* Subset, checked and compressed once for the whole batch. */
+    if (st == CF_OK && cf_pdf_fonts_enabled())
+        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
+                              e->diag);
     return st;
 }
 
@@ -994,41 +1333,56 @@ static cf_status combined_pass(engine *e, cf_codepoints *const sets[CF_FONT_STYL
 static cf_status write_combined(engine *e)
 {
     const cf_batch_options *o = e->o;
-    size_t n = cf_batch_records_count(e->rs), in_job = 0;
+    size_t n = cf_batch_records_count(e->rs), in_job = 0, printable = 0;
+    size_t *rows = cf_malloc((n ? n : 1) * sizeof *rows);
+    if (rows == NULL)
+        return CF_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         cf_batch_row row;
-        if (cf_batch_records_get(e->rs, i, &row, NULL, NULL) == CF_OK)
-            in_job += o->only_combined ? row.state == CF_BATCH_ROW_READY
-                                       : row.state == CF_BATCH_ROW_PRINTED;
+        if (cf_batch_records_get(e->rs, i, &row, NULL, NULL) != CF_OK)
+            continue;
+        if (in_combined_job(o, &row))
+            rows[in_job++] = i;
+        printable +=
+            o->only_combined ? row.state == CF_BATCH_ROW_READY : row.state == CF_BATCH_ROW_PRINTED;
     }
-    if (in_job == 0) {
+    if (printable == 0) {
         cf_diag_error(e->diag, o->combined, 0, "no row could be printed, so it was not written");
+        cf_free(rows);
         return CF_OK;
     }
-    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
-    cf_status st = sets[0] != NULL && sets[1] != NULL ? CF_OK : CF_ERR_NOMEM;
-    if (st == CF_OK)
-        st = combined_pass(e, sets, NULL);
     char subject[256];
     snprintf(subject, sizeof subject, "%s %s", o->form->id, o->form->version);
     combined_job cj = {
         .e = e,
-        .sets = (const cf_codepoints *const *)sets,
         .info = {.title = o->form->title, .subject = subject, .created = o->created},
+        .rows = rows,
+        .n_rows = in_job,
+        .n_parts = (in_job + COMBINED_PART_PATIENTS - 1) / COMBINED_PART_PATIENTS,
     };
+    pthread_cond_init(&cj.changed, NULL);
     cf_sha256_init(&cj.sha);
+    cf_status st = make_run_fonts(e);
+    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
+        if ((cj.sets[f] = cf_codepoints_new()) == NULL)
+            st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = combined_scan(&cj);
+    if (st == CF_OK && (cj.parts = cf_calloc(cj.n_parts, sizeof *cj.parts)) == NULL)
+        st = CF_ERR_NOMEM;
     if (st == CF_OK && (cj.join = cf_pdf_join_new(combined_sink, &cj)) == NULL)
         st = CF_ERR_NOMEM;
     if (st == CF_OK)
         st = cf_atomic_file_open(o->combined, o->force, &cj.file, e->diag);
     if (st == CF_OK)
-        st = combined_pass(e, sets, &cj);
-    if (st == CF_OK)
-        st = combined_flush(&cj);
+        st = combined_run(&cj);
     if (st == CF_OK)
         st = cf_pdf_join_finish(cj.join, e->diag);
-    cf_pdf_writer_free(cj.writer);
+    for (size_t p = 0; cj.parts != NULL && p < cj.n_parts; p++)
+        cf_free(cj.parts[p].pdf);
+    cf_free(cj.parts);
     cf_pdf_join_free(cj.join);
+    pthread_cond_destroy(&cj.changed);
     if (cj.file != NULL) {
         if (st == CF_OK)
             st = cf_atomic_file_commit(cj.file, e->diag);
@@ -1057,8 +1411,9 @@ static cf_status write_combined(engine *e)
             }
         }
     }
-    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
-        cf_codepoints_free(sets[s]);
+    for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
+        cf_codepoints_free(cj.sets[f]);
+    cf_free(rows);
     return st;
 }
 
@@ -1227,6 +1582,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     memset(sum, 0, sizeof *sum);
     engine e = {.o = o, .diag = diag};
     pthread_mutex_init(&e.lock, NULL);
+    pthread_cond_init(&e.queue_changed, NULL);
     cf_buf_init(&e.template_buf, 4096);
     e.name_template = o->name_template;
     cf_status st = CF_OK;
@@ -1301,6 +1657,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     sum->overrides = e.overrides;
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
+    cf_pdf_fonts_free(e.run_fonts);
     cf_free(e.names.slots);
     cf_free(e.hospitals.slots);
     cf_batch_records_free(e.rs);
@@ -1308,6 +1665,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
         cf_free(e.extras[j]);
     cf_free(e.extras);
     cf_buf_cleanup(&e.template_buf);
+    pthread_cond_destroy(&e.queue_changed);
     pthread_mutex_destroy(&e.lock);
     return st;
 }

@@ -186,6 +186,12 @@ static cf_status check_form_text(const cf_form *form, const cf_issue_options *o,
     return CF_ERR_DATA;
 }
 
+void cf_issue_undelivered(const cf_issue_options *options, const char *document_id, const char *why,
+                          cf_issue_result *result, cf_diag *diag)
+{
+    void_undelivered(options, document_id, why, result, diag);
+}
+
 cf_status cf_issue_check_form(const cf_form *form, const cf_issue_options *options,
                               unsigned *overrides, cf_diag *diag)
 {
@@ -252,7 +258,11 @@ cf_status cf_issue_document(const cf_form *form, const cf_record *record, const 
         }
         result->archived = true;
     }
-    if (options->path != NULL) {
+    if (options->path != NULL && options->in_run && options->deliver != NULL) {
+        /* The record is committed; the file gets its name from the caller's writer. */
+        options->deliver(options->deliver_ctx, file, result);
+        file = NULL;
+    } else if (options->path != NULL) {
         cf_status (*commit)(cf_atomic_file *, cf_diag *) =
             options->in_run ? cf_atomic_file_commit_in_run : cf_atomic_file_commit;
         st = commit(file, diag);

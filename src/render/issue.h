@@ -15,6 +15,7 @@
 
 #include "archive/archive.h"
 #include "base/diag.h"
+#include "base/file.h"
 #include "base/hash.h"
 #include "base/status.h"
 #include "data/record.h"
@@ -23,6 +24,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+typedef struct cf_issue_result cf_issue_result;
+
+/* Takes over a PDF written in full to its temporary file (not yet synced) once the archive
+ * holds its record, so that rendering need not wait for the disk: it must commit file
+ * (cf_atomic_file_commit_in_run; e.g. on a writer thread: the record stays committed before
+ * the PDF has its final name) and, when that fails and result->archived, call
+ * cf_issue_undelivered. result is complete; it and file outlive the call only as copies. */
+typedef void (*cf_issue_deliver_fn)(void *ctx, cf_atomic_file *file, const cf_issue_result *result);
 
 typedef struct cf_issue_options {
     cf_document_options document; /* paper, created, sequence, render options, ... */
@@ -40,9 +50,11 @@ typedef struct cf_issue_options {
                                      whole batch); NULL: cf_form_today() */
     const char *form_sha256;      /* the form's fingerprint, computed once by an issuer of many
                                      documents; NULL: computed for each call */
+    cf_issue_deliver_fn deliver;  /* with path and in_run: commits the file; NULL: done here */
+    void *deliver_ctx;
 } cf_issue_options;
 
-typedef struct cf_issue_result {
+struct cf_issue_result {
     char document_id[CF_DOCUMENT_ID_SIZE];
     char sha256[CF_SHA256_HEX_SIZE];      /* of the PDF delivered */
     char form_sha256[CF_SHA256_HEX_SIZE]; /* the form's fingerprint */
@@ -51,7 +63,7 @@ typedef struct cf_issue_result {
     bool archived;      /* the archive holds the record */
     bool voided;        /* ... marked "not delivered" after a failed delivery */
     unsigned overrides; /* CF_FORM_ALLOW_* the issue depended on, recorded with the document */
-} cf_issue_result;
+};
 
 /* The form gate of the issue path: its status (cf_form_check_issuable on options->today, or
  * today), then, with options->archive (and not a blank document), its text: a form id@version
@@ -71,5 +83,11 @@ cf_status cf_issue_check_form(const cf_form *form, const cf_issue_options *optio
 cf_status cf_issue_document(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
                             const cf_issue_options *options, cf_issue_result *result,
                             cf_diag *diag);
+
+/* After a delivery handed to options->deliver failed: marks document_id in options->archive
+ * (with options->operator_name) as not delivered because of why, and sets result->voided; says
+ * so on diag (naming options->path) when it cannot. */
+void cf_issue_undelivered(const cf_issue_options *options, const char *document_id, const char *why,
+                          cf_issue_result *result, cf_diag *diag);
 
 #endif

@@ -21,12 +21,31 @@ typedef struct cf_glyph_cache cf_glyph_cache;
 cf_glyph_cache *cf_glyph_cache_new(void);
 void cf_glyph_cache_free(cf_glyph_cache *cache);
 
+/* Fonts made once for a run of documents (a batch): per style, a subset of the face holding the
+ * characters every document of the run draws plus the ASCII letters and digits, subset,
+ * checked, compressed and described once. A document embeds it as it is (the same bytes and
+ * character ids in every document of the run) and puts the few characters its own values add
+ * into a second, small subset font of its own. Immutable once made: shared by every thread. */
+typedef struct cf_pdf_fonts cf_pdf_fonts;
+/* sets[s]: the run's characters in style s (cf_document_font_base); [0-9A-Za-z] are added.
+ * Caller frees *out with cf_pdf_fonts_free. */
+cf_status cf_pdf_fonts_new(const cf_fontset *fonts,
+                           const cf_codepoints *const sets[CF_FONT_STYLE_COUNT], cf_pdf_fonts **out,
+                           cf_diag *diag);
+void cf_pdf_fonts_free(cf_pdf_fonts *fonts);
+/* True unless $CONSENTFORM_NO_BATCH_FONTS is set to a non-empty value: then runs make every
+ * document's fonts on their own (the uncached path, for comparisons and A/B measurements). */
+bool cf_pdf_fonts_enabled(void);
+
 typedef struct cf_render_options {
     /* Per style, the characters most documents of a run draw (cf_document_font_base), whose
      * glyphs go first in the embedded subset and are compressed apart; NULL: none. The
-     * same list and base give the same bytes. */
+     * same list and base give the same bytes. Not used with run_fonts. */
     const cf_codepoints *base[CF_FONT_STYLE_COUNT];
     cf_glyph_cache *glyph_cache; /* may be NULL */
+    /* The run's fonts (made from the same font set as the lists'); NULL: a subset per
+     * document. The same list and run fonts give the same bytes. */
+    const cf_pdf_fonts *run_fonts;
 } cf_render_options;
 
 /* cf_render_pdf with options (may be NULL). */
