@@ -210,7 +210,7 @@ blank_text=$(pdftotext -enc UTF-8 "$tmp/blank.pdf" - 2>/dev/null)
 blank_pages=$(pdfinfo "$tmp/blank.pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
 if [[ "$blank_text" != *"Document ID"* ]] &&
     [ "$(grep -c "空白表格 Blank form, no document ID" <<<"$blank_text")" = "$blank_pages" ] &&
-    pdfinfo "$tmp/blank.pdf" 2>/dev/null | grep -q '^Keywords: *blank$' &&
+    pdfinfo "$tmp/blank.pdf" 2>/dev/null | grep -q '^Keywords: *blank form-sha256=[0-9a-f]\{64\}$' &&
     grep -q "blank form, no document ID" "$tmp/stderr"; then
     ok "--blank: no document id in the footers ($blank_pages pages say \"Blank form\"), keywords or message"
 else
