@@ -333,8 +333,8 @@ static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *
         /* The manifest's columns a clerk needs before printing: the row, ok or what is
          * wrong, the label values and the list's own extra columns; not the file, hash and
          * page columns of a run. */
-        static const char *const hidden[] = {"file",  "document_id", "sha256",
-                                             "pages", "override",    "message"};
+        static const char *const hidden[] = {"file",     "document_id", "sha256", "pages",
+                                             "override", "form_sha256", "message"};
         bool show[256] = {false};
         size_t status_col = (size_t)-1, message_col = (size_t)-1;
         const char *const *fields = NULL;

@@ -33,6 +33,9 @@ run(async (t) => {
   check(/Patient Name<\/td><td>patient_name/.test(html), 'Patient Name is not matched to patient_name');
   check(html.includes('30 行') && html.includes('29 可列印'), 'the preflight does not count 29 good rows of 30');
   check(html.includes('2025-02-30'), 'the bad row is not shown with its value');
+  const heads = await page.locator('table:has(caption:has-text("Preflight")) th').allTextContents();
+  for (const run of ['file', 'document_id', 'sha256', 'pages', 'override', 'form_sha256'])
+    check(!heads.includes(run), `the preflight shows the run column ${run}: ${heads.join(', ')}`);
   await t.shot('preflight');
 
   const zip = await t.download(() => page.getByRole('button', { name: /下載 ZIP/ }).click());
