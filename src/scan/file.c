@@ -44,7 +44,8 @@ typedef struct run {
     cf_scan_file_result *out;
     cf_diag *diag;
     char **paths; /* the files, folders expanded */
-    size_t n_paths, cap_paths;
+    char **names; /* [n_paths]: what rows, the inbox and messages call each file */
+    size_t n_paths, cap_paths, cap_names;
     cf_scan_source **sources; /* [n_paths]; NULL for a file that could not be opened */
     page_entry *pages;
     size_t n_pages, cap_pages;
@@ -112,8 +113,9 @@ static known_doc *known(run *r, const char *id)
     return d;
 }
 
-/* Adds path, or every file in it when it is a folder (in name order). */
-static cf_status add_path(run *r, const char *path)
+/* Adds path, or every file in it when it is a folder (in name order); name (NULL: the path)
+ * is what rows, the inbox and messages call the file. */
+static cf_status add_path(run *r, const char *path, const char *name)
 {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -134,7 +136,7 @@ static cf_status add_path(run *r, const char *path)
                     snprintf(full, len, "%s/%s", path, names[i]->d_name);
                     struct stat fs;
                     if (stat(full, &fs) == 0 && S_ISREG(fs.st_mode))
-                        s = add_path(r, full);
+                        s = add_path(r, full, NULL);
                     cf_free(full);
                 }
             }
@@ -147,9 +149,17 @@ static cf_status add_path(run *r, const char *path)
     if (grown == NULL)
         return CF_ERR_NOMEM;
     r->paths = grown;
-    r->paths[r->n_paths] = cf_strdup(path);
-    if (r->paths[r->n_paths] == NULL)
+    char **named = cf_grow_array(r->names, &r->cap_names, r->n_paths + 1, sizeof *named, 16);
+    if (named == NULL)
         return CF_ERR_NOMEM;
+    r->names = named;
+    r->paths[r->n_paths] = cf_strdup(path);
+    r->names[r->n_paths] = cf_strdup(name != NULL && name[0] != '\0' ? name : path);
+    if (r->paths[r->n_paths] == NULL || r->names[r->n_paths] == NULL) {
+        cf_free(r->paths[r->n_paths]);
+        cf_free(r->names[r->n_paths]);
+        return CF_ERR_NOMEM;
+    }
     r->n_paths++;
     return CF_OK;
 }
@@ -492,7 +502,7 @@ static cf_status read_one(run *r, cf_scan_source *src, page_entry *e)
     cf_scan_image image = {0};
     cf_status st =
         cf_scan_page_read(src, e->index, r->opt->decoder, &e->page, &qr, &image, r->diag);
-    e->page.source = cf_scan_source_get_path(r->sources[e->source]);
+    e->page.source = r->names[e->source];
     if (st == CF_ERR_DATA) {
         e->unreadable = true;
         st = CF_OK;
@@ -548,7 +558,7 @@ static cf_status read_pages(run *r)
             return st;
         if (st != CF_OK) {
             r->anything_unfiled = true;
-            st = add_row(r->out, CF_SCAN_OUTCOME_FAILED, NULL, r->paths[s], 0,
+            st = add_row(r->out, CF_SCAN_OUTCOME_FAILED, NULL, r->names[s], 0,
                          "not a scan this tool can read; left where it is", NULL);
             if (st != CF_OK)
                 return st;
@@ -642,7 +652,7 @@ static cf_status queue_inbox(run *r, queue *q, page_entry *e, const char *reason
     if (st != CF_OK)
         return st;
     j->page = e;
-    j->source = r->paths[e->source];
+    j->source = r->names[e->source];
     snprintf(j->reason, sizeof j->reason, "%s", reason);
     if (e->page.decoded)
         payload_text(&e->page.payload, j->payload, sizeof j->payload);
@@ -813,7 +823,7 @@ cf_status cf_scan_file_paths(cf_archive *archive, const char *const *paths, size
     pthread_mutex_init(&r.lock, NULL);
     cf_status st = CF_OK;
     for (size_t i = 0; st == CF_OK && i < n; i++)
-        st = add_path(&r, paths[i]);
+        st = add_path(&r, paths[i], opt->names != NULL ? opt->names[i] : NULL);
     if (st == CF_OK && r.n_paths == 0) {
         cf_diag_error(diag, n > 0 ? paths[0] : "archive file", 0, "no scan files to file");
         st = CF_ERR_NOINPUT;
@@ -831,7 +841,7 @@ cf_status cf_scan_file_paths(cf_archive *archive, const char *const *paths, size
         /* A blank form's page names no document: it goes to the inbox, never refused. */
         if (e->page.decoded && !e->page.payload.blank &&
             strcmp(e->page.payload.document_id, opt->document_id) != 0) {
-            cf_diag_error(diag, r.paths[e->source], 0,
+            cf_diag_error(diag, r.names[e->source], 0,
                           "page %zu: its QR code names document %s, not %s; nothing was filed",
                           e->index + 1, e->page.payload.document_id, opt->document_id);
             st = CF_ERR_DATA;
@@ -853,7 +863,7 @@ cf_status cf_scan_file_paths(cf_archive *archive, const char *const *paths, size
         if (unlink(r.paths[s]) == 0)
             out->moved++;
         else
-            cf_diag_warning(diag, r.paths[s], 0, "filed, but could not be removed: %s",
+            cf_diag_warning(diag, r.names[s], 0, "filed, but could not be removed: %s",
                             strerror(errno));
     }
     if (st == CF_OK && r.anything_unfiled)
@@ -865,9 +875,11 @@ cf_status cf_scan_file_paths(cf_archive *archive, const char *const *paths, size
         if (r.sources != NULL)
             cf_scan_source_free(r.sources[s]);
         cf_free(r.paths[s]);
+        cf_free(r.names[s]);
     }
     cf_free(r.sources);
     cf_free(r.paths);
+    cf_free(r.names);
     for (size_t i = 0; i < r.n_docs; i++)
         cf_archive_issued_cleanup(&r.docs[i].info);
     cf_free(r.docs);

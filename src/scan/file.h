@@ -20,6 +20,8 @@ typedef struct cf_scan_file_options {
     bool move;               /* remove a source file once everything from it is committed */
     const char *operator_name;
     cf_scan_decoder decoder;
+    const char *const *names; /* [n] or NULL: what rows, the inbox and messages call paths[i]
+                                 (an uploaded file's own name, not its temporary file) */
 } cf_scan_file_options;
 
 typedef enum cf_scan_outcome {

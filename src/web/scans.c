@@ -62,12 +62,18 @@ static void inbox_table(cf_web_server *s, cf_web_request *r, cf_buf *b)
     cf_html_raw(b, line);
     if (st == CF_OK && inbox.count > 0) {
         cf_html_raw(b, "<table>\n<thead><tr><th scope=\"col\">項目 Item</th><th scope=\"col\">"
-                       "原因 Reason</th><th scope=\"col\">頁面 Page image</th><th scope=\"col\">"
+                       "來源 Source</th><th scope=\"col\">原因 Reason</th><th scope=\"col\">"
+                       "頁面 Page image</th><th scope=\"col\">"
                        "歸檔到 File as</th></tr></thead>\n<tbody>\n");
         for (size_t i = 0; i < inbox.count; i++) {
             const cf_archive_inbox_item *item = &inbox.items[i];
             cf_html_raw(b, "<tr><td>");
             cf_html_text(b, item->id);
+            cf_html_raw(b, "</td><td>");
+            cf_html_text(b, item->source);
+            snprintf(line, sizeof line, "<br>第 %u 頁 <span class=\"en\">page %u</span>",
+                     item->page, item->page);
+            cf_html_raw(b, line);
             cf_html_raw(b, "</td><td>");
             cf_html_text(b, item->reason);
             if (item->assigned_id[0] != '\0') {
@@ -132,6 +138,16 @@ static void result_table(cf_buf *b, const cf_scan_file_result *result)
         snprintf(n, sizeof n, "</td><td>%u</td><td>",
                  row->outcome == CF_SCAN_OUTCOME_INBOX ? 1u : row->pages);
         cf_html_raw(b, n);
+        if (row->source != NULL && row->source[0] != '\0' &&
+            (row->outcome == CF_SCAN_OUTCOME_INBOX || row->outcome == CF_SCAN_OUTCOME_FAILED)) {
+            cf_html_text(b, row->source);
+            if (row->page > 0) {
+                snprintf(n, sizeof n, " 第 %u 頁 <span class=\"en\">page %u</span>", row->page,
+                         row->page);
+                cf_html_raw(b, n);
+            }
+            cf_html_raw(b, "：");
+        }
         cf_html_text(b, row->reason);
         if (row->already_filed)
             cf_html_raw(b, " <span class=\"en\">(已歸檔過 filed before)</span>");
@@ -161,6 +177,8 @@ void cf_web_scans_upload(cf_web_server *s, cf_web_request *r, cf_web_response *o
 {
     /* Every file must be a scan by its first bytes before anything is filed. */
     const char *paths[CF_WEB_UPLOADS_MAX];
+    const char *names[CF_WEB_UPLOADS_MAX];
+    char fallback[CF_WEB_UPLOADS_MAX][32];
     size_t n = 0;
     for (size_t i = 0; i < r->n_uploads; i++) {
         if (strcmp(r->uploads[i].field, "scans") != 0 || r->uploads[i].size == 0)
@@ -180,6 +198,8 @@ void cf_web_scans_upload(cf_web_server *s, cf_web_request *r, cf_web_response *o
                           "Not a scan (PDF, TIFF, JPEG or PNG); nothing was filed", which);
             return;
         }
+        snprintf(fallback[n], sizeof fallback[n], "upload file %zu", n + 1);
+        names[n] = r->uploads[i].name != NULL ? r->uploads[i].name : fallback[n];
         paths[n++] = r->uploads[i].path;
     }
     if (n == 0) {
@@ -188,8 +208,8 @@ void cf_web_scans_upload(cf_web_server *s, cf_web_request *r, cf_web_response *o
     }
     cf_diag *diag = cf_diag_new();
     cf_scan_file_result result = {0};
-    cf_scan_file_options options = {.operator_name = r->session.user,
-                                    .decoder = CF_SCAN_DECODER_DEFAULT};
+    cf_scan_file_options options = {
+        .operator_name = r->session.user, .decoder = CF_SCAN_DECODER_DEFAULT, .names = names};
     cf_status st =
         diag ? cf_scan_file_paths(s->archive, paths, n, &options, &result, diag) : CF_ERR_NOMEM;
     cf_buf *b = &out->body;

@@ -11,6 +11,7 @@
 #include "archive/archive.h"
 #include "base/alloc.h"
 #include "base/file.h"
+#include "base/utf8.h"
 #include "web/web_internal.h"
 
 #include <arpa/inet.h>
@@ -242,9 +243,38 @@ static bool keep_field(cf_web_request *r, const char *name, const char *data, si
     return memchr(data ? data : "", '\0', size) == NULL;
 }
 
+/* The browser's name of an uploaded file, for people to read in results and the inbox (never
+ * a path: the file is kept under a name of the server's own): its last path component, at
+ * most 120 bytes of valid UTF-8 without control characters; NULL when nothing is left. */
+static char *upload_display_name(const char *filename)
+{
+    if (filename == NULL)
+        return NULL;
+    const char *base = filename;
+    for (const char *p = filename; *p != '\0'; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    size_t len = strlen(base);
+    if (len == 0 || len > 120 || cf_utf8_check(base, len) != len)
+        return NULL;
+    char *out = cf_malloc(len + 1);
+    if (out == NULL)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)base[i] >= 0x20 && base[i] != 0x7f)
+            out[n++] = base[i];
+    out[n] = '\0';
+    if (n == 0) {
+        cf_free(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* Streams a file part to its temporary file. */
-static bool keep_file(request_state *st, const char *name, const char *data, size_t size,
-                      uint64_t off)
+static bool keep_file(request_state *st, const char *name, const char *filename, const char *data,
+                      size_t size, uint64_t off)
 {
     cf_web_request *r = &st->req;
     if (st->route == NULL || st->route->upload_cap == 0)
@@ -273,7 +303,8 @@ static bool keep_file(request_state *st, const char *name, const char *data, siz
             cf_free(field);
             return false;
         }
-        r->uploads[r->n_uploads++] = (cf_web_upload){.path = path, .field = field, .size = 0};
+        r->uploads[r->n_uploads++] = (cf_web_upload){
+            .path = path, .field = field, .name = upload_display_name(filename), .size = 0};
         r->upload_fd = fd;
     }
     if (r->upload_fd < 0 || r->n_uploads == 0)
@@ -309,7 +340,7 @@ static enum MHD_Result post_iterator(void *cls, enum MHD_ValueKind kind, const c
     request_state *st = cls;
     if (key == NULL)
         return MHD_NO;
-    bool ok = filename != NULL ? keep_file(st, key, data, size, off)
+    bool ok = filename != NULL ? keep_file(st, key, filename, data, size, off)
                                : keep_field(&st->req, key, data, size, off);
     if (!ok && !st->too_large)
         st->malformed = true;
@@ -524,6 +555,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
         unlink(r->uploads[i].path);
         cf_free(r->uploads[i].path);
         cf_free(r->uploads[i].field);
+        cf_free(r->uploads[i].name);
     }
     for (size_t i = 0; i < r->n_fields; i++)
         field_free(&r->fields[i]);

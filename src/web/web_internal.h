@@ -60,6 +60,7 @@ typedef struct cf_web_field {
 typedef struct cf_web_upload {
     char *path; /* STORE/tmp/up-XXXXXX; removed when the request ends */
     char *field;
+    char *name; /* the browser's file name, safe to show (never used as a path); may be NULL */
     size_t size;
 } cf_web_upload;
 

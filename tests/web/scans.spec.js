@@ -51,6 +51,9 @@ run(async (t) => {
   check(html.includes(id), `the filing result does not name the document ${id}`);
   check(/signature missing/.test(html), 'the unsigned scan is not reported as signature missing');
   check(/收件匣 inbox/.test(html), 'the blank page is not in the inbox');
+  // The clerk finds the sheet by the file the browser sent, never by the server's temporary file.
+  check(html.includes('blank.png'), 'the inbox does not name the uploaded file blank.png');
+  check(!/up-[A-Za-z0-9]{6}/.test(html), 'the page shows the server\'s temporary file name');
 
   // The inbox page opens in a new tab; a made-up id is refused with the reason.
   const link = page.getByRole('link', { name: /開啟頁面/ }).first();
