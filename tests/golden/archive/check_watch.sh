@@ -82,7 +82,7 @@ else
     fail "blank-form.jpg: [$line] $("$bin" archive inbox "$store" 2>&1)"
 fi
 [ "$(wc -l <"$tmp/out")" -eq 2 ] && ok "one line per file, each file once" || fail "output: $(cat "$tmp/out")"
-left=$(cd "$drop" && ls -A | sort | tr '\n' ' ')
+left=$(cd "$drop" && LC_ALL=C ls -A | LC_ALL=C sort | tr '\n' ' ')
 [ "$left" = ".hidden.pdf copy.tmp scan.pdf.part ~lock.pdf " ] && ok "busy and hidden names left alone" ||
     fail "left in the folder: [$left]"
 "$bin" archive verify "$store" >/dev/null 2>&1 && ok "verify passes" || fail "verify"
