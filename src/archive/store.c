@@ -3170,6 +3170,13 @@ static cf_status insert_inbox_row(cf_archive *a, const cf_record_inbox *i, const
     return st;
 }
 
+/* An inbox item's id: the first CF_ARCHIVE_INBOX_ID hex digits of its record object's hash. */
+static void inbox_id_of(const char record[65], char id[CF_ARCHIVE_INBOX_ID + 1])
+{
+    memcpy(id, record, CF_ARCHIVE_INBOX_ID);
+    id[CF_ARCHIVE_INBOX_ID] = '\0';
+}
+
 cf_status cf_archive_inbox_add(cf_archive *a, const unsigned char *page_pdf, size_t len,
                                const char *source, unsigned page, const char *reason,
                                const char *payload, const char *op,
@@ -3202,7 +3209,7 @@ cf_status cf_archive_inbox_add(cf_archive *a, const unsigned char *page_pdf, siz
     st = open_item_of(a, item.file_hash, record, diag);
     pthread_mutex_unlock(&a->lock);
     if (st == CF_OK && record[0] != '\0') {
-        snprintf(id, CF_ARCHIVE_INBOX_ID + 1, "%s", record);
+        inbox_id_of(record, id);
         return CF_OK;
     }
     /* The objects first (outside the lock), then the rows in one transaction. */
@@ -3231,7 +3238,7 @@ cf_status cf_archive_inbox_add(cf_archive *a, const unsigned char *page_pdf, siz
     }
     cf_free(json);
     if (st == CF_OK)
-        snprintf(id, CF_ARCHIVE_INBOX_ID + 1, "%s", record);
+        inbox_id_of(record, id);
     return st;
 }
 
