@@ -271,44 +271,11 @@ static cf_status run_batch(cf_web_server *s, const cf_web_form *wf, const char *
     return cf_batch_run(&o, summary, diag);
 }
 
-static char *scratch_dir(const cf_web_server *s)
-{
-    size_t len = strlen(s->tmp_dir) + 20;
-    char *dir = cf_malloc(len);
-    if (dir == NULL)
-        return NULL;
-    snprintf(dir, len, "%s/batch-XXXXXX", s->tmp_dir);
-    if (mkdtemp(dir) == NULL) {
-        cf_free(dir);
-        return NULL;
-    }
-    return dir;
-}
-
-static void remove_tree(const char *dir)
-{
-    if (dir == NULL)
-        return;
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char path[4352];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *wf,
                                 const char *csv_path, const cf_csv_mappings *mappings,
                                 const char *operator_name, size_t *good, cf_diag *diag)
 {
-    char *dir = scratch_dir(s);
+    char *dir = cf_web_temp_dir(s, "batch");
     if (dir == NULL)
         return CF_ERR_CANTCREAT;
     cf_batch_summary summary;
@@ -386,7 +353,7 @@ static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *
         cf_html_raw(b, "</tbody></table>\n");
     }
     cf_csv_reader_close(reader);
-    remove_tree(dir);
+    cf_web_remove_dir(dir);
     cf_free(dir);
     return st;
 }
@@ -497,7 +464,7 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
 {
     cf_diag *diag = cf_diag_new();
     cf_csv_mappings *mappings = NULL;
-    char *dir = scratch_dir(s);
+    char *dir = cf_web_temp_dir(s, "batch");
     char combined[4300] = "", zip_path[4300] = "";
     cf_status st = diag && dir ? mappings_from(r, &mappings, diag) : CF_ERR_NOMEM;
     if (dir != NULL) {
@@ -521,7 +488,7 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
     }
     if (st == CF_OK && !print)
         st = cf_zip_folder_pdfs(dir, zip_path, diag);
-    remove_tree(dir);
+    cf_web_remove_dir(dir);
     if (st != CF_OK) {
         char *text = diag_lines(diag, csv_path);
         cf_html_error(out, r, MHD_HTTP_UNPROCESSABLE_CONTENT, "未能完成", "Not done", text);

@@ -512,7 +512,7 @@ static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *o
 }
 
 /* A new private folder in STORE/tmp; caller removes it. */
-static char *temp_dir(const cf_web_server *s, const char *prefix)
+char *cf_web_temp_dir(const cf_web_server *s, const char *prefix)
 {
     size_t len = strlen(s->tmp_dir) + strlen(prefix) + 16;
     char *dir = cf_malloc(len);
@@ -526,8 +526,8 @@ static char *temp_dir(const cf_web_server *s, const char *prefix)
     return dir;
 }
 
-/* Removes dir and the files in it (one level: the folders made by temp_dir). */
-static void remove_dir(const char *dir)
+/* Removes dir and the files in it (one level: the folders made by cf_web_temp_dir). */
+void cf_web_remove_dir(const char *dir)
 {
     if (dir == NULL)
         return;
@@ -566,7 +566,7 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
     char path[4200] = "";
     int sink = -1;
     if (st == CF_OK && s->printer != NULL) {
-        dir = temp_dir(s, "issue");
+        dir = cf_web_temp_dir(s, "issue");
         if (dir == NULL)
             st = CF_ERR_CANTCREAT;
         else
@@ -601,7 +601,7 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
     }
     if (sink >= 0)
         close(sink);
-    remove_dir(dir);
+    cf_web_remove_dir(dir);
     cf_free(dir);
     if (st != CF_OK) {
         error_with_diag(out, r, MHD_HTTP_UNPROCESSABLE_CONTENT, "未能發出", "Not issued", diag);
@@ -657,7 +657,7 @@ static void doc_pdf(cf_web_server *s, cf_web_request *r, cf_web_response *out)
         return;
     }
     cf_diag *diag = cf_diag_new();
-    char *dir = temp_dir(s, "export");
+    char *dir = cf_web_temp_dir(s, "export");
     cf_status st = diag && dir ? CF_OK : CF_ERR_NOMEM;
     char sub[4200] = "";
     if (st == CF_OK) {
@@ -679,8 +679,8 @@ static void doc_pdf(cf_web_server *s, cf_web_request *r, cf_web_response *out)
             }
         }
     }
-    remove_dir(sub);
-    remove_dir(dir);
+    cf_web_remove_dir(sub);
+    cf_web_remove_dir(dir);
     cf_free(dir);
     if (st != CF_OK || keep == NULL) {
         error_with_diag(out, r,

@@ -139,4 +139,10 @@ extern const cf_web_asset cf_web_assets[];
 extern const size_t cf_web_n_assets;
 const cf_web_asset *cf_web_asset_get(const char *name);
 
+/* A new private folder STORE/tmp/PREFIX-XXXXXX (pages.c); NULL when it cannot be made. Caller
+ * removes it with cf_web_remove_dir and frees the name with cf_free. */
+char *cf_web_temp_dir(const cf_web_server *s, const char *prefix);
+/* Removes dir and the files in it (one level: the folders cf_web_temp_dir makes). */
+void cf_web_remove_dir(const char *dir);
+
 #endif
