@@ -646,7 +646,8 @@ static void test_uploads(const char *sid, const char *csrf)
     CHECK(r.status == 400, "a JSON body: %ld", r.status);
     reply_free(&r);
     /* Content sniffed: a PDF is not a list. */
-    p = (file_part){.field = "csv", .data = "%PDF-1.7\n\0\0\0binary", .len = 20, .csrf = csrf};
+    static const char pdfish[] = "%PDF-1.7\n\0\0\0binary";
+    p = (file_part){.field = "csv", .data = pdfish, .len = sizeof pdfish - 1, .csrf = csrf};
     http(&(request){.method = "POST",
                     .path = "/list/upload",
                     .cookie = sid,
