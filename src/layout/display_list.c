@@ -80,7 +80,7 @@ size_t cf_display_list_add_page(cf_display_list *list)
             return (size_t)-1;
         in->state = state;
     }
-    list->pages[list->n_pages] = (cf_page){NULL, 0};
+    list->pages[list->n_pages] = (cf_page){NULL, 0, 0, 0};
     in->state[list->n_pages].cap = 0;
     return list->n_pages++;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum cf_item_kind {
     CF_ITEM_TEXT,    /* a run of text in one font and size */
@@ -52,6 +53,12 @@ typedef struct cf_item {
 typedef struct cf_page {
     cf_item *items;
     size_t n_items;
+    /* The page's body laid out once for many patients (cf_layout_cache): items [0, n_shared)
+     * are, item for item, the same on every page of this process with the same non-zero
+     * shared_id (positions, strings, styles), so a backend may paint them once and reuse the
+     * result. 0 / 0: nothing shared. */
+    size_t n_shared;
+    uint64_t shared_id;
 } cf_page;
 
 /* Document information written into the PDF. */

@@ -16,6 +16,18 @@ typedef enum cf_paper {
     CF_PAPER_LETTER, /* 612 x 792 pt */
 } cf_paper;
 
+/* Bodies laid out once for many patients: what pagination made of the form's sections for one
+ * set of inputs the body depends on (body size, label box height, the record values the text
+ * shows or filters on: ticked procedures, inline fields), kept for the next document with the
+ * same inputs. A document laid out through a cache is item for item the one a fresh layout
+ * makes; its pages carry n_shared / shared_id. Safe to share between threads. */
+typedef struct cf_layout_cache cf_layout_cache;
+cf_layout_cache *cf_layout_cache_new(void);
+void cf_layout_cache_free(cf_layout_cache *cache);
+/* True unless $CONSENTFORM_NO_BODY_CACHE is set to a non-empty value: then no body is reused
+ * (the uncached path, for comparisons and A/B measurements). */
+bool cf_layout_cache_enabled(void);
+
 typedef struct cf_layout_options {
     cf_paper paper;
     bool blank;              /* empty label box at gum-label size, no patient values, no
@@ -27,6 +39,7 @@ typedef struct cf_layout_options {
     bool pad_to_even;        /* an odd page count gets one more page that carries the patient
                                 header and footer and says 此頁空白 This page is intentionally
                                 left blank, so a double-sided sheet never holds two patients */
+    cf_layout_cache *cache;  /* NULL: every body laid out afresh */
 } cf_layout_options;
 
 /* Lays out form for record (record may be NULL with blank). Errors (a label value too long for

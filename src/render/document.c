@@ -62,6 +62,7 @@ cf_status cf_document_layout(const cf_form *form, const cf_record *record, const
         .created = options->created,
         .characters_only = options->characters_only,
         .pad_to_even = options->pad_to_even,
+        .cache = options->layout_cache,
     };
     cf_display_list *list = NULL;
     cf_status st = cf_layout(form, options->blank ? NULL : record, fonts, &lo, &list, diag);

@@ -30,6 +30,7 @@ typedef struct cf_document_options {
     bool pad_to_even;        /* an odd page count gets a 此頁空白 page (combined print jobs) */
     const char *form_sha256; /* the form's fingerprint (cf_form_fingerprint) for the PDF's
                                 Keywords; NULL: computed here */
+    cf_layout_cache *layout_cache; /* bodies reused between documents; NULL: none */
 } cf_document_options;
 
 typedef struct cf_document {
