@@ -24,6 +24,8 @@ typedef enum cf_paper {
 typedef struct cf_layout_cache cf_layout_cache;
 cf_layout_cache *cf_layout_cache_new(void);
 void cf_layout_cache_free(cf_layout_cache *cache);
+/* How many layouts found their body in the cache (hits) and how many laid it out (misses). */
+void cf_layout_cache_stats(cf_layout_cache *cache, size_t *hits, size_t *misses);
 /* True unless $CONSENTFORM_NO_BODY_CACHE is set to a non-empty value: then no body is reused
  * (the uncached path, for comparisons and A/B measurements). */
 bool cf_layout_cache_enabled(void);

@@ -8,6 +8,7 @@
 
 struct cf_layout_cache {
     pthread_mutex_t lock;
+    size_t hits, misses;
 };
 
 cf_layout_cache *cf_layout_cache_new(void)
@@ -26,6 +27,14 @@ void cf_layout_cache_free(cf_layout_cache *cache)
         return;
     pthread_mutex_destroy(&cache->lock);
     cf_free(cache);
+}
+
+void cf_layout_cache_stats(cf_layout_cache *cache, size_t *hits, size_t *misses)
+{
+    pthread_mutex_lock(&cache->lock);
+    *hits = cache->hits;
+    *misses = cache->misses;
+    pthread_mutex_unlock(&cache->lock);
 }
 
 bool cf_layout_cache_enabled(void)
