@@ -8,7 +8,9 @@
 set -u
 bin=${CF_BINARY:?}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=varied_lib.sh
+. "$(dirname "$0")/varied_lib.sh"
+trap 'rm -rf "$tmp" "$cf_shm"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 unset CONSENTFORM_NO_BATCH_FONTS
 failures=0
@@ -17,16 +19,13 @@ fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 form=nerve-root-injection
 rows=${ROWS:-200}
 
-# Names: everyday ones, long ones (wrapped or shrunk in the label), HKSCS characters beyond
-# U+FFFF, characters the form never uses, Latin only, and mixtures.
-awk -v n="$rows" 'BEGIN {
-    k = split("陳大文|李𠝹明|鑫燚犇|龘麤彧|歐陽𡃁𨋢|CHAN Tai Man|WONG Ah Keung \"Johnny\" 黃阿強|" \
-              "MONTGOMERY-WORTHINGTON Christopher Alexander Bartholomew|司徒𠵱𡁻𠱁|" \
-              "張喆|何家燊|劉淼|鄭峯|林美邨|ZYGMUNTOWICZ Quentin|Ng Yuk-kwan 吳玉坤|" \
-              "歐陽鑫燚犇龘麤彧淼燊峯邨喆堃|O\x27BRIEN Siobhan 𠝹", names, "|")
+# The varied names (varied_lib.sh), with identities.
+cf_varied_names >"$tmp/names"
+awk -v n="$rows" -v names="$tmp/names" 'BEGIN {
+    while ((getline name < names) > 0) names_[k++] = name
     printf "\xef\xbb\xbfpatient_name,hospital_no,episode_no\r\n"
     for (i = 0; i < n; i++) {
-        name = names[i % k + 1]
+        name = names_[i % k]
         if (index(name, ",") || index(name, "\"")) { gsub(/"/, "\"\"", name); name = "\"" name "\"" }
         printf "%s,HN%08d(%d),HE%07d\r\n", name, 30000000 + i * 7919 % 1000000, i % 10, 2000000 + i
     }
@@ -46,30 +45,8 @@ else
     fail "cached: exit $st1, $n1 PDFs ($(head -3 "$tmp/err1")); uncached: exit $st2, $n2 PDFs ($(head -3 "$tmp/err2"))"
 fi
 
-# Text and pixels of every row, both paths; two rows at a time.
-# The page images (about 1 MB each) go to memory when it can take them.
-shm=$tmp
-[ -d /dev/shm ] && [ -w /dev/shm ] && shm=$(mktemp -d /dev/shm/cf-run-fonts.XXXXXX)
-trap 'rm -rf "$tmp"; [ "$shm" = "$tmp" ] || rm -rf "$shm"' EXIT
-export shm
-compare_one() { # dir file: prints what differs
-    local a=$1/cached/$2 b=$1/plain/$2 d
-    d=$(mktemp -d "$shm/cmp.XXXXXX")
-    cmp -s <(pdftotext -layout "$a" -) <(pdftotext -layout "$b" -) || echo "$2: text differs"
-    pdftoppm -r 100 -gray "$a" "$d/a" && pdftoppm -r 100 -gray "$b" "$d/b" || echo "$2: pdftoppm failed"
-    local pa pb
-    pa=$(find "$d" -name 'a-*.pgm' | wc -l)
-    pb=$(find "$d" -name 'b-*.pgm' | wc -l)
-    [ "$pa" -gt 0 ] && [ "$pa" -eq "$pb" ] || echo "$2: $pa pages against $pb"
-    for p in "$d"/a-*.pgm; do
-        cmp -s "$p" "$d/b-${p##*/a-}" || echo "$2: page ${p##*/a-} differs"
-    done
-    rm -rf "$d"
-    qpdf --check "$a" >/dev/null 2>&1 || echo "$2: qpdf --check fails"
-}
-export -f compare_one
-(cd "$tmp/cached" && ls -- *.pdf) | xargs -d '\n' -P 2 -I{} bash -c 'compare_one "$0" "$1"' "$tmp" {} \
-    >"$tmp/diffs" 2>&1
+# Text and pixels of every row, both paths (varied_lib.sh).
+cf_compare_dirs "$tmp/cached" "$tmp/plain" >"$tmp/diffs" 2>&1
 if [ "$n1" -gt 0 ] && [ ! -s "$tmp/diffs" ]; then
     ok "$n1 rows: the same pdftotext output and the same pixels at 100 dpi, qpdf --check passes"
 else
