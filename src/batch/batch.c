@@ -60,7 +60,8 @@ typedef struct engine {
     size_t next, done, total;
     bool stopped;
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
-    cf_pdf_fonts *run_fonts; /* the fonts every document of the batch embeds; NULL: none */
+    cf_pdf_fonts *run_fonts;       /* the fonts every document of the batch embeds; NULL: none */
+    cf_layout_cache *layout_cache; /* bodies laid out once for the run; NULL: none */
     /* The writer thread: PDFs written to their temporary files wait here (oldest at
      * queue_head) to be synced and given their names, while the next rows are drawn. */
     struct pending_file *queue;
@@ -912,7 +913,8 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .document = {.paper = o->paper,
                      .created = o->created,
                      .sequence = (unsigned long)row->row,
-                     .render = &render},
+                     .render = &render,
+                     .layout_cache = e->layout_cache},
         .deliver = e->writer_running ? deliver : NULL,
         .deliver_ctx = &dc,
         .archive = o->archive,
@@ -1099,6 +1101,7 @@ static cf_status combined_layout(combined_job *cj, size_t i, cf_codepoints *cons
         .unique_id = o->archive != NULL,
         .pad_to_even = !o->simplex,
         .form_sha256 = e->form_sha256,
+        .layout_cache = e->layout_cache,
     };
     char id[CF_DOCUMENT_ID_SIZE];
     if (st == CF_OK)
@@ -1585,6 +1588,8 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     pthread_cond_init(&e.queue_changed, NULL);
     cf_buf_init(&e.template_buf, 4096);
     e.name_template = o->name_template;
+    /* Without memory for it, every body is laid out afresh: slower, the same pages. */
+    e.layout_cache = cf_layout_cache_enabled() ? cf_layout_cache_new() : NULL;
     cf_status st = CF_OK;
     /* The form's status first: a form that may not be issued today stops the run before the
      * list is read, and the overrides it needs are this run's, recorded on every row. */
@@ -1658,6 +1663,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
     cf_pdf_fonts_free(e.run_fonts);
+    cf_layout_cache_free(e.layout_cache);
     cf_free(e.names.slots);
     cf_free(e.hospitals.slots);
     cf_batch_records_free(e.rs);
