@@ -54,6 +54,17 @@ else
     fail "one changed character: exit $rc: $(cat "$tmp/one.txt")"
 fi
 
+# A signature no longer required (which signatures a signed copy needs) is a change.
+sed 's/ required="doctor">/>/' "$new" >"$tmp/dpn-injection-consent.xml"
+"$bin" diff "$new" "$tmp/dpn-injection-consent.xml" >"$tmp/required.txt" 2>/dev/null
+rc=$?
+if [ "$rc" = 1 ] && [ "$(grep -c '^[-+~>] ' "$tmp/required.txt")" = 1 ] &&
+    grep -q '^~ signature block (doctor):.*\[-; required: doctor-\]' "$tmp/required.txt"; then
+    ok "a signature no longer required: one change, named"
+else
+    fail "a signature no longer required: exit $rc: $(cat "$tmp/required.txt")"
+fi
+
 # A risk moved to another band is reported as such, nothing else.
 sed 's/<risk frequency="rare">注射處感染/<risk frequency="common">注射處感染/' "$new" >"$tmp/dpn-injection-consent.xml"
 "$bin" diff "$new" "$tmp/dpn-injection-consent.xml" >"$tmp/moved.txt" 2>/dev/null
