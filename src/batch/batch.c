@@ -969,6 +969,25 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* The batch's fonts (cf_pdf_fonts), made on first use. */
+static cf_status make_run_fonts(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    cf_status st = CF_OK;
+    if (e->font_base[0] != NULL)
+        return CF_OK;
+    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
+        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
+            st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
+    /* Subset, checked and compressed once for the whole batch. */
+    if (st == CF_OK && cf_pdf_fonts_enabled())
+        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
+                              e->diag);
+    return st;
+}
+
 /* Pass 3: the rows printed on o->jobs threads, from the records. */
 static cf_status print_rows(engine *e)
 {
@@ -982,15 +1001,7 @@ static cf_status print_rows(engine *e)
     }
     if (st != CF_OK || e->total == 0)
         return st;
-    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
-        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
-            st = CF_ERR_NOMEM;
-    if (st == CF_OK)
-        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
-    /* Subset, checked and compressed once for the whole batch. */
-    if (st == CF_OK && cf_pdf_fonts_enabled())
-        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
-                              e->diag);
+    st = make_run_fonts(e);
     if (st != CF_OK)
         return st;
     long n_threads = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
@@ -1310,25 +1321,6 @@ static cf_status combined_run(combined_job *cj)
         pthread_join(threads[t], NULL);
     if (e->o->stop != NULL && *e->o->stop != 0)
         e->stopped = true;
-    return st;
-}
-
-/* The batch's fonts (cf_pdf_fonts), made on first use. */
-static cf_status make_run_fonts(engine *e)
-{
-    const cf_batch_options *o = e->o;
-    cf_status st = CF_OK;
-    if (e->font_base[0] != NULL)
-        return CF_OK;
-    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
-        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
-            st = CF_ERR_NOMEM;
-    if (st == CF_OK)
-        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
-    /* Subset, checked and compressed once for the whole batch. */
-    if (st == CF_OK && cf_pdf_fonts_enabled())
-        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
-                              e->diag);
     return st;
 }
 
