@@ -91,7 +91,8 @@ typedef struct row {
     char document_id[16];
     char desc[1024];     /* what the row is, for messages */
     char body_key[2048]; /* what the body depends on but the name (empty == unset) */
-    char full_key[4096]; /* body_key, the name and the padding: equal = the same body */
+    char values[2048];   /* every value set, as given (an empty one too) */
+    char full_key[8192]; /* body_key, values, the name and the padding: equal = the same body */
     cf_status status;    /* of the fresh layout */
     char *dump;          /* of the fresh layout; NULL when it failed */
     size_t dump_len;
@@ -161,6 +162,7 @@ static void set(row *r, const char *key, const char *value, bool body)
         return;
     assert_int_equal(cf_record_set(r->record, key, value), CF_OK);
     append(r->desc, sizeof r->desc, " %s=\"%s\"", key, value);
+    append(r->values, sizeof r->values, "|%s=\"%s\"", key, value);
     if (body && value[0] != '\0')
         append(r->body_key, sizeof r->body_key, "|%s=%s", key, value);
 }
@@ -215,7 +217,8 @@ static void dpn_values(row *r, unsigned i)
     set(r, "fee", fees[(i / 5u) % N(fees)], true);
 }
 
-/* A copy of row src for another patient: the same name and values, another identity. */
+/* A copy of row src for another patient: the same name and values (those of DPN row i),
+ * another identity. */
 static void repeat_row(fixture *fx, size_t src, unsigned i, const char *name)
 {
     row *s = &fx->rows[src];
@@ -232,12 +235,15 @@ static void repeat_row(fixture *fx, size_t src, unsigned i, const char *name)
 static void make_rows(fixture *fx)
 {
     /* The leaflet (max-pages 2: a name that takes two lines in the label box can change the
-     * body size): every name on both papers, padding on and off, then on A4 again. */
+     * body size): every name on both papers, padding on and off, then on A4 again; every
+     * third row of the first pass once more for another patient. */
     for (unsigned i = 0; i < 5 * N_NAMES; i++) { /* the fifth pass repeats the first */
         cf_paper paper = (i / N_NAMES) % 2 ? CF_PAPER_LETTER : CF_PAPER_A4;
         row *r = new_row(fx, 0, paper, false, (i / (2 * N_NAMES)) % 2 == 1);
         identity(fx, r);
         finish_row(r, names[i % N_NAMES]);
+        if (i < N_NAMES && i % 3 == 0)
+            repeat_row(fx, fx->n_rows - 1, i, names[i % N_NAMES]);
     }
     /* The DPN consent: every pattern of the procedures (3 options) and sites (4) ticked, each
      * with its own side, inline fields and name, on both papers, padded and not; every fourth
@@ -252,6 +258,26 @@ static void make_rows(fixture *fx)
         if (i % 4 == 3)
             repeat_row(fx, fx->n_rows - 1, i, name);
     }
+    /* The same DPN values under names that make the label box (and the later pages' header)
+     * of different heights, where the body starts lower: one line, shrunk, two lines, then
+     * the first name again. */
+    static const char *const label_names[] = {
+        "陳大文",
+        "CHAN Tai Man Peter Alexander Wong",
+        "CHAN Tai Man Peter Alexander Wong Siu Ming Christopher Montgomery",
+        "MONTGOMERY-WORTHINGTON Christopher Alexander Bartholomew",
+        "陳大文",
+    };
+    static const unsigned configs[] = {0, 9, 62, 127};
+    for (size_t c = 0; c < N(configs); c++)
+        for (size_t k = 0; k < N(label_names); k++) {
+            unsigned i = configs[c];
+            row *r = new_row(fx, 1, (i / 16u) % 2 ? CF_PAPER_LETTER : CF_PAPER_A4, false,
+                             (i / 4u) % 2 == 1);
+            identity(fx, r);
+            dpn_values(r, i);
+            finish_row(r, label_names[k]);
+        }
     /* Blank forms of both, on both papers, with and without padding, each twice. */
     for (int form = 0; form < 2; form++)
         for (unsigned k = 0; k < 8; k++) {
@@ -506,7 +532,7 @@ static int setup(void **state)
          * the fresh layout. */
         if (r->dump != NULL)
             append(r->body_key, sizeof r->body_key, "|size=%.2f", body_size(r->dump));
-        snprintf(r->full_key, sizeof r->full_key, "%s|name=%s|pad=%d", r->body_key,
+        snprintf(r->full_key, sizeof r->full_key, "%s%s|name=%s|pad=%d", r->body_key, r->values,
                  r->record != NULL ? cf_record_get(r->record, "patient_name") : "",
                  r->options.pad_to_even);
     }
@@ -530,11 +556,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static bool seen(const fixture *fx, size_t before, bool full, const char *key)
+static bool seen(const fixture *fx, size_t before, const char *body_key)
 {
     for (size_t k = 0; k < before; k++) {
         const row *o = &fx->rows[k];
-        if (o->status == CF_OK && strcmp(full ? o->full_key : o->body_key, key) == 0)
+        if (o->status == CF_OK && strcmp(o->body_key, body_key) == 0)
             return true;
     }
     return false;
@@ -612,15 +638,17 @@ static void test_cached_equals_fresh(void **state)
         }
         cf_free(dump);
         cf_display_list_free(list);
-        /* A row whose body inputs no earlier row had must lay its body out; a row that is an
-         * earlier one but for the patient's identity must find it. */
-        if (!seen(fx, i, false, r->body_key)) {
+        /* A row whose body inputs no earlier row had must lay its body out; a row that is the
+         * row before but for the patient's identity must find its body (whatever the cache
+         * keeps, nothing was stored in between to push it out). */
+        if (!seen(fx, i, r->body_key)) {
             must_miss++;
             if (misses1 == misses0) {
                 print_error("%s: new body inputs, but no cache miss\n", r->desc);
                 wrong_miss++;
             }
-        } else if (seen(fx, i, true, r->full_key)) {
+        } else if (i > 0 && fx->rows[i - 1].status == CF_OK &&
+                   strcmp(fx->rows[i - 1].full_key, r->full_key) == 0) {
             must_hit++;
             if (hits1 == hits0 || misses1 != misses0) {
                 print_error("%s: the body of an earlier row, but %zu hit(s) and %zu miss(es)\n",
@@ -646,7 +674,7 @@ static void test_cached_equals_fresh(void **state)
     assert_true(ok_rows >= 200);
     assert_true(dpn_rows >= 128);
     assert_int_equal(blank_rows, 16);
-    assert_true(must_miss >= 128 && must_hit >= 50);
+    assert_true(must_miss >= 128 && must_hit >= 40);
     assert_true(body_sizes >= 2); /* long names take the leaflet's body a size down */
     assert_int_equal(failures, 0);
     /* The cache is used, and asked the right way. */
