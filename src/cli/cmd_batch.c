@@ -206,6 +206,10 @@ static int parse_options(batch *b, int argc, char **argv)
     if (b->o.only_combined && b->o.archive_dir)
         return cf_cli_usage_error(cf_usage_batch, "batch: --archive keeps each patient's own PDF; "
                                                   "drop --only-combined");
+    if (b->o.ward != NULL && !b->o.archive_dir && !b->o.check_only)
+        return cf_cli_usage_error(cf_usage_batch,
+                                  "batch: --ward is kept in each archive record, never printed; "
+                                  "add --archive STORE (or drop --ward)");
     if (b->o.only_combined && !b->o.combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --only-combined goes with --combined");
     if (b->queue && !b->o.combined)

@@ -233,6 +233,12 @@ int cf_cmd_render(int argc, char **argv)
                              "every patient: it has no document id and is never archived; "
                              "drop --archive (or --blank)");
     }
+    if (shared.ward[0] != '\0' && shared.archive_dir == NULL) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: --ward is kept in the archive record, never printed; "
+                                  "add --archive STORE (or drop --ward)");
+    }
     const char *queue = shared.print_queue;
     if (svg && (shared.archive_dir != NULL || queue != NULL || strcmp(output, "-") == 0)) {
         cf_record_free(record);

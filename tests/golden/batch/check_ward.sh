@@ -48,6 +48,15 @@ for bad in "$long" $'7\tA' $'7\nA'; do
         fail "bad --ward: exit $st: $(cat "$tmp/err")"
     fi
 done
+"$bin" render --allow-draft "$form" -o "$tmp/noarch.pdf" --patient-name 陳大文 --hospital-no HN00012345 \
+    --episode-no HE123 --ward 7A 2>"$tmp/err"
+st=$?
+[ $st -eq 64 ] && grep -q -- '--ward is kept in the archive record' "$tmp/err" && [ ! -e "$tmp/noarch.pdf" ] &&
+    ok "render --ward without --archive: exit 64" || fail "render --ward without --archive: exit $st: $(cat "$tmp/err")"
+"$bin" batch --allow-draft "$form" --csv /dev/null --out-dir "$tmp/x" --ward 7A 2>"$tmp/err"
+st=$?
+[ $st -eq 64 ] && grep -q -- '--ward is kept in each archive record' "$tmp/err" &&
+    ok "batch --ward without --archive: exit 64" || fail "batch --ward without --archive: exit $st: $(cat "$tmp/err")"
 "$bin" archive list "$store" --ward "$long" >/dev/null 2>&1
 [ $? -eq 64 ] && ok "archive list --ward over 32 characters: exit 64" || fail "list --ward long"
 
