@@ -2,7 +2,8 @@
  * a few hundred rows over both shipped forms (everyday, long, HKSCS and Latin names, names that
  * share no character with the form; for the DPN consent every pattern of the ticked procedures
  * and sites, the side, the inline fields set, empty, long and in characters the form lacks;
- * blank forms; both papers; padding on and off) is laid out through one shared cache and afresh
+ * blank forms; both papers; padding on and off), and a form in memory whose five-field label
+ * box grows with long values, is laid out through one shared cache and afresh
  * without one, and the two display lists must be the same: the dumps byte for byte and every
  * item to a millionth of a point. The cache must be used (hits), a row whose body inputs are
  * new must miss, a row that repeats an earlier row but for the patient's identity must hit;
@@ -99,8 +100,8 @@ typedef struct row {
 } row;
 
 typedef struct fixture {
-    cf_form *forms[2];
-    const cf_fontset *fonts[2];
+    cf_form *forms[3];
+    const cf_fontset *fonts[3];
     row *rows;
     size_t n_rows, cap_rows;
 } fixture;
@@ -116,6 +117,43 @@ static cf_form *load(const char *rel)
     assert_int_equal(st, CF_OK);
     return form;
 }
+
+#define P1                                                                                                                                       \
+    "<p>"                                                                                                                                        \
+    "關節腔注射是把藥物注射到關節內的治療，可減輕關節發炎引起的疼痛及腫脹，效果因人而異，一般可維" \
+    "持數星期至數月，醫生會按你的情況決定是否需要再次注射。</p>"
+#define P5 P1 P1 P1 P1 P1
+#define P20 P5 P5 P5 P5
+
+/* A form whose label box has five fields, so that long values make it taller and the body
+ * start lower on the first page (the shipped forms' three fields always fit its minimum
+ * height); a ticked procedure filters a note, a field is set inline, and the body takes two
+ * pages. */
+static const char tall_label_head[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    "<form id=\"tall-label\" version=\"1.0\" kind=\"leaflet\" xml:lang=\"zh-Hant-HK\">"
+    "<meta><title>關節腔注射</title><status state=\"draft\"/></meta>"
+    "<label caption=\"Patient's Label\">"
+    "<label-field key=\"patient_name\" caption=\"Patient Name\" required=\"true\"/>"
+    "<label-field key=\"hospital_no\" caption=\"Hospital No\" required=\"true\"/>"
+    "<label-field key=\"episode_no\" caption=\"Episode No\"/>"
+    "<label-field key=\"ward\" caption=\"Ward\"/>"
+    "<label-field key=\"bed\" caption=\"Bed\"/></label>"
+    "<fields><field key=\"procedures\" type=\"multi-choice\" caption=\"治療項目\">"
+    "<option key=\"knee\">膝關節注射</option><option key=\"hip\">髖關節注射</option></field>"
+    "<field key=\"doctor\" type=\"text\" caption=\"醫生\"/></fields>"
+    "<body><section id=\"intro\" title=\"簡介\">"
+    "<p>醫生 <field ref=\"doctor\"/> 會為你進行關節腔注射，一般需時約 15 分鐘。</p>"
+    "<checkboxes field=\"procedures\"><prompt>治療項目：</prompt></checkboxes>"
+    "<note kind=\"warning\" title=\"膝關節\" "
+    "applies-to=\"knee\"><p>注射後兩天內避免長時間步行及上落樓梯，"
+    "如膝部紅腫發熱請立即求診。</p></note>"
+    "<note title=\"髖關節\" applies-to=\"hip\"><p>注射在 X "
+    "光或超聲波導引下進行，完成後請休息三十分鐘。</p></note>";
+static const char tall_label_para[] =
+    "<p>關節腔注射是把藥物注射到關節內的治療，可減輕關節發炎引起的疼痛及腫脹，效果因人而異，"
+    "一般可維持數星期至數月，醫生會按你的情況決定是否需要再次注射。</p>";
+static const char tall_label_tail[] = "</section></body></form>";
 
 static void append(char *dst, size_t size, const char *fmt, ...)
 {
@@ -144,8 +182,10 @@ static row *new_row(fixture *fx, int form, cf_paper paper, bool blank, bool pad)
                                      .pad_to_even = pad};
     const char *paper_name = paper == CF_PAPER_A4 ? "a4" : "letter";
     snprintf(r->desc, sizeof r->desc, "row %zu: %s %s%s%s", fx->n_rows + 1,
-             form == 0 ? "nerve-root-injection" : "dpn-injection-consent", paper_name,
-             blank ? " blank" : "", pad ? " pad-to-even" : "");
+             form == 0   ? "nerve-root-injection"
+             : form == 1 ? "dpn-injection-consent"
+                         : "tall-label",
+             paper_name, blank ? " blank" : "", pad ? " pad-to-even" : "");
     snprintf(r->body_key, sizeof r->body_key, "%d|%s|%d", form, paper_name, blank);
     if (!blank) {
         r->record = cf_record_new("varied list", (long)fx->n_rows + 2);
@@ -175,7 +215,7 @@ static void identity(fixture *fx, row *r)
     unsigned n = (unsigned)fx->n_rows;
     snprintf(hn, sizeof hn, "HN%08u(%u)", 30000000u + n * 7919u % 1000000u, n % 10u);
     assert_int_equal(cf_record_set(r->record, "hospital_no", hn), CF_OK);
-    if (r->form == 0) {
+    if (r->form != 1) {
         snprintf(other, sizeof other, "HE%07u", 2000000u + n);
         assert_int_equal(cf_record_set(r->record, "episode_no", other), CF_OK);
     } else {
@@ -277,6 +317,27 @@ static void make_rows(fixture *fx)
             identity(fx, r);
             dpn_values(r, i);
             finish_row(r, label_names[k]);
+        }
+    /* The five-field label: for each procedure pattern, short values, then values on two
+     * lines (a taller box, the body lower), then short ones again. */
+    static const char *const wards[][3] = {
+        {"7B", "12", "陳大文"},
+        {"Orthopaedics and Traumatology Male Surgical Ward 7B North Block", "12", "陳大文"},
+        {"Orthopaedics and Traumatology Male Surgical Ward 7B North Block",
+         "Bed 12 by the window, next to the nurses' station of the north wing",
+         "CHAN Tai Man Peter Alexander Wong Siu Ming Christopher Montgomery"},
+        {"7C", "3", "李𠝹明"},
+    };
+    static const char *const patterns[] = {"knee", "hip", "knee;hip", ""};
+    for (size_t pt = 0; pt < N(patterns); pt++)
+        for (size_t k = 0; k < N(wards); k++) {
+            row *r = new_row(fx, 2, CF_PAPER_A4, false, false);
+            identity(fx, r);
+            set(r, "ward", wards[k][0], false);
+            set(r, "bed", wards[k][1], false);
+            set(r, "procedures", patterns[pt], true);
+            set(r, "doctor", pt % 2 ? "黃醫生" : NULL, true);
+            finish_row(r, wards[k][2]);
         }
     /* Blank forms of both, on both papers, with and without padding, each twice. */
     for (int form = 0; form < 2; form++)
@@ -495,7 +556,21 @@ static int setup(void **state)
     *state = fx; /* teardown frees what setup made, also when it fails */
     fx->forms[0] = load("forms/nerve-root-injection.xml");
     fx->forms[1] = load("forms/dpn-injection-consent.xml");
-    for (int f = 0; f < 2; f++)
+    size_t cap = sizeof tall_label_head + 20 * sizeof tall_label_para + sizeof tall_label_tail;
+    char *xml = malloc(cap);
+    assert_non_null(xml);
+    snprintf(xml, cap, "%s", tall_label_head);
+    for (int k = 0; k < 20; k++)
+        append(xml, cap, "%s", tall_label_para);
+    append(xml, cap, "%s", tall_label_tail);
+    cf_diag *load_diag = cf_diag_new();
+    cf_diag_set_echo(load_diag, stderr);
+    cf_status loaded =
+        cf_form_load_memory(xml, strlen(xml), "tall-label.xml", NULL, &fx->forms[2], load_diag);
+    cf_diag_free(load_diag);
+    free(xml);
+    assert_int_equal(loaded, CF_OK);
+    for (int f = 0; f < 3; f++)
         assert_int_equal(cf_fontset_get(fx->forms[f]->region, &fx->fonts[f], NULL), CF_OK);
     make_rows(fx);
     for (size_t i = 0; i < fx->n_rows; i++)
@@ -551,9 +626,20 @@ static int teardown(void **state)
     free(fx->rows);
     cf_form_free(fx->forms[0]);
     cf_form_free(fx->forms[1]);
+    cf_form_free(fx->forms[2]);
     free(fx);
     cf_fontset_release_all();
     return 0;
+}
+
+/* The y of page 1's first item (the body's first line: the furniture comes after it). */
+static double first_y(const char *dump)
+{
+    const char *at = strstr(dump, "\npage 1\n");
+    double x = 0, y = 0;
+    if (at == NULL || sscanf(at + 8, "%*s %*s %lf %lf", &x, &y) != 2)
+        return 0;
+    return y;
 }
 
 static bool seen(const fixture *fx, size_t before, const char *body_key)
@@ -575,7 +661,8 @@ static void test_cached_equals_fresh(void **state)
     shared_set shared = {0};
     size_t failures = 0, must_miss = 0, must_hit = 0, body_sizes = 0;
     size_t wrong_miss = 0, wrong_hit = 0, ok_rows = 0, blank_rows = 0, dpn_rows = 0;
-    double sizes[8];
+    double sizes[8], tops[8];
+    size_t body_tops = 0;
     for (size_t i = 0; i < fx->n_rows; i++) {
         row *r = &fx->rows[i];
         cf_layout_options o = r->options;
@@ -628,6 +715,14 @@ static void test_cached_equals_fresh(void **state)
         if (!check_shared(&shared, list, dump, i, r->desc))
             failures++;
         /* The body sizes the leaflet was set at (<layout max-pages>), from its first text. */
+        if (r->form == 2) {
+            double y = first_y(dump);
+            bool known = false;
+            for (size_t k = 0; k < body_tops; k++)
+                known = known || fabs(tops[k] - y) < 0.001;
+            if (!known && body_tops < N(tops))
+                tops[body_tops++] = y;
+        }
         if (r->form == 0 && !r->options.blank) {
             double size = body_size(dump);
             bool known = false;
@@ -666,6 +761,9 @@ static void test_cached_equals_fresh(void **state)
                   shared.pages_shared, shared.n);
     for (size_t k = 0; k < body_sizes; k++)
         print_message(" %.1f", sizes[k]);
+    print_message("; tall label: the body starts at");
+    for (size_t k = 0; k < body_tops; k++)
+        print_message(" %.2f", tops[k]);
     print_message("\n");
     shared_set_free(&shared);
     cf_layout_cache_free(cache);
@@ -676,6 +774,7 @@ static void test_cached_equals_fresh(void **state)
     assert_int_equal(blank_rows, 16);
     assert_true(must_miss >= 128 && must_hit >= 40);
     assert_true(body_sizes >= 2); /* long names take the leaflet's body a size down */
+    assert_true(body_tops >= 2);  /* a taller label box starts the body lower */
     assert_int_equal(failures, 0);
     /* The cache is used, and asked the right way. */
     assert_true(hits >= must_hit);
