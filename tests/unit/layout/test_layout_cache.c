@@ -6,7 +6,7 @@
  * box grows with long values, is laid out through one shared cache and afresh
  * without one, and the two display lists must be the same: the dumps byte for byte and every
  * item to a millionth of a point. The cache must be used (hits), a row whose body inputs are
- * new must miss, a row that repeats an earlier row but for the patient's identity must hit;
+ * new must miss, a row that repeats the row before but for the patient's identity must hit;
  * pages with the same shared_id must share their first n_shared items; and two threads laying
  * out the list through a second cache must get the same lists. */
 #include <setjmp.h>
