@@ -1,7 +1,8 @@
 /* Unit tests of the shared bodies' content streams (cf_body_streams, render_pdf.c): hand-built
  * display lists whose pages have a body (items [0, n_shared) with a shared_id), rendered with
  * the run's fonts and a body cache, against the same lists painted whole. The body's stream is
- * the same bytes in two patients' PDFs and one object in a combined PDF; a body with a
+ * the same bytes in two patients' PDFs and one object in a combined PDF (also when joined from
+ * parts made by several writers, cf_pdf_join); a body with a
  * character of the patient's own font is painted whole; qpdf finds no fault, and pdftotext and
  * pdftoppm (100 dpi) give the same text and pixels for both paths. */
 #include <setjmp.h>
@@ -12,7 +13,9 @@
 #include <cmocka.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "layout/display_list.h"
+#include "render/pdf_join.h"
 #include "render/render_pdf.h"
 #include "text/font.h"
 
@@ -82,7 +85,7 @@ static cf_display_list *patient_list(const char *name, const char *hn, bool shar
         qr[i] = (unsigned char)((i * 5 + i / 21) % 3 == 0);
     for (size_t p = 0; p < 2; p++) {
         assert_int_equal(cf_display_list_add_page(list), p);
-        add_text(list, p, BODY_BOLD, CF_FONT_BOLD, 51, 800, 0, 0.3);
+        add_text(list, p, BODY_BOLD, CF_FONT_BOLD, 51, 800 - 10 * (double)p, 0, 0.3);
         add_text(list, p, BODY_REGULAR, CF_FONT_REGULAR, 51, 780, 0, 0);
         add_line(list, p, 770, true);
         if (p == 1 && name_in_body)
@@ -386,12 +389,95 @@ static void test_combined_one_object_per_body(void **state)
     cf_pdf_fonts_free(pf);
 }
 
+static cf_status sink_to_buf(void *ctx, const void *data, size_t len)
+{
+    return cf_buf_append(ctx, data, len);
+}
+
+/* Writers' parts of a print job joined (cf_pdf_join, as a batch's --combined makes them on
+ * several threads): each body is one object for the whole job, and the text and pixels are
+ * those of the same parts painted whole. */
+static void test_join_one_object_per_body(void **state)
+{
+    (void)state;
+    cf_pdf_fonts *pf = run_fonts();
+    cf_body_streams *cache = cf_body_streams_new();
+    assert_non_null(cache);
+    cf_render_options with = {.run_fonts = pf, .body_streams = cache};
+    static const char *const names[4] = {"陳大文", "李小龍", "Wong Siu Ming", "何家燊"};
+    cf_display_list *lists[4], *wholes[4];
+    for (size_t i = 0; i < 4; i++) {
+        lists[i] = patient_list(names[i], "HN12345678(9)", true, false);
+        wholes[i] = patient_list(names[i], "HN12345678(9)", false, false);
+    }
+    /* The job's characters, for every part's writer. */
+    cf_codepoints *sets[CF_FONT_STYLE_COUNT] = {cf_codepoints_new(), cf_codepoints_new()};
+    for (size_t i = 0; i < 4; i++)
+        cf_display_list_codepoints(lists[i], sets);
+    pdf_bytes joined[2];
+    for (int v = 0; v < 2; v++) {
+        cf_display_list **from = v == 0 ? lists : wholes;
+        cf_buf out;
+        cf_buf_init(&out, (size_t)64 << 20);
+        cf_pdf_join *j = cf_pdf_join_new(sink_to_buf, &out);
+        assert_non_null(j);
+        for (size_t part = 0; part < 2; part++) {
+            cf_pdf_writer *w = NULL;
+            assert_int_equal(cf_pdf_writer_new_with(fonts_hk(), (const cf_codepoints *const *)sets,
+                                                    &lists[0]->info, &with, &w, NULL),
+                             CF_OK);
+            for (size_t k = 0; k < 2; k++)
+                assert_int_equal(cf_pdf_writer_add(w, from[part * 2 + k], false), CF_OK);
+            pdf_bytes b = {0};
+            assert_int_equal(cf_pdf_writer_finish(w, &b.data, &b.len), CF_OK);
+            assert_int_equal(cf_pdf_join_add(j, b.data, b.len, NULL), CF_OK);
+            cf_free(b.data);
+        }
+        assert_int_equal(cf_pdf_join_finish(j, NULL), CF_OK);
+        cf_pdf_join_free(j);
+        joined[v] = (pdf_bytes){(unsigned char *)out.data, out.len};
+    }
+    assert_int_equal(count(&joined[0], "/Contents ["), 8);
+    for (size_t k = 0; k < 8; k++)
+        assert_int_equal(body_ref(&joined[0], k), body_ref(&joined[0], k % 2));
+    assert_true(body_ref(&joined[0], 0) != body_ref(&joined[0], 1));
+    /* Two body objects in the file (the whole pages have none), not one per part. */
+    assert_int_equal(count(&joined[0], "/Filter /FlateDecode\n>>\nstream"),
+                     count(&joined[1], "/Filter /FlateDecode\n>>\nstream") + 2);
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/cf-body-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    if (have_tools()) {
+        same_pages(dir, &joined[0], &joined[1]);
+        char cmd[8500];
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && for p in 3 4 5 6 7 8; do cmp -s c-$p.pgm w-$p.pgm || exit 1; done",
+                 dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    for (int v = 0; v < 2; v++)
+        cf_free(joined[v].data);
+    for (size_t i = 0; i < 4; i++) {
+        cf_display_list_free(lists[i]);
+        cf_display_list_free(wholes[i]);
+    }
+    cf_codepoints_free(sets[0]);
+    cf_codepoints_free(sets[1]);
+    cf_body_streams_free(cache);
+    cf_pdf_fonts_free(pf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_shared_between_documents),
         cmocka_unit_test(test_body_with_patient_character_not_shared),
         cmocka_unit_test(test_combined_one_object_per_body),
+        cmocka_unit_test(test_join_one_object_per_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
