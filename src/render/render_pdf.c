@@ -1157,6 +1157,7 @@ static cf_status paint_items(renderer *r, HPDF_Page page, const cf_page *pg, siz
 typedef struct body_stream {
     uint64_t id;
     const cf_pdf_fonts *fonts;
+    unsigned styles;  /* bit s: the body draws style s (in the run's font of s) */
     unsigned char *z; /* the zlib stream of the contents */
     size_t z_len;
 } body_stream;
@@ -1214,15 +1215,14 @@ static size_t body_slot(const cf_body_streams *c, uint64_t id, const cf_pdf_font
     return i;
 }
 
-/* The kept body (id, fonts), or NULL; counts a page painted with it. Only bodies whose
- * characters are all in the run's fonts are kept (body_shareable). */
+/* The kept body (id, fonts), or NULL. Only bodies whose characters are all in the run's fonts
+ * are kept (body_shareable). */
 static const body_stream *body_find(cf_body_streams *c, uint64_t id, const cf_pdf_fonts *fonts)
 {
     const body_stream *b = NULL;
     pthread_mutex_lock(&c->lock);
     if (c->n_slots > 0)
         b = c->slots[body_slot(c, id, fonts)];
-    c->reused += b != NULL;
     pthread_mutex_unlock(&c->lock);
     return b;
 }
@@ -1235,7 +1235,6 @@ static const body_stream *body_keep(cf_body_streams *c, body_stream **b)
     body_stream *nb = *b;
     const body_stream *use = nb;
     pthread_mutex_lock(&c->lock);
-    c->reused++;
     if (c->n_slots > 0 && c->slots[body_slot(c, nb->id, nb->fonts)] != NULL) {
         use = c->slots[body_slot(c, nb->id, nb->fonts)];
         cf_free(nb->z);
@@ -1271,6 +1270,7 @@ static const body_stream *body_keep(cf_body_streams *c, body_stream **b)
 typedef struct doc_body {
     uint64_t id;
     HPDF_Dict stream;
+    unsigned styles;
 } doc_body;
 
 /* The run fonts' resource names in a page that shows a body stream: the same in every
@@ -1327,7 +1327,7 @@ static cf_status name_body_fonts(renderer *r, HPDF_Page page, unsigned styles)
 /* Paints items [0, n_shared) of pg on the empty page between q and Q, takes what was written
  * out of the page's contents (left empty) and returns it as a new body in *out. */
 static cf_status make_body(renderer *r, HPDF_Page page, const cf_page *pg, uint64_t id,
-                           const cf_pdf_fonts *run, body_stream **out)
+                           const cf_pdf_fonts *run, unsigned styles, body_stream **out)
 {
     *out = NULL;
     HPDF_PageAttr attr = page->attr;
@@ -1359,7 +1359,8 @@ static cf_status make_body(renderer *r, HPDF_Page page, const cf_page *pg, uint6
     if (st == CF_OK && b == NULL)
         st = CF_ERR_NOMEM;
     if (st == CF_OK) {
-        *b = (body_stream){.id = id, .fonts = run, .z = (unsigned char *)z.data, .z_len = z.len};
+        *b = (body_stream){
+            .id = id, .fonts = run, .styles = styles, .z = (unsigned char *)z.data, .z_len = z.len};
         z.data = NULL; /* now the body's */
         *out = b;
     }
@@ -1368,15 +1369,16 @@ static cf_status make_body(renderer *r, HPDF_Page page, const cf_page *pg, uint6
 }
 
 /* This document's stream object of the body of pg (items [0, n_shared), all in the run's
- * fonts, named on the page): made from the kept bytes, or painted now on the empty page (and
- * kept). */
-static cf_status body_object(renderer *r, HPDF_Page page, const cf_page *pg, HPDF_Dict *out)
+ * fonts of styles, named on the page): made from the kept bytes (kept, may be NULL), or
+ * painted now on the empty page (and kept for the next documents). */
+static cf_status body_object(renderer *r, HPDF_Page page, const cf_page *pg,
+                             const body_stream *kept, unsigned styles, HPDF_Dict *out)
 {
     const cf_render_options *o = r->options;
     body_stream *made = NULL;
-    const body_stream *b = body_find(o->body_streams, pg->shared_id, o->run_fonts);
+    const body_stream *b = kept;
     if (b == NULL) {
-        cf_status st = make_body(r, page, pg, pg->shared_id, o->run_fonts, &made);
+        cf_status st = make_body(r, page, pg, pg->shared_id, o->run_fonts, styles, &made);
         if (st != CF_OK)
             return st;
         b = body_keep(o->body_streams, &made);
@@ -1397,10 +1399,19 @@ static cf_status body_object(renderer *r, HPDF_Page page, const cf_page *pg, HPD
             r->bodies = grown;
     }
     if (st == CF_OK) {
-        r->bodies[r->n_bodies++] = (doc_body){pg->shared_id, stream};
+        r->bodies[r->n_bodies++] = (doc_body){pg->shared_id, stream, styles};
         *out = stream;
     }
     return st;
+}
+
+/* Whether this document draws styles with the run's fonts (the codes of a kept body). */
+static bool run_fonts_drawn(const renderer *r, const cf_pdf_fonts *run, unsigned styles)
+{
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        if ((styles & 1u << s) != 0 && (r->fonts[s] == NULL || r->primary[s] != &run->layouts[s]))
+            return false;
+    return true;
 }
 
 /* When pg's body (items [0, n_shared)) can be shared, makes the page's /Contents the body's
@@ -1413,26 +1424,30 @@ static cf_status put_body(renderer *r, HPDF_Page page, const cf_page *pg, bool *
     if (o == NULL || o->body_streams == NULL || o->run_fonts == NULL || pg->shared_id == 0 ||
         pg->n_shared == 0 || pg->n_shared > pg->n_items)
         return CF_OK;
-    unsigned styles = 0;
-    if (!body_shareable(r, o->run_fonts, pg, &styles)) {
-        /* A cheap check, and the same for every page of the body. */
-        pthread_mutex_lock(&o->body_streams->lock);
-        o->body_streams->whole++;
-        pthread_mutex_unlock(&o->body_streams->lock);
-        return CF_OK;
-    }
+    cf_body_streams *c = o->body_streams;
     HPDF_Dict stream = NULL;
+    unsigned styles = 0;
     for (size_t i = 0; i < r->n_bodies && stream == NULL; i++)
-        if (r->bodies[i].id == pg->shared_id)
+        if (r->bodies[i].id == pg->shared_id) {
             stream = r->bodies[i].stream;
+            styles = r->bodies[i].styles;
+        }
+    const body_stream *kept = stream == NULL ? body_find(c, pg->shared_id, o->run_fonts) : NULL;
+    if (kept != NULL)
+        styles = kept->styles;
+    /* A body made before has the same characters: only the fonts are checked. Otherwise every
+     * character is (a body with a patient's own characters is painted whole). */
+    bool shareable = stream != NULL || kept != NULL ? run_fonts_drawn(r, o->run_fonts, styles)
+                                                    : body_shareable(r, o->run_fonts, pg, &styles);
+    pthread_mutex_lock(&c->lock);
+    c->reused += shareable;
+    c->whole += !shareable;
+    pthread_mutex_unlock(&c->lock);
+    if (!shareable)
+        return CF_OK;
     cf_status st = name_body_fonts(r, page, styles);
-    if (st == CF_OK && stream != NULL) {
-        pthread_mutex_lock(&o->body_streams->lock);
-        o->body_streams->reused++;
-        pthread_mutex_unlock(&o->body_streams->lock);
-    } else if (st == CF_OK) {
-        st = body_object(r, page, pg, &stream);
-    }
+    if (st == CF_OK && stream == NULL)
+        st = body_object(r, page, pg, kept, styles, &stream);
     if (st != CF_OK)
         return st;
     HPDF_PageAttr attr = page->attr;
