@@ -9,7 +9,6 @@
 #include "data/csv_write.h"
 #include "data/field_rules.h"
 #include "data/file_name.h"
-#include "layout/layout.h"
 #include "render/document.h"
 #include "render/issue.h"
 #include "render/pdf_join.h"
@@ -61,7 +60,8 @@ typedef struct engine {
     size_t next, done, total;
     bool stopped;
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
-    cf_pdf_fonts *run_fonts; /* the fonts every document of the batch embeds; NULL: none */
+    cf_pdf_fonts *run_fonts;       /* the fonts every document of the batch embeds; NULL: none */
+    cf_layout_cache *layout_cache; /* bodies laid out once for the run; NULL: none */
     /* The content streams of shared page bodies, painted once for every worker; NULL: none
      * (no run fonts, $CONSENTFORM_NO_BODY_CACHE, or no memory: pages painted whole). */
     cf_body_streams *body_streams;
@@ -897,15 +897,6 @@ static void *writer(void *arg)
     return NULL;
 }
 
-/* The run's cache of shared bodies' content streams, with the run fonts and unless the body
- * cache is switched off ($CONSENTFORM_NO_BODY_CACHE, cf_layout_cache_enabled). Without memory
- * for it, pages are painted whole: the same pages, only slower. */
-static void make_body_streams(engine *e)
-{
-    if (e->body_streams == NULL && e->run_fonts != NULL && cf_layout_cache_enabled())
-        e->body_streams = cf_body_streams_new();
-}
-
 /* Issues one row's document to its file. */
 static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *record,
                       cf_glyph_cache *cache)
@@ -926,7 +917,8 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .document = {.paper = o->paper,
                      .created = o->created,
                      .sequence = (unsigned long)row->row,
-                     .render = &render},
+                     .render = &render,
+                     .layout_cache = e->layout_cache},
         .deliver = e->writer_running ? deliver : NULL,
         .deliver_ctx = &dc,
         .archive = o->archive,
@@ -981,6 +973,30 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* The batch's fonts (cf_pdf_fonts), made on first use. */
+static cf_status make_run_fonts(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    cf_status st = CF_OK;
+    if (e->font_base[0] != NULL)
+        return CF_OK;
+    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
+        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
+            st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
+    /* Subset, checked and compressed once for the whole batch. */
+    if (st == CF_OK && cf_pdf_fonts_enabled())
+        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
+                              e->diag);
+    /* The bodies' content streams, with the run fonts and unless the body cache is switched
+     * off ($CONSENTFORM_NO_BODY_CACHE). Without memory for them, pages are painted whole: the
+     * same pages, only slower. */
+    if (st == CF_OK && e->run_fonts != NULL && cf_layout_cache_enabled())
+        e->body_streams = cf_body_streams_new();
+    return st;
+}
+
 /* Pass 3: the rows printed on o->jobs threads, from the records. */
 static cf_status print_rows(engine *e)
 {
@@ -994,18 +1010,9 @@ static cf_status print_rows(engine *e)
     }
     if (st != CF_OK || e->total == 0)
         return st;
-    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
-        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
-            st = CF_ERR_NOMEM;
-    if (st == CF_OK)
-        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
-    /* Subset, checked and compressed once for the whole batch. */
-    if (st == CF_OK && cf_pdf_fonts_enabled())
-        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
-                              e->diag);
+    st = make_run_fonts(e);
     if (st != CF_OK)
         return st;
-    make_body_streams(e);
     long n_threads = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
     pthread_t threads[64], writer_thread;
     long started = 0;
@@ -1114,6 +1121,7 @@ static cf_status combined_layout(combined_job *cj, size_t i, cf_codepoints *cons
         .unique_id = o->archive != NULL,
         .pad_to_even = !o->simplex,
         .form_sha256 = e->form_sha256,
+        .layout_cache = e->layout_cache,
     };
     char id[CF_DOCUMENT_ID_SIZE];
     if (st == CF_OK)
@@ -1323,27 +1331,6 @@ static cf_status combined_run(combined_job *cj)
         pthread_join(threads[t], NULL);
     if (e->o->stop != NULL && *e->o->stop != 0)
         e->stopped = true;
-    return st;
-}
-
-/* The batch's fonts (cf_pdf_fonts), made on first use. */
-static cf_status make_run_fonts(engine *e)
-{
-    const cf_batch_options *o = e->o;
-    cf_status st = CF_OK;
-    if (e->font_base[0] != NULL)
-        return CF_OK;
-    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
-        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
-            st = CF_ERR_NOMEM;
-    if (st == CF_OK)
-        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
-    /* Subset, checked and compressed once for the whole batch. */
-    if (st == CF_OK && cf_pdf_fonts_enabled())
-        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
-                              e->diag);
-    if (st == CF_OK)
-        make_body_streams(e);
     return st;
 }
 
@@ -1603,6 +1590,8 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     pthread_cond_init(&e.queue_changed, NULL);
     cf_buf_init(&e.template_buf, 4096);
     e.name_template = o->name_template;
+    /* Without memory for it, every body is laid out afresh: slower, the same pages. */
+    e.layout_cache = cf_layout_cache_enabled() ? cf_layout_cache_new() : NULL;
     cf_status st = CF_OK;
     /* The form's status first: a form that may not be issued today stops the run before the
      * list is read, and the overrides it needs are this run's, recorded on every row. */
@@ -1677,6 +1666,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
         cf_codepoints_free(e.font_base[f]);
     cf_body_streams_free(e.body_streams);
     cf_pdf_fonts_free(e.run_fonts);
+    cf_layout_cache_free(e.layout_cache);
     cf_free(e.names.slots);
     cf_free(e.hospitals.slots);
     cf_batch_records_free(e.rs);
