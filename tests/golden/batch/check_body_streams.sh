@@ -75,12 +75,12 @@ fi
 # one object per part, far fewer than its pages.
 body_hash() { # pdf: sha256 of the raw (compressed) bytes of page 1's first content stream
     local page contents
-    page=$(qpdf --show-pages "$1" 2>/dev/null | awk '/^page 1:/ { print $2; exit }')
+    page=$(qpdf --show-pages "$1" 2>/dev/null | awk '/^page 1:/ { print $3; exit }')
     contents=$(qpdf --show-object="$page" "$1" 2>/dev/null | grep -o '/Contents \[ *[0-9]*' | grep -o '[0-9]*$')
     [ -n "$contents" ] && qpdf --show-object="$contents" --raw-stream-data "$1" | sha256sum | cut -d' ' -f1
 }
 f1=$(cd "$tmp/cached" && ls -- *.pdf | sed -n 1p)
-f2=$(cd "$tmp/cached" && ls -- *.pdf | sed -n 4p)
+f2=$(cd "$tmp/cached" && ls -- *.pdf | sed -n 5p)
 h1=$(body_hash "$tmp/cached/$f1")
 h2=$(body_hash "$tmp/cached/$f2")
 arrays_plain=$(cat "$tmp"/plain/*.pdf | grep -a -c '/Contents \[' || true)
