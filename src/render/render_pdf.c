@@ -17,6 +17,12 @@
  * bytes, compressed on its own and reused from document to document (deflate_font,
  * cf_glyph_cache): in a batch most of a font is compressed once.
  *
+ * Bodies: with the run's fonts and a cf_body_streams, a page whose first items are a body laid
+ * out once for many patients (cf_page.n_shared, shared_id) has two content streams: the body,
+ * painted once per run between q and Q with the run fonts under fixed names (/Fr, /Fb) and
+ * kept compressed, then the page's own items from the initial graphics state (put_body). A
+ * document (or a combined print job) holds one object per body, referenced by its pages.
+ *
  * Output depends only on the display lists: no clock, no random id, and numbers are written
  * without the locale (put_number; libharu's own formatting). One HPDF_Doc per call: safe on
  * several threads. */
