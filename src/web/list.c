@@ -6,6 +6,7 @@
 #include "base/diag.h"
 #include "batch/batch.h"
 #include "data/csv.h"
+#include "data/ward.h"
 #include "render/document.h"
 #include "render/print.h"
 #include "web/web_internal.h"
@@ -220,6 +221,9 @@ static cf_status show_matching(cf_buf *b, const cf_form *form, const char *csv_p
             cf_html_raw(b, "</td><td>");
             if (key != NULL)
                 cf_html_text(b, key);
+            else if (i == cf_csv_map_ward_column(map))
+                cf_html_raw(b, "ward <span class=\"en\">(病房，存檔用，不列印 the ward of each "
+                               "row, kept in the archive, not printed)</span>");
             else
                 cf_html_raw(b, "<span class=\"en\">(不用 extra column)</span>");
             cf_html_raw(b, "</td></tr>\n");
@@ -239,8 +243,8 @@ static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *
 /* Runs the batch for the list; check_only for the preflight. out_dir is made by the caller. */
 static cf_status run_batch(cf_web_server *s, const cf_web_form *wf, const char *csv_path,
                            const cf_csv_mappings *mappings, const char *out_dir,
-                           const char *combined, const char *operator_name, bool check_only,
-                           cf_batch_summary *summary, cf_diag *diag)
+                           const char *combined, const char *operator_name, const char *ward,
+                           bool check_only, cf_batch_summary *summary, cf_diag *diag)
 {
     const cf_fontset *fonts = NULL;
     cf_status st = cf_fontset_get(wf->form->region, &fonts, diag);
@@ -265,6 +269,7 @@ static cf_status run_batch(cf_web_server *s, const cf_web_form *wf, const char *
         .archive = check_only ? NULL : s->archive,
         .archive_dir = s->store,
         .operator_name = operator_name,
+        .ward = ward != NULL && ward[0] != '\0' ? ward : NULL,
         .created = cf_document_time(),
     };
     memset(summary, 0, sizeof *summary);
@@ -279,7 +284,7 @@ static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *
     if (dir == NULL)
         return CF_ERR_CANTCREAT;
     cf_batch_summary summary;
-    cf_status st = run_batch(s, wf, csv_path, mappings, dir, NULL, operator_name,
+    cf_status st = run_batch(s, wf, csv_path, mappings, dir, NULL, operator_name, NULL,
                              /*check_only*/ true, &summary, diag);
     cf_csv_reader *reader = NULL;
     if (st == CF_OK) {
@@ -398,7 +403,13 @@ static void list_view(cf_web_server *s, cf_web_request *r, cf_web_response *out,
                    "<span class=\"en\">one COLUMN=field a line, as --map</span></label>"
                    "<textarea id=\"maps\" name=\"maps\" rows=\"3\" cols=\"40\">");
     cf_html_text(b, cf_web_arg(r, "maps"));
-    cf_html_raw(b, "</textarea></div>\n</fieldset>\n<div class=\"actions\">"
+    cf_html_raw(b, "</textarea></div>\n</fieldset>\n<fieldset><legend>病房 <span class=\"en\">"
+                   "Ward</span></legend>\n<div class=\"field\"><label for=\"ward\">名單的病房 "
+                   "<span class=\"en\">Ward of the list (a ward column of the list wins; kept in "
+                   "the archive, not printed)</span></label><input type=\"text\" id=\"ward\" "
+                   "name=\"ward\" maxlength=\"32\" value=\"");
+    cf_html_text(b, cf_web_arg(r, "ward") != NULL ? cf_web_arg(r, "ward") : r->session.ward);
+    cf_html_raw(b, "\"></div>\n</fieldset>\n<div class=\"actions\">"
                    "<button type=\"submit\" name=\"action\" value=\"check\" class=\"secondary\">"
                    "再檢查 Check again</button>\n");
     if (st == CF_OK && good > 0) {
@@ -458,6 +469,62 @@ void cf_web_list_upload(cf_web_server *s, cf_web_request *r, cf_web_response *ou
     cf_free(path);
 }
 
+/* Records a "downloaded" event for each document of the run in dir (its manifest's printed
+ * rows), naming the run: the ZIP's name and the run's folder (a random name, no patient
+ * value). */
+static cf_status record_zip_downloads(cf_web_server *s, cf_web_request *r, const char *dir,
+                                      const char *form_id, cf_diag *diag)
+{
+    char manifest[4300];
+    snprintf(manifest, sizeof manifest, "%s/%s", dir, CF_BATCH_MANIFEST);
+    cf_csv_reader *reader = NULL;
+    cf_status st = cf_csv_reader_open(manifest, CF_CSV_ENCODING_UTF8, NULL, &reader, diag);
+    char **ids = NULL;
+    size_t n = 0, cap = 0, status_col = SIZE_MAX, id_col = SIZE_MAX;
+    const char *const *fields = NULL;
+    size_t n_fields = 0;
+    bool head = true;
+    while (st == CF_OK && (st = cf_csv_next_row(reader, &fields, &n_fields)) == CF_OK &&
+           fields != NULL) {
+        for (size_t i = 0; head && i < n_fields; i++) {
+            if (strcmp(fields[i], "status") == 0)
+                status_col = i;
+            if (strcmp(fields[i], "document_id") == 0)
+                id_col = i;
+        }
+        if (head) {
+            head = false;
+            continue;
+        }
+        if (status_col >= n_fields || id_col >= n_fields || strcmp(fields[status_col], "ok") != 0 ||
+            fields[id_col][0] == '\0')
+            continue;
+        char **grown = cf_grow_array(ids, &cap, n + 1, sizeof *grown, 64);
+        char *id = cf_strdup(fields[id_col]);
+        if (grown != NULL)
+            ids = grown;
+        if (grown == NULL || id == NULL) {
+            cf_free(id);
+            st = CF_ERR_NOMEM;
+            break;
+        }
+        ids[n++] = id;
+    }
+    cf_csv_reader_close(reader);
+    if (st == CF_OK && n > 0) {
+        const char *base = strrchr(dir, '/');
+        char run[200];
+        snprintf(run, sizeof run, "%s-list.zip (%s)", form_id, base != NULL ? base + 1 : dir);
+        st = cf_archive_record_downloads(s->archive, (const char *const *)ids, n,
+                                         CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0, run, r->session.user,
+                                         diag);
+    }
+    for (size_t i = 0; i < n; i++)
+        cf_free(ids[i]);
+    cf_free(ids);
+    return st;
+}
+
 /* Sends the good rows: one combined duplex job, or a ZIP of the single PDFs. */
 static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *out,
                          const cf_web_form *wf, const char *csv_path, bool print)
@@ -471,10 +538,21 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
         snprintf(combined, sizeof combined, "%s/combined.pdf", dir);
         snprintf(zip_path, sizeof zip_path, "%s.zip", dir);
     }
+    char ward[CF_WARD_SIZE] = "";
+    const char *why = NULL;
+    if (st == CF_OK && cf_ward_clean(cf_web_arg(r, "ward"), ward, &why) != CF_OK) {
+        cf_diag_error(diag, "病房 Ward", 0,
+                      "the ward %s (at most %d characters, no control characters); nothing was "
+                      "printed",
+                      why, CF_WARD_MAX);
+        st = CF_ERR_DATA;
+    }
     cf_batch_summary summary = {0};
     if (st == CF_OK)
         st = run_batch(s, wf, csv_path, mappings, dir, print ? combined : NULL, r->session.user,
-                       /*check_only*/ false, &summary, diag);
+                       ward, /*check_only*/ false, &summary, diag);
+    if (st == CF_OK && ward[0] != '\0')
+        cf_auth_session_set_ward(s->auth, r->session_id, ward);
     int job = 0;
     if (st == CF_OK && print) {
         char title[128];
@@ -488,6 +566,9 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
     }
     if (st == CF_OK && !print)
         st = cf_zip_folder_pdfs(dir, zip_path, diag);
+    /* Every document in the ZIP is downloaded by this user: recorded before it is sent. */
+    if (st == CF_OK && !print)
+        st = record_zip_downloads(s, r, dir, wf->form->id, diag);
     cf_web_remove_dir(dir);
     if (st != CF_OK) {
         char *text = diag_lines(diag, csv_path);
