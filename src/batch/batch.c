@@ -62,6 +62,9 @@ typedef struct engine {
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
     cf_pdf_fonts *run_fonts;       /* the fonts every document of the batch embeds; NULL: none */
     cf_layout_cache *layout_cache; /* bodies laid out once for the run; NULL: none */
+    /* The content streams of shared page bodies, painted once for every worker; NULL: none
+     * (no run fonts, $CONSENTFORM_NO_BODY_CACHE, or no memory: pages painted whole). */
+    cf_body_streams *body_streams;
     /* The writer thread: PDFs written to their temporary files wait here (oldest at
      * queue_head) to be synced and given their names, while the next rows are drawn. */
     struct pending_file *queue;
@@ -907,6 +910,7 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .base = {e->font_base[0], e->font_base[1]},
         .glyph_cache = cache,
         .run_fonts = e->run_fonts,
+        .body_streams = e->body_streams,
     };
     deliver_ctx dc = {.e = e, .index = i, .row = row};
     cf_issue_options io = {
@@ -986,6 +990,11 @@ static cf_status make_run_fonts(engine *e)
     if (st == CF_OK && cf_pdf_fonts_enabled())
         st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
                               e->diag);
+    /* The bodies' content streams, with the run fonts and unless the body cache is switched
+     * off ($CONSENTFORM_NO_BODY_CACHE). Without memory for them, pages are painted whole: the
+     * same pages, only slower. */
+    if (st == CF_OK && e->run_fonts != NULL && cf_layout_cache_enabled())
+        e->body_streams = cf_body_streams_new();
     return st;
 }
 
@@ -1170,6 +1179,7 @@ static cf_status combined_make_part(combined_job *cj, size_t p, cf_glyph_cache *
         .base = {e->font_base[0], e->font_base[1]},
         .glyph_cache = cache,
         .run_fonts = e->run_fonts,
+        .body_streams = e->body_streams,
     };
     cf_pdf_writer *w = NULL;
     cf_status st = cf_pdf_writer_new_with(e->o->fonts, (const cf_codepoints *const *)cj->sets,
@@ -1655,6 +1665,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     sum->overrides = e.overrides;
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
+    cf_body_streams_free(e.body_streams);
     cf_pdf_fonts_free(e.run_fonts);
     cf_layout_cache_free(e.layout_cache);
     cf_free(e.names.slots);

@@ -7,7 +7,11 @@
  * from the first page on belongs to the part. Shared objects are written from the first part
  * and must be byte-identical in the others; a part's own objects get new numbers after the
  * previous part's, and references to them in their dictionaries are renumbered (stream data
- * are copied untouched: references never occur there). */
+ * are copied untouched: references never occur there).
+ *
+ * A page body's content stream (render_pdf.c: the first of a page's /Contents array, the same
+ * bytes in every part) is written once for the whole job: a later part's copy, found equal
+ * byte for byte, is left out with its /Length object, and its pages refer to the first. */
 #include "render/pdf_join.h"
 
 #include "base/alloc.h"
@@ -21,6 +25,17 @@
 typedef struct span {
     size_t start, end; /* bytes [start, end) of the part (or of saved shared objects) */
 } span;
+
+/* A body stream written once (see above): its data, and its numbers in the joined file. */
+typedef struct body_written {
+    uint64_t hash;
+    unsigned char *data;
+    size_t len;
+    size_t id, length_id;
+} body_written;
+
+/* Body streams kept for comparison at most, in bytes: later ones are written with each part. */
+#define CF_JOIN_BODIES_MAX_BYTES ((size_t)32 * 1024 * 1024)
 
 struct cf_pdf_join {
     cf_pdf_sink sink;
@@ -39,6 +54,8 @@ struct cf_pdf_join {
     unsigned char *root;   /* the first part's catalogue object */
     size_t root_len;
     size_t parts;
+    body_written *bodies; /* body streams written, for the later parts' copies */
+    size_t n_bodies, cap_bodies, bodies_bytes;
 };
 
 /* One parsed part. */
@@ -50,6 +67,7 @@ typedef struct part {
     size_t *kids;
     size_t n_kids;
     size_t header_end; /* end of the "%PDF-" header lines: the first object's offset */
+    size_t *new_id;    /* per own id (from first_page on): its number in the joined file */
 } part;
 
 cf_pdf_join *cf_pdf_join_new(cf_pdf_sink sink, void *ctx)
@@ -71,6 +89,9 @@ void cf_pdf_join_free(cf_pdf_join *j)
     cf_free(j->shared);
     cf_free(j->shared_at);
     cf_free(j->root);
+    for (size_t i = 0; i < j->n_bodies; i++)
+        cf_free(j->bodies[i].data);
+    cf_free(j->bodies);
     cf_free(j);
 }
 
@@ -155,6 +176,7 @@ static void part_free(part *pt)
 {
     cf_free(pt->objects);
     cf_free(pt->kids);
+    cf_free(pt->new_id);
 }
 
 static cf_status bad_part(cf_diag *diag, const char *what)
@@ -284,7 +306,7 @@ static cf_status emit_own(cf_pdf_join *j, const part *pt, size_t id, cf_buf *b)
     /* Dictionary part: up to the stream keyword, or the whole object. */
     const unsigned char *stream = find(body, end, "\nstream\r\n");
     const unsigned char *dict_end = stream != NULL ? stream : end;
-    size_t new_id = id - pt->first_page + j->next_id;
+    size_t new_id = pt->new_id[id - pt->first_page];
     cf_buf_reset(b);
     cf_buf_printf(b, "%zu 0 obj", new_id);
     const unsigned char *q = body;
@@ -297,7 +319,7 @@ static cf_status emit_own(cf_pdf_join *j, const part *pt, size_t id, cf_buf *b)
                     return CF_ERR_INTERNAL;
                 /* Own objects move after the previous parts'; shared ones (the page tree
                  * too: the same number in every part) keep theirs. */
-                cf_buf_printf(b, "%zu", v >= pt->first_page ? v - pt->first_page + j->next_id : v);
+                cf_buf_printf(b, "%zu", v >= pt->first_page ? pt->new_id[v - pt->first_page] : v);
                 q = r;
                 continue;
             }
@@ -314,6 +336,114 @@ static cf_status emit_own(cf_pdf_join *j, const part *pt, size_t id, cf_buf *b)
         return j->error;
     emit(j, b->data, b->len);
     return emit(j, dict_end, (size_t)(end - dict_end));
+}
+
+/* FNV-1a, 64 bits: finds the candidate; the bytes are compared before one is left out. */
+static uint64_t hash_bytes(const unsigned char *p, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+/* When own object id of pt is a body stream as render_pdf.c writes it, "<<\n/Length L 0 R\n
+ * /Filter /FlateDecode\n>>\nstream\r\n" DATA "\nendstream\nendobj\n" with its length object
+ * L = id + 1 of the part, sets *data and *len to DATA. */
+static bool body_stream_data(const part *pt, size_t id, const unsigned char **data, size_t *len)
+{
+    if (id + 1 >= pt->size)
+        return false;
+    const unsigned char *p = pt->pdf + pt->objects[id].start;
+    const unsigned char *end = pt->pdf + pt->objects[id].end;
+    char head[96];
+    int n = snprintf(head, sizeof head,
+                     "%zu 0 obj\n<<\n/Length %zu 0 R\n/Filter /FlateDecode\n>>\nstream\r\n", id,
+                     id + 1);
+    static const char tail[] = "\nendstream\nendobj\n";
+    size_t t = sizeof tail - 1;
+    if (n < 0 || (size_t)(end - p) < (size_t)n + t || memcmp(p, head, (size_t)n) != 0 ||
+        memcmp(end - t, tail, t) != 0)
+        return false;
+    *data = p + n;
+    *len = (size_t)(end - p) - (size_t)n - t;
+    return true;
+}
+
+/* Gives pt's own objects their numbers in the joined file (pt->new_id), one after another
+ * from j->next_id, except a body stream already written by an earlier part, whose pages then
+ * refer to that one: it and its length object are marked in *dropped (caller frees) and left
+ * out. *n_own: the numbers taken. */
+static cf_status number_own(cf_pdf_join *j, part *pt, bool **dropped, size_t *n_own)
+{
+    size_t n = pt->size - pt->first_page;
+    pt->new_id = cf_malloc((n ? n : 1) * sizeof *pt->new_id);
+    *dropped = cf_calloc(n ? n : 1, sizeof **dropped);
+    bool *body = cf_calloc(n ? n : 1, sizeof *body);
+    if (pt->new_id == NULL || *dropped == NULL || body == NULL) {
+        cf_free(body);
+        return CF_ERR_NOMEM;
+    }
+    /* The bodies: the first stream of each page's /Contents array. */
+    for (size_t k = 0; k < pt->n_kids; k++) {
+        span o = pt->objects[pt->kids[k]];
+        const unsigned char *c = find(pt->pdf + o.start, pt->pdf + o.end, "/Contents [ ");
+        size_t v = 0;
+        if (c != NULL) {
+            c += strlen("/Contents [ ");
+            if (read_number(&c, pt->pdf + o.end, &v) && v >= pt->first_page && v < pt->size)
+                body[v - pt->first_page] = true;
+        }
+    }
+    size_t next = j->next_id;
+    cf_status st = CF_OK;
+    for (size_t id = pt->first_page; id < pt->size && st == CF_OK; id++) {
+        size_t i = id - pt->first_page;
+        if ((*dropped)[i])
+            continue;
+        const unsigned char *data = NULL;
+        size_t len = 0;
+        if (!body[i] || !body_stream_data(pt, id, &data, &len)) {
+            pt->new_id[i] = next++;
+            continue;
+        }
+        uint64_t h = hash_bytes(data, len);
+        const body_written *w = NULL;
+        for (size_t b = 0; b < j->n_bodies && w == NULL; b++)
+            if (j->bodies[b].hash == h && j->bodies[b].len == len &&
+                memcmp(j->bodies[b].data, data, len) == 0)
+                w = &j->bodies[b];
+        if (w != NULL) {
+            pt->new_id[i] = w->id;
+            pt->new_id[i + 1] = w->length_id;
+            (*dropped)[i] = (*dropped)[i + 1] = true;
+            continue;
+        }
+        pt->new_id[i] = next++;
+        if (j->bodies_bytes + len > CF_JOIN_BODIES_MAX_BYTES)
+            continue;
+        if (j->n_bodies == j->cap_bodies) {
+            body_written *grown =
+                cf_grow_array(j->bodies, &j->cap_bodies, j->n_bodies + 1, sizeof *grown, 16);
+            if (grown == NULL) {
+                st = CF_ERR_NOMEM;
+                break;
+            }
+            j->bodies = grown;
+        }
+        unsigned char *copy = cf_malloc(len ? len : 1);
+        if (copy == NULL) {
+            st = CF_ERR_NOMEM;
+            break;
+        }
+        memcpy(copy, data, len);
+        /* Its length object is the next own object: numbered next. */
+        j->bodies[j->n_bodies++] = (body_written){h, copy, len, pt->new_id[i], next};
+        j->bodies_bytes += len;
+    }
+    cf_free(body);
+    *n_own = next - j->next_id;
+    return st;
 }
 
 cf_status cf_pdf_join_add(cf_pdf_join *j, const unsigned char *pdf, size_t len, cf_diag *diag)
@@ -368,14 +498,24 @@ cf_status cf_pdf_join_add(cf_pdf_join *j, const unsigned char *pdf, size_t len, 
             return j->error;
         }
     }
+    bool *dropped = NULL;
+    size_t n_own = 0;
+    st = number_own(j, &pt, &dropped, &n_own);
+    if (st != CF_OK) {
+        part_free(&pt);
+        return j->error = st;
+    }
     cf_buf b;
     cf_buf_init(&b, (size_t)1 << 20);
     for (size_t id = pt.first_page; id < pt.size && j->error == CF_OK; id++) {
+        if (dropped[id - pt.first_page])
+            continue;
         st = emit_own(j, &pt, id, &b);
         if (st != CF_OK && j->error == CF_OK)
             j->error = st;
     }
     cf_buf_cleanup(&b);
+    cf_free(dropped);
     if (j->error == CF_OK && j->n_kids + pt.n_kids > j->cap_kids) {
         size_t *grown =
             cf_grow_array(j->kids, &j->cap_kids, j->n_kids + pt.n_kids, sizeof *grown, 256);
@@ -386,8 +526,8 @@ cf_status cf_pdf_join_add(cf_pdf_join *j, const unsigned char *pdf, size_t len, 
     }
     if (j->error == CF_OK) {
         for (size_t i = 0; i < pt.n_kids; i++)
-            j->kids[j->n_kids++] = pt.kids[i] - pt.first_page + j->next_id;
-        j->next_id += pt.size - pt.first_page;
+            j->kids[j->n_kids++] = pt.new_id[pt.kids[i] - pt.first_page];
+        j->next_id += n_own;
         j->parts++;
     }
     part_free(&pt);

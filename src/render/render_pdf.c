@@ -17,6 +17,12 @@
  * bytes, compressed on its own and reused from document to document (deflate_font,
  * cf_glyph_cache): in a batch most of a font is compressed once.
  *
+ * Bodies: with the run's fonts and a cf_body_streams, a page whose first items are a body laid
+ * out once for many patients (cf_page.n_shared, shared_id) has two content streams: the body,
+ * painted once per run between q and Q with the run fonts under fixed names (/Fr, /Fb) and
+ * kept compressed, then the page's own items from the initial graphics state (put_body). A
+ * document (or a combined print job) holds one object per body, referenced by its pages.
+ *
  * Output depends only on the display lists: no clock, no random id, and numbers are written
  * without the locale (put_number; libharu's own formatting). One HPDF_Doc per call: safe on
  * several threads. */
@@ -74,6 +80,10 @@ typedef struct renderer {
     /* With run fonts, the document's own characters beyond them: a second font per style. */
     HPDF_Font extra[CF_FONT_STYLE_COUNT];
     cf_subset_layout extra_layouts[CF_FONT_STYLE_COUNT];
+    /* This document's stream objects of shared bodies (options->body_streams), by id: one
+     * object however many of its pages show the body. */
+    struct doc_body *bodies;
+    size_t n_bodies, cap_bodies;
     HPDF_Font cur_font; /* in the text object being written; NULL: none set yet */
     double cur_size;
     cf_buf text;                            /* a text run's operators */
@@ -1033,17 +1043,16 @@ static cf_status show_text(renderer *r, HPDF_Page page, int style, const cf_item
     return write_ops(r, page);
 }
 
-static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_page *pg)
+/* Paints items [from, to) of pg, starting from the initial graphics state (as a page's first
+ * content stream does, or one after a body stream that restores it). */
+static cf_status paint_items(renderer *r, HPDF_Page page, const cf_page *pg, size_t from, size_t to)
 {
-    HPDF_Page page = HPDF_AddPage(r->pdf);
-    if (page == NULL)
-        return fail(r, "to add a page");
-    HPDF_Page_SetWidth(page, (HPDF_REAL)list->width);
-    HPDF_Page_SetHeight(page, (HPDF_REAL)list->height);
     bool in_text = false;
+    /* Character spacing is text state, which outlives a text object: kept across them. */
     double cur_tc = 0, cur_gray = 0;
     r->cur_size = -1;
-    for (size_t i = 0; i < pg->n_items; i++) {
+    r->cur_font = NULL;
+    for (size_t i = from; i < to; i++) {
         const cf_item *it = &pg->items[i];
         if (it->kind != CF_ITEM_TEXT && in_text) {
             HPDF_Page_EndText(page);
@@ -1064,7 +1073,6 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
                 HPDF_Page_BeginText(page);
                 in_text = true;
                 r->cur_font = NULL;
-                cur_tc = 0;
                 cur_gray = 0;
                 HPDF_Page_SetGrayFill(page, 0);
             }
@@ -1143,8 +1151,334 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
     }
     if (in_text)
         HPDF_Page_EndText(page);
+    r->cur_font = NULL;
     if (r->error.code != 0)
         return fail(r, "while drawing a page");
+    return CF_OK;
+}
+
+/* ---- shared bodies' content streams ---- */
+
+/* One body's content stream, kept for the run: immutable once in the cache. */
+typedef struct body_stream {
+    uint64_t id;
+    const cf_pdf_fonts *fonts;
+    unsigned styles;  /* bit s: the body draws style s (in the run's font of s) */
+    unsigned char *z; /* the zlib stream of the contents */
+    size_t z_len;
+} body_stream;
+
+/* Bodies kept at most, in compressed bytes: past it a new body is painted for each document
+ * (the same bytes, made again). A leaflet's body pages are some kilobytes each. */
+#define CF_BODY_STREAMS_MAX_BYTES ((size_t)64 * 1024 * 1024)
+
+/* An open-addressing table of the kept bodies (slots a power of two, at most half used). */
+struct cf_body_streams {
+    pthread_mutex_t lock;
+    body_stream **slots;
+    size_t n_slots, used, bytes;
+    size_t reused, whole;
+};
+
+cf_body_streams *cf_body_streams_new(void)
+{
+    cf_body_streams *c = cf_calloc(1, sizeof *c);
+    if (c != NULL && pthread_mutex_init(&c->lock, NULL) != 0) {
+        cf_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void cf_body_streams_free(cf_body_streams *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n_slots; i++)
+        if (c->slots[i] != NULL) {
+            cf_free(c->slots[i]->z);
+            cf_free(c->slots[i]);
+        }
+    cf_free(c->slots);
+    pthread_mutex_destroy(&c->lock);
+    cf_free(c);
+}
+
+void cf_body_streams_stats(cf_body_streams *c, size_t *reused, size_t *whole)
+{
+    pthread_mutex_lock(&c->lock);
+    *reused = c->reused;
+    *whole = c->whole;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static size_t body_slot(const cf_body_streams *c, uint64_t id, const cf_pdf_fonts *fonts)
+{
+    uint64_t h = (id ^ (uint64_t)(uintptr_t)fonts) * UINT64_C(0x9E3779B97F4A7C15);
+    size_t mask = c->n_slots - 1, i = (size_t)(h >> 32) & mask;
+    while (c->slots[i] != NULL && (c->slots[i]->id != id || c->slots[i]->fonts != fonts))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* The kept body (id, fonts), or NULL. Only bodies whose characters are all in the run's fonts
+ * are kept (body_shareable). */
+static const body_stream *body_find(cf_body_streams *c, uint64_t id, const cf_pdf_fonts *fonts)
+{
+    const body_stream *b = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (c->n_slots > 0)
+        b = c->slots[body_slot(c, id, fonts)];
+    pthread_mutex_unlock(&c->lock);
+    return b;
+}
+
+/* Keeps *b (taking it) unless another thread kept the same body first (the same bytes: then
+ * that one is used and *b freed) or the cache is full (*b stays the caller's). Returns the
+ * body to use, and sets *b to NULL when it was taken. */
+static const body_stream *body_keep(cf_body_streams *c, body_stream **b)
+{
+    body_stream *nb = *b;
+    const body_stream *use = nb;
+    pthread_mutex_lock(&c->lock);
+    if (c->n_slots > 0 && c->slots[body_slot(c, nb->id, nb->fonts)] != NULL) {
+        use = c->slots[body_slot(c, nb->id, nb->fonts)];
+        cf_free(nb->z);
+        cf_free(nb);
+        *b = NULL;
+    } else if (c->bytes + nb->z_len <= CF_BODY_STREAMS_MAX_BYTES) {
+        if ((c->used + 1) * 2 > c->n_slots) {
+            size_t n = c->n_slots ? c->n_slots * 2 : 64;
+            body_stream **grown = cf_calloc(n, sizeof *grown);
+            if (grown != NULL) {
+                body_stream **old = c->slots;
+                size_t n_old = c->n_slots;
+                c->slots = grown;
+                c->n_slots = n;
+                for (size_t i = 0; i < n_old; i++)
+                    if (old[i] != NULL)
+                        c->slots[body_slot(c, old[i]->id, old[i]->fonts)] = old[i];
+                cf_free(old);
+            }
+        }
+        if ((c->used + 1) * 2 <= c->n_slots) {
+            c->slots[body_slot(c, nb->id, nb->fonts)] = nb;
+            c->used++;
+            c->bytes += nb->z_len;
+            *b = NULL;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return use;
+}
+
+/* A document's stream object of one body. */
+typedef struct doc_body {
+    uint64_t id;
+    HPDF_Dict stream;
+    unsigned styles;
+} doc_body;
+
+/* The run fonts' resource names in a page that shows a body stream: the same in every
+ * document, and never one libharu gives (F1, F2, ...). */
+static const char *const body_font_names[CF_FONT_STYLE_COUNT] = {"Fr", "Fb"};
+
+/* Whether every character of items [0, n_shared) of pg is in the run's fonts of this document
+ * (the same codes in every document of the run); *styles gets the styles the items draw. */
+static bool body_shareable(const renderer *r, const cf_pdf_fonts *run, const cf_page *pg,
+                           unsigned *styles)
+{
+    *styles = 0;
+    for (size_t i = 0; i < pg->n_shared; i++) {
+        const cf_item *it = &pg->items[i];
+        if (it->kind != CF_ITEM_TEXT || it->u.text.len == 0)
+            continue;
+        int style = (int)it->u.text.style;
+        if (style < 0 || style >= CF_FONT_STYLE_COUNT || r->fonts[style] == NULL ||
+            r->primary[style] != &run->layouts[style])
+            return false;
+        const char *s = it->u.text.utf8;
+        size_t len = it->u.text.len;
+        for (size_t k = 0; k < len;) {
+            uint32_t cp = 0;
+            size_t n = cf_utf8_decode(s + k, len - k, &cp);
+            if (n == 0 || cid_of(&run->layouts[style], cp) == 0)
+                return false;
+            k += n;
+        }
+        *styles |= 1u << style;
+    }
+    return true;
+}
+
+/* Names the run's fonts of styles in the page's font resources as body_font_names says, before
+ * anything else is drawn on it (libharu then finds them there for the page's own items too). */
+static cf_status name_body_fonts(renderer *r, HPDF_Page page, unsigned styles)
+{
+    HPDF_PageAttr attr = page->attr;
+    if (attr->fonts == NULL) {
+        HPDF_Dict resources = HPDF_Dict_GetItem(page, "Resources", HPDF_OCLASS_DICT);
+        HPDF_Dict fonts = resources != NULL ? HPDF_Dict_New(page->mmgr) : NULL;
+        if (fonts == NULL || HPDF_Dict_Add(resources, "Font", fonts) != HPDF_OK)
+            return fail(r, "to name a page's fonts");
+        attr->fonts = fonts;
+    }
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        if ((styles & 1u << s) != 0 &&
+            HPDF_Dict_Add(attr->fonts, body_font_names[s], r->fonts[s]) != HPDF_OK)
+            return fail(r, "to name a page's fonts");
+    return CF_OK;
+}
+
+/* Paints items [0, n_shared) of pg on the empty page between q and Q, takes what was written
+ * out of the page's contents (left empty) and returns it as a new body in *out. */
+static cf_status make_body(renderer *r, HPDF_Page page, const cf_page *pg, uint64_t id,
+                           const cf_pdf_fonts *run, unsigned styles, body_stream **out)
+{
+    *out = NULL;
+    HPDF_PageAttr attr = page->attr;
+    HPDF_Page_GSave(page);
+    cf_status st = r->error.code != 0 ? fail(r, "while drawing a page") : CF_OK;
+    if (st == CF_OK)
+        st = paint_items(r, page, pg, 0, pg->n_shared);
+    if (st != CF_OK)
+        return st;
+    HPDF_Page_GRestore(page);
+    if (r->error.code != 0)
+        return fail(r, "while drawing a page");
+    HPDF_UINT32 size = HPDF_Stream_Size(attr->stream);
+    unsigned char *raw = cf_malloc(size > 0 ? size : 1);
+    if (raw == NULL)
+        return CF_ERR_NOMEM;
+    HPDF_UINT got = size;
+    if (HPDF_Stream_Seek(attr->stream, 0, HPDF_SEEK_SET) != HPDF_OK ||
+        (size > 0 && HPDF_Stream_Read(attr->stream, raw, &got) != HPDF_OK) || got != size) {
+        cf_free(raw);
+        return fail(r, "to read a page's body back");
+    }
+    HPDF_MemStream_FreeData(attr->stream);
+    cf_buf z;
+    cf_buf_init(&z, (size_t)1 << 30);
+    st = zlib_with(deflater(r), raw, size, &z);
+    cf_free(raw);
+    body_stream *b = st == CF_OK ? cf_calloc(1, sizeof *b) : NULL;
+    if (st == CF_OK && b == NULL)
+        st = CF_ERR_NOMEM;
+    if (st == CF_OK) {
+        *b = (body_stream){
+            .id = id, .fonts = run, .styles = styles, .z = (unsigned char *)z.data, .z_len = z.len};
+        z.data = NULL; /* now the body's */
+        *out = b;
+    }
+    cf_buf_cleanup(&z);
+    return st;
+}
+
+/* This document's stream object of the body of pg (items [0, n_shared), all in the run's
+ * fonts of styles, named on the page): made from the kept bytes (kept, may be NULL), or
+ * painted now on the empty page (and kept for the next documents). */
+static cf_status body_object(renderer *r, HPDF_Page page, const cf_page *pg,
+                             const body_stream *kept, unsigned styles, HPDF_Dict *out)
+{
+    const cf_render_options *o = r->options;
+    body_stream *made = NULL;
+    const body_stream *b = kept;
+    if (b == NULL) {
+        cf_status st = make_body(r, page, pg, pg->shared_id, o->run_fonts, styles, &made);
+        if (st != CF_OK)
+            return st;
+        b = body_keep(o->body_streams, &made);
+    }
+    HPDF_Dict stream = new_stream(r);
+    cf_status st = stream != NULL ? put_compressed(r, stream, b->z, b->z_len, "a page's body")
+                                  : fail(r, "to make a page's body");
+    if (made != NULL) { /* not kept (the cache is full): this document's own */
+        cf_free(made->z);
+        cf_free(made);
+    }
+    if (st == CF_OK && r->n_bodies == r->cap_bodies) {
+        doc_body *grown =
+            cf_grow_array(r->bodies, &r->cap_bodies, r->n_bodies + 1, sizeof *grown, 16);
+        if (grown == NULL)
+            st = CF_ERR_NOMEM;
+        else
+            r->bodies = grown;
+    }
+    if (st == CF_OK) {
+        r->bodies[r->n_bodies++] = (doc_body){pg->shared_id, stream, styles};
+        *out = stream;
+    }
+    return st;
+}
+
+/* Whether this document draws styles with the run's fonts (the codes of a kept body). */
+static bool run_fonts_drawn(const renderer *r, const cf_pdf_fonts *run, unsigned styles)
+{
+    for (int s = 0; s < CF_FONT_STYLE_COUNT; s++)
+        if ((styles & 1u << s) != 0 && (r->fonts[s] == NULL || r->primary[s] != &run->layouts[s]))
+            return false;
+    return true;
+}
+
+/* When pg's body (items [0, n_shared)) can be shared, makes the page's /Contents the body's
+ * stream (one object per document, body_object) followed by the page's own, and sets *shared:
+ * the caller then paints only the items after the body. Otherwise leaves the page alone. */
+static cf_status put_body(renderer *r, HPDF_Page page, const cf_page *pg, bool *shared)
+{
+    *shared = false;
+    const cf_render_options *o = r->options;
+    if (o == NULL || o->body_streams == NULL || o->run_fonts == NULL || pg->shared_id == 0 ||
+        pg->n_shared == 0 || pg->n_shared > pg->n_items)
+        return CF_OK;
+    cf_body_streams *c = o->body_streams;
+    HPDF_Dict stream = NULL;
+    unsigned styles = 0;
+    for (size_t i = 0; i < r->n_bodies && stream == NULL; i++)
+        if (r->bodies[i].id == pg->shared_id) {
+            stream = r->bodies[i].stream;
+            styles = r->bodies[i].styles;
+        }
+    const body_stream *kept = stream == NULL ? body_find(c, pg->shared_id, o->run_fonts) : NULL;
+    if (kept != NULL)
+        styles = kept->styles;
+    /* A body made before has the same characters: only the fonts are checked. Otherwise every
+     * character is (a body with a patient's own characters is painted whole). */
+    bool shareable = stream != NULL || kept != NULL ? run_fonts_drawn(r, o->run_fonts, styles)
+                                                    : body_shareable(r, o->run_fonts, pg, &styles);
+    pthread_mutex_lock(&c->lock);
+    c->reused += shareable;
+    c->whole += !shareable;
+    pthread_mutex_unlock(&c->lock);
+    if (!shareable)
+        return CF_OK;
+    cf_status st = name_body_fonts(r, page, styles);
+    if (st == CF_OK && stream == NULL)
+        st = body_object(r, page, pg, kept, styles, &stream);
+    if (st != CF_OK)
+        return st;
+    HPDF_PageAttr attr = page->attr;
+    HPDF_Array contents = HPDF_Array_New(page->mmgr);
+    if (contents == NULL || HPDF_Array_Add(contents, stream) != HPDF_OK ||
+        HPDF_Array_Add(contents, attr->contents) != HPDF_OK ||
+        HPDF_Dict_Add(page, "Contents", contents) != HPDF_OK)
+        return fail(r, "to list a page's contents");
+    *shared = true;
+    return CF_OK;
+}
+
+static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_page *pg)
+{
+    HPDF_Page page = HPDF_AddPage(r->pdf);
+    if (page == NULL)
+        return fail(r, "to add a page");
+    HPDF_Page_SetWidth(page, (HPDF_REAL)list->width);
+    HPDF_Page_SetHeight(page, (HPDF_REAL)list->height);
+    bool shared = false;
+    cf_status st = put_body(r, page, pg, &shared);
+    if (st == CF_OK)
+        st = paint_items(r, page, pg, shared ? pg->n_shared : 0, pg->n_items);
+    if (st != CF_OK)
+        return st;
     /* The page is complete: its contents are deflated now rather than by libharu. */
     HPDF_PageAttr attr = page->attr;
     return deflate_in_place(r, attr != NULL ? attr->contents : NULL, "a page's contents");
@@ -1288,6 +1622,7 @@ void cf_pdf_writer_free(cf_pdf_writer *w)
         cf_subset_layout_cleanup(&w->r.extra_layouts[s]);
     }
     cf_buf_cleanup(&w->r.text);
+    cf_free(w->r.bodies);
     libdeflate_free_compressor(w->r.deflater);
     cf_free(w);
 }

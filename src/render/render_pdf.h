@@ -37,6 +37,21 @@ void cf_pdf_fonts_free(cf_pdf_fonts *fonts);
  * document's fonts on their own (the uncached path, for comparisons and A/B measurements). */
 bool cf_pdf_fonts_enabled(void);
 
+/* The content of shared page bodies made once for a run of documents (see cf_page.n_shared):
+ * per (shared_id, run fonts), the body's items painted into a content stream of their own and
+ * compressed once; each later page with that body puts the same bytes first in its /Contents
+ * and paints only its own items after them. A body is shared only when every character it
+ * draws is in the run's fonts (the same codes in every document); otherwise its pages are
+ * painted whole. Thread-safe: one per run, used by every worker. Changes the bytes written,
+ * never what a page shows. */
+typedef struct cf_body_streams cf_body_streams;
+/* NULL when out of memory (documents are then painted whole). */
+cf_body_streams *cf_body_streams_new(void);
+void cf_body_streams_free(cf_body_streams *cache);
+/* Pages painted with a kept body stream (*reused, the first painting included) and bodies
+ * found not shareable (*whole). */
+void cf_body_streams_stats(cf_body_streams *cache, size_t *reused, size_t *whole);
+
 typedef struct cf_render_options {
     /* Per style, the characters most documents of a run draw (cf_document_font_base), whose
      * glyphs go first in the embedded subset and are compressed apart; NULL: none. The
@@ -46,6 +61,8 @@ typedef struct cf_render_options {
     /* The run's fonts (made from the same font set as the lists'); NULL: a subset per
      * document. The same list and run fonts give the same bytes. */
     const cf_pdf_fonts *run_fonts;
+    /* Shared bodies' content streams (only with run_fonts); NULL: every page painted whole. */
+    cf_body_streams *body_streams;
 } cf_render_options;
 
 /* cf_render_pdf with options (may be NULL). */
