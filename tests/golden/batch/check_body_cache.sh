@@ -114,13 +114,15 @@ for spec in "nerve-root-injection a4 letter" "dpn-injection-consent letter a4"; 
         fail "$form --only-combined: exit $st1/$st2, $pages pages: $(head -5 "$tmp/$form.cdiffs") $(head -2 "$c-all.err")"
     fi
 
-    # Every page's QR code of four rows (list rows 1, 7, 16 and 108: long, HKSCS, everyday
-    # names) decodes at 150 dpi, with the project's own reader, to the row's document id, page
-    # and page count.
+    # Every page's QR code of four rows (list rows 1, 7, 16 and 108, or the last row of a
+    # shorter list: long, HKSCS, everyday names) decodes at 150 dpi, with the project's own
+    # reader, to the row's document id, page and page count.
     if [ -x "$probe" ]; then
         q=$cf_shm/qr-$form
         mkdir -p "$q"
-        awk -F, '$1 == 3 || $1 == 9 || $1 == 18 || $1 == 110 { print $1, $3, $4, $6 }' "$c/manifest.csv" >"$q/sample"
+        last=$((rows + 1 < 110 ? rows + 1 : 110))
+        awk -F, -v last="$last" '$1 == 3 || $1 == 9 || $1 == 18 || $1 == last { print $1, $3, $4, $6 }' \
+            "$c/manifest.csv" >"$q/sample"
         : >"$q/want"
         while read -r r f id n; do
             pdftoppm -r 150 -gray -png "$c/$f" "$q/$r"
