@@ -139,6 +139,14 @@ extern const cf_web_asset cf_web_assets[];
 extern const size_t cf_web_n_assets;
 const cf_web_asset *cf_web_asset_get(const char *name);
 
+/* Sends the PDF at path (its documents ids[0..n) already issued and archived) to the server's
+ * printer as one duplex A4 job, records a sent-to-printer event with the session's user on each
+ * of ids, and writes what happened to b for the page (pages.c): the job id (id="print-job"), a
+ * stopped queue that holds the job, or why nothing was printed, saying that the documents stay
+ * issued and archived. Messages name no path of the server. Returns the job id; 0: not sent. */
+int cf_web_print(cf_web_server *s, const cf_web_request *r, const char *path, const char *title,
+                 const char *const *ids, size_t n, cf_buf *b);
+
 /* A new private folder STORE/tmp/PREFIX-XXXXXX (pages.c); NULL when it cannot be made. Caller
  * removes it with cf_web_remove_dir and frees the name with cf_free. */
 char *cf_web_temp_dir(const cf_web_server *s, const char *prefix);
