@@ -451,7 +451,15 @@ static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *o
     char document_id[CF_DOCUMENT_ID_SIZE] = "";
     cf_status st =
         diag && record ? prepare(form, record, request_allow(r, r), &fonts, diag) : CF_ERR_NOMEM;
-    cf_document_options options = {.paper = CF_PAPER_A4, .created = cf_document_time()};
+    /* The bodies this process keeps for the form (the preview is laid out as the issue is). */
+    char fingerprint[CF_SHA256_HEX_SIZE] = "";
+    const cf_web_form_state *fs = NULL;
+    if (st == CF_OK && cf_form_fingerprint(form, fingerprint) == CF_OK)
+        fs = cf_web_form_state_get(s, form, fonts, fingerprint);
+    cf_document_options options = {.paper = CF_PAPER_A4,
+                                   .created = cf_document_time(),
+                                   .form_sha256 = fingerprint[0] != '\0' ? fingerprint : NULL,
+                                   .layout_cache = fs != NULL ? fs->layout_cache : NULL};
     if (st == CF_OK)
         st = cf_document_layout(form, record, fonts, &options, document_id, &list, diag);
     if (st == CF_OK)
@@ -651,8 +659,24 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
         if (sink < 0)
             st = CF_ERR_IO;
     }
+    /* The form's fonts and bodies as this process keeps them (made on its first issue), and
+     * this thread's glyph cache: the same text and pixels as a document made alone. */
+    char fingerprint[CF_SHA256_HEX_SIZE] = "";
+    const cf_web_form_state *fs = NULL;
+    if (st == CF_OK && cf_form_fingerprint(form, fingerprint) == CF_OK)
+        fs = cf_web_form_state_get(s, form, fonts, fingerprint);
+    cf_render_options render = {.glyph_cache = cf_web_glyph_cache(s)};
+    if (fs != NULL && fs->run_fonts != NULL) {
+        render.run_fonts = fs->run_fonts;
+        for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
+            render.base[f] = fs->base[f];
+    }
     cf_issue_options options = {
-        .document = {.paper = CF_PAPER_A4, .created = cf_document_time()},
+        .document = {.paper = CF_PAPER_A4,
+                     .created = cf_document_time(),
+                     .render = &render,
+                     .layout_cache = fs != NULL ? fs->layout_cache : NULL},
+        .form_sha256 = fingerprint[0] != '\0' ? fingerprint : NULL,
         .archive = s->archive,
         .operator_name = r->session.user,
         .path = dir != NULL ? path : NULL,
