@@ -457,53 +457,6 @@ void cf_web_list_upload(cf_web_server *s, cf_web_request *r, cf_web_response *ou
     cf_free(path);
 }
 
-/* The document ids of the rows the batch in dir issued (status ok in its manifest), in the
- * list's order, into *ids (caller frees each and the array with cf_free). */
-static cf_status issued_ids(const char *dir, char ***ids, size_t *n, cf_diag *diag)
-{
-    *ids = NULL;
-    *n = 0;
-    char manifest[4300];
-    snprintf(manifest, sizeof manifest, "%s/%s", dir, CF_BATCH_MANIFEST);
-    cf_csv_reader *reader = NULL;
-    cf_status st = cf_csv_reader_open(manifest, CF_CSV_ENCODING_UTF8, NULL, &reader, diag);
-    size_t status_col = (size_t)-1, id_col = (size_t)-1, cap = 0;
-    const char *const *fields = NULL;
-    size_t nf = 0;
-    for (bool head = true; st == CF_OK; head = false) {
-        st = cf_csv_next_row(reader, &fields, &nf);
-        if (st != CF_OK || fields == NULL)
-            break;
-        for (size_t i = 0; head && i < nf; i++) {
-            if (strcmp(fields[i], "status") == 0)
-                status_col = i;
-            if (strcmp(fields[i], "document_id") == 0)
-                id_col = i;
-        }
-        if (head || status_col >= nf || id_col >= nf || strcmp(fields[status_col], "ok") != 0 ||
-            fields[id_col][0] == '\0')
-            continue;
-        char **grown = cf_grow_array(*ids, &cap, *n + 1, sizeof **ids, 32);
-        char *id = grown != NULL ? cf_strdup(fields[id_col]) : NULL;
-        if (grown != NULL)
-            *ids = grown;
-        if (id == NULL) {
-            st = CF_ERR_NOMEM;
-            break;
-        }
-        (*ids)[(*n)++] = id;
-    }
-    cf_csv_reader_close(reader);
-    return st;
-}
-
-static void free_ids(char **ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        cf_free(ids[i]);
-    cf_free(ids);
-}
-
 /* The documents of a list run, each with a link to its record (and its PDF there). */
 static void ids_table(cf_buf *b, char *const *ids, size_t n)
 {
@@ -544,7 +497,7 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
     char **ids = NULL;
     size_t n_ids = 0;
     if (st == CF_OK && print)
-        st = issued_ids(dir, &ids, &n_ids, diag);
+        st = cf_batch_manifest_ids(dir, &ids, &n_ids, diag);
     cf_buf printed;
     cf_buf_init(&printed, 1 << 20);
     if (st == CF_OK && print) {
@@ -580,7 +533,7 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
                  wf->form->id);
     }
     cf_buf_cleanup(&printed);
-    free_ids(ids, n_ids);
+    cf_batch_ids_free(ids, n_ids);
     cf_free(dir);
     cf_csv_mappings_free(mappings);
     cf_diag_free(diag);

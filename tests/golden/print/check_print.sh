@@ -120,6 +120,13 @@ fi
 archived=$("$bin" archive list store2 2>/dev/null | grep -c nerve-root-injection)
 [ "$archived" -eq "$rows" ] && ok "batch --archive --print: the $rows documents are in the store" ||
     fail "batch --archive --print: $archived documents in the store for $rows rows"
+sent=0
+for d in $(awk -F, 'NR > 1 && $2 == "ok" { print $4 }' simplex/manifest.csv); do
+    "$bin" archive show store2 "$d" 2>/dev/null | grep -q "sent-to-printer .*reason: print queue ward job $job\$" &&
+        sent=$((sent + 1))
+done
+[ "$sent" -eq "$rows" ] && ok "batch --archive --print: each of the $rows records says sent-to-printer, ward job $job" ||
+    fail "batch --archive --print: $sent of $rows documents record the print"
 
 # 5. batch --print without a combined job is a usage error, before anything is written.
 "$bin" batch --allow-draft nerve-root-injection --csv "$csv" --out-dir nocombined --print ward 2>"$tmp/err"
