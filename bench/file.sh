@@ -19,25 +19,13 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-issue_all() { # STORE
-    "$build/consentform" archive init "$1" 2>/dev/null
-    mkdir -p "$1.pdf"
-    for i in $(seq 1 31); do
-        args=("patient_name=CHAN Tai Man $i" "hospital_no=HN$((20000000 + i))(1)")
-        if ((i % 3 == 0)); then
-            form=dpn-injection-consent
-            args+=("birth_date=1950-03-04" "doctor_name=LEE Ka Wai" "procedure_date=2026-01-20")
-        else
-            form=nerve-root-injection
-            args+=("episode_no=HE$((3000000 + i))")
-        fi
-        "$probe" issue "$1" "$1.pdf/doc$i.pdf" "forms/$form.xml" "${args[@]}" >/dev/null
-    done
-}
+bin=$build/consentform
+forms=$PWD/forms
+. tests/scan/testset_store.sh
 
 run() { # LABEL FILE
     local store=$tmp/store-$RANDOM
-    issue_all "$store"
+    testset_issue_all "$store"
     /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$build/consentform" archive file "$store" "$2" \
         --operator bench >"$tmp/out" 2>"$tmp/err" || true
     read -r secs user sys rss < <(tail -1 "$tmp/time")

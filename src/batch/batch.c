@@ -60,7 +60,8 @@ typedef struct engine {
     size_t next, done, total;
     bool stopped;
     cf_codepoints *font_base[CF_FONT_STYLE_COUNT];
-    cf_pdf_fonts *run_fonts; /* the fonts every document of the batch embeds; NULL: none */
+    cf_pdf_fonts *run_fonts;       /* the fonts every document of the batch embeds; NULL: none */
+    cf_layout_cache *layout_cache; /* bodies laid out once for the run; NULL: none */
     /* The writer thread: PDFs written to their temporary files wait here (oldest at
      * queue_head) to be synced and given their names, while the next rows are drawn. */
     struct pending_file *queue;
@@ -912,7 +913,8 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .document = {.paper = o->paper,
                      .created = o->created,
                      .sequence = (unsigned long)row->row,
-                     .render = &render},
+                     .render = &render,
+                     .layout_cache = e->layout_cache},
         .deliver = e->writer_running ? deliver : NULL,
         .deliver_ctx = &dc,
         .archive = o->archive,
@@ -967,6 +969,25 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* The batch's fonts (cf_pdf_fonts), made on first use. */
+static cf_status make_run_fonts(engine *e)
+{
+    const cf_batch_options *o = e->o;
+    cf_status st = CF_OK;
+    if (e->font_base[0] != NULL)
+        return CF_OK;
+    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
+        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
+            st = CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
+    /* Subset, checked and compressed once for the whole batch. */
+    if (st == CF_OK && cf_pdf_fonts_enabled())
+        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
+                              e->diag);
+    return st;
+}
+
 /* Pass 3: the rows printed on o->jobs threads, from the records. */
 static cf_status print_rows(engine *e)
 {
@@ -980,15 +1001,7 @@ static cf_status print_rows(engine *e)
     }
     if (st != CF_OK || e->total == 0)
         return st;
-    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
-        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
-            st = CF_ERR_NOMEM;
-    if (st == CF_OK)
-        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
-    /* Subset, checked and compressed once for the whole batch. */
-    if (st == CF_OK && cf_pdf_fonts_enabled())
-        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
-                              e->diag);
+    st = make_run_fonts(e);
     if (st != CF_OK)
         return st;
     long n_threads = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
@@ -1099,6 +1112,7 @@ static cf_status combined_layout(combined_job *cj, size_t i, cf_codepoints *cons
         .unique_id = o->archive != NULL,
         .pad_to_even = !o->simplex,
         .form_sha256 = e->form_sha256,
+        .layout_cache = e->layout_cache,
     };
     char id[CF_DOCUMENT_ID_SIZE];
     if (st == CF_OK)
@@ -1307,25 +1321,6 @@ static cf_status combined_run(combined_job *cj)
         pthread_join(threads[t], NULL);
     if (e->o->stop != NULL && *e->o->stop != 0)
         e->stopped = true;
-    return st;
-}
-
-/* The batch's fonts (cf_pdf_fonts), made on first use. */
-static cf_status make_run_fonts(engine *e)
-{
-    const cf_batch_options *o = e->o;
-    cf_status st = CF_OK;
-    if (e->font_base[0] != NULL)
-        return CF_OK;
-    for (int f = 0; f < CF_FONT_STYLE_COUNT && st == CF_OK; f++)
-        if ((e->font_base[f] = cf_codepoints_new()) == NULL)
-            st = CF_ERR_NOMEM;
-    if (st == CF_OK)
-        st = cf_document_font_base(o->form, o->fonts, o->paper, e->font_base, e->diag);
-    /* Subset, checked and compressed once for the whole batch. */
-    if (st == CF_OK && cf_pdf_fonts_enabled())
-        st = cf_pdf_fonts_new(o->fonts, (const cf_codepoints *const *)e->font_base, &e->run_fonts,
-                              e->diag);
     return st;
 }
 
@@ -1585,6 +1580,8 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     pthread_cond_init(&e.queue_changed, NULL);
     cf_buf_init(&e.template_buf, 4096);
     e.name_template = o->name_template;
+    /* Without memory for it, every body is laid out afresh: slower, the same pages. */
+    e.layout_cache = cf_layout_cache_enabled() ? cf_layout_cache_new() : NULL;
     cf_status st = CF_OK;
     /* The form's status first: a form that may not be issued today stops the run before the
      * list is read, and the overrides it needs are this run's, recorded on every row. */
@@ -1658,6 +1655,7 @@ cf_status cf_batch_run(const cf_batch_options *o, cf_batch_summary *sum, cf_diag
     for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
         cf_codepoints_free(e.font_base[f]);
     cf_pdf_fonts_free(e.run_fonts);
+    cf_layout_cache_free(e.layout_cache);
     cf_free(e.names.slots);
     cf_free(e.hospitals.slots);
     cf_batch_records_free(e.rs);

@@ -173,6 +173,9 @@ static void flatten_signature(differ *d, part *p, const cf_signature_block *s)
         cf_buf_printf(&d->scratch, "; relationship: %s", s->relationship_caption);
     if (s->language_caption != NULL)
         cf_buf_printf(&d->scratch, "; language: %s", s->language_caption);
+    /* Which signatures a signed copy needs is part of what the committee approves. */
+    if (s->required != NULL)
+        cf_buf_printf(&d->scratch, "; required: %s", s->required);
     push(d, p, what, keep(d, d->scratch.data != NULL ? d->scratch.data : ""), -1);
     if (s->statement != NULL)
         push(d, p, printf_kept(d, "statement (%s)", roles[s->role]), text_of(d, s->statement), -1);

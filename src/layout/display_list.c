@@ -101,6 +101,37 @@ cf_status cf_display_list_add_item(cf_display_list *list, size_t page, const cf_
     return CF_OK;
 }
 
+cf_status cf_display_list_copy_items(cf_display_list *list, size_t page, const cf_item *items,
+                                     size_t n)
+{
+    if (page >= list->n_pages)
+        return CF_ERR_INTERNAL;
+    cf_page *pg = &list->pages[page];
+    page_state *st = &list->internal->state[page];
+    if (pg->n_items + n > st->cap) {
+        cf_item *grown = cf_grow_array(pg->items, &st->cap, pg->n_items + n, sizeof *grown, 64);
+        if (grown == NULL)
+            return CF_ERR_NOMEM;
+        pg->items = grown;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cf_item it = items[i];
+        if (it.kind == CF_ITEM_TEXT) {
+            it.u.text.utf8 = cf_display_list_strdup(list, it.u.text.utf8, it.u.text.len);
+            if (it.u.text.utf8 == NULL)
+                return CF_ERR_NOMEM;
+        } else if (it.kind == CF_ITEM_MODULES) {
+            size_t bytes = (size_t)it.u.modules.count * it.u.modules.count;
+            const char *dark = cf_display_list_strdup(list, (const char *)it.u.modules.dark, bytes);
+            if (dark == NULL)
+                return CF_ERR_NOMEM;
+            it.u.modules.dark = (const unsigned char *)dark;
+        }
+        pg->items[pg->n_items++] = it;
+    }
+    return CF_OK;
+}
+
 /* ---- dump ----------------------------------------------------------------------------- */
 
 /* A number with two decimals, written without the C library (no locale can change it). */

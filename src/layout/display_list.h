@@ -43,9 +43,9 @@ typedef struct cf_item {
             double fill_gray;    /* < 0 = not filled */
         } rect;
         struct {
-            unsigned count;              /* modules per side */
-            double module;               /* side of one module, points */
-            const unsigned char *dark;   /* count*count bytes, row-major from the top, 1 = dark */
+            unsigned count;            /* modules per side */
+            double module;             /* side of one module, points */
+            const unsigned char *dark; /* count*count bytes, row-major from the top, 1 = dark */
         } modules;
     } u;
 } cf_item;
@@ -72,8 +72,8 @@ typedef struct cf_doc_info {
 } cf_doc_info;
 
 typedef struct cf_display_list {
-    double width, height;     /* page size, points */
-    const cf_fontset *fonts;  /* the faces text items refer to by style */
+    double width, height;    /* page size, points */
+    const cf_fontset *fonts; /* the faces text items refer to by style */
     cf_doc_info info;
     cf_page *pages;
     size_t n_pages;
@@ -89,6 +89,10 @@ const char *cf_display_list_strdup(cf_display_list *list, const char *s, size_t 
 size_t cf_display_list_add_page(cf_display_list *list);
 /* Appends a copy of item to page (strings and module arrays must already be in the arena). */
 cf_status cf_display_list_add_item(cf_display_list *list, size_t page, const cf_item *item);
+/* Appends copies of items[0..n) to page, their strings and module arrays copied into the list's
+ * arena (the source may be freed afterwards). */
+cf_status cf_display_list_copy_items(cf_display_list *list, size_t page, const cf_item *items,
+                                     size_t n);
 /* Stable text dump (one line per item, numbers with 2 decimals, locale-independent) for tests;
  * caller frees *out with cf_free. */
 cf_status cf_display_list_dump(const cf_display_list *list, char **out, size_t *len);

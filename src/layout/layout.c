@@ -184,7 +184,7 @@ static bool option_selected(const char *value, const char *key)
 /* False when applies_to names a procedure option of a field that has ticked options and that
  * option is not among them: the text belongs to a procedure this patient does not have. A
  * blank form, or one whose procedures are not ticked, prints everything. */
-static bool applies(const cf_layout_ctx *ctx, const char *applies_to)
+static bool applies(cf_layout_ctx *ctx, const char *applies_to)
 {
     if (applies_to == NULL || ctx->record == NULL || ctx->options->blank)
         return true;
@@ -193,7 +193,7 @@ static bool applies(const cf_layout_ctx *ctx, const char *applies_to)
         for (size_t j = 0; j < f->n_options; j++) {
             if (strcmp(f->options[j].key, applies_to) != 0)
                 continue;
-            const char *value = cf_record_get(ctx->record, f->key);
+            const char *value = cf_layout_record_get(ctx, f->key);
             return value == NULL || value[0] == '\0' || option_selected(value, applies_to);
         }
     }
@@ -225,7 +225,7 @@ static void flow_checkboxes(cf_layout_ctx *ctx, const cf_block *b)
         gap = ITEM_GAP;
     }
     const char *value =
-        (ctx->record != NULL && !ctx->options->blank) ? cf_record_get(ctx->record, f->key) : NULL;
+        (ctx->record != NULL && !ctx->options->blank) ? cf_layout_record_get(ctx, f->key) : NULL;
     for (size_t i = 0; i < f->n_options && ctx->status == CF_OK; i++) {
         const cf_option *o = &f->options[i];
         bool on = option_selected(value, o->key);
@@ -863,10 +863,12 @@ static void flow_free(cf_flow *fl)
 }
 
 /* Lays out the form once with body text at body_size; *content_pages gets the page count
- * before any padding page (cf_layout_options.pad_to_even). */
+ * before any padding page (cf_layout_options.pad_to_even). With may_shrink, a form taking more
+ * than its max-pages is returned without furniture (the caller tries a smaller size: no QR
+ * code is made for a list that is thrown away). */
 static cf_status lay_out(const cf_form *form, const cf_record *record, const cf_fontset *fonts,
-                         const cf_layout_options *options, double body_size, cf_display_list **out,
-                         size_t *content_pages, cf_diag *diag)
+                         const cf_layout_options *options, double body_size, bool may_shrink,
+                         cf_display_list **out, size_t *content_pages, cf_diag *diag)
 {
     *out = NULL;
     cf_layout_ctx ctx = {
@@ -885,18 +887,52 @@ static cf_status lay_out(const cf_form *form, const cf_record *record, const cf_
         return CF_ERR_NOMEM;
     }
     pager pg = {.ctx = &ctx};
+    cf_layout_reads reads = {0};
     if (cf_layout_prepare_furniture(&ctx) == CF_OK) {
-        for (size_t i = 0; i < form->n_sections && ctx.status == CF_OK; i++)
-            flow_section(&ctx, &form->sections[i]);
-        if (ctx.status == CF_OK && paginate(&pg))
-            emit_pages(&ctx, &pg);
-        if (ctx.status == CF_OK)
-            *content_pages = ctx.list->n_pages;
-        if (ctx.status == CF_OK && options->pad_to_even && ctx.list->n_pages % 2 == 1)
+        /* The body: from the cache when one was made with the same inputs, else flowed and
+         * paginated (and kept). The furniture decides where it starts, so it comes first. */
+        cf_body_key key = {
+            .form = form,
+            .fonts = fonts,
+            .paper = options->paper,
+            .blank = options->blank,
+            .body_size = body_size,
+            .top_first = ctx.body_top_first,
+            .top_other = ctx.body_top_other,
+            .bottom = ctx.geo.bottom,
+            .left = ctx.geo.left,
+            .right = ctx.geo.right,
+        };
+        cf_body_entry *hit =
+            options->cache != NULL
+                ? cf_layout_cache_find(options->cache, &key, options->blank ? NULL : record)
+                : NULL;
+        if (hit != NULL) {
+            *content_pages = cf_body_entry_content_pages(hit);
+            if (!(may_shrink && *content_pages > form->max_pages))
+                cf_layout_fail(&ctx, cf_body_entry_emit(hit, ctx.list));
+            cf_layout_cache_release(options->cache, hit);
+        } else {
+            if (options->cache != NULL)
+                ctx.reads = &reads;
+            for (size_t i = 0; i < form->n_sections && ctx.status == CF_OK; i++)
+                flow_section(&ctx, &form->sections[i]);
+            ctx.reads = NULL;
+            if (ctx.status == CF_OK && paginate(&pg))
+                emit_pages(&ctx, &pg);
+            if (ctx.status == CF_OK)
+                *content_pages = ctx.list->n_pages;
+            if (ctx.status == CF_OK && options->cache != NULL)
+                cf_layout_cache_store(options->cache, &key, &reads, ctx.list, *content_pages);
+        }
+        bool thrown_away = may_shrink && *content_pages > form->max_pages;
+        if (ctx.status == CF_OK && !thrown_away && options->pad_to_even &&
+            ctx.list->n_pages % 2 == 1)
             cf_layout_add_blank_page(&ctx);
-        if (ctx.status == CF_OK)
+        if (ctx.status == CF_OK && !thrown_away)
             cf_layout_paint_furniture(&ctx);
     }
+    cf_layout_reads_cleanup(&reads);
     cf_free(pg.places);
     flow_free(&ctx.flow);
     cf_free(ctx.styles);
@@ -927,10 +963,10 @@ cf_status cf_layout(const cf_form *form, const cf_record *record, const cf_fonts
     for (;;) {
         cf_display_list *list = NULL;
         size_t pages = 0; /* the form's own pages: a padding page does not count */
-        cf_status st = lay_out(form, record, fonts, options, size, &list, &pages, diag);
+        bool last = form->max_pages == 0 || size - BODY_STEP < BODY_FLOOR - 0.001;
+        cf_status st = lay_out(form, record, fonts, options, size, !last, &list, &pages, diag);
         if (st != CF_OK)
             return st;
-        bool last = form->max_pages == 0 || size - BODY_STEP < BODY_FLOOR - 0.001;
         if (last || pages <= form->max_pages) {
             if (form->max_pages != 0 && pages > form->max_pages)
                 cf_diag_warning(diag, form->path, 0,

@@ -72,6 +72,18 @@ enum {
     CF_STYLE_COUNT
 };
 
+/* A record value the body's flow read (key and value copied; value NULL when unset). */
+typedef struct cf_layout_read {
+    char *key;
+    char *value;
+} cf_layout_read;
+
+typedef struct cf_layout_reads {
+    cf_layout_read *v;
+    size_t n, cap;
+    bool failed; /* out of memory while noting one: the body must not be kept */
+} cf_layout_reads;
+
 /* Everything one layout run needs. */
 typedef struct cf_layout_ctx {
     const cf_form *form;
@@ -93,7 +105,39 @@ typedef struct cf_layout_ctx {
     size_t header_first, header_count; /* later pages' header */
     double qr_size, qr_quiet;          /* barcode symbol side and quiet zone, points */
     double body_size;                  /* body text size, points (12, or less for max-pages) */
+    cf_layout_reads *reads;            /* while a body is flowed for the cache: what it read */
 } cf_layout_ctx;
+
+/* The record's value for key (NULL without a record), noted in ctx->reads when set. Every
+ * read of the record while the sections are flowed goes through here: the body cache is only
+ * right if it sees them all. */
+const char *cf_layout_record_get(cf_layout_ctx *ctx, const char *key);
+void cf_layout_reads_cleanup(cf_layout_reads *reads);
+
+/* The inputs of a body besides the record values it reads (layout_cache.c). */
+typedef struct cf_body_key {
+    const cf_form *form;
+    const cf_fontset *fonts;
+    cf_paper paper;
+    bool blank;
+    double body_size, top_first, top_other, bottom, left, right;
+} cf_body_key;
+
+typedef struct cf_body_entry cf_body_entry;
+/* A body made for key whose every read gives the same value in record (which may be NULL),
+ * with a reference the caller gives back with cf_layout_cache_release; NULL when none. */
+cf_body_entry *cf_layout_cache_find(cf_layout_cache *cache, const cf_body_key *key,
+                                    const cf_record *record);
+void cf_layout_cache_release(cf_layout_cache *cache, cf_body_entry *entry);
+/* The pages the body takes (before any padding page). */
+size_t cf_body_entry_content_pages(const cf_body_entry *entry);
+/* Appends the body's pages to the empty list and marks them shared (n_shared, shared_id). */
+cf_status cf_body_entry_emit(const cf_body_entry *entry, cf_display_list *list);
+/* Keeps a copy of list's pages (the body only: called before any furniture) made from key and
+ * reads, and marks them shared. Out of memory only means nothing is kept. */
+void cf_layout_cache_store(cf_layout_cache *cache, const cf_body_key *key,
+                           const cf_layout_reads *reads, cf_display_list *list,
+                           size_t content_pages);
 
 /* Records a failure (first one wins) and returns it. */
 cf_status cf_layout_fail(cf_layout_ctx *ctx, cf_status status);

@@ -88,7 +88,7 @@ bool cf_layout_chinese_date(const char *iso, char *out, size_t size)
 static void add_field(cf_layout_ctx *ctx, const cf_field *f, bool bold, bool chinese)
 {
     const char *value =
-        (ctx->record != NULL && !ctx->options->blank) ? cf_record_get(ctx->record, f->key) : NULL;
+        (ctx->record != NULL && !ctx->options->blank) ? cf_layout_record_get(ctx, f->key) : NULL;
     if (value == NULL || value[0] == '\0') {
         cf_layout_text_add(ctx, CF_LAYOUT_BLANK, strlen(CF_LAYOUT_BLANK),
                            bold ? CF_STYLE_BLANK_BOLD : CF_STYLE_BLANK);
@@ -143,7 +143,7 @@ const char *cf_layout_field_value(cf_layout_ctx *ctx, const cf_field *f)
 {
     if (ctx->record == NULL || ctx->options->blank)
         return NULL;
-    const char *value = cf_record_get(ctx->record, f->key);
+    const char *value = cf_layout_record_get(ctx, f->key);
     if (value == NULL || value[0] == '\0')
         return NULL;
     if (f->type != CF_FIELD_CHOICE && f->type != CF_FIELD_MULTI_CHOICE)

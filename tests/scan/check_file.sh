@@ -24,21 +24,8 @@ ok() { echo "ok   $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
 # A store that issued the test set's 31 documents (the same ids as the scans' QR codes).
-issue_all() { # STORE
-    "$bin" archive init "$1" 2>/dev/null || return 1
-    mkdir -p "$1.pdf"
-    for i in $(seq 1 31); do
-        args=("patient_name=CHAN Tai Man $i" "hospital_no=HN$((20000000 + i))(1)")
-        if ((i % 3 == 0)); then
-            form=dpn-injection-consent
-            args+=("birth_date=1950-03-04" "doctor_name=LEE Ka Wai" "procedure_date=2026-01-20")
-        else
-            form=nerve-root-injection
-            args+=("episode_no=HE$((3000000 + i))")
-        fi
-        "$probe" issue "$1" "$1.pdf/doc$i.pdf" "$src/forms/$form.xml" "${args[@]}" >/dev/null || return 1
-    done
-}
+forms=$src/forms
+. "$src/tests/scan/testset_store.sh"
 id_of() { awk -v i="$1" '$1 == "doc" && $5 == i { print $2 }' "$truth"; }
 pages_of() { awk -v d="$1" '$1 == "doc" && $2 == d { print $3 }' "$truth"; }
 
@@ -99,7 +86,7 @@ check_stack() { # LABEL STORE SCAN
     "$bin" archive verify "$store" >"$tmp/v" 2>&1 && ok "$label: verify: $(tail -1 "$tmp/v")" || fail "$label: verify $(cat "$tmp/v")"
 }
 
-issue_all "$tmp/jpeg" || { echo "FAIL issuing the test set"; exit 1; }
+testset_issue_all "$tmp/jpeg" || { echo "FAIL issuing the test set"; exit 1; }
 check_stack "200 dpi JPEG stack" "$tmp/jpeg" "$scans/stack-200-jpeg.pdf"
 cp "$tmp/out" "$tmp/out-jpeg"
 # The same stack again changes nothing.
@@ -108,7 +95,7 @@ cp "$tmp/out" "$tmp/out-jpeg"
     [ "$("$bin" archive inbox "$tmp/jpeg" 2>/dev/null | tail -n +2 | wc -l)" = "$(echo "$expected_inbox" | wc -l)" ] &&
     ok "filing the stack again adds nothing" || fail "filing again: $(head -3 "$tmp/again")"
 
-issue_all "$tmp/g4" || { echo "FAIL issuing the test set"; exit 1; }
+testset_issue_all "$tmp/g4" || { echo "FAIL issuing the test set"; exit 1; }
 check_stack "300 dpi G4 TIFF stack" "$tmp/g4" "$scans/stack-300-g4.tif"
 norm() { sed -e 's/^inbox [0-9a-f]*  [^ ]* /inbox /' "$1" | sort; }
 [ "$(norm "$tmp/out")" = "$(norm "$tmp/out-jpeg")" ] && ok "the G4 TIFF stack gives the same result as the JPEG one" ||
@@ -154,7 +141,7 @@ printf 'not a scan' >"$tmp/drop/notes.txt"
 
 # kill -9 at random points of `archive file --move` on the stack split into one file per sheet.
 crash=$tmp/crash
-issue_all "$crash" || { echo "FAIL issuing the test set"; exit 1; }
+testset_issue_all "$crash" || { echo "FAIL issuing the test set"; exit 1; }
 mkdir "$tmp/sheets"
 qpdf --split-pages "$scans/stack-200-jpeg.pdf" "$tmp/sheets/sheet-%d.pdf"
 total=$(ls "$tmp/sheets" | wc -l)

@@ -44,26 +44,25 @@ else
     fail "re-indented copy: exit $rc: $(head -5 "$tmp/same.txt") $(cat "$tmp/err")"
 fi
 
+# One edit of the form (a sed expression) must give exactly one change line, matching a pattern.
+one_change() { # what sed-expression grep-pattern
+    sed "$2" "$new" >"$tmp/dpn-injection-consent.xml"
+    "$bin" diff "$new" "$tmp/dpn-injection-consent.xml" >"$tmp/edit.txt" 2>/dev/null
+    local rc=$?
+    if [ "$rc" = 1 ] && [ "$(grep -c '^[-+~>] ' "$tmp/edit.txt")" = 1 ] && grep -q "$3" "$tmp/edit.txt"; then
+        ok "$1: one change, named"
+    else
+        fail "$1: exit $rc: $(cat "$tmp/edit.txt")"
+    fi
+}
 # One character changed is found and marked.
-sed 's/每天檢查雙腳，穿合腳的鞋襪/每天檢查雙腳，穿合適的鞋襪/' "$new" >"$tmp/dpn-injection-consent.xml"
-"$bin" diff "$new" "$tmp/dpn-injection-consent.xml" >"$tmp/one.txt" 2>/dev/null
-rc=$?
-if [ "$rc" = 1 ] && [ "$(grep -c '^[-+~>] ' "$tmp/one.txt")" = 1 ] && grep -q '穿合\[-腳-\]{+適+}的鞋襪' "$tmp/one.txt"; then
-    ok "one changed character: one change, marked"
-else
-    fail "one changed character: exit $rc: $(cat "$tmp/one.txt")"
-fi
-
+one_change "one changed character" 's/每天檢查雙腳，穿合腳的鞋襪/每天檢查雙腳，穿合適的鞋襪/' '穿合\[-腳-\]{+適+}的鞋襪'
+# A signature no longer required (which signatures a signed copy needs) is a change.
+one_change "a signature no longer required" 's/ required="doctor">/>/' \
+    '^~ signature block (doctor):.*\[-; required: doctor-\]'
 # A risk moved to another band is reported as such, nothing else.
-sed 's/<risk frequency="rare">注射處感染/<risk frequency="common">注射處感染/' "$new" >"$tmp/dpn-injection-consent.xml"
-"$bin" diff "$new" "$tmp/dpn-injection-consent.xml" >"$tmp/moved.txt" 2>/dev/null
-rc=$?
-if [ "$rc" = 1 ] && [ "$(grep -c '^[-+~>] ' "$tmp/moved.txt")" = 1 ] &&
-    grep -q '^> risk: 注射處感染.*: 罕見 → 常見$' "$tmp/moved.txt"; then
-    ok "a risk moved from rare to common: one change, the band named"
-else
-    fail "risk moved band: exit $rc: $(cat "$tmp/moved.txt")"
-fi
+one_change "a risk moved from rare to common" \
+    's/<risk frequency="rare">注射處感染/<risk frequency="common">注射處感染/' '^> risk: 注射處感染.*: 罕見 → 常見$'
 
 # HTML for the committee: well-formed, with the changes marked.
 "$bin" diff "$old" "$new" --format html >"$tmp/out.html" 2>"$tmp/err"
