@@ -85,8 +85,17 @@ const cf_web_form_state *cf_web_form_state_get(cf_web_server *s, const cf_form *
 
 void cf_web_form_states_free(cf_web_server *s)
 {
-    for (size_t i = 0; i < s->n_states; i++)
-        state_free(s->states[i]);
+    for (size_t i = 0; i < s->n_states; i++) {
+        cf_web_form_state *fs = s->states[i];
+        /* What the body cache saved, for the log (no patient value in it). */
+        if (fs->layout_cache != NULL) {
+            size_t hits = 0, misses = 0;
+            cf_layout_cache_stats(fs->layout_cache, &hits, &misses);
+            fprintf(stderr, "consentform: %s %s: %zu bodies reused, %zu laid out\n", fs->form_id,
+                    fs->form_version, hits, misses);
+        }
+        state_free(fs);
+    }
     s->n_states = 0;
 }
 

@@ -179,7 +179,7 @@ int cf_web_print(cf_web_server *s, const cf_web_request *r, const char *path, co
  * text and pixels). */
 const cf_web_form_state *cf_web_form_state_get(cf_web_server *s, const cf_form *form,
                                                const cf_fontset *fonts, const char *fingerprint);
-/* Frees every state (the server's end). */
+/* Frees every state (the server's end), saying on stderr what each body cache saved. */
 void cf_web_form_states_free(cf_web_server *s);
 /* Makes the key of the threads' glyph caches (once, before the pool starts). */
 cf_status cf_web_glyph_caches_init(cf_web_server *s);

@@ -7,7 +7,8 @@
 # footer strip that holds the id and the QR code. The served documents of a form embed the same
 # font (the same compressed bytes), a patient's characters the form lacks (𠝹, beyond U+FFFF)
 # go into a second, small subset font; with CONSENTFORM_NO_BATCH_FONTS=1 each document has its
-# own subset again. Prints "ok"/"FAIL" per check.
+# own subset again; the form's bodies, laid out once, are reused by the documents after the
+# first. Prints "ok"/"FAIL" per check.
 #
 # Needs: $CF_BINARY, $CF_SOURCE_DIR (set by meson); curl, pdftotext, pdftoppm, pdffonts,
 # pdfinfo (poppler-utils), qpdf, cmp.
@@ -150,11 +151,20 @@ pdftotext served-1.pdf - | grep -q '李𠝹明' && ok "李𠝹明 extracts whole
 # The preview is laid out as the issue is.
 code=$(curl -s -o preview.html -w '%{http_code}' -H "Cookie: cf_session=$cookie" \
     --data-urlencode "csrf=$csrf" --data-urlencode form=$form --data-urlencode 'f_patient_name=陳大文' \
-    --data-urlencode 'f_hospital_no=HN00012345(6)' --data-urlencode f_procedure_date=2025-06-03 \
-    --data-urlencode f_side=right "$url/preview")
+    --data-urlencode 'f_hospital_no=HN00012345(6)' --data-urlencode f_episode_no=HE7654321 \
+    --data-urlencode f_procedure_date=2025-06-03 --data-urlencode f_side=right \
+    --data-urlencode f_procedures=prp "$url/preview")
 [ "$code" = 200 ] && grep -q '<svg' preview.html && ok "the preview draws its pages" ||
     fail "preview: HTTP $code"
 stop_server
+# The bodies laid out once: the documents after the first reuse them (the label differs, the
+# fields the body shows do not).
+reused=$(sed -n "s/^consentform: $form [^:]*: \([0-9]*\) bodies reused, \([0-9]*\) laid out$/\1 \2/p" "$tmp/serve.log")
+if [ -n "$reused" ] && [ "${reused% *}" -ge 2 ]; then
+    ok "the body cache: ${reused% *} bodies reused, ${reused#* } laid out"
+else
+    fail "the body cache reused no body: '$reused' $(tail -3 "$tmp/serve.log")"
+fi
 
 # CONSENTFORM_NO_BATCH_FONTS=1: a subset per document, as before.
 new_store store2
