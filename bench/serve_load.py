@@ -87,7 +87,7 @@ async def run(port, pid, cookie, csrf, rate, seconds, form):
     achieved = done / max(seconds, 1e-9)
     print('rate %4d/s for %ds: %d sent, %d ok (%.1f/s), %d errors; p50 %.1f ms, p99 %.1f ms, '
           'max %.1f ms; server RSS start %.1f MB, peak %.1f MB, end %.1f MB; server CPU %.1f ms '
-          'per request'
+          'per request sent'
           % (rate, seconds, n, done, achieved, errors, p(0.50), p(0.99), lat[-1],
              rss[0] / 1024, max(rss) / 1024, rss[-1] / 1024, 1000 * cpu / max(len(results), 1)))
     sys.stdout.flush()
