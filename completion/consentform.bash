@@ -86,7 +86,7 @@ _consentform()
         return 0
         ;;
     --patient-name | --hospital-no | --episode-no | --set | --jobs | --name | --operator | \
-        --doc-id | --reason | --form | --map)
+        --doc-id | --reason | --form | --map | --ward)
         return 0 # free text
         ;;
     esac
@@ -98,19 +98,20 @@ _consentform()
     render)
         # render's own options, then those render and batch share (cf_cli_issue_getopt)
         options="--output --patient-name --hospital-no --episode-no --set --blank --format
-                 --help --paper --archive --operator --force --forms-dir --private --allow-draft
-                 --allow-expired --print"
+                 --help --paper --archive --operator --ward --force --forms-dir --private
+                 --allow-draft --allow-expired --print"
         ;;
     batch)
         options="--csv --out-dir --encoding --delimiter --name --map --map-file --combined
                  --simplex --only-combined --jobs --check --resume --help
-                 --paper --archive --operator --force --forms-dir --private --allow-draft
+                 --paper --archive --operator --ward --force --forms-dir --private --allow-draft
                  --allow-expired --print"
         ;;
     diff) options="--format --help" ;;
     archive)
         options="--doc-id --operator --unregistered --form --patient-name --hospital-no
-                 --episode-no --unsigned --record --reason --output --force --move --page --watch --help"
+                 --episode-no --unsigned --record --reason --output --force --move --page --watch
+                 --ward --status --from --to --utc --group --help"
         ;;
     user) options="--role --operator --help" ;;
     serve)

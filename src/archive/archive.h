@@ -2,8 +2,8 @@
  * foreign keys on, schema versioned in PRAGMA user_version and migrated on open) and
  * STORE/objects/ab/cdef..., files named by their SHA-256 and made read-only. Nothing is ever
  * overwritten or deleted: a document's history is an append-only list of events (issued,
- * signed-copy-added, verified, voided with a reason, sent-to-printer, ...), each with its time
- * and operator.
+ * signed-copy-added, verified, voided with a reason, downloaded, sent-to-printer ...), each with
+ * its time and operator.
  *
  * Tamper evidence: every document row and every event is also written as an immutable JSON
  * record object (content-addressed like the PDFs), and each event record names the record of
@@ -123,13 +123,16 @@ typedef struct cf_archive_scan_layout {
 
 void cf_archive_scan_layout_cleanup(cf_archive_scan_layout *layout);
 
-/* cf_archive_register_issued that also keeps layout (may be NULL: none) in the document's
- * record. A second issue of the same id keeps the first record (the same PDF, the same lines). */
+/* cf_archive_register_issued that also keeps layout (may be NULL: none) and the ward it is
+ * issued for (data/ward.h; NULL or "": none) in the document's record and index row. The ward
+ * must be as cf_ward_clean leaves it (trimmed, at most 32 characters, no control characters),
+ * else CF_ERR_DATA. A second issue of the same id keeps the first record (the same PDF, the
+ * same lines, the same ward). */
 cf_status cf_archive_register_issued_layout(cf_archive *archive, const char *document_id,
                                             const char *form_id, const char *form_version,
                                             const char *form_sha256, const cf_archive_label *labels,
                                             size_t n_labels, const unsigned char *pdf, size_t len,
-                                            const cf_archive_scan_layout *layout,
+                                            const cf_archive_scan_layout *layout, const char *ward,
                                             long long issued_at, const char *operator_name,
                                             cf_diag *diag);
 
@@ -252,6 +255,7 @@ typedef struct cf_archive_filter {
     cf_archive_state state;   /* CF_ARCHIVE_STATE_ANY: any */
     long long issued_from;    /* issued at or after (seconds since 1970); 0: no bound */
     long long issued_before;  /* issued before; 0: no bound */
+    const char *ward;         /* NULL: any; else the ward issued for, exactly */
 } cf_archive_filter;
 
 /* One document as a query returns it. Strings are owned by the cf_archive_rows. */
@@ -264,6 +268,8 @@ typedef struct cf_archive_row {
     bool voided;
     bool signature_missing; /* the last signed copy filed lacks a required signature */
     char *missing_reason;   /* what it lacks ("page 2: patient (consenter) not signed"); "" */
+    char *ward;             /* the ward it was issued for; "" when none (issued before schema 5,
+                               or no ward given) */
 } cf_archive_row;
 
 typedef struct cf_archive_rows {
@@ -283,10 +289,41 @@ void cf_archive_rows_cleanup(cf_archive_rows *rows);
 cf_archive_state cf_archive_row_state(const cf_archive_row *row);
 
 /* cf_archive_query, printed: one line per matching document to out (id, form@version, issued
- * at in UTC, status: unsigned, signed(N) or void, hospital no, patient name); *count gets the
- * number of lines. Kept for callers of the first interface; the CLI prints its own table. */
+ * at in UTC, status: unsigned, signed(N) or void, ward or "—", hospital no, patient name); *count
+ * gets the number of lines. Kept for callers of the first interface; the CLI prints its own table.
+ */
 cf_status cf_archive_list(cf_archive *archive, const cf_archive_filter *filter, FILE *out,
                           size_t *count, cf_diag *diag);
+/* The wards of the documents issued in [issued_from, issued_before) (seconds since 1970; 0: no
+ * bound), sorted, each once, into *out (caller frees with cf_archive_wards_cleanup, also after a
+ * failure). For a page's ward choices: a ward is no patient value. */
+typedef struct cf_archive_wards {
+    char **names;
+    size_t count;
+} cf_archive_wards;
+cf_status cf_archive_ward_list(cf_archive *archive, long long issued_from, long long issued_before,
+                               cf_archive_wards *out, cf_diag *diag);
+void cf_archive_wards_cleanup(cf_archive_wards *wards);
+
+/* What a download handed out. */
+typedef enum cf_archive_download {
+    CF_ARCHIVE_DOWNLOAD_ISSUED,   /* the issued PDF */
+    CF_ARCHIVE_DOWNLOAD_SIGNED,   /* signed copy number `version` */
+    CF_ARCHIVE_DOWNLOAD_LIST_ZIP, /* the issued PDF, inside the ZIP of a list run */
+} cf_archive_download;
+
+/* Records that operator_name was handed documents: one "downloaded" event for each of the n ids
+ * (one transaction: all or none), naming the object sent (its sha256; for SIGNED also the
+ * version) and saying in its reason what it was: "issued PDF", "signed copy version N" or
+ * "issued PDF in list ZIP RUN (N documents)". Call it before the first byte is sent: when it
+ * fails, send nothing. run (LIST_ZIP; NULL otherwise) names the run for the auditor (a file name
+ * or token, never a patient value; at most 200 bytes of text). CF_ERR_NOINPUT for an unknown id
+ * or a signed version never filed, CF_ERR_DATA for a document with no issued PDF in this store
+ * (ISSUED, LIST_ZIP) or n 0. */
+cf_status cf_archive_record_downloads(cf_archive *archive, const char *const *document_ids,
+                                      size_t n, cf_archive_download what, int version,
+                                      const char *run, const char *operator_name, cf_diag *diag);
+
 /* A document's record and its history. CF_ERR_NOINPUT for an unknown id. */
 cf_status cf_archive_show(cf_archive *archive, const char *document_id, FILE *out, cf_diag *diag);
 /* Writes the issued PDF (issued.pdf), every signed copy (signed-N.pdf|png|jpg|tif) and

@@ -40,6 +40,7 @@ void cf_record_document_cleanup(cf_record_document *d)
     cf_free(d->form_version);
     cf_free(d->labels);
     cf_free(d->scan_layout);
+    cf_free(d->ward);
     memset(d, 0, sizeof *d);
 }
 
@@ -103,6 +104,9 @@ static json_t *document_object(const cf_record_document *d)
         ok = set_str(o, "issued_sha256", d->issued_hash);
     if (ok && d->form_sha256[0] != '\0')
         ok = set_str(o, "form_sha256", d->form_sha256);
+    /* A document issued before wards were recorded has no "ward": its record keeps its bytes. */
+    if (ok && d->ward != NULL && d->ward[0] != '\0')
+        ok = set_str(o, "ward", d->ward);
     if (ok && d->scan_layout != NULL) {
         json_t *layout = json_loads(d->scan_layout, JSON_REJECT_DUPLICATES, NULL);
         ok = json_is_object(layout) && json_object_set(o, "scan_layout", layout) == 0;
@@ -217,7 +221,12 @@ cf_status cf_record_document_read(const char *json, size_t len, cf_record_docume
         json_t *layout = json_object_get(o, "scan_layout");
         if (json_is_object(layout))
             d->scan_layout = json_dumps(layout, JSON_COMPACT | JSON_SORT_KEYS);
-        if (d->id != NULL && d->form_id != NULL && d->form_version != NULL && d->labels != NULL &&
+        json_t *ward = json_object_get(o, "ward");
+        bool ward_ok = ward == NULL || json_is_string(ward);
+        if (json_is_string(ward))
+            d->ward = get_str(o, "ward");
+        if (ward_ok && (ward == NULL || d->ward != NULL) && d->id != NULL && d->form_id != NULL &&
+            d->form_version != NULL && d->labels != NULL &&
             get_hash(o, "issued_sha256", d->issued_hash) &&
             get_hash(o, "form_sha256", d->form_sha256))
             st = CF_OK;

@@ -29,6 +29,7 @@ typedef struct cf_record_document {
     char form_sha256[CF_SHA256_HEX_SIZE]; /* the form's fingerprint; "" when not known */
     bool registered;
     char *scan_layout; /* canonical JSON object (cf_record_scan_layout_write); NULL when none */
+    char *ward;        /* the ward it was issued for (schema 5); NULL when none */
 } cf_record_document;
 
 /* An event as its record object holds it. Strings are owned (cf_record_event_cleanup). */

@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "base/hash.h"
 #include "base/utf8.h"
+#include "data/ward.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define STORE_ID_HEX 32 /* hex digits of a store id */
 #define LABELS_MAX 64
 #define LABEL_KEY_MAX 64
@@ -145,13 +146,17 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  BEGIN SELECT RAISE(ABORT, 'inbox items are never deleted'); END;"
     "CREATE TRIGGER inbox_no_update BEFORE UPDATE ON inbox"
     "  BEGIN SELECT RAISE(ABORT, 'inbox items are never changed'); END;",
-    /* 5: the event of a document sent to a print queue (sent-to-printer: the queue and the job
-     * in its reason); the table is made again with the same rows, as in 4. */
-    "CREATE TABLE events5 ("
+    /* 5: the ward a document was issued for (kept in its record object too, as "ward";
+     * documents issued before have none), and the event of a download ("downloaded": what was
+     * sent, and to whom, before the bytes left): the CHECK is part of the table, so the events
+     * table is made again with the same rows, as in 4. */
+    "ALTER TABLE documents ADD COLUMN ward TEXT;"
+    "CREATE INDEX documents_ward ON documents(ward, issued_at);"
+    "CREATE TABLE events4 ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  document_id TEXT NOT NULL REFERENCES documents(id),"
     "  kind TEXT NOT NULL CHECK (kind IN ('issued', 'signed-copy-added', 'verified', 'voided',"
-    "    'signature-missing', 'inbox-assigned', 'inbox-filed', 'sent-to-printer')),"
+    "    'signature-missing', 'inbox-assigned', 'inbox-filed', 'downloaded')),"
     "  at INTEGER NOT NULL,"
     "  operator TEXT NOT NULL,"
     "  file_hash TEXT REFERENCES files(hash),"
@@ -159,10 +164,34 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  reason TEXT,"
     "  record_hash TEXT REFERENCES files(hash),"
     "  prev_hash TEXT);"
-    "INSERT INTO events5 SELECT seq, document_id, kind, at, operator, file_hash, version, reason,"
+    "INSERT INTO events4 SELECT seq, document_id, kind, at, operator, file_hash, version, reason,"
     "  record_hash, prev_hash FROM events;"
     "DROP TABLE events;"
-    "ALTER TABLE events5 RENAME TO events;"
+    "ALTER TABLE events4 RENAME TO events;"
+    "CREATE INDEX events_document ON events(document_id);"
+    "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    /* 6: the event of a document sent to a print queue (sent-to-printer: the queue and the job
+     * in its reason); the events table is made again with the same rows, as in 4 and 5. */
+    "CREATE TABLE events6 ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  document_id TEXT NOT NULL REFERENCES documents(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('issued', 'signed-copy-added', 'verified', 'voided',"
+    "    'signature-missing', 'inbox-assigned', 'inbox-filed', 'downloaded',"
+    "    'sent-to-printer')),"
+    "  at INTEGER NOT NULL,"
+    "  operator TEXT NOT NULL,"
+    "  file_hash TEXT REFERENCES files(hash),"
+    "  version INTEGER,"
+    "  reason TEXT,"
+    "  record_hash TEXT REFERENCES files(hash),"
+    "  prev_hash TEXT);"
+    "INSERT INTO events6 SELECT seq, document_id, kind, at, operator, file_hash, version, reason,"
+    "  record_hash, prev_hash FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events6 RENAME TO events;"
     "CREATE INDEX events_document ON events(document_id);"
     "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
@@ -457,8 +486,8 @@ static cf_status migrate(cf_archive *a, cf_diag *diag)
         st = exec(a, "COMMIT", diag, "commit a schema update");
     if (st != CF_OK)
         (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-    /* A new index went through every migration: the tables made again (events, in 4 and 5)
-     * leave free pages behind, which a new store need not carry. Nothing is lost when this
+    /* A new index went through every migration: the tables made again (events, in 4, 5 and
+     * 6) leave free pages behind, which a new store need not carry. Nothing is lost when this
      * cannot be done. */
     if (st == CF_OK && v == 0)
         (void)sqlite3_exec(a->db, "VACUUM", NULL, NULL, NULL);
@@ -1082,7 +1111,7 @@ static cf_status insert_document_row(cf_archive *a, const cf_record_document *d,
 {
     sqlite3_stmt *s = prepare(a, "INSERT INTO documents(id, form_id, form_version, labels, "
                                  "hospital_no, issued_at, issued_hash, registered, record_hash, "
-                                 "form_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                                 "form_sha256, ward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (s == NULL)
         return db_error(a, diag, "record a document");
     char hn[LABEL_VALUE_MAX + 1];
@@ -1101,6 +1130,8 @@ static cf_status insert_document_row(cf_archive *a, const cf_record_document *d,
     sqlite3_bind_text(s, 9, record, -1, SQLITE_STATIC);
     if (d->form_sha256[0] != '\0')
         sqlite3_bind_text(s, 10, d->form_sha256, -1, SQLITE_STATIC);
+    if (d->ward != NULL && d->ward[0] != '\0')
+        sqlite3_bind_text(s, 11, d->ward, -1, SQLITE_STATIC);
     cf_status st = sqlite3_step(s) == SQLITE_DONE ? CF_OK : db_error(a, diag, "record a document");
     sqlite3_finalize(s);
     if (st != CF_OK || d->form_sha256[0] == '\0')
@@ -1185,16 +1216,19 @@ static void draft_cleanup(document_draft *x)
 static cf_status draft_document(const char *id, const char *form_id, const char *version,
                                 const char *form_sha256, const cf_archive_label *labels,
                                 size_t n_labels, long long issued_at, const char *hash,
-                                bool registered, const char *layout, document_draft *x)
+                                bool registered, const char *layout, const char *ward,
+                                document_draft *x)
 {
     memset(x, 0, sizeof *x);
-    x->d = (cf_record_document){.id = (char *)(uintptr_t)id,
-                                .form_id = (char *)(uintptr_t)form_id,
-                                .form_version = (char *)(uintptr_t)(version != NULL ? version : ""),
-                                .labels = cf_record_labels_write(labels, n_labels),
-                                .issued_at = registered ? issued_at : -1,
-                                .registered = registered,
-                                .scan_layout = (char *)(uintptr_t)layout};
+    x->d = (cf_record_document){
+        .id = (char *)(uintptr_t)id,
+        .form_id = (char *)(uintptr_t)form_id,
+        .form_version = (char *)(uintptr_t)(version != NULL ? version : ""),
+        .labels = cf_record_labels_write(labels, n_labels),
+        .issued_at = registered ? issued_at : -1,
+        .registered = registered,
+        .scan_layout = (char *)(uintptr_t)layout,
+        .ward = (char *)(uintptr_t)(ward != NULL && ward[0] != '\0' ? ward : NULL)};
     if (hash != NULL)
         snprintf(x->d.issued_hash, sizeof x->d.issued_hash, "%s", hash);
     if (form_sha256 != NULL)
@@ -1229,11 +1263,11 @@ static cf_status insert_document(cf_archive *a, const char *id, const char *form
                                  const char *version, const char *form_sha256,
                                  const cf_archive_label *labels, size_t n_labels,
                                  long long issued_at, const char *hash, bool registered,
-                                 cf_diag *diag)
+                                 const char *ward, cf_diag *diag)
 {
     document_draft x;
     cf_status st = draft_document(id, form_id, version, form_sha256, labels, n_labels, issued_at,
-                                  hash, registered, /*layout*/ NULL, &x);
+                                  hash, registered, /*layout*/ NULL, ward, &x);
     if (st == CF_OK)
         st = write_draft(a, &x, diag);
     if (st == CF_OK)
@@ -1380,7 +1414,7 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
                                  const char *form_version, const char *form_sha256,
                                  const cf_archive_label *labels, size_t n_labels,
                                  const unsigned char *pdf, size_t len, const char *layout_json,
-                                 const char *op, cf_diag *diag);
+                                 const char *ward, const char *op, cf_diag *diag);
 
 cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *form_id,
                                      const char *form_version, const char *form_sha256,
@@ -1389,7 +1423,8 @@ cf_status cf_archive_register_issued(cf_archive *a, const char *id, const char *
                                      const char *op, cf_diag *diag)
 {
     return cf_archive_register_issued_layout(a, id, form_id, form_version, form_sha256, labels,
-                                             n_labels, pdf, len, NULL, issued_at, op, diag);
+                                             n_labels, pdf, len, NULL, /*ward*/ NULL, issued_at, op,
+                                             diag);
 }
 
 void cf_archive_scan_layout_cleanup(cf_archive_scan_layout *layout)
@@ -1406,7 +1441,7 @@ cf_status cf_archive_register_issued_layout(cf_archive *a, const char *id, const
                                             const char *form_version, const char *form_sha256,
                                             const cf_archive_label *labels, size_t n_labels,
                                             const unsigned char *pdf, size_t len,
-                                            const cf_archive_scan_layout *layout,
+                                            const cf_archive_scan_layout *layout, const char *ward,
                                             long long issued_at, const char *op, cf_diag *diag)
 {
     (void)issued_at; /* the PDF's own date; the archive records the real time (real_now) */
@@ -1417,9 +1452,21 @@ cf_status cf_archive_register_issued_layout(cf_archive *a, const char *id, const
             return CF_ERR_NOMEM;
     }
     cf_status st = register_issued(a, id, form_id, form_version, form_sha256, labels, n_labels, pdf,
-                                   len, layout_json, op, diag);
+                                   len, layout_json, ward, op, diag);
     cf_free(layout_json);
     return st;
+}
+
+/* Checks a ward given to the store: "" or NULL (none), or what cf_ward_clean keeps as it is. */
+static cf_status check_ward(const char *id, const char *ward, cf_diag *diag)
+{
+    char clean[CF_WARD_SIZE];
+    const char *why = NULL;
+    if (ward == NULL || (cf_ward_clean(ward, clean, &why) == CF_OK && strcmp(clean, ward) == 0))
+        return CF_OK;
+    cf_diag_error(diag, NULL, 0, "document %s: the ward %s", id,
+                  why != NULL ? why : "has white space around it");
+    return CF_ERR_DATA;
 }
 
 /* cf_archive_register_issued_layout with the layout as its JSON (NULL: none). */
@@ -1427,7 +1474,7 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
                                  const char *form_version, const char *form_sha256,
                                  const cf_archive_label *labels, size_t n_labels,
                                  const unsigned char *pdf, size_t len, const char *layout_json,
-                                 const char *op, cf_diag *diag)
+                                 const char *ward, const char *op, cf_diag *diag)
 {
     cf_status st = check_change(a, id, op, diag);
     if (st == CF_OK)
@@ -1442,6 +1489,8 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
     }
     if (st == CF_OK)
         st = check_labels(labels, n_labels, /*need_visible*/ false, diag);
+    if (st == CF_OK)
+        st = check_ward(id, ward, diag);
     if (st == CF_OK && (pdf == NULL || cf_archive_sniff(pdf, len) == NULL ||
                         strcmp(cf_archive_sniff(pdf, len), "application/pdf") != 0)) {
         cf_diag_error(diag, NULL, 0, "document %s: the issued copy is not a PDF", id);
@@ -1471,7 +1520,7 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
     bool drafted = false;
     if (st == CF_OK && !doc.known) {
         st = draft_document(id, form_id, form_version, form_sha256, labels, n_labels, now, hex,
-                            /*registered*/ true, layout_json, &draft);
+                            /*registered*/ true, layout_json, ward, &draft);
         drafted = st == CF_OK;
         if (st == CF_OK)
             st = write_draft(a, &draft, diag);
@@ -1499,7 +1548,7 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
                 st = insert_draft(a, &draft, now, diag);
             else if (st == CF_OK)
                 st = insert_document(a, id, form_id, form_version, form_sha256, labels, n_labels,
-                                     now, hex, /*registered*/ true, diag);
+                                     now, hex, /*registered*/ true, ward, diag);
             if (st == CF_OK)
                 st = add_event(a, id, "issued", now, op, hex, 0, NULL, diag);
         }
@@ -1698,7 +1747,7 @@ cf_status cf_archive_add_scan(cf_archive *a, const char *id, const unsigned char
         if (st == CF_OK && proceed) {
             if (!doc.known)
                 st = insert_document(a, id, form_id, NULL, NULL, labels, n_labels, now, NULL,
-                                     /*registered*/ false, diag);
+                                     /*registered*/ false, /*ward*/ NULL, diag);
             else if (unregistered)
                 st = same_patient(a, id, &doc, form_id, labels, n_labels, diag);
             if (st == CF_OK)
@@ -1746,7 +1795,137 @@ cf_status cf_archive_void(cf_archive *a, const char *id, const char *reason, lon
     return st;
 }
 
+/* The object sent by a download of document id and the version to record (0: none), for
+ * cf_archive_record_downloads. */
+static cf_status download_object(cf_archive *a, const char *id, const document_state *doc,
+                                 cf_archive_download what, int version, char hash[65],
+                                 cf_diag *diag)
+{
+    hash[0] = '\0';
+    if (what != CF_ARCHIVE_DOWNLOAD_SIGNED) {
+        if (doc->issued_hash[0] == '\0') {
+            cf_diag_error(diag, a->dir, 0, "document %s has no issued PDF in this store", id);
+            return CF_ERR_DATA;
+        }
+        snprintf(hash, 65, "%s", doc->issued_hash);
+        return CF_OK;
+    }
+    sqlite3_stmt *s = prepare(a, "SELECT file_hash FROM events WHERE document_id = ? AND kind = "
+                                 "'signed-copy-added' AND version = ? ORDER BY seq LIMIT 1");
+    if (s == NULL)
+        return db_error(a, diag, "be read");
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, version);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+        snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(a, diag, "be read");
+    if (hash[0] == '\0') {
+        cf_diag_error(diag, a->dir, 0, "document %s has no signed copy version %d", id, version);
+        return CF_ERR_NOINPUT;
+    }
+    return CF_OK;
+}
+
+cf_status cf_archive_record_downloads(cf_archive *a, const char *const *ids, size_t n,
+                                      cf_archive_download what, int version, const char *run,
+                                      const char *op, cf_diag *diag)
+{
+    if (n == 0 || ids == NULL) {
+        cf_diag_error(diag, a->dir, 0, "a download names no document");
+        return CF_ERR_DATA;
+    }
+    cf_status st = CF_OK;
+    for (size_t i = 0; st == CF_OK && i < n; i++)
+        st = check_change(a, ids[i], op, diag);
+    if (st == CF_OK && what == CF_ARCHIVE_DOWNLOAD_LIST_ZIP)
+        st = check_text("name of the list run", run, NAME_MAX_BYTES, /*may_be_empty*/ false, diag);
+    if (st == CF_OK && what == CF_ARCHIVE_DOWNLOAD_SIGNED && version <= 0) {
+        cf_diag_error(diag, a->dir, 0, "document %s: signed copies are numbered from 1", ids[0]);
+        st = CF_ERR_DATA;
+    }
+    if (st != CF_OK)
+        return st;
+    char reason[300];
+    if (what == CF_ARCHIVE_DOWNLOAD_ISSUED)
+        snprintf(reason, sizeof reason, "issued PDF");
+    else if (what == CF_ARCHIVE_DOWNLOAD_SIGNED)
+        snprintf(reason, sizeof reason, "signed copy version %d", version);
+    else
+        snprintf(reason, sizeof reason, "issued PDF in list ZIP %s (%zu document%s)", run, n,
+                 n == 1 ? "" : "s");
+    pthread_mutex_lock(&a->lock);
+    st = begin(a, diag);
+    if (st == CF_OK) {
+        long long now = real_now();
+        document_state doc = {0};
+        for (size_t i = 0; st == CF_OK && i < n; i++) {
+            st = find_document(a, ids[i], &doc, diag);
+            if (st == CF_OK && !doc.known) {
+                cf_diag_error(diag, a->dir, 0, "no document %s in the store", ids[i]);
+                st = CF_ERR_NOINPUT;
+            }
+            char hash[65];
+            if (st == CF_OK)
+                st = download_object(a, ids[i], &doc, what, version, hash, diag);
+            if (st == CF_OK)
+                st = add_event(a, ids[i], "downloaded", now, op, hash,
+                               what == CF_ARCHIVE_DOWNLOAD_SIGNED ? version : 0, reason, diag);
+        }
+        document_state_cleanup(&doc);
+        st = finish(a, st, diag);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return st;
+}
+
 /* ---- queries -------------------------------------------------------------------------- */
+
+void cf_archive_wards_cleanup(cf_archive_wards *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->count; i++)
+        cf_free(w->names[i]);
+    cf_free(w->names);
+    memset(w, 0, sizeof *w);
+}
+
+cf_status cf_archive_ward_list(cf_archive *a, long long from, long long before,
+                               cf_archive_wards *out, cf_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    size_t cap = 0;
+    pthread_mutex_lock(&a->lock);
+    sqlite3_stmt *s = prepare(a, "SELECT DISTINCT ward FROM documents WHERE ward IS NOT NULL"
+                                 " AND (?1 IS NULL OR issued_at >= ?1)"
+                                 " AND (?2 IS NULL OR issued_at < ?2) ORDER BY ward");
+    cf_status st = s != NULL ? CF_OK : db_error(a, diag, "be read");
+    if (s != NULL && from != 0)
+        sqlite3_bind_int64(s, 1, from);
+    if (s != NULL && before != 0)
+        sqlite3_bind_int64(s, 2, before);
+    int rc = SQLITE_DONE;
+    while (st == CF_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char **grown = cf_grow_array(out->names, &cap, out->count + 1, sizeof *grown, 16);
+        char *name = cf_strdup((const char *)sqlite3_column_text(s, 0));
+        if (grown != NULL)
+            out->names = grown;
+        if (grown == NULL || name == NULL) {
+            cf_free(name);
+            st = CF_ERR_NOMEM;
+            break;
+        }
+        out->names[out->count++] = name;
+    }
+    if (st == CF_OK && rc != SQLITE_DONE)
+        st = db_error(a, diag, "be read");
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&a->lock);
+    return st;
+}
 
 static void format_time(long long t, char *out, size_t size)
 {
@@ -1851,6 +2030,7 @@ void cf_archive_rows_cleanup(cf_archive_rows *rows)
         cf_free(rows->rows[i].patient_name);
         cf_free(rows->rows[i].hospital_no);
         cf_free(rows->rows[i].missing_reason);
+        cf_free(rows->rows[i].ward);
     }
     cf_free(rows->rows);
     memset(rows, 0, sizeof *rows);
@@ -1894,10 +2074,12 @@ cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive
         /* The reason of a signature-missing event that no signed copy filed later answers. */
         " (SELECT m.reason FROM events m WHERE m.document_id = d.id AND m.kind = "
         "'signature-missing' AND m.seq > (SELECT MAX(c.seq) FROM events c WHERE c.document_id = "
-        "d.id AND c.kind = 'signed-copy-added') ORDER BY m.seq DESC LIMIT 1)"
+        "d.id AND c.kind = 'signed-copy-added') ORDER BY m.seq DESC LIMIT 1),"
+        " d.ward"
         " FROM documents d"
         " WHERE (?1 IS NULL OR d.hospital_no = ?1) AND (?2 IS NULL OR d.form_id = ?2)"
         " AND (?3 IS NULL OR d.issued_at >= ?3) AND (?4 IS NULL OR d.issued_at < ?4)"
+        " AND (?5 IS NULL OR d.ward = ?5)"
         " ORDER BY d.issued_at, d.id";
     sqlite3_stmt *s = prepare(a, sql);
     cf_status st = s != NULL ? CF_OK : db_error(a, diag, "be read");
@@ -1910,6 +2092,8 @@ cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive
             sqlite3_bind_int64(s, 3, f->issued_from);
         if (f->issued_before != 0)
             sqlite3_bind_int64(s, 4, f->issued_before);
+        if (f->ward != NULL)
+            sqlite3_bind_text(s, 5, f->ward, -1, SQLITE_STATIC);
     }
     cf_archive_state want = f->unsigned_only ? CF_ARCHIVE_STATE_SIGNATURE_MISSING : f->state;
     int rc = SQLITE_DONE;
@@ -1936,10 +2120,14 @@ cf_status cf_archive_query(cf_archive *a, const cf_archive_filter *f, cf_archive
         r.patient_name = cf_strdup(name);
         r.hospital_no = cf_strdup(hn);
         r.missing_reason = cf_strdup(missing != NULL ? (const char *)missing : "");
+        const unsigned char *ward = sqlite3_column_text(s, 8);
+        r.ward = cf_strdup(ward != NULL ? (const char *)ward : "");
         cf_archive_row *grown =
             cf_grow_array(rows->rows, &rows->cap, rows->count + 1, sizeof *grown, 16);
         if (grown == NULL || r.form_id == NULL || r.form_version == NULL ||
-            r.patient_name == NULL || r.hospital_no == NULL || r.missing_reason == NULL) {
+            r.patient_name == NULL || r.hospital_no == NULL || r.missing_reason == NULL ||
+            r.ward == NULL) {
+            cf_free(r.ward);
             cf_free(r.missing_reason);
             cf_free(r.form_id);
             cf_free(r.form_version);
@@ -1978,8 +2166,8 @@ cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, 
             snprintf(status, sizeof status, "unsigned");
         form_name(form, sizeof form, (const unsigned char *)r->form_id,
                   (const unsigned char *)r->form_version);
-        fprintf(out, "%s  %s  %s  %-10s  %s  %s\n", r->id, form, when, status, r->hospital_no,
-                r->patient_name);
+        fprintf(out, "%s  %s  %s  %-10s  %s  %s  %s\n", r->id, form, when, status,
+                r->ward[0] != '\0' ? r->ward : "—", r->hospital_no, r->patient_name);
         (*count)++;
     }
     cf_archive_rows_cleanup(&rows);
@@ -1987,12 +2175,13 @@ cf_status cf_archive_list(cf_archive *a, const cf_archive_filter *f, FILE *out, 
 }
 
 /* Prepares the query of one document's record (form_id, form_version, labels, issued_at,
- * issued_hash, registered, form_sha256) and steps to its row; CF_ERR_NOINPUT for an unknown id. */
+ * issued_hash, registered, form_sha256, ward) and steps to its row; CF_ERR_NOINPUT for an unknown
+ * id. */
 static cf_status query_document(cf_archive *a, const char *id, sqlite3_stmt **s, cf_diag *diag)
 {
     if (sqlite3_prepare_v2(a->db,
                            "SELECT form_id, form_version, labels, issued_at, issued_hash, "
-                           "registered, form_sha256 FROM documents WHERE id = ?",
+                           "registered, form_sha256, ward FROM documents WHERE id = ?",
                            -1, s, NULL) != SQLITE_OK)
         return db_error(a, diag, "be read");
     sqlite3_bind_text(*s, 1, id, -1, SQLITE_STATIC);
@@ -2017,9 +2206,10 @@ cf_status cf_archive_show(cf_archive *a, const char *id, FILE *out, cf_diag *dia
                 sizeof when);
     char form[420];
     form_name(form, sizeof form, sqlite3_column_text(s, 0), sqlite3_column_text(s, 1));
-    fprintf(out, "document %s\n  form      %s%s\n  labels    %s\n  issued    %s\n", id, form,
-            sqlite3_column_int(s, 5) ? "" : " (filed without being issued here)",
-            (const char *)sqlite3_column_text(s, 2), when);
+    const unsigned char *ward = sqlite3_column_text(s, 7);
+    fprintf(out, "document %s\n  form      %s%s\n  labels    %s\n  issued    %s\n  ward      %s\n",
+            id, form, sqlite3_column_int(s, 5) ? "" : " (filed without being issued here)",
+            (const char *)sqlite3_column_text(s, 2), when, ward != NULL ? (const char *)ward : "—");
     if (sqlite3_column_type(s, 4) != SQLITE_NULL)
         fprintf(out, "  issued PDF sha256 %s\n", (const char *)sqlite3_column_text(s, 4));
     if (sqlite3_column_type(s, 6) != SQLITE_NULL)
@@ -2083,7 +2273,7 @@ static cf_status export_object(cf_archive *a, const char *hex, const char *dir, 
  * from the statement, valid until its next step). */
 #define DOCUMENT_COLUMNS                                                                           \
     "id, form_id, form_version, labels, issued_at, issued_hash, registered, record_hash, "         \
-    "hospital_no, form_sha256"
+    "hospital_no, form_sha256, ward"
 static void document_from_row(sqlite3_stmt *s, cf_record_document *d)
 {
     memset(d, 0, sizeof *d);
@@ -2099,6 +2289,7 @@ static void document_from_row(sqlite3_stmt *s, cf_record_document *d)
     if (sqlite3_column_text(s, 9) != NULL)
         snprintf(d->form_sha256, sizeof d->form_sha256, "%s",
                  (const char *)sqlite3_column_text(s, 9));
+    d->ward = (char *)(uintptr_t)sqlite3_column_text(s, 10);
 }
 
 /* Likewise for an event row (EVENT_COLUMNS); document_record is left "". */
@@ -2447,6 +2638,8 @@ static const char *document_difference(const cf_record_document *row, const char
         return "registration";
     if (strcmp(row->form_sha256, rec->form_sha256) != 0)
         return "form fingerprint";
+    if (!same_text(row->ward, rec->ward))
+        return "ward";
     return NULL;
 }
 

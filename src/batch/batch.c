@@ -919,6 +919,7 @@ static void print_row(engine *e, size_t i, cf_batch_row *row, const cf_record *r
         .deliver_ctx = &dc,
         .archive = o->archive,
         .operator_name = o->operator_name,
+        .ward = o->ward,
         .force = o->force || o->resume,
         .in_run = true,
         .allow = o->allow,

@@ -56,6 +56,8 @@ typedef struct cf_batch_options {
     cf_archive *archive;       /* NULL: not archived */
     const char *archive_dir;   /* the store's folder (an input) */
     const char *operator_name; /* for the archive */
+    const char *ward;          /* --ward: the ward of every row (cf_ward_clean; NULL: none); a
+                                  row's own ward column wins */
     long long created;         /* cf_document_time() */
     unsigned allow;            /* CF_FORM_ALLOW_*: --allow-draft, --allow-expired */
     const char *today;         /* YYYY-MM-DD the form's status is judged on, for every row;

@@ -127,8 +127,14 @@ cf_status cf_batch_records_add(cf_batch_records *rs, const cf_batch_row *row,
     size_t n = record != NULL ? cf_record_size(record) : 0;
     size_t start = rs->pending.len;
     cf_buf_append(&rs->pending, &head, sizeof head);
-    uint32_t count = (uint32_t)n;
+    const char *ward = cf_record_ward(record);
+    uint32_t count = (uint32_t)n + (ward != NULL ? 1 : 0);
     cf_buf_append(&rs->pending, &count, sizeof count);
+    if (ward != NULL) {
+        /* The record's ward (a list's ward column): kind 'w', an empty key, the ward. */
+        cf_buf_append(&rs->pending, "w", 2);
+        cf_buf_append(&rs->pending, ward, strlen(ward) + 1);
+    }
     for (size_t i = 0; i < n; i++) {
         /* Each entry: its kind ('x' an extra column, 'c' a field read from a named column,
          * 'f' a field), the key, the column name for 'c', then the value. */
@@ -208,7 +214,9 @@ cf_status cf_batch_records_get(cf_batch_records *rs, size_t i, cf_batch_row *row
             break;
         const char *value = p;
         p += strlen(p) + 1;
-        if (kind == 'x')
+        if (kind == 'w')
+            st = cf_record_set_ward(*record, value);
+        else if (kind == 'x')
             st = cf_record_set_extra(*record, key, value);
         else if (column != NULL)
             st = cf_record_set_from_column(*record, key, column, value);

@@ -2,6 +2,7 @@
 #ifndef CF_CLI_H
 #define CF_CLI_H
 
+#include "data/ward.h"
 #include "layout/layout.h"
 
 #include <getopt.h>
@@ -59,6 +60,7 @@ typedef struct cf_cli_issue_options {
     bool private_files;        /* --private */
     unsigned allow;            /* CF_FORM_ALLOW_*: --allow-draft, --allow-expired */
     const char *print_queue;   /* --print QUEUE: send the written PDF to this CUPS queue */
+    char ward[CF_WARD_SIZE];   /* --ward W, trimmed (cf_ward_clean); "": none */
 } cf_cli_issue_options;
 
 /* getopt values of the identity options (render's alone): what cf_cli_issue_getopt returns

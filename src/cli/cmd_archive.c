@@ -38,7 +38,8 @@ const char cf_usage_archive[] =
     "                    --episode-no S]\n"
     "       consentform archive list|find STORE [--patient-name PART] [--hospital-no HN]\n"
     "                   [--form ID] [--status issued|signed|signature-missing|void]\n"
-    "                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--unsigned] [--utc]\n"
+    "                   [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--ward W] [--unsigned]\n"
+    "                   [--utc]\n"
     "       consentform archive show STORE ID\n"
     "       consentform archive export STORE ID -o DIR [--force]\n"
     "       consentform archive verify STORE [--record] [--operator NAME]\n"
@@ -50,7 +51,10 @@ const char cf_usage_archive[] =
     "SHA-256, never overwritten or deleted. A second scan of a document is a new version (the\n"
     "same file again changes nothing). `list --unsigned` (--status signature-missing) shows the\n"
     "forms issued but not yet returned signed; times are local with their UTC offset (--utc\n"
-    "for UTC), --from and --to are local dates, both included. `verify` re-hashes every file,\n"
+    "for UTC), --from and --to are local dates, both included; --ward W lists the documents\n"
+    "issued for ward W (render/batch --ward, a list's ward column); the WARD column shows —\n"
+    "for a document issued without one. `show` prints a document's history: issues, signed\n"
+    "copies, downloads (who fetched which file), voids. `verify` re-hashes every file,\n"
     "compares every index row with its record object and checks the chain of events, and\n"
     "exits 65 naming the document and patient of anything changed. A lost or empty\n"
     "index.sqlite is restored from a backup, or rebuilt from the objects with `rebuild-index`\n"
@@ -104,12 +108,13 @@ enum {
     OPT_MOVE,
     OPT_PAGE,
     OPT_WATCH,
+    OPT_WARD,
 };
 
 typedef struct archive_args {
     const char *doc_id, *operator_name, *form, *patient_name, *hospital_no, *episode_no;
     const char *output, *reason, *status, *from, *to, *group;
-    const char *page, *watch;
+    const char *page, *watch, *ward;
     bool unregistered, unsigned_only, record, force, utc, move;
     char **positional; /* into argv */
     int n_positional;
@@ -136,6 +141,7 @@ static int parse(int argc, char **argv, archive_args *a)
         {"move", no_argument, NULL, OPT_MOVE},
         {"page", required_argument, NULL, OPT_PAGE},
         {"watch", required_argument, NULL, OPT_WATCH},
+        {"ward", required_argument, NULL, OPT_WARD},
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -196,6 +202,9 @@ static int parse(int argc, char **argv, archive_args *a)
             break;
         case OPT_PAGE:
             a->page = optarg;
+            break;
+        case OPT_WARD:
+            a->ward = optarg;
             break;
         case OPT_WATCH:
             a->watch = optarg;
@@ -305,8 +314,8 @@ static void print_row(const cf_archive_row *r, bool utc)
         snprintf(status, sizeof status, "issued");
         break;
     }
-    printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s", r->id, form, when, status, r->hospital_no,
-           r->patient_name);
+    printf("%-13s  %-28s  %-22s  %-17s  %-8s  %-14s  %s", r->id, form, when, status,
+           r->ward[0] != '\0' ? r->ward : "—", r->hospital_no, r->patient_name);
     /* A copy filed without a required signature: what it lacks. */
     if (r->signature_missing && r->missing_reason != NULL && r->missing_reason[0] != '\0')
         printf("  [%s]", r->missing_reason);
@@ -442,6 +451,12 @@ static int list_documents(const char *store, const archive_args *a, cf_diag *dia
                                   "archive list: --status is issued, signed, signature-missing "
                                   "or void, not \"%s\"",
                                   a->status);
+    char ward[CF_WARD_SIZE];
+    const char *why = NULL;
+    if (a->ward != NULL && (cf_ward_clean(a->ward, ward, &why) != CF_OK || ward[0] == '\0'))
+        return cf_cli_usage_error(cf_usage_archive, "archive list: --ward: the ward %s",
+                                  why != NULL ? why : "is empty");
+    f.ward = a->ward != NULL ? ward : NULL;
     if (a->from != NULL && (f.issued_from = local_day(a->from, 0)) < 0)
         return cf_cli_usage_error(cf_usage_archive,
                                   "archive list: --from wants a date as YYYY-MM-DD, not \"%s\"",
@@ -455,8 +470,8 @@ static int list_documents(const char *store, const archive_args *a, cf_diag *dia
     if (st == CF_OK)
         st = cf_archive_query(ar, &f, &rows, diag);
     if (st == CF_OK) {
-        printf("%-13s  %-28s  %-22s  %-17s  %-14s  %s\n", "DOCUMENT", "FORM", "ISSUED", "STATUS",
-               "HOSPITAL NO", "PATIENT");
+        printf("%-13s  %-28s  %-22s  %-17s  %-8s  %-14s  %s\n", "DOCUMENT", "FORM", "ISSUED",
+               "STATUS", "WARD", "HOSPITAL NO", "PATIENT");
         for (size_t i = 0; i < rows.count; i++)
             print_row(&rows.rows[i], a->utc);
         fprintf(stderr, "consentform: %zu document%s\n", rows.count, rows.count == 1 ? "" : "s");

@@ -65,6 +65,9 @@ const char cf_usage_batch[] =
     "  --archive STORE       also keep every PDF in the archive store STORE; a PDF gets its\n"
     "                        name only after its archive record is committed\n"
     "  --operator NAME       who issued them, for the archive (default: $USER)\n"
+    "  --ward W              the ward the list is for, kept in each archive record (not\n"
+    "                        printed; at most 32 characters); a ward column of the list\n"
+    "                        (ward, 病房, 病區 ...) sets it row by row\n"
     "  --forms-dir DIR       look for form ids in DIR first\n"
     "  --allow-draft         print a draft form (for trial; pages say DRAFT)\n"
     "  --allow-expired       print a form whose review-by date has passed\n"
@@ -88,6 +91,7 @@ typedef struct batch {
     bool private_files;
     cf_csv_mappings *mappings; /* --map, then --map-file / $CONSENTFORM_MAP */
     const char *map_file;
+    char ward[CF_WARD_SIZE]; /* --ward, trimmed; "": none */
 } batch;
 
 /* batch's own options; the shared ones (--paper, --archive, --forms-dir ...) come from
@@ -182,6 +186,8 @@ static int parse_options(batch *b, int argc, char **argv)
     b->o.paper = shared.paper;
     b->o.archive_dir = shared.archive_dir;
     b->o.operator_name = shared.operator_name;
+    memcpy(b->ward, shared.ward, sizeof b->ward);
+    b->o.ward = b->ward[0] != '\0' ? b->ward : NULL;
     b->o.force = shared.force;
     b->o.allow = shared.allow;
     b->forms_dir = shared.forms_dir;
@@ -200,6 +206,10 @@ static int parse_options(batch *b, int argc, char **argv)
     if (b->o.only_combined && b->o.archive_dir)
         return cf_cli_usage_error(cf_usage_batch, "batch: --archive keeps each patient's own PDF; "
                                                   "drop --only-combined");
+    if (b->o.ward != NULL && !b->o.archive_dir && !b->o.check_only)
+        return cf_cli_usage_error(cf_usage_batch,
+                                  "batch: --ward is kept in each archive record, never printed; "
+                                  "add --archive STORE (or drop --ward)");
     if (b->o.only_combined && !b->o.combined)
         return cf_cli_usage_error(cf_usage_batch, "batch: --only-combined goes with --combined");
     if (b->queue && !b->o.combined)

@@ -46,6 +46,8 @@ const char cf_usage_render[] =
     "                           committed, and its document id is always unique\n"
     "      --private            write OUT readable by its owner only (0600)\n"
     "      --operator NAME      who issued it, for the archive (default: $USER)\n"
+    "      --ward W             the ward it is issued for, kept in the archive record (not\n"
+    "                           printed; at most 32 characters)\n"
     "      --allow-draft        issue a draft form (for trial; pages say DRAFT)\n"
     "      --allow-expired      issue a form whose review-by date has passed\n"
     "      --print QUEUE        send OUT, once written and archived, to a CUPS queue (duplex)\n"
@@ -231,6 +233,12 @@ int cf_cmd_render(int argc, char **argv)
                              "every patient: it has no document id and is never archived; "
                              "drop --archive (or --blank)");
     }
+    if (shared.ward[0] != '\0' && shared.archive_dir == NULL) {
+        cf_record_free(record);
+        return cf_cli_usage_error(cf_usage_render,
+                                  "render: --ward is kept in the archive record, never printed; "
+                                  "add --archive STORE (or drop --ward)");
+    }
     const char *queue = shared.print_queue;
     if (svg && (shared.archive_dir != NULL || queue != NULL || strcmp(output, "-") == 0)) {
         cf_record_free(record);
@@ -270,6 +278,7 @@ int cf_cmd_render(int argc, char **argv)
     cf_issue_options options = {
         .document = {.paper = shared.paper, .blank = blank, .created = cf_document_time()},
         .operator_name = cf_cli_operator(shared.operator_name),
+        .ward = shared.ward[0] != '\0' ? shared.ward : NULL,
         .path = strcmp(output, "-") == 0 ? NULL : output,
         .fd = STDOUT_FILENO,
         .force = shared.force,

@@ -208,6 +208,7 @@ enum {
     OPT_ALLOW_DRAFT,
     OPT_ALLOW_EXPIRED,
     OPT_PRINT,
+    OPT_WARD,
 };
 
 static const struct option issue_options[] = {
@@ -220,6 +221,7 @@ static const struct option issue_options[] = {
     {"allow-draft", no_argument, NULL, OPT_ALLOW_DRAFT},
     {"allow-expired", no_argument, NULL, OPT_ALLOW_EXPIRED},
     {"print", required_argument, NULL, OPT_PRINT},
+    {"ward", required_argument, NULL, OPT_WARD},
     {NULL, 0, NULL, 0},
 };
 static const char issue_shortopts[] = "f";
@@ -308,6 +310,14 @@ int cf_cli_issue_getopt(cf_cli_issue_parser *p, int argc, char **argv, cf_cli_is
             }
             shared->print_queue = optarg;
             break;
+        case OPT_WARD: {
+            const char *why = NULL;
+            if (cf_ward_clean(optarg, shared->ward, &why) != CF_OK) {
+                option_error(p->command, "--ward: the ward %s", why);
+                return '?';
+            }
+            break;
+        }
         case CF_CLI_OPT_PATIENT_NAME:
         case CF_CLI_OPT_HOSPITAL_NO:
         case CF_CLI_OPT_EPISODE_NO:

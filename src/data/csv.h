@@ -194,6 +194,11 @@ size_t cf_csv_map_n_extras(const cf_csv_map *map);
 /* Header name of extra column j (0-based, in header order), or NULL out of range: the manifest
  * heading of that column. Valid until cf_csv_map_free. */
 const char *cf_csv_map_get_extra(const cf_csv_map *map, size_t j);
+/* The column (0-based) holding the ward (data/ward.h), or (size_t)-1 when none: a column named
+ * ward, 病房, 病房 Ward or 病區 (folded as column names are) that feeds no field of the form,
+ * or the one a mapping COLUMN=ward names. It is an extra column too. Two columns that could
+ * both be the ward are an error of cf_csv_map_build. */
+size_t cf_csv_map_ward_column(const cf_csv_map *map);
 /* Index in the row (0-based) of extra column j, or (size_t)-1 out of range: a row that could
  * not become a record still has its cells. */
 size_t cf_csv_map_extra_column(const cf_csv_map *map, size_t j);
@@ -203,10 +208,11 @@ size_t cf_csv_map_extra_column(const cf_csv_map *map, size_t j);
  * as an extra entry (cf_record_set_extra), in header order, copied as they are (empty cells give
  * empty values); a column with no name is left out. A row with fewer or more fields than the header
  * is CF_ERR_DATA with a message naming the row and both counts. A header line among the rows is
- * CF_ERR_DATA too, naming the row: a row whose identity cell (one feeding a label field) holds,
- * folded as column names are, the name of a column feeding a label field or a key, caption or
- * alias of a label field ("this row repeats the header line" when every cell is its column's
- * name, else the cell). Caller frees *out with cf_record_free. */
+ * CF_ERR_DATA too, naming the row: so is a ward cell that cf_ward_clean refuses (the record's
+ * ward, cf_record_set_ward, is the cell trimmed; an empty cell sets none). A row whose identity
+ * cell (one feeding a label field) holds, folded as column names are, the name of a column feeding
+ * a label field or a key, caption or alias of a label field ("this row repeats the header line"
+ * when every cell is its column's name, else the cell). Caller frees *out with cf_record_free. */
 cf_status cf_csv_row_record(const cf_csv_map *map, const char *const *fields, size_t n_fields,
                             long row, cf_record **out, cf_diag *diag);
 

@@ -5,16 +5,22 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/utf8.h"
+#include "data/ward.h"
 #include "text/fold.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_IN_MESSAGE_MAX 40 /* longer column names are not quoted in messages */
-#define COLUMN_LIST_MAX 300    /* bytes of the "its columns are ..." list in a message */
-#define FOLDED_MAX 4096        /* bytes of a folded name */
-#define DISTANCE_MAX_CHARS 64  /* names longer than this are not compared for "closest" */
+#define NAME_IN_MESSAGE_MAX 40    /* longer column names are not quoted in messages */
+#define COLUMN_LIST_MAX 300       /* bytes of the "its columns are ..." list in a message */
+#define FOLDED_MAX 4096           /* bytes of a folded name */
+#define DISTANCE_MAX_CHARS 64     /* names longer than this are not compared for "closest" */
+#define WARD_CLAIM (SIZE_MAX - 2) /* claimed[c]: the column is the ward (kept as an extra too) */
+
+/* The names of a ward column (folded before use), and the target of a --map COLUMN=ward. */
+static const char *const ward_names[] = {"ward", "病房", "病房 Ward", "Ward 病房", "病區", "病区"};
+#define WARD_KEY "ward"
 
 /* ---- explicit mappings (--map, --map-file, $CONSENTFORM_MAP) ---- */
 
@@ -218,6 +224,7 @@ struct cf_csv_map {
     bool *identity;     /* per column: it feeds a label field (the patient's identity) */
     char **field_names; /* every name (key, caption, alias) of every label field, folded */
     size_t n_field_names;
+    size_t ward; /* the column holding the ward (data/ward.h), or SIZE_MAX */
 };
 
 void cf_csv_map_free(cf_csv_map *map)
@@ -268,6 +275,34 @@ size_t cf_csv_map_n_extras(const cf_csv_map *map)
 const char *cf_csv_map_get_extra(const cf_csv_map *map, size_t j)
 {
     return map && j < map->n_extras ? map->names[map->extras[j]] : NULL;
+}
+
+size_t cf_csv_map_ward_column(const cf_csv_map *map)
+{
+    return map ? map->ward : SIZE_MAX;
+}
+
+/* True when folded (a folded column name) is one of the names of a ward column. */
+static bool is_ward_name(const char *folded)
+{
+    bool found = false;
+    for (size_t i = 0; !found && i < sizeof ward_names / sizeof ward_names[0]; i++) {
+        cf_status st;
+        char *name = fold(ward_names[i], &st);
+        found = name != NULL && strcmp(name, folded) == 0;
+        cf_free(name);
+    }
+    return found;
+}
+
+/* True when a mapping's FIELD names the ward ("ward", any case). */
+static bool is_ward_name_key(const char *field)
+{
+    cf_status st;
+    char *folded = fold(field, &st);
+    bool ward = folded != NULL && strcmp(folded, WARD_KEY) == 0;
+    cf_free(folded);
+    return ward;
 }
 
 size_t cf_csv_map_extra_column(const cf_csv_map *map, size_t j)
@@ -484,6 +519,7 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
     column_name *sorted = NULL;  /* the columns by folded name */
     field_name *names = NULL;    /* every name of every field, folded */
     size_t n_names = 0;
+    size_t ward_column = SIZE_MAX; /* the column holding the ward */
     cf_buf text, scratch;
     cf_buf_init(&text, 4096);
     cf_buf_init(&scratch, FOLDED_MAX);
@@ -581,6 +617,29 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
                 continue;
             }
             size_t f = field_by_key(form, m->field, &scratch);
+            if (f == n_fields && is_ward_name_key(m->field)) {
+                /* The ward is no field of the form: the column is the ward's. */
+                if (claimed[c] != SIZE_MAX && claimed[c] != WARD_CLAIM && m->strict) {
+                    cf_buf_reset(&text);
+                    cf_buf_printf(&text, "--map \"%s=%s\": ", m->column, m->field);
+                    describe_column(&text, header[c], c);
+                    cf_buf_append_str(&text, " is already mapped to a field; map it once");
+                    report(diag, source, row, &text);
+                    bad = true;
+                } else if (claimed[c] == SIZE_MAX && ward_column != SIZE_MAX && m->strict) {
+                    cf_buf_reset(&text);
+                    describe_column(&text, header[ward_column], ward_column);
+                    cf_buf_append_str(&text, " and ");
+                    describe_column(&text, header[c], c);
+                    cf_buf_append_str(&text, " are both mapped to ward; map only one of them");
+                    report(diag, source, row, &text);
+                    bad = true;
+                } else if (claimed[c] == SIZE_MAX && ward_column == SIZE_MAX) {
+                    claimed[c] = WARD_CLAIM;
+                    ward_column = c;
+                }
+                continue;
+            }
             if (claimed[c] != SIZE_MAX) {
                 /* Settled already: by an earlier --map (an error when it said another field),
                  * or, for a map-file row, by --map. */
@@ -696,9 +755,36 @@ cf_status cf_csv_map_build(const cf_form *form, const cf_csv_mappings *mappings,
                     candidate[c] = SIZE_MAX - 1; /* claims nothing, kept out of the extras */
     }
 
-    /* What each column becomes: a field, an extra, or (no name) ignored. */
+    /* The ward, unless a mapping named its column: the one column left whose name is a
+     * ward's (ward, 病房, 病區 ...); two such columns are an error, as for a field. */
+    for (size_t c = 0; ward_column == SIZE_MAX && c < n_columns; c++) {
+        if (claimed[c] != SIZE_MAX || folded[c][0] == '\0' || !is_ward_name(folded[c]))
+            continue;
+        size_t other = c + 1;
+        while (other < n_columns && (claimed[other] != SIZE_MAX || !is_ward_name(folded[other])))
+            other++;
+        if (other < n_columns) {
+            cf_buf_reset(&text);
+            describe_column(&text, header[c], c);
+            cf_buf_append_str(&text, " and ");
+            describe_column(&text, header[other], other);
+            cf_buf_append_str(&text, " could both be the ward; say which one holds it with ");
+            append_map_hint(&text, map->names[c], WARD_KEY);
+            report(diag, source, row, &text);
+            bad = true;
+            break;
+        }
+        claimed[c] = WARD_CLAIM;
+        ward_column = c;
+    }
+    map->ward = ward_column;
+
+    /* What each column becomes: a field, an extra (the ward's too), or (no name) ignored. */
     for (size_t c = 0; c < n_columns; c++) {
-        if (claimed[c] < n_fields) {
+        if (claimed[c] == WARD_CLAIM) {
+            map->extra[c] = true;
+            map->extras[map->n_extras++] = c;
+        } else if (claimed[c] < n_fields) {
             map->keys[c] = cf_strdup(form->fields[claimed[c]].key);
             if (!map->keys[c])
                 goto done;
@@ -925,6 +1011,21 @@ cf_status cf_csv_row_record(const cf_csv_map *map, const char *const *fields, si
             st = cf_record_set_from_column(record, map->keys[i], map->names[i], fields[i]);
         else if (map->extra[i])
             st = cf_record_set_extra(record, map->names[i], fields[i]);
+        if (st != CF_OK)
+            goto done;
+    }
+    if (map->ward < n_fields) {
+        char ward[CF_WARD_SIZE];
+        const char *why = NULL;
+        if (cf_ward_clean(fields[map->ward], ward, &why) != CF_OK) {
+            cf_diag_error(diag, map->source, row,
+                          "the ward cell (column %zu, %s) %s; a ward has at most %d characters "
+                          "and no control characters. This row is not printed",
+                          map->ward + 1, map->names[map->ward], why, CF_WARD_MAX);
+            st = CF_ERR_DATA;
+            goto done;
+        }
+        st = cf_record_set_ward(record, ward);
         if (st != CF_OK)
             goto done;
     }

@@ -16,6 +16,7 @@ typedef struct record_entry {
 struct cf_record {
     char *source; /* NULL: the command line */
     long row;
+    char *ward; /* NULL: none */
     record_entry *entries;
     size_t size, cap;
 };
@@ -48,6 +49,7 @@ void cf_record_free(cf_record *record)
     }
     cf_free(record->entries);
     cf_free(record->source);
+    cf_free(record->ward);
     cf_free(record);
 }
 
@@ -187,4 +189,19 @@ bool cf_record_is_extra(const cf_record *record, size_t i)
 const char *cf_record_column(const cf_record *record, size_t i)
 {
     return record && i < record->size ? record->entries[i].column : NULL;
+}
+
+cf_status cf_record_set_ward(cf_record *record, const char *ward)
+{
+    char *copy = NULL;
+    if (ward != NULL && ward[0] != '\0' && (copy = cf_strdup(ward)) == NULL)
+        return CF_ERR_NOMEM;
+    cf_free(record->ward);
+    record->ward = copy;
+    return CF_OK;
+}
+
+const char *cf_record_ward(const cf_record *record)
+{
+    return record != NULL ? record->ward : NULL;
 }

@@ -40,6 +40,11 @@ bool cf_record_is_extra(const cf_record *record, size_t i);
  * (the command line) or past the end. */
 const char *cf_record_column(const cf_record *record, size_t i);
 const char *cf_record_source(const cf_record *record);
+/* The ward the document of this record is issued for (data/ward.h), set from a list's ward
+ * column: value copied as given (the caller checked it with cf_ward_clean); "" or NULL clears
+ * it. cf_record_ward returns NULL when none is set. Not a field: never printed, never checked. */
+cf_status cf_record_set_ward(cf_record *record, const char *ward);
+const char *cf_record_ward(const cf_record *record);
 long cf_record_row(const cf_record *record);
 
 #endif

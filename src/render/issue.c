@@ -129,11 +129,13 @@ static cf_status register_document(const cf_form *form, const cf_record *record,
         labels[n++] = (cf_archive_label){"_override", cf_form_override_name(overrides)};
     cf_archive_scan_layout layout = {0};
     cf_status st = doc->list != NULL ? scan_layout_of(form, doc->list, &layout, diag) : CF_OK;
+    /* The ward: the record's own (a list's ward column), else the issuer's. */
+    const char *ward = cf_record_ward(record) != NULL ? cf_record_ward(record) : o->ward;
     /* Archive events carry the real clock; SOURCE_DATE_EPOCH is for the PDF bytes only. */
     if (st == CF_OK)
         st = cf_archive_register_issued_layout(
             o->archive, doc->document_id, form->id, form->version, form_sha256, labels, n, doc->pdf,
-            doc->pdf_len, &layout, (long long)time(NULL), o->operator_name, diag);
+            doc->pdf_len, &layout, ward, (long long)time(NULL), o->operator_name, diag);
     cf_archive_scan_layout_cleanup(&layout);
     return st;
 }

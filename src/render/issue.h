@@ -38,6 +38,8 @@ typedef struct cf_issue_options {
     cf_document_options document; /* paper, created, sequence, render options, ... */
     cf_archive *archive;          /* NULL: not archived */
     const char *operator_name;    /* for the archive */
+    const char *ward;             /* the ward issued for, checked with cf_ward_clean (NULL:
+                                     none); a record's own ward (cf_record_ward) wins */
     const char *path;             /* final file; NULL: write to fd */
     int fd;                       /* with path NULL: e.g. STDOUT_FILENO; not closed */
     bool force;                   /* replace an existing regular file at path */

@@ -41,6 +41,7 @@ typedef struct session {
     char user[CF_AUTH_NAME_MAX + 1];
     long long generation; /* the user's generation at login: a new password or disable ends it */
     char csrf[CF_AUTH_TOKEN_HEX];
+    char ward[CF_WARD_SIZE]; /* cf_auth_session_set_ward */
     time_t last_used;
 } session;
 
@@ -926,6 +927,7 @@ cf_login_result cf_auth_login(cf_auth *a, const char *name, const char *password
             snprintf(out->user, sizeof out->user, "%s", row.name);
             out->role = row.role;
             memcpy(out->csrf, s->csrf, CF_AUTH_TOKEN_HEX);
+            out->ward[0] = '\0';
             result = CF_LOGIN_OK;
         } else if (s != NULL) {
             a->n_sessions--; /* the slot just taken */
@@ -958,10 +960,23 @@ bool cf_auth_session_get(cf_auth *a, const char *session_id, time_t now, cf_sess
     snprintf(out->user, sizeof out->user, "%s", row.name);
     out->role = row.role;
     memcpy(out->csrf, s->csrf, CF_AUTH_TOKEN_HEX);
+    memcpy(out->ward, s->ward, sizeof out->ward);
     ok = true;
 done:
     pthread_mutex_unlock(&a->mutex);
     return ok;
+}
+
+void cf_auth_session_set_ward(cf_auth *a, const char *session_id, const char *ward)
+{
+    unsigned char hash[CF_SHA256_SIZE];
+    if (!id_hash(session_id, hash))
+        return;
+    pthread_mutex_lock(&a->mutex);
+    session *s = find_session(a, hash);
+    if (s != NULL)
+        snprintf(s->ward, sizeof s->ward, "%s", ward != NULL ? ward : "");
+    pthread_mutex_unlock(&a->mutex);
 }
 
 void cf_auth_logout(cf_auth *a, const char *session_id)

@@ -26,6 +26,7 @@
 
 #include "base/diag.h"
 #include "base/status.h"
+#include "data/ward.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -112,6 +113,7 @@ typedef struct cf_session {
     char user[64];
     cf_role role;
     char csrf[CF_AUTH_TOKEN_HEX];
+    char ward[CF_WARD_SIZE]; /* the ward last issued for in this session; "" at login */
 } cf_session;
 
 /* 5 failed logins lock the account AND the peer address for 15 minutes; a lock answers LOCKED
@@ -127,6 +129,9 @@ cf_login_result cf_auth_login(cf_auth *a, const char *name, const char *password
  * and its user is still enabled with the password of the login; the role is the user's role
  * now. session_id may be NULL or anything (false). */
 bool cf_auth_session_get(cf_auth *a, const char *session_id, time_t now, cf_session *out);
+/* Remembers ward (checked by the caller with cf_ward_clean) as the session's ward, offered on
+ * its next print page; nothing when there is no such session. */
+void cf_auth_session_set_ward(cf_auth *a, const char *session_id, const char *ward);
 /* Ends the session (nothing when there is none). */
 void cf_auth_logout(cf_auth *a, const char *session_id);
 /* True when token equals the session's CSRF token; the comparison takes the same time

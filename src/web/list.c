@@ -6,6 +6,7 @@
 #include "base/diag.h"
 #include "batch/batch.h"
 #include "data/csv.h"
+#include "data/ward.h"
 #include "render/document.h"
 #include "web/web_internal.h"
 #include "web/zip.h"
@@ -219,6 +220,9 @@ static cf_status show_matching(cf_buf *b, const cf_form *form, const char *csv_p
             cf_html_raw(b, "</td><td>");
             if (key != NULL)
                 cf_html_text(b, key);
+            else if (i == cf_csv_map_ward_column(map))
+                cf_html_raw(b, "ward <span class=\"en\">(病房，存檔用，不列印 the ward of each "
+                               "row, kept in the archive, not printed)</span>");
             else
                 cf_html_raw(b, "<span class=\"en\">(不用 extra column)</span>");
             cf_html_raw(b, "</td></tr>\n");
@@ -238,8 +242,8 @@ static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *
 /* Runs the batch for the list; check_only for the preflight. out_dir is made by the caller. */
 static cf_status run_batch(cf_web_server *s, const cf_web_form *wf, const char *csv_path,
                            const cf_csv_mappings *mappings, const char *out_dir,
-                           const char *combined, const char *operator_name, bool check_only,
-                           cf_batch_summary *summary, cf_diag *diag)
+                           const char *combined, const char *operator_name, const char *ward,
+                           bool check_only, cf_batch_summary *summary, cf_diag *diag)
 {
     const cf_fontset *fonts = NULL;
     cf_status st = cf_fontset_get(wf->form->region, &fonts, diag);
@@ -264,6 +268,7 @@ static cf_status run_batch(cf_web_server *s, const cf_web_form *wf, const char *
         .archive = check_only ? NULL : s->archive,
         .archive_dir = s->store,
         .operator_name = operator_name,
+        .ward = ward != NULL && ward[0] != '\0' ? ward : NULL,
         .created = cf_document_time(),
     };
     memset(summary, 0, sizeof *summary);
@@ -278,7 +283,7 @@ static cf_status show_preflight(cf_web_server *s, cf_buf *b, const cf_web_form *
     if (dir == NULL)
         return CF_ERR_CANTCREAT;
     cf_batch_summary summary;
-    cf_status st = run_batch(s, wf, csv_path, mappings, dir, NULL, operator_name,
+    cf_status st = run_batch(s, wf, csv_path, mappings, dir, NULL, operator_name, NULL,
                              /*check_only*/ true, &summary, diag);
     cf_csv_reader *reader = NULL;
     if (st == CF_OK) {
@@ -397,7 +402,13 @@ static void list_view(cf_web_server *s, cf_web_request *r, cf_web_response *out,
                    "<span class=\"en\">one COLUMN=field a line, as --map</span></label>"
                    "<textarea id=\"maps\" name=\"maps\" rows=\"3\" cols=\"40\">");
     cf_html_text(b, cf_web_arg(r, "maps"));
-    cf_html_raw(b, "</textarea></div>\n</fieldset>\n<div class=\"actions\">"
+    cf_html_raw(b, "</textarea></div>\n</fieldset>\n<fieldset><legend>病房 <span class=\"en\">"
+                   "Ward</span></legend>\n<div class=\"field\"><label for=\"ward\">名單的病房 "
+                   "<span class=\"en\">Ward of the list (a ward column of the list wins; kept in "
+                   "the archive, not printed)</span></label><input type=\"text\" id=\"ward\" "
+                   "name=\"ward\" maxlength=\"32\" value=\"");
+    cf_html_text(b, cf_web_arg(r, "ward") != NULL ? cf_web_arg(r, "ward") : r->session.ward);
+    cf_html_raw(b, "\"></div>\n</fieldset>\n<div class=\"actions\">"
                    "<button type=\"submit\" name=\"action\" value=\"check\" class=\"secondary\">"
                    "再檢查 Check again</button>\n");
     if (st == CF_OK && good > 0) {
@@ -475,6 +486,27 @@ static void ids_table(cf_buf *b, char *const *ids, size_t n)
     cf_html_raw(b, "</tbody></table>\n");
 }
 
+/* Records a "downloaded" event for each document of the run in dir (its manifest's printed
+ * rows), naming the run: the ZIP's name and the run's folder (a random name, no patient
+ * value). */
+static cf_status record_zip_downloads(cf_web_server *s, cf_web_request *r, const char *dir,
+                                      const char *form_id, cf_diag *diag)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    cf_status st = cf_batch_manifest_ids(dir, &ids, &n, diag);
+    if (st == CF_OK && n > 0) {
+        const char *base = strrchr(dir, '/');
+        char run[200];
+        snprintf(run, sizeof run, "%s-list.zip (%s)", form_id, base != NULL ? base + 1 : dir);
+        st = cf_archive_record_downloads(s->archive, (const char *const *)ids, n,
+                                         CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0, run, r->session.user,
+                                         diag);
+    }
+    cf_batch_ids_free(ids, n);
+    return st;
+}
+
 /* Sends the good rows: one combined duplex job, or a ZIP of the single PDFs. */
 static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *out,
                          const cf_web_form *wf, const char *csv_path, bool print)
@@ -488,10 +520,21 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
         snprintf(combined, sizeof combined, "%s/combined.pdf", dir);
         snprintf(zip_path, sizeof zip_path, "%s.zip", dir);
     }
+    char ward[CF_WARD_SIZE] = "";
+    const char *why = NULL;
+    if (st == CF_OK && cf_ward_clean(cf_web_arg(r, "ward"), ward, &why) != CF_OK) {
+        cf_diag_error(diag, "病房 Ward", 0,
+                      "the ward %s (at most %d characters, no control characters); nothing was "
+                      "printed",
+                      why, CF_WARD_MAX);
+        st = CF_ERR_DATA;
+    }
     cf_batch_summary summary = {0};
     if (st == CF_OK)
         st = run_batch(s, wf, csv_path, mappings, dir, print ? combined : NULL, r->session.user,
-                       /*check_only*/ false, &summary, diag);
+                       ward, /*check_only*/ false, &summary, diag);
+    if (st == CF_OK && ward[0] != '\0')
+        cf_auth_session_set_ward(s->auth, r->session_id, ward);
     /* The documents issued (and archived) by the run, for the print's archive events and the
      * page. */
     char **ids = NULL;
@@ -507,6 +550,9 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
     }
     if (st == CF_OK && !print)
         st = cf_zip_folder_pdfs(dir, zip_path, diag);
+    /* Every document in the ZIP is downloaded by this user: recorded before it is sent. */
+    if (st == CF_OK && !print)
+        st = record_zip_downloads(s, r, dir, wf->form->id, diag);
     cf_web_remove_dir(dir);
     if (st != CF_OK) {
         char *text = diag_lines(diag, csv_path);

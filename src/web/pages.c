@@ -6,6 +6,7 @@
 #include "base/diag.h"
 #include "data/field_rules.h"
 #include "data/record.h"
+#include "data/ward.h"
 #include "render/document.h"
 #include "render/issue.h"
 #include "render/print.h"
@@ -95,6 +96,44 @@ static unsigned form_needs(const cf_form *form, bool *refused)
         *refused = true;
     cf_diag_free(quiet);
     return used;
+}
+
+/* ---- the ward ---- */
+
+/* The ward the request gives (field "ward"), trimmed, into out ("" for none). CF_ERR_DATA with
+ * a message naming the input when it cannot be kept (too long, control characters). */
+static cf_status request_ward(cf_web_request *r, char out[CF_WARD_SIZE], cf_diag *diag)
+{
+    const char *why = NULL;
+    if (cf_ward_clean(cf_web_arg(r, "ward"), out, &why) == CF_OK)
+        return CF_OK;
+    cf_diag_error(diag, "病房 Ward", 0,
+                  "the ward %s (at most %d characters, no control characters)", why, CF_WARD_MAX);
+    return CF_ERR_DATA;
+}
+
+/* The 病房 Ward input of a print page: the request's value, else the session's last ward; a
+ * list of the wards the store has seen to choose from. */
+static void ward_input(cf_buf *b, cf_web_server *s, cf_web_request *r)
+{
+    const char *value = cf_web_arg(r, "ward");
+    if (value == NULL)
+        value = r->session.ward;
+    cf_html_raw(b, "<div class=\"field\"><label for=\"ward\">病房 <span class=\"en\">Ward "
+                   "(kept in the archive, not printed)</span></label><input type=\"text\" "
+                   "id=\"ward\" name=\"ward\" maxlength=\"32\" list=\"wards\" "
+                   "autocomplete=\"off\" value=\"");
+    cf_html_text(b, value);
+    cf_html_raw(b, "\"><datalist id=\"wards\">");
+    cf_archive_wards wards = {0};
+    if (cf_archive_ward_list(s->archive, 0, 0, &wards, NULL) == CF_OK)
+        for (size_t i = 0; i < wards.count; i++) {
+            cf_html_raw(b, "<option value=\"");
+            cf_html_text(b, wards.names[i]);
+            cf_html_raw(b, "\">");
+        }
+    cf_archive_wards_cleanup(&wards);
+    cf_html_raw(b, "</datalist></div>\n");
 }
 
 /* ---- login ---- */
@@ -378,6 +417,7 @@ static void form_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
     cf_html_page_begin(b, r, "列印表格", "Print a form");
     form_header(b, wf->form, "/preview", r);
     override_box(b, wf->form, r, false);
+    ward_input(b, s, r);
     form_inputs(b, wf->form, NULL);
     cf_html_raw(b, "<div class=\"actions\"><button type=\"submit\">預覽 Preview</button></div>\n"
                    "</form>\n");
@@ -396,6 +436,7 @@ static void edit_post(cf_web_server *s, cf_web_request *r, cf_web_response *out)
     cf_html_page_begin(b, r, "列印表格", "Print a form");
     form_header(b, wf->form, "/preview", r);
     override_box(b, wf->form, r, cf_web_arg(r, "override") != NULL);
+    ward_input(b, s, r);
     form_inputs(b, wf->form, r);
     cf_html_raw(b, "<div class=\"actions\"><button type=\"submit\">預覽 Preview</button></div>\n"
                    "</form>\n");
@@ -433,6 +474,11 @@ static void hidden_values(cf_buf *b, cf_web_request *r, const cf_form *form)
     }
     if (cf_web_arg(r, "override") != NULL)
         cf_html_raw(b, "<input type=\"hidden\" name=\"override\" value=\"yes\">\n");
+    if (cf_web_arg(r, "ward") != NULL) {
+        cf_html_raw(b, "<input type=\"hidden\" name=\"ward\" value=\"");
+        cf_html_text(b, cf_web_arg(r, "ward"));
+        cf_html_raw(b, "\">\n");
+    }
 }
 
 static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *out)
@@ -449,8 +495,10 @@ static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *o
     cf_display_list *list = NULL;
     cf_svg_pages pages = {0};
     char document_id[CF_DOCUMENT_ID_SIZE] = "";
-    cf_status st =
-        diag && record ? prepare(form, record, request_allow(r, r), &fonts, diag) : CF_ERR_NOMEM;
+    char ward[CF_WARD_SIZE] = "";
+    cf_status st = diag && record ? request_ward(r, ward, diag) : CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = prepare(form, record, request_allow(r, r), &fonts, diag);
     /* The bodies this process keeps for the form (the preview is laid out as the issue is). */
     char fingerprint[CF_SHA256_HEX_SIZE] = "";
     const cf_web_form_state *fs = NULL;
@@ -476,6 +524,7 @@ static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *o
         cf_free(text);
         form_header(b, form, "/preview", r);
         override_box(b, form, r, cf_web_arg(r, "override") != NULL);
+        ward_input(b, s, r);
         form_inputs(b, form, r);
         cf_html_raw(b, "<div class=\"actions\"><button type=\"submit\">預覽 Preview</button>"
                        "</div>\n</form>\n");
@@ -641,7 +690,10 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
     cf_record *record = record_from_request(r, form);
     const cf_fontset *fonts = NULL;
     unsigned allow = request_allow(r, r);
-    cf_status st = diag && record ? prepare(form, record, allow, &fonts, diag) : CF_ERR_NOMEM;
+    char ward[CF_WARD_SIZE] = "";
+    cf_status st = diag && record ? request_ward(r, ward, diag) : CF_ERR_NOMEM;
+    if (st == CF_OK)
+        st = prepare(form, record, allow, &fonts, diag);
     /* For the printer the PDF is written (and archived first) to a file CUPS is given; for the
      * browser the archive's copy is the delivery (the new tab fetches it through /doc/pdf), so
      * the issue path writes its bytes to /dev/null: no second file, no second fsync. */
@@ -679,6 +731,7 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
         .form_sha256 = fingerprint[0] != '\0' ? fingerprint : NULL,
         .archive = s->archive,
         .operator_name = r->session.user,
+        .ward = ward[0] != '\0' ? ward : NULL,
         .path = dir != NULL ? path : NULL,
         .fd = sink,
         .allow = allow,
@@ -686,6 +739,9 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
     cf_issue_result result = {0};
     if (st == CF_OK)
         st = cf_issue_document(form, record, fonts, &options, &result, diag);
+    /* The next print page of this session offers the same ward. */
+    if (st == CF_OK && ward[0] != '\0')
+        cf_auth_session_set_ward(s->auth, r->session_id, ward);
     /* What the printer did, for the page (the document is issued and archived either way). */
     cf_buf printed;
     cf_buf_init(&printed, 1 << 20);
@@ -734,13 +790,18 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
 
 /* ---- documents ---- */
 
-static void doc_pdf(cf_web_server *s, cf_web_request *r, cf_web_response *out)
+/* Sends one stored file of document id: the issued PDF (version 0) or signed copy version N.
+ * The archive's own export gives it (checked against its hash), and the download is recorded
+ * as an archive event with the user BEFORE the first byte is sent: no event, no bytes. */
+static void send_document_file(cf_web_server *s, cf_web_request *r, cf_web_response *out,
+                               const char *id, int version)
 {
-    const char *id = cf_web_arg(r, "id");
-    if (!is_document_id(id)) {
-        cf_html_error(out, r, MHD_HTTP_BAD_REQUEST, "文件編號不正確", "Not a document id", NULL);
-        return;
-    }
+    static const struct {
+        const char *ext, *type;
+    } kinds[] = {{"pdf", "application/pdf"},
+                 {"png", "image/png"},
+                 {"jpg", "image/jpeg"},
+                 {"tif", "image/tiff"}};
     cf_diag *diag = cf_diag_new();
     char *dir = cf_web_temp_dir(s, "export");
     cf_status st = diag && dir ? CF_OK : CF_ERR_NOMEM;
@@ -750,34 +811,86 @@ static void doc_pdf(cf_web_server *s, cf_web_request *r, cf_web_response *out)
         st = cf_archive_export(s->archive, id, sub, false, diag);
     }
     char *keep = NULL;
+    size_t kind = 0;
     if (st == CF_OK) {
-        /* The issued PDF moves beside the export folder, which then goes. */
-        char from[4300];
-        snprintf(from, sizeof from, "%s/issued.pdf", sub);
+        /* The file moves beside the export folder, which then goes. */
+        char from[4300] = "";
+        for (kind = 0; kind < sizeof kinds / sizeof kinds[0]; kind++) {
+            if (version == 0 && kind == 0)
+                snprintf(from, sizeof from, "%s/issued.pdf", sub);
+            else if (version > 0)
+                snprintf(from, sizeof from, "%s/signed-%d.%s", sub, version, kinds[kind].ext);
+            else
+                break;
+            if (access(from, F_OK) == 0)
+                break;
+        }
         size_t len = strlen(dir) + 8;
-        keep = cf_malloc(len);
+        keep = kind < sizeof kinds / sizeof kinds[0] ? cf_malloc(len) : NULL;
         if (keep != NULL) {
-            snprintf(keep, len, "%s.pdf", dir);
+            snprintf(keep, len, "%s.%s", dir, kinds[kind].ext);
             if (rename(from, keep) != 0) {
                 cf_free(keep);
                 keep = NULL;
             }
         }
+        if (keep == NULL)
+            st = CF_ERR_NOINPUT;
     }
     cf_web_remove_dir(sub);
     cf_web_remove_dir(dir);
     cf_free(dir);
-    if (st != CF_OK || keep == NULL) {
+    if (st == CF_OK) {
+        const char *ids[] = {id};
+        st = cf_archive_record_downloads(s->archive, ids, 1,
+                                         version > 0 ? CF_ARCHIVE_DOWNLOAD_SIGNED
+                                                     : CF_ARCHIVE_DOWNLOAD_ISSUED,
+                                         version, NULL, r->session.user, diag);
+    }
+    if (st != CF_OK) {
+        if (keep != NULL)
+            unlink(keep);
         error_with_diag(out, r,
                         st == CF_ERR_NOINPUT ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
                         "找不到文件", "Document not available", diag);
     } else {
-        out->content_type = "application/pdf";
+        out->content_type = kinds[kind].type;
         out->file_path = keep;
+        keep = NULL;
         out->remove_file = true;
-        snprintf(out->disposition, sizeof out->disposition, "inline; filename=\"%s.pdf\"", id);
+        if (version > 0)
+            snprintf(out->disposition, sizeof out->disposition,
+                     "inline; filename=\"%s-signed-%d.%s\"", id, version, kinds[kind].ext);
+        else
+            snprintf(out->disposition, sizeof out->disposition, "inline; filename=\"%s.pdf\"", id);
     }
+    cf_free(keep);
     cf_diag_free(diag);
+}
+
+static void doc_pdf(cf_web_server *s, cf_web_request *r, cf_web_response *out)
+{
+    const char *id = cf_web_arg(r, "id");
+    if (!is_document_id(id)) {
+        cf_html_error(out, r, MHD_HTTP_BAD_REQUEST, "文件編號不正確", "Not a document id", NULL);
+        return;
+    }
+    send_document_file(s, r, out, id, 0);
+}
+
+/* A signed copy of a document: /doc/signed?id=ID&v=N. */
+static void doc_signed(cf_web_server *s, cf_web_request *r, cf_web_response *out)
+{
+    const char *id = cf_web_arg(r, "id"), *v = cf_web_arg(r, "v");
+    char *end = NULL;
+    long version = v != NULL ? strtol(v, &end, 10) : 0;
+    if (!is_document_id(id) || v == NULL || end == v || *end != '\0' || version < 1 ||
+        version > 100000) {
+        cf_html_error(out, r, MHD_HTTP_BAD_REQUEST, "文件編號或版本不正確",
+                      "Not a document id and signed version", NULL);
+        return;
+    }
+    send_document_file(s, r, out, id, (int)version);
 }
 
 static void doc_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
@@ -806,7 +919,20 @@ static void doc_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
         cf_html_raw(b, "</strong></p>\n<div class=\"actions\"><a class=\"button\" "
                        "target=\"_blank\" rel=\"noopener\" href=\"/doc/pdf?id=");
         cf_html_text(b, id);
-        cf_html_raw(b, "\">已發出的 PDF Issued PDF</a></div>\n"
+        cf_html_raw(b, "\">已發出的 PDF Issued PDF</a>");
+        cf_archive_issued issued;
+        if (cf_archive_issued_get(s->archive, id, &issued, NULL) == CF_OK)
+            for (int v = 1; v <= issued.signed_copies; v++) {
+                char link[160];
+                snprintf(link, sizeof link,
+                         " <a class=\"button secondary\" target=\"_blank\" rel=\"noopener\" "
+                         "href=\"/doc/signed?id=%s&amp;v=%d\">已簽署 第 %d 版 Signed version "
+                         "%d</a>",
+                         id, v, v, v);
+                cf_html_raw(b, link);
+            }
+        cf_archive_issued_cleanup(&issued);
+        cf_html_raw(b, "</div>\n"
                        "<h2>紀錄及歷史 <span class=\"en\">Record, signed versions and "
                        "history</span></h2>\n<pre>");
         cf_html_text(b, text);
@@ -850,7 +976,8 @@ static void rows_table(cf_buf *b, const cf_archive_rows *rows, bool links)
 {
     cf_html_raw(b, "<table>\n<thead><tr><th scope=\"col\">文件編號 Document</th>"
                    "<th scope=\"col\">病人 Patient</th><th scope=\"col\">醫院編號 Hospital no."
-                   "</th><th scope=\"col\">表格 Form</th><th scope=\"col\">發出 Issued</th>"
+                   "</th><th scope=\"col\">病房 Ward</th><th scope=\"col\">表格 Form</th>"
+                   "<th scope=\"col\">發出 Issued</th>"
                    "<th scope=\"col\">狀態 Status</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < rows->count; i++) {
         const cf_archive_row *row = &rows->rows[i];
@@ -865,6 +992,8 @@ static void rows_table(cf_buf *b, const cf_archive_rows *rows, bool links)
         cf_html_text(b, row->patient_name);
         cf_html_raw(b, "</td><td>");
         cf_html_text(b, row->hospital_no);
+        cf_html_raw(b, "</td><td>");
+        cf_html_text(b, row->ward[0] != '\0' ? row->ward : "—");
         cf_html_raw(b, "</td><td>");
         cf_html_text(b, row->form_id);
         cf_html_raw(b, " ");
@@ -997,8 +1126,9 @@ static int by_hospital_no(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->id, y->id);
 }
 
-/* The documents of a day still waiting for a signature, to print for a ward round. The store
- * keeps no ward of its own: a ward is a label field of the form when the form has one. */
+/* The documents of a day still waiting for a signature, to print for a ward round: all of
+ * them, or those of one ward (the wards seen that day are offered). Printed, the page shows
+ * only the heading (ward and date) and the table. */
 static void unsigned_page(cf_web_server *s, cf_web_request *r, cf_web_response *out)
 {
     cf_buf *b = &out->body;
@@ -1008,14 +1138,39 @@ static void unsigned_page(cf_web_server *s, cf_web_request *r, cf_web_response *
     localtime_r(&now, &tm);
     strftime(today, sizeof today, "%Y-%m-%d", &tm);
     const char *day = nonempty(cf_web_arg(r, "date")) ? cf_web_arg(r, "date") : today;
-    long long from = day_start(day, 0);
+    long long from = day_start(day, 0), before = day_start(day, 1);
+    char ward[CF_WARD_SIZE] = "";
+    const char *why = NULL;
+    bool ward_ok = cf_ward_clean(cf_web_arg(r, "ward"), ward, &why) == CF_OK;
     cf_html_page_begin(b, r, "未簽署文件", "Still unsigned");
     cf_html_raw(b, "<form method=\"get\" action=\"/unsigned\" class=\"filter\"><fieldset>"
-                   "<legend>日期 <span class=\"en\">Day issued</span></legend>\n");
+                   "<legend>日期及病房 <span class=\"en\">Day issued and ward</span></legend>\n");
     search_input(b, r, "date", "date", "發出日期", "Issued on");
-    cf_html_raw(b, "<p><button type=\"submit\">顯示 Show</button></p></fieldset></form>\n");
-    if (from == 0) {
-        cf_html_raw(b, "<p class=\"error\">日期不正確 Not a date (YYYY-MM-DD).</p>");
+    cf_html_raw(b, "<div class=\"field\"><label for=\"q_ward\">病房 <span class=\"en\">Ward"
+                   "</span></label><select id=\"q_ward\" name=\"ward\"><option value=\"\">全部 "
+                   "all</option>");
+    cf_archive_wards wards = {0};
+    if (from != 0 && cf_archive_ward_list(s->archive, from, before, &wards, NULL) == CF_OK)
+        for (size_t i = 0; i < wards.count; i++) {
+            cf_html_raw(b, "<option value=\"");
+            cf_html_text(b, wards.names[i]);
+            cf_html_raw(b, strcmp(wards.names[i], ward) == 0 ? "\" selected>" : "\">");
+            cf_html_text(b, wards.names[i]);
+            cf_html_raw(b, "</option>");
+        }
+    cf_archive_wards_cleanup(&wards);
+    cf_html_raw(b, "</select></div>\n<p><button type=\"submit\">顯示 Show</button></p></fieldset>"
+                   "</form>\n");
+    if (from == 0 || !ward_ok) {
+        cf_html_raw(b, "<p class=\"error\" role=\"alert\">");
+        if (from == 0) {
+            cf_html_raw(b, "日期不正確 Not a date (YYYY-MM-DD).");
+        } else {
+            cf_html_raw(b, "病房不正確 Not a ward: the ward ");
+            cf_html_text(b, why);
+            cf_html_raw(b, ".");
+        }
+        cf_html_raw(b, "</p>");
         out->status = MHD_HTTP_BAD_REQUEST;
         cf_html_page_end(b);
         return;
@@ -1023,11 +1178,19 @@ static void unsigned_page(cf_web_server *s, cf_web_request *r, cf_web_response *
     cf_archive_filter filter = {.unsigned_only = true,
                                 .state = CF_ARCHIVE_STATE_SIGNATURE_MISSING,
                                 .issued_from = from,
-                                .issued_before = day_start(day, 1)};
+                                .issued_before = before,
+                                .ward = ward[0] != '\0' ? ward : NULL};
     cf_archive_rows rows = {0};
     cf_diag *diag = cf_diag_new();
     cf_status st = diag ? cf_archive_query(s->archive, &filter, &rows, diag) : CF_ERR_NOMEM;
-    cf_html_raw(b, "<h2>");
+    cf_html_raw(b, "<section class=\"printable\">\n<h2>");
+    if (ward[0] != '\0') {
+        cf_html_raw(b, "病房 <span class=\"en\">Ward</span> ");
+        cf_html_text(b, ward);
+    } else {
+        cf_html_raw(b, "全部病房 <span class=\"en\">All wards</span>");
+    }
+    cf_html_raw(b, " · ");
     cf_html_text(b, day);
     char count[96];
     snprintf(count, sizeof count, "：%zu 份未簽署 <span class=\"en\">unsigned</span></h2>\n",
@@ -1038,8 +1201,8 @@ static void unsigned_page(cf_web_server *s, cf_web_request *r, cf_web_response *
         qsort(rows.rows, rows.count, sizeof *rows.rows, by_hospital_no);
     if (st == CF_OK)
         rows_table(b, &rows, true);
-    cf_html_raw(b, "<div class=\"actions\"><button type=\"button\" data-print>列印此清單 Print "
-                   "this list</button></div>\n");
+    cf_html_raw(b, "</section>\n<div class=\"actions\"><button type=\"button\" data-print>"
+                   "列印此清單 Print this list</button></div>\n");
     cf_archive_rows_cleanup(&rows);
     cf_diag_free(diag);
     cf_html_page_end(b);
@@ -1070,6 +1233,7 @@ const cf_web_route cf_web_routes[] = {
     {"GET", "/find", find_page, CF_ROLE_NURSE, 0},
     {"GET", "/doc", doc_page, CF_ROLE_NURSE, 0},
     {"GET", "/doc/pdf", doc_pdf, CF_ROLE_NURSE, 0},
+    {"GET", "/doc/signed", doc_signed, CF_ROLE_NURSE, 0},
     {"GET", "/unsigned", unsigned_page, CF_ROLE_NURSE, 0},
     {"GET", "/scans", cf_web_scans_page, CF_ROLE_CLERK, 0},
     {"POST", "/scans/upload", cf_web_scans_upload, CF_ROLE_CLERK, CF_WEB_SCANS_MAX},

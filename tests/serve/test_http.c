@@ -366,8 +366,15 @@ static void test_printer_down(const char *binary, const char *store, const char 
     snprintf(base, sizeof base, "%s", saved_base);
 }
 
-static const char *const get_routes[] = {
-    "/", "/form?id=sample-consent", "/list", "/find", "/doc?id=X", "/doc/pdf?id=X", "/unsigned"};
+static const char *const get_routes[] = {"/",
+                                         "/form?id=sample-consent",
+                                         "/list",
+                                         "/find",
+                                         "/doc?id=X",
+                                         "/doc/pdf?id=X",
+                                         "/unsigned",
+                                         "/doc/signed?id=X&v=1",
+                                         "/unsigned?ward=5A"};
 static const char *const post_routes[] = {"/logout", "/preview",     "/edit",
                                           "/issue",  "/list/upload", "/list/run"};
 
@@ -791,6 +798,111 @@ static void test_list(const char *sid, const char *csrf)
     reply_free(&r);
 }
 
+/* The first document id a page links to with prefix (e.g. "/doc?id="), into id. */
+static void linked_id(const char *page, const char *prefix, char id[40])
+{
+    id[0] = '\0';
+    const char *at = strstr(page, prefix);
+    if (at)
+        sscanf(at + strlen(prefix), "%32[0-9A-Z-]", id);
+}
+
+/* Issue 15.5 and 15.8: the ward of a printed form (remembered for the session, refused when too
+ * long or holding a control character), the still-unsigned list by ward, and downloads as
+ * archive events with the user (the issued PDF, a list's ZIP). Runs after test_list. */
+static void test_ward_and_downloads(const char *sid, const char *csrf, const char *clerk)
+{
+    char fields[1024];
+#define PERSON                                                                                     \
+    "csrf=%s&form=sample-consent&f_patient_name=Chan&f_hospital_no=HN77"                           \
+    "&f_procedure_date=2026-12-07&f_side=left&ward=%s"
+    snprintf(fields, sizeof fields, PERSON, csrf, "%207B%20");
+    reply r;
+    http(&(request){.method = "POST", .path = "/issue", .cookie = sid, .body = fields}, &r);
+    CHECK(r.status == 200, "issue with a ward: %ld %s", r.status, body(&r));
+    char id[40];
+    linked_id(body(&r), "/doc/pdf?id=", id);
+    reply_free(&r);
+    /* The next print page of the session offers the same ward, and the wards seen. */
+    http(&(request){.method = "GET", .path = "/form?id=sample-consent", .cookie = sid}, &r);
+    CHECK(strstr(body(&r), "id=\"ward\" name=\"ward\"") && strstr(body(&r), "value=\"7B\">") &&
+              strstr(body(&r), "<option value=\"5A\">"),
+          "the print page remembers the ward 7B and lists the wards seen");
+    reply_free(&r);
+    /* A ward too long, or with a control character: refused, nothing issued. */
+    static const char *const bad[] = {"WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW", "7%01B"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(fields, sizeof fields, PERSON, csrf, bad[i]);
+        http(&(request){.method = "POST", .path = "/issue", .cookie = sid, .body = fields}, &r);
+        CHECK(r.status == 422 && (strstr(body(&r), "the ward is longer than 32 characters") ||
+                                  strstr(body(&r), "the ward holds a control character")),
+              "a bad ward refused: %ld", r.status);
+        CHECK(strstr(body(&r), "/doc/pdf?id=") == NULL, "nothing issued for a bad ward");
+        reply_free(&r);
+        http(&(request){.method = "POST", .path = "/preview", .cookie = sid, .body = fields}, &r);
+        CHECK(r.status == 422 && strstr(body(&r), "病房 Ward"), "a bad ward in the preview: %ld",
+              r.status);
+        reply_free(&r);
+    }
+    /* Downloading the issued PDF is an event with the user, before the bytes. */
+    char path[160];
+    snprintf(path, sizeof path, "/doc/pdf?id=%s", id);
+    http(&(request){.method = "GET", .path = path, .cookie = sid}, &r);
+    CHECK(r.status == 200 && r.len > 4 && memcmp(r.body, "%PDF", 4) == 0, "the PDF: %ld", r.status);
+    reply_free(&r);
+    snprintf(path, sizeof path, "/doc?id=%s", id);
+    http(&(request){.method = "GET", .path = path, .cookie = sid}, &r);
+    CHECK(strstr(body(&r), "downloaded        by nurse1") &&
+              strstr(body(&r), "reason: issued PDF") && strstr(body(&r), "ward      7B"),
+          "the history shows the download by nurse1 and the ward: %s", body(&r));
+    reply_free(&r);
+    /* A signed version that does not exist, and a bad one. */
+    snprintf(path, sizeof path, "/doc/signed?id=%s&v=1", id);
+    http(&(request){.method = "GET", .path = path, .cookie = sid}, &r);
+    CHECK(r.status == 404, "no signed version 1 yet: %ld", r.status);
+    reply_free(&r);
+    snprintf(path, sizeof path, "/doc/signed?id=%s&v=x", id);
+    http(&(request){.method = "GET", .path = path, .cookie = sid}, &r);
+    CHECK(r.status == 400, "a bad version: %ld", r.status);
+    reply_free(&r);
+    /* The list's ZIP (test_list): one event per document, naming the run and the clerk. */
+    http(&(request){.method = "GET", .path = "/find?hn=HN1", .cookie = sid}, &r);
+    char zipped[40];
+    linked_id(body(&r), "/doc?id=", zipped);
+    reply_free(&r);
+    snprintf(path, sizeof path, "/doc?id=%s", zipped);
+    http(&(request){.method = "GET", .path = path, .cookie = clerk}, &r);
+    CHECK(zipped[0] && strstr(body(&r), "downloaded        by clerk1") &&
+              strstr(body(&r), "issued PDF in list ZIP sample-consent-list.zip") &&
+              strstr(body(&r), "(2 documents)") && strstr(body(&r), "ward      5A"),
+          "the ZIP download in the history of %s: %s", zipped, body(&r));
+    reply_free(&r);
+    /* The still-unsigned list by ward (the list's Ward column): 5A has HN1, not HN3. */
+    http(&(request){.method = "GET", .path = "/unsigned?ward=5A", .cookie = sid}, &r);
+    CHECK(r.status == 200 && strstr(body(&r), ">HN1<") && !strstr(body(&r), ">HN3<") &&
+              !strstr(body(&r), ">HN77<") && strstr(body(&r), "<option value=\"5B\">") &&
+              strstr(body(&r), "<option value=\"5A\" selected>") &&
+              strstr(body(&r), "class=\"printable\""),
+          "unsigned, ward 5A: %s", body(&r));
+    reply_free(&r);
+    http(&(request){.method = "GET", .path = "/unsigned?ward=7B", .cookie = sid}, &r);
+    CHECK(r.status == 200 && strstr(body(&r), ">HN77<") && !strstr(body(&r), ">HN1<"),
+          "unsigned, ward 7B");
+    reply_free(&r);
+    http(&(request){.method = "GET", .path = "/unsigned", .cookie = sid}, &r);
+    CHECK(r.status == 200 && strstr(body(&r), ">HN1<") && strstr(body(&r), ">HN77<") &&
+              strstr(body(&r), "全部病房"),
+          "unsigned, all wards");
+    reply_free(&r);
+    http(&(request){.method = "GET",
+                    .path = "/unsigned?ward=WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+                    .cookie = sid},
+         &r);
+    CHECK(r.status == 400 && strstr(body(&r), "longer than 32 characters"),
+          "unsigned, a ward too long: %ld", r.status);
+    reply_free(&r);
+}
+
 /* Filing scans: a blank page (no QR) goes to the inbox, its page opens as a PDF, typing a
  * document id that does not exist is refused; a file that is not a scan is refused by its
  * content; a nurse may not file. */
@@ -965,6 +1077,7 @@ int main(void)
     test_admin_override(admin, admin_csrf);
     test_uploads(clerk, clerk_csrf);
     test_list(clerk, clerk_csrf);
+    test_ward_and_downloads(nurse, nurse_csrf, clerk);
     test_scans(clerk, clerk_csrf, nurse, nurse_csrf);
     test_printer_down(binary, store, forms);
     test_slow_loris();

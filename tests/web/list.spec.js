@@ -63,4 +63,28 @@ run(async (t) => {
   await page.emulateMedia({ media: 'print' });
   await t.shot('unsigned-print');
   await page.emulateMedia({ media: 'screen' });
+
+  // The list's Ward column is each document's ward: the unsigned list of ward 5A, printed as
+  // only its heading (ward and date) and its table.
+  check(html.includes('the ward of each row'), 'the matching does not show the ward column');
+  await page.getByLabel(/病房/).selectOption('5A');
+  await page.getByRole('button', { name: /顯示 Show/ }).click();
+  await page.getByText(/29 份未簽署/).waitFor();
+  const heading = await page.locator('.printable h2').textContent();
+  check(/Ward\s*5A/.test(heading) && /\d{4}-\d{2}-\d{2}/.test(heading),
+        `the heading does not name the ward and the date: ${heading}`);
+  await page.emulateMedia({ media: 'print' });
+  const shown = await page.evaluate(() => Array.from(document.querySelectorAll(
+    'header, footer, h1, form.filter, .actions')).filter((el) => getComputedStyle(el).display !== 'none').length);
+  check(shown === 0, `${shown} parts besides the heading and the table are printed`);
+  check(await page.locator('.printable table').isVisible(), 'the table is not printed');
+  await t.shot('unsigned-ward-print');
+  await page.emulateMedia({ media: 'screen' });
+
+  // The ZIP download is in each document's history, with the clerk's name.
+  await page.getByRole('link', { name: id }).click();
+  const history = await page.locator('pre').textContent();
+  check(/downloaded\s+by \S+.*issued PDF in list ZIP/.test(history) && /ward\s+5A/.test(history),
+        `the ZIP download is not in the history of ${id}: ${history}`);
+  await t.shot('document-history');
 });

@@ -26,6 +26,8 @@ run(async (t) => {
     (els) => els.filter((el) => !(el.labels && el.labels.length)).map((el) => el.name));
   check(unlabelled.length === 0, `inputs without a label: ${unlabelled.join(', ')}`);
 
+  // The ward (kept in the archive, not printed): typed once, offered again in this session.
+  await page.getByLabel(/病房/).fill('7B');
   await page.getByLabel(/病人姓名/).focus();
   await page.keyboard.type('陳大文');
   await page.keyboard.press('Tab');
@@ -77,6 +79,7 @@ run(async (t) => {
   const text = t.pdfText(file);
   check(text.includes('陳大文'), "the PDF does not hold the patient's name");
   check(text.replace(/\s/g, '').includes(id), `the PDF does not hold the document id ${id}`);
+  check(!text.includes('7B'), 'the ward is printed on the form');
 
   // Find it again by hospital number; its page shows the history with the nurse's name.
   await page.getByRole('link', { name: /尋找 Find/ }).click();
@@ -87,7 +90,15 @@ run(async (t) => {
   await page.getByRole('link', { name: id }).click();
   await page.getByText(/issued\s+by/).waitFor();
   check((await page.content()).includes(t.user), 'the history does not name the nurse');
+  // The download above is in the history, with the nurse's name; the ward is on the record.
+  const history = await page.locator('pre').textContent();
+  check(new RegExp(`downloaded\\s+by ${t.user}.*reason: issued PDF`).test(history),
+        `the download is not in the history: ${history}`);
+  check(/ward\s+7B/.test(history), `the ward is not on the record: ${history}`);
   await t.shot('document');
+  // The next form of this session offers the same ward.
+  await page.goto(new URL('/form?id=sample-consent', page.url()).href);
+  check((await page.getByLabel(/病房/).inputValue()) === '7B', 'the ward is not remembered');
 });
 
 // Number of documents in the store (consentform archive list).

@@ -378,7 +378,7 @@ static void test_migrate_on_open(void **state)
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 5);
+    assert_int_equal(sqlite3_column_int(s, 0), 6);
     sqlite3_finalize(s);
     /* The index refuses changes at the SQL level too: no row is updated or deleted. */
     assert_int_not_equal(
@@ -1532,7 +1532,8 @@ static void test_scan_layout_kept(void **state)
     cf_archive_scan_layout layout = {2, qr, lines, 3, groups, 2};
     assert_int_equal(cf_archive_register_issued_layout(a, ID_A, "dpn-injection-consent", "1.1",
                                                        /*form_sha256*/ NULL, labels, 3, pdf_a.data,
-                                                       pdf_a.len, &layout, 0, "nurse", NULL),
+                                                       pdf_a.len, &layout, /*ward*/ NULL, 0,
+                                                       "nurse", NULL),
                      CF_OK);
     assert_int_equal(issue(a, ID_B, pdf_b.data, pdf_b.len, NULL), CF_OK);
     cf_archive_close(a);
@@ -1699,6 +1700,292 @@ static void test_signature_missing(void **state)
     cf_archive_close(a);
 }
 
+/* Issues id with ward (NULL: none) into a. */
+static cf_status issue_ward(cf_archive *a, const char *id, const blob *pdf, const char *ward,
+                            cf_diag *diag)
+{
+    return cf_archive_register_issued_layout(a, id, "nerve-root-injection", "1.0",
+                                             /*form_sha256*/ NULL, labels, 3, pdf->data, pdf->len,
+                                             /*layout*/ NULL, ward, 0, "nurse", diag);
+}
+
+static size_t count_ward(cf_archive *a, const char *ward)
+{
+    cf_archive_rows rows;
+    assert_int_equal(cf_archive_query(a, &(cf_archive_filter){.ward = ward}, &rows, NULL), CF_OK);
+    size_t n = rows.count;
+    cf_archive_rows_cleanup(&rows);
+    return n;
+}
+
+/* The ward of a document (issue 15.5): kept in its record and row, shown, filtered on, listed,
+ * checked by verify and restored by rebuild-index; a ward that cannot be kept is refused with
+ * nothing written. */
+static void test_ward_kept(void **state)
+{
+    (void)state;
+    char *dir = path_in("ward");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    static const char *const refused[] = {
+        " 7A", "7A ", "7\nA", "7\tA", "123456789012345678901234567890123", "\xe7\x97\x85\xff",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        cf_diag *diag = cf_diag_new();
+        if (issue_ward(a, ID_A, &pdf_a, refused[i], diag) != CF_ERR_DATA)
+            fail_msg("ward %zu was kept", i);
+        cf_diag_free(diag);
+    }
+    assert_int_equal(count_ward(a, NULL), 0); /* nothing written */
+    /* 32 characters, Chinese ones too, are fine. */
+    assert_int_equal(issue_ward(a, ID_A, &pdf_a, "病房 7A", NULL), CF_OK);
+    assert_int_equal(issue_ward(a, ID_B, &pdf_b, NULL, NULL), CF_OK);
+    assert_int_equal(issue_ward(a, ID_C, &pdf_scan,
+                                "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二",
+                                NULL),
+                     CF_OK);
+    assert_int_equal(count_ward(a, "病房 7A"), 1);
+    assert_int_equal(count_ward(a, "7A"), 0);
+    cf_archive_rows rows;
+    assert_int_equal(cf_archive_query(a, &(cf_archive_filter){0}, &rows, NULL), CF_OK);
+    assert_int_equal(rows.count, 3);
+    for (size_t i = 0; i < rows.count; i++)
+        if (strcmp(rows.rows[i].id, ID_B) == 0)
+            assert_string_equal(rows.rows[i].ward, "");
+        else if (strcmp(rows.rows[i].id, ID_A) == 0)
+            assert_string_equal(rows.rows[i].ward, "病房 7A");
+    cf_archive_rows_cleanup(&rows);
+    cf_archive_wards wards;
+    assert_int_equal(cf_archive_ward_list(a, 0, 0, &wards, NULL), CF_OK);
+    assert_int_equal(wards.count, 2);
+    assert_string_equal(wards.names[1], "病房 7A");
+    cf_archive_wards_cleanup(&wards);
+    assert_int_equal(cf_archive_ward_list(a, 0, 1000, &wards, NULL), CF_OK);
+    assert_int_equal(wards.count, 0);
+    cf_archive_wards_cleanup(&wards);
+    char *text = NULL;
+    assert_int_equal(count_list(a, (cf_archive_filter){.ward = "病房 7A"}, &text), 1);
+    assert_non_null(strstr(text, "病房 7A"));
+    free(text);
+    /* The same document issued again keeps its first ward. */
+    assert_int_equal(issue_ward(a, ID_A, &pdf_a, "8B", NULL), CF_OK);
+    assert_int_equal(count_ward(a, "8B"), 0);
+    cf_archive_close(a);
+    char *shown_a = show_dir(dir, ID_A), *shown_b = show_dir(dir, ID_B);
+    assert_non_null(strstr(shown_a, "\n  ward      病房 7A\n"));
+    assert_non_null(strstr(shown_b, "\n  ward      —\n"));
+    verify_result v = verify_dir(dir);
+    if (v.problems != 0)
+        fail_msg("%s", v.text);
+    free(v.text);
+    rebuild(dir);
+    char *again = show_dir(dir, ID_A);
+    assert_string_equal(again, shown_a);
+    free(again);
+    assert_int_equal(cf_archive_open(dir, true, &a, NULL), CF_OK);
+    assert_int_equal(count_ward(a, "病房 7A"), 1);
+    cf_archive_close(a);
+    free(shown_a);
+    free(shown_b);
+    /* A ward edited in the index is found. */
+    sqlite3 *db = NULL;
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TRIGGER documents_no_update; UPDATE documents SET ward = "
+                                  "'9C' WHERE id = '" ID_A "'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    v = verify_dir(dir);
+    assert_true(v.problems > 0);
+    assert_non_null(strstr(v.text, "its ward do not match"));
+    free(v.text);
+}
+
+/* Downloads are archive events (issue 15.8): one "downloaded" event per document with the
+ * user, the object sent and what it was; all or none; verify accepts them and rebuild-index
+ * restores them. */
+static void test_downloads_recorded(void **state)
+{
+    (void)state;
+    char *dir = path_in("downloads");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_B, pdf_b.data, pdf_b.len, NULL), CF_OK);
+    int version = 0;
+    assert_int_equal(cf_archive_add_scan(a, ID_A, png.data, png.len, 0, "clerk", NULL, NULL, 0,
+                                         &version, NULL, NULL),
+                     CF_OK);
+    const char *a_only[] = {ID_A}, *both[] = {ID_A, ID_B}, *with_unknown[] = {ID_B, ID_C};
+    assert_int_equal(cf_archive_record_downloads(a, a_only, 1, CF_ARCHIVE_DOWNLOAD_ISSUED, 0, NULL,
+                                                 "ward-nurse", NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_record_downloads(a, a_only, 1, CF_ARCHIVE_DOWNLOAD_SIGNED, 1, NULL,
+                                                 "ward-nurse", NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_record_downloads(a, both, 2, CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0,
+                                                 "run-1234", "clerk", NULL),
+                     CF_OK);
+    struct {
+        const char *const *ids;
+        size_t n;
+        cf_archive_download what;
+        int version;
+        const char *run, *op;
+        cf_status want;
+    } refused[] = {
+        {a_only, 1, CF_ARCHIVE_DOWNLOAD_SIGNED, 2, NULL, "nurse", CF_ERR_NOINPUT},
+        {a_only, 1, CF_ARCHIVE_DOWNLOAD_SIGNED, 0, NULL, "nurse", CF_ERR_DATA},
+        {with_unknown, 2, CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0, "run-9", "clerk", CF_ERR_NOINPUT},
+        {a_only, 1, CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0, NULL, "clerk", CF_ERR_DATA},
+        {a_only, 1, CF_ARCHIVE_DOWNLOAD_ISSUED, 0, NULL, "unknown", CF_ERR_DATA},
+        {a_only, 0, CF_ARCHIVE_DOWNLOAD_ISSUED, 0, NULL, "nurse", CF_ERR_DATA},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        cf_diag *diag = cf_diag_new();
+        cf_status st =
+            cf_archive_record_downloads(a, refused[i].ids, refused[i].n, refused[i].what,
+                                        refused[i].version, refused[i].run, refused[i].op, diag);
+        if (st != refused[i].want)
+            fail_msg("case %zu: status %d", i, (int)st);
+        cf_diag_free(diag);
+    }
+    cf_archive_close(a);
+    char *shown_a = show_dir(dir, ID_A), *shown_b = show_dir(dir, ID_B);
+    assert_non_null(strstr(shown_a, "downloaded        by ward-nurse  sha256"));
+    assert_non_null(strstr(shown_a, "reason: issued PDF\n"));
+    assert_non_null(strstr(shown_a, "by ward-nurse  version 1  sha256"));
+    assert_non_null(strstr(shown_a, "reason: signed copy version 1\n"));
+    assert_non_null(strstr(shown_b, "downloaded        by clerk"));
+    assert_non_null(strstr(shown_b, "reason: issued PDF in list ZIP run-1234 (2 documents)"));
+    assert_null(strstr(shown_b, "run-9")); /* the refused ZIP wrote nothing */
+    verify_result v = verify_dir(dir);
+    if (v.problems != 0)
+        fail_msg("%s", v.text);
+    free(v.text);
+    rebuild(dir);
+    char *again = show_dir(dir, ID_A);
+    assert_string_equal(again, shown_a);
+    free(again);
+    free(shown_a);
+    free(shown_b);
+    v = verify_dir(dir);
+    assert_int_equal(v.problems, 0);
+    free(v.text);
+}
+
+/* A store of schema 4 (documents, scans, a void, a verification and inbox items, as the
+ * previous release left it) is migrated in place to 5: nothing lost, old documents have no
+ * ward, new ones do, downloads are recorded, verify is clean and rebuild-index gives the
+ * same. */
+static void test_schema_4_migrated(void **state)
+{
+    (void)state;
+    char *dir = path_in("v4");
+    populate(dir);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    char item[CF_ARCHIVE_INBOX_ID + 1];
+    assert_int_equal(cf_archive_inbox_add(a, jpeg.data, jpeg.len, "stack.pdf", 3,
+                                          "no QR code of ours could be read on the page", NULL,
+                                          "clerk", item, NULL),
+                     CF_OK);
+    cf_archive_close(a);
+    char *before = show_dir(dir, ID_A);
+    /* Back to schema 4: the events table with 4's kinds, no ward column. */
+    sqlite3 *db = NULL;
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "BEGIN;"
+                     "CREATE TABLE events3 (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                     "  document_id TEXT NOT NULL REFERENCES documents(id),"
+                     "  kind TEXT NOT NULL CHECK (kind IN ('issued', 'signed-copy-added', "
+                     "'verified', 'voided', 'signature-missing', 'inbox-assigned', "
+                     "'inbox-filed')),"
+                     "  at INTEGER NOT NULL, operator TEXT NOT NULL,"
+                     "  file_hash TEXT REFERENCES files(hash), version INTEGER, reason TEXT,"
+                     "  record_hash TEXT REFERENCES files(hash), prev_hash TEXT);"
+                     "INSERT INTO events3 SELECT * FROM events;"
+                     "DROP TABLE events;"
+                     "ALTER TABLE events3 RENAME TO events;"
+                     "CREATE INDEX events_document ON events(document_id);"
+                     "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
+                     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+                     "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events"
+                     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+                     "DROP INDEX documents_ward;"
+                     "ALTER TABLE documents DROP COLUMN ward;"
+                     "PRAGMA user_version = 4;"
+                     "COMMIT;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    /* Read-only, it asks for the update; for writing, it is made. */
+    cf_diag *diag = cf_diag_new();
+    assert_int_equal(cf_archive_open(dir, true, &a, diag), CF_ERR_DATA);
+    cf_diag_free(diag);
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(count_ward(a, NULL), 3);
+    cf_archive_inbox inbox;
+    assert_int_equal(cf_archive_inbox_list(a, &inbox, NULL), CF_OK);
+    assert_int_equal(inbox.count, 1);
+    assert_string_equal(inbox.items[0].id, item);
+    cf_archive_inbox_cleanup(&inbox);
+    /* New documents have wards, downloads are events. */
+    assert_int_equal(cf_archive_register_issued_layout(a, "NEW-1", "nerve-root-injection", "1.0",
+                                                       NULL, labels, 3, tiff.data, tiff.len, NULL,
+                                                       "5B", 0, "nurse", NULL),
+                     CF_ERR_DATA); /* not a PDF */
+    blob pdf_new = make_pdf("a document after the update");
+    assert_int_equal(cf_archive_register_issued_layout(a, "NEW-1", "nerve-root-injection", "1.0",
+                                                       NULL, labels, 3, pdf_new.data, pdf_new.len,
+                                                       NULL, "5B", 0, "nurse", NULL),
+                     CF_OK);
+    free(pdf_new.data);
+    const char *ids[] = {ID_A, "NEW-1"};
+    assert_int_equal(cf_archive_record_downloads(a, ids, 2, CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0,
+                                                 "run-after", "clerk", NULL),
+                     CF_OK);
+    assert_int_equal(count_ward(a, "5B"), 1);
+    cf_archive_close(a);
+    char *after = show_dir(dir, ID_A);
+    /* The old history is all there, with the ward line and the download added. */
+    assert_non_null(strstr(after, "\n  ward      —\n"));
+    assert_non_null(strstr(after, "reason: issued PDF in list ZIP run-after"));
+    char *history = strstr(before, "history\n");
+    assert_non_null(history);
+    assert_non_null(strstr(after, history));
+    verify_result v = verify_dir(dir);
+    if (v.problems != 0)
+        fail_msg("%s", v.text);
+    free(v.text);
+    rebuild(dir);
+    char *rebuilt = show_dir(dir, ID_A);
+    assert_string_equal(rebuilt, after);
+    free(rebuilt);
+    char *rebuilt_new = show_dir(dir, "NEW-1");
+    assert_non_null(strstr(rebuilt_new, "\n  ward      5B\n"));
+    free(rebuilt_new);
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(cf_archive_inbox_list(a, &inbox, NULL), CF_OK);
+    assert_int_equal(inbox.count, 1);
+    cf_archive_inbox_cleanup(&inbox);
+    cf_archive_close(a);
+    v = verify_dir(dir);
+    assert_int_equal(v.problems, 0);
+    free(v.text);
+    free(before);
+    free(after);
+}
+
 /* Issue 15: a print job is an event of each document it holds (sent-to-printer, with the
  * queue, the job and the operator), all or none; verify and rebuild-index keep them. */
 static void test_sent_to_printer(void **state)
@@ -1780,6 +2067,9 @@ int main(void)
         cmocka_unit_test(test_scan_layout_kept),
         cmocka_unit_test(test_inbox),
         cmocka_unit_test(test_signature_missing),
+        cmocka_unit_test(test_ward_kept),
+        cmocka_unit_test(test_downloads_recorded),
+        cmocka_unit_test(test_schema_4_migrated),
         cmocka_unit_test(test_sent_to_printer),
     };
     return cmocka_run_group_tests_name("archive", tests, setup, teardown);

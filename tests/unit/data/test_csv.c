@@ -1116,6 +1116,77 @@ static void test_map_extras(void **state)
     cf_diag_free(diag);
 }
 
+/* The ward column (issue 15.5): found by its names after folding, or named by a mapping
+ * COLUMN=ward; still an extra column; its cell, trimmed, is the record's ward; a cell that is
+ * no ward fails its row naming file, row and column; two ward columns are an error. */
+static void test_map_ward(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ward_header; /* the first column's name */
+        const char *map;         /* a --map argument, or NULL */
+        size_t column;           /* the ward's column, or SIZE_MAX */
+    } cases[] = {
+        {"Ward", NULL, 0},        {"WARD", NULL, 0},        {"ward", NULL, 0},
+        {"病房", NULL, 0},        {"病房 Ward", NULL, 0},   {"病區", NULL, 0},
+        {"Unit", NULL, SIZE_MAX}, {"Unit", "Unit=ward", 0}, {"Unit", "Unit=WARD", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *header[] = {cases[i].ward_header, "HN", "Patient Name", "Episode No"};
+        cf_diag *diag = cf_diag_new();
+        cf_csv_mappings *mappings = cf_csv_mappings_new();
+        if (cases[i].map != NULL)
+            assert_int_equal(cf_csv_mappings_add(mappings, cases[i].map, diag), CF_OK);
+        cf_csv_map *map = NULL;
+        assert_int_equal(
+            cf_csv_map_build(&data_test_form, mappings, header, 4, "w.csv", 1, &map, diag), CF_OK);
+        if (cf_csv_map_ward_column(map) != cases[i].column)
+            fail_msg("case %zu (%s): ward column %zu", i, header[0], cf_csv_map_ward_column(map));
+        assert_int_equal(cf_csv_map_n_extras(map), 1); /* the ward column is an extra too */
+        const char *row[] = {" 5B\xe3\x80\x80", "HN1", "陳大文", "HE1"};
+        cf_record *record = NULL;
+        assert_int_equal(cf_csv_row_record(map, row, 4, 2, &record, diag), CF_OK);
+        if (cases[i].column == 0)
+            assert_string_equal(cf_record_ward(record), "5B");
+        else
+            assert_null(cf_record_ward(record));
+        cf_record_free(record);
+        /* An empty cell: no ward; a long one or a control character: the row fails. */
+        const char *empty[] = {"", "HN1", "陳大文", "HE1"};
+        assert_int_equal(cf_csv_row_record(map, empty, 4, 3, &record, diag), CF_OK);
+        assert_null(cf_record_ward(record));
+        cf_record_free(record);
+        const char *bad[] = {"5\x01"
+                             "B",
+                             "HN1", "陳大文", "HE1"};
+        cf_status want = cases[i].column == 0 ? CF_ERR_DATA : CF_OK;
+        assert_int_equal(cf_csv_row_record(map, bad, 4, 4, &record, diag), want);
+        cf_record_free(record);
+        if (want != CF_OK) {
+            char line[512];
+            cf_diag_format(cf_diag_get(diag, cf_diag_size(diag) - 1), line, sizeof line);
+            if (strstr(line, "w.csv:4:") == NULL ||
+                strstr(line, "the ward cell (column 1, ") == NULL ||
+                strstr(line, "holds a control character") == NULL)
+                fail_msg("case %zu: %s", i, line);
+        }
+        cf_csv_map_free(map);
+        cf_csv_mappings_free(mappings);
+        cf_diag_free(diag);
+    }
+    /* Two columns that could both be the ward. */
+    const char *two[] = {"Ward", "病房", "HN", "Patient Name", "Episode No"};
+    cf_diag *diag = cf_diag_new();
+    cf_csv_map *map = NULL;
+    assert_int_equal(cf_csv_header_map(&data_test_form, two, 5, "w.csv", 1, &map, diag),
+                     CF_ERR_DATA);
+    char line[512];
+    cf_diag_format(cf_diag_get(diag, 0), line, sizeof line);
+    assert_non_null(strstr(line, "could both be the ward; say which one holds it with --map "
+                                 "\"Ward=ward\""));
+    cf_diag_free(diag);
+}
+
 /* Every allocation failing in turn: each call fails cleanly with CF_ERR_NOMEM (valgrind and
  * ASan check that nothing leaks) until there are enough allocations to succeed. */
 static void test_allocation_failures(void **state)
@@ -1199,6 +1270,7 @@ int main(void)
         cmocka_unit_test(test_read_size_never_matters),
         cmocka_unit_test(test_mappings),
         cmocka_unit_test(test_map_extras),
+        cmocka_unit_test(test_map_ward),
         cmocka_unit_test(test_allocation_failures),
     };
     int failed = cmocka_run_group_tests_name("csv", fixed, NULL, NULL);

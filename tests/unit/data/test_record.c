@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "data/record.h"
+#include "data/ward.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -149,6 +150,64 @@ static void test_allocation_failures(void **state)
     assert_true(done);
 }
 
+/* A ward (issue 15.5): trimmed of Unicode white space; at most 32 characters (not bytes); no
+ * control or invisible characters; not UTF-8 refused. */
+static void test_ward_clean(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out; /* out NULL: refused */
+        const char *why;
+    } cases[] = {
+        {NULL, "", NULL},
+        {"", "", NULL},
+        {"  \t ", "", NULL},
+        {"7A", "7A", NULL},
+        {"  7A \r\n", "7A", NULL},
+        {"\xe3\x80\x80病房 5B\xc2\xa0", "病房 5B", NULL}, /* ideographic space, NBSP */
+        {"12345678901234567890123456789012", "12345678901234567890123456789012", NULL},
+        {"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二",
+         "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二", NULL},
+        {"123456789012345678901234567890123", NULL, "is longer than 32 characters"},
+        {"一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三", NULL,
+         "is longer than 32 characters"},
+        {"7\tA", NULL, "holds a control character"},
+        {"7\nA", NULL, "holds a control character"},
+        {"7\x7f", NULL, "holds a control character"},
+        {"7\xe2\x80\xae", NULL, "holds a control character"}, /* right-to-left override */
+        {"7\xff", NULL, "is not UTF-8 text"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[CF_WARD_SIZE] = "x";
+        const char *why = NULL;
+        cf_status st = cf_ward_clean(cases[i].in, out, &why);
+        if (cases[i].out != NULL) {
+            if (st != CF_OK || strcmp(out, cases[i].out) != 0)
+                fail_msg("case %zu: status %d, \"%s\"", i, (int)st, out);
+        } else if (st != CF_ERR_DATA || why == NULL || strcmp(why, cases[i].why) != 0 ||
+                   out[0] != '\0') {
+            fail_msg("case %zu: status %d, why %s", i, (int)st, why ? why : "(none)");
+        }
+    }
+}
+
+/* A record carries its ward beside its fields; "" clears it. */
+static void test_record_ward(void **state)
+{
+    (void)state;
+    cf_record *r = cf_record_new("list.csv", 2);
+    assert_non_null(r);
+    assert_null(cf_record_ward(r));
+    assert_int_equal(cf_record_set_ward(r, "5B"), CF_OK);
+    assert_string_equal(cf_record_ward(r), "5B");
+    assert_int_equal(cf_record_size(r), 0); /* not a field nor an extra */
+    assert_int_equal(cf_record_set_ward(r, ""), CF_OK);
+    assert_null(cf_record_ward(r));
+    assert_int_equal(cf_record_set_ward(r, "7A"), CF_OK);
+    cf_record_free(r);
+    assert_null(cf_record_ward(NULL));
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -157,6 +216,8 @@ int main(void)
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_extras),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_ward_clean),
+        cmocka_unit_test(test_record_ward),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }
