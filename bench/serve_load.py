@@ -3,13 +3,23 @@
 rate whatever the replies do, each on its own connection, to 127.0.0.1 only; bounded by count
 and time. Latency is measured from the moment a request was due, so a client or server that
 falls behind shows in the figures. Prints achieved rate, p50, p99, errors and the server's
-peak RSS (sampled from /proc/PID/status) with its RSS at the start and the end of the run.
+peak RSS (sampled from /proc/PID/status) with its RSS at the start and the end of the run, and
+the server's CPU time per request (/proc/PID/stat: what the figures cost when the cores are
+shared).
 
 usage: serve_load.py PORT PID COOKIE CSRF RATE SECONDS FORM"""
 import asyncio
 import sys
 import time
 import urllib.parse
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of the server so far (all its threads)."""
+    import os
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def rss_kb(pid):
@@ -49,6 +59,7 @@ async def run(port, pid, cookie, csrf, rate, seconds, form):
     results = []
     tasks = []
     rss = [rss_kb(pid)]
+    cpu_start = cpu_seconds(pid)
     start = time.monotonic() + 0.2
     for i in range(n):
         fields['f_hospital_no'] = 'HN%08d(%d)' % (10000000 + i, i % 10)
@@ -64,6 +75,7 @@ async def run(port, pid, cookie, csrf, rate, seconds, form):
     await asyncio.wait(tasks, timeout=60)
     end = max((start + i / rate) for i in range(n)) if n else start
     rss.append(rss_kb(pid))
+    cpu = cpu_seconds(pid) - cpu_start
     lat = sorted(r[0] * 1000 for r in results if r[1] == 200)
     errors = sum(1 for r in results if r[1] != 200)
     done = len(lat)
@@ -74,9 +86,10 @@ async def run(port, pid, cookie, csrf, rate, seconds, form):
     last_done = start + max(r[0] + 0 for r in results) if results else end
     achieved = done / max(seconds, 1e-9)
     print('rate %4d/s for %ds: %d sent, %d ok (%.1f/s), %d errors; p50 %.1f ms, p99 %.1f ms, '
-          'max %.1f ms; server RSS start %.1f MB, peak %.1f MB, end %.1f MB'
+          'max %.1f ms; server RSS start %.1f MB, peak %.1f MB, end %.1f MB; server CPU %.1f ms '
+          'per request sent'
           % (rate, seconds, n, done, achieved, errors, p(0.50), p(0.99), lat[-1],
-             rss[0] / 1024, max(rss) / 1024, rss[-1] / 1024))
+             rss[0] / 1024, max(rss) / 1024, rss[-1] / 1024, 1000 * cpu / max(len(results), 1)))
     sys.stdout.flush()
     return p(0.99), errors
 

@@ -2,8 +2,8 @@
  * foreign keys on, schema versioned in PRAGMA user_version and migrated on open) and
  * STORE/objects/ab/cdef..., files named by their SHA-256 and made read-only. Nothing is ever
  * overwritten or deleted: a document's history is an append-only list of events (issued,
- * signed-copy-added, verified, voided with a reason, downloaded ...), each with its time and
- * operator.
+ * signed-copy-added, verified, voided with a reason, downloaded, sent-to-printer ...), each with
+ * its time and operator.
  *
  * Tamper evidence: every document row and every event is also written as an immutable JSON
  * record object (content-addressed like the PDFs), and each event record names the record of
@@ -219,6 +219,14 @@ cf_status cf_archive_signature_missing(cf_archive *archive, const char *document
                                        cf_diag *diag);
 /* The path of the object hex in the store (for reading a page object back). */
 void cf_archive_object_path(const cf_archive *archive, const char *hex, char *out, size_t size);
+
+/* Records that the documents ids[0..n) were sent to print queue as job (one job for them all:
+ * a list's combined print) by operator_name: a "sent-to-printer" event on each, whose reason
+ * is "print queue QUEUE job N", all in one transaction (none recorded when one id is unknown:
+ * CF_ERR_NOINPUT). Sent is not printed: the event says the queue took the job. */
+cf_status cf_archive_sent_to_printer(cf_archive *archive, const char *const *ids, size_t n,
+                                     const char *queue, int job, const char *operator_name,
+                                     cf_diag *diag);
 
 /* Records that document_id is void, with the reason (an event; nothing is removed).
  * CF_ERR_NOINPUT for an unknown id. */

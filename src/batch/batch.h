@@ -91,4 +91,10 @@ typedef struct cf_batch_summary {
  * after the first PDF (the manifest is still written when possible). */
 cf_status cf_batch_run(const cf_batch_options *options, cf_batch_summary *summary, cf_diag *diag);
 
+/* The document ids of the rows a finished run delivered (status "ok" in out_dir's manifest:
+ * the documents of its combined print job, in the list's order), into *ids (caller frees with
+ * cf_batch_ids_free; nothing to free after a failure). */
+cf_status cf_batch_manifest_ids(const char *out_dir, char ***ids, size_t *n, cf_diag *diag);
+void cf_batch_ids_free(char **ids, size_t n);
+
 #endif

@@ -362,6 +362,15 @@ int cf_cmd_batch(int argc, char **argv)
         if (st == CF_OK)
             fprintf(stderr, "consentform: sent %s to print queue %s as job %d\n", b.o.combined,
                     b.queue, job);
+        /* Each archived document of the job records who sent it to which queue. */
+        char **ids = NULL;
+        size_t n_ids = 0;
+        if (st == CF_OK && archive != NULL)
+            st = cf_batch_manifest_ids(b.o.out_dir, &ids, &n_ids, diag);
+        if (st == CF_OK && archive != NULL)
+            st = cf_archive_sent_to_printer(archive, (const char *const *)ids, n_ids, b.queue, job,
+                                            b.o.operator_name, diag);
+        cf_batch_ids_free(ids, n_ids);
     }
     if (st == CF_OK)
         st = sum.rows_status;

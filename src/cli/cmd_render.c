@@ -325,6 +325,12 @@ int cf_cmd_render(int argc, char **argv)
         if (st == CF_OK)
             fprintf(stderr, "consentform: sent %s to print queue %s as job %d\n", output, queue,
                     job);
+        /* The store says who sent it to which queue (the job went out: a failure to record it
+         * is reported, and the exit status says so). */
+        const char *id = result.document_id;
+        if (st == CF_OK && archive != NULL && result.archived)
+            st = cf_archive_sent_to_printer(archive, &id, 1, queue, job, options.operator_name,
+                                            diag);
     }
     status = cf_status_exit_code(st);
     cf_archive_close(archive);

@@ -20,7 +20,8 @@ typedef struct cf_print_request {
 
 /* Submits the file as one job (document-format application/pdf) and stores its job id in
  * *job_id. CF_ERR_IO with a message naming the queue and CUPS's reason when the server refuses
- * it or cannot be reached. */
+ * it or cannot be reached. A queue that is stopped takes the job and holds it: CF_OK with the job
+ * id and a warning on diag that says so (the job prints once the queue is started again). */
 cf_status cf_print_file(const cf_print_request *request, int *job_id, cf_diag *diag);
 
 #endif

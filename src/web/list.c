@@ -8,7 +8,6 @@
 #include "data/csv.h"
 #include "data/ward.h"
 #include "render/document.h"
-#include "render/print.h"
 #include "web/web_internal.h"
 #include "web/zip.h"
 
@@ -469,48 +468,33 @@ void cf_web_list_upload(cf_web_server *s, cf_web_request *r, cf_web_response *ou
     cf_free(path);
 }
 
+/* The documents of a list run, each with a link to its record (and its PDF there). */
+static void ids_table(cf_buf *b, char *const *ids, size_t n)
+{
+    cf_html_raw(b, "<table>\n<caption>已發出的文件 <span class=\"en\">Documents issued and "
+                   "archived</span></caption>\n<thead><tr><th scope=\"col\">文件編號 Document"
+                   "</th><th scope=\"col\">PDF</th></tr></thead>\n<tbody>\n");
+    for (size_t i = 0; i < n; i++) {
+        cf_html_raw(b, "<tr><td><a href=\"/doc?id=");
+        cf_html_text(b, ids[i]);
+        cf_html_raw(b, "\">");
+        cf_html_text(b, ids[i]);
+        cf_html_raw(b, "</a></td><td><a target=\"_blank\" rel=\"noopener\" href=\"/doc/pdf?id=");
+        cf_html_text(b, ids[i]);
+        cf_html_raw(b, "\">PDF</a></td></tr>\n");
+    }
+    cf_html_raw(b, "</tbody></table>\n");
+}
+
 /* Records a "downloaded" event for each document of the run in dir (its manifest's printed
  * rows), naming the run: the ZIP's name and the run's folder (a random name, no patient
  * value). */
 static cf_status record_zip_downloads(cf_web_server *s, cf_web_request *r, const char *dir,
                                       const char *form_id, cf_diag *diag)
 {
-    char manifest[4300];
-    snprintf(manifest, sizeof manifest, "%s/%s", dir, CF_BATCH_MANIFEST);
-    cf_csv_reader *reader = NULL;
-    cf_status st = cf_csv_reader_open(manifest, CF_CSV_ENCODING_UTF8, NULL, &reader, diag);
     char **ids = NULL;
-    size_t n = 0, cap = 0, status_col = SIZE_MAX, id_col = SIZE_MAX;
-    const char *const *fields = NULL;
-    size_t n_fields = 0;
-    bool head = true;
-    while (st == CF_OK && (st = cf_csv_next_row(reader, &fields, &n_fields)) == CF_OK &&
-           fields != NULL) {
-        for (size_t i = 0; head && i < n_fields; i++) {
-            if (strcmp(fields[i], "status") == 0)
-                status_col = i;
-            if (strcmp(fields[i], "document_id") == 0)
-                id_col = i;
-        }
-        if (head) {
-            head = false;
-            continue;
-        }
-        if (status_col >= n_fields || id_col >= n_fields || strcmp(fields[status_col], "ok") != 0 ||
-            fields[id_col][0] == '\0')
-            continue;
-        char **grown = cf_grow_array(ids, &cap, n + 1, sizeof *grown, 64);
-        char *id = cf_strdup(fields[id_col]);
-        if (grown != NULL)
-            ids = grown;
-        if (grown == NULL || id == NULL) {
-            cf_free(id);
-            st = CF_ERR_NOMEM;
-            break;
-        }
-        ids[n++] = id;
-    }
-    cf_csv_reader_close(reader);
+    size_t n = 0;
+    cf_status st = cf_batch_manifest_ids(dir, &ids, &n, diag);
     if (st == CF_OK && n > 0) {
         const char *base = strrchr(dir, '/');
         char run[200];
@@ -519,9 +503,7 @@ static cf_status record_zip_downloads(cf_web_server *s, cf_web_request *r, const
                                          CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0, run, r->session.user,
                                          diag);
     }
-    for (size_t i = 0; i < n; i++)
-        cf_free(ids[i]);
-    cf_free(ids);
+    cf_batch_ids_free(ids, n);
     return st;
 }
 
@@ -553,16 +535,18 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
                        ward, /*check_only*/ false, &summary, diag);
     if (st == CF_OK && ward[0] != '\0')
         cf_auth_session_set_ward(s->auth, r->session_id, ward);
-    int job = 0;
+    /* The documents issued (and archived) by the run, for the print's archive events and the
+     * page. */
+    char **ids = NULL;
+    size_t n_ids = 0;
+    if (st == CF_OK && print)
+        st = cf_batch_manifest_ids(dir, &ids, &n_ids, diag);
+    cf_buf printed;
+    cf_buf_init(&printed, 1 << 20);
     if (st == CF_OK && print) {
         char title[128];
         snprintf(title, sizeof title, "%s list (%zu)", wf->form->id, summary.printed);
-        cf_print_request request = {.queue = s->printer,
-                                    .path = combined,
-                                    .title = title,
-                                    .paper = CF_PAPER_A4,
-                                    .duplex = true};
-        st = cf_print_file(&request, &job, diag);
+        (void)cf_web_print(s, r, combined, title, (const char *const *)ids, n_ids, &printed);
     }
     if (st == CF_OK && !print)
         st = cf_zip_folder_pdfs(dir, zip_path, diag);
@@ -577,13 +561,15 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
         unlink(zip_path);
     } else if (print) {
         cf_buf *b = &out->body;
-        cf_html_page_begin(b, r, "已送往打印機", "Sent to the printer");
+        cf_html_page_begin(b, r, "列印名單", "Printing the list");
         char line[256];
         snprintf(line, sizeof line,
-                 "<p class=\"good\" role=\"status\">%zu 份文件已發出並存檔，打印工作 %d "
-                 "<span class=\"en\">documents issued and archived, print job %d</span></p>\n",
-                 summary.printed, job, job);
+                 "<p class=\"good\" role=\"status\">%zu 份文件已發出並存檔 "
+                 "<span class=\"en\">documents issued and archived</span></p>\n",
+                 summary.printed);
         cf_html_raw(b, line);
+        cf_buf_append(b, printed.data, printed.len);
+        ids_table(b, ids, n_ids);
         cf_html_page_end(b);
     } else {
         out->content_type = "application/zip";
@@ -592,6 +578,8 @@ static void list_deliver(cf_web_server *s, cf_web_request *r, cf_web_response *o
         snprintf(out->disposition, sizeof out->disposition, "attachment; filename=\"%s-list.zip\"",
                  wf->form->id);
     }
+    cf_buf_cleanup(&printed);
+    cf_batch_ids_free(ids, n_ids);
     cf_free(dir);
     cf_csv_mappings_free(mappings);
     cf_diag_free(diag);

@@ -499,7 +499,15 @@ static void preview_post(cf_web_server *s, cf_web_request *r, cf_web_response *o
     cf_status st = diag && record ? request_ward(r, ward, diag) : CF_ERR_NOMEM;
     if (st == CF_OK)
         st = prepare(form, record, request_allow(r, r), &fonts, diag);
-    cf_document_options options = {.paper = CF_PAPER_A4, .created = cf_document_time()};
+    /* The bodies this process keeps for the form (the preview is laid out as the issue is). */
+    char fingerprint[CF_SHA256_HEX_SIZE] = "";
+    const cf_web_form_state *fs = NULL;
+    if (st == CF_OK && cf_form_fingerprint(form, fingerprint) == CF_OK)
+        fs = cf_web_form_state_get(s, form, fonts, fingerprint);
+    cf_document_options options = {.paper = CF_PAPER_A4,
+                                   .created = cf_document_time(),
+                                   .form_sha256 = fingerprint[0] != '\0' ? fingerprint : NULL,
+                                   .layout_cache = fs != NULL ? fs->layout_cache : NULL};
     if (st == CF_OK)
         st = cf_document_layout(form, record, fonts, &options, document_id, &list, diag);
     if (st == CF_OK)
@@ -595,6 +603,81 @@ void cf_web_remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* The messages [from, to) of diag without their file (the page shows no path of the server),
+ * one a line. */
+static void diag_messages(cf_buf *b, const cf_diag *diag, size_t from, size_t to)
+{
+    for (size_t i = from; i < to && i < cf_diag_size(diag); i++) {
+        cf_html_text(b, cf_diag_get(diag, i)->message);
+        cf_html_raw(b, "\n");
+    }
+}
+
+int cf_web_print(cf_web_server *s, const cf_web_request *r, const char *path, const char *title,
+                 const char *const *ids, size_t n, cf_buf *b)
+{
+    cf_diag *diag = cf_diag_new();
+    if (diag == NULL) {
+        cf_html_raw(b, "<div class=\"error\" role=\"alert\" id=\"print-result\"><p>未能列印 "
+                       "<span class=\"en\">Not printed (out of memory); the documents are "
+                       "issued and archived</span></p></div>\n");
+        return 0;
+    }
+    int job = 0;
+    cf_print_request request = {
+        .queue = s->printer, .path = path, .title = title, .paper = CF_PAPER_A4, .duplex = true};
+    cf_status st = cf_print_file(&request, &job, diag);
+    size_t printed_mark = cf_diag_size(diag);
+    char line[512];
+    if (st != CF_OK) {
+        cf_html_raw(b, "<div class=\"error\" role=\"alert\" id=\"print-result\"><p><strong>"
+                       "未能列印</strong> <span class=\"en\">Not printed</span> (");
+        cf_html_text(b, s->printer);
+        cf_html_raw(b, n == 1
+                           ? ")。文件已發出並存檔，沒有遺失：可開啟 PDF 由瀏覽器列印，或稍後再試。"
+                             "<span class=\"en\">The document is issued and archived, nothing "
+                             "is lost: open the PDF to print it from the browser, or try again "
+                             "later.</span></p><pre>"
+                           : ")。所有文件已發出並存檔，沒有遺失：可逐份開啟 PDF 由瀏覽器列印。"
+                             "<span class=\"en\">Every document is issued and archived, "
+                             "nothing is lost: open each PDF to print it from the browser."
+                             "</span></p><pre>");
+        diag_messages(b, diag, 0, (size_t)-1);
+        cf_html_raw(b, "</pre></div>\n");
+        cf_diag_free(diag);
+        return 0;
+    }
+    /* The store records who sent which documents to which queue. */
+    cf_status event_st =
+        cf_archive_sent_to_printer(s->archive, ids, n, s->printer, job, r->session.user, diag);
+    cf_html_raw(b, "<p class=\"good\" role=\"status\" id=\"print-result\">已送往打印機 ");
+    cf_html_text(b, s->printer);
+    snprintf(line, sizeof line,
+             "（雙面）：打印工作 <strong id=\"print-job\">%d</strong> <span class=\"en\">Sent to "
+             "printer ",
+             job);
+    cf_html_raw(b, line);
+    cf_html_text(b, s->printer);
+    snprintf(line, sizeof line, " (duplex) as print job %d</span></p>\n", job);
+    cf_html_raw(b, line);
+    if (printed_mark > 0) {
+        /* A stopped queue holds the job. */
+        cf_html_raw(b, "<div class=\"notice\" role=\"alert\"><p>打印機暫停，工作正在等候 "
+                       "<span class=\"en\">The printer is stopped: the job waits</span></p><pre>");
+        diag_messages(b, diag, 0, printed_mark);
+        cf_html_raw(b, "</pre></div>\n");
+    }
+    if (event_st != CF_OK) {
+        cf_html_raw(b, "<div class=\"error\" role=\"alert\"><p>列印未能記錄在檔案中 "
+                       "<span class=\"en\">The print could not be recorded in the archive"
+                       "</span></p><pre>");
+        diag_messages(b, diag, printed_mark, (size_t)-1);
+        cf_html_raw(b, "</pre></div>\n");
+    }
+    cf_diag_free(diag);
+    return job;
+}
+
 static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out)
 {
     const cf_web_form *wf = find_form(s, cf_web_arg(r, "form"));
@@ -628,8 +711,24 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
         if (sink < 0)
             st = CF_ERR_IO;
     }
+    /* The form's fonts and bodies as this process keeps them (made on its first issue), and
+     * this thread's glyph cache: the same text and pixels as a document made alone. */
+    char fingerprint[CF_SHA256_HEX_SIZE] = "";
+    const cf_web_form_state *fs = NULL;
+    if (st == CF_OK && cf_form_fingerprint(form, fingerprint) == CF_OK)
+        fs = cf_web_form_state_get(s, form, fonts, fingerprint);
+    cf_render_options render = {.glyph_cache = cf_web_glyph_cache(s)};
+    if (fs != NULL && fs->run_fonts != NULL) {
+        render.run_fonts = fs->run_fonts;
+        for (int f = 0; f < CF_FONT_STYLE_COUNT; f++)
+            render.base[f] = fs->base[f];
+    }
     cf_issue_options options = {
-        .document = {.paper = CF_PAPER_A4, .created = cf_document_time()},
+        .document = {.paper = CF_PAPER_A4,
+                     .created = cf_document_time(),
+                     .render = &render,
+                     .layout_cache = fs != NULL ? fs->layout_cache : NULL},
+        .form_sha256 = fingerprint[0] != '\0' ? fingerprint : NULL,
         .archive = s->archive,
         .operator_name = r->session.user,
         .ward = ward[0] != '\0' ? ward : NULL,
@@ -643,17 +742,14 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
     /* The next print page of this session offers the same ward. */
     if (st == CF_OK && ward[0] != '\0')
         cf_auth_session_set_ward(s->auth, r->session_id, ward);
-    int job = 0;
-    cf_status print_st = CF_OK;
+    /* What the printer did, for the page (the document is issued and archived either way). */
+    cf_buf printed;
+    cf_buf_init(&printed, 1 << 20);
     if (st == CF_OK && s->printer != NULL) {
         char title[128];
         snprintf(title, sizeof title, "%s %s", form->id, result.document_id);
-        cf_print_request request = {.queue = s->printer,
-                                    .path = path,
-                                    .title = title,
-                                    .paper = CF_PAPER_A4,
-                                    .duplex = true};
-        print_st = cf_print_file(&request, &job, diag);
+        const char *id = result.document_id;
+        (void)cf_web_print(s, r, path, title, &id, 1, &printed);
     }
     if (sink >= 0)
         close(sink);
@@ -673,20 +769,8 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
             cf_html_text(b, cf_form_override_name(result.overrides));
             cf_html_raw(b, "</p>\n");
         }
-        if (s->printer != NULL && print_st == CF_OK) {
-            char line[256];
-            snprintf(line, sizeof line,
-                     "<p>已送往打印機 <span class=\"en\">Sent to printer</span> "
-                     "(job %d)</p>\n",
-                     job);
-            cf_html_raw(b, line);
-        } else if (s->printer != NULL) {
-            char *text = diag_text(diag);
-            cf_html_raw(b, "<div class=\"error\" role=\"alert\">未能列印 Not printed:<pre>");
-            cf_html_text(b, text);
-            cf_html_raw(b, "</pre></div>\n");
-            cf_free(text);
-        }
+        if (printed.len > 0)
+            cf_buf_append(b, printed.data, printed.len);
         cf_html_raw(b, "<div class=\"actions\"><a class=\"button\" target=\"_blank\" "
                        "rel=\"noopener\" href=\"/doc/pdf?id=");
         cf_html_text(b, result.document_id);
@@ -699,6 +783,7 @@ static void issue_post(cf_web_server *s, cf_web_request *r, cf_web_response *out
         cf_html_raw(b, "\">再列印一份 Print another</a></div>\n");
         cf_html_page_end(b);
     }
+    cf_buf_cleanup(&printed);
     cf_record_free(record);
     cf_diag_free(diag);
 }

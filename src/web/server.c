@@ -686,6 +686,10 @@ static void server_cleanup(cf_web_server *s)
     cf_archive_close(s->archive);
     cf_auth_close(s->auth);
     pthread_mutex_destroy(&s->lists_lock);
+    cf_web_form_states_free(s);
+    pthread_mutex_destroy(&s->states_lock);
+    if (s->glyph_cache_key_made)
+        pthread_key_delete(s->glyph_cache_key); /* the pool's threads ended: theirs are freed */
 }
 
 static cf_status read_pem(const char *path, char **out, cf_diag *diag)
@@ -722,6 +726,7 @@ cf_status cf_server_run(const cf_server_options *options, cf_diag *diag)
 
     cf_web_server s = {.store = options->store, .printer = options->printer, .tls = tls};
     pthread_mutex_init(&s.lists_lock, NULL);
+    pthread_mutex_init(&s.states_lock, NULL);
     char *cert = NULL, *key = NULL;
     struct MHD_Daemon *daemon = NULL;
     cf_status st = cf_archive_open(options->store, false, &s.archive, diag);
@@ -736,6 +741,8 @@ cf_status cf_server_run(const cf_server_options *options, cf_diag *diag)
     }
     if (st == CF_OK)
         st = load_forms(&s, options->forms_dir, diag);
+    if (st == CF_OK && (st = cf_web_glyph_caches_init(&s)) == CF_OK)
+        s.glyph_cache_key_made = true;
     if (st == CF_OK && tls)
         st = read_pem(options->tls_cert, &cert, diag);
     if (st == CF_OK && tls)

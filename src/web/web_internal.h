@@ -5,7 +5,11 @@
 
 #include "archive/archive.h"
 #include "base/buf.h"
+#include "base/hash.h"
 #include "form/form.h"
+#include "layout/layout.h"
+#include "render/render_pdf.h"
+#include "text/font.h"
 #include "web/auth.h"
 
 #include <pthread.h>
@@ -16,7 +20,8 @@
 #define CF_WEB_FIELDS_BYTES (64 * 1024) /* their total size */
 #define CF_WEB_CSV_MAX ((size_t)20 * 1024 * 1024)
 #define CF_WEB_SCANS_MAX ((size_t)200 * 1024 * 1024)
-#define CF_WEB_LISTS_MAX 32 /* uploaded lists kept between the pages of the list flow */
+#define CF_WEB_LISTS_MAX 32  /* uploaded lists kept between the pages of the list flow */
+#define CF_WEB_STATES_MAX 64 /* forms whose fonts and bodies a serve process keeps */
 
 /* A form the server offers: loaded once at start. */
 typedef struct cf_web_form {
@@ -33,6 +38,22 @@ typedef struct cf_web_list {
     long long created;
 } cf_web_list;
 
+/* What a serve process makes once per form and keeps for its life (issue 17: fonts subset,
+ * checked and compressed once per form): the fonts every document of the form embeds
+ * (cf_pdf_fonts made from cf_document_font_base's sets, as a batch makes them) and a body cache
+ * (cf_layout_cache). Keyed by the form's id, version and fingerprint (cf_form_fingerprint) and
+ * the font set, so a changed form text never meets the state of the old one. Made on first
+ * use (form_state.c), immutable after (the body cache is thread-safe), freed with the server. */
+typedef struct cf_web_form_state {
+    char form_id[128];
+    char form_version[64];
+    char fingerprint[CF_SHA256_HEX_SIZE];
+    const cf_fontset *fonts;
+    cf_codepoints *base[CF_FONT_STYLE_COUNT];
+    cf_pdf_fonts *run_fonts;       /* NULL: $CONSENTFORM_NO_BATCH_FONTS (a subset per document) */
+    cf_layout_cache *layout_cache; /* NULL: $CONSENTFORM_NO_BODY_CACHE */
+} cf_web_form_state;
+
 typedef struct cf_web_server {
     const char *store;
     const char *printer;
@@ -48,6 +69,11 @@ typedef struct cf_web_server {
     bool tls;
     pthread_mutex_t lists_lock;
     cf_web_list lists[CF_WEB_LISTS_MAX];
+    pthread_mutex_t states_lock;
+    cf_web_form_state *states[CF_WEB_STATES_MAX];
+    size_t n_states;
+    pthread_key_t glyph_cache_key; /* each pool thread's cf_glyph_cache (not thread-safe) */
+    bool glyph_cache_key_made;
 } cf_web_server;
 
 /* One field of a submitted form (urlencoded or multipart without a file). */
@@ -138,6 +164,28 @@ typedef struct cf_web_asset {
 extern const cf_web_asset cf_web_assets[];
 extern const size_t cf_web_n_assets;
 const cf_web_asset *cf_web_asset_get(const char *name);
+
+/* Sends the PDF at path (its documents ids[0..n) already issued and archived) to the server's
+ * printer as one duplex A4 job, records a sent-to-printer event with the session's user on each
+ * of ids, and writes what happened to b for the page (pages.c): the job id (id="print-job"), a
+ * stopped queue that holds the job, or why nothing was printed, saying that the documents stay
+ * issued and archived. Messages name no path of the server. Returns the job id; 0: not sent. */
+int cf_web_print(cf_web_server *s, const cf_web_request *r, const char *path, const char *title,
+                 const char *const *ids, size_t n, cf_buf *b);
+
+/* ---- per-form state and per-thread caches (form_state.c) ---- */
+/* The state of form with fonts for its fingerprint (64 hex digits), made on first use; NULL
+ * when it cannot be made or the table is full: the document is then made without it (the same
+ * text and pixels). */
+const cf_web_form_state *cf_web_form_state_get(cf_web_server *s, const cf_form *form,
+                                               const cf_fontset *fonts, const char *fingerprint);
+/* Frees every state (the server's end), saying on stderr what each body cache saved. */
+void cf_web_form_states_free(cf_web_server *s);
+/* Makes the key of the threads' glyph caches (once, before the pool starts). */
+cf_status cf_web_glyph_caches_init(cf_web_server *s);
+/* The calling thread's glyph cache, made on first use, freed when the thread ends; NULL when it
+ * cannot be made. */
+cf_glyph_cache *cf_web_glyph_cache(cf_web_server *s);
 
 /* A new private folder STORE/tmp/PREFIX-XXXXXX (pages.c); NULL when it cannot be made. Caller
  * removes it with cf_web_remove_dir and frees the name with cf_free. */

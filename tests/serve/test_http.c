@@ -1,7 +1,8 @@
 /* `consentform serve` over HTTP (libcurl), against the real binary on an ephemeral loopback
  * port: every route with and without a login, Host and Origin checks, CSRF, roles, the upload
  * caps, malformed multipart, path traversal, a slow client, the headers, printing one form and
- * running a list to a ZIP, the lockout after 5 bad passwords, SIGTERM. */
+ * running a list to a ZIP, a printer that cannot be reached, the lockout after 5 bad passwords,
+ * SIGTERM. */
 #define _GNU_SOURCE /* strcasestr */
 #include "web/auth.h"
 
@@ -156,20 +157,28 @@ static void run(const char *cmd)
     }
 }
 
-static void start_server(const char *binary, const char *store, const char *forms)
+/* Starts `serve` on an ephemeral loopback port (with --printer when printer is non-NULL), its
+ * log in dir/LOG_NAME; host_out gets 127.0.0.1:PORT. Exits the test when it does not start. */
+static pid_t start_serve(const char *binary, const char *store, const char *forms,
+                         const char *printer, const char *log_name, char host_out[64])
 {
     char log[300];
-    snprintf(log, sizeof log, "%s/server.log", dir);
-    server = fork();
-    if (server == 0) {
+    snprintf(log, sizeof log, "%s/%s", dir, log_name);
+    host_out[0] = '\0';
+    pid_t pid = fork();
+    if (pid == 0) {
         FILE *f = freopen(log, "w", stderr);
         (void)f;
         setenv("CONSENTFORM_TODAY", "2025-06-01", 1);
-        execl(binary, binary, "serve", "--store", store, "--forms-dir", forms, "--listen",
-              "127.0.0.1:0", "--timeout", "2", (char *)NULL);
+        if (printer != NULL)
+            execl(binary, binary, "serve", "--store", store, "--forms-dir", forms, "--listen",
+                  "127.0.0.1:0", "--timeout", "2", "--printer", printer, (char *)NULL);
+        else
+            execl(binary, binary, "serve", "--store", store, "--forms-dir", forms, "--listen",
+                  "127.0.0.1:0", "--timeout", "2", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 300 && host[0] == '\0'; i++) {
+    for (int i = 0; i < 300 && host_out[0] == '\0'; i++) {
         struct timespec pause = {0, 50 * 1000 * 1000};
         nanosleep(&pause, NULL);
         FILE *f = fopen(log, "r");
@@ -179,17 +188,23 @@ static void start_server(const char *binary, const char *store, const char *form
             if (at) {
                 at += strlen("serving on http://");
                 size_t n = strcspn(at, "/");
-                snprintf(host, sizeof host, "%.*s", (int)n, at);
+                snprintf(host_out, 64, "%.*s", (int)n, at);
             }
         }
         if (f)
             fclose(f);
     }
-    if (host[0] == '\0') {
+    if (host_out[0] == '\0') {
         fprintf(stderr, "the server did not start; its log is %s\n", log);
-        kill(server, SIGKILL);
+        kill(pid, SIGKILL);
         exit(1);
     }
+    return pid;
+}
+
+static void start_server(const char *binary, const char *store, const char *forms)
+{
+    server = start_serve(binary, store, forms, NULL, "server.log", host);
     snprintf(base, sizeof base, "http://%s", host);
 }
 
@@ -288,6 +303,67 @@ static bool login(const char *name, const char *password, char sid[65], char csr
         snprintf(csrf, 65, "%.64s", at + strlen("name=\"csrf\" value=\""));
     reply_free(&r);
     return at != NULL;
+}
+
+/* A server with --printer whose print server cannot be reached (CUPS_SERVER: a loopback port
+ * nobody listens on): the issue page says the form was not printed and why, with no path of
+ * the server, and that the document is issued and archived; its PDF is there, and no print is
+ * recorded. */
+static void test_printer_down(const char *binary, const char *store, const char *forms)
+{
+    char saved_host[64], saved_base[128];
+    snprintf(saved_host, sizeof saved_host, "%s", host);
+    snprintf(saved_base, sizeof saved_base, "%s", base);
+    setenv("CUPS_SERVER", "127.0.0.1:9", 1);
+    pid_t pid = start_serve(binary, store, forms, "ward-3", "printer.log", host);
+    unsetenv("CUPS_SERVER");
+    snprintf(base, sizeof base, "http://%s", host);
+    char sid[65] = "", csrf[65] = "";
+    CHECK(login("nurse1", "nurse-password-1", sid, csrf), "nurse login (printer server)");
+    reply r;
+    http(&(request){.method = "GET", .path = "/form?id=sample-consent", .cookie = sid}, &r);
+    reply_free(&r);
+    char fields[512];
+    snprintf(fields, sizeof fields,
+             "csrf=%s&form=sample-consent&f_patient_name=Printer%%20Down&f_hospital_no=HN555&"
+             "f_procedure_date=2025-06-02&f_side=left",
+             csrf);
+    http(&(request){.method = "POST", .path = "/issue", .cookie = sid, .body = fields}, &r);
+    const char *page = body(&r);
+    const char *at = strstr(page, "Issued and archived</span>: <strong>");
+    char id[40] = "";
+    if (at != NULL)
+        sscanf(at + strlen("Issued and archived</span>: <strong>"), "%39[0-9A-Z-]", id);
+    CHECK(r.status == 200 && id[0] != '\0', "issued with the printer down: %ld %.2000s", r.status,
+          page);
+    CHECK(strstr(page, "未能列印") != NULL && strstr(page, "Not printed") != NULL &&
+              strstr(page, "(ward-3)") != NULL &&
+              strstr(page, "the print server 127.0.0.1:9 cannot be reached") != NULL &&
+              strstr(page, "The document is issued and archived, nothing is lost") != NULL,
+          "the page says why it was not printed: %.3000s", page);
+    CHECK(strstr(page, "print-job") == NULL, "no job id on a print that failed");
+    CHECK(strstr(page, dir) == NULL && strstr(page, "/tmp/") == NULL,
+          "the page shows a path of the server: %.3000s", page);
+    reply_free(&r);
+    char path[80];
+    snprintf(path, sizeof path, "/doc/pdf?id=%s", id);
+    http(&(request){.method = "GET", .path = path, .cookie = sid}, &r);
+    CHECK(r.status == 200 && r.len > 4 && memcmp(r.body, "%PDF", 4) == 0,
+          "the document not printed is in the store: %ld", r.status);
+    reply_free(&r);
+    snprintf(path, sizeof path, "/doc?id=%s", id);
+    http(&(request){.method = "GET", .path = path, .cookie = sid}, &r);
+    CHECK(r.status == 200 && strstr(body(&r), "issued") != NULL &&
+              strstr(body(&r), "sent-to-printer") == NULL,
+          "its history has the issue and no print: %.2000s", body(&r));
+    reply_free(&r);
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the printer server on SIGTERM: %d",
+          status);
+    snprintf(host, sizeof host, "%s", saved_host);
+    snprintf(base, sizeof base, "%s", saved_base);
 }
 
 static const char *const get_routes[] = {"/",
@@ -1003,6 +1079,7 @@ int main(void)
     test_list(clerk, clerk_csrf);
     test_ward_and_downloads(nurse, nurse_csrf, clerk);
     test_scans(clerk, clerk_csrf, nurse, nurse_csrf);
+    test_printer_down(binary, store, forms);
     test_slow_loris();
     /* Logging out ends the session. */
     char form[128];

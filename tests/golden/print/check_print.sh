@@ -5,7 +5,8 @@
 # to a file device without a filter). `render --print` sends a form and `batch --print` a
 # combined job; once each job is completed, the file the queue wrote must be the PDF written
 # (same bytes, the patient's name in pdftotext), and the job's options as cupsd passed them to
-# the filter (its debug log) must say two-sided long edge and A4. cupsd is always stopped.
+# the filter (its debug log) must say two-sided long edge and A4; with --archive, the store
+# records the print (sent-to-printer). cupsd (tests/golden/print/cupsd.sh) is always stopped.
 # Skips (exit 77) only when not run as root: cupsd needs it.
 #
 # Needs: $CF_BINARY, $CF_SOURCE_DIR (set by meson); cupsd (cups-daemon), lpadmin, lpstat
@@ -13,164 +14,8 @@
 set -u
 bin=${CF_BINARY:?}
 src=${CF_SOURCE_DIR:?}
-if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP: starting a private cupsd needs root; run the suite as root to test printing"
-    exit 77
-fi
-for tool in /usr/sbin/cupsd lpadmin lpstat pdftotext; do
-    command -v "$tool" >/dev/null || { echo "FAIL $tool is missing (scripts/setup.sh installs it)"; exit 1; }
-done
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
-# CUPS's own tools speak the user's language; the checks read their English output.
-lpstat() { LC_ALL=C command lpstat "$@"; }
-lpadmin() { LC_ALL=C command lpadmin "$@"; }
-tmp=$(mktemp -d)
-chmod 755 "$tmp" # the filter runs as lp and must reach its own folder
-cupsd_pid=
-stop_cupsd() {
-    if [ -n "$cupsd_pid" ]; then
-        kill "$cupsd_pid" 2>/dev/null
-        wait "$cupsd_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap stop_cupsd EXIT
-trap 'exit 1' INT TERM
-failures=0
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+. "$(dirname "$0")/cupsd.sh"
 
-etc=$tmp/etc
-mkdir -p "$etc/ppd" "$etc/ssl" "$tmp/spool/tmp" "$tmp/cache" "$tmp/state" "$tmp/log" "$tmp/out" \
-    "$tmp/filter" "$tmp/work"
-chmod 755 "$tmp"/*
-cat >"$etc/cups-files.conf" <<CONF
-FileDevice Yes
-ServerRoot $etc
-RequestRoot $tmp/spool
-TempDir $tmp/spool/tmp
-CacheDir $tmp/cache
-StateDir $tmp/state
-ErrorLog $tmp/log/error_log
-AccessLog $tmp/log/access_log
-PageLog $tmp/log/page_log
-Printcap $tmp/printcap
-ServerBin /usr/lib/cups
-DataDir /usr/share/cups
-SystemGroup root
-User lp
-Group lp
-CONF
-# The filter: what it is given goes to the device unchanged.
-cat >"$tmp/filter/cf-pdf-pass" <<'FILTER'
-#!/bin/sh
-if [ -n "$6" ]; then exec cat "$6"; fi
-exec cat
-FILTER
-chmod 755 "$tmp/filter/cf-pdf-pass"
-cat >"$tmp/pass.ppd" <<PPD
-*PPD-Adobe: "4.3"
-*FormatVersion: "4.3"
-*FileVersion: "1.0"
-*LanguageVersion: English
-*LanguageEncoding: ISOLatin1
-*PCFileName: "CFPASS.PPD"
-*Manufacturer: "consentform tests"
-*Product: "(PDF pass-through)"
-*ModelName: "PDF pass-through"
-*ShortNickName: "PDF pass-through"
-*NickName: "PDF pass-through"
-*PSVersion: "(3010.000) 0"
-*LanguageLevel: "3"
-*ColorDevice: False
-*DefaultColorSpace: Gray
-*FileSystem: False
-*Throughput: "1"
-*cupsFilter: "application/pdf 0 $tmp/filter/cf-pdf-pass"
-*OpenUI *PageSize/Media Size: PickOne
-*OrderDependency: 10 AnySetup *PageSize
-*DefaultPageSize: A4
-*PageSize A4/A4: ""
-*PageSize Letter/Letter: ""
-*CloseUI: *PageSize
-*OpenUI *PageRegion: PickOne
-*OrderDependency: 10 AnySetup *PageRegion
-*DefaultPageRegion: A4
-*PageRegion A4/A4: ""
-*PageRegion Letter/Letter: ""
-*CloseUI: *PageRegion
-*DefaultImageableArea: A4
-*ImageableArea A4/A4: "0 0 595 842"
-*ImageableArea Letter/Letter: "0 0 612 792"
-*DefaultPaperDimension: A4
-*PaperDimension A4/A4: "595 842"
-*PaperDimension Letter/Letter: "612 792"
-*OpenUI *Duplex/Two-Sided: PickOne
-*OrderDependency: 20 AnySetup *Duplex
-*DefaultDuplex: None
-*Duplex None/Off: ""
-*Duplex DuplexNoTumble/Long Edge: ""
-*Duplex DuplexTumble/Short Edge: ""
-*CloseUI: *Duplex
-PPD
-
-# A free loopback port: a few tries, each with a fresh cupsd.
-for attempt in 1 2 3 4 5; do
-    port=$((20000 + (RANDOM % 20000)))
-    cat >"$etc/cupsd.conf" <<CONF
-Listen 127.0.0.1:$port
-LogLevel debug
-Browsing No
-WebInterface No
-DefaultAuthType None
-<Location />
-  Order allow,deny
-  Allow 127.0.0.1
-</Location>
-<Policy default>
-  <Limit All>
-    Order deny,allow
-  </Limit>
-</Policy>
-CONF
-    /usr/sbin/cupsd -f -c "$etc/cupsd.conf" -s "$etc/cups-files.conf" >"$tmp/log/cupsd.out" 2>&1 &
-    cupsd_pid=$!
-    export CUPS_SERVER=127.0.0.1:$port
-    for _ in $(seq 50); do
-        lpstat -r 2>/dev/null | grep -q 'is running' && break
-        kill -0 "$cupsd_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    lpstat -r 2>/dev/null | grep -q 'is running' && break
-    kill "$cupsd_pid" 2>/dev/null
-    wait "$cupsd_pid" 2>/dev/null
-    cupsd_pid=
-done
-if [ -z "$cupsd_pid" ]; then
-    echo "FAIL cupsd did not start: $(tail -5 "$tmp/log/cupsd.out" "$tmp/log/error_log" 2>/dev/null)"
-    exit 1
-fi
-ok "cupsd running on 127.0.0.1:$port (pid $cupsd_pid)"
-if lpadmin -p ward -v "file://$tmp/out/ward.pdf" -P "$tmp/pass.ppd" -E 2>"$tmp/err" &&
-    lpstat -p ward 2>/dev/null | grep -q enabled; then
-    ok "queue ward: file device behind a PDF pass-through filter"
-else
-    fail "lpadmin: $(cat "$tmp/err")"
-    exit 1
-fi
-
-# Waits until job $1 of the queue is completed (at most 30 s); fails when it is not.
-wait_job() {
-    for _ in $(seq 300); do
-        lpstat -W completed -o ward 2>/dev/null | grep -q "^ward-$1 " && return 0
-        sleep 0.1
-    done
-    return 1
-}
-# The options cupsd gave the filter for job $1 (argv[5] in its debug log).
-job_options() {
-    grep "\[Job $1\] argv\[5\]=" "$tmp/log/error_log" | head -1
-}
 # Job id from "consentform: sent FILE to print queue ward as job N" in $tmp/err.
 job_id() {
     sed -n 's/^consentform: sent .* to print queue ward as job \([0-9][0-9]*\)$/\1/p' "$tmp/err"
@@ -194,6 +39,9 @@ fi
 docid=$(sed -n 's/.*document ID \([0-9A-Z]*\)[;)].*/\1/p' "$tmp/err")
 "$bin" archive show store "$docid" >/dev/null 2>&1 && ok "render --print: document $docid archived" ||
     fail "render --print: $docid not in the archive"
+"$bin" archive show store "$docid" 2>/dev/null | grep -q "sent-to-printer .*reason: print queue ward job $job\$" &&
+    ok "render --print: the store records sent-to-printer, ward job $job" ||
+    fail "render --print: no sent-to-printer event: $("$bin" archive show store "$docid" 2>&1 | tail -3)"
 if [ -n "$job" ] && wait_job "$job"; then
     ok "render --print: job $job completed"
     if cmp -s form.pdf "$tmp/out/ward.pdf"; then
@@ -272,6 +120,13 @@ fi
 archived=$("$bin" archive list store2 2>/dev/null | grep -c nerve-root-injection)
 [ "$archived" -eq "$rows" ] && ok "batch --archive --print: the $rows documents are in the store" ||
     fail "batch --archive --print: $archived documents in the store for $rows rows"
+sent=0
+for d in $(awk -F, 'NR > 1 && $2 == "ok" { print $4 }' simplex/manifest.csv); do
+    "$bin" archive show store2 "$d" 2>/dev/null | grep -q "sent-to-printer .*reason: print queue ward job $job\$" &&
+        sent=$((sent + 1))
+done
+[ "$sent" -eq "$rows" ] && ok "batch --archive --print: each of the $rows records says sent-to-printer, ward job $job" ||
+    fail "batch --archive --print: $sent of $rows documents record the print"
 
 # 5. batch --print without a combined job is a usage error, before anything is written.
 "$bin" batch --allow-draft nerve-root-injection --csv "$csv" --out-dir nocombined --print ward 2>"$tmp/err"

@@ -378,7 +378,7 @@ static void test_migrate_on_open(void **state)
     sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 5);
+    assert_int_equal(sqlite3_column_int(s, 0), 6);
     sqlite3_finalize(s);
     /* The index refuses changes at the SQL level too: no row is updated or deleted. */
     assert_int_not_equal(
@@ -1986,6 +1986,59 @@ static void test_schema_4_migrated(void **state)
     free(after);
 }
 
+/* Issue 15: a print job is an event of each document it holds (sent-to-printer, with the
+ * queue, the job and the operator), all or none; verify and rebuild-index keep them. */
+static void test_sent_to_printer(void **state)
+{
+    (void)state;
+    char *dir = path_in("printed");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_B, pdf_b.data, pdf_b.len, NULL), CF_OK);
+    const char *both[] = {ID_A, ID_B};
+    assert_int_equal(cf_archive_sent_to_printer(a, both, 2, "ward-3", 12, "wong.clerk", NULL),
+                     CF_OK);
+    /* An unknown id among them: nothing recorded for the others either. */
+    cf_diag *diag = cf_diag_new();
+    const char *bad[] = {ID_A, "0000000000001"};
+    assert_int_equal(cf_archive_sent_to_printer(a, bad, 2, "ward-3", 13, "wong.clerk", diag),
+                     CF_ERR_NOINPUT);
+    cf_diag_free(diag);
+    assert_int_equal(cf_archive_sent_to_printer(a, both, 0, "ward-3", 14, "wong.clerk", NULL),
+                     CF_OK);
+    assert_int_equal(cf_archive_sent_to_printer(a, both, 1, "", 15, "wong.clerk", NULL),
+                     CF_ERR_DATA);
+    cf_archive_close(a);
+    char *text = show_dir(dir, ID_B);
+    assert_non_null(strstr(text, "sent-to-printer"));
+    assert_non_null(strstr(text, "by wong.clerk"));
+    assert_non_null(strstr(text, "print queue ward-3 job 12"));
+    assert_null(strstr(text, "job 13"));
+    free(text);
+    text = show_dir(dir, ID_A);
+    assert_non_null(strstr(text, "print queue ward-3 job 12"));
+    assert_null(strstr(text, "job 13"));
+    assert_null(strstr(text, "job 14"));
+    verify_result v = verify_dir(dir);
+    assert_int_equal(v.problems, 0);
+    free(v.text);
+    char *before = show_dir(dir, ID_A);
+    run("rm -f '%s/index.sqlite'*", dir);
+    size_t documents = 0, events = 0, problems = 0;
+    FILE *out = fopen("/dev/null", "w");
+    assert_int_equal(
+        cf_archive_rebuild_index(dir, false, out, &documents, &events, &problems, NULL), CF_OK);
+    fclose(out);
+    assert_int_equal(documents, 2);
+    assert_int_equal(events, 4);
+    text = show_dir(dir, ID_A);
+    assert_string_equal(text, before);
+    free(text);
+    free(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2017,6 +2070,7 @@ int main(void)
         cmocka_unit_test(test_ward_kept),
         cmocka_unit_test(test_downloads_recorded),
         cmocka_unit_test(test_schema_4_migrated),
+        cmocka_unit_test(test_sent_to_printer),
     };
     return cmocka_run_group_tests_name("archive", tests, setup, teardown);
 }
