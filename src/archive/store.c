@@ -1856,28 +1856,34 @@ cf_status cf_archive_record_downloads(cf_archive *a, const char *const *ids, siz
     else
         snprintf(reason, sizeof reason, "issued PDF in list ZIP %s (%zu document%s)", run, n,
                  n == 1 ? "" : "s");
+    /* The hash of what each document's download sent, found for every id before the first
+     * event is written: an event's record object written for a change that is then rolled
+     * back would be restored by rebuild-index. */
+    char(*hashes)[65] = cf_calloc(n, sizeof *hashes);
+    if (hashes == NULL)
+        return CF_ERR_NOMEM;
     pthread_mutex_lock(&a->lock);
     st = begin(a, diag);
     if (st == CF_OK) {
-        long long now = real_now();
-        document_state doc = {0};
         for (size_t i = 0; st == CF_OK && i < n; i++) {
+            document_state doc = {0};
             st = find_document(a, ids[i], &doc, diag);
             if (st == CF_OK && !doc.known) {
                 cf_diag_error(diag, a->dir, 0, "no document %s in the store", ids[i]);
                 st = CF_ERR_NOINPUT;
             }
-            char hash[65];
             if (st == CF_OK)
-                st = download_object(a, ids[i], &doc, what, version, hash, diag);
-            if (st == CF_OK)
-                st = add_event(a, ids[i], "downloaded", now, op, hash,
-                               what == CF_ARCHIVE_DOWNLOAD_SIGNED ? version : 0, reason, diag);
+                st = download_object(a, ids[i], &doc, what, version, hashes[i], diag);
+            document_state_cleanup(&doc);
         }
-        document_state_cleanup(&doc);
+        long long now = real_now();
+        for (size_t i = 0; st == CF_OK && i < n; i++)
+            st = add_event(a, ids[i], "downloaded", now, op, hashes[i],
+                           what == CF_ARCHIVE_DOWNLOAD_SIGNED ? version : 0, reason, diag);
         st = finish(a, st, diag);
     }
     pthread_mutex_unlock(&a->lock);
+    cf_free(hashes);
     return st;
 }
 
