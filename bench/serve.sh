@@ -3,10 +3,10 @@
 # nerve-root-injection, issued by an admin with the draft override) issued through POST /issue
 # in open loop (bench/serve_load.py: requests at a fixed rate, not waiting for replies) on
 # 127.0.0.1 only. First RATE (default 100/s) for SECONDS (default 30): achieved rate, p50, p99,
-# peak RSS; then rising rates (10/s to 200/s, in steps of 10/s from 100/s to 150/s), 10 s
+# peak RSS; then rising rates (10/s to 400/s, in steps of 10/s from 100/s to 150/s), 10 s
 # each, up to the highest with p99 <= 100 ms and no error. The machine's load average is
 # printed: other work on the cores shows in the figures.
-# Every document goes into a scratch store, removed at the end. Bounded: at most 14 steps.
+# Every document goes into a scratch store, removed at the end. Bounded: at most 17 steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -54,7 +54,7 @@ drain() {
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 bench/serve_load.py "$port" "$pid" "$cookie" "$csrf" "$rate" "$seconds" "$form" || true
 best=0
-for r in 10 20 30 40 50 75 100 110 120 130 140 150 200; do
+for r in 10 20 30 40 50 75 100 110 120 130 140 150 200 250 300 400; do
     drain
     if python3 bench/serve_load.py "$port" "$pid" "$cookie" "$csrf" "$r" 10 "$form"; then
         best=$r
