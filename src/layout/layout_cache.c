@@ -56,7 +56,7 @@ static void entry_free(cf_body_entry *e)
 {
     if (e == NULL)
         return;
-    for (size_t i = 0; i < e->n_reads; i++) {
+    for (size_t i = 0; e->reads != NULL && i < e->n_reads; i++) {
         cf_free(e->reads[i].key);
         cf_free(e->reads[i].value);
     }
