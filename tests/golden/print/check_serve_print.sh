@@ -42,8 +42,9 @@ printf '%s\n' 'nurse password 1' | "$bin" user add "$store" chan.tm --role nurse
     { fail "user add"; exit 1; }
 
 # The test forms (tests/data/form, approved, judged on a day they are in force); port 0: the
-# server picks a free one and says which.
-CONSENTFORM_TODAY=2025-06-01 "$bin" serve --store "$store" --listen 127.0.0.1:0 --printer ward \
+# server picks a free one and says which. CUPS's own reasons (a queue not accepting jobs) come in
+# the server's language: English here, which the checks below read.
+LC_ALL=C.UTF-8 CONSENTFORM_TODAY=2025-06-01 "$bin" serve --store "$store" --listen 127.0.0.1:0 --printer ward \
     --forms-dir "$src/tests/data/form" 2>"$tmp/serve.log" &
 server=$!
 for _ in $(seq 100); do

@@ -539,12 +539,33 @@ static void shared_set_free(shared_set *set)
     free(set->v);
 }
 
+/* A number as the dump writes it (-12.34: always a dot, whatever the locale: strtod would
+ * stop at the dot under a decimal-comma locale); *end gets where it stops. */
+static double dump_number(const char *s, const char **end)
+{
+    double sign = 1, v = 0, scale = 1;
+    if (*s == '-') {
+        sign = -1;
+        s++;
+    }
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (*s - '0');
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++) {
+            scale /= 10;
+            v += (*s - '0') * scale;
+        }
+    if (end != NULL)
+        *end = s;
+    return sign * v;
+}
+
 /* The size of the first regular text (the body: the furniture comes after it), 0 if none. */
 static double body_size(const char *dump)
 {
     const char *at = strstr(dump, "\ntext R");
     const char *size = at != NULL ? strstr(at, "size=") : NULL;
-    return size != NULL ? strtod(size + 5, NULL) : 0;
+    return size != NULL ? dump_number(size + 5, NULL) : 0;
 }
 
 /* ---- the tests ------------------------------------------------------------------------------ */
@@ -636,10 +657,20 @@ static int teardown(void **state)
 static double first_y(const char *dump)
 {
     const char *at = strstr(dump, "\npage 1\n");
-    double x = 0, y = 0;
-    if (at == NULL || sscanf(at + 8, "%*s %*s %lf %lf", &x, &y) != 2)
+    if (at == NULL)
         return 0;
-    return y;
+    /* "KIND STYLE X Y ...": skip two words, then X, then read Y. */
+    const char *p = at + 8;
+    for (int w = 0; w < 2; w++) {
+        p = strchr(p, ' ');
+        if (p == NULL)
+            return 0;
+        p++;
+    }
+    dump_number(p, &p);
+    if (*p != ' ')
+        return 0;
+    return dump_number(p + 1, NULL);
 }
 
 static bool seen(const fixture *fx, size_t before, const char *body_key)
