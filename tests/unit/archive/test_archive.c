@@ -2026,6 +2026,7 @@ static void test_sent_to_printer(void **state)
     assert_non_null(strstr(text, "print queue ward-3 job 12"));
     assert_null(strstr(text, "job 13"));
     assert_null(strstr(text, "job 14"));
+    free(text);
     verify_result v = verify_dir(dir);
     assert_int_equal(v.problems, 0);
     free(v.text);
