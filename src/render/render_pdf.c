@@ -89,6 +89,7 @@ typedef struct renderer {
     cf_buf text;                            /* a text run's operators */
     struct libdeflate_compressor *deflater; /* see deflater() */
     const cf_render_options *options;       /* may be NULL */
+    size_t held;                            /* bytes of stream data in held streams */
     cf_diag *diag;
 } renderer;
 
@@ -296,19 +297,94 @@ static cf_status zlib_with(struct libdeflate_compressor *c, const void *data, si
     return st;
 }
 
-/* Puts already deflated data into the stream object dict, marked FlateDecode. */
-static cf_status put_compressed(renderer *r, HPDF_Dict dict, const void *z, size_t z_len,
-                                const char *what)
+/* ---- stream data handed to libharu without copies ---- */
+
+/* The data of a stream object, read by libharu through callbacks when it saves the document.
+ * What is written into a libharu memory stream is copied byte by byte (HPDF_MemCpy) on the
+ * way in and again on the way out; read from here it costs one memcpy per 4 KB piece. */
+typedef struct held_bytes {
+    const unsigned char *data;
+    unsigned char *owned; /* data, when the stream owns it (freed with the stream); or NULL */
+    size_t len, pos;
+} held_bytes;
+
+static HPDF_STATUS held_read(HPDF_Stream s, HPDF_BYTE *ptr, HPDF_UINT *size)
+{
+    held_bytes *h = s->attr;
+    size_t n = h->len - h->pos;
+    if (n > *size)
+        n = *size;
+    if (n > 0)
+        memcpy(ptr, h->data + h->pos, n);
+    h->pos += n;
+    *size = (HPDF_UINT)n;
+    return h->pos == h->len ? HPDF_STREAM_EOF : HPDF_OK;
+}
+
+static HPDF_STATUS held_seek(HPDF_Stream s, HPDF_INT pos, HPDF_WhenceMode mode)
+{
+    held_bytes *h = s->attr;
+    long long from = mode == HPDF_SEEK_CUR   ? (long long)h->pos
+                     : mode == HPDF_SEEK_END ? (long long)h->len
+                                             : 0;
+    long long to = from + pos;
+    if (to < 0 || to > (long long)h->len)
+        return HPDF_SetError(s->error, HPDF_STREAM_EOF, 0);
+    h->pos = (size_t)to;
+    return HPDF_OK;
+}
+
+static HPDF_INT32 held_tell(HPDF_Stream s)
+{
+    const held_bytes *h = s->attr;
+    return (HPDF_INT32)h->pos;
+}
+
+static HPDF_UINT32 held_size(HPDF_Stream s)
+{
+    const held_bytes *h = s->attr;
+    return (HPDF_UINT32)h->len;
+}
+
+static void held_free(HPDF_Stream s)
+{
+    held_bytes *h = s->attr;
+    if (h != NULL)
+        cf_free(h->owned);
+    cf_free(h);
+    s->attr = NULL;
+}
+
+/* Makes z (z_len bytes, already deflated) the data of the stream object dict, marked
+ * FlateDecode. owned is z when the stream takes it (freed with the document, and here on
+ * failure), or NULL when z outlives the document: the run's fonts and kept bodies do. */
+static cf_status put_compressed(renderer *r, HPDF_Dict dict, const unsigned char *z, size_t z_len,
+                                unsigned char *owned, const char *what)
 {
     if (dict == NULL || dict->stream == NULL || dict->write_fn != NULL || z_len > 0x7FFFFFFF) {
+        cf_free(owned);
         cf_diag_error(r->diag, NULL, 0, "the PDF writer cannot replace %s", what);
         return CF_ERR_INTERNAL;
     }
-    HPDF_MemStream_FreeData(dict->stream);
-    if (HPDF_Stream_Write(dict->stream, z, (HPDF_UINT)z_len) != HPDF_OK)
+    held_bytes *h = cf_calloc(1, sizeof *h);
+    if (h == NULL) {
+        cf_free(owned);
+        return CF_ERR_NOMEM;
+    }
+    *h = (held_bytes){.data = z, .owned = owned, .len = z_len};
+    HPDF_Stream s =
+        HPDF_CallbackReader_New(dict->mmgr, held_read, held_seek, held_tell, held_size, h);
+    if (s == NULL) {
+        cf_free(owned);
+        cf_free(h);
         return fail(r, what);
+    }
+    s->free_fn = held_free;
+    HPDF_Stream_Free(dict->stream);
+    dict->stream = s;
     dict->filter = HPDF_STREAM_FILTER_NONE;
     dict->write_fn = write_flate_filter;
+    r->held += z_len;
     return CF_OK;
 }
 
@@ -320,33 +396,69 @@ static cf_status put_deflated(renderer *r, HPDF_Dict dict, const void *data, siz
     cf_buf z;
     cf_buf_init(&z, (size_t)1 << 30);
     cf_status st = zlib_with(deflater(r), data, len, &z);
-    if (st == CF_OK)
-        st = put_compressed(r, dict, z.data, z.len, what);
-    else if (st != CF_ERR_NOMEM)
+    if (st == CF_OK) {
+        size_t z_len = 0;
+        unsigned char *taken = (unsigned char *)cf_buf_take(&z, &z_len);
+        st = put_compressed(r, dict, taken, z_len, taken, what);
+    } else if (st != CF_ERR_NOMEM) {
         cf_diag_error(r->diag, NULL, 0, "the PDF writer failed to compress %s", what);
+    }
     cf_buf_cleanup(&z);
     return st;
 }
 
-/* Deflates the contents libharu put in the stream object dict, in place. */
-static cf_status deflate_in_place(renderer *r, HPDF_Dict dict, const char *what)
+/* The contents of libharu's memory stream s in one piece (*raw, cf_free it): read from its
+ * list of equal buffers (the last one filled w_pos bytes) with memcpy, where
+ * HPDF_Stream_Read copies byte by byte. */
+static cf_status mem_stream_bytes(renderer *r, HPDF_Stream s, unsigned char **raw, size_t *len,
+                                  const char *what)
 {
-    if (dict == NULL || dict->stream == NULL) {
+    HPDF_UINT32 size = HPDF_Stream_Size(s);
+    unsigned char *data = cf_malloc(size > 0 ? size : 1);
+    if (data == NULL)
+        return CF_ERR_NOMEM;
+    HPDF_MemStreamAttr m = s->type == HPDF_STREAM_MEMORY ? s->attr : NULL;
+    size_t count = m != NULL && m->buf != NULL ? m->buf->count : 0, total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += i + 1 < count ? m->buf_siz : m->w_pos;
+    if (m != NULL && total == size) {
+        size_t at = 0;
+        for (size_t i = 0; i < count; i++) {
+            size_t n = i + 1 < count ? m->buf_siz : m->w_pos;
+            memcpy(data + at, HPDF_List_ItemAt(m->buf, (HPDF_UINT)i), n);
+            at += n;
+        }
+    } else {
+        HPDF_UINT got = size;
+        if (HPDF_Stream_Seek(s, 0, HPDF_SEEK_SET) != HPDF_OK ||
+            (size > 0 && HPDF_Stream_Read(s, data, &got) != HPDF_OK) || got != size) {
+            cf_free(data);
+            return fail(r, what);
+        }
+    }
+    *raw = data;
+    *len = size;
+    return CF_OK;
+}
+
+/* Deflates the contents libharu put in the page's contents object, and makes the page write
+ * nothing more there (an operator after this is an error, not a corrupt stream). */
+static cf_status deflate_page_contents(renderer *r, HPDF_Page page, const char *what)
+{
+    HPDF_PageAttr attr = page->attr;
+    HPDF_Dict dict = attr != NULL ? attr->contents : NULL;
+    if (dict == NULL || dict->stream == NULL || dict->stream != attr->stream) {
         cf_diag_error(r->diag, NULL, 0, "the PDF writer found no %s", what);
         return CF_ERR_INTERNAL;
     }
-    HPDF_UINT32 size = HPDF_Stream_Size(dict->stream);
-    unsigned char *raw = cf_malloc(size > 0 ? size : 1);
-    if (raw == NULL)
-        return CF_ERR_NOMEM;
-    HPDF_UINT got = size;
-    if (HPDF_Stream_Seek(dict->stream, 0, HPDF_SEEK_SET) != HPDF_OK ||
-        (size > 0 && HPDF_Stream_Read(dict->stream, raw, &got) != HPDF_OK) || got != size) {
-        cf_free(raw);
-        return fail(r, what);
-    }
-    cf_status st = put_deflated(r, dict, raw, size, what);
+    size_t size = 0;
+    unsigned char *raw = NULL;
+    cf_status st = mem_stream_bytes(r, dict->stream, &raw, &size, what);
+    if (st != CF_OK)
+        return st;
+    st = put_deflated(r, dict, raw, size, what);
     cf_free(raw);
+    attr->stream = dict->stream;
     return st;
 }
 
@@ -629,14 +741,28 @@ static void free_font_attr(HPDF_Dict obj)
     obj->attr = NULL;
 }
 
+/* Makes the deflated data b the data of the stream object dict: taken from give (the same
+ * buffer) when given, else borrowed. */
+static cf_status put_part(renderer *r, HPDF_Dict dict, const cf_buf *b, cf_buf *give,
+                          const char *what)
+{
+    if (give == NULL)
+        return put_compressed(r, dict, (const unsigned char *)b->data, b->len, NULL, what);
+    size_t len = 0;
+    unsigned char *data = (unsigned char *)cf_buf_take(give, &len);
+    return put_compressed(r, dict, data, len, data, what);
+}
+
 /* The objects of one embedded subset, made here rather than by libharu's HPDF_GetFont (which
  * looks up all 65,536 BMP code points to build a width array and a 128 KB CIDToGIDMap, a fifth
  * of a document's time): a Type0 font with Identity-H encoding and our CIDs (cid_of), its
  * CIDFontType2 with their widths and glyphs, a font descriptor, the FontFile2 (the subset,
  * compressed by make_parts) and a ToUnicode map. *out is the Type0 font, which libharu
- * accepts for HPDF_Page_SetFontAndSize (a dictionary of the font class with font attributes). */
+ * accepts for HPDF_Page_SetFontAndSize (a dictionary of the font class with font attributes).
+ * give is parts when the document takes their compressed data (parts made for it alone), or
+ * NULL when parts outlive the document (the run's fonts). */
 static cf_status load_font(renderer *r, const cf_font *face, const font_parts *parts,
-                           const char *tag, HPDF_Font *out)
+                           font_parts *give, const char *tag, HPDF_Font *out)
 {
     HPDF_MMgr mmgr = r->pdf->mmgr;
     cf_font_description fd;
@@ -721,13 +847,13 @@ static cf_status load_font(renderer *r, const cf_font *face, const font_parts *p
 
     cf_status st = put_widths(r, cid_font, parts);
     if (st == CF_OK)
-        st = put_compressed(r, file, parts->file_z.data, parts->file_z.len, "a font file");
+        st = put_part(r, file, &parts->file_z, give != NULL ? &give->file_z : NULL, "a font file");
     if (st == CF_OK)
-        st = put_compressed(r, cid_to_gid, parts->map_z.data, parts->map_z.len,
-                            "a font's CIDToGIDMap");
+        st = put_part(r, cid_to_gid, &parts->map_z, give != NULL ? &give->map_z : NULL,
+                      "a font's CIDToGIDMap");
     if (st == CF_OK)
-        st = put_compressed(r, to_unicode, parts->to_unicode_z.data, parts->to_unicode_z.len,
-                            "a font's ToUnicode map");
+        st = put_part(r, to_unicode, &parts->to_unicode_z,
+                      give != NULL ? &give->to_unicode_z : NULL, "a font's ToUnicode map");
     if (st == CF_OK)
         *out = font;
     return st;
@@ -748,7 +874,7 @@ static cf_status load_subset(renderer *r, int style, const cf_font *face, const 
     st = make_parts(r, NULL, style, face, data, len, layout, &parts);
     cf_free(data);
     if (st == CF_OK)
-        st = load_font(r, face, &parts, tag, out);
+        st = load_font(r, face, &parts, &parts, tag, out);
     else if (st != CF_ERR_NOMEM)
         cf_diag_error(r->diag, NULL, 0, "the PDF writer failed to compress a font");
     font_parts_cleanup(&parts);
@@ -892,7 +1018,7 @@ static cf_status load_fonts(renderer *r, const cf_fontset *fonts,
         }
         cf_status st = CF_OK;
         if (uses_run) {
-            st = load_font(r, fonts->faces[s], &run->parts[s], tags[s], &r->fonts[s]);
+            st = load_font(r, fonts->faces[s], &run->parts[s], NULL, tags[s], &r->fonts[s]);
             r->primary[s] = &run->layouts[s];
         }
         if (st == CF_OK && cf_codepoints_size(extra) > 0)
@@ -1346,16 +1472,11 @@ static cf_status make_body(renderer *r, HPDF_Page page, const cf_page *pg, uint6
     HPDF_Page_GRestore(page);
     if (r->error.code != 0)
         return fail(r, "while drawing a page");
-    HPDF_UINT32 size = HPDF_Stream_Size(attr->stream);
-    unsigned char *raw = cf_malloc(size > 0 ? size : 1);
-    if (raw == NULL)
-        return CF_ERR_NOMEM;
-    HPDF_UINT got = size;
-    if (HPDF_Stream_Seek(attr->stream, 0, HPDF_SEEK_SET) != HPDF_OK ||
-        (size > 0 && HPDF_Stream_Read(attr->stream, raw, &got) != HPDF_OK) || got != size) {
-        cf_free(raw);
-        return fail(r, "to read a page's body back");
-    }
+    size_t size = 0;
+    unsigned char *raw = NULL;
+    st = mem_stream_bytes(r, attr->stream, &raw, &size, "to read a page's body back");
+    if (st != CF_OK)
+        return st;
     HPDF_MemStream_FreeData(attr->stream);
     cf_buf z;
     cf_buf_init(&z, (size_t)1 << 30);
@@ -1389,13 +1510,19 @@ static cf_status body_object(renderer *r, HPDF_Page page, const cf_page *pg,
             return st;
         b = body_keep(o->body_streams, &made);
     }
-    HPDF_Dict stream = new_stream(r);
-    cf_status st = stream != NULL ? put_compressed(r, stream, b->z, b->z_len, "a page's body")
-                                  : fail(r, "to make a page's body");
-    if (made != NULL) { /* not kept (the cache is full): this document's own */
-        cf_free(made->z);
+    /* A kept body outlives the document; one not kept (the cache is full) is its own. */
+    const unsigned char *z = b->z;
+    size_t z_len = b->z_len;
+    unsigned char *own = made != NULL ? made->z : NULL;
+    if (made != NULL) { /* then b is made */
+        made->z = NULL;
         cf_free(made);
     }
+    HPDF_Dict stream = new_stream(r);
+    cf_status st = stream != NULL ? put_compressed(r, stream, z, z_len, own, "a page's body")
+                                  : fail(r, "to make a page's body");
+    if (stream == NULL)
+        cf_free(own);
     if (st == CF_OK && r->n_bodies == r->cap_bodies) {
         doc_body *grown =
             cf_grow_array(r->bodies, &r->cap_bodies, r->n_bodies + 1, sizeof *grown, 16);
@@ -1480,8 +1607,7 @@ static cf_status paint_page(renderer *r, const cf_display_list *list, const cf_p
     if (st != CF_OK)
         return st;
     /* The page is complete: its contents are deflated now rather than by libharu. */
-    HPDF_PageAttr attr = page->attr;
-    return deflate_in_place(r, attr != NULL ? attr->contents : NULL, "a page's contents");
+    return deflate_page_contents(r, page, "a page's contents");
 }
 
 /* Sets an entry of the document information dictionary to a text string: UTF-16BE with a
@@ -1549,54 +1675,46 @@ static void set_info(renderer *r, const cf_doc_info *info)
     }
 }
 
+/* libharu's output while it saves a document: appended to a cf_buf (at), which
+ * HPDF_SaveToStream would otherwise put in a memory stream byte by byte, to be read back out
+ * of it byte by byte. */
+static HPDF_STATUS saved_write(HPDF_Stream s, const HPDF_BYTE *ptr, HPDF_UINT size)
+{
+    cf_buf *b = s->attr;
+    if (b == NULL || cf_buf_append(b, ptr, size) != CF_OK)
+        return HPDF_SetError(s->error, HPDF_FAILD_TO_ALLOC_MEM, 0);
+    return HPDF_OK;
+}
+
 static cf_status save(renderer *r, unsigned char **out, size_t *out_len)
 {
-    if (HPDF_SaveToStream(r->pdf) != HPDF_OK)
-        return fail(r, "to write the PDF");
-    HPDF_UINT32 size = HPDF_GetStreamSize(r->pdf);
-    unsigned char *data = cf_malloc(size > 0 ? size : 1);
-    if (data == NULL)
+    cf_buf b;
+    cf_buf_init(&b, UINT32_MAX);
+    /* Room for the held streams and the objects around them, to grow seldom. */
+    if (cf_buf_reserve(&b, r->held + 32 * 1024) != CF_OK) {
+        cf_buf_cleanup(&b);
         return CF_ERR_NOMEM;
-    /* libharu keeps the document in a list of equal buffers, the last one filled w_pos bytes;
-     * copied from there directly (HPDF_ReadFromStream copies byte by byte). */
-    HPDF_Stream stream = r->pdf->stream;
-    if (stream != NULL && stream->type == HPDF_STREAM_MEMORY && stream->attr != NULL) {
-        HPDF_MemStreamAttr m = stream->attr;
-        size_t count = m->buf != NULL ? m->buf->count : 0, total = 0;
-        for (size_t i = 0; i < count; i++)
-            total += i + 1 < count ? m->buf_siz : m->w_pos;
-        if (count > 0 && total == size) {
-            size_t at = 0;
-            for (size_t i = 0; i < count; i++) {
-                size_t n = i + 1 < count ? m->buf_siz : m->w_pos;
-                memcpy(data + at, HPDF_List_ItemAt(m->buf, (HPDF_UINT)i), n);
-                at += n;
-            }
-            *out = data;
-            *out_len = size;
-            return CF_OK;
-        }
     }
-    HPDF_ResetStream(r->pdf);
-    size_t done = 0;
-    while (done < size) {
-        HPDF_UINT32 chunk = (HPDF_UINT32)(size - done);
-        HPDF_STATUS st = HPDF_ReadFromStream(r->pdf, data + done, &chunk);
-        done += chunk;
-        if (st == HPDF_STREAM_EOF || chunk == 0)
-            break;
-        if (st != HPDF_OK) {
-            cf_free(data);
-            return fail(r, "to read the PDF back");
-        }
+    b.len = 0;
+    if (r->pdf->stream != NULL)
+        HPDF_Stream_Free(r->pdf->stream);
+    r->pdf->stream = HPDF_CallbackWriter_New(r->pdf->mmgr, saved_write, &b);
+    HPDF_STATUS hs = r->pdf->stream != NULL ? HPDF_SaveToStream(r->pdf) : HPDF_FAILD_TO_ALLOC_MEM;
+    if (r->pdf->stream != NULL)
+        r->pdf->stream->attr = NULL; /* b is gone after this */
+    if (b.error != CF_OK) {
+        cf_status st = b.error;
+        cf_buf_cleanup(&b);
+        return st == CF_ERR_NOMEM ? CF_ERR_NOMEM : fail(r, "to write the PDF (it is too large)");
     }
-    if (done != size) {
-        cf_free(data);
-        return fail(r, "to read the whole PDF back");
+    if (hs != HPDF_OK || r->error.code != 0) {
+        cf_buf_cleanup(&b);
+        return fail(r, "to write the PDF");
     }
-    *out = data;
-    *out_len = done;
-    return CF_OK;
+    size_t len = 0;
+    *out = (unsigned char *)cf_buf_take(&b, &len);
+    *out_len = len;
+    return *out != NULL ? CF_OK : CF_ERR_NOMEM;
 }
 
 struct cf_pdf_writer {
