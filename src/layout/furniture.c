@@ -4,8 +4,8 @@
  * on a blank form). */
 #include "base/alloc.h"
 #include "layout/layout_internal.h"
+#include "layout/qr.h"
 
-#include <qrencode.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -301,24 +301,17 @@ static void paint_qr(cf_layout_ctx *ctx, size_t page, size_t pages)
     char content[256];
     snprintf(content, sizeof content, "%s/%zu/%zu/%s@%s", id, page + 1, pages, form->id,
              form->version);
-    QRcode *qr = QRcode_encodeString8bit(content, 0, QR_ECLEVEL_M);
-    if (qr == NULL) {
-        cf_diag_error(ctx->diag, NULL, 0, "cannot make the page's QR code (%zu bytes of content)",
-                      strlen(content));
-        cf_layout_fail(ctx, CF_ERR_INTERNAL);
+    unsigned char *dark = NULL;
+    size_t count = 0;
+    cf_status st = cf_qr_encode(content, &dark, &count);
+    if (st != CF_OK) {
+        if (st != CF_ERR_NOMEM)
+            cf_diag_error(ctx->diag, NULL, 0,
+                          "cannot make the page's QR code (%zu bytes of content)", strlen(content));
+        cf_layout_fail(ctx, st == CF_ERR_NOMEM ? st : CF_ERR_INTERNAL);
         return;
     }
-    size_t count = (size_t)qr->width;
-    char *dark = cf_malloc(count * count);
-    if (dark == NULL) {
-        QRcode_free(qr);
-        cf_layout_fail(ctx, CF_ERR_NOMEM);
-        return;
-    }
-    for (size_t i = 0; i < count * count; i++)
-        dark[i] = (char)(qr->data[i] & 1);
-    QRcode_free(qr);
-    const char *copy = cf_display_list_strdup(ctx->list, dark, count * count);
+    const char *copy = cf_display_list_strdup(ctx->list, (const char *)dark, count * count);
     cf_free(dark);
     if (copy == NULL) {
         cf_layout_fail(ctx, CF_ERR_NOMEM);
@@ -332,7 +325,7 @@ static void paint_qr(cf_layout_ctx *ctx, size_t page, size_t pages)
     it.u.modules.count = (unsigned)count;
     it.u.modules.module = module;
     it.u.modules.dark = (const unsigned char *)copy;
-    cf_status st = cf_display_list_add_item(ctx->list, page, &it);
+    st = cf_display_list_add_item(ctx->list, page, &it);
     if (st != CF_OK)
         cf_layout_fail(ctx, st);
 }
