@@ -261,17 +261,34 @@ static cf_status append_adler(cf_buf *out, const unsigned char *data, size_t len
     return cf_buf_append(out, tail, 4);
 }
 
+/* Appends a whole zlib stream of data (len bytes) made by the libdeflate compressor c. */
+static cf_status zlib_with(struct libdeflate_compressor *c, const void *data, size_t len,
+                           cf_buf *out)
+{
+    cf_status st = cf_buf_append(out, zlib_header, 2);
+    if (st == CF_OK)
+        st = raw_deflate_with(c, out, data, len);
+    if (st == CF_OK)
+        st = append_adler(out, data, len);
+    return st;
+}
+
 /* The zlib stream of a font file laid out as cf_font_subset_ordered says: the part before the
  * glyph records and the records of the base characters (taken compressed from cache when the
  * same bytes were compressed for an earlier document) as sync-flushed zlib pieces, then the
  * rest, most of the file in a single document, by libdeflate; joined. The bytes depend only on
- * the font file and its layout, never on the cache. */
+ * the font file and its layout, never on the cache. A file without base characters is one
+ * libdeflate stream. */
 static cf_status deflate_font(renderer *r, int style, const unsigned char *data, size_t len,
                               const cf_subset_layout *layout, cf_buf *out)
 {
     size_t a = layout->glyf_offset, n = layout->base_len;
     if (a > len || n > len - a)
         return CF_ERR_INTERNAL;
+    /* No base characters (a document's characters beyond the run's fonts): nothing to reuse,
+     * so one piece, without zlib's set-up of some hundred kilobytes for the first. */
+    if (n == 0)
+        return zlib_with(deflater(r), data, len, out);
     cf_glyph_cache *cache = r->options != NULL ? r->options->glyph_cache : NULL;
     cf_status st = cf_buf_append(out, zlib_header, 2);
     if (st == CF_OK)
@@ -280,18 +297,6 @@ static cf_status deflate_font(renderer *r, int style, const unsigned char *data,
         st = deflate_piece(out, data + a, n, cache ? &cache->glyphs[style] : NULL);
     if (st == CF_OK)
         st = raw_deflate_last(r, out, data + a + n, len - a - n);
-    if (st == CF_OK)
-        st = append_adler(out, data, len);
-    return st;
-}
-
-/* Appends a whole zlib stream of data (len bytes) made by the libdeflate compressor c. */
-static cf_status zlib_with(struct libdeflate_compressor *c, const void *data, size_t len,
-                           cf_buf *out)
-{
-    cf_status st = cf_buf_append(out, zlib_header, 2);
-    if (st == CF_OK)
-        st = raw_deflate_with(c, out, data, len);
     if (st == CF_OK)
         st = append_adler(out, data, len);
     return st;
