@@ -59,9 +59,12 @@ typedef struct cf_render_options {
     const cf_codepoints *base[CF_FONT_STYLE_COUNT];
     cf_glyph_cache *glyph_cache; /* may be NULL */
     /* The run's fonts (made from the same font set as the lists'); NULL: a subset per
-     * document. The same list and run fonts give the same bytes. */
+     * document. The same list and run fonts give the same bytes. A document refers to their
+     * compressed bytes until it is saved (they are not copied): they must outlive every
+     * document and cf_pdf_writer made with them. */
     const cf_pdf_fonts *run_fonts;
-    /* Shared bodies' content streams (only with run_fonts); NULL: every page painted whole. */
+    /* Shared bodies' content streams (only with run_fonts); NULL: every page painted whole.
+     * Like run_fonts, referred to until each document is saved: freed after the last. */
     cf_body_streams *body_streams;
 } cf_render_options;
 
