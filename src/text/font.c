@@ -412,11 +412,28 @@ void cf_codepoints_free(cf_codepoints *set)
     if (!set)
         return;
     hb_set_destroy(set->set);
+    cf_free(set->seen);
     cf_free(set);
+}
+
+static void add_codepoint(cf_codepoints *set, uint32_t cp)
+{
+    if (set->seen != NULL && cp < 0x10000) {
+        uint64_t bit = UINT64_C(1) << (cp & 63);
+        if (set->seen[cp >> 6] & bit)
+            return;
+        set->seen[cp >> 6] |= bit;
+    }
+    hb_set_add(set->set, cp);
 }
 
 void cf_codepoints_add_utf8(cf_codepoints *set, const char *s, size_t len)
 {
+    if (set->seen == NULL && len > 0 && (set->seen = cf_calloc(0x10000 / 64, sizeof(uint64_t)))) {
+        /* The filter starts with what the set already has. */
+        for (hb_codepoint_t c = HB_SET_VALUE_INVALID; hb_set_next(set->set, &c) && c < 0x10000;)
+            set->seen[c >> 6] |= UINT64_C(1) << (c & 63);
+    }
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
@@ -425,14 +442,14 @@ void cf_codepoints_add_utf8(cf_codepoints *set, const char *s, size_t len)
             i++;
             continue;
         }
-        hb_set_add(set->set, cp);
+        add_codepoint(set, cp);
         i += n;
     }
 }
 
 void cf_codepoints_add(cf_codepoints *set, uint32_t cp)
 {
-    hb_set_add(set->set, cp);
+    add_codepoint(set, cp);
 }
 
 size_t cf_codepoints_size(const cf_codepoints *set)

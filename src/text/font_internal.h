@@ -40,6 +40,10 @@ struct cf_font {
 
 struct cf_codepoints {
     hb_set_t *set;
+    /* The BMP code points added so far, a bit each: a filter in front of hb_set_add, which a
+     * page's thousands of repeated characters would otherwise each pay for. NULL until the
+     * first cf_codepoints_add_utf8 (and when there was no memory for it). */
+    uint64_t *seen;
 };
 
 /* Big-endian fields of font tables. */
