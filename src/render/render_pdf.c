@@ -277,19 +277,20 @@ static cf_status zlib_with(struct libdeflate_compressor *c, const void *data, si
  * glyph records and the records of the base characters (taken compressed from cache when the
  * same bytes were compressed for an earlier document) as sync-flushed zlib pieces, then the
  * rest, most of the file in a single document, by libdeflate; joined. The bytes depend only on
- * the font file and its layout, never on the cache. A file without base characters is one
- * libdeflate stream. */
+ * the font file and its layout, never on the cache. A file ordered without base characters
+ * is one libdeflate stream. */
 static cf_status deflate_font(renderer *r, int style, const unsigned char *data, size_t len,
-                              const cf_subset_layout *layout, cf_buf *out)
+                              const cf_subset_layout *layout, bool has_base, cf_buf *out)
 {
     size_t a = layout->glyf_offset, n = layout->base_len;
     if (a > len || n > len - a)
         return CF_ERR_INTERNAL;
-    /* No base characters (a document's characters beyond the run's fonts): nothing to reuse,
-     * so one piece, without zlib's set-up of some hundred kilobytes for the first. */
-    if (n == 0)
-        return zlib_with(deflater(r), data, len, out);
     cf_glyph_cache *cache = r->options != NULL ? r->options->glyph_cache : NULL;
+    /* Without base characters (a document's characters beyond the run's fonts: its base
+     * records are .notdef's alone) nothing is reused: one piece, without zlib's set-up of some
+     * hundred kilobytes for the first. Whether a cache is there never changes the bytes. */
+    if (!has_base || n == 0)
+        return zlib_with(deflater(r), data, len, out);
     cf_status st = cf_buf_append(out, zlib_header, 2);
     if (st == CF_OK)
         st = raw_deflate_piece(out, data, a);
@@ -676,11 +677,12 @@ static cf_status font_widths(const cf_font *face, const cf_subset_layout *l, fon
 }
 
 /* Makes the parts of the font file data (len bytes, laid out as layout says) of face. With r,
- * the file is deflated by deflate_font (the glyph cache of r's options), the rest by r's
- * compressor; without, everything whole by the compressor c. */
+ * the file is deflated by deflate_font (the glyph cache of r's options, when the subset was
+ * ordered with base characters: has_base), the rest by r's compressor; without, everything
+ * whole by the compressor c. */
 static cf_status make_parts(renderer *r, struct libdeflate_compressor *c, int style,
                             const cf_font *face, const unsigned char *data, size_t len,
-                            const cf_subset_layout *layout, font_parts *p)
+                            const cf_subset_layout *layout, bool has_base, font_parts *p)
 {
     memset(p, 0, sizeof *p);
     p->layout = layout;
@@ -692,7 +694,7 @@ static cf_status make_parts(renderer *r, struct libdeflate_compressor *c, int st
         c = deflater(r);
     cf_status st = font_widths(face, layout, p);
     if (st == CF_OK)
-        st = r != NULL ? deflate_font(r, style, data, len, layout, &p->file_z)
+        st = r != NULL ? deflate_font(r, style, data, len, layout, has_base, &p->file_z)
                        : zlib_with(c, data, len, &p->file_z);
     cf_buf text;
     cf_buf_init(&text, (size_t)4 * 1024 * 1024);
@@ -876,7 +878,7 @@ static cf_status load_subset(renderer *r, int style, const cf_font *face, const 
     if (st != CF_OK)
         return st;
     font_parts parts;
-    st = make_parts(r, NULL, style, face, data, len, layout, &parts);
+    st = make_parts(r, NULL, style, face, data, len, layout, base != NULL, &parts);
     cf_free(data);
     if (st == CF_OK)
         st = load_font(r, face, &parts, &parts, tag, out);
@@ -961,7 +963,8 @@ cf_status cf_pdf_fonts_new(const cf_fontset *fonts,
         size_t len = 0;
         st = cf_font_subset_ordered(fonts->faces[s], set, NULL, &data, &len, &pf->layouts[s], diag);
         if (st == CF_OK)
-            st = make_parts(NULL, c, s, fonts->faces[s], data, len, &pf->layouts[s], &pf->parts[s]);
+            st = make_parts(NULL, c, s, fonts->faces[s], data, len, &pf->layouts[s], false,
+                            &pf->parts[s]);
         pf->present[s] = st == CF_OK && pf->layouts[s].n > 0;
         cf_free(data);
         cf_codepoints_free(set);
