@@ -118,6 +118,8 @@ static unsigned format_bits(int m)
 
 static void put_module(uint64_t *rows, int x, int y, unsigned dark)
 {
+    if (x < 0 || x >= QR_MAX_WIDTH || y < 0 || y >= QR_MAX_WIDTH)
+        return; /* cannot happen: symbols are 21 modules wide or more */
     if (dark)
         rows[y] |= UINT64_C(1) << x;
     else
@@ -205,8 +207,8 @@ static int symbol_penalty(const uint64_t *rows, int w)
 static cf_status choose_mask(const QRcode *code, unsigned char **dark, size_t *width)
 {
     int w = code->width;
-    uint64_t base[QR_MAX_WIDTH] = {0}, data[QR_MAX_WIDTH] = {0}, rows[QR_MAX_WIDTH];
-    uint64_t best_rows[QR_MAX_WIDTH];
+    uint64_t base[QR_MAX_WIDTH] = {0}, data[QR_MAX_WIDTH] = {0}, rows[QR_MAX_WIDTH] = {0};
+    uint64_t best_rows[QR_MAX_WIDTH] = {0};
     for (int y = 0; y < w; y++)
         for (int x = 0; x < w; x++) {
             unsigned char b = code->data[y * w + x];
