@@ -22,15 +22,9 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 export CONSENTFORM_TODAY=2025-06-01 CONSENTFORM_TEST_ARGON2=fast
 unset CONSENTFORM_NO_BATCH_FONTS CONSENTFORM_NO_BODY_CACHE
 tmp=$(mktemp -d)
-server=
-stop_server() {
-    if [ -n "$server" ]; then
-        kill -TERM "$server" 2>/dev/null
-        wait "$server" 2>/dev/null
-        server=
-    fi
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=serve_lib.sh
+. "$(dirname "$0")/serve_lib.sh"
 failures=0
 ok() { echo "ok   $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
@@ -38,27 +32,11 @@ forms=$src/tests/data/form
 form=sample-consent
 cd "$tmp" || exit 1
 
-# start_server STORE [ENV=VALUE...]: serve on a free loopback port, logged in as the nurse:
-# sets $url, $cookie, $csrf.
+# start_server STORE: serve (serve_lib.sh) on a free loopback port, logged in as the nurse; the
+# server's variables go before the call.
 start_server() {
-    local store=$1
-    shift
-    env "$@" "$bin" serve --store "$store" --listen 127.0.0.1:0 --forms-dir "$forms" \
-        2>"$tmp/serve.log" &
-    server=$!
-    for _ in $(seq 100); do
-        grep -q 'serving on' "$tmp/serve.log" 2>/dev/null && break
-        kill -0 "$server" 2>/dev/null || break
-        sleep 0.1
-    done
-    url=$(sed -n 's/.*serving on \(http:\/\/127\.0\.0\.1:[0-9]*\)\/.*/\1/p' "$tmp/serve.log")
-    [ -n "$url" ] || { echo "FAIL serve did not start: $(cat "$tmp/serve.log")"; exit 1; }
-    cookie=$(curl -s -D - -o /dev/null --data-urlencode name=chan.tm \
-        --data-urlencode 'password=nurse password 1' "$url/login" |
-        sed -n 's/^Set-Cookie: cf_session=\([0-9a-f]*\);.*/\1/p')
-    csrf=$(curl -s -H "Cookie: cf_session=$cookie" "$url/" |
-        sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1)
-    [ -n "$cookie" ] && [ -n "$csrf" ] || { echo "FAIL login"; exit 1; }
+    cf_serve_start "$tmp/serve.log" "$1" "$forms" || exit 1
+    cf_serve_login chan.tm 'nurse password 1' || { echo "FAIL login: $(tail -3 "$tmp/serve.log")"; exit 1; }
 }
 new_store() {
     "$bin" archive init "$1" 2>/dev/null &&
@@ -68,14 +46,14 @@ new_store() {
 # serve_issue NAME HN OUT.pdf: POST /issue as the form page sends it, then the issued PDF through
 # /doc/pdf; prints the document id.
 serve_issue() {
-    curl -s -o issue.html -H "Cookie: cf_session=$cookie" --data-urlencode "csrf=$csrf" \
+    curl -s -o issue.html -b "$cf_jar" --data-urlencode "csrf=$cf_csrf" \
         --data-urlencode form=$form --data-urlencode "f_patient_name=$1" \
         --data-urlencode "f_hospital_no=$2" --data-urlencode f_episode_no=HE7654321 \
         --data-urlencode f_procedure_date=2025-06-03 --data-urlencode f_side=right \
-        --data-urlencode f_procedures=prp "$url/issue"
+        --data-urlencode f_procedures=prp "$cf_url/issue"
     local id
     id=$(sed -n 's/.*Issued and archived<\/span>: <strong>\([0-9A-Z-]*\)<\/strong>.*/\1/p' issue.html)
-    [ -n "$id" ] && curl -s -o "$3" -H "Cookie: cf_session=$cookie" "$url/doc/pdf?id=$id"
+    [ -n "$id" ] && curl -s -o "$3" -b "$cf_jar" "$cf_url/doc/pdf?id=$id"
     echo "$id"
 }
 # render_same NAME HN OUT.pdf: `consentform render` of the same patient; prints the id.
@@ -149,14 +127,14 @@ fonts_r=$(font_names rendered-1.pdf)
 pdftotext served-1.pdf - | grep -q '李𠝹明' && ok "李𠝹明 extracts whole from the served PDF" ||
     fail "李𠝹明 not in the served PDF's text"
 # The preview is laid out as the issue is.
-code=$(curl -s -o preview.html -w '%{http_code}' -H "Cookie: cf_session=$cookie" \
-    --data-urlencode "csrf=$csrf" --data-urlencode form=$form --data-urlencode 'f_patient_name=陳大文' \
+code=$(curl -s -o preview.html -w '%{http_code}' -b "$cf_jar" \
+    --data-urlencode "csrf=$cf_csrf" --data-urlencode form=$form --data-urlencode 'f_patient_name=陳大文' \
     --data-urlencode 'f_hospital_no=HN00012345(6)' --data-urlencode f_episode_no=HE7654321 \
     --data-urlencode f_procedure_date=2025-06-03 --data-urlencode f_side=right \
-    --data-urlencode f_procedures=prp "$url/preview")
+    --data-urlencode f_procedures=prp "$cf_url/preview")
 [ "$code" = 200 ] && grep -q '<svg' preview.html && ok "the preview draws its pages" ||
     fail "preview: HTTP $code"
-stop_server
+cf_serve_stop || failures=$((failures + 1))
 # The bodies laid out once: the documents after the first reuse them (the label differs, the
 # fields the body shows do not).
 reused=$(sed -n "s/^consentform: $form [^:]*: \([0-9]*\) bodies reused, \([0-9]*\) laid out$/\1 \2/p" "$tmp/serve.log")
@@ -168,7 +146,7 @@ fi
 
 # CONSENTFORM_NO_BATCH_FONTS=1: a subset per document, as before.
 new_store store2
-start_server store2 CONSENTFORM_NO_BATCH_FONTS=1 CONSENTFORM_NO_BODY_CACHE=1
+CONSENTFORM_NO_BATCH_FONTS=1 CONSENTFORM_NO_BODY_CACHE=1 start_server store2
 sid=$(serve_issue '李𠝹明' 'HN00023456(7)' plain.pdf)
 rid=$(render_same '李𠝹明' 'HN00023456(7)' rendered-plain.pdf)
 fonts_p=$(font_names plain.pdf)
@@ -177,7 +155,7 @@ if [ -n "$sid" ] && [[ ! $fonts_p =~ CFSAA[CD] ]] && [ -z "$(same_look plain.pdf
 else
     fail "CONSENTFORM_NO_BATCH_FONTS=1: $sid, fonts $fonts_p: $(same_look plain.pdf "$sid" rendered-plain.pdf "$rid")"
 fi
-stop_server
+cf_serve_stop || failures=$((failures + 1))
 
 if [ $failures -ne 0 ]; then
     echo "$failures check(s) failed"

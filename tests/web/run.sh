@@ -5,8 +5,8 @@
 #      runs `npm ci` here);
 #   2. makes a fresh store with a nurse and an admin (CONSENTFORM_TEST_ARGON2=fast: cheap
 #      hashes, for tests only);
-#   3. starts `consentform serve --store STORE --listen 127.0.0.1:PORT` on a free loopback port
-#      (another one if that port is taken meanwhile) and waits until it answers;
+#   3. starts `consentform serve --store STORE` on a free loopback port and waits until it
+#      answers (tests/serve/serve_lib.sh);
 #   4. runs the spec with node; its screenshots go to $CF_BUILD_DIR/meson-logs/web/NAME/;
 #   5. stops the server with SIGTERM (it must exit 0 within 20 s) and keeps its log there too.
 # Usage: run.sh SPEC.js. Needs $CF_BINARY, $CF_BUILD_DIR (set by meson). Loopback only.
@@ -31,26 +31,9 @@ logs=$build/meson-logs/web/$name
 rm -rf "$logs"
 mkdir -p "$logs"
 tmp=$(mktemp -d)
-server=""
-stop_server() {
-    [ -n "$server" ] || return 0
-    kill -TERM "$server" 2>/dev/null
-    local i
-    for ((i = 0; i < 200; i++)); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$server" 2>/dev/null; then
-        echo "FAIL the server did not stop within 20 s of SIGTERM"
-        kill -KILL "$server" 2>/dev/null
-        wait "$server" 2>/dev/null
-        server=""
-        return 1
-    fi
-    wait "$server"
-    local st=$?
-    server=""
-    [ "$st" -eq 0 ] || { echo "FAIL the server exited $st on SIGTERM (expected 0)"; return 1; }
-    return 0
-}
-trap 'stop_server >/dev/null; rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=../serve/serve_lib.sh
+. "$here/../serve/serve_lib.sh"
 
 export CONSENTFORM_TEST_ARGON2=fast
 store=$tmp/store
@@ -62,43 +45,19 @@ printf '%s\n' "$nurse_pw" | "$bin" user add "$store" "$nurse" --role nurse 2>/de
     printf '%s\n' "$clerk_pw" | "$bin" user add "$store" "$clerk" --role clerk 2>/dev/null ||
     { echo "FAIL user add"; exit 1; }
 
-# A port nobody listens on now (bash's /dev/tcp connects only when someone does).
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    return 1
-}
-port=""
-for attempt in 1 2 3 4 5; do
-    port=$(free_port) || { echo "FAIL no free loopback port"; exit 1; }
-    # The test forms (tests/data/form: an approved consent with every kind of field, judged on
-    # a day it is in force) before the shipped drafts, which only an admin may issue.
-    CONSENTFORM_TODAY=2025-06-01 "$bin" serve --store "$store" --listen "127.0.0.1:$port" \
-        --forms-dir "${CF_SOURCE_DIR:?}/tests/data/form" >>"$logs/serve.log" 2>&1 &
-    server=$!
-    for ((i = 0; i < 100; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        kill -0 "$server" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$server" 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    wait "$server" 2>/dev/null
-    server=""
-    echo "serve did not start on port $port (attempt $attempt): $(tail -2 "$logs/serve.log")"
-done
-[ -n "$server" ] || { echo "FAIL consentform serve did not start"; tail -20 "$logs/serve.log"; exit 1; }
-echo "serve listening on 127.0.0.1:$port (pid $server); screenshots in $logs"
+# The test forms (tests/data/form: an approved consent with every kind of field, judged on a day
+# it is in force) before the shipped drafts, which only an admin may issue.
+CONSENTFORM_TODAY=2025-06-01 cf_serve_start "$logs/serve.log" "$store" \
+    "${CF_SOURCE_DIR:?}/tests/data/form" || exit 1
+echo "serve listening on ${cf_url#http://} (pid $cf_server); screenshots in $logs"
 
-CF_WEB_URL=http://127.0.0.1:$port CF_WEB_USER=$nurse CF_WEB_PASSWORD=$nurse_pw \
+CF_WEB_URL=$cf_url CF_WEB_USER=$nurse CF_WEB_PASSWORD=$nurse_pw \
     CF_WEB_ADMIN=$admin CF_WEB_ADMIN_PASSWORD=$admin_pw CF_WEB_CLERK=$clerk \
     CF_WEB_CLERK_PASSWORD=$clerk_pw CF_WEB_STORE=$store CF_WEB_SHOTS=$logs \
     CF_CHROMIUM=$chromium NODE_PATH=$here/node_modules \
     node "$spec"
 st=$?
-stop_server || st=1
+cf_serve_stop || st=1
 if [ "$st" -ne 0 ]; then
     echo "--- serve log (last 30 lines) ---"
     tail -30 "$logs/serve.log"

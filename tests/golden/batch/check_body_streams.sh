@@ -7,7 +7,9 @@
 set -u
 bin=${CF_BINARY:?}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=varied_lib.sh
+. "$(dirname "$0")/varied_lib.sh"
+trap 'rm -rf "$tmp" "$cf_shm"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1767225600}
 unset CONSENTFORM_NO_BODY_CACHE CONSENTFORM_NO_BATCH_FONTS
 failures=0
@@ -44,26 +46,11 @@ else
     fail "cached: exit $st1, $n1 PDFs ($(head -3 "$tmp/cached.err")); uncached: exit $st2, $n2 PDFs ($(head -3 "$tmp/plain.err"))"
 fi
 
-same() { # a b label: text, pixels and qpdf --check
-    local a=$1 b=$2 d
-    d=$(mktemp -d "$tmp/cmp.XXXXXX")
-    cmp -s <(pdftotext -layout "$a" -) <(pdftotext -layout "$b" -) || echo "$3: text differs"
-    pdftoppm -r 100 -gray "$a" "$d/a" && pdftoppm -r 100 -gray "$b" "$d/b" || echo "$3: pdftoppm failed"
-    local pa pb
-    pa=$(find "$d" -name 'a-*.pgm' | wc -l)
-    pb=$(find "$d" -name 'b-*.pgm' | wc -l)
-    [ "$pa" -gt 0 ] && [ "$pa" -eq "$pb" ] || echo "$3: $pa pages against $pb"
-    for p in "$d"/a-*.pgm; do
-        cmp -s "$p" "$d/b-${p##*/a-}" || echo "$3: page ${p##*/a-} differs"
-    done
-    rm -rf "$d"
-    qpdf --check "$a" >/dev/null 2>&1 || echo "$3: qpdf --check fails"
-}
 : >"$tmp/diffs"
 for f in $(cd "$tmp/cached" && ls -- *.pdf); do
-    same "$tmp/cached/$f" "$tmp/plain/$f" "$f" >>"$tmp/diffs" 2>&1
+    cf_compare_pdf "$tmp/cached/$f" "$tmp/plain/$f" "$f" >>"$tmp/diffs" 2>&1
 done
-same "$tmp/cached-all.pdf" "$tmp/plain-all.pdf" combined >>"$tmp/diffs" 2>&1
+cf_compare_pdf "$tmp/cached-all.pdf" "$tmp/plain-all.pdf" combined >>"$tmp/diffs" 2>&1
 if [ "$n1" -gt 0 ] && [ ! -s "$tmp/diffs" ]; then
     ok "$n1 rows and the combined job: the same text and pixels at 100 dpi, qpdf --check passes"
 else

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Sourced by the issue 17 comparisons (check_run_fonts.sh, check_body_cache.sh): the varied
-# patient names, and two PDFs compared by their pdftotext output, their pixels at 100 dpi and
-# qpdf --check. Needs $tmp (a private scratch folder); page images go to memory when it can
-# take them (/dev/shm), into a folder this file makes and removes itself.
+# Sourced by the issue 17 comparisons (check_run_fonts.sh, check_body_cache.sh,
+# check_body_streams.sh): the varied patient names, and two PDFs compared by their pdftotext
+# output, their pixels at 100 dpi and qpdf --check. Needs $tmp (a private scratch folder); page
+# images go to memory when it can take them (/dev/shm), into the folder $cf_shm this file makes
+# and the caller removes on exit.
 
 # One name a line: everyday ones, HKSCS characters beyond U+FFFF, characters no form uses,
 # Latin only, long ones (shrunk or on two lines in the label box), and mixtures.

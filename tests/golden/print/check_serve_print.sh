@@ -19,19 +19,11 @@ set -u
 bin=${CF_BINARY:?}
 src=${CF_SOURCE_DIR:?}
 . "$(dirname "$0")/cupsd.sh"
+# shellcheck source=../../serve/serve_lib.sh
+. "$(dirname "$0")/../../serve/serve_lib.sh"
 for tool in curl cupsdisable cupsenable cupsreject; do
     command -v "$tool" >/dev/null || { echo "FAIL $tool is missing (scripts/setup.sh installs it)"; exit 1; }
 done
-
-server=
-stop_server() {
-    if [ -n "$server" ]; then
-        kill -TERM "$server" 2>/dev/null
-        wait "$server" 2>/dev/null
-        server=
-    fi
-}
-trap 'stop_server; stop_cupsd' EXIT
 
 cd "$tmp/work" || exit 1
 export CONSENTFORM_TEST_ARGON2=fast
@@ -41,53 +33,34 @@ printf '%s\n' 'nurse password 1' | "$bin" user add "$store" chan.tm --role nurse
     printf '%s\n' 'clerk password 1' | "$bin" user add "$store" wong.clerk --role clerk 2>/dev/null ||
     { fail "user add"; exit 1; }
 
-# The test forms (tests/data/form, approved, judged on a day they are in force); port 0: the
-# server picks a free one and says which. CUPS's own reasons (a queue not accepting jobs) come in
-# the server's language: English here, which the checks below read.
-LC_ALL=C.UTF-8 CONSENTFORM_TODAY=2025-06-01 "$bin" serve --store "$store" --listen 127.0.0.1:0 --printer ward \
-    --forms-dir "$src/tests/data/form" 2>"$tmp/serve.log" &
-server=$!
-for _ in $(seq 100); do
-    grep -q 'serving on' "$tmp/serve.log" 2>/dev/null && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-done
-web_port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$tmp/serve.log")
-if [ -z "$web_port" ]; then
-    fail "serve did not start: $(cat "$tmp/serve.log")"
-    exit 1
-fi
-grep -q 'printer ward' "$tmp/serve.log" && ok "serve on 127.0.0.1:$web_port with printer ward" ||
+# The test forms (tests/data/form, approved, judged on a day they are in force), on a free
+# loopback port (serve_lib.sh, which stops the server on exit before cupsd.sh's trap stops cupsd).
+# CUPS's own reasons (a queue not accepting jobs) come in the server's language: English
+# (LC_ALL=C.UTF-8) here, which the checks below read.
+CONSENTFORM_TODAY=2025-06-01 cf_serve_start "$tmp/serve.log" "$store" "$src/tests/data/form" \
+    --printer ward || exit 1
+grep -q 'printer ward' "$tmp/serve.log" && ok "serve on ${cf_url#http://} with printer ward" ||
     fail "serve does not say it prints to ward: $(cat "$tmp/serve.log")"
-url=http://127.0.0.1:$web_port
 
-# login NAME PASSWORD: sets $cookie and $csrf (from the forms page).
-login() {
-    cookie=$(curl -s -D - -o /dev/null --data-urlencode "name=$1" --data-urlencode "password=$2" \
-        "$url/login" | sed -n 's/^Set-Cookie: cf_session=\([0-9a-f]*\);.*/\1/p')
-    csrf=$(curl -s -H "Cookie: cf_session=$cookie" "$url/" |
-        sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1)
-    [ -n "$cookie" ] && [ -n "$csrf" ]
-}
 # issue NAME HN: a nurse's POST /issue of sample-consent; the page to $tmp/page.html.
 issue() {
-    curl -s -o "$tmp/page.html" -w '%{http_code}' -H "Cookie: cf_session=$cookie" \
-        --data-urlencode "csrf=$csrf" --data-urlencode form=sample-consent \
+    curl -s -o "$tmp/page.html" -w '%{http_code}' -b "$cf_jar" \
+        --data-urlencode "csrf=$cf_csrf" --data-urlencode form=sample-consent \
         --data-urlencode "f_patient_name=$1" --data-urlencode "f_hospital_no=$2" \
         --data-urlencode f_episode_no=HE7654321 --data-urlencode f_procedure_date=2025-06-03 \
-        --data-urlencode f_side=right "$url/issue"
+        --data-urlencode f_side=right "$cf_url/issue"
 }
 page_id() { sed -n 's/.*Issued and archived<\/span>: <strong>\([0-9A-Z-]*\)<\/strong>.*/\1/p' "$tmp/page.html"; }
 page_job() { sed -n 's/.*id="print-job">\([0-9]*\)<.*/\1/p' "$tmp/page.html" | head -1; }
 fetch_pdf() { # ID FILE: the issued PDF as the store keeps it
-    curl -s -o "$2" -w '%{http_code}' -H "Cookie: cf_session=$cookie" "$url/doc/pdf?id=$1"
+    curl -s -o "$2" -w '%{http_code}' -b "$cf_jar" "$cf_url/doc/pdf?id=$1"
 }
 printed_event() { # ID JOB USER: the store's record says the document went to ward as JOB by USER
     "$bin" archive show "$store" "$1" 2>/dev/null |
         grep -q "sent-to-printer *by $3 .*reason: print queue ward job $2\$"
 }
 
-login chan.tm 'nurse password 1' && ok "nurse logged in (session cookie, CSRF token)" ||
+cf_serve_login chan.tm 'nurse password 1' && ok "nurse logged in (session cookie, CSRF token)" ||
     { fail "nurse login"; exit 1; }
 
 # 1. One form.
@@ -122,7 +95,7 @@ printed_event "$id" "$job" chan.tm && ok "issue: the store records sent-to-print
     fail "issue: no sent-to-printer event: $("$bin" archive show "$store" "$id" 2>&1 | tail -4)"
 
 # 2. Tomorrow's list, 30 rows, to the printer as one job.
-login wong.clerk 'clerk password 1' || fail "clerk login"
+cf_serve_login wong.clerk 'clerk password 1' || fail "clerk login"
 {
     printf '\xef\xbb\xbfPatient Name,病歷號碼,procedure_date,side\r\n'
     for i in $(seq 0 29); do
@@ -130,15 +103,15 @@ login wong.clerk 'clerk password 1' || fail "clerk login"
             $((1 + i % 5)) "$([ $((i % 2)) -eq 1 ] && echo left || echo right)"
     done
 } >list.csv
-curl -s -o "$tmp/page.html" -H "Cookie: cf_session=$cookie" -F "csrf=$csrf" -F form=sample-consent \
-    -F 'csv=@list.csv;type=text/csv' "$url/list/upload"
+curl -s -o "$tmp/page.html" -b "$cf_jar" -F "csrf=$cf_csrf" -F form=sample-consent \
+    -F 'csv=@list.csv;type=text/csv' "$cf_url/list/upload"
 token=$(sed -n 's/.*name="list" value="\([0-9a-f]*\)".*/\1/p' "$tmp/page.html" | head -1)
 grep -q '30 行' "$tmp/page.html" && grep -q '30 可列印' "$tmp/page.html" && [ -n "$token" ] &&
     ok "list: uploaded, the preflight finds 30 good rows" ||
     fail "list: upload/preflight: $(grep -o 'class="error".*' "$tmp/page.html" | head -3)"
-code=$(curl -s -o "$tmp/page.html" -w '%{http_code}' -H "Cookie: cf_session=$cookie" \
-    --data-urlencode "csrf=$csrf" --data-urlencode "list=$token" --data-urlencode action=print \
-    --data-urlencode maps= "$url/list/run")
+code=$(curl -s -o "$tmp/page.html" -w '%{http_code}' -b "$cf_jar" \
+    --data-urlencode "csrf=$cf_csrf" --data-urlencode "list=$token" --data-urlencode action=print \
+    --data-urlencode maps= "$cf_url/list/run")
 job=$(page_job)
 ids=$(grep -o '/doc/pdf?id=[0-9A-Z-]*' "$tmp/page.html" | cut -d= -f2 | sort -u)
 n_ids=$(printf '%s\n' "$ids" | grep -c .)
@@ -175,7 +148,7 @@ for d in $ids; do printed_event "$d" "$job" wong.clerk || bad=$((bad + 1)); done
     fail "list: $bad documents without the sent-to-printer event"
 
 # 3. A stopped queue takes the job and holds it: the page says so.
-login chan.tm 'nurse password 1' || fail "nurse login again"
+cf_serve_login chan.tm 'nurse password 1' || fail "nurse login again"
 cupsdisable -r 'paper jam' ward 2>/dev/null
 code=$(issue 李小明 'HN00055555(5)')
 id=$(page_id)
@@ -227,7 +200,7 @@ fi
 "$bin" archive verify "$store" >/dev/null 2>&1 && ok "archive verify: the store is sound" ||
     fail "archive verify: $("$bin" archive verify "$store" 2>&1 | tail -3)"
 
-stop_server
+cf_serve_stop || failures=$((failures + 1))
 if [ $failures -ne 0 ]; then
     echo "$failures check(s) failed"
     exit 1

@@ -263,6 +263,101 @@ static verify_result verify_dir(const char *dir)
     return r;
 }
 
+/* More problems than any store of these tests has: no upper bound for assert_verify_reports. */
+#define MANY SIZE_MAX
+
+/* Asserts that verify returned CF_OK with least to most problems and printed each text of the
+ * NULL-terminated list texts; frees r.text. A failure shows what verify printed and points at
+ * the caller's file and line. */
+static void verify_reports_at(verify_result r, size_t least, size_t most, const char *const *texts,
+                              const char *src, int src_line)
+{
+    bool as_expected = r.status == CF_OK && r.problems >= least && r.problems <= most;
+    for (size_t i = 0; texts[i] != NULL; i++)
+        if (strstr(r.text, texts[i]) == NULL) {
+            print_error("verify did not print \"%s\"\n", texts[i]);
+            as_expected = false;
+        }
+    if (!as_expected) {
+        char expected[80];
+        if (most == MANY)
+            snprintf(expected, sizeof expected, "at least %zu", least);
+        else
+            snprintf(expected, sizeof expected, "%zu to %zu", least, most);
+        print_error("verify: status %d, %zu problems (expected CF_OK, %s); it printed:\n%s",
+                    (int)r.status, r.problems, expected, r.text);
+        free(r.text);
+        _fail(src, src_line);
+    }
+    free(r.text);
+}
+/* assert_verify_reports(verify_dir(dir), 1, MANY, "text", ...); at least one text. */
+#define assert_verify_reports(result, least, most, ...)                                            \
+    verify_reports_at(result, least, most, (const char *const[]){__VA_ARGS__, NULL}, __FILE__,     \
+                      __LINE__)
+/* No problem (notes allowed). */
+#define assert_verify_clean(result)                                                                \
+    verify_reports_at(result, 0, 0, (const char *const[]){NULL}, __FILE__, __LINE__)
+
+/* Runs sql on the index of the store in dir with a connection of its own, behind the store's
+ * back (as someone with the sqlite3 tool would: the index's append-only triggers refuse an
+ * UPDATE or DELETE unless sql drops them first); returns SQLite's result, its message in
+ * error. */
+static int edit_index(const char *dir, const char *sql, char error[200])
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *message = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
+    snprintf(error, 200, "%s", message != NULL ? message : "");
+    sqlite3_free(message);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* The first column of the first row sql gives on the index of the store in dir (a connection of
+ * its own); the test fails when sql gives no row. */
+static long long index_value(const char *dir, const char *sql)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long value = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return value;
+}
+
+/* Asserts that sql, run on the index of the store in dir (edit_index), changes it. */
+static void tamper_index_at(const char *dir, const char *sql, const char *src, int src_line)
+{
+    char error[200];
+    if (edit_index(dir, sql, error) == SQLITE_OK)
+        return;
+    print_error("the index of %s refused \"%s\": %s\n", dir, sql, error);
+    _fail(src, src_line);
+}
+#define tamper_index(dir, sql) tamper_index_at(dir, sql, __FILE__, __LINE__)
+
+/* Asserts that the index of the store in dir refuses sql by a trigger of its own (a
+ * constraint, not a mistake in sql). */
+static void index_refuses_at(const char *dir, const char *sql, const char *src, int src_line)
+{
+    char error[200];
+    int rc = edit_index(dir, sql, error);
+    if (rc == SQLITE_CONSTRAINT)
+        return;
+    print_error("the index of %s took \"%s\" (SQLite result %d: %s)\n", dir, sql, rc, error);
+    _fail(src, src_line);
+}
+#define assert_index_refuses(dir, sql) index_refuses_at(dir, sql, __FILE__, __LINE__)
+
 static size_t count_list(cf_archive *a, cf_archive_filter f, char **text)
 {
     char *buf = NULL;
@@ -371,27 +466,13 @@ static void test_migrate_on_open(void **state)
     assert_int_equal(cf_archive_open(dir, false, &a, diag), CF_OK);
     assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, diag), CF_OK);
     cf_archive_close(a);
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.sqlite", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 6);
-    sqlite3_finalize(s);
+    assert_int_equal(index_value(dir, "PRAGMA user_version"), 6);
     /* The index refuses changes at the SQL level too: no row is updated or deleted. */
-    assert_int_not_equal(
-        sqlite3_exec(db, "UPDATE documents SET hospital_no = 'HN0'", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(db, "UPDATE files SET size = 1", NULL, NULL, NULL),
-                         SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET operator = 'x'", NULL, NULL, NULL),
-                         SQLITE_OK);
-    sqlite3_close(db);
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_index_refuses(dir, "UPDATE documents SET hospital_no = 'HN0'");
+    assert_index_refuses(dir, "UPDATE files SET size = 1");
+    assert_index_refuses(dir, "DELETE FROM events");
+    assert_index_refuses(dir, "UPDATE events SET operator = 'x'");
+    assert_verify_clean(verify_dir(dir));
 
     /* Cut off before the index existed: an empty objects folder is no obstacle to init. */
     run("mkdir -m 700 '%s/s2b' && mkdir -m 700 '%s/s2b/objects'", root, root);
@@ -404,12 +485,7 @@ static void test_newer_schema_refused(void **state)
     (void)state;
     char *dir = path_in("s3");
     assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.sqlite", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    tamper_index(dir, "PRAGMA user_version = 99");
     cf_diag *diag = cf_diag_new();
     cf_archive *a = NULL;
     assert_int_equal(cf_archive_open(dir, false, &a, diag), CF_ERR_DATA);
@@ -611,10 +687,7 @@ static void test_labels_checked_and_kept_private(void **state)
         assert_null(strstr(e->message, "HE1234567"));
     }
     /* The refused second PDF left no object behind: verify has nothing to note. */
-    verify_result r = verify(a);
-    assert_int_equal(r.problems, 0);
-    assert_non_null(strstr(r.text, "0 notes"));
-    free(r.text);
+    assert_verify_reports(verify(a), 0, 0, "0 notes");
     cf_archive_close(a);
     cf_diag_free(diag);
 }
@@ -640,9 +713,7 @@ static void test_verify_findings(void **state)
     char name_a[80], path_a[700], name_b[80], path_b[700], cmd[4096];
     object_of(dir, pdf_a.data, pdf_a.len, name_a, path_a);
     object_of(dir, pdf_b.data, pdf_b.len, name_b, path_b);
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_verify_clean(verify_dir(dir));
 
     /* A flipped byte: named, a problem. */
     snprintf(cmd, sizeof cmd,
@@ -650,13 +721,9 @@ static void test_verify_findings(void **state)
              "chmod 400 '%s'",
              path_a, path_a, path_a);
     assert_int_equal(system(cmd), 0);
-    r = verify_dir(dir);
-    assert_int_equal(r.status, CF_OK);
-    assert_int_equal(r.problems, 1);
     char expect[200];
     snprintf(expect, sizeof expect, "%s: content changed", name_a);
-    assert_non_null(strstr(r.text, expect));
-    free(r.text);
+    assert_verify_reports(verify_dir(dir), 1, 1, expect);
     /* Export refuses the changed object. */
     assert_int_equal(cf_archive_open(dir, true, &a, NULL), CF_OK);
     cf_diag *diag = cf_diag_new();
@@ -671,14 +738,10 @@ static void test_verify_findings(void **state)
              "printf 'x' > '%s/objects/ee/%062d' && touch '%s/objects/ee/.new-AbCdEf'",
              path_b, dir, dir, dir, 0, dir);
     assert_int_equal(system(cmd), 0);
-    r = verify_dir(dir);
-    assert_int_equal(r.problems, 3);
     snprintf(expect, sizeof expect, "%s: missing", name_b);
-    assert_non_null(strstr(r.text, expect));
-    assert_non_null(strstr(r.text, "objects/README: not an object of this store"));
-    assert_non_null(strstr(r.text, "note: not in the index"));
-    assert_non_null(strstr(r.text, ".new-AbCdEf: note: left over"));
-    free(r.text);
+    assert_verify_reports(verify_dir(dir), 3, 3, expect,
+                          "objects/README: not an object of this store", "note: not in the index",
+                          ".new-AbCdEf: note: left over");
 }
 
 /* An object nobody names (an add killed between object and row) is a note, not a problem; an
@@ -701,13 +764,7 @@ static void test_unreferenced_object_is_a_note(void **state)
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "chmod 644 '%s'", path);
     assert_int_equal(system(cmd), 0);
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.status, CF_OK);
-    assert_int_equal(r.problems, 0);
-    assert_non_null(strstr(r.text, "not in the index"));
-    assert_non_null(strstr(r.text, "writable"));
-    assert_non_null(strstr(r.text, "2 notes"));
-    free(r.text);
+    assert_verify_reports(verify_dir(dir), 0, 0, "not in the index", "writable", "2 notes");
 }
 
 /* A store opened read-only refuses changes with a clear message. */
@@ -724,9 +781,7 @@ static void test_store_opened_read_only(void **state)
     FILE *out = fopen("/dev/null", "w");
     assert_int_equal(cf_archive_verify(a, out, true, 0, "x", &problems, diag), CF_ERR_CANTCREAT);
     fclose(out);
-    verify_result r = verify(a);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_verify_clean(verify(a));
     cf_archive_close(a);
     cf_diag_free(diag);
 }
@@ -808,12 +863,9 @@ static void test_store_on_read_only_media(void **state)
     if (WEXITSTATUS(status) == 100)
         skip(); /* could not drop root's privileges */
     assert_int_equal(WEXITSTATUS(status), 0);
-    /* Nothing was left behind: no temporary files, no notes. */
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
-    /* 2 PDFs, their 2 document records and 2 event records. */
-    assert_non_null(strstr(r.text, "6 objects checked: 0 problems, 0 notes"));
-    free(r.text);
+    /* Nothing was left behind: no temporary files, no notes; 2 PDFs, their 2 document records
+     * and 2 event records. */
+    assert_verify_reports(verify_dir(dir), 0, 0, "6 objects checked: 0 problems, 0 notes");
 }
 
 typedef struct thread_job {
@@ -863,12 +915,9 @@ static void test_threads(void **state)
         assert_int_equal(jobs[i].status, CF_OK);
     assert_int_equal(count_list(a, (cf_archive_filter){0}, NULL), 100);
     assert_int_equal(count_list(a, (cf_archive_filter){.unsigned_only = true}, NULL), 0);
-    verify_result r = verify(a);
-    assert_int_equal(r.problems, 0);
     /* 100 PDFs, 7 scans, 100 document records, 200 event records (a scan filed again adds
      * no event). */
-    assert_non_null(strstr(r.text, "407 objects checked: 0 problems, 0 notes"));
-    free(r.text);
+    assert_verify_reports(verify(a), 0, 0, "407 objects checked: 0 problems, 0 notes");
     cf_archive_close(a);
 }
 
@@ -906,22 +955,7 @@ static void test_allocation_failures(void **state)
         assert_true(st == CF_OK || st == CF_ERR_NOMEM);
     }
     assert_true(completed);
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
-}
-
-/* Runs sql on the index of the store in dir with a connection of its own (as someone with the
- * sqlite3 tool would); returns SQLite's result. */
-static int edit_index(const char *dir, const char *sql)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.sqlite", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
+    assert_verify_clean(verify_dir(dir));
 }
 
 /* What show prints for id, from a fresh read-only handle (free()). */
@@ -1011,9 +1045,7 @@ static void test_lost_index_rebuilt(void **state)
         free(after);
         free(before[i]);
     }
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_verify_clean(verify_dir(dir));
     /* The empty index was kept aside, not deleted; a sound index is replaced only on request. */
     run("ls '%s' | grep -q '^index.sqlite.replaced-'", dir);
     out = fopen("/dev/null", "w");
@@ -1051,48 +1083,34 @@ static void test_edited_index_found(void **state)
     run("cp -a '%s' '%s.1' && cp -a '%s' '%s.2' && cp -a '%s' '%s.3'", dir, dir, dir, dir, dir,
         dir);
     /* UPDATE is refused by trigger. */
-    assert_int_not_equal(
-        edit_index(dir, "UPDATE documents SET labels = '{}' WHERE id = '" ID_A "'"), SQLITE_OK);
+    assert_index_refuses(dir, "UPDATE documents SET labels = '{}' WHERE id = '" ID_A "'");
     /* 1. The document moved to another patient. */
     char d1[600];
     snprintf(d1, sizeof d1, "%s.1", dir);
-    assert_int_equal(edit_index(d1, "DROP TRIGGER documents_no_update;"
-                                    "UPDATE documents SET labels = '{\"hospital_no\":"
-                                    "\"HN22222222(2)\",\"patient_name\":\"李小明\"}', "
-                                    "hospital_no = 'HN22222222(2)' WHERE id = '" ID_A "'"),
-                     SQLITE_OK);
-    verify_result r = verify_dir(d1);
-    assert_true(r.problems > 0);
-    assert_non_null(strstr(r.text, "document " ID_A " (patient 李小明"));
-    assert_non_null(strstr(r.text, "says document " ID_A " (patient 陳大文, hospital no "
-                                   "HN12345678(9))"));
-    free(r.text);
+    tamper_index(d1, "DROP TRIGGER documents_no_update;"
+                     "UPDATE documents SET labels = '{\"hospital_no\":"
+                     "\"HN22222222(2)\",\"patient_name\":\"李小明\"}', "
+                     "hospital_no = 'HN22222222(2)' WHERE id = '" ID_A "'");
+    assert_verify_reports(verify_dir(d1), 1, MANY, "document " ID_A " (patient 李小明",
+                          "says document " ID_A " (patient 陳大文, hospital no HN12345678(9))");
     /* 2. An event's operator changed, and an event removed from the middle of the chain. */
     char d2[600];
     snprintf(d2, sizeof d2, "%s.2", dir);
-    assert_int_equal(edit_index(d2, "DROP TRIGGER events_append_only_update;"
-                                    "DROP TRIGGER events_append_only_delete;"
-                                    "UPDATE events SET operator = 'someone' WHERE seq = 3;"
-                                    "DELETE FROM events WHERE seq = 5"),
-                     SQLITE_OK);
-    r = verify_dir(d2);
-    assert_true(r.problems >= 2);
-    assert_non_null(strstr(r.text, "event 3 (signed-copy-added) was edited in the index"));
-    assert_non_null(strstr(r.text, "breaks the chain"));
-    assert_non_null(strstr(r.text, "(patient 陳大文, hospital no HN12345678(9))"));
-    free(r.text);
+    tamper_index(d2, "DROP TRIGGER events_append_only_update;"
+                     "DROP TRIGGER events_append_only_delete;"
+                     "UPDATE events SET operator = 'someone' WHERE seq = 3;"
+                     "DELETE FROM events WHERE seq = 5");
+    assert_verify_reports(verify_dir(d2), 2, MANY,
+                          "event 3 (signed-copy-added) was edited in the index", "breaks the chain",
+                          "(patient 陳大文, hospital no HN12345678(9))");
     /* 3. A document's record object rewritten: its content no longer matches its name. */
     char d3[600], name[80], path[700];
     snprintf(d3, sizeof d3, "%s.3", dir);
     object_of(d3, pdf_b.data, pdf_b.len, name, path);
     run("chmod u+w '%s' && printf x | dd of='%s' bs=1 seek=100 conv=notrunc 2>/dev/null", path,
         path);
-    r = verify_dir(d3);
-    assert_true(r.problems > 0);
-    assert_non_null(strstr(r.text, "content changed"));
-    assert_non_null(
-        strstr(r.text, "document " ID_B " (patient 李小明, hospital no HN22222222(2))"));
-    free(r.text);
+    assert_verify_reports(verify_dir(d3), 1, MANY, "content changed",
+                          "document " ID_B " (patient 李小明, hospital no HN22222222(2))");
 }
 
 /* Issue 11 item 14: the genuine bytes of a damaged object, added again, repair it. */
@@ -1112,18 +1130,16 @@ static void test_damaged_object_repaired(void **state)
     object_of(dir, png.data, png.len, name, path);
     run("chmod u+w '%s' && printf x | dd of='%s' bs=1 seek=20 conv=notrunc 2>/dev/null", path,
         path);
-    verify_result r = verify(a);
-    assert_int_equal(r.problems, 1);
-    free(r.text);
+    char expect[200];
+    snprintf(expect, sizeof expect, "%s: content changed", name);
+    assert_verify_reports(verify(a), 1, 1, expect);
     assert_int_equal(cf_archive_add_scan(a, ID_A, png.data, png.len, 0, "ward", NULL, NULL, 0,
                                          &version, &again, diag),
                      CF_OK);
     assert_true(again);
     assert_int_equal(version, 1);
     assert_true(cf_diag_contains(diag, "has been repaired"));
-    r = verify(a);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_verify_clean(verify(a));
     assert_int_equal(mode_of(path), 0400);
     /* The damaged copy is kept, not deleted. */
     run("ls '%s/damaged' | grep -q .", dir);
@@ -1131,9 +1147,7 @@ static void test_damaged_object_repaired(void **state)
     object_of(dir, pdf_a.data, pdf_a.len, name, path);
     run("chmod u+w '%s' && : > '%s'", path, path);
     assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, diag), CF_OK);
-    r = verify(a);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_verify_clean(verify(a));
     cf_archive_close(a);
     cf_diag_free(diag);
 }
@@ -1202,19 +1216,9 @@ static void test_real_clock(void **state)
     cf_archive_close(a);
     unsetenv("SOURCE_DATE_EPOCH");
     char sql[200];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM events WHERE at < %lld", before);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path_in("clock/index.sqlite"), &db), SQLITE_OK);
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_DONE); /* no event dated before the call */
-    sqlite3_finalize(s);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT issued_at FROM documents", -1, &s, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_true(sqlite3_column_int64(s, 0) >= before);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE at < %lld", before);
+    assert_int_equal(index_value(path_in("clock"), sql), 0); /* no event dated before the call */
+    assert_true(index_value(path_in("clock"), "SELECT issued_at FROM documents") >= before);
 }
 
 /* Schema 1 stores (no record objects) are migrated: a record for every row, the events
@@ -1224,10 +1228,6 @@ static void test_schema_1_migrated(void **state)
     (void)state;
     char *dir = path_in("v1");
     run("mkdir -m 700 '%s' '%s/objects'", dir, dir);
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.sqlite", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     char hex[CF_SHA256_HEX_SIZE];
     cf_sha256_hex(pdf_a.data, pdf_a.len, hex);
     char sql[4000];
@@ -1253,8 +1253,7 @@ static void test_schema_1_migrated(void **state)
              " ('" ID_A "', 'verified', 1700000100, 'auditor', NULL);"
              "PRAGMA user_version = 1;",
              hex, pdf_a.len, hex, hex);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    tamper_index(dir, sql); /* makes the index */
     char name[80], object[700];
     object_of(dir, pdf_a.data, pdf_a.len, name, object);
     run("mkdir -p \"$(dirname '%s')\"", object);
@@ -1266,11 +1265,8 @@ static void test_schema_1_migrated(void **state)
     cf_archive *a = NULL;
     assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
     cf_archive_close(a);
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
     /* The PDF, a document record and two event records. */
-    assert_non_null(strstr(r.text, "4 objects checked: 0 problems"));
-    free(r.text);
+    assert_verify_reports(verify_dir(dir), 0, 0, "4 objects checked: 0 problems");
     /* And the records alone rebuild it, as it was after the migration. */
     char *migrated = show_dir(dir, ID_A);
     run("rm -f '%s/index.sqlite'*", dir);
@@ -1340,9 +1336,7 @@ static void test_form_registry(void **state)
     char *show_c = show_dir(dir, ID_C);
     assert_null(strstr(show_c, "form_sha256"));
     free(show_c);
-    verify_result r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_verify_clean(verify_dir(dir));
 
     /* The index lost: the registry comes back from the document records. */
     run("rm -f '%s/index.sqlite'*", dir);
@@ -1367,32 +1361,22 @@ static void test_form_registry(void **state)
     assert_string_equal(again, show_a);
     free(again);
     free(show_a);
-    r = verify_dir(dir);
-    assert_int_equal(r.problems, 0);
-    free(r.text);
+    assert_verify_clean(verify_dir(dir));
 
     /* The registry refuses changes at the SQL level. */
-    assert_int_not_equal(edit_index(dir, "DELETE FROM forms"), SQLITE_OK);
-    assert_int_not_equal(edit_index(dir, "UPDATE forms SET form_sha256 = '" FP_2 "'"), SQLITE_OK);
+    assert_index_refuses(dir, "DELETE FROM forms");
+    assert_index_refuses(dir, "UPDATE forms SET form_sha256 = '" FP_2 "'");
     /* Edited by hand (triggers dropped): a registry row removed, one made up, one changed. */
-    assert_int_equal(edit_index(dir,
-                                "DROP TRIGGER forms_keep; DROP TRIGGER forms_no_update;"
-                                "DELETE FROM forms WHERE form_version = '2';"
-                                "INSERT INTO forms VALUES ('g', '1', '" FP_1 "', '" ID_A "');"),
-                     SQLITE_OK);
-    r = verify_dir(dir);
-    assert_int_equal(r.problems, 2);
-    assert_non_null(strstr(r.text, "its form f 2 (fingerprint 222222222222…) is missing from the "
-                                   "registry of form texts"));
-    assert_non_null(strstr(r.text, "registry of form texts: g 1 is registered"));
-    free(r.text);
-    assert_int_equal(edit_index(dir, "UPDATE forms SET form_sha256 = '" FP_2 "' WHERE "
-                                     "form_id = 'f' AND form_version = '1'"),
-                     SQLITE_OK);
-    r = verify_dir(dir);
-    assert_non_null(strstr(r.text, "two texts under one version"));
-    assert_true(r.problems >= 3);
-    free(r.text);
+    tamper_index(dir, "DROP TRIGGER forms_keep; DROP TRIGGER forms_no_update;"
+                      "DELETE FROM forms WHERE form_version = '2';"
+                      "INSERT INTO forms VALUES ('g', '1', '" FP_1 "', '" ID_A "');");
+    assert_verify_reports(verify_dir(dir), 2, 2,
+                          "its form f 2 (fingerprint 222222222222…) is missing from the registry "
+                          "of form texts",
+                          "registry of form texts: g 1 is registered");
+    tamper_index(dir, "UPDATE forms SET form_sha256 = '" FP_2 "' WHERE "
+                      "form_id = 'f' AND form_version = '1'");
+    assert_verify_reports(verify_dir(dir), 3, MANY, "two texts under one version");
     cf_diag_free(diag);
 }
 
@@ -1473,10 +1457,7 @@ static void test_group_store(void **state)
     assert_int_equal(mode_of(path), 0440);
     *strrchr(path, '/') = '\0';
     assert_int_equal(mode_of(path), 02770);
-    verify_result r = verify(a);
-    assert_int_equal(r.problems, 0);
-    assert_non_null(strstr(r.text, "0 notes"));
-    free(r.text);
+    assert_verify_reports(verify(a), 0, 0, "0 notes");
     cf_archive_close(a);
 }
 
@@ -1623,10 +1604,7 @@ static void test_inbox(void **state)
     assert_string_equal(inbox.items[0].assigned_id, ID_A);
     assert_int_equal(inbox.items[0].assigned_page, 1);
     cf_archive_inbox_cleanup(&inbox);
-    verify_result v = verify(a);
-    if (v.problems != 0)
-        fail_msg("%s", v.text);
-    free(v.text);
+    assert_verify_clean(verify(a));
     cf_archive_close(a);
     /* Rebuilt from the objects: the same inbox. */
     rebuild(dir);
@@ -1638,20 +1616,9 @@ static void test_inbox(void **state)
     cf_archive_inbox_cleanup(&inbox);
     cf_archive_close(a);
     /* An inbox row edited by hand is found. */
-    sqlite3 *db = NULL;
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.sqlite", dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(db, "UPDATE inbox SET page = 8", NULL, NULL, NULL),
-                         SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER inbox_no_update; UPDATE inbox SET page = 8",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    v = verify_dir(dir);
-    assert_true(v.problems > 0);
-    assert_non_null(strstr(v.text, "the index differs from its record object"));
-    free(v.text);
+    assert_index_refuses(dir, "UPDATE inbox SET page = 8");
+    tamper_index(dir, "DROP TRIGGER inbox_no_update; UPDATE inbox SET page = 8");
+    assert_verify_reports(verify_dir(dir), 1, MANY, "the index differs from its record object");
 }
 
 /* A copy filed without a required signature is signature-missing with its reason until a later
@@ -1694,9 +1661,7 @@ static void test_signature_missing(void **state)
         }
         cf_archive_rows_cleanup(&rows);
     }
-    verify_result v = verify(a);
-    assert_int_equal(v.problems, 0);
-    free(v.text);
+    assert_verify_clean(verify(a));
     cf_archive_close(a);
 }
 
@@ -1775,10 +1740,7 @@ static void test_ward_kept(void **state)
     char *shown_a = show_dir(dir, ID_A), *shown_b = show_dir(dir, ID_B);
     assert_non_null(strstr(shown_a, "\n  ward      病房 7A\n"));
     assert_non_null(strstr(shown_b, "\n  ward      —\n"));
-    verify_result v = verify_dir(dir);
-    if (v.problems != 0)
-        fail_msg("%s", v.text);
-    free(v.text);
+    assert_verify_clean(verify_dir(dir));
     rebuild(dir);
     char *again = show_dir(dir, ID_A);
     assert_string_equal(again, shown_a);
@@ -1789,20 +1751,9 @@ static void test_ward_kept(void **state)
     free(shown_a);
     free(shown_b);
     /* A ward edited in the index is found. */
-    sqlite3 *db = NULL;
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.sqlite", dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TRIGGER documents_no_update; UPDATE documents SET ward = "
-                                  "'9C' WHERE id = '" ID_A "'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    v = verify_dir(dir);
-    assert_true(v.problems > 0);
-    assert_non_null(strstr(v.text, "its ward do not match"));
-    free(v.text);
+    tamper_index(dir, "DROP TRIGGER documents_no_update; UPDATE documents SET ward = '9C' WHERE "
+                      "id = '" ID_A "'");
+    assert_verify_reports(verify_dir(dir), 1, MANY, "its ward do not match");
 }
 
 /* Downloads are archive events (issue 15.8): one "downloaded" event per document with the
@@ -1864,10 +1815,7 @@ static void test_downloads_recorded(void **state)
     assert_non_null(strstr(shown_b, "downloaded        by clerk"));
     assert_non_null(strstr(shown_b, "reason: issued PDF in list ZIP run-1234 (2 documents)"));
     assert_null(strstr(shown_b, "run-9")); /* the refused ZIP wrote nothing */
-    verify_result v = verify_dir(dir);
-    if (v.problems != 0)
-        fail_msg("%s", v.text);
-    free(v.text);
+    assert_verify_clean(verify_dir(dir));
     rebuild(dir);
     char *again = show_dir(dir, ID_A);
     assert_string_equal(again, shown_a);
@@ -1879,9 +1827,7 @@ static void test_downloads_recorded(void **state)
     free(again);
     free(shown_a);
     free(shown_b);
-    v = verify_dir(dir);
-    assert_int_equal(v.problems, 0);
-    free(v.text);
+    assert_verify_clean(verify_dir(dir));
 }
 
 /* A store of schema 4 (documents, scans, a void, a verification and inbox items, as the
@@ -1903,36 +1849,27 @@ static void test_schema_4_migrated(void **state)
     cf_archive_close(a);
     char *before = show_dir(dir, ID_A);
     /* Back to schema 4: the events table with 4's kinds, no ward column. */
-    sqlite3 *db = NULL;
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.sqlite", dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "BEGIN;"
-                     "CREATE TABLE events3 (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                     "  document_id TEXT NOT NULL REFERENCES documents(id),"
-                     "  kind TEXT NOT NULL CHECK (kind IN ('issued', 'signed-copy-added', "
-                     "'verified', 'voided', 'signature-missing', 'inbox-assigned', "
-                     "'inbox-filed')),"
-                     "  at INTEGER NOT NULL, operator TEXT NOT NULL,"
-                     "  file_hash TEXT REFERENCES files(hash), version INTEGER, reason TEXT,"
-                     "  record_hash TEXT REFERENCES files(hash), prev_hash TEXT);"
-                     "INSERT INTO events3 SELECT * FROM events;"
-                     "DROP TABLE events;"
-                     "ALTER TABLE events3 RENAME TO events;"
-                     "CREATE INDEX events_document ON events(document_id);"
-                     "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
-                     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-                     "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events"
-                     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-                     "DROP INDEX documents_ward;"
-                     "ALTER TABLE documents DROP COLUMN ward;"
-                     "PRAGMA user_version = 4;"
-                     "COMMIT;",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+    tamper_index(dir, "BEGIN;"
+                      "CREATE TABLE events3 (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                      "  document_id TEXT NOT NULL REFERENCES documents(id),"
+                      "  kind TEXT NOT NULL CHECK (kind IN ('issued', 'signed-copy-added', "
+                      "'verified', 'voided', 'signature-missing', 'inbox-assigned', "
+                      "'inbox-filed')),"
+                      "  at INTEGER NOT NULL, operator TEXT NOT NULL,"
+                      "  file_hash TEXT REFERENCES files(hash), version INTEGER, reason TEXT,"
+                      "  record_hash TEXT REFERENCES files(hash), prev_hash TEXT);"
+                      "INSERT INTO events3 SELECT * FROM events;"
+                      "DROP TABLE events;"
+                      "ALTER TABLE events3 RENAME TO events;"
+                      "CREATE INDEX events_document ON events(document_id);"
+                      "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events"
+                      "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+                      "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events"
+                      "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+                      "DROP INDEX documents_ward;"
+                      "ALTER TABLE documents DROP COLUMN ward;"
+                      "PRAGMA user_version = 4;"
+                      "COMMIT;");
     /* Read-only, it asks for the update; for writing, it is made. */
     cf_diag *diag = cf_diag_new();
     assert_int_equal(cf_archive_open(dir, true, &a, diag), CF_ERR_DATA);
@@ -1968,10 +1905,7 @@ static void test_schema_4_migrated(void **state)
     char *history = strstr(before, "history\n");
     assert_non_null(history);
     assert_non_null(strstr(after, history));
-    verify_result v = verify_dir(dir);
-    if (v.problems != 0)
-        fail_msg("%s", v.text);
-    free(v.text);
+    assert_verify_clean(verify_dir(dir));
     rebuild(dir);
     char *rebuilt = show_dir(dir, ID_A);
     assert_string_equal(rebuilt, after);
@@ -1984,9 +1918,7 @@ static void test_schema_4_migrated(void **state)
     assert_int_equal(inbox.count, 1);
     cf_archive_inbox_cleanup(&inbox);
     cf_archive_close(a);
-    v = verify_dir(dir);
-    assert_int_equal(v.problems, 0);
-    free(v.text);
+    assert_verify_clean(verify_dir(dir));
     free(before);
     free(after);
 }
@@ -2027,9 +1959,7 @@ static void test_sent_to_printer(void **state)
     assert_null(strstr(text, "job 13"));
     assert_null(strstr(text, "job 14"));
     free(text);
-    verify_result v = verify_dir(dir);
-    assert_int_equal(v.problems, 0);
-    free(v.text);
+    assert_verify_clean(verify_dir(dir));
     char *before = show_dir(dir, ID_A);
     run("rm -f '%s/index.sqlite'*", dir);
     size_t documents = 0, events = 0, problems = 0;
