@@ -62,7 +62,8 @@ report() { # label n pdfs bytes timesfile
 # only at the end: on ext4 without a journal, creating a file skips every inode freed in the last
 # 60 s (fs/ext4/ialloc.c, recently_deleted), so a run right after deleting the last run's
 # thousand files measured that search (0.4 to 0.6 ms of kernel time per file here), which a
-# ward's batch into its own directory does not meet.
+# ward's batch into its own directory does not meet. A large list's output (100,000 PDFs are
+# about 10 GB) is deleted after its run instead, and the next run waits those 60 s.
 out_seq=0
 
 run() { # label n args...
@@ -70,7 +71,7 @@ run() { # label n args...
     shift 2
     : > "$tmp/times"
     local pdfs=0 bytes=0
-    local out args
+    local out args combined
     for ((k = 0; k < runs; k++)); do
         out_seq=$((out_seq + 1))
         out=$tmp/out.$out_seq
@@ -81,11 +82,17 @@ run() { # label n args...
         tail -1 "$tmp/time" >> "$tmp/times"
         pdfs=$(find "$out" -name '*.pdf' ! -name all.pdf | wc -l)
         bytes=$(find "$out" -name '*.pdf' ! -name all.pdf -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+        combined=
+        if [ -f "$out/all.pdf" ]; then
+            combined="$(pdfinfo "$out/all.pdf" | awk '/^Pages:/ { print $2 }') pages, $(( $(stat -c %s "$out/all.pdf") / 1024 )) KB"
+        fi
+        if [ "$n" -ge 10000 ]; then
+            rm -rf "$out"
+            sleep 61
+        fi
     done
     report "$label" "$n" "$pdfs" "$bytes" "$tmp/times"
-    if [ -f "$out/all.pdf" ]; then
-        echo "    combined PDF: $(pdfinfo "$out/all.pdf" | awk '/^Pages:/ { print $2 }') pages, $(( $(stat -c %s "$out/all.pdf") / 1024 )) KB"
-    fi
+    [ -z "$combined" ] || echo "    combined PDF: $combined"
 }
 
 # The same patients as Typst documents: the form's text (from a consentform PDF of it) with the
