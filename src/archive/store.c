@@ -911,8 +911,8 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
  * So a change stages its record objects in memory while it inserts its rows (write_record,
  * stage_record) and finish() writes them only once every row is in, just before COMMIT, in
  * this order:
- *   1. STORE/pending-records lists their names and is synced (fdatasync): from here on a
- *      crash leaves a list of what may have been written;
+ *   1. STORE/pending-records lists their names (one a line, then an empty line) and is synced
+ *      (fdatasync): from here on a crash leaves a list of what may have been written;
  *   2. the objects are written (each synced, as always);
  *   3. COMMIT; the list is emptied.
  * A change that fails at any step is rolled back, and then, under the write lock again, each
@@ -925,9 +925,13 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
  * since has a list that is not empty). Tracking the objects a process wrote (and removing them
  * on rollback) alone would not do: a crash between an object and COMMIT would still leave it.
  *
- * All record objects are written under the write lock, so two changes never race over the
- * same object name; only the PDF and scan objects, which rebuild-index restores only where a
- * record names them, are written before a change begins (outside the lock, in parallel). */
+ * Every record object is written (or, when it is there already, checked) under the write
+ * lock, so a rollback that moves an object aside never races with another change that uses
+ * the same object. The PDF and scan objects, which rebuild-index restores only where a record
+ * names them, are written before a change begins (outside the lock, in parallel), and so is
+ * the record of a document being issued (see register_issued). Emptying the list after COMMIT
+ * is not synced: a crash may bring the list back, and the next change then finds every object
+ * on it committed. */
 
 #define PENDING_RECORDS "pending-records"
 #define ROLLED_BACK "rolled-back"
@@ -983,6 +987,7 @@ static cf_status write_pending(cf_archive *a, cf_diag *diag)
     cf_buf_init(&b, a->n_staged * CF_SHA256_HEX_SIZE + 1);
     for (size_t i = 0; i < a->n_staged; i++)
         cf_buf_printf(&b, "%s\n", a->staged[i].hex);
+    cf_buf_putc(&b, '\n');
     if (path == NULL || b.error != CF_OK) {
         cf_free(path);
         cf_buf_cleanup(&b);
@@ -1007,7 +1012,7 @@ static cf_status write_pending(cf_archive *a, cf_diag *diag)
         else if (errno != EINTR)
             e = errno;
     }
-    if (e == 0 && (ftruncate(fd, (off_t)b.len) != 0 || fdatasync(fd) != 0))
+    if (e == 0 && fdatasync(fd) != 0)
         e = errno;
     if (fd >= 0 && close(fd) != 0 && e == 0)
         e = errno;
@@ -1027,17 +1032,32 @@ static cf_status write_pending(cf_archive *a, cf_diag *diag)
     return e == 0 ? CF_OK : write_error(e);
 }
 
-/* Empties STORE/pending-records (sync: also syncs it, after objects were moved aside). */
+/* Empties STORE/pending-records (sync: also syncs it, after objects were moved aside): its
+ * first byte made the empty line that ends the list. The file keeps its size, so that this
+ * and the next list are writes in place, without the flushes that a file cut to nothing and
+ * written again costs on some file systems. */
 static void clear_pending(cf_archive *a, bool sync)
 {
     char *path = join(a->dir, PENDING_RECORDS);
     int fd = path != NULL ? open(path, O_WRONLY | O_CLOEXEC) : -1;
     if (fd >= 0) {
-        if (ftruncate(fd, 0) == 0 && sync)
+        if (pwrite(fd, "\n", 1, 0) == 1 && sync)
             (void)fdatasync(fd);
         close(fd);
     }
     cf_free(path);
+}
+
+/* True when STORE/pending-records lists nothing: missing, empty, or its first line empty. */
+static bool pending_is_empty(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    char first = '\n';
+    bool empty = pread(fd, &first, 1, 0) != 1 || first == '\n';
+    close(fd);
+    return empty;
 }
 
 /* Moves the object hex out of objects/ into STORE/rolled-back/ (a link there, then the name
@@ -1088,8 +1108,7 @@ static cf_status settle_pending(cf_archive *a, cf_diag *diag)
     char *path = join(a->dir, PENDING_RECORDS);
     if (path == NULL)
         return CF_ERR_NOMEM;
-    struct stat st;
-    if (stat(path, &st) != 0 || st.st_size == 0) {
+    if (pending_is_empty(path)) {
         cf_free(path);
         return CF_OK;
     }
@@ -1099,8 +1118,9 @@ static cf_status settle_pending(cf_archive *a, cf_diag *diag)
     int e = 0;
     for (char *line = list; s == CF_OK && e == 0 && line != NULL && line < list + len;) {
         char *end = memchr(line, '\n', (size_t)(list + len - line));
-        if (end == NULL)
-            break; /* a last line cut off: its object was never written */
+        if (end == NULL || end == line)
+            break; /* the empty line that ends the list, or a line cut off (not synced, so
+                    * no object of it was written) */
         *end = '\0';
         if (cf_object_is_hash(line) && !file_known(a, line))
             e = roll_back_object(a, line);
@@ -1157,20 +1177,27 @@ static cf_status finish_as(cf_archive *a, cf_status st, cf_diag *diag, const cha
         st = write_staged(a, diag);
     if (st == CF_OK)
         st = exec(a, "COMMIT", diag, what);
-    if (st == CF_OK && staged)
-        clear_pending(a, /*sync*/ false);
-    drop_staged(a);
-    if (st == CF_OK)
+    if (st == CF_OK) {
+        if (staged)
+            clear_pending(a, /*sync*/ false);
+        drop_staged(a);
         return st;
+    }
     (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     /* Settled under the write lock, taken again: a failed COMMIT may have let it go, and
-     * another change may have committed the same bytes meanwhile. When that cannot be done
-     * the list stays, for the next change to settle. */
+     * another change may have committed the same bytes meanwhile. The staged objects are
+     * settled too: a change that failed before step 1 has no list, but may have written a
+     * document's record before it began. When this cannot be done the list stays, for the
+     * next change to settle. */
     if (staged && !a->may_create &&
         sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+        for (size_t i = 0; i < a->n_staged; i++)
+            if (!file_known(a, a->staged[i].hex))
+                (void)roll_back_object(a, a->staged[i].hex);
         (void)settle_pending(a, NULL);
         (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     }
+    drop_staged(a);
     return st;
 }
 
@@ -1788,13 +1815,20 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
      * damaged. */
     if (st == CF_OK)
         st = cf_object_write(a->objects, hex, pdf, len, NULL, diag);
-    /* The document's record, for a new document, is made outside the lock too. */
+    /* The document's record object, for a new document, is written outside the lock too;
+     * it is also staged, so that finish() checks it under the lock (and writes it again if a
+     * change that failed meanwhile moved it aside) and a rollback moves it aside. One left by
+     * a crash before the change began is named by no event, so rebuild-index never restores
+     * it (verify notes it). */
     document_draft draft = {0};
     bool drafted = false;
     if (st == CF_OK && !doc.known) {
         st = draft_document(id, form_id, form_version, form_sha256, labels, n_labels, now, hex,
                             /*registered*/ true, layout_json, ward, &draft);
         drafted = st == CF_OK;
+        if (st == CF_OK)
+            st = cf_object_write(a->objects, draft.record, (const unsigned char *)draft.json,
+                                 strlen(draft.json), NULL, diag);
     }
     if (st != CF_OK) {
         draft_cleanup(&draft);
@@ -3137,9 +3171,8 @@ static void verify_modes(verify_run *v)
  * it (what was not committed goes to STORE/rolled-back/). */
 static void verify_pending(verify_run *v)
 {
-    struct stat st;
     char *path = join(v->a->dir, PENDING_RECORDS);
-    if (path != NULL && stat(path, &st) == 0 && st.st_size > 0)
+    if (path != NULL && !pending_is_empty(path))
         finding(v, true,
                 PENDING_RECORDS
                 ": note: lists the record objects of a change that was cut off; "
@@ -3240,8 +3273,8 @@ static bool pending_lists(const rebuild_run *r, const char *hex)
 {
     for (const char *line = r->pending; line != NULL && line < r->pending + r->n_pending;) {
         const char *end = memchr(line, '\n', (size_t)(r->pending + r->n_pending - line));
-        if (end == NULL)
-            break;
+        if (end == NULL || end == line)
+            break; /* the end of the list */
         if ((size_t)(end - line) == CF_SHA256_HEX_SIZE - 1 &&
             memcmp(line, hex, CF_SHA256_HEX_SIZE - 1) == 0)
             return true;
@@ -3583,7 +3616,7 @@ cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_
         st = CF_ERR_NOMEM;
         goto done;
     }
-    if (stat(pending_path, &sb) == 0 && sb.st_size > 0)
+    if (!pending_is_empty(pending_path))
         st = cf_file_read(pending_path, PENDING_MAX, &r.pending, &r.n_pending, diag);
     cf_free(pending_path);
     if (st == CF_OK)
