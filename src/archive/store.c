@@ -911,8 +911,10 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
  * So a change stages its record objects in memory while it inserts its rows (write_record,
  * stage_record) and finish() writes them only once every row is in, just before COMMIT, in
  * this order:
- *   1. STORE/pending-records lists their names (one a line, then an empty line) and is synced
- *      (fdatasync): from here on a crash leaves a list of what may have been written;
+ *   1. STORE/pending-records lists their names (one a line, then "end" and the SHA-256 of
+ *      those lines) and is synced (fdatasync): from here on a crash leaves a list of what
+ *      may have been written; a list cut off before (its "end" line missing or not matching)
+ *      lists nothing, as none of its objects was written yet;
  *   2. the objects are written (each synced, as always);
  *   3. COMMIT; the list is emptied.
  * A change that fails at any step is rolled back, and then, under the write lock again, each
@@ -984,10 +986,12 @@ static cf_status write_pending(cf_archive *a, cf_diag *diag)
 {
     char *path = join(a->dir, PENDING_RECORDS);
     cf_buf b;
-    cf_buf_init(&b, a->n_staged * CF_SHA256_HEX_SIZE + 1);
+    cf_buf_init(&b, (a->n_staged + 1) * CF_SHA256_HEX_SIZE + 8); /* a cap */
     for (size_t i = 0; i < a->n_staged; i++)
         cf_buf_printf(&b, "%s\n", a->staged[i].hex);
-    cf_buf_putc(&b, '\n');
+    char sum[CF_SHA256_HEX_SIZE];
+    cf_sha256_hex(b.data != NULL ? b.data : "", b.len, sum);
+    cf_buf_printf(&b, "end %s\n", sum);
     if (path == NULL || b.error != CF_OK) {
         cf_free(path);
         cf_buf_cleanup(&b);
@@ -1048,16 +1052,40 @@ static void clear_pending(cf_archive *a, bool sync)
     cf_free(path);
 }
 
-/* True when STORE/pending-records lists nothing: missing, empty, or its first line empty. */
-static bool pending_is_empty(const char *path)
+/* The names STORE/pending-records lists, one a line, into *list (caller frees with cf_free;
+ * NULL when it lists nothing: missing, emptied, or cut off before its "end" line). */
+static cf_status read_pending(const char *path, char **list, size_t *len, cf_diag *diag)
 {
+    *list = NULL;
+    *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return true;
+        return CF_OK;
     char first = '\n';
     bool empty = pread(fd, &first, 1, 0) != 1 || first == '\n';
     close(fd);
-    return empty;
+    if (empty)
+        return CF_OK;
+    char *text = NULL;
+    size_t n = 0;
+    cf_status st = cf_file_read(path, PENDING_MAX, &text, &n, diag);
+    if (st != CF_OK)
+        return st;
+    size_t at = 0;
+    while (at + CF_SHA256_HEX_SIZE <= n && text[at + CF_SHA256_HEX_SIZE - 1] == '\n' &&
+           strspn(text + at, "0123456789abcdef") == CF_SHA256_HEX_SIZE - 1)
+        at += CF_SHA256_HEX_SIZE;
+    char sum[CF_SHA256_HEX_SIZE];
+    cf_sha256_hex(text, at, sum);
+    if (at > 0 && n - at >= 4 + CF_SHA256_HEX_SIZE && memcmp(text + at, "end ", 4) == 0 &&
+        memcmp(text + at + 4, sum, CF_SHA256_HEX_SIZE - 1) == 0 &&
+        text[at + 4 + CF_SHA256_HEX_SIZE - 1] == '\n') {
+        *list = text;
+        *len = at;
+    } else {
+        cf_free(text);
+    }
+    return CF_OK;
 }
 
 /* Moves the object hex out of objects/ into STORE/rolled-back/ (a link there, then the name
@@ -1108,23 +1136,18 @@ static cf_status settle_pending(cf_archive *a, cf_diag *diag)
     char *path = join(a->dir, PENDING_RECORDS);
     if (path == NULL)
         return CF_ERR_NOMEM;
-    if (pending_is_empty(path)) {
+    char *list = NULL;
+    size_t len = 0;
+    cf_status s = read_pending(path, &list, &len, diag);
+    if (s == CF_OK && list == NULL) {
         cf_free(path);
         return CF_OK;
     }
-    char *list = NULL;
-    size_t len = 0;
-    cf_status s = cf_file_read(path, PENDING_MAX, &list, &len, diag);
     int e = 0;
-    for (char *line = list; s == CF_OK && e == 0 && line != NULL && line < list + len;) {
-        char *end = memchr(line, '\n', (size_t)(list + len - line));
-        if (end == NULL || end == line)
-            break; /* the empty line that ends the list, or a line cut off (not synced, so
-                    * no object of it was written) */
-        *end = '\0';
-        if (cf_object_is_hash(line) && !file_known(a, line))
-            e = roll_back_object(a, line);
-        line = end + 1;
+    for (size_t at = 0; s == CF_OK && e == 0 && at < len; at += CF_SHA256_HEX_SIZE) {
+        list[at + CF_SHA256_HEX_SIZE - 1] = '\0';
+        if (!file_known(a, list + at))
+            e = roll_back_object(a, list + at);
     }
     cf_free(list);
     if (s == CF_OK && e != 0) {
@@ -3172,11 +3195,14 @@ static void verify_modes(verify_run *v)
 static void verify_pending(verify_run *v)
 {
     char *path = join(v->a->dir, PENDING_RECORDS);
-    if (path != NULL && !pending_is_empty(path))
+    char *list = NULL;
+    size_t len = 0;
+    if (path != NULL && read_pending(path, &list, &len, NULL) == CF_OK && list != NULL)
         finding(v, true,
                 PENDING_RECORDS
                 ": note: lists the record objects of a change that was cut off; "
                 "the next change moves those that were not committed to " ROLLED_BACK "/");
+    cf_free(list);
     cf_free(path);
 }
 
@@ -3261,7 +3287,7 @@ typedef struct rebuild_run {
     size_t n_inbox, cap_inbox;
     found_record *documents, *events;
     size_t n_documents, n_events, cap_documents, cap_events;
-    char *pending;    /* STORE/pending-records as read: one name per line; NULL when empty */
+    char *pending;    /* the names STORE/pending-records lists, one a line (read_pending) */
     size_t n_pending; /* bytes in pending */
     size_t problems, notes;
     cf_status status;
@@ -3271,15 +3297,9 @@ typedef struct rebuild_run {
  * it was settled, which may or may not have been committed. */
 static bool pending_lists(const rebuild_run *r, const char *hex)
 {
-    for (const char *line = r->pending; line != NULL && line < r->pending + r->n_pending;) {
-        const char *end = memchr(line, '\n', (size_t)(r->pending + r->n_pending - line));
-        if (end == NULL || end == line)
-            break; /* the end of the list */
-        if ((size_t)(end - line) == CF_SHA256_HEX_SIZE - 1 &&
-            memcmp(line, hex, CF_SHA256_HEX_SIZE - 1) == 0)
+    for (size_t at = 0; at < r->n_pending; at += CF_SHA256_HEX_SIZE)
+        if (memcmp(r->pending + at, hex, CF_SHA256_HEX_SIZE - 1) == 0)
             return true;
-        line = end + 1;
-    }
     return false;
 }
 
@@ -3616,8 +3636,7 @@ cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_
         st = CF_ERR_NOMEM;
         goto done;
     }
-    if (!pending_is_empty(pending_path))
-        st = cf_file_read(pending_path, PENDING_MAX, &r.pending, &r.n_pending, diag);
+    st = read_pending(pending_path, &r.pending, &r.n_pending, diag);
     cf_free(pending_path);
     if (st == CF_OK)
         st = cf_object_scan_dir(a->objects, collect_record, &r, diag);
