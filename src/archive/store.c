@@ -46,6 +46,10 @@ struct cf_archive {
     bool read_only;
     bool may_create; /* init and rebuild-index only: an index at schema 0 may be made */
     pthread_mutex_t lock;
+    /* The record objects of the change under way, written by finish() (see "Record objects
+     * and rolled-back changes"); under lock. */
+    struct staged_record *staged;
+    size_t n_staged, cap_staged;
 };
 
 /* Schema migrations: entry v takes a store from version v to v + 1. */
@@ -423,6 +427,9 @@ static cf_status add_records(cf_archive *a, cf_diag *diag);
 static cf_status insert_inbox_row(cf_archive *a, const cf_record_inbox *i, const char *record,
                                   cf_diag *diag);
 static cf_status set_store_id(cf_archive *a, cf_diag *diag);
+static void drop_staged(cf_archive *a);
+static cf_status begin_as(cf_archive *a, cf_diag *diag, const char *what);
+static cf_status finish_as(cf_archive *a, cf_status st, cf_diag *diag, const char *what);
 
 /* Migrations run in one transaction, so a store is always at one schema version. */
 static int user_version(cf_archive *a)
@@ -462,7 +469,7 @@ static cf_status migrate(cf_archive *a, cf_diag *diag)
                       SCHEMA_VERSION);
         return CF_ERR_DATA;
     }
-    cf_status st = exec(a, "BEGIN IMMEDIATE", diag, "start a schema update");
+    cf_status st = begin_as(a, diag, "start a schema update");
     if (st == CF_OK) {
         v = user_version(a); /* again: another process may have updated it meanwhile */
         if (v < 0 || v > SCHEMA_VERSION)
@@ -482,10 +489,7 @@ static cf_status migrate(cf_archive *a, cf_diag *diag)
             st = exec(a, sql, diag, "update its schema");
         }
     }
-    if (st == CF_OK)
-        st = exec(a, "COMMIT", diag, "commit a schema update");
-    if (st != CF_OK)
-        (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    st = finish_as(a, st, diag, "commit a schema update");
     /* A new index went through every migration: the tables made again (events, in 4, 5 and
      * 6) leave free pages behind, which a new store need not carry. Nothing is lost when this
      * cannot be done. */
@@ -691,6 +695,7 @@ void cf_archive_close(cf_archive *a)
         return;
     if (a->db != NULL)
         sqlite3_close(a->db);
+    drop_staged(a);
     pthread_mutex_destroy(&a->lock);
     cf_free(a->dir);
     cf_free(a->objects);
@@ -895,6 +900,335 @@ cf_status cf_archive_open(const char *dir, bool read_only, cf_archive **out, cf_
     return CF_OK;
 }
 
+/* ---- record objects and rolled-back changes ------------------------------------------- */
+
+/* Record objects and rolled-back changes. Every row has a record object, and rebuild-index
+ * restores the store from those objects alone, so an object written for a change that is then
+ * rolled back (a refused download, an I/O error or a full disk at a row or at COMMIT) must
+ * not stay among them: it would come back as an event that never happened, and as a second
+ * branch of the chain it could even win over the events committed after it.
+ *
+ * So a change stages its record objects in memory while it inserts its rows (write_record,
+ * stage_record) and finish() writes them only once every row is in, just before COMMIT, in
+ * this order:
+ *   1. STORE/pending-records lists their names (one a line, then "end" and the SHA-256 of
+ *      those lines) and is synced (fdatasync): from here on a crash leaves a list of what
+ *      may have been written; a list cut off before (its "end" line missing or not matching)
+ *      lists nothing, as none of its objects was written yet;
+ *   2. the objects are written (each synced, as always);
+ *   3. COMMIT; the list is emptied.
+ * A change that fails at any step is rolled back, and then, under the write lock again, each
+ * object on the list that no committed files row names is moved to STORE/rolled-back/ (kept,
+ * never deleted, but out of objects/) and the list is emptied (settle_pending). A crash
+ * between 1 and 3 leaves the list: the next change settles it in begin(), under the write
+ * lock, where no other change can be under way, so the files table says exactly which of the
+ * listed objects were committed. rebuild-index, which has no index to ask, restores none of
+ * the listed objects and reports each one (only a store cut off by a crash and not changed
+ * since has a list that is not empty). Tracking the objects a process wrote (and removing them
+ * on rollback) alone would not do: a crash between an object and COMMIT would still leave it.
+ *
+ * Every record object is written (or, when it is there already, checked) under the write
+ * lock, so a rollback that moves an object aside never races with another change that uses
+ * the same object. The PDF and scan objects, which rebuild-index restores only where a record
+ * names them, are written before a change begins (outside the lock, in parallel), and so is
+ * the record of a document being issued (see register_issued). Emptying the list after COMMIT
+ * is not synced: a crash may bring the list back, and the next change then finds every object
+ * on it committed. */
+
+#define PENDING_RECORDS "pending-records"
+#define ROLLED_BACK "rolled-back"
+#define PENDING_MAX ((size_t)256 << 20) /* bytes of a pending-records list that is read */
+
+typedef struct staged_record {
+    char hex[CF_SHA256_HEX_SIZE];
+    char *json; /* owned */
+    size_t len;
+} staged_record;
+
+static void drop_staged(cf_archive *a)
+{
+    for (size_t i = 0; i < a->n_staged; i++)
+        cf_free(a->staged[i].json);
+    cf_free(a->staged);
+    a->staged = NULL;
+    a->n_staged = a->cap_staged = 0;
+}
+
+/* Keeps json (taken, freed here on failure) as the record object hex of the change under
+ * way, written by finish(). */
+static cf_status stage_record(cf_archive *a, char *json, size_t len, const char *hex)
+{
+    /* No search for the same name staged before: records of one change differ (each event has
+     * its own seq), and an object written twice is found sound the second time. */
+    staged_record *grown =
+        cf_grow_array(a->staged, &a->cap_staged, a->n_staged + 1, sizeof *grown, 8);
+    if (grown == NULL) {
+        cf_free(json);
+        return CF_ERR_NOMEM;
+    }
+    a->staged = grown;
+    staged_record *r = &a->staged[a->n_staged++];
+    snprintf(r->hex, sizeof r->hex, "%s", hex);
+    r->json = json;
+    r->len = len;
+    return CF_OK;
+}
+
+/* The status for a failed write: a full or failing disk is an I/O error, anything else means
+ * the store cannot be written to. */
+static cf_status write_error(int e)
+{
+    return e == ENOSPC || e == EDQUOT || e == EIO ? CF_ERR_IO : CF_ERR_CANTCREAT;
+}
+
+/* Step 1: the names of the staged objects into STORE/pending-records, synced. */
+static cf_status write_pending(cf_archive *a, cf_diag *diag)
+{
+    char *path = join(a->dir, PENDING_RECORDS);
+    cf_buf b;
+    cf_buf_init(&b, (a->n_staged + 1) * CF_SHA256_HEX_SIZE + 8); /* a cap */
+    for (size_t i = 0; i < a->n_staged; i++)
+        cf_buf_printf(&b, "%s\n", a->staged[i].hex);
+    char sum[CF_SHA256_HEX_SIZE];
+    cf_sha256_hex(b.data != NULL ? b.data : "", b.len, sum);
+    cf_buf_printf(&b, "end %s\n", sum);
+    if (path == NULL || b.error != CF_OK) {
+        cf_free(path);
+        cf_buf_cleanup(&b);
+        return CF_ERR_NOMEM;
+    }
+    mode_t mode = cf_object_shared(a->objects) ? 0660 : 0600;
+    bool made = true;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0 && errno == EEXIST) {
+        made = false;
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    }
+    int e = fd < 0 ? errno : 0;
+    if (e == 0 && made && fchmod(fd, mode) != 0)
+        e = errno;
+    for (size_t done = 0; e == 0 && done < b.len;) {
+        ssize_t w = pwrite(fd, b.data + done, b.len - done, (off_t)done);
+        if (w > 0)
+            done += (size_t)w;
+        else if (w == 0)
+            e = EIO;
+        else if (errno != EINTR)
+            e = errno;
+    }
+    if (e == 0 && fdatasync(fd) != 0)
+        e = errno;
+    if (fd >= 0 && close(fd) != 0 && e == 0)
+        e = errno;
+    if (e == 0 && made) {
+        /* The list's name must last as long as the objects it lists. */
+        int dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL))
+            e = errno;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    if (e != 0)
+        cf_diag_error(diag, path, 0, "cannot write to the store: %s; nothing was changed",
+                      strerror(e));
+    cf_free(path);
+    cf_buf_cleanup(&b);
+    return e == 0 ? CF_OK : write_error(e);
+}
+
+/* Empties STORE/pending-records (sync: also syncs it, after objects were moved aside): its
+ * first byte made the empty line that ends the list. The file keeps its size, so that this
+ * and the next list are writes in place, without the flushes that a file cut to nothing and
+ * written again costs on some file systems. */
+static void clear_pending(cf_archive *a, bool sync)
+{
+    char *path = join(a->dir, PENDING_RECORDS);
+    int fd = path != NULL ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        if (pwrite(fd, "\n", 1, 0) == 1 && sync)
+            (void)fdatasync(fd);
+        close(fd);
+    }
+    cf_free(path);
+}
+
+/* The names STORE/pending-records lists, one a line, into *list (caller frees with cf_free;
+ * NULL when it lists nothing: missing, emptied, or cut off before its "end" line). */
+static cf_status read_pending(const char *path, char **list, size_t *len, cf_diag *diag)
+{
+    *list = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return CF_OK;
+    char first = '\n';
+    bool empty = pread(fd, &first, 1, 0) != 1 || first == '\n';
+    close(fd);
+    if (empty)
+        return CF_OK;
+    char *text = NULL;
+    size_t n = 0;
+    cf_status st = cf_file_read(path, PENDING_MAX, &text, &n, diag);
+    if (st != CF_OK)
+        return st;
+    size_t at = 0;
+    while (at + CF_SHA256_HEX_SIZE <= n && text[at + CF_SHA256_HEX_SIZE - 1] == '\n' &&
+           strspn(text + at, "0123456789abcdef") == CF_SHA256_HEX_SIZE - 1)
+        at += CF_SHA256_HEX_SIZE;
+    char sum[CF_SHA256_HEX_SIZE];
+    cf_sha256_hex(text, at, sum);
+    if (at > 0 && n - at >= 4 + CF_SHA256_HEX_SIZE && memcmp(text + at, "end ", 4) == 0 &&
+        memcmp(text + at + 4, sum, CF_SHA256_HEX_SIZE - 1) == 0 &&
+        text[at + 4 + CF_SHA256_HEX_SIZE - 1] == '\n') {
+        *list = text;
+        *len = at;
+    } else {
+        cf_free(text);
+    }
+    return CF_OK;
+}
+
+/* Moves the object hex out of objects/ into STORE/rolled-back/ (a link there, then the name
+ * in objects/ removed; an identical copy kept there before is enough). A missing object is
+ * fine: it was never written, or was moved before. Returns 0 or an errno. */
+static int roll_back_object(cf_archive *a, const char *hex)
+{
+    char from[4200], to[4200], sub[4200], aside[4200];
+    if (snprintf(sub, sizeof sub, "%s/%.2s", a->objects, hex) >= (int)sizeof sub ||
+        snprintf(from, sizeof from, "%s/%.2s/%s", a->objects, hex, hex + 2) >= (int)sizeof from ||
+        snprintf(aside, sizeof aside, "%s/" ROLLED_BACK, a->dir) >= (int)sizeof aside ||
+        snprintf(to, sizeof to, "%s/" ROLLED_BACK "/%s", a->dir, hex) >= (int)sizeof to)
+        return ENAMETOOLONG;
+    struct stat st;
+    if (lstat(from, &st) != 0)
+        return errno == ENOENT ? 0 : errno;
+    mode_t mode = cf_object_shared(a->objects) ? 02770 : 0700;
+    if (mkdir(aside, mode) == 0) {
+        if (chmod(aside, mode) != 0)
+            return errno;
+    } else if (errno != EEXIST) {
+        return errno;
+    }
+    if (link(from, to) != 0 && errno != EEXIST)
+        return errno;
+    int fd = open(aside, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int e = fd < 0 || (fsync(fd) != 0 && errno != EINVAL) ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    if (e == 0 && unlink(from) != 0)
+        e = errno;
+    fd = e == 0 ? open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (e == 0 && (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)))
+        e = errno;
+    if (fd >= 0)
+        close(fd);
+    return e;
+}
+
+static bool file_known(cf_archive *a, const char *hash);
+
+/* Settles a list left in STORE/pending-records: each listed object that no files row names
+ * belongs to a change that was not committed and is moved to STORE/rolled-back/; then the
+ * list is emptied. Must run under the write lock (inside BEGIN IMMEDIATE), where no change of
+ * another process or thread is under way. */
+static cf_status settle_pending(cf_archive *a, cf_diag *diag)
+{
+    char *path = join(a->dir, PENDING_RECORDS);
+    if (path == NULL)
+        return CF_ERR_NOMEM;
+    char *list = NULL;
+    size_t len = 0;
+    cf_status s = read_pending(path, &list, &len, diag);
+    if (s == CF_OK && list == NULL) {
+        cf_free(path);
+        return CF_OK;
+    }
+    int e = 0;
+    for (size_t at = 0; s == CF_OK && e == 0 && at < len; at += CF_SHA256_HEX_SIZE) {
+        list[at + CF_SHA256_HEX_SIZE - 1] = '\0';
+        if (!file_known(a, list + at))
+            e = roll_back_object(a, list + at);
+    }
+    cf_free(list);
+    if (s == CF_OK && e != 0) {
+        cf_diag_error(diag, a->dir, 0,
+                      "cannot move aside the record objects of a change that was not committed "
+                      "(" PENDING_RECORDS " lists them): %s; nothing was changed",
+                      strerror(e));
+        s = write_error(e);
+    }
+    if (s == CF_OK)
+        clear_pending(a, /*sync*/ true);
+    cf_free(path);
+    return s;
+}
+
+/* Step 2: writes the staged objects. */
+static cf_status write_staged(cf_archive *a, cf_diag *diag)
+{
+    cf_status st = write_pending(a, diag);
+    for (size_t i = 0; st == CF_OK && i < a->n_staged; i++)
+        st = cf_object_write(a->objects, a->staged[i].hex, (const unsigned char *)a->staged[i].json,
+                             a->staged[i].len, NULL, diag);
+    return st;
+}
+
+static cf_status begin_as(cf_archive *a, cf_diag *diag, const char *what)
+{
+    drop_staged(a);
+    cf_status st = exec(a, "BEGIN IMMEDIATE", diag, what);
+    /* A new index (init, rebuild-index) has no files rows to settle a list against. */
+    if (st == CF_OK && !a->may_create) {
+        st = settle_pending(a, diag);
+        if (st != CF_OK)
+            (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return st;
+}
+
+static cf_status begin(cf_archive *a, cf_diag *diag)
+{
+    return begin_as(a, diag, "start a change");
+}
+
+/* Commits when st is CF_OK (the staged record objects written first), otherwise rolls back
+ * and moves aside what was written for the change; returns the outcome. */
+static cf_status finish_as(cf_archive *a, cf_status st, cf_diag *diag, const char *what)
+{
+    bool staged = a->n_staged > 0;
+    if (st == CF_OK && staged)
+        st = write_staged(a, diag);
+    if (st == CF_OK)
+        st = exec(a, "COMMIT", diag, what);
+    if (st == CF_OK) {
+        if (staged)
+            clear_pending(a, /*sync*/ false);
+        drop_staged(a);
+        return st;
+    }
+    (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    /* Settled under the write lock, taken again: a failed COMMIT may have let it go, and
+     * another change may have committed the same bytes meanwhile. The staged objects are
+     * settled too: a change that failed before step 1 has no list, but may have written a
+     * document's record before it began. When this cannot be done the list stays, for the
+     * next change to settle. */
+    if (staged && !a->may_create &&
+        sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+        for (size_t i = 0; i < a->n_staged; i++)
+            if (!file_known(a, a->staged[i].hex))
+                (void)roll_back_object(a, a->staged[i].hex);
+        (void)settle_pending(a, NULL);
+        (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    drop_staged(a);
+    return st;
+}
+
+static cf_status finish(cf_archive *a, cf_status st, cf_diag *diag)
+{
+    return finish_as(a, st, diag, "commit a change");
+}
+
 /* ---- index rows and their record objects ---------------------------------------------- */
 
 /* Every event of the store takes its time from the real clock: SOURCE_DATE_EPOCH makes the
@@ -924,7 +1258,8 @@ static cf_status add_file_row(cf_archive *a, const char *hex, size_t len, const 
     return rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "record a file");
 }
 
-/* Writes a record object (json, freed here) and its files row; its name into hex. */
+/* Adds the files row of a record object (json, taken) and stages the object, which finish()
+ * writes just before COMMIT; its name into hex. */
 static cf_status write_record(cf_archive *a, char *json, long long at, char hex[CF_SHA256_HEX_SIZE],
                               cf_diag *diag)
 {
@@ -932,11 +1267,12 @@ static cf_status write_record(cf_archive *a, char *json, long long at, char hex[
         return CF_ERR_NOMEM;
     size_t len = strlen(json);
     cf_sha256_hex(json, len, hex);
-    cf_status st = cf_object_write(a->objects, hex, (const unsigned char *)json, len, NULL, diag);
-    cf_free(json);
-    if (st == CF_OK)
-        st = add_file_row(a, hex, len, CF_RECORD_MEDIA_TYPE, at, diag);
-    return st;
+    cf_status st = add_file_row(a, hex, len, CF_RECORD_MEDIA_TYPE, at, diag);
+    if (st != CF_OK) {
+        cf_free(json);
+        return st;
+    }
+    return stage_record(a, json, len, hex);
 }
 
 /* The last event of the store (its seq and record), to chain the next one onto. */
@@ -1003,8 +1339,9 @@ static cf_status insert_event_row(cf_archive *a, const cf_record_event *e, const
     return rc == SQLITE_DONE ? CF_OK : db_error(a, diag, "record an event");
 }
 
-/* Appends an event: its record object (chained onto the store's last event) is written first,
- * then its row. Runs inside the caller's transaction, which keeps the chain's head still. */
+/* Appends an event: its row, and its record object (chained onto the store's last event),
+ * staged for finish(). Runs inside the caller's transaction, which keeps the chain's head
+ * still. */
 static cf_status add_event(cf_archive *a, const char *id, const char *kind, long long at,
                            const char *op, const char *hash, int version, const char *reason,
                            cf_diag *diag)
@@ -1242,23 +1579,24 @@ static cf_status draft_document(const char *id, const char *form_id, const char 
     return CF_OK;
 }
 
-/* Writes the draft's record object; needs no lock (objects are written by link). */
-static cf_status write_draft(cf_archive *a, const document_draft *x, cf_diag *diag)
-{
-    return cf_object_write(a->objects, x->record, (const unsigned char *)x->json, strlen(x->json),
-                           NULL, diag);
-}
-
-/* The files row of the draft's record object and the document row (in a transaction). */
+/* The files row of the draft's record object and the document row, the object staged for
+ * finish() (in a transaction). */
 static cf_status insert_draft(cf_archive *a, const document_draft *x, long long at, cf_diag *diag)
 {
-    cf_status st = add_file_row(a, x->record, strlen(x->json), CF_RECORD_MEDIA_TYPE, at, diag);
+    char *json = cf_strdup(x->json);
+    if (json == NULL)
+        return CF_ERR_NOMEM;
+    size_t len = strlen(json);
+    cf_status st = add_file_row(a, x->record, len, CF_RECORD_MEDIA_TYPE, at, diag);
     if (st == CF_OK)
         st = insert_document_row(a, &x->d, x->record, diag);
+    if (st == CF_OK)
+        return stage_record(a, json, len, x->record);
+    cf_free(json);
     return st;
 }
 
-/* Records a document: its record object first, then its row. */
+/* Records a document: its row, its record object staged for finish(). */
 static cf_status insert_document(cf_archive *a, const char *id, const char *form_id,
                                  const char *version, const char *form_sha256,
                                  const cf_archive_label *labels, size_t n_labels,
@@ -1269,25 +1607,8 @@ static cf_status insert_document(cf_archive *a, const char *id, const char *form
     cf_status st = draft_document(id, form_id, version, form_sha256, labels, n_labels, issued_at,
                                   hash, registered, /*layout*/ NULL, ward, &x);
     if (st == CF_OK)
-        st = write_draft(a, &x, diag);
-    if (st == CF_OK)
         st = insert_draft(a, &x, issued_at, diag);
     draft_cleanup(&x);
-    return st;
-}
-
-static cf_status begin(cf_archive *a, cf_diag *diag)
-{
-    return exec(a, "BEGIN IMMEDIATE", diag, "start a change");
-}
-
-/* Commits when st is CF_OK, otherwise rolls back; returns the outcome. */
-static cf_status finish(cf_archive *a, cf_status st, cf_diag *diag)
-{
-    if (st == CF_OK)
-        st = exec(a, "COMMIT", diag, "commit a change");
-    if (st != CF_OK)
-        (void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     return st;
 }
 
@@ -1511,11 +1832,17 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
     if (st == CF_OK && doc.known)
         st = already_registered(a, id, &doc, hex, diag);
     /* The object is written outside the lock, so the threads of a batch sync their files at
-     * the same time; only the index rows (and the small record objects) are serialised. For a
-     * second issue this checks the stored copy and repairs it if it was damaged. */
+     * the same time; only the index rows and the small record objects (which must not outlive
+     * a change that is rolled back: see "Record objects and rolled-back changes") are
+     * serialised. For a second issue this checks the stored copy and repairs it if it was
+     * damaged. */
     if (st == CF_OK)
         st = cf_object_write(a->objects, hex, pdf, len, NULL, diag);
-    /* The document's record object too, for a new document: also outside the lock. */
+    /* The document's record object, for a new document, is written outside the lock too;
+     * it is also staged, so that finish() checks it under the lock (and writes it again if a
+     * change that failed meanwhile moved it aside) and a rollback moves it aside. One left by
+     * a crash before the change began is named by no event, so rebuild-index never restores
+     * it (verify notes it). */
     document_draft draft = {0};
     bool drafted = false;
     if (st == CF_OK && !doc.known) {
@@ -1523,7 +1850,8 @@ static cf_status register_issued(cf_archive *a, const char *id, const char *form
                             /*registered*/ true, layout_json, ward, &draft);
         drafted = st == CF_OK;
         if (st == CF_OK)
-            st = write_draft(a, &draft, diag);
+            st = cf_object_write(a->objects, draft.record, (const unsigned char *)draft.json,
+                                 strlen(draft.json), NULL, diag);
     }
     if (st != CF_OK) {
         draft_cleanup(&draft);
@@ -1857,8 +2185,8 @@ cf_status cf_archive_record_downloads(cf_archive *a, const char *const *ids, siz
         snprintf(reason, sizeof reason, "issued PDF in list ZIP %s (%zu document%s)", run, n,
                  n == 1 ? "" : "s");
     /* The hash of what each document's download sent, found for every id before the first
-     * event is written: an event's record object written for a change that is then rolled
-     * back would be restored by rebuild-index. */
+     * event is added (a refusal then stages nothing; record objects of a change rolled back
+     * never stay in objects/ anyway: see "Record objects and rolled-back changes"). */
     char(*hashes)[65] = cf_calloc(n, sizeof *hashes);
     if (hashes == NULL)
         return CF_ERR_NOMEM;
@@ -2862,6 +3190,22 @@ static void verify_modes(verify_run *v)
                 (unsigned)(st.st_mode & 0777), shared ? "660" : "600");
 }
 
+/* 8. A list of record objects left by a change that a crash cut off: the next change settles
+ * it (what was not committed goes to STORE/rolled-back/). */
+static void verify_pending(verify_run *v)
+{
+    char *path = join(v->a->dir, PENDING_RECORDS);
+    char *list = NULL;
+    size_t len = 0;
+    if (path != NULL && read_pending(path, &list, &len, NULL) == CF_OK && list != NULL)
+        finding(v, true,
+                PENDING_RECORDS
+                ": note: lists the record objects of a change that was cut off; "
+                "the next change moves those that were not committed to " ROLLED_BACK "/");
+    cf_free(list);
+    cf_free(path);
+}
+
 static cf_status record_verified(cf_archive *a, const char *op, cf_diag *diag)
 {
     cf_status st = begin(a, diag);
@@ -2913,6 +3257,7 @@ cf_status cf_archive_verify(cf_archive *a, FILE *out, bool record, long long at,
         (void)sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
     }
     verify_modes(&v);
+    verify_pending(&v);
     if (st == CF_OK && record && v.problems == 0)
         st = record_verified(a, op, diag);
     fprintf(out, "%zu object%s checked: %zu problem%s, %zu note%s\n", v.objects,
@@ -2942,9 +3287,21 @@ typedef struct rebuild_run {
     size_t n_inbox, cap_inbox;
     found_record *documents, *events;
     size_t n_documents, n_events, cap_documents, cap_events;
+    char *pending;    /* the names STORE/pending-records lists, one a line (read_pending) */
+    size_t n_pending; /* bytes in pending */
     size_t problems, notes;
     cf_status status;
 } rebuild_run;
+
+/* True when STORE/pending-records lists hex: an object of a change cut off by a crash before
+ * it was settled, which may or may not have been committed. */
+static bool pending_lists(const rebuild_run *r, const char *hex)
+{
+    for (size_t at = 0; at < r->n_pending; at += CF_SHA256_HEX_SIZE)
+        if (memcmp(r->pending + at, hex, CF_SHA256_HEX_SIZE - 1) == 0)
+            return true;
+    return false;
+}
 
 static int by_hex(const void *x, const void *y)
 {
@@ -2975,6 +3332,16 @@ static bool collect_record(void *context, cf_object_entry kind, const char *path
         fclose(f);
     if (first != '{')
         return true;
+    /* Without the index that knew, a record of a change cut off before it was settled cannot
+     * be told from one that was committed: it is not restored, and said. */
+    if (pending_lists(r, hex)) {
+        fprintf(r->out,
+                "objects/%.2s/%s: written by a change that a crash cut off (" PENDING_RECORDS
+                " lists it); whether it was committed only the index knew: not restored\n",
+                hex, hex + 2);
+        r->problems++;
+        return true;
+    }
     char *json = NULL;
     size_t len = 0;
     if (cf_object_load(r->a->objects, hex, &json, &len, NULL) != CF_OK) {
@@ -3264,7 +3631,15 @@ cf_status cf_archive_rebuild_index(const char *dir, bool force, FILE *out, size_
             goto done;
         }
     }
-    st = cf_object_scan_dir(a->objects, collect_record, &r, diag);
+    char *pending_path = join(a->dir, PENDING_RECORDS);
+    if (pending_path == NULL) {
+        st = CF_ERR_NOMEM;
+        goto done;
+    }
+    st = read_pending(pending_path, &r.pending, &r.n_pending, diag);
+    cf_free(pending_path);
+    if (st == CF_OK)
+        st = cf_object_scan_dir(a->objects, collect_record, &r, diag);
     if (st == CF_OK)
         st = r.status;
     if (st != CF_OK)
@@ -3343,6 +3718,7 @@ done:
     cf_free(r.documents);
     cf_free(r.events);
     cf_free(r.inbox);
+    cf_free(r.pending);
     *problems = r.problems;
     cf_free(a->index);
     a->index = final_index;
@@ -3439,26 +3815,29 @@ cf_status cf_archive_inbox_add(cf_archive *a, const unsigned char *page_pdf, siz
         inbox_id_of(record, id);
         return CF_OK;
     }
-    /* The objects first (outside the lock), then the rows in one transaction. */
+    /* The page object first (outside the lock), then the rows in one transaction; the item's
+     * record object is written by finish(), so that a change rolled back leaves no item for
+     * rebuild-index to restore. */
     char *json = st == CF_OK ? cf_record_inbox_write(&item, NULL) : NULL;
     if (st == CF_OK && json == NULL)
         st = CF_ERR_NOMEM;
     if (st == CF_OK)
         st = cf_object_write(a->objects, item.file_hash, page_pdf, len, NULL, diag);
     if (st == CF_OK) {
-        cf_sha256_hex(json, strlen(json), record);
-        st = cf_object_write(a->objects, record, (const unsigned char *)json, strlen(json), NULL,
-                             diag);
-    }
-    if (st == CF_OK) {
+        size_t json_len = strlen(json);
+        cf_sha256_hex(json, json_len, record);
         pthread_mutex_lock(&a->lock);
         st = begin(a, diag);
         if (st == CF_OK) {
             st = add_file_row(a, item.file_hash, len, "application/pdf", now, diag);
             if (st == CF_OK)
-                st = add_file_row(a, record, strlen(json), CF_RECORD_MEDIA_TYPE, now, diag);
+                st = add_file_row(a, record, json_len, CF_RECORD_MEDIA_TYPE, now, diag);
             if (st == CF_OK)
                 st = insert_inbox_row(a, &item, record, diag);
+            if (st == CF_OK) {
+                st = stage_record(a, json, json_len, record);
+                json = NULL;
+            }
             st = finish(a, st, diag);
         }
         pthread_mutex_unlock(&a->lock);
@@ -3582,8 +3961,8 @@ cf_status cf_archive_sent_to_printer(cf_archive *a, const char *const *ids, size
     pthread_mutex_lock(&a->lock);
     st = begin(a, diag);
     if (st == CF_OK) {
-        /* Every id is checked before the first event's record object is written: a record
-         * written for a change that is then rolled back would be restored by rebuild-index. */
+        /* Every id is checked before the first event is added (see "Record objects and
+         * rolled-back changes" for what a change rolled back after that leaves). */
         for (size_t i = 0; i < n && st == CF_OK; i++) {
             document_state doc = {0};
             st = find_document(a, ids[i], &doc, diag);

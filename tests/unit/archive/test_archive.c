@@ -1975,6 +1975,332 @@ static void test_sent_to_printer(void **state)
     free(before);
 }
 
+/* Runs sql on the index of the store in dir through a connection of its own (the store's
+ * handle, if open, sees the change at its next statement). */
+static void index_exec(const char *dir, const char *sql)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.sqlite", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *error = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &error) != SQLITE_OK)
+        fail_msg("%s: %s", sql, error != NULL ? error : "?");
+    sqlite3_close(db);
+}
+
+/* A fault at COMMIT: a row that a trigger adds breaks a deferred foreign key, which SQLite
+ * checks only when the change commits (after the change has written its record objects). */
+#define FAIL_AT_COMMIT(table, when)                                                                \
+    "CREATE TABLE injected (x TEXT REFERENCES files(hash) DEFERRABLE INITIALLY DEFERRED);"         \
+    "CREATE TRIGGER injected AFTER INSERT ON " table " WHEN " when                                 \
+    " BEGIN INSERT INTO injected VALUES ('no such file'); END;"
+/* A fault at one row (as a full disk or an I/O error there would be). */
+#define FAIL_AT_ROW(table, when)                                                                   \
+    "CREATE TABLE injected (x TEXT);"                                                              \
+    "CREATE TRIGGER injected BEFORE INSERT ON " table " WHEN " when                                \
+    " BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+#define NO_FAULT "DROP TRIGGER injected; DROP TABLE injected;"
+
+/* The changes of test_rolled_back_changes, each to be refused by an injected fault. */
+static cf_status download_both(cf_archive *a)
+{
+    const char *both[] = {ID_A, ID_B};
+    return cf_archive_record_downloads(a, both, 2, CF_ARCHIVE_DOWNLOAD_LIST_ZIP, 0, "run-7",
+                                       "clerk", NULL);
+}
+
+static cf_status download_issued_a(cf_archive *a)
+{
+    const char *a_only[] = {ID_A};
+    return cf_archive_record_downloads(a, a_only, 1, CF_ARCHIVE_DOWNLOAD_ISSUED, 0, NULL,
+                                       "ward-nurse", NULL);
+}
+
+static cf_status print_both(cf_archive *a)
+{
+    const char *both[] = {ID_A, ID_B};
+    return cf_archive_sent_to_printer(a, both, 2, "ward-3", 99, "wong.clerk", NULL);
+}
+
+static cf_status issue_c(cf_archive *a)
+{
+    return issue(a, ID_C, pdf_scan.data, pdf_scan.len, NULL);
+}
+
+static cf_status scan_a(cf_archive *a)
+{
+    int version = 0;
+    return cf_archive_add_scan(a, ID_A, png.data, png.len, 0, "clerk", NULL, NULL, 0, &version,
+                               NULL, NULL);
+}
+
+static cf_status scan_unregistered_c(cf_archive *a)
+{
+    int version = 0;
+    return cf_archive_add_scan(a, ID_C, tiff.data, tiff.len, 0, "ward", "old-form", labels, 3,
+                               &version, NULL, NULL);
+}
+
+static cf_status inbox_page(cf_archive *a)
+{
+    char id[CF_ARCHIVE_INBOX_ID + 1];
+    return cf_archive_inbox_add(a, pdf_scan.data, pdf_scan.len, "scan-0042.pdf", 3,
+                                "no QR code found", NULL, "clerk", id, NULL);
+}
+
+static cf_status void_b(cf_archive *a)
+{
+    return cf_archive_void(a, ID_B, "wrong side", 0, "ward", NULL);
+}
+
+static cf_status verify_recorded(cf_archive *a)
+{
+    size_t problems = 0;
+    FILE *out = fopen("/dev/null", "w");
+    cf_status st = cf_archive_verify(a, out, true, 0, "auditor", &problems, NULL);
+    fclose(out);
+    return st;
+}
+
+/* The first record object (JSON) among the objects verify's text notes as not in the index,
+ * or NULL: the PDF and scan objects of a refused change may stay (no record names them, so
+ * rebuild-index restores nothing of them), its record objects must not. */
+static const char *unreferenced_record(const char *dir, const char *verify_text)
+{
+    static char found[200];
+    for (const char *p = strstr(verify_text, "objects/"); p != NULL;
+         p = strstr(p + 1, "objects/")) {
+        const char *end = strstr(p, ": note: not in the index");
+        if (end == NULL || memchr(p, '\n', (size_t)(end - p)) != NULL)
+            continue;
+        char path[700];
+        snprintf(path, sizeof path, "%s/%.*s", dir, (int)(end - p), p);
+        FILE *f = fopen(path, "rb");
+        int first = f != NULL ? fgetc(f) : EOF;
+        if (f != NULL)
+            fclose(f);
+        if (first == '{') {
+            snprintf(found, sizeof found, "%.*s", (int)(end - p), p);
+            return found;
+        }
+    }
+    return NULL;
+}
+
+/* How many files are under dir/sub (0 when it is missing). */
+static size_t count_files(const char *dir, const char *sub)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "find '%s/%s' -type f 2>/dev/null | wc -l", dir, sub);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    unsigned long n = 0;
+    assert_int_equal(fscanf(p, "%lu", &n), 1);
+    pclose(p);
+    return (size_t)n;
+}
+
+/* A change refused after it has made its record objects (a fault at a row or at COMMIT) leaves
+ * no record object behind: the index made again from the objects has none of its events or
+ * documents, every committed event is there in its place (a refused change of two events
+ * used to win the chain over a committed change after it), and verify finds nothing to note.
+ * Its objects are kept aside in rolled-back/. */
+static void test_rolled_back_changes(void **state)
+{
+    (void)state;
+    char *dir = path_in("rolled-back");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_B, pdf_b.data, pdf_b.len, NULL), CF_OK);
+    assert_int_equal(download_issued_a(a), CF_OK);
+    const struct {
+        const char *what, *fault;
+        cf_status (*change)(cf_archive *a);
+    } refused[] = {
+        {"list ZIP download, COMMIT fails", FAIL_AT_COMMIT("events", "NEW.kind = 'downloaded'"),
+         download_both},
+        {"download, COMMIT fails", FAIL_AT_COMMIT("events", "NEW.kind = 'downloaded'"),
+         download_issued_a},
+        {"print job, the second row fails",
+         FAIL_AT_ROW("events", "NEW.kind = 'sent-to-printer' AND NEW.document_id = '" ID_B "'"),
+         print_both},
+        {"print job, COMMIT fails", FAIL_AT_COMMIT("events", "NEW.kind = 'sent-to-printer'"),
+         print_both},
+        {"issue, COMMIT fails", FAIL_AT_COMMIT("documents", "NEW.id = '" ID_C "'"), issue_c},
+        {"issue, its event fails", FAIL_AT_ROW("events", "NEW.document_id = '" ID_C "'"), issue_c},
+        {"signed copy, COMMIT fails", FAIL_AT_COMMIT("events", "NEW.kind = 'signed-copy-added'"),
+         scan_a},
+        {"unregistered scan, COMMIT fails", FAIL_AT_COMMIT("documents", "NEW.id = '" ID_C "'"),
+         scan_unregistered_c},
+        {"inbox item, COMMIT fails", FAIL_AT_COMMIT("inbox", "1"), inbox_page},
+        {"void, COMMIT fails", FAIL_AT_COMMIT("events", "NEW.kind = 'voided'"), void_b},
+        {"verify --record, the second row fails",
+         FAIL_AT_ROW("events", "NEW.kind = 'verified' AND NEW.document_id = '" ID_B "'"),
+         verify_recorded},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        index_exec(dir, refused[i].fault);
+        cf_status st = refused[i].change(a);
+        index_exec(dir, NO_FAULT);
+        if (st == CF_OK)
+            fail_msg("%s: was not refused", refused[i].what);
+        verify_result v = verify_dir(dir);
+        const char *left = unreferenced_record(dir, v.text);
+        if (v.problems != 0 || left != NULL)
+            fail_msg("%s: a record object was left in %s:\n%s", refused[i].what,
+                     left != NULL ? left : "?", v.text);
+        free(v.text);
+    }
+    assert_true(count_files(dir, "rolled-back") > 0);
+    assert_int_equal(count_files(dir, "pending-records"), 1);
+    /* A change committed after them: its event is the chain's head. */
+    assert_int_equal(cf_archive_signature_missing(a, ID_A, "no witness", "clerk", NULL), CF_OK);
+    cf_archive_close(a);
+    char *before_a = show_dir(dir, ID_A), *before_b = show_dir(dir, ID_B);
+    assert_null(strstr(before_a, "run-7"));
+    assert_null(strstr(before_a, "job 99"));
+    assert_non_null(strstr(before_a, "signature-missing"));
+    rebuild(dir);
+    char *after_a = show_dir(dir, ID_A), *after_b = show_dir(dir, ID_B);
+    assert_string_equal(after_a, before_a);
+    assert_string_equal(after_b, before_b);
+    free(before_a);
+    free(before_b);
+    free(after_a);
+    free(after_b);
+    assert_int_equal(cf_archive_open(dir, true, &a, NULL), CF_OK);
+    cf_diag *diag = cf_diag_new();
+    FILE *out = fopen("/dev/null", "w");
+    assert_int_not_equal(cf_archive_show(a, ID_C, out, diag), CF_OK);
+    fclose(out);
+    cf_diag_free(diag);
+    cf_archive_inbox inbox;
+    assert_int_equal(cf_archive_inbox_list(a, &inbox, NULL), CF_OK);
+    assert_int_equal(inbox.count, 0);
+    cf_archive_inbox_cleanup(&inbox);
+    cf_archive_close(a);
+    verify_result v = verify_dir(dir);
+    if (v.problems != 0 || unreferenced_record(dir, v.text) != NULL)
+        fail_msg("%s", v.text);
+    free(v.text);
+}
+
+/* A change cut off between its record objects and its COMMIT (here: a failed COMMIT whose
+ * objects cannot be moved aside, because rolled-back/ cannot be made; a crash leaves the same)
+ * leaves pending-records listing them. verify notes it; rebuild-index restores none of them
+ * and says so; the next change settles the list (the objects not committed go to
+ * rolled-back/), and from then on the store rebuilds clean, without the cut-off events. */
+static void test_cut_off_change_settled(void **state)
+{
+    (void)state;
+    char *dir = path_in("cut-off");
+    assert_int_equal(cf_archive_init(dir, NULL), CF_OK);
+    cf_archive *a = NULL;
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_A, pdf_a.data, pdf_a.len, NULL), CF_OK);
+    assert_int_equal(issue(a, ID_B, pdf_b.data, pdf_b.len, NULL), CF_OK);
+    run("touch '%s/rolled-back'", dir);
+    index_exec(dir, FAIL_AT_COMMIT("events", "NEW.kind = 'downloaded'"));
+    assert_int_not_equal(download_both(a), CF_OK);
+    index_exec(dir, NO_FAULT);
+    cf_archive_close(a);
+    char *shown = show_dir(dir, ID_A);
+    assert_null(strstr(shown, "downloaded"));
+    verify_result v = verify_dir(dir);
+    assert_int_equal(v.problems, 0);
+    assert_non_null(strstr(v.text, "pending-records: note:"));
+    assert_non_null(unreferenced_record(dir, v.text)); /* the two events' records */
+    free(v.text);
+
+    /* The index lost now: the listed records are not restored, and each is reported. */
+    run("cp -a '%s' '%s.copy'", dir, dir);
+    char copy[600];
+    snprintf(copy, sizeof copy, "%s.copy", dir);
+    char *text = NULL;
+    size_t len = 0, documents = 0, events = 0, problems = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(
+        cf_archive_rebuild_index(copy, true, out, &documents, &events, &problems, NULL), CF_OK);
+    fclose(out);
+    assert_int_equal(documents, 2);
+    assert_int_equal(events, 2);
+    assert_int_equal(problems, 2);
+    assert_non_null(strstr(text, "a crash cut off"));
+    free(text);
+    char *rebuilt = show_dir(copy, ID_A);
+    assert_string_equal(rebuilt, shown);
+    free(rebuilt);
+
+    /* No change while the list cannot be settled. */
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    cf_diag *diag = cf_diag_new();
+    assert_int_not_equal(cf_archive_signature_missing(a, ID_A, "no witness", "clerk", diag), CF_OK);
+    assert_true(cf_diag_contains(diag, "pending-records"));
+    cf_diag_free(diag);
+    /* A crash between a COMMIT and the list's emptying leaves committed objects on it: the
+     * settling keeps those (the files rows name them). */
+    char committed[100] = "";
+    {
+        char path[600];
+        snprintf(path, sizeof path, "%s/index.sqlite", dir);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *s = NULL;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT record_hash FROM events ORDER BY seq DESC "
+                                            "LIMIT 1",
+                                            -1, &s, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        snprintf(committed, sizeof committed, "%s", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+    }
+    run("cd '%s' && { echo %s; awk '/^end /{exit} {print}' pending-records; } >names && "
+        "{ cat names; echo \"end $(sha256sum <names | cut -c1-64)\"; } >list && "
+        "mv list pending-records && rm names",
+        dir, committed);
+    /* Once it can, the next change settles it first. */
+    run("rm '%s/rolled-back'", dir);
+    assert_int_equal(cf_archive_signature_missing(a, ID_A, "no witness", "clerk", NULL), CF_OK);
+    cf_archive_close(a);
+    assert_int_equal(count_files(dir, "rolled-back"), 2);
+    run("test -f '%s/objects/%.2s/%s'", dir, committed, committed + 2);
+    v = verify_dir(dir);
+    if (v.problems != 0 || unreferenced_record(dir, v.text) != NULL ||
+        strstr(v.text, "pending-records") != NULL)
+        fail_msg("%s", v.text);
+    free(v.text);
+    free(shown);
+    shown = show_dir(dir, ID_A);
+    rebuild(dir);
+    rebuilt = show_dir(dir, ID_A);
+    assert_string_equal(rebuilt, shown);
+    assert_null(strstr(rebuilt, "downloaded"));
+    assert_non_null(strstr(rebuilt, "signature-missing"));
+    free(rebuilt);
+    free(shown);
+    /* A list cut off while it was written (its end line wrong) lists nothing: none of its
+     * objects was written yet. rebuild-index and the next change leave the store whole. */
+    run("cd '%s' && printf '%%s\\nend %%064d\\n' %s 0 >pending-records", dir, committed);
+    v = verify_dir(dir);
+    assert_null(strstr(v.text, "pending-records"));
+    free(v.text);
+    shown = show_dir(dir, ID_A);
+    rebuild(dir);
+    assert_int_equal(cf_archive_open(dir, false, &a, NULL), CF_OK);
+    assert_int_equal(cf_archive_void(a, ID_B, "wrong side", 0, "ward", NULL), CF_OK);
+    cf_archive_close(a);
+    run("test -f '%s/objects/%.2s/%s'", dir, committed, committed + 2);
+    rebuilt = show_dir(dir, ID_A);
+    assert_string_equal(rebuilt, shown);
+    free(rebuilt);
+    free(shown);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2007,6 +2333,8 @@ int main(void)
         cmocka_unit_test(test_downloads_recorded),
         cmocka_unit_test(test_schema_4_migrated),
         cmocka_unit_test(test_sent_to_printer),
+        cmocka_unit_test(test_rolled_back_changes),
+        cmocka_unit_test(test_cut_off_change_settled),
     };
     return cmocka_run_group_tests_name("archive", tests, setup, teardown);
 }
