@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* sync_file_range */
 #include "base/file.h"
 
 #include "base/alloc.h"
@@ -251,6 +252,16 @@ cf_status cf_atomic_file_write(cf_atomic_file *f, const void *data, size_t len)
         len -= (size_t)n;
     }
     return CF_OK;
+}
+
+void cf_atomic_file_start_sync(cf_atomic_file *f)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (f != NULL && !f->error && f->fd >= 0)
+        (void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)f;
+#endif
 }
 
 void cf_atomic_file_abort(cf_atomic_file *f)

@@ -22,6 +22,10 @@ typedef struct cf_atomic_file cf_atomic_file;
 cf_status cf_atomic_file_open(const char *path, bool force, cf_atomic_file **out, cf_diag *diag);
 /* Appends bytes; the first error sticks and is returned by every later call and by commit. */
 cf_status cf_atomic_file_write(cf_atomic_file *file, const void *data, size_t len);
+/* Asks the disk to start writing what was written so far (Linux's sync_file_range), so that
+ * the commit's fsync, later and perhaps on another thread, has less to wait for. Changes no
+ * guarantee: the commit still syncs. A no-op after an error or where unsupported. */
+void cf_atomic_file_start_sync(cf_atomic_file *file);
 /* Flushes, fsyncs, moves the file into place and fsyncs the directory; always frees file.
  * On any failure the temporary file is removed and nothing exists at path that did not before. */
 cf_status cf_atomic_file_commit(cf_atomic_file *file, cf_diag *diag);

@@ -836,6 +836,8 @@ static void deliver(void *arg, cf_atomic_file *file, const cf_issue_result *resu
         d->commit_st = st;
         return;
     }
+    /* The disk starts on it now, while this thread renders the next rows. */
+    cf_atomic_file_start_sync(file);
     pthread_mutex_lock(&e->lock);
     while (e->queue_len == WRITER_QUEUE)
         pthread_cond_wait(&e->queue_changed, &e->lock);
